@@ -91,7 +91,10 @@ sigma2_data = _register(
     "sigma2_data", "data part of the per-example variance, Var_x E_eps grad", "nonnegative", 1.0
 )
 sigma2_mc = _register(
-    "sigma2_mc", "Monte-Carlo part of the per-example variance, E_x Var_eps grad", "nonnegative", 1.0
+    "sigma2_mc",
+    "Monte-Carlo part of the per-example variance, E_x Var_eps grad",
+    "nonnegative",
+    1.0,
 )
 M = _register("M", "bound on the stochastic gradient norm ||g||", "positive", 10.0)
 R = _register("R", "bound on the stochastic gradient sup-norm ||g||_inf", "positive", 1.0)
@@ -99,7 +102,9 @@ d = _register("d", "number of parameters (theta and phi together)", "count", 100
 
 # Sampling ----------------------------------------------------------------------
 B = _register("B", "minibatch size", "count", 32, integer=True)
-K = _register("K", "number of variational (importance) samples per example", "count", 5, integer=True)
+K = _register(
+    "K", "number of variational (importance) samples per example", "count", 5, integer=True
+)
 
 # Adaptive methods ---------------------------------------------------------------
 beta1 = _register("beta1", "Adam momentum parameter", "unit_closed", 0.9)

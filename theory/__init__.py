@@ -1,0 +1,36 @@
+"""vaebounds, theory half (SymPy only, never torch): assumptions, constants,
+theorems and closed-form rates for the convergence of VAE training.
+
+>>> import theory
+>>> theory.bound("generic", "sgd").rate()
+log(n)/sqrt(n)
+"""
+
+from __future__ import annotations
+
+from theory import rates, symbols
+from theory.assumptions import Assumption, Constraint, Violation
+from theory.bound import Bound, NumpyBound, Step
+from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
+from theory.registry import MODELS, OPTIMIZERS, bound, registered
+from theory.schedules import StepSchedule
+
+__all__ = [
+    "MODELS",
+    "OPTIMIZERS",
+    "Assumption",
+    "AssumptionViolation",
+    "Bound",
+    "Constraint",
+    "MissingConstantError",
+    "NumpyBound",
+    "Step",
+    "StepSchedule",
+    "TheoryError",
+    "UnknownNameError",
+    "Violation",
+    "bound",
+    "rates",
+    "registered",
+    "symbols",
+]
