@@ -1,0 +1,175 @@
+"""Data sets: the embedded default ("digits"), synthetic probabilistic PCA with
+known truth ("ppca"), and user arrays (.npy / .csv files, numpy arrays, tensors).
+
+Every loader returns a float32 tensor of shape (N, D), rows are examples, and
+checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
+:class:`empirical.errors.DataError` naming the source and the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from empirical.errors import ConfigError, DataError
+
+BUILTIN = ("digits", "ppca")
+FILE_SUFFIXES = (".npy", ".csv")
+
+
+@dataclass(frozen=True, eq=False)
+class PPCAData:
+    """Samples x = W z + mu + noise_std * e, z ~ N(0, I_d), e ~ N(0, I_D).
+
+    W (D, d) has orthogonal columns, so the exact posterior p(z | x) has a
+    diagonal covariance and the linear VAE with c = noise_std attains the
+    log-likelihood at the truth (zero variational gap).
+    """
+
+    X: torch.Tensor
+    W: torch.Tensor
+    mu: torch.Tensor
+    noise_std: float
+
+    @property
+    def covariance(self) -> torch.Tensor:
+        """Model covariance C = W W^T + noise_std^2 I."""
+        D = self.W.shape[0]
+        return self.W @ self.W.T + self.noise_std**2 * torch.eye(D, dtype=self.W.dtype)
+
+    def log_likelihood(self, X: torch.Tensor | None = None) -> float:
+        """Mean log N(x; mu, C) over the rows of X (default: the samples)."""
+        X = self.X if X is None else X
+        dist = torch.distributions.MultivariateNormal(
+            self.mu.double(), covariance_matrix=self.covariance.double()
+        )
+        return float(dist.log_prob(X.double()).mean())
+
+
+def ppca(
+    n: int = 1000,
+    dim: int = 10,
+    latent_dim: int = 2,
+    noise_std: float = 0.5,
+    seed: int = 0,
+) -> PPCAData:
+    """Draw ``n`` samples of a probabilistic PCA model with orthogonal loadings.
+
+    W = U diag(l) with U orthonormal (QR of a Gaussian matrix) and
+    l evenly spaced in [2, 1]; mu ~ N(0, I).
+    """
+    if not (isinstance(n, int) and n > 0):
+        raise ConfigError(f"ppca option n must be an integer > 0, got {n!r}")
+    if not (isinstance(dim, int) and dim > 0):
+        raise ConfigError(f"ppca option dim must be an integer > 0, got {dim!r}")
+    if not (isinstance(latent_dim, int) and 0 < latent_dim <= dim):
+        raise ConfigError(f"ppca option latent_dim must be an integer in [1, dim={dim}], got {latent_dim!r}")
+    if not (np.isfinite(noise_std) and noise_std > 0):
+        raise ConfigError(f"ppca option noise_std must be > 0, got {noise_std!r}")
+    g = torch.Generator().manual_seed(seed)
+    U, _ = torch.linalg.qr(torch.randn(dim, latent_dim, generator=g, dtype=torch.float64))
+    scales = torch.linspace(2.0, 1.0, latent_dim, dtype=torch.float64)
+    W = U * scales
+    mu = torch.randn(dim, generator=g, dtype=torch.float64)
+    Z = torch.randn(n, latent_dim, generator=g, dtype=torch.float64)
+    E = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    X = Z @ W.T + mu + noise_std * E
+    return PPCAData(X=X.float(), W=W.float(), mu=mu.float(), noise_std=float(noise_std))
+
+
+def digits() -> torch.Tensor:
+    """scikit-learn's bundled 8x8 digits (1797 x 64), pixel values /16 into [0, 1]."""
+    from sklearn.datasets import load_digits
+
+    return torch.from_numpy(load_digits().data / 16.0).float()
+
+
+def check_array(array: Any, source: str) -> torch.Tensor:
+    """Validate numeric, 2-D, non-empty, finite; return it as float32 tensor (N, D)."""
+    if isinstance(array, torch.Tensor):
+        array = array.detach().cpu().numpy()
+    array = np.asarray(array)
+    if array.dtype == bool:
+        array = array.astype(np.float64)
+    if not np.issubdtype(array.dtype, np.integer) and not np.issubdtype(array.dtype, np.floating):
+        raise DataError(f"{source}: data must be numeric (int or float), got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise DataError(
+            f"{source}: data must be 2-D (rows = examples, columns = features), got shape {array.shape}"
+        )
+    if array.size == 0:
+        raise DataError(f"{source}: data is empty (shape {array.shape})")
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{source}: data must be finite, found {int(bad.sum())} NaN/inf values "
+            f"(first at row {row}, column {col})"
+        )
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    for skip in (0, 1):  # allow one header line
+        try:
+            return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip)
+        except ValueError as err:
+            error = err
+    raise DataError(f"{path}: CSV is not numeric ({error})")
+
+
+def load_file(path: str | Path) -> torch.Tensor:
+    """Load a user .npy or .csv (comma-separated, optional one-line header) file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as err:
+            raise DataError(f"{path}: not a readable numeric .npy file ({err})") from err
+    elif suffix == ".csv":
+        array = _read_csv(path)
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {FILE_SUFFIXES}")
+    return check_array(array, str(path))
+
+
+def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
+    """Data as a float32 tensor (N, D): "digits", "ppca" (options of :func:`ppca`),
+    a path to a .npy/.csv file, or an array/tensor to validate."""
+    if isinstance(name_or_path, str) and name_or_path in BUILTIN:
+        if name_or_path == "ppca":
+            return ppca(**opts).X
+        if opts:
+            raise ConfigError(f"data set 'digits' takes no options, got {sorted(opts)}")
+        return digits()
+    if opts:
+        raise ConfigError(f"options {sorted(opts)} apply only to the built-in data sets {BUILTIN}")
+    if isinstance(name_or_path, str | Path):
+        path = Path(name_or_path)
+        if not path.exists() and path.suffix.lower() not in FILE_SUFFIXES:
+            raise DataError(
+                f"{name_or_path}: neither a built-in data set {BUILTIN} nor an existing "
+                f"{'/'.join(FILE_SUFFIXES)} file"
+            )
+        return load_file(path)
+    return check_array(name_or_path, "array")
+
+
+def split(X: torch.Tensor, held_out: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (train, held-out) split of the rows; ``held_out`` is the held-out fraction
+    in [0, 1), rounded to the nearest row count; the permutation is seeded."""
+    if not (0.0 <= held_out < 1.0):
+        raise ConfigError(f"option held_out must be a fraction in [0, 1), got {held_out!r}")
+    n = X.shape[0]
+    n_held = int(round(held_out * n))
+    if n - n_held < 1:
+        raise DataError(f"cannot split {n} rows with held_out={held_out}: no training rows left")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return X[perm[n_held:]], X[perm[:n_held]]

@@ -1,0 +1,516 @@
+"""Real VAEs in torch, written functionally: ``loss(params, x, eps)``.
+
+Prior p(z) = N(0, I); encoder q(z|x) = N(m(x), diag(sigma^2(x))); the noise
+eps ~ N(0, I) is an *argument* (z_k = m + sigma * eps_k), so torch.func
+transforms and Hessian-vector products see fixed noise.
+
+Per-example losses (theory-reference §1), with K draws eps_1..eps_K:
+
+- ELBO models (kinds "linear", "gaussian"):
+  loss = -(1/K) sum_k log p(x | z_k) + beta * KL(q(z|x) || p(z)), the KL in
+  closed form (``kl="analytic"``) or as its one-draw-per-sample estimate
+  (1/K) sum_k [log q(z_k|x) - log p(z_k)] (``kl="mc"``). Unbiased for
+  F = -ELBO (beta = 1) or the beta-VAE objective.
+- IWAE (kind "iwae"): loss = -log (1/K) sum_k w_k with
+  log w_k = log p(x|z_k) + beta (log p(z_k) - log q(z_k|x)) (log-sum-exp).
+
+Decoders: Gaussian N(G(z), c^2 I) with fixed std c (as in the theory) or
+Bernoulli with logits G(z) (as in the seed experiments; data in [0, 1]).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from empirical.errors import ConfigError, DataError
+from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
+from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
+
+KINDS = ("linear", "gaussian", "iwae")
+DECODERS = ("gaussian", "bernoulli")
+KL_FORMS = ("analytic", "mc")
+LOG_2PI = math.log(2.0 * math.pi)
+
+#: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64).
+DEFAULTS: dict[str, Any] = {
+    "latent_dim": 8,
+    "hidden": (64,),
+    "activation": "softclip",
+    "decoder": "gaussian",
+    "c": 1.0,
+    "beta": 1.0,
+    "K": 1,
+    "s": DEFAULT_S,
+}
+
+
+def gaussian_log_lik(x: torch.Tensor, mean: torch.Tensor, c: float) -> torch.Tensor:
+    """log N(x; mean, c^2 I) summed over the last dimension."""
+    D = x.shape[-1]
+    return -0.5 * ((x - mean) ** 2).sum(-1) / c**2 - 0.5 * D * (LOG_2PI + 2.0 * math.log(c))
+
+
+def bernoulli_log_lik(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """-BCE(x, sigmoid(logits)) = x * l - softplus(l), summed over the last dimension."""
+    return (x * logits - F.softplus(logits)).sum(-1)
+
+
+def kl_analytic(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(m, diag e^{logvar}) || N(0, I)) = (1/2) sum(e^{logvar} + m^2 - 1 - logvar)."""
+    return 0.5 * (logvar.exp() + mean**2 - 1.0 - logvar).sum(-1)
+
+
+def log_q_minus_log_p(z: torch.Tensor, eps: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log q(z|x) - log p(z) at z = m + sigma * eps: (1/2) sum(z^2 - eps^2 - logvar)."""
+    return 0.5 * (z**2 - eps**2 - logvar).sum(-1)
+
+
+def _as_generator_noise(
+    model: VAE, X: torch.Tensor, noise: torch.Generator | torch.Tensor | None, mc: int
+) -> torch.Tensor:
+    """Noise of shape (mc, N, K, d) for :meth:`VAE.full_loss`."""
+    N = X.shape[0]
+    if isinstance(noise, torch.Tensor):
+        eps = noise if noise.dim() == 4 else noise.unsqueeze(0)
+        if eps.shape[1:] != (N, model.K, model.latent_dim):
+            raise ConfigError(
+                f"full_loss noise must have shape (N, K, d) or (mc, N, K, d) = "
+                f"(.., {N}, {model.K}, {model.latent_dim}), got {tuple(noise.shape)}"
+            )
+        return eps.to(dtype=X.dtype, device=X.device)
+    if noise is None:
+        raise ConfigError("full_loss of a Monte-Carlo objective needs a torch.Generator or eps")
+    if not (isinstance(mc, int) and mc > 0):
+        raise ConfigError(f"option mc must be an integer > 0, got {mc!r}")
+    eps = torch.randn((mc, N, model.K, model.latent_dim), generator=noise, dtype=X.dtype, device=noise.device)
+    return eps.to(X.device)
+
+
+@dataclass(frozen=True)
+class VAE:
+    """Common interface. Subclasses define ``param_shapes``, ``init_params``,
+    ``batch_losses``, key lists and ``loss_lower_bound``."""
+
+    data_dim: int
+    latent_dim: int
+    c: float = 1.0
+    beta: float = 1.0
+    K: int = 1
+    kl: str = "analytic"
+    dtype: torch.dtype = torch.float32
+
+    kind = "vae"
+    decoder = "gaussian"
+
+    # -- parameters --------------------------------------------------------
+    @property
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        raise NotImplementedError
+
+    @property
+    def n_params(self) -> int:
+        """Total number of scalar parameters d* = d_theta + d_phi."""
+        return sum(math.prod(shape) for shape in self.param_shapes.values())
+
+    @property
+    def decoder_keys(self) -> tuple[str, ...]:
+        """theta: generative-model parameters (names start with ``dec.``)."""
+        return tuple(k for k in self.param_shapes if k.startswith("dec."))
+
+    @property
+    def encoder_keys(self) -> tuple[str, ...]:
+        """phi: variational parameters (names start with ``enc.``)."""
+        return tuple(k for k in self.param_shapes if k.startswith("enc."))
+
+    @property
+    def linear_layers(self) -> tuple[tuple[str, str], ...]:
+        """(weight_key, bias_key) of every linear layer (see empirical.nets)."""
+        return ()
+
+    @property
+    def other_keys(self) -> tuple[str, ...]:
+        """Parameters not in any linear layer of :attr:`linear_layers`."""
+        in_layers = {k for pair in self.linear_layers for k in pair}
+        return tuple(k for k in self.param_shapes if k not in in_layers)
+
+    # -- noise and losses ---------------------------------------------------
+    def sample_noise(self, generator: torch.Generator, batch: int | None = None) -> torch.Tensor:
+        """eps ~ N(0, I) of shape (K, d), or (batch, K, d) when ``batch`` is given."""
+        shape = (self.K, self.latent_dim) if batch is None else (batch, self.K, self.latent_dim)
+        return torch.randn(shape, generator=generator, dtype=self.dtype, device=generator.device)
+
+    def batch_losses(
+        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        """Per-example losses (B,) for X (B, D) and eps (B, K, d)."""
+        raise NotImplementedError
+
+    def batch_loss(self, params: Params, X: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Mean of :meth:`batch_losses`: the minibatch estimate of F."""
+        return self.batch_losses(params, X, eps).mean()
+
+    def loss(self, params: Params, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Loss of ONE example x (D,) under noise eps (K, d); works under torch.func."""
+        return self.batch_losses(params, x.unsqueeze(0), eps.unsqueeze(0))[0]
+
+    @property
+    def is_deterministic(self) -> bool:
+        """True when the loss does not depend on eps (closed-form linear VAE)."""
+        return False
+
+    def full_loss(
+        self,
+        params: Params,
+        X: torch.Tensor,
+        noise: torch.Generator | torch.Tensor | None = None,
+        mc: int = 1,
+    ) -> torch.Tensor:
+        """Full-data objective F(params) = mean over all rows of X of the loss,
+        averaged over ``mc`` noise draws per row (a generator) or over the given
+        eps (N, K, d) / (mc, N, K, d); exact for the closed-form linear VAE."""
+        if self.is_deterministic:
+            eps = torch.zeros((X.shape[0], self.K, self.latent_dim), dtype=X.dtype)
+            return self.batch_losses(params, X, eps).mean()
+        eps = _as_generator_noise(self, X, noise, mc)
+        total = sum(self.batch_losses(params, X, e).mean() for e in eps)
+        return total / eps.shape[0]
+
+    def check_data(self, X: torch.Tensor) -> None:
+        """Raise DataError if X (N, D) does not fit this model."""
+        if X.dim() != 2 or X.shape[1] != self.data_dim:
+            raise DataError(f"model expects data of shape (N, {self.data_dim}), got {tuple(X.shape)}")
+        if self.decoder == "bernoulli" and (X.min() < 0 or X.max() > 1):
+            raise DataError(
+                "the Bernoulli decoder needs data in [0, 1], got values in "
+                f"[{float(X.min()):.3g}, {float(X.max()):.3g}]"
+            )
+
+    @property
+    def loss_lower_bound(self) -> float | None:
+        raise NotImplementedError
+
+    def options(self) -> dict[str, Any]:
+        """The options that rebuild this model with :func:`make`."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        out.pop("data_dim")
+        out["dtype"] = str(self.dtype).removeprefix("torch.")
+        return out
+
+
+@dataclass(frozen=True)
+class LinearVAE(VAE):
+    """p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(e^{logs})).
+
+    Parameters: dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With
+    ``closed_form`` the per-example loss is -ELBO in closed form
+    (theory-reference §1), m = V (x - mu), S = diag(e^{logs}):
+    (D/2) log(2 pi c^2) + (||x - mu - W m||^2 + sum_j S_j ||W_:j||^2)/(2 c^2)
+    + beta (1/2)(tr S + ||m||^2 - d - log det S); eps is then ignored.
+    Otherwise the reconstruction term is the K-sample Monte-Carlo average.
+    dec.mu enters the encoder too, so no parameter sits in a plain linear
+    layer: every key is in :attr:`other_keys`.
+    """
+
+    closed_form: bool = True
+    kind = "linear"
+
+    @property
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        D, d = self.data_dim, self.latent_dim
+        return {"dec.W": (D, d), "dec.mu": (D,), "enc.V": (d, D), "enc.logs": (d,)}
+
+    @property
+    def is_deterministic(self) -> bool:
+        return self.closed_form
+
+    def init_params(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """W, V ~ N(0, 1/D) entries; mu = 0; logs = 0 (S = I)."""
+        D, d = self.data_dim, self.latent_dim
+        W = torch.randn((D, d), generator=generator, dtype=torch.float64) / math.sqrt(D)
+        V = torch.randn((d, D), generator=generator, dtype=torch.float64) / math.sqrt(D)
+        params = {"dec.W": W, "dec.mu": torch.zeros(D), "enc.V": V, "enc.logs": torch.zeros(d)}
+        return {k: v.to(self.dtype) for k, v in params.items()}
+
+    def truth_params(self, W: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Decoder at (W, mu) and the ELBO-optimal encoder for it: V = M^{-1} W^T,
+        S_j = c^2 / M_jj with M = W^T W + c^2 I (exact posterior mean; the best
+        diagonal variances, exact when W has orthogonal columns)."""
+        W64, c2 = W.double(), self.c**2
+        M = W64.T @ W64 + c2 * torch.eye(self.latent_dim, dtype=torch.float64)
+        V = torch.linalg.solve(M, W64.T)
+        logs = torch.log(c2 / torch.diagonal(M))
+        params = {"dec.W": W64, "dec.mu": mu.double(), "enc.V": V, "enc.logs": logs}
+        return {k: v.to(self.dtype) for k, v in params.items()}
+
+    def batch_losses(
+        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        W, mu, V, logs = params["dec.W"], params["dec.mu"], params["enc.V"], params["enc.logs"]
+        centred = X - mu
+        m = centred @ V.T  # (B, d)
+        S = logs.exp()
+        const = 0.5 * self.data_dim * (LOG_2PI + 2.0 * math.log(self.c))
+        if self.closed_form:
+            resid = centred - m @ W.T
+            trace = ((W**2).sum(0) * S).sum()
+            rec = const + 0.5 * ((resid**2).sum(-1) + trace) / self.c**2
+            kl = kl_analytic(m, logs.expand_as(m))
+            return rec + self.beta * kl
+        z = m.unsqueeze(1) + S.sqrt() * eps  # (B, K, d)
+        rec = -gaussian_log_lik(X.unsqueeze(1), z @ W.T + mu, self.c).mean(-1)
+        if self.kl == "analytic":
+            kl = kl_analytic(m, logs.expand_as(m))
+        else:
+            kl = log_q_minus_log_p(z, eps, logs).mean(-1)
+        return rec + self.beta * kl
+
+    @property
+    def loss_lower_bound(self) -> float:
+        """(D/2) log(2 pi c^2): -log N(x; ., c^2 I) >= it and beta KL >= 0
+        (in expectation for ``kl="mc"``)."""
+        return 0.5 * self.data_dim * math.log(2.0 * math.pi * self.c**2)
+
+
+@dataclass(frozen=True)
+class GaussianVAE(VAE):
+    """Deep Gaussian VAE: MLP encoder x -> (mean, logvar), MLP decoder z -> G(z).
+
+    Encoder: h = MLP_enc(x); mean = W_m h + b_m, logvar = W_v h + b_v.
+    Decoder: G(z) = W_o MLP_dec(z) + b_o (Gaussian mean or Bernoulli logits).
+    With ``activation="softclip"`` hidden units are soft-clipped to
+    ``hidden_bounds``, the mean to ``mean_bounds``, the log-variance to
+    ``logvar_bounds`` and the decoder output to ``mean_bounds`` (so
+    ||G|| <= C_G, ||mu|| <= C_mu, lambda_min(Sigma) >= e^{s1} as in A1); with
+    ``"relu"`` the heads are unclipped. ``hidden`` gives the widths of the
+    encoder's hidden layers; the decoder uses them reversed.
+    """
+
+    hidden: tuple[int, ...] = (64,)
+    activation: str = "softclip"
+    decoder: str = "gaussian"
+    s: float = DEFAULT_S
+    hidden_bounds: tuple[float, float] = HIDDEN_BOUNDS
+    mean_bounds: tuple[float, float] = MEAN_BOUNDS
+    logvar_bounds: tuple[float, float] = LOGVAR_BOUNDS
+    kind = "gaussian"
+    _nets: tuple = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        act = Activation(self.activation, self.s, self.hidden_bounds)
+        D, d, H = self.data_dim, self.latent_dim, tuple(self.hidden)
+        enc = MLP(chain("enc.", (D, *H)), act)
+        width = H[-1] if H else D
+        mean_head = LinearLayer("enc.mean.weight", "enc.mean.bias", width, d)
+        logvar_head = LinearLayer("enc.logvar.weight", "enc.logvar.bias", width, d)
+        dec_widths = (d, *reversed(H))
+        dec = MLP(chain("dec.", dec_widths), act)
+        out = LinearLayer("dec.out.weight", "dec.out.bias", dec_widths[-1], D)
+        object.__setattr__(self, "_nets", (act, enc, mean_head, logvar_head, dec, out))
+
+    @property
+    def _layers(self) -> tuple[LinearLayer, ...]:
+        _, enc, mean_head, logvar_head, dec, out = self._nets
+        return (*enc.layers, mean_head, logvar_head, *dec.layers, out)
+
+    @property
+    def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        shapes: dict[str, tuple[int, ...]] = {}
+        for layer in self._layers:
+            shapes.update(layer.shapes)
+        return shapes
+
+    @property
+    def linear_layers(self) -> tuple[tuple[str, str], ...]:
+        return tuple((layer.weight_key, layer.bias_key) for layer in self._layers)
+
+    def init_params(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Every layer: W, b ~ Uniform(+-1/sqrt(fan_in)) (torch's default)."""
+        params: dict[str, torch.Tensor] = {}
+        for layer in self._layers:
+            params.update(layer.init(generator, self.dtype))
+        return params
+
+    def encode(
+        self, params: Params, X: torch.Tensor, recorder: Recorder | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, logvar), each (B, d), of q(z|x) for X (B, D)."""
+        act, enc, mean_head, logvar_head, _, _ = self._nets
+        h = enc(params, X, recorder)
+        mean = act.clip(mean_head(params, h, recorder), self.mean_bounds)
+        logvar = act.clip(logvar_head(params, h, recorder), self.logvar_bounds)
+        return mean, logvar
+
+    def decode(self, params: Params, z: torch.Tensor, recorder: Recorder | None = None) -> torch.Tensor:
+        """G(z) for z (B, K, d): Gaussian mean or Bernoulli logits, (B, K, D)."""
+        act, _, _, _, dec, out = self._nets
+        return act.clip(out(params, dec(params, z, recorder), recorder), self.mean_bounds)
+
+    def _terms(
+        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None
+    ) -> tuple[torch.Tensor, ...]:
+        mean, logvar = self.encode(params, X, recorder)
+        z = mean.unsqueeze(1) + (0.5 * logvar).exp().unsqueeze(1) * eps  # (B, K, d)
+        G = self.decode(params, z, recorder)
+        x = X.unsqueeze(1)
+        if self.decoder == "gaussian":
+            log_lik = gaussian_log_lik(x, G, self.c)
+        else:
+            log_lik = bernoulli_log_lik(x, G)
+        return log_lik, z, mean, logvar  # log_lik: (B, K)
+
+    def batch_losses(
+        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        log_lik, z, mean, logvar = self._terms(params, X, eps, recorder)
+        if self.kl == "analytic":
+            kl = kl_analytic(mean, logvar)
+        else:
+            kl = log_q_minus_log_p(z, eps, logvar.unsqueeze(1)).mean(-1)
+        return -log_lik.mean(-1) + self.beta * kl
+
+    @property
+    def loss_lower_bound(self) -> float:
+        """Bernoulli: 0, since BCE(x, p) >= 0 for x in [0, 1] and beta KL >= 0.
+        Gaussian: (D/2) log(2 pi c^2), since -log N(x; G, c^2 I) >= it."""
+        if self.decoder == "bernoulli":
+            return 0.0
+        return 0.5 * self.data_dim * math.log(2.0 * math.pi * self.c**2)
+
+
+@dataclass(frozen=True)
+class IWAE(GaussianVAE):
+    """Importance-weighted bound with K samples: loss = -log (1/K) sum_k w_k,
+    log w_k = log p(x|z_k) + beta (log p(z_k) - log q(z_k|x)). K = 1 is the
+    ELBO estimate with the Monte-Carlo KL (GaussianVAE with ``kl="mc"``)."""
+
+    kind = "iwae"
+
+    def batch_losses(
+        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        log_lik, z, _, logvar = self._terms(params, X, eps, recorder)
+        log_w = log_lik - self.beta * log_q_minus_log_p(z, eps, logvar.unsqueeze(1))
+        return -(torch.logsumexp(log_w, dim=-1) - math.log(self.K))
+
+    @property
+    def loss_lower_bound(self) -> float | None:
+        """For beta <= 1: F >= -log E_q[p(x|z) (p(z)/q(z|x))^beta] (Jensen)
+        >= -log max_z p(x|z) (Jensen again, t^beta concave), i.e. the decoder's
+        bound ((D/2) log(2 pi c^2), or 0 for Bernoulli). None for beta > 1."""
+        if self.beta > 1.0:
+            return None
+        return super().loss_lower_bound
+
+
+_COMMON = ("latent_dim", "c", "beta", "K", "dtype")
+ALLOWED = {
+    "linear": (*_COMMON, "closed_form", "kl"),
+    "gaussian": (*_COMMON, "kl", "hidden", "activation", "decoder", "s")
+    + ("hidden_bounds", "mean_bounds", "logvar_bounds"),
+    "iwae": (*_COMMON, "hidden", "activation", "decoder", "s")
+    + ("hidden_bounds", "mean_bounds", "logvar_bounds"),
+}
+_CLASSES = {"linear": LinearVAE, "gaussian": GaussianVAE, "iwae": IWAE}
+
+
+def _dtype(value: Any) -> torch.dtype:
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if isinstance(value, str) and value in table:
+        return table[value]
+    if value in (torch.float32, torch.float64):
+        return value
+    raise ConfigError(f"option dtype must be one of {sorted(table)}, got {value!r}")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"option {name} must be an integer > 0, got {value!r}")
+    return value
+
+
+def _positive(name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ConfigError(f"option {name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"option {name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _bounds(name: str, value: Any) -> tuple[float, float]:
+    try:
+        s1, s2 = (float(v) for v in value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"option {name} must be a pair (s1, s2), got {value!r}") from err
+    if not (math.isfinite(s1) and math.isfinite(s2) and s1 < s2):
+        raise ConfigError(f"option {name} needs finite s1 < s2, got (s1, s2) = ({s1}, {s2})")
+    return (s1, s2)
+
+
+def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
+    out = dict(opts)
+    out["latent_dim"] = _positive_int("latent_dim", out["latent_dim"])
+    if out["latent_dim"] > data_dim:
+        raise ConfigError(
+            f"option latent_dim must be <= the data dimension {data_dim}, got {out['latent_dim']}"
+        )
+    out["K"] = _positive_int("K", out["K"])
+    out["c"] = _positive("c", out["c"])
+    beta = out["beta"]
+    if isinstance(beta, bool) or not isinstance(beta, int | float) or not (math.isfinite(beta) and beta >= 0):
+        raise ConfigError(f"option beta must be a finite number >= 0, got {beta!r}")
+    out["beta"] = float(beta)
+    out["dtype"] = _dtype(out["dtype"])
+    if "kl" in out:
+        _choice("kl", out["kl"], KL_FORMS)
+    if "closed_form" in out and not isinstance(out["closed_form"], bool):
+        raise ConfigError(f"option closed_form must be True or False, got {out['closed_form']!r}")
+    if kind != "linear":
+        _choice("activation", out["activation"], ACTIVATIONS)
+        _choice("decoder", out["decoder"], DECODERS)
+        out["s"] = _positive("s", out["s"])
+        hidden = out["hidden"]
+        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        out["hidden"] = tuple(_positive_int("hidden (each width)", h) for h in hidden)
+        for name in ("hidden_bounds", "mean_bounds", "logvar_bounds"):
+            out[name] = _bounds(name, out[name])
+    return out
+
+
+def make(kind: str, data_dim: int, **options: Any) -> VAE:
+    """Build a VAE. ``kind`` in linear, gaussian, iwae (beta-VAE: ``beta`` option).
+
+    Options (None means the default): latent_dim, c, beta, K, dtype; linear:
+    closed_form, kl; gaussian/iwae: hidden, activation (softclip | relu),
+    decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds,
+    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`.
+    Bad values raise ConfigError naming the option and what is allowed.
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"unknown model kind {kind!r}; valid kinds: {', '.join(KINDS)}")
+    data_dim = _positive_int("data_dim", data_dim)
+    given = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(given) - set(ALLOWED[kind]))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} for kind {kind!r}; allowed: {', '.join(ALLOWED[kind])}"
+        )
+    cls = _CLASSES[kind]
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.init}
+    defaults.update({k: v for k, v in DEFAULTS.items() if k in ALLOWED[kind]})
+    opts = {k: defaults[k] for k in ALLOWED[kind]}
+    opts.update(given)
+    return cls(data_dim=data_dim, **_validate(kind, data_dim, opts))

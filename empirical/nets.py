@@ -1,0 +1,131 @@
+"""Functional building blocks of the VAEs: linear layers, activations, MLPs.
+
+Parameters live in a plain ``dict[str, Tensor]``; nothing here holds state, so
+``torch.func.grad``/``vmap``/``jvp`` see every dependence on the parameters.
+
+Recorder protocol (for per-example gradient norms computed BackPACK-style
+from layer inputs and output gradients)
+----------------------------------------------------------------------------
+Every linear layer computes ``pre = inputs @ W.T + b`` (``torch.nn.functional.linear``)
+and then, if a ``recorder`` is given,
+
+    pre = recorder(weight_key, bias_key, inputs, pre)
+
+and continues with the returned tensor. ``inputs`` always has the example
+index as its leading dimension: shape ``(B, in)`` for encoder layers and
+``(B, K, in)`` for decoder layers (one row per variational sample). A
+recorder typically stores ``inputs`` and returns ``pre + probe`` with a zero
+``probe`` that requires grad, so that ``d loss / d probe`` is the gradient with
+respect to the layer output; the per-example weight gradient of example ``i``
+is then ``sum_k outer(dpre[i, k], inputs[i, k])`` and the bias gradient
+``sum_k dpre[i, k]``. A model lists its layers in ``model.linear_layers``
+(pairs ``(weight_key, bias_key)``); any parameter outside a linear layer is
+listed in ``model.other_keys``. A parameter is used by exactly one layer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS
+
+Params = Mapping[str, torch.Tensor]
+#: ``recorder(weight_key, bias_key, inputs, pre) -> pre`` (see module docstring).
+Recorder = Callable[[str, str, torch.Tensor, torch.Tensor], torch.Tensor]
+
+ACTIVATIONS = ("softclip", "relu")
+
+
+def softclip(
+    x: torch.Tensor, s: float = DEFAULT_S, bounds: tuple[float, float] = HIDDEN_BOUNDS
+) -> torch.Tensor:
+    """Soft-clip f(x) = (1/s) log((1 + e^{s(x-s1)}) / (1 + e^{s(x-s2)})) + s1.
+
+    Written as ``softplus_s(x - s1) - softplus_s(x - s2) + s1`` with
+    ``softplus_s(y) = log(1 + e^{s y}) / s`` (torch's stable softplus), so no
+    exponential overflows. Maps R into (s1, s2), 1-Lipschitz, |f''| <= s/4
+    (theory.models.softclip).
+    """
+    s1, s2 = bounds
+    return F.softplus(x - s1, beta=s) - F.softplus(x - s2, beta=s) + s1
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Elementwise hidden-layer activation: ``"softclip"`` (sharpness ``s``,
+    range ``bounds``) or ``"relu"``."""
+
+    name: str = "softclip"
+    s: float = DEFAULT_S
+    bounds: tuple[float, float] = HIDDEN_BOUNDS
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.name == "softclip":
+            return softclip(x, self.s, self.bounds)
+        return torch.relu(x)
+
+    def clip(self, x: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
+        """Soft-clip an output head to ``bounds`` (identity for ReLU networks)."""
+        if self.name == "softclip":
+            return softclip(x, self.s, bounds)
+        return x
+
+
+@dataclass(frozen=True)
+class LinearLayer:
+    """``pre = inputs @ W.T + b`` with W of shape (fan_out, fan_in)."""
+
+    weight_key: str
+    bias_key: str
+    fan_in: int
+    fan_out: int
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {self.weight_key: (self.fan_out, self.fan_in), self.bias_key: (self.fan_out,)}
+
+    def init(self, generator: torch.Generator, dtype: torch.dtype) -> dict[str, torch.Tensor]:
+        """PyTorch's default: W, b ~ Uniform(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        bound = 1.0 / math.sqrt(self.fan_in)
+        out = {}
+        for key, shape in self.shapes.items():
+            u = torch.rand(shape, generator=generator, dtype=torch.float64)
+            out[key] = ((2.0 * u - 1.0) * bound).to(dtype)
+        return out
+
+    def __call__(
+        self, params: Params, inputs: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        pre = F.linear(inputs, params[self.weight_key], params[self.bias_key])
+        if recorder is not None:
+            pre = recorder(self.weight_key, self.bias_key, inputs, pre)
+        return pre
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Hidden layers ``h_{j} = act(W_j h_{j-1} + b_j)``; returns the last hidden state."""
+
+    layers: tuple[LinearLayer, ...]
+    activation: Activation
+
+    def __call__(
+        self, params: Params, inputs: torch.Tensor, recorder: Recorder | None = None
+    ) -> torch.Tensor:
+        h = inputs
+        for layer in self.layers:
+            h = self.activation(layer(params, h, recorder))
+        return h
+
+
+def chain(prefix: str, widths: tuple[int, ...]) -> tuple[LinearLayer, ...]:
+    """Linear layers ``prefix{j}.weight``/``prefix{j}.bias`` mapping widths[j] -> widths[j+1]."""
+    return tuple(
+        LinearLayer(f"{prefix}{j}.weight", f"{prefix}{j}.bias", widths[j], widths[j + 1])
+        for j in range(len(widths) - 1)
+    )
