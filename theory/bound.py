@@ -14,6 +14,7 @@ import sympy as sp
 from theory import symbols as S
 from theory.assumptions import Assumption, Violation
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
+from theory.symbols import to_latex
 
 #: The quantity every stochastic-gradient bound controls (design.md convention).
 AVERAGE_GRAD_NORM_SQ = r"\frac{1}{n}\sum_{k=0}^{n-1}\mathbb{E}\|\nabla F(\theta_k)\|^2"
@@ -94,9 +95,7 @@ class Bound:
                 v = values[name]
                 if not info.admits(v):
                     shown = "NaN" if math.isnan(v) else repr(v)
-                    out.append(
-                        Violation("domain", f"{name} must be {info.describe_domain()}, got {shown}")
-                    )
+                    out.append(Violation("domain", f"{name} must be {info.describe_domain()}, got {shown}"))
         if out:
             return out
         for assumption in self.assumptions:
@@ -127,8 +126,7 @@ class Bound:
         missing = [name for name in self.constants if name not in clean]
         if missing:
             raise MissingConstantError(
-                f"{self.name}: missing value for {', '.join(missing)} "
-                f"(needs {', '.join(self.constants)})"
+                f"{self.name}: missing value for {', '.join(missing)} (needs {', '.join(self.constants)})"
             )
         violations = self.check(clean)
         if violations:
@@ -167,7 +165,7 @@ class Bound:
 
     def latex(self) -> str:
         """``lhs \\le expr`` in LaTeX."""
-        return rf"{self.lhs} \le {sp.latex(self.expr)}"
+        return rf"{self.lhs} \le {to_latex(self.expr)}"
 
     def explain(self) -> str:
         """The statement, assumptions, every derivation step with its one-line

@@ -144,13 +144,20 @@ def optimal_step_constant(bound, values: Mapping[str, float] | None = None) -> s
     closed form by SymPy (d bound / dC = 0, positive root); with ``values``
     the result is substituted and returned as a number.
     """
+    if "c_star" not in bound._cache:
+        bound._cache["c_star"] = _symbolic_optimum(bound)
+    best = bound._cache["c_star"]
+    if values:
+        best = best.subs({S.get(k): v for k, v in values.items()})
+    return best
+
+
+def _symbolic_optimum(bound) -> sp.Expr:
     expr = bound.expr
     if C_gamma not in expr.free_symbols:
         raise TheoryError(f"{bound.name} does not depend on C_gamma")
     shifted = _shifted(expr)  # counts x >= 1 as 1 + x_m: lets SymPy drop negative roots
-    back = {
-        sym: S.get(sym.name[:-2]) - 1 for sym in shifted.free_symbols if sym.name.endswith("_m")
-    }
+    back = {sym: S.get(sym.name[:-2]) - 1 for sym in shifted.free_symbols if sym.name.endswith("_m")}
     roots = [
         r.subs(back)
         for r in sp.solve(sp.Eq(sp.diff(shifted, C_gamma), 0), C_gamma)
@@ -161,8 +168,6 @@ def optimal_step_constant(bound, values: Mapping[str, float] | None = None) -> s
     best = roots[0]
     if bound.step_limit is not None:
         best = sp.Min(best, bound.step_limit)
-    if values:
-        best = best.subs({S.get(k): v for k, v in values.items()})
     return best
 
 

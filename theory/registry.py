@@ -52,9 +52,7 @@ def registered() -> tuple[tuple[str, str, str], ...]:
     return tuple(sorted(_BUILDERS, key=lambda t: (order.get(t[0], 99), opt.get(t[1], 99), t[2])))
 
 
-def bound(
-    model: str = "generic", optimizer: str = "sgd", variant: str | None = None, **options
-) -> Bound:
+def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = None, **options) -> Bound:
     """The bound of ``model`` trained with ``optimizer`` (design.md public contract).
 
     ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
@@ -66,9 +64,7 @@ def bound(
     if model not in MODELS:
         raise UnknownNameError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")
     if optimizer not in OPTIMIZERS:
-        raise UnknownNameError(
-            f"unknown optimizer {optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}"
-        )
+        raise UnknownNameError(f"unknown optimizer {optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
     try:
         key = tuple(sorted(options.items()))
         hash(key)

@@ -102,9 +102,7 @@ d = _register("d", "number of parameters (theta and phi together)", "count", 100
 
 # Sampling ----------------------------------------------------------------------
 B = _register("B", "minibatch size", "count", 32, integer=True)
-K = _register(
-    "K", "number of variational (importance) samples per example", "count", 5, integer=True
-)
+K = _register("K", "number of variational (importance) samples per example", "count", 5, integer=True)
 
 # Adaptive methods ---------------------------------------------------------------
 beta1 = _register("beta1", "Adam momentum parameter", "unit_closed", 0.9)
@@ -158,3 +156,31 @@ def register(name: str, meaning: str, domain: str, typical: float, **extra) -> s
             raise ValueError(f"symbol {name!r} already registered with domain {existing.domain}")
         return existing.symbol
     return _register(name, meaning, domain, typical, **extra)
+
+
+#: LaTeX of symbols whose default rendering misleads (sigma2 would print as sigma_2).
+LATEX_NAMES: dict[sp.Symbol, str] = {
+    sigma2: r"\sigma^2",
+    sigma2_data: r"\sigma^2_{\mathrm{data}}",
+    sigma2_mc: r"\sigma^2_{\mathrm{MC}}",
+    C_gamma: r"C_\gamma",
+    N_layers: "N",
+    c_Sigma: r"c_\Sigma",
+    d_z: "d_z",
+    lambda_min: r"\lambda_{\min}",
+    lambda_max: r"\lambda_{\max}",
+    eps: r"\epsilon",
+    beta1: r"\beta_1",
+    beta2: r"\beta_2",
+}
+
+
+def latex_name(symbol: sp.Symbol, tex: str) -> sp.Symbol:
+    """Declare how ``symbol`` is written in LaTeX; returns the symbol."""
+    LATEX_NAMES[symbol] = tex
+    return symbol
+
+
+def to_latex(expr: sp.Basic) -> str:
+    """LaTeX of ``expr`` with the registry's symbol names (use this, not sp.latex)."""
+    return sp.latex(expr, symbol_names=LATEX_NAMES)

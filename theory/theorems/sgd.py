@@ -15,6 +15,8 @@ p = 1). At alpha = 1/2 this is (2 Delta + L sigma2 C_gamma^2 (1 + log n)) /
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from theory.assumptions import (
@@ -26,8 +28,9 @@ from theory.assumptions import (
     Constraint,
 )
 from theory.bound import Bound, Step
-from theory.schedules import StepSchedule
-from theory.symbols import C_gamma, Delta, L, alpha, k, n, sigma2
+from theory.errors import AssumptionViolation
+from theory.schedules import GENERAL, StepSchedule
+from theory.symbols import C_gamma, Delta, L, alpha, k, latex_name, n, sigma2
 
 REFERENCE = (
     "Surendran, Godichon-Baggioni, Le Corff, 'Theoretical Convergence Guarantees for "
@@ -44,6 +47,15 @@ inner = sp.Symbol("inner", real=True)  # <grad F(theta_{k-1}), g_k>
 g_sq = sp.Symbol("g_sq", nonnegative=True)  # ||g_k||^2
 average = sp.Symbol("A_n", nonnegative=True)  # (1/n) sum_{k=0}^{n-1} G(k)
 F_star = sp.Symbol("F_star", real=True)
+for _sym, _tex in (
+    (F_k, r"F(\theta_k)"),
+    (F_prev, r"F(\theta_{k-1})"),
+    (inner, r"\langle \nabla F(\theta_{k-1}), g_k \rangle"),
+    (g_sq, r"\|g_k\|^2"),
+    (average, r"\frac{1}{n}\sum_{k=0}^{n-1}\mathbb{E}\|\nabla F(\theta_k)\|^2"),
+    (F_star, "F^*"),
+):
+    latex_name(_sym, _tex)
 
 
 def step_assumption(limit: sp.Expr) -> Assumption:
@@ -92,8 +104,9 @@ def derive(schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     coeff = -sp.expand(expected.rhs - EF(k - 1)).coeff(G(k - 1))  # gamma - L gamma^2/2
     u = sp.Symbol("u", positive=True)  # u = L gamma_k in (0, 1]
     slack = sp.factor(sp.expand((coeff - gamma(k) / 2).subs(gamma(k), u / L)))
+    w = sp.Symbol("w", nonnegative=True)  # u = 1/(1 + w) covers u in (0, 1]
     _check(
-        sp.solveset(slack < 0, u, sp.Interval(0, 1)) == sp.EmptySet,
+        sp.factor(slack.subs(u, 1 / (1 + w))).is_nonnegative is True,
         "gamma - L gamma^2/2 >= gamma/2 for L gamma <= 1",
     )
     rest = sp.expand(expected.rhs - EF(k - 1) + coeff * G(k - 1))  # = (L/2) gamma^2 sigma2
@@ -109,8 +122,8 @@ def derive(schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     # 4. Sum over k = 1..n and telescope; E F(theta_n) >= F*.
     tel = sp.Sum(EF(k - 1) - EF(k), (k, 1, n))
     for m in range(1, 6):  # the telescoping identity, checked on concrete lengths
-        _check(sp.simplify(tel.subs(n, m).doit() - (EF(0) - EF(m))) == 0, "telescoping identity")
-    rest_coeff = sp.simplify(rest / gamma(k) ** 2)  # (L/2) sigma2, constant in k
+        _check(sp.expand(tel.subs(n, m).doit() - (EF(0) - EF(m))) == 0, "telescoping identity")
+    rest_coeff = sp.cancel(rest / gamma(k) ** 2)  # (L/2) sigma2, constant in k
     _check(not rest_coeff.has(k), "noise term proportional to gamma_k^2")
     sq_sum = sp.Sum(gamma(k) ** 2, (k, 1, n))
     rest_sum = rest_coeff * sq_sum
@@ -129,7 +142,8 @@ def derive(schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     #    (gamma_n / 2) sum_{k=0}^{n-1} G(k) = (gamma_n / 2) n A_n.
     step_n = schedule.gamma(n)
     gk = schedule.gamma(k)
-    _check(sp.simplify(sp.diff(gk, k) * k ** (schedule.exponent + 1)) <= 0, "gamma decreasing")
+    slope = sp.powsimp(sp.expand(sp.diff(gk, k) * k ** (schedule.exponent + 1)))
+    _check(slope.is_nonpositive is True, "gamma decreasing")
     lower = sp.Le(step_n / 2 * n * average, summed.rhs)
     averaged = sp.Le(average, sp.solve(sp.Eq(lower.lhs, lower.rhs), average)[0])
     steps.append(
@@ -144,35 +158,45 @@ def derive(schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     upper = schedule.sum_upper(2)
     final = averaged.rhs.subs(sq_sum, upper)
     _check(not final.has(gamma) and not final.has(sp.Sum), "every sum bounded")
-    final = sp.piecewise_fold(sp.simplify(final))
+    final = sp.piecewise_fold(final)
+    if isinstance(final, sp.Piecewise):
+        final = sp.Piecewise(*[(sp.factor_terms(sp.together(e)), c) for e, c in final.args])
     steps.append(
         Step(
             "bound the step-size sum",
-            "integral comparison: sum_{k=1}^n k^(-p) <= 1 + int_1^n x^(-p) dx "
-            "(= 1 + log n at p = 1)",
+            "integral comparison: sum_{k=1}^n k^(-p) <= 1 + int_1^n x^(-p) dx (= 1 + log n at p = 1)",
             sp.Le(average, final),
         )
     )
     return final, tuple(steps)
 
 
+@lru_cache(maxsize=1)
+def general_derivation() -> tuple[sp.Expr, tuple[Step, ...]]:
+    """The proof for the general schedule gamma_k = C_gamma k^(-alpha), alpha symbolic
+    (run once; specific schedules substitute alpha)."""
+    return derive(GENERAL)
+
+
 def sgd_bound(alpha_value: sp.Expr | float | None = sp.Rational(1, 2)) -> Bound:
     """The SGD theorem for gamma_k = C_gamma k^(-alpha); ``alpha_value=None``
     keeps alpha symbolic (a Piecewise in alpha), the default is alpha = 1/2."""
+    final, steps = general_derivation()
     if alpha_value is None:
         exponent: sp.Expr = alpha
     else:
-        exponent = sp.nsimplify(alpha_value)
-        if not (exponent.is_number and 0 < exponent < 1):
-            from theory.errors import AssumptionViolation
-
+        try:
+            exponent = sp.nsimplify(alpha_value, rational=True)
+        except (TypeError, ValueError, sp.SympifyError):
+            exponent = sp.nan
+        if not (exponent.is_number and exponent.is_finite and 0 < exponent < 1):
             raise AssumptionViolation(f"alpha must be a number in (0, 1), got {alpha_value!r}")
-    schedule = StepSchedule(C_gamma, exponent)
-    final, steps = derive(schedule)
+        final = sp.piecewise_fold(final.subs(alpha, exponent))
+        steps = tuple(Step(st.title, st.justification, st.statement.subs(alpha, exponent)) for st in steps)
     limit = 1 / L
-    name = "generic/sgd" if exponent == sp.Rational(1, 2) else f"generic/sgd (alpha={exponent})"
+    default = exponent == sp.Rational(1, 2)
     return Bound(
-        name=name,
+        name="generic/sgd" if default else f"generic/sgd (alpha={exponent})",
         expr=final,
         assumptions=(SMOOTH, LOWER_BOUNDED, UNBIASED, BOUNDED_VARIANCE, step_assumption(limit)),
         reference=REFERENCE,
@@ -185,5 +209,5 @@ def sgd_bound(alpha_value: sp.Expr | float | None = sp.Rational(1, 2)) -> Bound:
         ),
         model="generic",
         optimizer="sgd",
-        variant="" if alpha_value is None or exponent == sp.Rational(1, 2) else f"alpha={exponent}",
+        variant="" if default else f"alpha={exponent}",
     )
