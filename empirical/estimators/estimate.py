@@ -1,0 +1,172 @@
+"""The :class:`Estimate` result type, input checks and confidence-interval helpers.
+
+Every estimator returns frozen results: a point value, an interval ``[lo, hi]``
+at a stated ``confidence``, a ``method`` string saying exactly what was computed
+(and, for suprema such as L or M, which lower estimate it is), and ``n_evals``,
+the number of loss / gradient / Hessian-vector evaluations spent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy import stats
+
+from empirical.errors import ConfigError, LossError
+
+Params = dict[str, torch.Tensor]
+ScalarLoss = Callable[[Params], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A measured constant with its interval.
+
+    ``lo <= value <= hi`` always; ``confidence`` is the stated coverage of
+    ``[lo, hi]`` (1.0 for a deterministic bracket such as a Lanczos residual
+    bound or an exact maximum over recorded values).
+    """
+
+    value: float
+    lo: float
+    hi: float
+    confidence: float
+    method: str
+    n_evals: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("value", "lo", "hi"):
+            v = getattr(self, name)
+            if math.isnan(v):
+                raise LossError(f"Estimate.{name} is NaN ({self.method})")
+        if math.isinf(self.value):
+            raise LossError(f"Estimate.value is infinite ({self.method})")
+        if not self.lo <= self.value <= self.hi:
+            raise ValueError(f"need lo <= value <= hi, got {self.lo}, {self.value}, {self.hi}")
+        if not 0.0 < self.confidence <= 1.0:
+            raise ValueError(f"confidence must lie in (0, 1], got {self.confidence}")
+        if self.n_evals < 0:
+            raise ValueError(f"n_evals must be >= 0, got {self.n_evals}")
+
+    def as_dict(self) -> dict[str, float | str | int]:
+        """Plain JSON-ready dict (the ``report.json`` constant format plus extras)."""
+        return {
+            "value": self.value,
+            "lo": self.lo,
+            "hi": self.hi,
+            "confidence": self.confidence,
+            "method": self.method,
+            "n_evals": self.n_evals,
+        }
+
+
+def exact(value: float, method: str, n_evals: int = 0) -> Estimate:
+    """A quantity computed exactly (up to rounding): ``lo = hi = value``."""
+    return Estimate(float(value), float(value), float(value), 1.0, method, n_evals)
+
+
+def mean_interval(
+    samples: np.ndarray | torch.Tensor,
+    method: str,
+    confidence: float = 0.95,
+    n_evals: int = 0,
+    clip_at_zero: bool = False,
+) -> Estimate:
+    """Student-t interval for a mean over i.i.d. samples:
+    ``mean +- t_{n-1, (1+c)/2} * sd / sqrt(n)`` with the unbiased sd.
+
+    With ``clip_at_zero`` the value and interval are clipped to ``[0, inf)``
+    (for variances, which are non-negative by definition).
+    """
+    x = _as_numpy(samples)
+    check_finite_array(x, method)
+    n = x.size
+    if n < 2:
+        raise ConfigError(f"{method}: need at least 2 samples for an interval, got {n}")
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    lo, hi = mean - half, mean + half
+    if clip_at_zero:
+        mean, lo, hi = max(mean, 0.0), max(lo, 0.0), max(hi, 0.0)
+    return Estimate(mean, lo, hi, confidence, method, n_evals)
+
+
+def check_confidence(confidence: float) -> float:
+    """A confidence level must lie strictly between 0 and 1."""
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must lie in (0, 1), got {confidence}")
+    return float(confidence)
+
+
+def check_params(params: object) -> Params:
+    """``params`` must be a non-empty dict of str -> floating tensor."""
+    if not isinstance(params, Mapping) or not params:
+        raise LossError(f"params must be a non-empty dict of tensors, got {type(params).__name__}")
+    for k, v in params.items():
+        if not isinstance(k, str):
+            raise LossError(f"params keys must be str, got {k!r}")
+        if not isinstance(v, torch.Tensor):
+            raise LossError(f"params[{k!r}] must be a torch.Tensor, got {type(v).__name__}")
+        if not v.is_floating_point():
+            raise LossError(f"params[{k!r}] must be a floating tensor, got dtype {v.dtype}")
+        if not torch.isfinite(v).all():
+            raise LossError(f"params[{k!r}] contains NaN or inf")
+    return dict(params)
+
+
+def check_scalar(value: object, what: str = "loss") -> torch.Tensor:
+    """``value`` must be a finite scalar tensor (shape () or one element)."""
+    if not isinstance(value, torch.Tensor):
+        raise LossError(f"{what} must return a torch.Tensor, got {type(value).__name__}")
+    if value.numel() != 1:
+        raise LossError(f"{what} must return a scalar, got shape {tuple(value.shape)}")
+    if not torch.isfinite(value).all():
+        raise LossError(f"{what} is not finite: {value.item()}")
+    return value.reshape(())
+
+
+def check_finite(tensors: Mapping[str, torch.Tensor] | torch.Tensor, what: str) -> None:
+    """Raise :class:`LossError` naming the first non-finite entry."""
+    if isinstance(tensors, torch.Tensor):
+        tensors = {"": tensors}
+    for k, v in tensors.items():
+        if not torch.isfinite(v).all():
+            name = f"{what}[{k!r}]" if k else what
+            raise LossError(f"{name} contains NaN or inf")
+
+
+def check_finite_array(x: np.ndarray, what: str) -> None:
+    if not np.all(np.isfinite(x)):
+        raise LossError(f"{what}: non-finite values ({int((~np.isfinite(x)).sum())} of {x.size})")
+
+
+def _as_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to(torch.float64).cpu().numpy()
+    return np.asarray(x, dtype=np.float64).reshape(-1)
+
+
+# ---- flat vectors <-> param dicts -------------------------------------------------
+
+
+def flatten(tensors: Mapping[str, torch.Tensor], keys: list[str] | None = None) -> torch.Tensor:
+    """Concatenate ``tensors[k].reshape(-1)`` in the order of ``keys`` (default: dict order)."""
+    keys = list(tensors) if keys is None else keys
+    return torch.cat([tensors[k].reshape(-1) for k in keys])
+
+
+def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
+    """Inverse of :func:`flatten` with the shapes, dtypes and key order of ``like``."""
+    out: Params = {}
+    i = 0
+    for k, v in like.items():
+        n = v.numel()
+        out[k] = vector[i : i + n].reshape(v.shape).to(v.dtype)
+        i += n
+    if i != vector.numel():
+        raise LossError(f"flat vector has {vector.numel()} entries, params have {i}")
+    return out

@@ -1,0 +1,218 @@
+"""Per-example gradient statistics for the nested variance estimator.
+
+Setting: n examples x_i, J noise draws eps_ij each; g_ij = grad_theta l(theta, x_i, eps_ij),
+gbar_i = (1/J) sum_j g_ij, G = (1/n) sum_i gbar_i. Everything the variance, SNR and
+gradient-bound estimators need is in :class:`RowStats`:
+
+* ``sq_draw[i, j] = ||g_ij||^2``
+* ``sq_mean[i]    = ||gbar_i||^2``
+* ``dot_mean[i]   = <gbar_i, G>``
+* ``grand_sq      = ||G||^2``
+
+All four are sums over coordinates, hence additive over parameter blocks: each
+backend returns them per parameter name and :func:`combine` sums a subset
+(e.g. decoder keys only).
+
+Two backends, one brute-force twin of the other:
+
+* :func:`vmap_row_stats` -- materialises g_ij with ``torch.func.vmap(grad(loss))``
+  (randomness passed in as ``eps``), chunked over examples.
+* :func:`recorder_row_stats` -- BackPACK-style, for a model following the
+  recorder protocol of :mod:`empirical.nets`: one batched backward of
+  ``sum_r loss_r`` through zero probes added to every linear layer's output
+  gives ``delta_r = d loss_r / d pre_r``; with layer inputs ``a`` the weight
+  gradient of a row is ``sum_t delta_rt a_rt^T`` and its squared norm is
+  ``sum_{t,s} (a_rt . a_rs)(delta_rt . delta_rs)`` (Gram matrices), or the
+  materialised outer product when that is cheaper. Parameters outside linear
+  layers (``model.other_keys``) fall back to vmap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import torch
+
+from empirical.errors import ConfigError, LossError
+from empirical.estimators.estimate import Params, check_finite, check_params, check_scalar
+
+#: ``loss(params, x, eps) -> scalar``: one example under one noise draw (eps may be None).
+ExampleLoss = Callable[[Params, torch.Tensor, torch.Tensor | None], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class RowStats:
+    """Per-example sufficient statistics of the gradients (float64, see module docstring)."""
+
+    sq_draw: torch.Tensor  # (n, J)
+    sq_mean: torch.Tensor  # (n,)
+    dot_mean: torch.Tensor  # (n,)
+    grand_sq: float
+
+    @property
+    def n(self) -> int:
+        return int(self.sq_draw.shape[0])
+
+    @property
+    def J(self) -> int:
+        return int(self.sq_draw.shape[1])
+
+
+def combine(stats: Mapping[str, RowStats], keys: Iterable[str] | None = None) -> RowStats:
+    """Sum the statistics of the parameter blocks ``keys`` (default: all)."""
+    keys = list(stats) if keys is None else list(keys)
+    if not keys:
+        raise ConfigError("no parameter keys to combine")
+    missing = [k for k in keys if k not in stats]
+    if missing:
+        raise ConfigError(f"unknown parameter keys: {missing}")
+    parts = [stats[k] for k in keys]
+    return RowStats(
+        sum(p.sq_draw for p in parts),
+        sum(p.sq_mean for p in parts),
+        sum(p.dot_mean for p in parts),
+        float(sum(p.grand_sq for p in parts)),
+    )
+
+
+def per_example_gradients(
+    loss: ExampleLoss, params: Params, X: torch.Tensor, eps: torch.Tensor | None = None
+) -> Params:
+    """Materialised per-row gradients ``{k: (n, *shape)}`` of ``loss(params, X[r], eps[r])``
+    via ``torch.func.vmap(torch.func.grad(loss))`` (``eps=None``: deterministic loss)."""
+    params = check_params(params)
+    detached = {k: v.detach() for k, v in params.items()}
+    e0 = None if eps is None else eps[0]
+    check_scalar(loss(detached, X[0], e0), "loss(params, x, eps)")
+
+    def scalar(p: Params, x: torch.Tensor, e: torch.Tensor | None) -> torch.Tensor:
+        return loss(p, x, e).reshape(())
+
+    in_dims = (None, 0, None if eps is None else 0)
+    grads = torch.func.vmap(torch.func.grad(scalar), in_dims=in_dims)(detached, X, eps)
+    check_finite(grads, "per-example gradient")
+    return grads
+
+
+def vmap_row_stats(
+    loss: ExampleLoss,
+    params: Params,
+    X: torch.Tensor,
+    eps: torch.Tensor | None,
+    chunk_size: int = 64,
+) -> dict[str, RowStats]:
+    """:class:`RowStats` per parameter from materialised per-(example, draw) gradients.
+
+    ``X`` is (n, ...); ``eps`` is (n, J, ...) or None (then J = 1).
+    """
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+    n = X.shape[0]
+    J = 1 if eps is None else int(eps.shape[1])
+    sq_draw: dict[str, list[torch.Tensor]] = {k: [] for k in params}
+    gbar: dict[str, list[torch.Tensor]] = {k: [] for k in params}
+    for start in range(0, n, chunk_size):
+        Xc = X[start : start + chunk_size]
+        c = Xc.shape[0]
+        rows_X = Xc.repeat_interleave(J, 0)
+        rows_eps = None if eps is None else eps[start : start + c].reshape(c * J, *eps.shape[2:])
+        grads = per_example_gradients(loss, params, rows_X, rows_eps)
+        for k, g in grads.items():
+            g = g.reshape(c, J, -1).to(torch.float64)
+            sq_draw[k].append((g * g).sum(-1))
+            gbar[k].append(g.mean(1))
+    out = {}
+    for k in params:
+        gb = torch.cat(gbar[k])
+        G = gb.mean(0)
+        out[k] = RowStats(torch.cat(sq_draw[k]), (gb * gb).sum(-1), gb @ G, float(G @ G))
+    return out
+
+
+def _weight_stats(a: torch.Tensor, d: torch.Tensor, J: int) -> tuple[torch.Tensor, ...]:
+    """Weight-gradient statistics from inputs ``a`` (n, J, T, in) and output grads ``d`` (n, J, T, out).
+
+    Row (i, j) gradient = sum_t d[i,j,t] a[i,j,t]^T; gbar_i = (1/J) sum_{j,t} d a^T;
+    G = (1/(nJ)) sum_{i,j,t} d a^T and <gbar_i, G> = (1/J) sum_{j,t} d^T G a.
+    Returns (sq_draw (n, J), sq_mean (n,), dot_mean (n,), grand_sq).
+    """
+    n, _, T, fan_in = a.shape
+    fan_out = d.shape[-1]
+    sq_draw = _sq_norm_of_sum(a, d)
+    if J == 1:
+        sq_mean = sq_draw[:, 0]
+    else:
+        am, dm = a.reshape(n, 1, J * T, fan_in), d.reshape(n, 1, J * T, fan_out)
+        sq_mean = _sq_norm_of_sum(am, dm)[:, 0] / J**2
+    a2, d2 = a.reshape(-1, fan_in), d.reshape(-1, fan_out)  # plain 2-D matmuls: fastest on CPU
+    G = (d2.T @ a2) / (n * J)
+    dot_mean = ((a2 @ G.T) * d2).sum(-1).reshape(n, J * T).sum(-1).to(torch.float64) / J
+    return sq_draw, sq_mean, dot_mean, float(G.to(torch.float64).pow(2).sum())
+
+
+def _sq_norm_of_sum(a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """``||sum_t d[..., t, :] a[..., t, :]^T||_F^2`` over the last-but-one axis, in float64.
+
+    Gram form ``sum_{t,s} (a_t . a_s)(d_t . d_s)`` costs T^2 (in + out); the
+    materialised outer product costs T in out; the cheaper one is used.
+    """
+    T, fan_in, fan_out = a.shape[-2], a.shape[-1], d.shape[-1]
+    if T == 1:
+        return (a.pow(2).sum((-1, -2)) * d.pow(2).sum((-1, -2))).to(torch.float64)
+    if T * (fan_in + fan_out) <= fan_in * fan_out:
+        gram = (a @ a.transpose(-1, -2)) * (d @ d.transpose(-1, -2))
+        return gram.sum((-1, -2)).to(torch.float64)
+    g = d.transpose(-1, -2) @ a  # (..., out, in)
+    return g.pow(2).sum((-1, -2)).to(torch.float64)
+
+
+def recorder_row_stats(
+    model: object, params: Params, X: torch.Tensor, eps: torch.Tensor
+) -> dict[str, RowStats]:
+    """:class:`RowStats` per parameter for a model with ``batch_losses(params, X, eps, recorder)``,
+    ``linear_layers`` and ``other_keys``; ``eps`` is (n, J, K, latent)."""
+    params = {k: v.detach() for k, v in check_params(params).items()}
+    n, J = int(eps.shape[0]), int(eps.shape[1])
+    rows_X = X.repeat_interleave(J, 0)
+    rows_eps = eps.reshape(n * J, *eps.shape[2:])
+    store: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def recorder(weight_key: str, bias_key: str, inputs: torch.Tensor, pre: torch.Tensor) -> torch.Tensor:
+        probe = torch.zeros_like(pre, requires_grad=True)
+        store[weight_key] = (inputs.detach(), probe)
+        return pre + probe
+
+    losses = model.batch_losses(params, rows_X, rows_eps, recorder=recorder)
+    if losses.shape != (n * J,):
+        raise LossError(f"batch_losses must return shape ({n * J},), got {tuple(losses.shape)}")
+    check_finite(losses, "per-example loss")
+    layers = list(model.linear_layers)
+    absent = [w for w, _ in layers if w not in store]
+    if absent:
+        raise LossError(f"recorder never saw the linear layers {absent}")
+    probes = [store[w][1] for w, _ in layers]
+    deltas = torch.autograd.grad(losses.sum(), probes) if probes else ()
+    out: dict[str, RowStats] = {}
+    for (wk, bk), delta in zip(layers, deltas):
+        check_finite(delta, f"output gradient of layer {wk!r}")
+        a = store[wk][0]
+        a4 = a.reshape(n, J, -1, a.shape[-1])
+        d4 = delta.reshape(n, J, -1, delta.shape[-1])
+        sq_draw, sq_mean, dot_mean, grand = _weight_stats(a4, d4, J)
+        out[wk] = RowStats(sq_draw, sq_mean, dot_mean, grand)
+        gb = d4.sum(2).to(torch.float64)  # (n, J, out): bias gradient per row
+        gbar = gb.mean(1)
+        G = gbar.mean(0)
+        out[bk] = RowStats(gb.pow(2).sum(-1), gbar.pow(2).sum(-1), gbar @ G, float(G @ G))
+    other = list(getattr(model, "other_keys", ()))
+    if other:
+
+        def sub_loss(sub: Params, x: torch.Tensor, e: torch.Tensor | None) -> torch.Tensor:
+            return model.loss({**params, **sub}, x, e)
+
+        out.update(vmap_row_stats(sub_loss, {k: params[k] for k in other}, X, eps))
+    uncovered = [k for k in params if k not in out]
+    if uncovered:
+        raise LossError(f"params {uncovered} are neither in model.linear_layers nor model.other_keys")
+    return {k: out[k] for k in params}

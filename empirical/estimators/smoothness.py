@@ -1,0 +1,232 @@
+"""Smoothness L = sup_theta ||Hess F(theta)||_2: three lower estimates.
+
+* :func:`smoothness` -- at one point, the largest |eigenvalue| of the Hessian by
+  Lanczos on Hessian-vector products (the Hessian of a VAE loss is indefinite;
+  the negative end can dominate, so the extreme Ritz value of largest modulus
+  is taken, whatever its sign).
+* :func:`smoothness_along_run` -- secants along a trajectory,
+  ``max_{j<k} ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||``;
+  each ratio is <= sup of ||Hess F|| on the segment [theta_j, theta_k].
+* :func:`smoothness_in_box` -- the maximum of :func:`smoothness` over points
+  drawn uniformly in the parameter box ``||theta||_inf <= a`` (assumption A2).
+
+L is a supremum, so each is a *lower* estimate of L; the ``method`` string
+says which one.
+
+Lanczos interval: the Ritz value theta is a Rayleigh quotient, so
+``|theta| <= max|lambda|`` (``lo = |theta|``), and an eigenvalue lies within the
+residual norm ``r = beta_m |y_m|`` of theta (``hi = |theta| + r``; an upper value
+for max|lambda| once Lanczos has reached the extreme end of the spectrum,
+which a random start reaches with probability one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from scipy.sparse.linalg import LinearOperator, eigsh
+
+from empirical.errors import ConfigError, LossError
+from empirical.estimators.estimate import (
+    Estimate,
+    Params,
+    ScalarLoss,
+    check_params,
+    exact,
+    flatten,
+    unflatten,
+)
+from empirical.estimators.hvp import HessianOperator, gradient
+
+SOLVERS = ("lanczos", "arpack")
+
+
+def smoothness(
+    loss: ScalarLoss,
+    params: Params,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    hvp: str = "double_backward",
+    solver: str = "lanczos",
+    where: str = "the given point",
+) -> Estimate:
+    """Largest |eigenvalue| of the Hessian of ``loss`` at ``params``.
+
+    ``loss(params) -> scalar tensor`` must be deterministic (hold the noise fixed).
+    Stops when the residual of the top |Ritz| pair is <= ``tol * |theta|``.
+    ``solver="lanczos"``: Lanczos with full re-orthogonalisation (float64
+    basis), checked after every product. ``solver="arpack"``: the twin through
+    ``scipy.sparse.linalg.eigsh(LinearOperator, k=1, which="LM")``.
+    ``n_evals`` = 1 gradient + the number of Hessian-vector products.
+    """
+    if solver not in SOLVERS:
+        raise ConfigError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
+    if not 0 < tol < 1:
+        raise ConfigError(f"tol must lie in (0, 1), got {tol}")
+    if max_iter < 1:
+        raise ConfigError(f"max_iter must be >= 1, got {max_iter}")
+    op = HessianOperator(loss, params, hvp)
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    v0 = torch.randn(op.dim, generator=gen, dtype=torch.float64)
+    if solver == "lanczos":
+        theta, resid, steps = lanczos_extreme(op, v0, tol, max_iter)
+    else:
+        theta, resid, steps = _arpack_extreme(op, v0, tol, max_iter)
+    top = abs(theta)
+    end = "negative" if theta < 0 else "positive"
+    method = (
+        f"{solver} ({hvp} HVP, {steps} products) at {where}: largest |Ritz value| "
+        f"{theta:.6g} ({end} end of the spectrum); lower estimate of sup L"
+    )
+    return Estimate(top, top, top + resid, 1.0, method, op.n_evals)
+
+
+def lanczos_extreme(
+    op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int
+) -> tuple[float, float, int]:
+    """Lanczos with full re-orthogonalisation; returns (Ritz value of largest
+    modulus, its residual norm ``beta_m |e_m^T y|``, number of products)."""
+    n = op.dim
+    m_max = min(max_iter, n)
+    Q = torch.zeros(m_max + 1, n, dtype=torch.float64)
+    alphas: list[float] = []
+    betas: list[float] = []
+    q = v0 / v0.norm()
+    Q[0] = q
+    theta, resid = 0.0, float("inf")
+    for j in range(m_max):
+        w = op.matvec(Q[j].to(op.dtype)).to(torch.float64)
+        alpha = float(Q[j] @ w)
+        w = w - alpha * Q[j] - (betas[-1] * Q[j - 1] if j > 0 else 0.0)
+        for _ in range(2):  # full re-orthogonalisation, twice is enough
+            w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
+        beta = float(w.norm())
+        alphas.append(alpha)
+        T = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
+        evals, evecs = np.linalg.eigh(T)
+        i = int(np.argmax(np.abs(evals)))
+        theta, resid = float(evals[i]), abs(beta * float(evecs[-1, i]))
+        scale = max(abs(theta), np.finfo(np.float64).tiny)
+        if resid <= tol * scale or beta <= 1e-12 * max(1.0, abs(theta)) or j + 1 == n:
+            return theta, resid, j + 1
+        betas.append(beta)
+        Q[j + 1] = w / beta
+    return theta, resid, m_max
+
+
+def _arpack_extreme(
+    op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int
+) -> tuple[float, float, int]:
+    n = op.dim
+    if n < 3:  # ARPACK needs k < n - 1; a tiny problem is solved densely
+        H = torch.stack([op.matvec(e.to(op.dtype)) for e in torch.eye(n, dtype=torch.float64)])
+        evals, evecs = np.linalg.eigh(H.double().numpy())
+        i = int(np.argmax(np.abs(evals)))
+        return float(evals[i]), 0.0, n
+
+    def mv(x: np.ndarray) -> np.ndarray:
+        v = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64).reshape(-1))
+        return op.matvec(v.to(op.dtype)).to(torch.float64).numpy()
+
+    A = LinearOperator((n, n), matvec=mv, dtype=np.float64)
+    before = op.n_evals
+    evals, evecs = eigsh(A, k=1, which="LM", v0=v0.numpy(), tol=tol, maxiter=max_iter)
+    y = evecs[:, 0]
+    r = float(np.linalg.norm(mv(y) - evals[0] * y))
+    return float(evals[0]), r, op.n_evals - before
+
+
+def smoothness_along_run(
+    loss: ScalarLoss,
+    points: torch.Tensor | np.ndarray | Sequence[Mapping[str, torch.Tensor]],
+    like: Params | None = None,
+) -> Estimate:
+    """Largest secant ``||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||`` over all pairs.
+
+    ``points`` is a (T, d) array of flat parameter vectors (dict order of
+    ``like``, e.g. ``TrainRun.param_trace``) or a sequence of param dicts.
+    ``loss`` must be one deterministic function (same data, same noise) at
+    every point. ``n_evals`` = T gradients. Exact for the stated quantity, so
+    ``lo = hi = value``.
+    """
+    dicts = _as_dicts(points, like)
+    if len(dicts) < 2:
+        raise ConfigError(f"need at least 2 points along the run, got {len(dicts)}")
+    thetas = torch.stack([flatten(p).to(torch.float64) for p in dicts])
+    grads = torch.stack([gradient(loss, p)[1].to(torch.float64) for p in dicts])
+    dtheta = torch.cdist(thetas, thetas)
+    dgrad = torch.cdist(grads, grads)
+    mask = dtheta > 0
+    if not mask.any():
+        raise ConfigError("all points along the run are identical")
+    ratio = torch.where(mask, dgrad / torch.where(mask, dtheta, 1.0), 0.0)
+    k, j = divmod(int(torch.argmax(ratio)), len(dicts))
+    method = (
+        f"max secant ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j|| over "
+        f"{len(dicts)} points of the run (attained at points {min(j, k)}, {max(j, k)}); "
+        "lower estimate of sup L"
+    )
+    return exact(float(ratio.max()), method, len(dicts))
+
+
+def smoothness_in_box(
+    loss: ScalarLoss,
+    like: Params,
+    a: float,
+    *,
+    n_points: int = 8,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    **lanczos_options: object,
+) -> Estimate:
+    """Max of :func:`smoothness` over ``n_points`` drawn uniformly in ``||theta||_inf <= a``.
+
+    ``like`` gives the names, shapes and dtypes of the parameters.
+    The interval is ``[max lo, max hi]``; ``n_evals`` is summed over points.
+    """
+    like = check_params(like)
+    if not a > 0:
+        raise ConfigError(f"box radius a must be > 0, got {a}")
+    if n_points < 1:
+        raise ConfigError(f"n_points must be >= 1, got {n_points}")
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    best: Estimate | None = None
+    his, n_evals = [], 0
+    for i in range(n_points):
+        point = {
+            k: ((2 * torch.rand(v.shape, generator=gen, dtype=torch.float64) - 1) * a).to(v.dtype)
+            for k, v in like.items()
+        }
+        est = smoothness(loss, point, generator=gen, where=f"box point {i}", **lanczos_options)
+        n_evals += est.n_evals
+        his.append(est.hi)
+        if best is None or est.value > best.value:
+            best = est
+    assert best is not None
+    method = (
+        f"max over {n_points} uniform points of the box ||theta||_inf <= {a:g} of "
+        f"[{best.method}]; lower estimate of sup L over the box"
+    )
+    return Estimate(best.value, best.lo, max(his), 1.0, method, n_evals)
+
+
+def _as_dicts(
+    points: torch.Tensor | np.ndarray | Sequence[Mapping[str, torch.Tensor]],
+    like: Params | None,
+) -> list[Params]:
+    if isinstance(points, np.ndarray | torch.Tensor):
+        if like is None:
+            raise ConfigError("flat points need `like` (a params dict) to give names and shapes")
+        like = check_params(like)
+        arr = torch.as_tensor(np.asarray(points) if isinstance(points, np.ndarray) else points)
+        if arr.ndim != 2:
+            raise ConfigError(f"points must be a (T, d) array, got shape {tuple(arr.shape)}")
+        if not torch.isfinite(arr).all():
+            raise LossError("points along the run contain NaN or inf")
+        return [unflatten(row, like) for row in arr]
+    return [check_params(p) for p in points]

@@ -1,0 +1,284 @@
+"""Gradient variance split into a data part and a Monte-Carlo part (theory-reference §3.1).
+
+With g(x, eps) the per-example gradient, m(x) = E_eps g(x, eps):
+
+    sigma2_data = Var_x m(x) = E_x ||m(x) - E m||^2
+    sigma2_mc   = E_x Var_eps g(x, eps) = E_x E_eps ||g(x, eps) - m(x)||^2
+
+so a minibatch gradient with B examples and K independent draws each has
+variance ``sigma2_data / B + sigma2_mc / (B K)`` (:meth:`VarianceEstimate.total`).
+
+Nested estimator (one-way random-effects ANOVA), n examples x J >= 2 draws,
+``gbar_i`` the mean over draws, ``gbar`` the grand mean:
+
+    s_i^2          = 1/(J-1) sum_j ||g_ij - gbar_i||^2        (unbiased for Var_eps g(x_i))
+    sigma2_mc^     = (1/n) sum_i s_i^2
+    sigma2_data^   = 1/(n-1) sum_i ||gbar_i - gbar||^2 - sigma2_mc^ / J
+
+The ``- sigma2_mc^/J`` term is the small-sample correction: ``gbar_i`` still
+carries Monte-Carlo noise of variance Var_eps/J. Both estimators are unbiased
+and are means over examples of per-example terms (``u_i = n/(n-1) ||gbar_i -
+gbar||^2 - s_i^2/J`` for the data part, to first order in ``gbar``), so their
+intervals are Student-t intervals over examples (delta method). Variances are
+clipped at 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+from empirical.errors import ConfigError, LossError
+from empirical.estimators.estimate import (
+    Estimate,
+    Params,
+    check_confidence,
+    check_params,
+    exact,
+    mean_interval,
+)
+from empirical.estimators.per_example import (
+    ExampleLoss,
+    RowStats,
+    combine,
+    recorder_row_stats,
+    vmap_row_stats,
+)
+
+BACKENDS = ("recorder", "vmap")
+
+
+@dataclass(frozen=True)
+class VarianceEstimate:
+    """``data`` = sigma2_data, ``mc`` = sigma2_mc (both summed over coordinates),
+    ``mean_grad_sq`` = ||E g||^2 (bias-corrected), from ``n_examples`` x ``mc_samples`` gradients."""
+
+    data: Estimate
+    mc: Estimate
+    mean_grad_sq: Estimate
+    n_examples: int
+    mc_samples: int
+
+    def total(self, batch_size: int, K: int = 1) -> Estimate:
+        """Variance of the minibatch gradient, ``sigma2_data / B + sigma2_mc / (B K)``.
+
+        The interval combines the two intervals endpoint-wise (Bonferroni:
+        coverage at least ``1 - 2 (1 - confidence)``).
+        """
+        if batch_size < 1 or K < 1:
+            raise ConfigError(f"batch_size and K must be >= 1, got {batch_size}, {K}")
+        B = float(batch_size)
+        conf = max(1.0 - (1.0 - self.data.confidence) - (1.0 - self.mc.confidence), 1e-9)
+        return Estimate(
+            self.data.value / B + self.mc.value / (B * K),
+            self.data.lo / B + self.mc.lo / (B * K),
+            self.data.hi / B + self.mc.hi / (B * K),
+            conf,
+            f"sigma2_data/B + sigma2_mc/(B K) at B={batch_size}, K={K}",
+            self.data.n_evals,
+        )
+
+
+def from_row_stats(
+    stats: RowStats,
+    *,
+    deterministic: bool,
+    population: int | None = None,
+    confidence: float = 0.95,
+    n_evals: int = 0,
+    label: str = "",
+) -> VarianceEstimate:
+    """The nested estimator (module docstring) from per-example statistics.
+
+    ``population`` = size of the data set the examples were drawn from without
+    replacement (finite-population correction of ||E g||^2); None = infinite.
+    """
+    n, J = stats.n, stats.J
+    if n < 2:
+        raise ConfigError(f"need at least 2 examples, got {n}")
+    if not deterministic and J < 2:
+        raise ConfigError(f"need mc_samples >= 2 noise draws per example, got {J}")
+    where = f"{label}{n} examples x {J} draws"
+    dev = stats.sq_mean - 2 * stats.dot_mean + stats.grand_sq  # ||gbar_i - gbar||^2
+    if deterministic:
+        s2 = torch.zeros(n, dtype=torch.float64)
+        mc = exact(0.0, f"{where}: deterministic per-example loss, sigma2_mc = 0", n_evals)
+    else:
+        s2 = J / (J - 1) * (stats.sq_draw.mean(1) - stats.sq_mean)
+        mc = mean_interval(
+            s2,
+            f"{where}: sigma2_mc = mean_i 1/(J-1) sum_j ||g_ij - gbar_i||^2, t interval over examples",
+            confidence,
+            n_evals,
+            clip_at_zero=True,
+        )
+    u = n / (n - 1) * dev - s2 / J
+    data = mean_interval(
+        u,
+        f"{where}: sigma2_data = 1/(n-1) sum_i ||gbar_i - gbar||^2 - sigma2_mc/J, "
+        "t interval over examples (delta method)",
+        confidence,
+        n_evals,
+        clip_at_zero=True,
+    )
+    fpc = 1.0 if population is None else max(1.0 - n / population, 0.0)
+    bias = fpc * data.value / n + mc.value / (n * J)
+    v = 2 * stats.dot_mean - stats.grand_sq  # first-order per-example terms of ||gbar||^2
+    raw = mean_interval(v, "", confidence, n_evals)
+    mean_sq = Estimate(
+        max(stats.grand_sq - bias, 0.0),
+        max(raw.lo - bias, 0.0),
+        max(raw.hi - bias, 0.0, stats.grand_sq - bias),
+        confidence,
+        f"{where}: ||E g||^2 = ||gbar||^2 - Var(gbar), t interval over examples (delta method)",
+        n_evals,
+    )
+    return VarianceEstimate(data, mc, mean_sq, n, 1 if deterministic else J)
+
+
+def gradient_variance(
+    loss: ExampleLoss,
+    params: Params,
+    data: torch.Tensor,
+    noise: Callable[[torch.Generator], torch.Tensor] | None = None,
+    mc_samples: int = 4,
+    *,
+    n_examples: int | None = None,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    chunk_size: int = 64,
+) -> VarianceEstimate:
+    """sigma2_data and sigma2_mc of ``grad loss(params, x, eps)`` by the nested estimator.
+
+    ``data`` rows are examples; ``n_examples`` of them are drawn without
+    replacement (default: all). ``noise(generator)`` draws one eps;
+    ``noise=None`` means the loss is deterministic (``eps=None``, mc = 0).
+    Per-example gradients by ``torch.func.vmap``. ``n_evals`` = n x J gradients.
+    """
+    params = check_params(params)
+    confidence = check_confidence(confidence)
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    X = _select(data, n_examples, gen)
+    n = X.shape[0]
+    if noise is None:
+        eps = None
+        J = 1
+    else:
+        if mc_samples < 2:
+            raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
+        J = mc_samples
+        draws = [noise(gen) for _ in range(n * J)]
+        if not all(isinstance(e, torch.Tensor) for e in draws):
+            raise LossError("noise(generator) must return a torch.Tensor")
+        eps = torch.stack(draws).reshape(n, J, *draws[0].shape)
+    stats = combine(vmap_row_stats(loss, params, X, eps, chunk_size))
+    return from_row_stats(
+        stats,
+        deterministic=noise is None,
+        population=data.shape[0],
+        confidence=confidence,
+        n_evals=n * J,
+    )
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    """Per-parameter :class:`RowStats` of a model at a point and what they cost."""
+
+    stats: dict[str, RowStats]
+    population: int
+    n_evals: int
+    deterministic: bool = False
+
+    def variance(
+        self, keys: Iterable[str] | None = None, confidence: float = 0.95, label: str = ""
+    ) -> VarianceEstimate:
+        return from_row_stats(
+            combine(self.stats, keys),
+            deterministic=self.deterministic,
+            population=self.population,
+            confidence=confidence,
+            n_evals=self.n_evals,
+            label=label,
+        )
+
+
+def model_row_stats(
+    model: object,
+    params: Params,
+    data: torch.Tensor,
+    mc_samples: int = 4,
+    *,
+    n_examples: int | None = None,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    backend: str = "recorder",
+) -> ModelStats:
+    """Per-parameter gradient statistics of a VAE (``empirical.models``) at ``params``.
+
+    ``backend="recorder"``: BackPACK-style norms from one batched backward;
+    ``"vmap"``: the brute-force twin through ``model.loss``.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
+    if mc_samples < 2:
+        raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
+    params = check_params(params)
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    X = _select(data, n_examples, gen)
+    deterministic = bool(getattr(model, "is_deterministic", False))
+    n, J = X.shape[0], 1 if deterministic else mc_samples
+    eps = model.sample_noise(gen, batch=n * J)
+    eps = eps.reshape(n, J, *eps.shape[1:])
+    if backend == "recorder":
+        stats = recorder_row_stats(model, params, X, eps)
+    else:
+        stats = vmap_row_stats(model.loss, params, X, eps)
+    return ModelStats(stats, int(data.shape[0]), n * J, deterministic)
+
+
+def model_gradient_variance(
+    model: object,
+    params: Params,
+    data: torch.Tensor,
+    mc_samples: int = 4,
+    *,
+    keys: Iterable[str] | None = None,
+    n_examples: int | None = None,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    backend: str = "recorder",
+) -> VarianceEstimate:
+    """:func:`gradient_variance` for a VAE, restricted to parameter ``keys`` (default all).
+
+    One "draw" is one call of ``model.sample_noise`` (the model's K samples), so
+    ``total(B, 1)`` is the variance of the model's own minibatch gradient and
+    ``total(B, K')`` that of averaging K' such draws.
+    """
+    confidence = check_confidence(confidence)
+    ms = model_row_stats(
+        model,
+        params,
+        data,
+        mc_samples,
+        n_examples=n_examples,
+        generator=generator,
+        seed=seed,
+        backend=backend,
+    )
+    return ms.variance(keys, confidence)
+
+
+def _select(data: torch.Tensor, n_examples: int | None, gen: torch.Generator) -> torch.Tensor:
+    if not isinstance(data, torch.Tensor) or data.ndim < 1:
+        raise ConfigError("data must be a tensor whose rows are examples")
+    N = int(data.shape[0])
+    if n_examples is None or n_examples >= N:
+        return data
+    if n_examples < 2:
+        raise ConfigError(f"n_examples must be >= 2, got {n_examples}")
+    return data[torch.randperm(N, generator=gen)[:n_examples]]
