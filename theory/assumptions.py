@@ -34,8 +34,7 @@ class Constraint:
         if left <= right * (1 + 1e-12):
             return None
         return (
-            f"{self.description}: {sp.sstr(self.lhs)} <= {sp.sstr(self.rhs)} fails "
-            f"({left:.6g} > {right:.6g})"
+            f"{self.description}: {sp.sstr(self.lhs)} <= {sp.sstr(self.rhs)} fails ({left:.6g} > {right:.6g})"
         )
 
 
@@ -75,9 +74,7 @@ class Assumption:
                 if not info.admits(v):
                     got = "NaN" if isinstance(v, float) and math.isnan(v) else repr(v)
                     out.append(
-                        Violation(
-                            self.name, f"{sym.name} must be {info.describe_domain()}, got {got}"
-                        )
+                        Violation(self.name, f"{sym.name} must be {info.describe_domain()}, got {got}")
                     )
         if out:
             return out
