@@ -84,8 +84,8 @@ class HessianOperator:
         value = check_scalar(self.loss(leaves), "loss(params)")
         names = list(leaves)
         grads = torch.autograd.grad(value, [leaves[k] for k in names], create_graph=True, allow_unused=True)
-        grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads)]
-        check_finite(dict(zip(names, grads)), "gradient")
+        grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads, strict=True)]
+        check_finite(dict(zip(names, grads, strict=True)), "gradient")
         flat_g = torch.cat([g.reshape(-1) for g in grads])
         self.value = float(value.detach())
         self.grad = flat_g.detach()
@@ -96,7 +96,10 @@ class HessianOperator:
                 return torch.zeros_like(v)
             hv = torch.autograd.grad(flat_g, wrt, v, retain_graph=True, allow_unused=True)
             return torch.cat(
-                [torch.zeros_like(w).reshape(-1) if h is None else h.reshape(-1) for w, h in zip(wrt, hv)]
+                [
+                    torch.zeros_like(w).reshape(-1) if h is None else h.reshape(-1)
+                    for w, h in zip(wrt, hv, strict=True)
+                ]
             )
 
         self._matvec = matvec
@@ -135,6 +138,6 @@ def gradient(loss: ScalarLoss, params: Params) -> tuple[float, torch.Tensor]:
     value = check_scalar(loss(leaves), "loss(params)")
     names = list(leaves)
     grads = torch.autograd.grad(value, [leaves[k] for k in names], allow_unused=True)
-    grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads)]
-    check_finite(dict(zip(names, grads)), "gradient")
+    grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads, strict=True)]
+    check_finite(dict(zip(names, grads, strict=True)), "gradient")
     return float(value.detach()), torch.cat([g.reshape(-1) for g in grads]).detach()

@@ -194,7 +194,7 @@ def recorder_row_stats(
     probes = [store[w][1] for w, _ in layers]
     deltas = torch.autograd.grad(losses.sum(), probes) if probes else ()
     out: dict[str, RowStats] = {}
-    for (wk, bk), delta in zip(layers, deltas):
+    for (wk, bk), delta in zip(layers, deltas, strict=True):
         check_finite(delta, f"output gradient of layer {wk!r}")
         a = store[wk][0]
         a4 = a.reshape(n, J, -1, a.shape[-1])
