@@ -1,0 +1,89 @@
+"""Delta = F(theta_0) - F*, the optimality gap at the start of a run.
+
+``inf F`` is unknown. Two replacements, and the ``method`` says which:
+
+* a *proven lower bound* F_low <= inf F (``model.loss_lower_bound``: 0 for a
+  Bernoulli decoder, (D/2) log(2 pi c^2) for a Gaussian decoder with std c):
+  ``F(theta_0) - F_low >= Delta``, a valid upper value to put into a bound;
+* else the *lowest observed loss* min_k F(theta_k) >= inf F:
+  ``F(theta_0) - min_k F(theta_k) <= Delta``, only a lower estimate, so a bound
+  evaluated with it is not guaranteed to be an upper bound.
+
+F(theta_0) is estimated over n examples x J noise draws (Student-t interval over
+examples of the per-example mean loss).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from empirical.errors import ConfigError
+from empirical.estimators.estimate import Estimate, Params, check_finite, exact, mean_interval
+
+PROVEN = "proven lower bound"
+OBSERVED = "lowest observed loss"
+
+
+def loss_at(
+    model: object,
+    params: Params,
+    X: torch.Tensor,
+    mc_samples: int = 4,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    confidence: float = 0.95,
+    where: str = "theta",
+) -> Estimate:
+    """F(params) as the mean over the rows of X of the loss averaged over ``mc_samples`` draws."""
+    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    J = 1 if getattr(model, "is_deterministic", False) else mc_samples
+    n = int(X.shape[0])
+    with torch.no_grad():
+        eps = model.sample_noise(gen, batch=n * J)
+        losses = model.batch_losses(params, X.repeat_interleave(J, 0), eps).reshape(n, J).mean(1)
+    check_finite(losses, "per-example loss")
+    return mean_interval(
+        losses,
+        f"F({where}) over {n} examples x {J} draws, t interval over examples",
+        confidence,
+        n * J,
+    )
+
+
+def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float | None = None) -> Estimate:
+    """Delta from F(theta_0) and either a proven lower bound of F or the lowest observed loss.
+
+    The proven bound is used whenever it is given; the method starts with
+    ``"Delta upper value"`` or ``"Delta lower estimate"`` accordingly.
+    """
+    if lower_bound is not None:
+        if not math.isfinite(lower_bound):
+            raise ConfigError(f"lower bound of F must be finite, got {lower_bound}")
+        f_star, how = float(lower_bound), PROVEN
+        head = "Delta upper value (valid for the bound)"
+    elif lowest_observed is not None:
+        if not math.isfinite(lowest_observed):
+            raise ConfigError(f"lowest observed loss must be finite, got {lowest_observed}")
+        f_star, how = float(lowest_observed), OBSERVED
+        head = "Delta lower estimate (NOT a valid upper value for the bound)"
+    else:
+        raise ConfigError("Delta needs a proven lower bound of F or the lowest observed loss")
+    method = f"{head}: F(theta_0) - F* with F* = {how} {f_star:.6g}; F(theta_0) from [{F0.method}]"
+    return Estimate(F0.value - f_star, F0.lo - f_star, F0.hi - f_star, F0.confidence, method, F0.n_evals)
+
+
+def uses_proven_bound(estimate: Estimate) -> bool:
+    """True if a Delta estimate used a proven lower bound of F (a valid upper value)."""
+    return PROVEN in estimate.method
+
+
+def lowest_observed(values: np.ndarray) -> Estimate:
+    """min_k F(theta_k) over recorded full losses (exact for what it is)."""
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ConfigError("recorded full losses must be a non-empty finite array")
+    return exact(float(x.min()), f"lowest of {x.size} recorded full losses")
