@@ -8,6 +8,7 @@ checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,17 @@ class PPCAData:
         return self.W @ self.W.T + self.noise_std**2 * torch.eye(D, dtype=self.W.dtype)
 
     def log_likelihood(self, X: torch.Tensor | None = None) -> float:
-        """Mean log N(x; mu, C) over the rows of X (default: the samples)."""
-        X = self.X if X is None else X
-        dist = torch.distributions.MultivariateNormal(
-            self.mu.double(), covariance_matrix=self.covariance.double()
-        )
-        return float(dist.log_prob(X.double()).mean())
+        """Mean log N(x; mu, C) over the rows of X (default: the samples), in float64:
+        -(1/2)(D log 2 pi + log det C + (x - mu)^T C^{-1} (x - mu))."""
+        X = (self.X if X is None else X).double()
+        C = self.covariance.double()
+        chol = torch.linalg.cholesky(C)
+        centred = (X - self.mu.double()).T
+        white = torch.linalg.solve_triangular(chol, centred, upper=False)
+        logdet = 2.0 * torch.log(torch.diagonal(chol)).sum()
+        D = C.shape[0]
+        quad = (white**2).sum(0)
+        return float(-0.5 * (D * math.log(2.0 * math.pi) + logdet + quad).mean())
 
 
 def ppca(

@@ -49,10 +49,13 @@ def softclip(
     Written as ``softplus_s(x - s1) - softplus_s(x - s2) + s1`` with
     ``softplus_s(y) = log(1 + e^{s y}) / s`` (torch's stable softplus), so no
     exponential overflows. Maps R into (s1, s2), 1-Lipschitz, |f''| <= s/4
-    (theory.models.softclip).
+    (theory.models.softclip). Far from the bounds the difference of two large
+    softplus values can round one ulp past s1 or s2; a final clamp (identity in
+    exact arithmetic, same gradient inside [s1, s2]) keeps the range exact.
     """
     s1, s2 = bounds
-    return F.softplus(x - s1, beta=s) - F.softplus(x - s2, beta=s) + s1
+    y = F.softplus(x - s1, beta=s) - F.softplus(x - s2, beta=s) + s1
+    return y.clamp(s1, s2)
 
 
 @dataclass(frozen=True)
