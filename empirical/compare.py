@@ -1,0 +1,219 @@
+"""Bind estimated constants into a bound and compare it with a training run.
+
+- Each constant is filled with the end of its interval that makes the bound
+  larger, decided by the sign of d(bound)/d(constant) at the point estimate
+  (:func:`theory.rates.derivative_sign`), never by hand.
+- The observed side is the run's average of ||grad F(theta_k)||^2 over the
+  recorded k < n (design.md: (1/n) sum_{k=0}^{n-1} E||grad F(theta_k)||^2).
+- ``holds`` is one-sided: the upper end of the observed interval is at most
+  the bound. ``ratio`` = bound / observed mean.
+- The observed rate exponent is fitted to the running average on log-log axes
+  and set beside the theory's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from empirical.errors import ConfigError
+from empirical.estimators.estimate import Estimate
+
+HOLDS, FAILS, UNCHECKED = "holds", "fails", "unchecked"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """The values put into the bound, which interval end each came from, and the result."""
+
+    values: dict[str, float]
+    ends: dict[str, str]
+    value: float
+
+
+def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -> Binding:
+    """Evaluate ``bound`` with ``fixed`` values and, for each estimated
+    constant, the interval end (lo or hi) that makes the bound larger."""
+    from theory.rates import derivative_sign
+
+    needed = set(bound.constants)
+    unknown = needed - set(estimates) - set(fixed)
+    if unknown:
+        raise ConfigError(f"no value for {', '.join(sorted(unknown))} of {bound.name}")
+    point = {k: float(v) for k, v in fixed.items() if k in needed}
+    point.update({k: e.value for k, e in estimates.items() if k in needed})
+    values, ends = dict(point), {}
+    for name, est in estimates.items():
+        if name not in needed:
+            continue
+        sign = derivative_sign(bound, name, values=point).sign
+        if sign is not None and sign < 0:
+            values[name], ends[name] = est.lo, "lo"
+        else:
+            values[name], ends[name] = est.hi, "hi"
+    return Binding(values, ends, bound.evaluate(**values))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The run's average ||grad F(theta_k)||^2 over recorded k < n, with an interval."""
+
+    mean: float
+    lo: float
+    hi: float
+    points: int
+    method: str
+
+
+def observed_average(
+    record_steps: np.ndarray,
+    grad_norm_sq: np.ndarray,
+    steps: int,
+    bias: float = 0.0,
+    confidence: float = 0.95,
+) -> Observed:
+    """Mean of the recorded ||grad F(theta_k)||^2, k < n, minus ``bias`` (the
+    Monte-Carlo inflation of a noisy full gradient, E||g_hat||^2 = ||grad F||^2 + bias),
+    with a t-interval over the recorded points (systematic sampling of k)."""
+    mask = np.asarray(record_steps) < steps
+    vals = np.asarray(grad_norm_sq, dtype=float)[mask] - bias
+    if vals.size == 0 or not np.all(np.isfinite(vals)):
+        raise ConfigError("the run recorded no finite full-gradient norm before step n")
+    mean = float(vals.mean())
+    if vals.size > 1:
+        half = float(
+            stats.t.ppf(0.5 + confidence / 2, vals.size - 1) * vals.std(ddof=1) / math.sqrt(vals.size)
+        )
+    else:
+        half = 0.0
+    method = (
+        f"mean of ||grad F(theta_k)||^2 at {vals.size} recorded k < n "
+        f"(every {int(record_steps[1] - record_steps[0]) if len(record_steps) > 1 else steps} steps)"
+        + (f", minus the Monte-Carlo inflation {bias:.3g}" if bias else "")
+        + f"; {confidence:.0%} t-interval over the recorded points"
+    )
+    return Observed(mean, max(mean - half, 0.0), mean + half, int(vals.size), method)
+
+
+@dataclass(frozen=True)
+class RateFit:
+    """Slope of log(running average) against log(n), with a confidence interval."""
+
+    exponent: float
+    lo: float
+    hi: float
+    theory: str
+    theory_exponent: float
+    points: int
+
+
+def running_average(
+    record_steps: np.ndarray, grad_norm_sq: np.ndarray, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n_j, A(n_j)): A(n_j) averages the recorded values at k < n_j, where
+    n_j runs over the recorded steps after the first (and n)."""
+    ks = np.asarray(record_steps)
+    vals = np.asarray(grad_norm_sq, dtype=float)
+    ns = np.unique(np.concatenate([ks[ks > 0], [steps]]))
+    avg = np.array([vals[ks < m].mean() for m in ns])
+    return ns.astype(float), avg
+
+
+def fit_rate(
+    record_steps: np.ndarray,
+    grad_norm_sq: np.ndarray,
+    steps: int,
+    theory_rate: str,
+    theory_exponent: float,
+    confidence: float = 0.95,
+    skip_fraction: float = 0.1,
+) -> RateFit:
+    """OLS fit of log A(n) = c + p log n over n >= ``skip_fraction`` * steps,
+    with a t-interval for p (points of a running average are correlated, so
+    the interval is optimistic)."""
+    ns, avg = running_average(record_steps, grad_norm_sq, steps)
+    keep = (ns >= skip_fraction * steps) & (avg > 0)
+    if keep.sum() < 3:
+        return RateFit(
+            float("nan"), float("nan"), float("nan"), theory_rate, theory_exponent, int(keep.sum())
+        )
+    fit = stats.linregress(np.log(ns[keep]), np.log(avg[keep]))
+    half = float(stats.t.ppf(0.5 + confidence / 2, keep.sum() - 2) * fit.stderr)
+    return RateFit(
+        float(fit.slope),
+        float(fit.slope - half),
+        float(fit.slope + half),
+        theory_rate,
+        theory_exponent,
+        int(keep.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class AssumptionCheck:
+    """One assumption checked along the run: holds | fails | unchecked, and why."""
+
+    name: str
+    status: str
+    evidence: str
+
+    def __post_init__(self) -> None:
+        if self.status not in (HOLDS, FAILS, UNCHECKED):
+            raise ValueError(f"status must be holds, fails or unchecked, got {self.status!r}")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Bound vs observed, the fitted rate, and the assumptions checked."""
+
+    binding: Binding
+    observed: Observed
+    rate: RateFit
+    assumptions: tuple[AssumptionCheck, ...]
+
+    @property
+    def bound_value(self) -> float:
+        return self.binding.value
+
+    @property
+    def holds(self) -> bool:
+        """One-sided: the observed upper end is at most the bound."""
+        return self.observed.hi <= self.binding.value
+
+    @property
+    def ratio(self) -> float:
+        return self.binding.value / self.observed.mean if self.observed.mean > 0 else float("inf")
+
+    @property
+    def assumptions_hold(self) -> bool:
+        return all(a.status != FAILS for a in self.assumptions)
+
+    @property
+    def verdict(self) -> str:
+        if not self.assumptions_hold:
+            return "assumptions failed"
+        return "holds" if self.holds else "violated"
+
+
+def compare(
+    bound,
+    estimates: Mapping[str, Estimate],
+    fixed: Mapping[str, float],
+    record_steps: np.ndarray,
+    full_grad_norm_sq: np.ndarray,
+    steps: int,
+    assumptions: Sequence[AssumptionCheck] = (),
+    bias: float = 0.0,
+) -> Comparison:
+    """Bind, observe, fit the rate; see the module docstring."""
+    from theory.rates import rate_exponent
+
+    binding = bind(bound, estimates, {**fixed, "n": steps})
+    observed = observed_average(record_steps, full_grad_norm_sq, steps, bias)
+    p, _q = rate_exponent(bound.expr)
+    rate = fit_rate(record_steps, full_grad_norm_sq - bias, steps, str(bound.rate()), float(p))
+    return Comparison(binding, observed, rate, tuple(assumptions))

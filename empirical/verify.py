@@ -1,0 +1,489 @@
+"""The main job: train, estimate the constants, bind them into the bound,
+compare with the observed gradient norms, and report.
+
+Pipeline (design.md): pick the theorem ``theory.bound(model, optimizer,
+expand=False)`` (L, M, Delta stay symbols to be filled by measurements; the
+variance is split sigma2 = sigma2_data/B + sigma2_mc/(B K)) -> train a real VAE
+-> estimate L, sigma2_data, sigma2_mc, M, R, Delta -> :func:`empirical.compare.compare`
+-> :mod:`empirical.report`.
+
+Step constant: unless given, a pilot estimate at theta_0 fixes C_gamma = min(C*, 1/L)
+with C* = sqrt(2 Delta / (L sigma2 (1 + log n))) from :func:`theory.rates.optimal_step_constant`;
+L is taken as ``L_MARGIN`` times the pilot's upper end, because sup L along the run
+is larger than L at theta_0 — the margin is checked afterwards against L
+estimated along the run (assumption C_gamma <= 1/L).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from empirical.compare import FAILS, HOLDS, UNCHECKED, AssumptionCheck, Comparison, compare
+from empirical.errors import ConfigError
+from empirical.estimators.estimate import Estimate
+
+#: Margin between the pilot L at theta_0 and the L used to clip C_gamma.
+L_MARGIN = 2.0
+#: Rows used for Hessian-vector products and per-example statistics.
+ESTIMATION_ROWS = 512
+#: Noise draws per example in the nested variance estimator.
+MC_SAMPLES = 4
+#: Number of full-gradient records along a run (the rate fit uses them).
+RECORDS = 50
+#: The seed paper's Adam setting (theory-reference §4).
+SEED_ADAM = {"lr_constant": 1e-3, "betas": (0.9, 0.999), "adam_eps": 1e-8, "adam_variant": "torch"}
+
+MODELS = ("gaussian", "linear", "beta", "iwae")
+OPTIMIZERS = ("sgd", "adam")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a verify/estimate run depends on (validated)."""
+
+    model: str = "gaussian"
+    optimizer: str = "sgd"
+    data: str = "digits"
+    steps: int = 2000
+    batch_size: int = 32
+    samples: int | None = None
+    beta: float | None = None
+    lr_constant: float | None = None
+    activation: str = "softclip"
+    box: float | None = None
+    seed: int = 0
+    out: str = "vaebounds-report"
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown --model {self.model!r}; valid: {', '.join(MODELS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown --optimizer {self.optimizer!r}; valid: {', '.join(OPTIMIZERS)}")
+        if self.activation not in ("softclip", "relu"):
+            raise ConfigError(f"unknown --activation {self.activation!r}; valid: softclip, relu")
+        if self.steps < 0 or self.batch_size < 1:
+            raise ConfigError("--steps must be >= 0 and --batch-size >= 1")
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError(f"--samples must be >= 1, got {self.samples}")
+        if self.samples is not None and self.samples > 1 and self.model not in ("iwae", "gaussian", "beta"):
+            raise ConfigError(f"--samples applies to gaussian, beta and iwae models, not {self.model}")
+        if self.beta is not None and not (math.isfinite(self.beta) and self.beta >= 0):
+            raise ConfigError(f"--beta must be a finite number >= 0, got {self.beta}")
+
+    @classmethod
+    def from_cli(cls, args: Any) -> Settings:
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in vars(args).items() if k in names})
+
+    @property
+    def K(self) -> int:
+        return self.samples or 1
+
+    def model_options(self) -> tuple[str, dict[str, Any]]:
+        """(kind for empirical.models.make, options)."""
+        if self.model == "linear":
+            return "linear", {}
+        opts: dict[str, Any] = {"activation": self.activation, "K": self.K}
+        if self.model == "beta":
+            opts["beta"] = 4.0 if self.beta is None else self.beta
+        elif self.beta is not None:
+            opts["beta"] = self.beta
+        return ("iwae" if self.model == "iwae" else "gaussian"), opts
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished verify run: everything the report needs."""
+
+    settings: Settings
+    bound: Any
+    run: Any
+    constants: dict[str, Estimate]
+    comparison: Comparison
+    fixed: dict[str, float]
+    timings: dict[str, float]
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def prepare(settings: Settings, model=None, data: torch.Tensor | None = None):
+    """(model, train rows, theta_0) for ``settings``; ``model``/``data`` override
+    the ones the settings name (for property tests over random configurations)."""
+    from empirical.data import load, split
+    from empirical.models import make
+
+    X = load(settings.data) if data is None else data
+    train_rows, _held = split(X, held_out=0.2, seed=settings.seed)
+    if model is None:
+        kind, opts = settings.model_options()
+        model = make(kind, int(X.shape[1]), **opts)
+    model.check_data(train_rows)
+    params = model.init_params(torch.Generator().manual_seed(settings.seed))
+    return model, train_rows.to(params[next(iter(params))].dtype), params
+
+
+def _fixed_loss(model, X: torch.Tensor, seed: int):
+    """F with the noise held fixed: loss(params) = mean over rows of ``X``."""
+    eps = model.sample_noise(torch.Generator().manual_seed(seed + 7), batch=X.shape[0])
+    return lambda p: model.batch_loss(p, X, eps)
+
+
+def _rows(X: torch.Tensor, seed: int) -> torch.Tensor:
+    if X.shape[0] <= ESTIMATION_ROWS:
+        return X
+    idx = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed + 3))[:ESTIMATION_ROWS]
+    return X[idx]
+
+
+def constants_at(model, params, X: torch.Tensor, seed: int, where: str) -> dict[str, Estimate]:
+    """L (Lanczos), sigma2_data, sigma2_mc (per variational sample) and F at one point."""
+    from empirical.estimators.gap import loss_at
+    from empirical.estimators.smoothness import smoothness
+    from empirical.estimators.variance import model_gradient_variance
+
+    rows = _rows(X, seed)
+    L = smoothness(_fixed_loss(model, rows, seed), params, seed=seed, where=where)
+    var = model_gradient_variance(model, params, rows, MC_SAMPLES, seed=seed)
+    K = model.K
+    # The model's draw averages (or importance-weights) K samples: its MC variance
+    # is sigma2_mc / K in the theory's per-sample convention (theory-reference §3.1).
+    mc = Estimate(
+        var.mc.value * K,
+        var.mc.lo * K,
+        var.mc.hi * K,
+        var.mc.confidence,
+        f"{K} x [{var.mc.method}] (per variational sample)",
+        var.mc.n_evals,
+    )
+    F = loss_at(model, params, rows, MC_SAMPLES, seed=seed, where=where)
+    return {"L": L, "sigma2_data": var.data, "sigma2_mc": mc, "F": F}
+
+
+def _max_of(estimates: list[Estimate], what: str) -> Estimate:
+    from empirical.estimators.bounds_seen import combine_max
+
+    return combine_max(estimates, what)
+
+
+def choose_step_constant(bound, pilot: dict[str, Estimate], delta: Estimate, settings: Settings) -> float:
+    """min(C*, 1/(L_MARGIN * L_hi)) from the pilot constants (see module docstring)."""
+    from theory.rates import optimal_step_constant
+
+    L = L_MARGIN * pilot["L"].hi
+    sigma2 = pilot["sigma2_data"].hi / settings.batch_size + pilot["sigma2_mc"].hi / (
+        settings.batch_size * settings.K
+    )
+    sgd = _generic_sgd()
+    values = {
+        "L": L,
+        "sigma2": max(sigma2, 1e-12),
+        "Delta": max(delta.hi, 1e-12),
+        "n": max(settings.steps, 1),
+    }
+    return float(optimal_step_constant(sgd, values))
+
+
+def _generic_sgd():
+    import theory
+
+    return theory.bound("generic", "sgd")
+
+
+def run_estimate(settings: Settings, progress: Progress = _quiet) -> dict[str, Any]:
+    """Constants at theta_0 (or after ``settings.steps`` SGD steps) with the
+    decoder and encoder gradient SNR; a JSON-ready dict."""
+    from empirical.estimators.bounds_seen import norms_at_point
+    from empirical.estimators.gap import delta
+    from empirical.estimators.snr import gradient_snr
+    from empirical.train import train
+
+    model, X, params = prepare(settings)
+    where = "theta_0"
+    if settings.steps > 0:
+        progress(f"training {settings.steps} steps before estimating")
+        run = train(
+            model,
+            params,
+            X,
+            steps=settings.steps,
+            batch_size=settings.batch_size,
+            lr_constant=settings.lr_constant or 1e-3,
+            seed=settings.seed,
+            progress=None,
+        )
+        params, where = run.params, f"theta_{settings.steps}"
+    progress(f"estimating L, sigma2, M, Delta at {where}")
+    c = constants_at(model, params, X, settings.seed, where)
+    rows = _rows(X, settings.seed)
+    eps = model.sample_noise(torch.Generator().manual_seed(settings.seed + 11), batch=rows.shape[0])
+    M, R = norms_at_point(model.loss, params, rows, eps, where=where)
+    d = delta(c["F"], lower_bound=model.loss_lower_bound)
+    progress("estimating the gradient SNR")
+    snr = gradient_snr(model, params, rows, batch_sizes=(settings.batch_size,), seed=settings.seed)
+    constants = {
+        "L": c["L"],
+        "sigma2_data": c["sigma2_data"],
+        "sigma2_mc": c["sigma2_mc"],
+        "M": M,
+        "R": R,
+        "Delta": d,
+    }
+    return {
+        "model": settings.model,
+        "data": settings.data,
+        "batch_size": settings.batch_size,
+        "K": settings.K,
+        "seed": settings.seed,
+        "point": where,
+        "constants": {k: v.as_dict() for k, v in constants.items()},
+        "snr": {
+            "decoder": snr.at("decoder", settings.batch_size, settings.K).as_dict(),
+            "encoder": snr.at("encoder", settings.batch_size, settings.K).as_dict(),
+        },
+        "n_evals": sum(v.n_evals for v in constants.values()) + snr.n_evals,
+    }
+
+
+def run_verify(settings: Settings, progress: Progress = _quiet):
+    """Run the whole chain and write the report; returns :class:`empirical.report.Report`."""
+    from empirical.report import write_report
+
+    result = verify(settings, progress)
+    return write_report(result, settings.out)
+
+
+def verify(
+    settings: Settings, progress: Progress = _quiet, model=None, data: torch.Tensor | None = None
+) -> Result:
+    """Train, estimate, compare (no files written); ``model``/``data`` as in :func:`prepare`."""
+    import theory
+    from empirical.estimators.bounds_seen import norms_along_run
+    from empirical.estimators.estimate import unflatten
+    from empirical.estimators.gap import delta, uses_proven_bound
+    from empirical.estimators.smoothness import smoothness_along_run
+    from empirical.train import train
+
+    if settings.steps < 2:
+        raise ConfigError(f"verify needs --steps >= 2, got {settings.steps}")
+    timings = {"theory": 0.0, "estimation": 0.0, "training": 0.0}
+    t = time.perf_counter()
+    bound = theory.bound(settings.model, settings.optimizer, expand=False)
+    timings["theory"] += time.perf_counter() - t
+
+    model, X, params0 = prepare(settings, model, data)
+    t = time.perf_counter()
+    progress(f"pilot estimates at theta_0 ({model.n_params} parameters, {X.shape[0]} rows)")
+    pilot = constants_at(model, params0, X, settings.seed, "theta_0")
+    proven = model.loss_lower_bound
+    # Without a proven lower bound, the pilot uses F(theta_0) itself as a scale for
+    # Delta; the reported Delta then uses the lowest observed loss (a lower estimate).
+    gap = delta(pilot["F"], lower_bound=proven if proven is not None else 0.0)
+    timings["estimation"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    if settings.optimizer == "adam":
+        opt = dict(SEED_ADAM)
+        if settings.lr_constant is not None:
+            opt["lr_constant"] = settings.lr_constant
+        how = "the seed paper's Adam setting"
+    else:
+        opt = {"lr_constant": settings.lr_constant or choose_step_constant(bound, pilot, gap, settings)}
+        how = "given" if settings.lr_constant else f"min(C*, 1/({L_MARGIN:g} L_pilot)) from the pilot"
+    timings["theory"] += time.perf_counter() - t
+    progress(f"C_gamma = {opt['lr_constant']:.4g} ({how})")
+
+    t = time.perf_counter()
+    run = train(
+        model,
+        params0,
+        X,
+        optimizer=settings.optimizer,
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        box=settings.box,
+        record_every=max(1, settings.steps // RECORDS),
+        seed=settings.seed,
+        progress=False if progress is _quiet else None,
+        **opt,
+    )
+    timings["training"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    progress("estimating the constants along the run")
+    mid_index = len(run.record_steps) // 2
+    mid = unflatten(torch.as_tensor(run.param_trace[mid_index]), params0)
+    at_mid = constants_at(model, mid, X, settings.seed + 1, f"theta_{int(run.record_steps[mid_index])}")
+    at_end = constants_at(model, run.params, X, settings.seed + 2, f"theta_{settings.steps}")
+    rows = _rows(X, settings.seed)
+    secant = smoothness_along_run(_fixed_loss(model, rows, settings.seed), run.param_trace, like=params0)
+    L = _max_of([pilot["L"], at_mid["L"], at_end["L"], secant], "L along the run")
+    s_data = _max_of([c["sigma2_data"] for c in (pilot, at_mid, at_end)], "sigma2_data along the run")
+    s_mc = _max_of([c["sigma2_mc"] for c in (pilot, at_mid, at_end)], "sigma2_mc along the run")
+    M, _M_full = norms_along_run(run)
+    R = _sup_norm_seen(run)
+    if proven is None:
+        gap = delta(pilot["F"], lowest_observed=float(np.min(run.full_loss)))
+    constants = {"L": L, "sigma2_data": s_data, "sigma2_mc": s_mc, "M": M, "R": R, "Delta": gap}
+    timings["estimation"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    fixed = {"B": settings.batch_size, "K": settings.K, "C_gamma": opt["lr_constant"]}
+    if settings.optimizer == "adam":
+        fixed.update({"beta1": opt["betas"][0], "beta2": opt["betas"][1], "eps": opt["adam_eps"]})
+    # A recorded full gradient averages full_mc draws per row over N rows: its
+    # squared norm is inflated by sigma2_mc_draw / (N full_mc) in expectation.
+    bias = (s_mc.value / settings.K) / (X.shape[0] * run.options.get("full_mc", 1))
+    checks = assumption_checks(settings, model, run, constants, opt, uses_proven_bound(gap))
+    comparison = compare(
+        bound, constants, fixed, run.record_steps, run.full_grad_norm_sq, settings.steps, checks, bias
+    )
+    timings["theory"] += time.perf_counter() - t
+    return Result(
+        settings,
+        bound,
+        run,
+        constants,
+        comparison,
+        {**fixed, "n": settings.steps},
+        timings,
+        {
+            "step_constant_choice": how,
+            "optimizer_options": opt,
+            "mc_bias": bias,
+            "model_options": model.options,
+            "n_params": model.n_params,
+            "rows": int(X.shape[0]),
+        },
+    )
+
+
+def _sup_norm_seen(run) -> Estimate:
+    from empirical.estimators.bounds_seen import max_seen
+
+    sup = getattr(run, "grad_sup_norm", None)
+    if sup is None:
+        return max_seen(np.sqrt(run.grad_norm_sq), "minibatch ||g_k|| (>= ||g_k||_inf) along the run")
+    return max_seen(sup, "minibatch gradient sup-norm ||g_k||_inf along the run")
+
+
+def assumption_checks(settings, model, run, constants, opt, proven_gap: bool) -> list[AssumptionCheck]:
+    """Every assumption of the theorem, checked along the run (statuses: holds | fails | unchecked)."""
+    checks = []
+    if getattr(model, "activation", settings.activation) == "relu" and settings.model != "linear":
+        checks.append(
+            AssumptionCheck(
+                "smooth activations (A1)",
+                FAILS,
+                "ReLU: f'' is undefined at 0, so F is not L-smooth; estimated L is a local curvature only",
+            )
+        )
+    else:
+        checks.append(
+            AssumptionCheck(
+                "smooth activations (A1)",
+                HOLDS,
+                "soft-clip: 0 < f' < 1 and |f''| <= s/4 (theory.models.softclip)"
+                if settings.model != "linear"
+                else "linear VAE: closed-form, smooth in its parameters",
+            )
+        )
+    sup = float(np.max(run.param_sup_norm))
+    if settings.box is not None:
+        ok = sup <= settings.box * (1 + 1e-6)
+        checks.append(
+            AssumptionCheck(
+                "parameter box (A2)",
+                HOLDS if ok else FAILS,
+                f"max ||theta_k||_inf = {sup:.4g} with projection onto a = {settings.box:g}",
+            )
+        )
+    else:
+        checks.append(
+            AssumptionCheck(
+                "parameter box (A2)",
+                UNCHECKED,
+                f"no projection requested; max ||theta_k||_inf = {sup:.4g} along the run "
+                "(the measured L and sigma2 are along the run, not over a box)",
+            )
+        )
+    C = opt["lr_constant"]
+    L = constants["L"]
+    if settings.optimizer == "sgd":
+        ok = C <= 1.0 / L.hi
+        checks.append(
+            AssumptionCheck(
+                "step size C_gamma <= 1/L",
+                HOLDS if ok else FAILS,
+                f"C_gamma = {C:.4g}, 1/L = {1 / L.hi:.4g} with L = upper end of the estimate along the run",
+            )
+        )
+    else:
+        eps = opt["adam_eps"]
+        R = constants["R"].value
+        limit = eps**2 / (L.hi * (R + eps))
+        checks.append(
+            AssumptionCheck(
+                "step size C_gamma <= lambda_min/(L lambda_max^2)",
+                FAILS if C > limit else HOLDS,
+                f"C_gamma = {C:.3g} against eps^2/(L (R + eps)) = {limit:.3g} "
+                "(theory-reference §3.2: lambda_max = 1/eps, lambda_min = 1/(R + eps))",
+            )
+        )
+        variant = opt.get("adam_variant", "torch")
+        checks.append(
+            AssumptionCheck(
+                "preconditioner from past gradients",
+                FAILS if variant == "torch" else HOLDS,
+                f"adam_variant = {variant!r}: "
+                + (
+                    "torch.optim.Adam puts g_k into v_k before the step"
+                    if variant == "torch"
+                    else "delayed preconditioner built from v_{k-1}"
+                ),
+            )
+        )
+        b1 = opt["betas"][0]
+        checks.append(
+            AssumptionCheck(
+                "momentum",
+                UNCHECKED if b1 > 0 else HOLDS,
+                f"beta1 = {b1:g}: the 1/(1 - beta1) factor is order only" if b1 > 0 else "beta1 = 0",
+            )
+        )
+    checks.append(
+        AssumptionCheck(
+            "bounded below",
+            HOLDS if proven_gap else UNCHECKED,
+            f"proven lower bound of F: {model.loss_lower_bound}"
+            if proven_gap
+            else "no proven lower bound: Delta uses the lowest observed loss",
+        )
+    )
+    checks.append(
+        AssumptionCheck(
+            "unbiased gradient",
+            HOLDS,
+            "minibatch rows drawn uniformly with replacement, reparameterised noise",
+        )
+    )
+    checks.append(
+        AssumptionCheck(
+            "bounded variance",
+            HOLDS,
+            "finite estimates at theta_0, the middle and the end of the run; the largest upper end is used",
+        )
+    )
+    return checks
