@@ -51,7 +51,7 @@ class Settings:
     model: str = "gaussian"
     optimizer: str = "sgd"
     data: str = "digits"
-    steps: int = 2000
+    steps: int = 1000
     batch_size: int = 32
     samples: int | None = None
     beta: float | None = None
