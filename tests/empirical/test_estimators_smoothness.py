@@ -11,8 +11,8 @@ import torch
 from empirical import models
 from empirical.errors import ConfigError, LossError
 from empirical.estimators import (
-    HessianOperator,
     Estimate,
+    HessianOperator,
     hvp,
     smoothness,
     smoothness_along_run,
