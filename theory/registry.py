@@ -18,7 +18,11 @@ MODELS = ("generic", "linear", "gaussian", "beta", "iwae", "bbvi")
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
 #: Modules whose import registers builders.
-MODULES = ("theory.theorems.sgd_registry",)
+MODULES = (
+    "theory.theorems.sgd_registry",
+    "theory.theorems.adaptive_registry",
+    "theory.models.registry_models",
+)
 
 Builder = Callable[..., Bound]
 _BUILDERS: dict[tuple[str, str, str], Builder] = {}

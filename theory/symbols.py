@@ -184,3 +184,28 @@ def latex_name(symbol: sp.Symbol, tex: str) -> sp.Symbol:
 def to_latex(expr: sp.Basic) -> str:
     """LaTeX of ``expr`` with the registry's symbol names (use this, not sp.latex)."""
     return sp.latex(expr, symbol_names=LATEX_NAMES)
+
+
+# Model constants and adaptive/biased theorems (issue 4) ----------------------------------
+C_x = register("C_x", "bound on the data norm ||x||", "positive", 10.0)
+C_Sigma = register(
+    "C_Sigma", "upper bound on the eigenvalues of Sigma_phi (encoder variance)", "positive", 1.0
+)
+C_eps = register("C_eps", "bound on the norm ||eps|| of one reparameterisation noise draw", "positive", 3.0)
+alpha_step = register(
+    "alpha_step", "constant step size alpha of Adam/Adagrad (Defossez et al. 2022)", "positive", 1e-3
+)
+C_bias = register(
+    "C_bias", "IWAE gradient bias constant: ||grad ELBO_K - grad log p|| <= C_bias/K", "nonnegative", 1.0
+)
+C_alpha = register(
+    "C_alpha", "bias constant of biased SA: ||E[g_k] - grad F|| <= C_alpha k^(-alpha)", "nonnegative", 1.0
+)
+L_p = register("L_p", "BBVI: smoothness of the negative log joint z -> -log p(x, z)", "positive", 10.0)
+M_p = register("M_p", "BBVI: bound on ||grad_z log p(x, z)||", "positive", 10.0)
+J_T = register(
+    "J_T", "BBVI: bound on the Jacobian of the parameterisation lambda -> T_lambda(eps)", "positive", 1.0
+)
+H_T = register("H_T", "BBVI: bound on the second derivative of lambda -> T_lambda(eps)", "nonnegative", 1.0)
+L_H = register("L_H", "BBVI: smoothness of the negative entropy of q_lambda in lambda", "nonnegative", 1.0)
+M_H = register("M_H", "BBVI: bound on the gradient of the negative entropy of q_lambda", "nonnegative", 1.0)

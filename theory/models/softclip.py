@@ -49,10 +49,10 @@ def check_parameters(sharpness: float, lower: float, upper: float) -> None:
     from theory.errors import AssumptionViolation
 
     if not (math.isfinite(sharpness) and sharpness > 0):
-        raise AssumptionViolation(
-            f"soft-clip sharpness s must be a finite number > 0, got {sharpness}"
-        )
+        raise AssumptionViolation(f"soft-clip sharpness s must be a finite number > 0, got {sharpness}")
     if not (math.isfinite(lower) and math.isfinite(upper) and lower < upper):
-        raise AssumptionViolation(
-            f"soft-clip bounds must be finite with s1 < s2, got s1={lower}, s2={upper}"
-        )
+        raise AssumptionViolation(f"soft-clip bounds must be finite with s1 < s2, got s1={lower}, s2={upper}")
+
+
+#: Sup of |f| over R: f takes values in (s1, s2), so |f| < max(|s1|, |s2|).
+ABS_BOUND = sp.Max(sp.Abs(s1), sp.Abs(s2))

@@ -1,0 +1,45 @@
+"""beta-VAE on the Deep Gaussian architecture (theory-reference §3.5): the loss
+is reconstruction + beta KL. Both the Hessian and the gradient bounds of
+:mod:`theory.models.gaussian` split as (reconstruction part) + (KL part), so
+weighting the KL by beta gives L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl):
+the KL weight enters through max(1, beta). Loose (tight=False).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from theory.bound import Step
+from theory.models import gaussian
+from theory.models.common import ModelConstants
+from theory.symbols import C_eps, beta, d_z
+
+WEIGHT = sp.Max(1, beta)
+
+
+@lru_cache(maxsize=1)
+def constants() -> ModelConstants:
+    base = gaussian.constants()
+    p = gaussian.pieces()
+    exact_L = (p["L_rec"] + beta * p["L_kl"]).subs(C_eps, sp.sqrt(d_z))
+    L_expr, M_expr = WEIGHT * base.L, WEIGHT * base.M
+    return ModelConstants(
+        model="beta",
+        L=L_expr,
+        M=M_expr,
+        R=M_expr,
+        assumptions=base.assumptions,
+        reference=gaussian.REFERENCE + "; beta-VAE weight through max(1, beta) (seed work, order only)",
+        tight=False,
+        steps=base.steps
+        + (
+            Step(
+                "beta-VAE: weight the KL part",
+                "L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl); the same for M",
+                sp.Le(sp.Symbol("L_beta_exact"), exact_L),
+            ),
+        ),
+        notes=base.notes + ("beta enters L and M through the factor max(1, beta).",),
+    )

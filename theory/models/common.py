@@ -1,0 +1,163 @@
+"""What every VAE model shares: the variance split and the specialisation of a
+generic theorem to a model's explicit constants.
+
+The one definition of the variance of a VAE step's gradient (theory-reference
+§1, §3.1): a minibatch of B independent examples with K independent
+reparameterised draws each has
+
+    sigma2 = sigma2_data / B + sigma2_mc / (B K),
+
+sigma2_data = Var_x E_eps grad, sigma2_mc = E_x Var_eps grad (both summed over
+coordinates), because Var(mean of B iid) = Var/B and, per example, the law of
+total variance gives Var = Var_x E_eps + E_x Var_eps / K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from theory.assumptions import Assumption, Constraint
+from theory.bound import Bound, Step
+from theory.symbols import B, K, L, M, R, n, sigma2, sigma2_data, sigma2_mc
+
+#: sigma2 = sigma2_data/B + sigma2_mc/(B K): the variance of a (B, K) gradient.
+variance_split: sp.Expr = sigma2_data / B + sigma2_mc / (B * K)
+
+VARIANCE_SPLIT = Assumption(
+    "variance split",
+    r"\sigma^2 = \frac{\sigma^2_{\mathrm{data}}}{B} + \frac{\sigma^2_{\mathrm{mc}}}{B K}"
+    r" \text{ (B examples, K draws each, independent)}",
+    (sigma2_data, sigma2_mc, B, K),
+)
+
+
+@dataclass(frozen=True)
+class ModelConstants:
+    """Explicit constants of one model, in architecture constants.
+
+    ``L`` bounds the Hessian norm of the loss (smoothness), ``M`` the
+    stochastic gradient norm, ``R`` its sup-norm (R = M is always valid since
+    ||g||_inf <= ||g||_2). ``steps`` derive them; ``tight`` is False when a
+    step was loosened (all of them here: they are explicit upper bounds of
+    order-only statements of the seed paper).
+    """
+
+    model: str
+    L: sp.Expr
+    M: sp.Expr
+    R: sp.Expr
+    assumptions: tuple[Assumption, ...]
+    reference: str
+    tight: bool
+    steps: tuple[Step, ...]
+    notes: tuple[str, ...] = ()
+
+    def substitutions(self) -> dict[sp.Symbol, sp.Expr]:
+        return {L: self.L, M: self.M, R: self.R}
+
+
+def _sub(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
+    return sp.sympify(expr).subs(subs, simultaneous=True)
+
+
+def substitute_assumption(assumption: Assumption, subs: Mapping[sp.Symbol, sp.Expr]) -> Assumption:
+    """The assumption with ``subs`` made in its constraints; substituted
+    constants are replaced by the symbols of what they became."""
+    if not any(sym in subs for sym in assumption.constants) and not any(
+        (con.lhs.free_symbols | con.rhs.free_symbols) & set(subs) for con in assumption.constraints
+    ):
+        return assumption
+    constants: list[sp.Symbol] = []
+    for sym in assumption.constants:
+        new = sorted(_sub(sym, subs).free_symbols, key=lambda x: x.name) if sym in subs else [sym]
+        constants += [x for x in new if x not in constants]
+    constraints = tuple(
+        Constraint(_sub(con.lhs, subs), _sub(con.rhs, subs), con.description)
+        for con in assumption.constraints
+    )
+    return Assumption(assumption.name, assumption.statement, tuple(constants), constraints)
+
+
+def specialise(
+    generic: Bound,
+    model: str,
+    constants: ModelConstants | None,
+    expand: bool = True,
+    extra: Mapping[sp.Symbol, sp.Expr] | None = None,
+    variant: str | None = None,
+) -> Bound:
+    """``generic`` specialised to ``model``.
+
+    Always splits sigma2 = sigma2_data/B + sigma2_mc/(B K) (if the bound has
+    sigma2) and makes the ``extra`` substitutions; with ``expand`` also
+    replaces L, M, R by the model's explicit constants. The substitutions are
+    recorded in ``definitions`` and as a derivation step.
+    """
+    subs: dict[sp.Symbol, sp.Expr] = dict(extra or {})
+    if sigma2 in generic.expr.free_symbols:
+        subs[sigma2] = variance_split
+    steps = list(generic.steps)
+    assumptions = [substitute_assumption(a, subs) for a in generic.assumptions]
+    if sigma2 in subs:
+        assumptions.append(VARIANCE_SPLIT)
+    tight = generic.tight
+    notes = list(generic.notes)
+    if expand and constants is not None:
+        model_subs = {k: v for k, v in constants.substitutions().items() if _uses(generic, k)}
+        steps += list(constants.steps)
+        subs.update(model_subs)
+        assumptions = [substitute_assumption(a, subs) for a in generic.assumptions]
+        assumptions += [VARIANCE_SPLIT] if sigma2 in subs else []
+        assumptions += list(constants.assumptions)
+        tight = tight and constants.tight
+        notes += list(constants.notes)
+    elif constants is not None:
+        notes.append(
+            f"expand=False: L, M, R and Delta stay plain symbols (bind measured values); "
+            f"expand=True substitutes the explicit {model} constants."
+        )
+    definitions = tuple(generic.definitions) + tuple((sym, subs[sym]) for sym in subs)
+    expr = _sub(generic.expr, subs)
+    limit = None if generic.step_limit is None else _sub(generic.step_limit, subs)
+    steps.append(
+        Step(
+            f"specialise to the {model} model",
+            "substitute " + ", ".join(f"{sp.sstr(s)} = {sp.sstr(v)}" for s, v in subs.items()),
+            sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
+        )
+    )
+    # Substituting n-free positive constants does not change the leading order in n.
+    cache = {"rate": generic.rate()} if not any(v.has(n) for v in subs.values()) else {}
+    new_variant = generic.variant if variant is None else variant
+    name = f"{model}/{generic.optimizer}" + (f"/{new_variant}" if new_variant else "")
+    return replace(
+        generic,
+        name=name,
+        expr=expr,
+        assumptions=tuple(assumptions),
+        tight=tight,
+        steps=tuple(steps),
+        step_limit=limit,
+        definitions=definitions,
+        notes=tuple(notes),
+        model=model,
+        variant=new_variant,
+        reference=generic.reference
+        + ("" if constants is None or not expand else f"; model constants: {constants.reference}"),
+        _cache=cache,
+    )
+
+
+def _uses(bound: Bound, sym: sp.Symbol) -> bool:
+    if sym in bound.expr.free_symbols:
+        return True
+    if bound.step_limit is not None and sym in bound.step_limit.free_symbols:
+        return True
+    return any(
+        sym in (con.lhs.free_symbols | con.rhs.free_symbols)
+        for a in bound.assumptions
+        for con in a.constraints
+    )

@@ -1,0 +1,120 @@
+"""IWAE with K samples on the Deep Gaussian architecture (theory-reference §1,
+§3.2-§3.4).
+
+Objective per example: log (1/K) sum_k w_k, log w_k = log p(x|z_k) + log p(z_k)
+- log q(z_k|x), z_k = mu + sigma * eps_k. With self-normalised weights
+w~_k, grad = sum_k w~_k grad log w_k and
+Hessian = sum_k w~_k Hess log w_k + Cov_w~(grad log w_k), so
+||grad|| <= max_k M_lw(e_k) and ||Hess|| <= max_k (L_lw(e_k) + M_lw(e_k)^2), with
+L_lw, M_lw the bounds of :mod:`theory.models.gaussian`'s chain for
+-log w = ||x - G||^2/(2c^2) + ||z||^2/2 - sum_j log sigma_j + const.
+These are polynomials of degree <= 4 in e = max_k ||eps_k|| with nonnegative
+coefficients; E e^j <= (E e^4)^(j/4) and, from the chi-square tail
+P(||eps||^2 > t) <= 2^(d_z/2) e^(-t/4) and a union bound over K,
+E max_k ||eps_k||^4 <= (t0 + 4)^2 + 16 with t0 = 4 log K + 2 d_z log 2.
+So L = (L_lw + M_lw^2)(e_K), M = M_lw(e_K), e_K = ((t0 + 4)^2 + 16)^(1/4):
+explicit and loose (tight=False); they grow like a power of log K.
+
+Literature orders (exact order, not constants):
+- variance of the (B, K) gradient: sigma2_data/B + sigma2_mc/(B K) (the one split);
+- bias: log p(x) - IWAE_K <= C_bias/K, and of the gradient (used in theory.theorems.biased);
+- SNR (Rainforth et al. 2018): decoder ~ sqrt(B K), encoder ~ sqrt(B/K).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from theory.bound import Step
+from theory.models import gaussian
+from theory.models.common import ModelConstants, variance_split
+from theory.models.gaussian import ARCHITECTURE
+from theory.symbols import C_G, B, C_bias, C_eps, C_Sigma, C_x, K, c, c_Sigma, d_z
+
+REFERENCE_SNR = (
+    "Rainforth, Kosiorek, Le, Maddison, Igl, Wood, Teh, 'Tighter Variational Bounds are Not "
+    "Necessarily Better', ICML 2018"
+)
+REFERENCE = (
+    "Burda, Grosse, Salakhutdinov, 'Importance Weighted Autoencoders', ICLR 2016; seed paper IWAE "
+    "rate (order only); explicit constants derived here (theory.models.iwae)"
+)
+
+#: The variance of an IWAE (B, K) gradient: the one split of theory.models.common.
+VARIANCE = variance_split
+#: Bias of the IWAE objective (and gradient) as an estimate of log p(x): O(1/K).
+BIAS = C_bias / K
+#: SNR orders (Rainforth et al. 2018): decoder (theta) and encoder (phi).
+SNR_DECODER = sp.sqrt(B * K)
+SNR_ENCODER = sp.sqrt(B / K)
+
+#: t0 = 4 log K + 2 d_z log 2 and the fourth-moment bound of max_k ||eps_k||.
+T0 = 4 * sp.log(K) + 2 * d_z * sp.log(2)
+FOURTH_MOMENT = (T0 + 4) ** 2 + 16
+NOISE_LEVEL = FOURTH_MOMENT ** sp.Rational(1, 4)
+
+
+@lru_cache(maxsize=1)
+def log_weight_bounds() -> tuple[sp.Expr, sp.Expr]:
+    """(L_lw, M_lw): Hessian and gradient bounds of -log w_k at ||eps_k|| <= C_eps."""
+    p = gaussian.pieces()
+    inv = sp.sqrt(d_z) / sp.sqrt(c_Sigma)
+    L_lw = (
+        (p["J_G"] ** 2 + (C_G + C_x) * p["H_G"]) / c**2
+        + p["J_z"] ** 2
+        + p["rho_z"] * p["H_z"]
+        + p["J_e"] ** 2 / c_Sigma
+        + inv * p["H_e"]
+    )
+    M_lw = (C_G + C_x) * p["J_G"] / c**2 + p["rho_z"] * p["J_z"] + inv * p["J_e"]
+    return L_lw, M_lw
+
+
+def smoothness_given_noise() -> sp.Expr:
+    """Hessian bound of the K-sample IWAE loss when every ||eps_k|| <= C_eps."""
+    L_lw, M_lw = log_weight_bounds()
+    return L_lw + M_lw**2
+
+
+@lru_cache(maxsize=1)
+def constants() -> ModelConstants:
+    L_lw, M_lw = log_weight_bounds()
+    L_expr = smoothness_given_noise().subs(C_eps, NOISE_LEVEL)
+    M_expr = M_lw.subs(C_eps, NOISE_LEVEL)
+    return ModelConstants(
+        model="iwae",
+        L=L_expr,
+        M=M_expr,
+        R=M_expr,
+        assumptions=(ARCHITECTURE,),
+        reference=REFERENCE,
+        tight=False,
+        steps=gaussian.constants().steps[:2]
+        + (
+            Step(
+                "IWAE: log-weight bounds",
+                "-log w = ||x-G||^2/(2c^2) + ||z||^2/2 - sum log sigma_j; ||z|| <= C_mu + sqrt(C_Sigma) e",
+                sp.Tuple(sp.Le(sp.Symbol("L_lw"), L_lw), sp.Le(sp.Symbol("M_lw"), M_lw)),
+            ),
+            Step(
+                "IWAE: self-normalised weights",
+                "Hess = sum w~ Hess log w + Cov_w~(grad log w), ||Cov|| <= max ||grad log w||^2",
+                sp.Le(sp.Symbol("L_eps"), L_lw + M_lw**2),
+            ),
+            Step(
+                "IWAE: expectation over K noise draws",
+                "E max_k ||eps_k||^4 <= (t0+4)^2 + 16, t0 = 4 log K + 2 d_z log 2 (chi-square "
+                "Chernoff tail with lambda = 1/4, union bound); Lyapunov for lower moments",
+                sp.Eq(C_eps, NOISE_LEVEL),
+            ),
+        ),
+        notes=(
+            "IWAE constants explicit but loose (tight=False); they grow with K only through "
+            "log K (the expected largest of K noise norms).",
+            "The 1/(B K) variance term, the C_bias/K bias and the SNR orders sqrt(B K) (decoder), "
+            "sqrt(B/K) (encoder) are literature orders (theory.models.iwae).",
+            f"C_Sigma, c_Sigma bound the encoder variances (see {C_Sigma}, {c_Sigma}).",
+        ),
+    )
