@@ -9,8 +9,8 @@ and K noise draws per row). The bounds are on (1/n) sum_{k=0}^{n-1}
 E||grad F(theta_k)||^2; a run records ||grad F||^2 of the FULL-data
 objective at theta_0 and every ``record_every`` steps (and at theta_n).
 
-Projection (``box=a``): after each step every coordinate is clamped to
-[-a, a], i.e. theta is projected onto the box ||theta||_inf <= a (A2).
+Projection (``box=a``): theta_0 and the result of every step are clamped
+coordinatewise to [-a, a], i.e. projected onto the box ||theta||_inf <= a (A2).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ ADAM_VARIANTS = ("torch", "delayed")
 #: Full-gradient recording interval used when none is given (overhead <= 20%,
 #: see benchmarks/training.py).
 DEFAULT_RECORD_EVERY = 50
+#: A loss this many times further above F_inf than F(theta_0) counts as divergence.
+DIVERGE_RATIO = 1e3
 #: Rows per chunk when differentiating the full-data objective.
 FULL_CHUNK = 8192
 #: Auto progress bar: shown only once a run has lasted this many seconds.
@@ -76,6 +78,9 @@ def adam_direction(
     "delayed" (theory-reference §3.2): d_k = m^_k / (sqrt(v_{k-1}) + eps) with a
     preconditioner built from past gradients only; v_0 = g_0^2 from an independent
     gradient at theta_0, so v is a convex combination and needs no bias correction.
+    A coordinate whose past gradients were all 0 (e.g. a pixel absent from the
+    earlier minibatches) gets the factor 1/eps = lambda_max: with the delayed
+    variant use an eps that keeps lambda_max moderate (e.g. 1e-3).
     """
     b1, b2 = betas
     state.k += 1
@@ -163,8 +168,9 @@ def _check_options(o: dict[str, Any]) -> None:
     positive_int("full_mc")
     positive("lr_constant", o["lr_constant"])
     positive("adam_eps", o["adam_eps"])
-    if o["box"] is not None:
-        positive("box", o["box"])
+    for name in ("box", "diverge_ratio"):
+        if o[name] is not None:
+            positive(name, o[name])
     b1, b2 = o["betas"]
     if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
         raise ConfigError(f"option betas must be in [0, 1) x [0, 1), got {o['betas']!r}")
@@ -240,12 +246,29 @@ class _Run:
             value += float(Fc.detach())
         return value, float(_sq_norm(total))
 
+    def check_blow_up(self, value: float, what: str, note: str = "") -> None:
+        """DivergenceError if value - F_inf > diverge_ratio * max(F(theta_0) - F_inf, 1),
+        F_inf the model's proven lower bound (0 if it has none). Soft-clipped
+        networks saturate instead of producing NaN: their loss jumps to a plateau."""
+        ratio = self.o["diverge_ratio"]
+        if ratio is None or not self.hist["full_loss"]:
+            return
+        ref = self.model.loss_lower_bound or 0.0
+        start = self.hist["full_loss"][0] - ref
+        if value - ref > ratio * max(start, 1.0):
+            raise DivergenceError(
+                f"training diverged at step {self.k}: {what} {value:.6g} is more than "
+                f"{ratio:g} times the initial gap F(theta_0) - F_inf = {start:.6g} above "
+                f"F_inf = {ref:.6g}{note}"
+            )
+
     def record(self, t0: float) -> None:
         F_val, gn = self.full_grad()
         if not (math.isfinite(F_val) and math.isfinite(gn)):
             raise DivergenceError(
                 f"training diverged at step {self.k}: full-data loss {F_val}, gradient norm^2 {gn}"
             )
+        self.check_blow_up(F_val, "full-data loss")
         with torch.no_grad():
             flat = torch.cat([p.reshape(-1) for p in self.leaves])
         h = self.hist
@@ -275,6 +298,7 @@ class _Run:
                 f"training diverged at step {k}: minibatch loss {loss_val}, "
                 f"gradient norm^2 {gn_val} (step size gamma_{k} = {gamma:.3g})"
             )
+        self.check_blow_up(loss_val, "minibatch loss", f" (step size gamma_{k} = {gamma:.3g})")
         if o["optimizer"] == "adam":
             direction = adam_direction(
                 self.adam,
@@ -392,6 +416,8 @@ def train(
     progress: bool | None = None,
     checkpoint: str | Path | None = None,
     resume: str | Path | None = None,
+    threads: int | None = 1,
+    diverge_ratio: float | None = DIVERGE_RATIO,
 ) -> TrainRun:
     """Run n = ``steps`` iterations of SGD or Adam on F (mean loss over ``data`` rows).
 
@@ -403,8 +429,14 @@ def train(
     seconds. ``checkpoint`` is written at every record step; ``resume`` continues
     a checkpointed run (its params replace ``params``) up to ``steps``, giving the
     same trajectory as one uninterrupted run. NaN/inf raises DivergenceError
-    naming the step.
+    naming the step; so does a loss whose gap above the model's lower bound F_inf
+    exceeds ``diverge_ratio`` times the initial gap (None disables this check).
+    ``threads``: torch intra-op threads during the run (restored afterwards; None
+    keeps torch's setting). One thread is as fast for the small default models and
+    avoids a >10x slowdown when other processes share the cores.
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0):
+        raise ConfigError(f"option threads must be an integer > 0 or None, got {threads!r}")
     o = {
         "optimizer": optimizer,
         "steps": steps,
@@ -418,9 +450,32 @@ def train(
         "betas": tuple(float(b) for b in betas),
         "adam_eps": adam_eps,
         "adam_variant": adam_variant if optimizer == "adam" else None,
+        "diverge_ratio": diverge_ratio,
     }
-    X = data if isinstance(data, torch.Tensor) else check_array(data, "data")
     _check_options({**o, "adam_variant": adam_variant if optimizer == "adam" else "torch"})
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _train(model, params, data, o, seed, dtype, device, progress, checkpoint, resume)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train(
+    model: VAE,
+    params: Mapping[str, torch.Tensor] | None,
+    data: Any,
+    o: dict[str, Any],
+    seed: int | torch.Generator,
+    dtype: str | torch.dtype | None,
+    device: str | torch.device | None,
+    progress: bool | None,
+    checkpoint: str | Path | None,
+    resume: str | Path | None,
+) -> TrainRun:
+    steps = o["steps"]
+    X = data if isinstance(data, torch.Tensor) else check_array(data, "data")
     dev = _device(device)
     dt = _dtype(dtype, model)
     if dt != model.dtype:
@@ -440,18 +495,21 @@ def train(
         params = model.init_params(gen)
     if set(params) != set(model.param_shapes):
         raise ConfigError(f"params must have the keys {sorted(model.param_shapes)}, got {sorted(params)}")
-    params = {k: params[k].detach().to(dev, dt).clone().requires_grad_(True) for k in params}
+    params = {k: params[k].detach().to(dev, dt).clone() for k in params}
+    if o["box"] is not None:  # theta_0 projected too: the whole trajectory satisfies A2
+        params = {k: p.clamp(-o["box"], o["box"]) for k, p in params.items()}
+    params = {k: p.requires_grad_(True) for k, p in params.items()}
 
     run = _Run(model, params, X, o, gen)
     t0 = time.perf_counter()
     if resume is not None:
         run.load(Path(resume))
     else:
-        if optimizer == "adam" and adam_variant == "delayed":
+        if o["adam_variant"] == "delayed":
             run.init_delayed_adam()
         run.record(t0)
     ckpt = None if checkpoint is None else Path(checkpoint)
-    every = record_every or steps
+    every = o["record_every"] or steps
     bar = tqdm(
         total=steps,
         initial=run.k,
