@@ -52,6 +52,19 @@ class Estimate:
         if self.n_evals < 0:
             raise ValueError(f"n_evals must be >= 0, got {self.n_evals}")
 
+    def scaled(self, factor: float, note: str) -> Estimate:
+        """``factor`` (> 0) times the estimate and its interval; ``note`` says why."""
+        if not factor > 0:
+            raise ValueError(f"scale factor must be > 0, got {factor}")
+        return Estimate(
+            self.value * factor,
+            self.lo * factor,
+            self.hi * factor,
+            self.confidence,
+            f"{note}: {factor:g} x [{self.method}]",
+            self.n_evals,
+        )
+
     def as_dict(self) -> dict[str, float | str | int]:
         """Plain JSON-ready dict (the ``report.json`` constant format plus extras)."""
         return {

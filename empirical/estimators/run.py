@@ -12,7 +12,11 @@ if given, and the run's own records are used too. With n examples drawn once
   ``trace_points`` recorded points. Reported: the maximum (a lower estimate of sup L).
 * ``sigma2_data``, ``sigma2_mc``: the nested estimator (n examples x
   ``mc_samples`` draws, BackPACK-style per-example norms) at every point; the
-  maximum over points (the bound needs a sup over the run).
+  maximum over points (the bound needs a sup over the run). One draw of the
+  model holds its K variational samples, so the per-draw Monte-Carlo variance
+  is multiplied by K: ``sigma2_mc`` is per variational sample and
+  :meth:`Constants.sigma2` ``(B, K)`` is the model's minibatch-gradient variance
+  (exact for the ELBO's mean over K draws; for IWAE a convention).
 * ``M``: max per-(example, draw) gradient norm at every point (bounds every
   minibatch gradient built from them) and, along a run, max ||g_k|| over all
   steps; ``M_full``: max ||grad F|| at the record steps (run only).
@@ -121,7 +125,7 @@ def estimate(
         ms = model_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
         v = ms.variance(confidence=confidence, label=f"{label}: ")
         data_parts.append(v.data)
-        mc_parts.append(v.mc)
+        mc_parts.append(_per_sample(v.mc, model))
         sq = torch.stack([s.sq_draw for s in ms.stats.values()]).sum(0)
         M_parts.append(
             max_seen(sq.sqrt().numpy(), f"per-(example, draw) gradient norm at {label}", ms.n_evals)
@@ -170,6 +174,14 @@ def estimate(
         delta_is_upper=uses_proven_bound(Delta),
         where=where,
     )
+
+
+def _per_sample(mc: Estimate, model: Any) -> Estimate:
+    """One model draw carries K variational samples; the theory's sigma2_mc is per sample."""
+    K = int(getattr(model, "K", 1))
+    if K == 1 or mc.value == 0.0:
+        return mc
+    return mc.scaled(K, f"per variational sample (one draw holds K={K})")
 
 
 def _like(model: Any, run: Any) -> Params:

@@ -192,3 +192,18 @@ def test_bad_inputs_raise_typed_errors():
     v = gradient_variance(known_loss, W0, X, known_noise)
     with pytest.raises(ConfigError, match="batch_size"):
         v.total(0, 1)
+
+
+def test_elbo_with_K_draws_has_the_same_data_part_and_K_times_smaller_mc_part():
+    # The ELBO loss averages K i.i.d. draws: E_eps g does not depend on K and Var_eps g scales as 1/K.
+    X = torch.rand(400, 16, generator=torch.Generator().manual_seed(0))
+    m1 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=1)
+    m4 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=4)
+    params = m1.init_params(torch.Generator().manual_seed(1))
+    v1 = model_gradient_variance(m1, params, X, 4, seed=2)
+    v4 = model_gradient_variance(m4, params, X, 4, seed=3)
+    mc4 = v4.mc.scaled(4, "per sample")
+    assert mc4.lo <= v1.mc.hi and v1.mc.lo <= mc4.hi
+    assert v4.mc.hi < v1.mc.lo  # and the unscaled parts really differ
+    assert v4.data.lo <= v1.data.hi and v1.data.lo <= v4.data.hi
+    assert "per sample: 4 x" in mc4.method
