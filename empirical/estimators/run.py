@@ -44,7 +44,7 @@ from empirical.estimators.estimate import Estimate, Params, check_confidence, ch
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.snr import SNRTable, gradient_snr
-from empirical.estimators.variance import _select, model_row_stats
+from empirical.estimators.variance import model_row_stats, select_examples
 
 R_EXAMPLES = 64
 
@@ -113,7 +113,7 @@ def estimate(
     points = _points(model, params, run, seed)
     if batch_size is None:
         batch_size = int(getattr(run, "options", {}).get("batch_size", 1)) if run is not None else 1
-    X = _select(data, n_examples, torch.Generator().manual_seed(seed))
+    X = select_examples(data, n_examples, torch.Generator().manual_seed(seed))
     eps_fixed = model.sample_noise(torch.Generator().manual_seed(seed + 1), batch=X.shape[0])
 
     def fixed_loss(p: Params) -> torch.Tensor:

@@ -161,7 +161,7 @@ def gradient_variance(
     params = check_params(params)
     confidence = check_confidence(confidence)
     gen = generator if generator is not None else torch.Generator().manual_seed(seed)
-    X = _select(data, n_examples, gen)
+    X = select_examples(data, n_examples, gen)
     n = X.shape[0]
     if noise is None:
         eps = None
@@ -228,7 +228,7 @@ def model_row_stats(
         raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
     params = check_params(params)
     gen = generator if generator is not None else torch.Generator().manual_seed(seed)
-    X = _select(data, n_examples, gen)
+    X = select_examples(data, n_examples, gen)
     deterministic = bool(getattr(model, "is_deterministic", False))
     n, J = X.shape[0], 1 if deterministic else mc_samples
     eps = model.sample_noise(gen, batch=n * J)
@@ -273,7 +273,8 @@ def model_gradient_variance(
     return ms.variance(keys, confidence)
 
 
-def _select(data: torch.Tensor, n_examples: int | None, gen: torch.Generator) -> torch.Tensor:
+def select_examples(data: torch.Tensor, n_examples: int | None, gen: torch.Generator) -> torch.Tensor:
+    """``n_examples`` rows of ``data`` drawn without replacement with ``gen`` (all rows if None or >= N)."""
     if not isinstance(data, torch.Tensor) or data.ndim < 1:
         raise ConfigError("data must be a tensor whose rows are examples")
     N = int(data.shape[0])

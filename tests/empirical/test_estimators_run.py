@@ -11,6 +11,7 @@ import torch
 
 from empirical import data, estimate, models
 from empirical.estimators import Constants, Estimate, smoothness
+from empirical.estimators.variance import select_examples
 from empirical.train import train
 
 
@@ -58,10 +59,7 @@ def test_estimate_along_a_run(digits):
     )
     assert c.snr.batch_sizes == (1, 16)
     # L is the max over its lower estimates: at least the Lanczos value at theta_n
-    X = data.load("digits")
-    from empirical.estimators.variance import _select
-
-    Xs = _select(X, 64, torch.Generator().manual_seed(0))
+    Xs = select_examples(digits, 64, torch.Generator().manual_seed(0))
     eps = m.sample_noise(torch.Generator().manual_seed(1), batch=64)
     at_n = smoothness(lambda p: m.batch_loss(p, Xs, eps), run.params)
     assert c.L.value >= at_n.value * (1 - 1e-6)
