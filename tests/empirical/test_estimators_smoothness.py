@@ -22,6 +22,9 @@ from empirical.estimators.estimate import flatten
 
 F64 = torch.float64
 
+# torch.func.jvp loads its jvp decompositions through torch.jit.script (deprecated upstream).
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 
 @pytest.fixture(autouse=True)
 def _one_thread():
