@@ -127,10 +127,11 @@ def from_row_stats(
     bias = fpc * data.value / n + mc.value / (n * J)
     v = 2 * stats.dot_mean - stats.grand_sq  # first-order per-example terms of ||gbar||^2
     raw = mean_interval(v, "", confidence, n_evals)
+    msq = max(stats.grand_sq - bias, 0.0)
     mean_sq = Estimate(
-        max(stats.grand_sq - bias, 0.0),
-        max(raw.lo - bias, 0.0),
-        max(raw.hi - bias, 0.0, stats.grand_sq - bias),
+        msq,
+        min(max(raw.lo - bias, 0.0), msq),  # mean(v) = ||gbar||^2 up to rounding
+        max(raw.hi - bias, msq),
         confidence,
         f"{where}: ||E g||^2 = ||gbar||^2 - Var(gbar), t interval over examples (delta method)",
         n_evals,
