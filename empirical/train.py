@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
-from empirical.models import VAE, make
+from empirical.models import VAE
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("sqrt", "constant")
@@ -530,14 +530,3 @@ def _train(
     finally:
         bar.close()
     return run.result()
-
-
-def default_run(data: Any = "digits", **options: Any) -> TrainRun:
-    """Train the default Deep Gaussian VAE (models.DEFAULTS) on ``data`` with SGD;
-    ``options`` go to :func:`train` (defaults: 1000 steps, B = 128, C_gamma = 0.05)."""
-    from empirical.data import load
-
-    X = load(data) if isinstance(data, str) else data
-    model = make("gaussian", X.shape[1])
-    kwargs = {"steps": 1000, "lr_constant": 0.05, **options}
-    return train(model, None, X, **kwargs)
