@@ -115,8 +115,8 @@ def check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
-def check_params(params: object) -> Params:
-    """``params`` must be a non-empty dict of str -> floating tensor."""
+def check_params(params: object, finite: bool = True) -> Params:
+    """``params`` must be a non-empty dict of str -> floating tensor (finite, unless ``finite=False``)."""
     if not isinstance(params, Mapping) or not params:
         raise LossError(f"params must be a non-empty dict of tensors, got {type(params).__name__}")
     for k, v in params.items():
@@ -126,7 +126,7 @@ def check_params(params: object) -> Params:
             raise LossError(f"params[{k!r}] must be a torch.Tensor, got {type(v).__name__}")
         if not v.is_floating_point():
             raise LossError(f"params[{k!r}] must be a floating tensor, got dtype {v.dtype}")
-        if not torch.isfinite(v).all():
+        if finite and not torch.isfinite(v).all():
             raise LossError(f"params[{k!r}] contains NaN or inf")
     return dict(params)
 

@@ -29,6 +29,7 @@ Two backends, one brute-force twin of the other:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -172,7 +173,8 @@ def recorder_row_stats(
 ) -> dict[str, RowStats]:
     """:class:`RowStats` per parameter for a model with ``batch_losses(params, X, eps, recorder)``,
     ``linear_layers`` and ``other_keys``; ``eps`` is (n, J, K, latent)."""
-    params = {k: v.detach() for k, v in check_params(params).items()}
+    # Finiteness is checked once on the results; the culprit is looked for only on failure.
+    params = {k: v.detach() for k, v in check_params(params, finite=False).items()}
     n, J = int(eps.shape[0]), int(eps.shape[1])
     rows_X = X.repeat_interleave(J, 0)
     rows_eps = eps.reshape(n * J, *eps.shape[2:])
@@ -186,7 +188,9 @@ def recorder_row_stats(
     losses = model.batch_losses(params, rows_X, rows_eps, recorder=recorder)
     if losses.shape != (n * J,):
         raise LossError(f"batch_losses must return shape ({n * J},), got {tuple(losses.shape)}")
-    check_finite(losses, "per-example loss")
+    if not torch.isfinite(losses).all():
+        check_params(params)  # names a non-finite parameter if there is one
+        check_finite(losses, "per-example loss")
     layers = list(model.linear_layers)
     absent = [w for w, _ in layers if w not in store]
     if absent:
@@ -195,7 +199,6 @@ def recorder_row_stats(
     deltas = torch.autograd.grad(losses.sum(), probes) if probes else ()
     out: dict[str, RowStats] = {}
     for (wk, bk), delta in zip(layers, deltas, strict=True):
-        check_finite(delta, f"output gradient of layer {wk!r}")
         a = store[wk][0]
         a4 = a.reshape(n, J, -1, a.shape[-1])
         d4 = delta.reshape(n, J, -1, delta.shape[-1])
@@ -212,6 +215,10 @@ def recorder_row_stats(
             return model.loss({**params, **sub}, x, e)
 
         out.update(vmap_row_stats(sub_loss, {k: params[k] for k in other}, X, eps))
+    if not math.isfinite(sum(float(s.sq_draw.sum()) for s in out.values())):
+        for (wk, _), delta in zip(layers, deltas, strict=True):
+            check_finite(delta, f"output gradient of layer {wk!r}")
+        check_finite({k: s.sq_draw for k, s in out.items()}, "per-example gradient norm")
     uncovered = [k for k in params if k not in out]
     if uncovered:
         raise LossError(f"params {uncovered} are neither in model.linear_layers nor model.other_keys")

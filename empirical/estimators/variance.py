@@ -126,7 +126,7 @@ def from_row_stats(
     fpc = 1.0 if population is None else max(1.0 - n / population, 0.0)
     bias = fpc * data.value / n + mc.value / (n * J)
     v = 2 * stats.dot_mean - stats.grand_sq  # first-order per-example terms of ||gbar||^2
-    raw = mean_interval(v, "", confidence, n_evals)
+    raw = mean_interval(v, f"{where}: per-example terms of ||gbar||^2", confidence, n_evals)
     msq = max(stats.grand_sq - bias, 0.0)
     mean_sq = Estimate(
         msq,

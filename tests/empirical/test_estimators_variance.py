@@ -207,3 +207,14 @@ def test_elbo_with_K_draws_has_the_same_data_part_and_K_times_smaller_mc_part():
     assert v4.mc.hi < v1.mc.lo  # and the unscaled parts really differ
     assert v4.data.lo <= v1.data.hi and v1.data.lo <= v4.data.hi
     assert "per sample: 4 x" in mc4.method
+
+
+def test_model_path_names_a_non_finite_parameter():
+    m = models.make("gaussian", 16, hidden=(8,), latent_dim=2)
+    params = m.init_params(torch.Generator().manual_seed(0))
+    params["dec.out.bias"] = params["dec.out.bias"].clone()
+    params["dec.out.bias"][3] = float("nan")
+    X = torch.rand(10, 16, generator=torch.Generator().manual_seed(1))
+    for backend in ("recorder", "vmap"):
+        with pytest.raises(LossError, match=r"dec\.out\.bias"):
+            model_gradient_variance(m, params, X, 2, backend=backend)
