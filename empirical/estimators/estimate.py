@@ -8,6 +8,7 @@ the number of loss / gradient / Hessian-vector evaluations spent.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,11 +102,17 @@ def mean_interval(
     if n < 2:
         raise ConfigError(f"{method}: need at least 2 samples for an interval, got {n}")
     mean = float(x.mean())
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
+    half = float(_t_quantile(confidence, n - 1) * x.std(ddof=1) / math.sqrt(n))
     lo, hi = mean - half, mean + half
     if clip_at_zero:
         mean, lo, hi = max(mean, 0.0), max(lo, 0.0), max(hi, 0.0)
     return Estimate(mean, lo, hi, confidence, method, n_evals)
+
+
+@functools.lru_cache(maxsize=256)
+def _t_quantile(confidence: float, dof: int) -> float:
+    """Two-sided Student-t quantile t_{dof, (1 + confidence)/2} (scipy is slow per call: cached)."""
+    return float(stats.t.ppf(0.5 + confidence / 2, dof))
 
 
 def check_confidence(confidence: float) -> float:
