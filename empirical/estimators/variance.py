@@ -16,11 +16,16 @@ Nested estimator (one-way random-effects ANOVA), n examples x J >= 2 draws,
     sigma2_data^   = 1/(n-1) sum_i ||gbar_i - gbar||^2 - sigma2_mc^ / J
 
 The ``- sigma2_mc^/J`` term is the small-sample correction: ``gbar_i`` still
-carries Monte-Carlo noise of variance Var_eps/J. Both estimators are unbiased
-and are means over examples of per-example terms (``u_i = n/(n-1) ||gbar_i -
-gbar||^2 - s_i^2/J`` for the data part, to first order in ``gbar``), so their
-intervals are Student-t intervals over examples (delta method). Variances are
-clipped at 0.
+carries Monte-Carlo noise of variance Var_eps/J. For examples drawn i.i.d. both
+estimators are unbiased (before clipping at 0) and are means over examples of
+per-example terms (``u_i = n/(n-1) ||gbar_i - gbar||^2 - s_i^2/J`` for the data
+part, to first order in ``gbar``), so their intervals are Student-t intervals
+over examples (delta method).
+
+``mean_grad_sq`` = ||E g||^2 estimated as ``||gbar||^2 - Var(gbar)`` with
+``Var(gbar) = (1 - n/N) sigma2_data/n + sigma2_mc/(n J)`` (N = rows of the data
+set the n examples were drawn from without replacement), interval from the
+per-example terms ``2 <gbar_i, gbar> - ||gbar||^2`` (delta method).
 """
 
 from __future__ import annotations
