@@ -7,10 +7,15 @@ Run: python benchmarks/verify.py
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from empirical.verify import Settings, run_verify
+# benchmarks/theory.py would shadow the `theory` package that empirical imports.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from empirical.verify import Settings, run_verify  # noqa: E402
 
 
 def main() -> None:

@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vaebounds", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     verify = sub.add_parser("verify", help="train, estimate the constants, compare with the bound, report")
-    _common(verify, steps=1000)
+    _common(verify, steps=2000)
     estimate = sub.add_parser("estimate", help="estimate L, sigma2 parts, M, Delta and the gradient SNR")
     _common(estimate, steps=0)
     derive = sub.add_parser("derive", help="write derivations/*.md from the registered bounds")

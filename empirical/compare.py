@@ -28,23 +28,31 @@ HOLDS, FAILS, UNCHECKED = "holds", "fails", "unchecked"
 
 @dataclass(frozen=True)
 class Binding:
-    """The values put into the bound, which interval end each came from, and the result."""
+    """The values put into the bound, which interval end each came from, the
+    result, and every assumption of the bound those values break."""
 
     values: dict[str, float]
     ends: dict[str, str]
     value: float
+    violations: tuple = ()
 
 
 def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -> Binding:
     """Evaluate ``bound`` with ``fixed`` values and, for each estimated
-    constant, the interval end (lo or hi) that makes the bound larger."""
+    constant, the interval end (lo or hi) that makes the bound larger.
+
+    Values that break the bound's own assumptions (e.g. C_gamma above the step
+    limit) are not an error here: they are returned in ``violations`` and the
+    bound is still evaluated, so the report can show the comparison with no verdict.
+    """
     from theory.rates import derivative_sign
 
     needed = set(bound.constants)
     unknown = needed - set(estimates) - set(fixed)
     if unknown:
         raise ConfigError(f"no value for {', '.join(sorted(unknown))} of {bound.name}")
-    point = {k: float(v) for k, v in fixed.items() if k in needed}
+    # every fixed value is kept (also those only the assumptions use, e.g. beta2)
+    point = {k: float(v) for k, v in fixed.items()}
     point.update({k: e.value for k, e in estimates.items() if k in needed})
     values, ends = dict(point), {}
     for name, est in estimates.items():
@@ -55,7 +63,55 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
             values[name], ends[name] = est.lo, "lo"
         else:
             values[name], ends[name] = est.hi, "hi"
-    return Binding(values, ends, bound.evaluate(**values))
+    violations = tuple(bound.check(values))
+    if violations:
+        f = bound.numpy()
+        value = float(f(**{a: values[a] for a in f.args}))
+        if not math.isfinite(value):
+            raise ConfigError(f"{bound.name} is not finite at {values}")
+    else:
+        value = bound.evaluate(**values)
+    return Binding(values, ends, value, violations)
+
+
+def bound_assumption_checks(bound, binding: Binding) -> list[AssumptionCheck]:
+    """The bound's own assumptions that constrain its constants, checked at the
+    values bound into it (one definition: the constraints live in ``theory``)."""
+    out = []
+    for assumption in bound.assumptions:
+        if not assumption.constraints:
+            continue
+        broken = [v.message for v in binding.violations if v.assumption == assumption.name]
+        missing = sorted(
+            {sym.name for c in assumption.constraints for sym in c.lhs.free_symbols | c.rhs.free_symbols}
+            - set(binding.values)
+        )
+        if broken:
+            out.append(AssumptionCheck(assumption.name, FAILS, "; ".join(broken)))
+        elif missing:
+            out.append(AssumptionCheck(assumption.name, UNCHECKED, f"no value for {', '.join(missing)}"))
+        else:
+            shown = ", ".join(
+                f"{c.description}: {_show(c.lhs, binding.values)} <= {_show(c.rhs, binding.values)}"
+                for c in assumption.constraints
+            )
+            out.append(
+                AssumptionCheck(assumption.name, HOLDS, f"at the values bound into the theorem: {shown}")
+            )
+    domain = [v.message for v in binding.violations if v.assumption == "domain"]
+    if domain:
+        out.append(AssumptionCheck("admissible constants", FAILS, "; ".join(domain)))
+    return out
+
+
+def _show(expr, values: Mapping[str, float]) -> str:
+    import sympy as sp
+
+    subs = {sym: values[sym.name] for sym in expr.free_symbols if sym.name in values}
+    try:
+        return f"{float(sp.sympify(expr).subs(subs)):.4g}"
+    except TypeError:
+        return sp.sstr(expr)
 
 
 @dataclass(frozen=True)
@@ -216,4 +272,5 @@ def compare(
     observed = observed_average(record_steps, full_grad_norm_sq, steps, bias)
     p, _q = rate_exponent(bound.expr)
     rate = fit_rate(record_steps, full_grad_norm_sq - bias, steps, str(bound.rate()), float(p))
-    return Comparison(binding, observed, rate, tuple(assumptions))
+    checks = (*bound_assumption_checks(bound, binding), *assumptions)
+    return Comparison(binding, observed, rate, checks)

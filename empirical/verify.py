@@ -51,7 +51,7 @@ class Settings:
     model: str = "gaussian"
     optimizer: str = "sgd"
     data: str = "digits"
-    steps: int = 1000
+    steps: int = 2000
     batch_size: int = 32
     samples: int | None = None
     beta: float | None = None
@@ -135,65 +135,19 @@ def prepare(settings: Settings, model=None, data: torch.Tensor | None = None):
     return model, train_rows.to(params[next(iter(params))].dtype), params
 
 
-def _fixed_loss(model, X: torch.Tensor, seed: int):
-    """F with the noise held fixed: loss(params) = mean over rows of ``X``."""
-    eps = model.sample_noise(torch.Generator().manual_seed(seed + 7), batch=X.shape[0])
-    return lambda p: model.batch_loss(p, X, eps)
-
-
-def _rows(X: torch.Tensor, seed: int) -> torch.Tensor:
-    if X.shape[0] <= ESTIMATION_ROWS:
-        return X
-    idx = torch.randperm(X.shape[0], generator=torch.Generator().manual_seed(seed + 3))[:ESTIMATION_ROWS]
-    return X[idx]
-
-
-def constants_at(model, params, X: torch.Tensor, seed: int, where: str) -> dict[str, Estimate]:
-    """L (Lanczos), sigma2_data, sigma2_mc (per variational sample) and F at one point."""
-    from empirical.estimators.gap import loss_at
-    from empirical.estimators.smoothness import smoothness
-    from empirical.estimators.variance import model_gradient_variance
-
-    rows = _rows(X, seed)
-    L = smoothness(_fixed_loss(model, rows, seed), params, seed=seed, where=where)
-    var = model_gradient_variance(model, params, rows, MC_SAMPLES, seed=seed)
-    K = model.K
-    # The model's draw averages (or importance-weights) K samples: its MC variance
-    # is sigma2_mc / K in the theory's per-sample convention (theory-reference §3.1).
-    mc = Estimate(
-        var.mc.value * K,
-        var.mc.lo * K,
-        var.mc.hi * K,
-        var.mc.confidence,
-        f"{K} x [{var.mc.method}] (per variational sample)",
-        var.mc.n_evals,
-    )
-    F = loss_at(model, params, rows, MC_SAMPLES, seed=seed, where=where)
-    return {"L": L, "sigma2_data": var.data, "sigma2_mc": mc, "F": F}
-
-
-def _max_of(estimates: list[Estimate], what: str) -> Estimate:
-    from empirical.estimators.bounds_seen import combine_max
-
-    return combine_max(estimates, what)
-
-
-def choose_step_constant(bound, pilot: dict[str, Estimate], delta: Estimate, settings: Settings) -> float:
-    """min(C*, 1/(L_MARGIN * L_hi)) from the pilot constants (see module docstring)."""
+def choose_step_constant(pilot, settings: Settings) -> float:
+    """min(C*, 1/(L_MARGIN * L_hi)) from the pilot constants (see module docstring);
+    1/(L_MARGIN * L_hi) when there is no valid upper value of Delta or no noise."""
     from theory.rates import optimal_step_constant
 
-    L = L_MARGIN * pilot["L"].hi
-    sigma2 = pilot["sigma2_data"].hi / settings.batch_size + pilot["sigma2_mc"].hi / (
+    L = L_MARGIN * pilot.L.hi
+    sigma2 = pilot.sigma2_data.hi / settings.batch_size + pilot.sigma2_mc.hi / (
         settings.batch_size * settings.K
     )
-    sgd = _generic_sgd()
-    values = {
-        "L": L,
-        "sigma2": max(sigma2, 1e-12),
-        "Delta": max(delta.hi, 1e-12),
-        "n": max(settings.steps, 1),
-    }
-    return float(optimal_step_constant(sgd, values))
+    if not pilot.delta_is_upper or pilot.Delta.hi <= 0 or sigma2 <= 0:
+        return 1.0 / L
+    values = {"L": L, "sigma2": sigma2, "Delta": pilot.Delta.hi, "n": max(settings.steps, 1)}
+    return float(optimal_step_constant(_generic_sgd(), values))
 
 
 def _generic_sgd():
@@ -203,57 +157,38 @@ def _generic_sgd():
 
 
 def run_estimate(settings: Settings, progress: Progress = _quiet) -> dict[str, Any]:
-    """Constants at theta_0 (or after ``settings.steps`` SGD steps) with the
-    decoder and encoder gradient SNR; a JSON-ready dict."""
-    from empirical.estimators.bounds_seen import norms_at_point
-    from empirical.estimators.gap import delta
-    from empirical.estimators.snr import gradient_snr
+    """Constants at theta_0 (or along ``settings.steps`` SGD steps) with the
+    decoder and encoder gradient SNR at (B, K); a JSON-ready dict."""
+    from empirical.estimators import estimate
     from empirical.train import train
 
     model, X, params = prepare(settings)
-    where = "theta_0"
+    run = None
     if settings.steps > 0:
         progress(f"training {settings.steps} steps before estimating")
+        pilot = estimate(model, X, params, batch_size=settings.batch_size, seed=settings.seed)
         run = train(
-            model,
-            params,
-            X,
-            steps=settings.steps,
-            batch_size=settings.batch_size,
-            lr_constant=settings.lr_constant or 1e-3,
-            seed=settings.seed,
-            progress=None,
-        )
-        params, where = run.params, f"theta_{settings.steps}"
-    progress(f"estimating L, sigma2, M, Delta at {where}")
-    c = constants_at(model, params, X, settings.seed, where)
-    rows = _rows(X, settings.seed)
-    eps = model.sample_noise(torch.Generator().manual_seed(settings.seed + 11), batch=rows.shape[0])
-    M, R = norms_at_point(model.loss, params, rows, eps, where=where)
-    d = delta(c["F"], lower_bound=model.loss_lower_bound)
-    progress("estimating the gradient SNR")
-    snr = gradient_snr(model, params, rows, batch_sizes=(settings.batch_size,), seed=settings.seed)
-    constants = {
-        "L": c["L"],
-        "sigma2_data": c["sigma2_data"],
-        "sigma2_mc": c["sigma2_mc"],
-        "M": M,
-        "R": R,
-        "Delta": d,
-    }
+            model, params, X, steps=settings.steps, batch_size=settings.batch_size,
+            lr_constant=settings.lr_constant or choose_step_constant(pilot, settings), seed=settings.seed,
+            progress=False if progress is _quiet else None,
+        )  # fmt: skip
+    progress("estimating L, sigma2, M, R, Delta and the gradient SNR")
+    c = estimate(model, X, None if run else params, run, batch_size=settings.batch_size, seed=settings.seed)
+    constants = {k: getattr(c, k).as_dict() for k in ("L", "sigma2_data", "sigma2_mc", "M", "R", "Delta")}
     return {
         "model": settings.model,
         "data": settings.data,
         "batch_size": settings.batch_size,
         "K": settings.K,
         "seed": settings.seed,
-        "point": where,
-        "constants": {k: v.as_dict() for k, v in constants.items()},
+        "point": c.where,
+        "constants": constants,
+        "delta_is_upper": c.delta_is_upper,
         "snr": {
-            "decoder": snr.at("decoder", settings.batch_size, settings.K).as_dict(),
-            "encoder": snr.at("encoder", settings.batch_size, settings.K).as_dict(),
+            "decoder": c.snr.at("decoder", settings.batch_size, settings.K).as_dict(),
+            "encoder": c.snr.at("encoder", settings.batch_size, settings.K).as_dict(),
         },
-        "n_evals": sum(v.n_evals for v in constants.values()) + snr.n_evals,
+        "n_evals": c.n_evals,
     }
 
 
@@ -270,10 +205,7 @@ def verify(
 ) -> Result:
     """Train, estimate, compare (no files written); ``model``/``data`` as in :func:`prepare`."""
     import theory
-    from empirical.estimators.bounds_seen import norms_along_run
-    from empirical.estimators.estimate import unflatten
-    from empirical.estimators.gap import delta, uses_proven_bound
-    from empirical.estimators.smoothness import smoothness_along_run
+    from empirical.estimators import estimate
     from empirical.train import train
 
     if settings.steps < 2:
@@ -285,24 +217,20 @@ def verify(
 
     model, X, params0 = prepare(settings, model, data)
     t = time.perf_counter()
-    progress(f"pilot estimates at theta_0 ({model.n_params} parameters, {X.shape[0]} rows)")
-    pilot = constants_at(model, params0, X, settings.seed, "theta_0")
-    proven = model.loss_lower_bound
-    # Without a proven lower bound, the pilot uses F(theta_0) itself as a scale for
-    # Delta; the reported Delta then uses the lowest observed loss (a lower estimate).
-    gap = delta(pilot["F"], lower_bound=proven if proven is not None else 0.0)
-    timings["estimation"] += time.perf_counter() - t
-
-    t = time.perf_counter()
+    options = {"batch_size": settings.batch_size, "seed": settings.seed, "snr_Ks": (model.K,)}
     if settings.optimizer == "adam":
         opt = dict(SEED_ADAM)
         if settings.lr_constant is not None:
             opt["lr_constant"] = settings.lr_constant
         how = "the seed paper's Adam setting"
+    elif settings.lr_constant is not None:
+        opt, how = {"lr_constant": settings.lr_constant}, "given"
     else:
-        opt = {"lr_constant": settings.lr_constant or choose_step_constant(bound, pilot, gap, settings)}
-        how = "given" if settings.lr_constant else f"min(C*, 1/({L_MARGIN:g} L_pilot)) from the pilot"
-    timings["theory"] += time.perf_counter() - t
+        progress(f"pilot estimates at theta_0 ({model.n_params} parameters, {X.shape[0]} rows)")
+        pilot = estimate(model, X, params0, **options)
+        opt = {"lr_constant": choose_step_constant(pilot, settings)}
+        how = f"min(C*, 1/({L_MARGIN:g} L at theta_0)) from a pilot estimate"
+    timings["estimation"] += time.perf_counter() - t
     progress(f"C_gamma = {opt['lr_constant']:.4g} ({how})")
 
     t = time.perf_counter()
@@ -323,20 +251,9 @@ def verify(
 
     t = time.perf_counter()
     progress("estimating the constants along the run")
-    mid_index = len(run.record_steps) // 2
-    mid = unflatten(torch.as_tensor(run.param_trace[mid_index]), params0)
-    at_mid = constants_at(model, mid, X, settings.seed + 1, f"theta_{int(run.record_steps[mid_index])}")
-    at_end = constants_at(model, run.params, X, settings.seed + 2, f"theta_{settings.steps}")
-    rows = _rows(X, settings.seed)
-    secant = smoothness_along_run(_fixed_loss(model, rows, settings.seed), run.param_trace, like=params0)
-    L = _max_of([pilot["L"], at_mid["L"], at_end["L"], secant], "L along the run")
-    s_data = _max_of([c["sigma2_data"] for c in (pilot, at_mid, at_end)], "sigma2_data along the run")
-    s_mc = _max_of([c["sigma2_mc"] for c in (pilot, at_mid, at_end)], "sigma2_mc along the run")
-    M, _M_full = norms_along_run(run)
-    R = _sup_norm_seen(run)
-    if proven is None:
-        gap = delta(pilot["F"], lowest_observed=float(np.min(run.full_loss)))
-    constants = {"L": L, "sigma2_data": s_data, "sigma2_mc": s_mc, "M": M, "R": R, "Delta": gap}
+    found = estimate(model, X, run=run, **options)
+    names = ("L", "sigma2_data", "sigma2_mc", "M", "R", "Delta")
+    constants = {name: getattr(found, name) for name in names}
     timings["estimation"] += time.perf_counter() - t
 
     t = time.perf_counter()
@@ -345,12 +262,15 @@ def verify(
         fixed.update({"beta1": opt["betas"][0], "beta2": opt["betas"][1], "eps": opt["adam_eps"]})
     # A recorded full gradient averages full_mc draws per row over N rows: its
     # squared norm is inflated by sigma2_mc_draw / (N full_mc) in expectation.
-    bias = (s_mc.value / settings.K) / (X.shape[0] * run.options.get("full_mc", 1))
-    checks = assumption_checks(settings, model, run, constants, opt, uses_proven_bound(gap))
+    bias = (found.sigma2_mc.value / model.K) / (X.shape[0] * run.options.get("full_mc", 1))
+    checks = assumption_checks(settings, model, run, opt, found.delta_is_upper)
     comparison = compare(
         bound, constants, fixed, run.record_steps, run.full_grad_norm_sq, settings.steps, checks, bias
     )
     timings["theory"] += time.perf_counter() - t
+    snr = {
+        part: found.snr.at(part, settings.batch_size, model.K).as_dict() for part in ("decoder", "encoder")
+    }
     return Result(
         settings,
         bound,
@@ -366,20 +286,13 @@ def verify(
             "model_options": model.options,
             "n_params": model.n_params,
             "rows": int(X.shape[0]),
+            "snr": snr,
+            "n_evals": found.n_evals,
         },
     )
 
 
-def _sup_norm_seen(run) -> Estimate:
-    from empirical.estimators.bounds_seen import max_seen
-
-    sup = getattr(run, "grad_sup_norm", None)
-    if sup is None:
-        return max_seen(np.sqrt(run.grad_norm_sq), "minibatch ||g_k|| (>= ||g_k||_inf) along the run")
-    return max_seen(sup, "minibatch gradient sup-norm ||g_k||_inf along the run")
-
-
-def assumption_checks(settings, model, run, constants, opt, proven_gap: bool) -> list[AssumptionCheck]:
+def assumption_checks(settings, model, run, opt, proven_gap: bool) -> list[AssumptionCheck]:
     """Every assumption of the theorem, checked along the run (statuses: holds | fails | unchecked)."""
     checks = []
     if getattr(model, "activation", settings.activation) == "relu" and settings.model != "linear":
@@ -419,29 +332,9 @@ def assumption_checks(settings, model, run, constants, opt, proven_gap: bool) ->
                 "(the measured L and sigma2 are along the run, not over a box)",
             )
         )
-    C = opt["lr_constant"]
-    L = constants["L"]
-    if settings.optimizer == "sgd":
-        ok = C <= 1.0 / L.hi
-        checks.append(
-            AssumptionCheck(
-                "step size C_gamma <= 1/L",
-                HOLDS if ok else FAILS,
-                f"C_gamma = {C:.4g}, 1/L = {1 / L.hi:.4g} with L = upper end of the estimate along the run",
-            )
-        )
-    else:
-        eps = opt["adam_eps"]
-        R = constants["R"].value
-        limit = eps**2 / (L.hi * (R + eps))
-        checks.append(
-            AssumptionCheck(
-                "step size C_gamma <= lambda_min/(L lambda_max^2)",
-                FAILS if C > limit else HOLDS,
-                f"C_gamma = {C:.3g} against eps^2/(L (R + eps)) = {limit:.3g} "
-                "(theory-reference §3.2: lambda_max = 1/eps, lambda_min = 1/(R + eps))",
-            )
-        )
+    # The step-size condition (C_gamma <= 1/L for SGD, <= lambda_min/(L lambda_max^2)
+    # for Adam) is one of the bound's own constraints: empirical.compare checks it.
+    if settings.optimizer == "adam":
         variant = opt.get("adam_variant", "torch")
         checks.append(
             AssumptionCheck(
@@ -483,7 +376,7 @@ def assumption_checks(settings, model, run, constants, opt, proven_gap: bool) ->
         AssumptionCheck(
             "bounded variance",
             HOLDS,
-            "finite estimates at theta_0, the middle and the end of the run; the largest upper end is used",
+            "finite estimates at theta_0 and theta_n (estimate() along the run); the largest upper end is used",
         )
     )
     return checks
