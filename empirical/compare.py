@@ -125,34 +125,40 @@ class Observed:
     method: str
 
 
+def _segments(record_steps: np.ndarray, values: np.ndarray, steps: int):
+    """Recorded (k_j, f_j) sorted and cut at n, as segments [k_j, k_{j+1}) with
+    left and right values; n must be recorded (train records theta_n)."""
+    ks = np.asarray(record_steps, dtype=np.int64)
+    vals = np.asarray(values, dtype=float)
+    order = np.argsort(ks)
+    ks, vals = ks[order], vals[order]
+    keep = ks <= steps
+    ks, vals = ks[keep], vals[keep]
+    if ks.size < 2 or ks[0] != 0 or ks[-1] != steps or not np.all(np.isfinite(vals)):
+        raise ConfigError("the run must record finite ||grad F||^2 at theta_0 and theta_n")
+    return ks, vals, np.diff(ks)
+
+
 def observed_average(
-    record_steps: np.ndarray,
-    grad_norm_sq: np.ndarray,
-    steps: int,
-    bias: float = 0.0,
-    confidence: float = 0.95,
+    record_steps: np.ndarray, grad_norm_sq: np.ndarray, steps: int, bias: float = 0.0
 ) -> Observed:
-    """Mean of the recorded ||grad F(theta_k)||^2, k < n, minus ``bias`` (the
-    Monte-Carlo inflation of a noisy full gradient, E||g_hat||^2 = ||grad F||^2 + bias),
-    with a t-interval over the recorded points (systematic sampling of k)."""
-    mask = np.asarray(record_steps) < steps
-    vals = np.asarray(grad_norm_sq, dtype=float)[mask] - bias
-    if vals.size == 0 or not np.all(np.isfinite(vals)):
-        raise ConfigError("the run recorded no finite full-gradient norm before step n")
-    mean = float(vals.mean())
-    if vals.size > 1:
-        half = float(
-            stats.t.ppf(0.5 + confidence / 2, vals.size - 1) * vals.std(ddof=1) / math.sqrt(vals.size)
-        )
-    else:
-        half = 0.0
+    """(1/n) sum_{k=0}^{n-1} ||grad F(theta_k)||^2 from values recorded at some k.
+
+    Between two recorded steps k_j < k_{j+1} the w_j = k_{j+1} - k_j terms are
+    valued at the left end f(k_j) or at the right end f(k_{j+1}); the two sums
+    bracket the average whenever f is monotone between records, and their mean
+    is the point estimate. ``bias`` (the Monte-Carlo inflation of a noisy full
+    gradient, E||g_hat||^2 = ||grad F||^2 + bias) is subtracted first."""
+    ks, vals, w = _segments(record_steps, np.asarray(grad_norm_sq, dtype=float) - bias, steps)
+    left = float(np.sum(w * vals[:-1]) / steps)
+    right = float(np.sum(w * vals[1:]) / steps)
+    lo, hi = min(left, right), max(left, right)
     method = (
-        f"mean of ||grad F(theta_k)||^2 at {vals.size} recorded k < n "
-        f"(every {int(record_steps[1] - record_steps[0]) if len(record_steps) > 1 else steps} steps)"
-        + (f", minus the Monte-Carlo inflation {bias:.3g}" if bias else "")
-        + f"; {confidence:.0%} t-interval over the recorded points"
+        f"sum over k < n of ||grad F(theta_k)||^2 recorded at {ks.size} steps, each gap valued at its "
+        "left or right record (the interval brackets the average where ||grad F||^2 is monotone between "
+        "records)" + (f", minus the Monte-Carlo inflation {bias:.3g}" if bias else "")
     )
-    return Observed(mean, max(mean - half, 0.0), mean + half, int(vals.size), method)
+    return Observed((left + right) / 2, max(lo, 0.0), hi, int(ks.size), method)
 
 
 @dataclass(frozen=True)
@@ -170,13 +176,11 @@ class RateFit:
 def running_average(
     record_steps: np.ndarray, grad_norm_sq: np.ndarray, steps: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n_j, A(n_j)): A(n_j) averages the recorded values at k < n_j, where
-    n_j runs over the recorded steps after the first (and n)."""
-    ks = np.asarray(record_steps)
-    vals = np.asarray(grad_norm_sq, dtype=float)
-    ns = np.unique(np.concatenate([ks[ks > 0], [steps]]))
-    avg = np.array([vals[ks < m].mean() for m in ns])
-    return ns.astype(float), avg
+    """(n_j, A(n_j)) at every recorded n_j > 0: A(n_j) = (1/n_j) sum_{k < n_j}
+    ||grad F(theta_k)||^2 with each gap valued at the mean of its two ends."""
+    ks, vals, w = _segments(record_steps, grad_norm_sq, steps)
+    partial = np.cumsum(w * (vals[:-1] + vals[1:]) / 2)
+    return ks[1:].astype(float), partial / ks[1:]
 
 
 def fit_rate(

@@ -125,6 +125,11 @@ def write_report(result, folder: str | Path) -> Report:
 # ------------------------------------------------------------------ markdown
 
 
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("|", "\\|")
+
+
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
 
@@ -146,7 +151,8 @@ def markdown(result, data: dict[str, Any]) -> str:
         "| | value |",
         "|---|---|",
         f"| bound | {_fmt(c.bound_value)} |",
-        f"| observed (1/n) Σ ‖∇F(θ_k)‖² | {_fmt(c.observed.mean)} [{_fmt(c.observed.lo)}, {_fmt(c.observed.hi)}] |",
+        f"| observed (1/n) Σ ‖∇F(θ_k)‖² | {_fmt(c.observed.mean)} "
+        f"[{_fmt(c.observed.lo)}, {_fmt(c.observed.hi)}] |",
         f"| ratio bound / observed | {_fmt(c.ratio)} |",
         f"| fitted rate exponent | {_fmt(data['rate']['fitted_exponent'])} "
         f"[{_fmt(data['rate']['lo'])}, {_fmt(data['rate']['hi'])}] (theory: {c.rate.theory}, exponent "
@@ -173,7 +179,7 @@ def markdown(result, data: dict[str, Any]) -> str:
     for name, e in data["constants"].items():
         lines.append(
             f"| {name} | {_fmt(e['value'])} | [{_fmt(e['lo'])}, {_fmt(e['hi'])}] | {e.get('used', '—')} | "
-            f"{e['method']} |"
+            f"{_cell(e['method'])} |"
         )
     lines += [
         "",
@@ -183,7 +189,7 @@ def markdown(result, data: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     for a in c.assumptions:
-        lines.append(f"| {a.name} | {a.status} | {a.evidence} |")
+        lines.append(f"| {_cell(a.name)} | {a.status} | {_cell(a.evidence)} |")
     lines += [
         "",
         "## Figures",
@@ -200,7 +206,8 @@ def markdown(result, data: dict[str, Any]) -> str:
         "## Run",
         "",
         f"- observed: {c.observed.method}",
-        f"- time: training {result.timings['training']:.1f} s, estimation {result.timings['estimation']:.1f} s, "
+        f"- time: training {result.timings['training']:.1f} s, "
+        f"estimation {result.timings['estimation']:.1f} s, "
         f"theory {result.timings['theory']:.1f} s",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
         "",

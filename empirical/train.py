@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,16 @@ def _check_options(o: dict[str, Any]) -> None:
     b1, b2 = o["betas"]
     if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
         raise ConfigError(f"option betas must be in [0, 1) x [0, 1), got {o['betas']!r}")
+
+
+def _record_at(steps_to_record: Sequence[int], steps: Any) -> tuple[int, ...]:
+    """Validated extra record steps, sorted (each an integer in [1, steps])."""
+    out = set()
+    for k in steps_to_record:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= int(k) <= int(steps):
+            raise ConfigError(f"option record_at must hold integers in [1, steps={steps}], got {k!r}")
+        out.add(int(k))
+    return tuple(sorted(out))
 
 
 def _device(device: str | torch.device | None) -> torch.device:
@@ -406,6 +416,7 @@ def train(
     schedule: str = "sqrt",
     box: float | None = None,
     record_every: int | None = DEFAULT_RECORD_EVERY,
+    record_at: Sequence[int] = (),
     seed: int | torch.Generator = 0,
     full_mc: int = 1,
     betas: tuple[float, float] = (0.9, 0.999),
@@ -425,8 +436,10 @@ def train(
     int or a torch.Generator (used, and advanced, for minibatches and noise; a
     second generator derived from it draws the full-gradient noise, so recording
     never changes the trajectory). ``record_every`` None records only theta_0 and
-    theta_n. ``progress`` None shows a bar on stderr once a run exceeds a few
-    seconds. ``checkpoint`` is written at every record step; ``resume`` continues
+    theta_n; ``record_at`` adds further steps to record (e.g. log-spaced early
+    steps, where ||grad F||^2 changes fastest). ``progress`` None shows a bar on
+    stderr once a run exceeds a few seconds. ``checkpoint`` is written at every
+    record step; ``resume`` continues
     a checkpointed run (its params replace ``params``) up to ``steps``, giving the
     same trajectory as one uninterrupted run. NaN/inf raises DivergenceError
     naming the step; so does a loss whose gap above the model's lower bound F_inf
@@ -445,6 +458,7 @@ def train(
         "schedule": schedule,
         "box": None if box is None else float(box),
         "record_every": record_every,
+        "record_at": _record_at(record_at, steps),
         "seed": seed if isinstance(seed, int) else None,
         "full_mc": full_mc,
         "betas": tuple(float(b) for b in betas),
@@ -510,6 +524,7 @@ def _train(
         run.record(t0)
     ckpt = None if checkpoint is None else Path(checkpoint)
     every = o["record_every"] or steps
+    extra = frozenset(o.get("record_at", ()))
     bar = tqdm(
         total=steps,
         initial=run.k,
@@ -523,7 +538,7 @@ def _train(
         while run.k < steps:
             run.step()
             bar.update(1)
-            if run.k % every == 0 or run.k == steps:
+            if run.k % every == 0 or run.k == steps or run.k in extra:
                 run.record(t0)
                 if ckpt is not None:
                     run.save(ckpt, t0)
