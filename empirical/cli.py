@@ -100,9 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _progress(quiet: bool):
+    """A message printer on stderr, or the silent one (no progress bar either)."""
+    from empirical.verify import silent
+
+    if quiet:
+        return silent
+
     def say(message: str) -> None:
-        if not quiet:
-            print(f"vaebounds: {message}", file=sys.stderr, flush=True)
+        print(f"vaebounds: {message}", file=sys.stderr, flush=True)
 
     return say
 

@@ -116,7 +116,8 @@ class Result:
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def silent(_: str) -> None:
+    """The progress callback that prints nothing (and turns off the training bar)."""
     return None
 
 
@@ -165,7 +166,7 @@ def _generic_sgd():
     return theory.bound("generic", "sgd")
 
 
-def run_estimate(settings: Settings, progress: Progress = _quiet) -> dict[str, Any]:
+def run_estimate(settings: Settings, progress: Progress = silent) -> dict[str, Any]:
     """Constants at theta_0 (or along ``settings.steps`` SGD steps) with the
     decoder and encoder gradient SNR at (B, K); a JSON-ready dict."""
     with one_thread():
@@ -184,7 +185,7 @@ def _estimate(settings: Settings, progress: Progress) -> dict[str, Any]:
         run = train(
             model, params, X, steps=settings.steps, batch_size=settings.batch_size,
             lr_constant=settings.lr_constant or choose_step_constant(pilot, settings), seed=settings.seed,
-            progress=False if progress is _quiet else None,
+            progress=False if progress is silent else None,
         )  # fmt: skip
     progress("estimating L, sigma2, M, R, Delta and the gradient SNR")
     c = estimate(model, X, None if run else params, run, batch_size=settings.batch_size, seed=settings.seed)
@@ -219,7 +220,7 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-def run_verify(settings: Settings, progress: Progress = _quiet):
+def run_verify(settings: Settings, progress: Progress = silent):
     """Run the whole chain and write the report; returns :class:`empirical.report.Report`."""
     from empirical.report import write_report
 
@@ -229,7 +230,7 @@ def run_verify(settings: Settings, progress: Progress = _quiet):
 
 
 def verify(
-    settings: Settings, progress: Progress = _quiet, model=None, data: torch.Tensor | None = None
+    settings: Settings, progress: Progress = silent, model=None, data: torch.Tensor | None = None
 ) -> Result:
     """Train, estimate, compare (no files written); ``model``/``data`` as in :func:`prepare`."""
     import theory
@@ -273,7 +274,7 @@ def verify(
         record_every=max(1, settings.steps // RECORDS),
         record_at=record_plan(settings.steps),
         seed=settings.seed,
-        progress=False if progress is _quiet else None,
+        progress=False if progress is silent else None,
         **opt,
     )
     timings["training"] += time.perf_counter() - t
