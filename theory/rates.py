@@ -331,3 +331,152 @@ def _random_point(syms, rng) -> dict[str, float]:
     if "C_gamma" in point and "L" in point:
         point["C_gamma"] = min(point["C_gamma"], 1.0 / point["L"])
     return point
+
+
+# ------------------------------------------------- exploration over B and K (issue 4)
+
+
+@dataclass(frozen=True)
+class BatchSampleSigns:
+    """Signs of d(bound)/dB and d(bound)/dK (each a :class:`DerivativeSign`)."""
+
+    B: DerivativeSign
+    K: DerivativeSign
+
+
+def batch_sample_signs(bound, samples: int = 200, seed: int = 0) -> BatchSampleSigns:
+    """d(bound)/dB and d(bound)/dK: proved from the symbols' assumptions when SymPy
+    can (counts written 1 + m, m >= 0), else checked at random admissible points
+    whose C_gamma is a random fraction of the bound's step limit."""
+    return BatchSampleSigns(*(_sign(bound, name, samples, seed) for name in ("B", "K")))
+
+
+def _sign(bound, symbol: str, samples: int, seed: int) -> DerivativeSign:
+    sym = S.get(symbol)
+    deriv = sp.diff(bound.expr, sym)
+    if deriv == 0:
+        return DerivativeSign(symbol, 0, True, "identically zero")
+    # the assumption system is too slow on the expanded model bounds: prove small derivatives only
+    small = sp.count_ops(deriv) < 400
+    for candidate in (deriv, sp.factor(deriv)) if small else ():
+        # counts x >= 1 as 1 + x_m; log(x) >= 0 for a count x
+        logs = {
+            lg: sp.Symbol(f"log_{lg.args[0].name}", nonnegative=True)
+            for lg in candidate.atoms(sp.log)
+            if lg.args[0].is_Symbol
+            and S.REGISTRY.get(lg.args[0].name, None) is not None
+            and S.REGISTRY[lg.args[0].name].domain == "count"
+        }
+        shifted = _shifted(candidate.subs(logs))
+        if shifted.is_positive:
+            return DerivativeSign(symbol, 1, True, "sympy assumptions")
+        if shifted.is_negative:
+            return DerivativeSign(symbol, -1, True, "sympy assumptions")
+        if shifted.is_nonnegative:
+            return DerivativeSign(symbol, 1, True, "sympy assumptions (>= 0: nondecreasing)")
+        if shifted.is_nonpositive:
+            return DerivativeSign(symbol, -1, True, "sympy assumptions (<= 0: nonincreasing)")
+    rng = np.random.default_rng(seed)
+    syms = sorted(deriv.free_symbols | bound.expr.free_symbols, key=lambda x: x.name)
+    f = sp.lambdify(syms, deriv, "numpy", cse=True)
+    limit = None
+    if bound.step_limit is not None:
+        lsyms = sorted(bound.step_limit.free_symbols, key=lambda x: x.name)
+        limit = (lsyms, sp.lambdify(lsyms, bound.step_limit, "numpy"))
+    admissible = _fast_checker(bound)
+    signs: set[int] = set()
+    checked = 0
+    for _ in range(samples * 5):
+        point = _random_point(syms, rng)
+        if limit is not None and "C_gamma" in point:
+            with np.errstate(all="ignore"):
+                cap = float(limit[1](*[point[s.name] for s in limit[0]]))
+            point["C_gamma"] = cap * float(rng.uniform(0.01, 1.0))
+        if not admissible(point):
+            continue
+        with np.errstate(all="ignore"):
+            val = float(f(*[point[s.name] for s in syms]))
+        if math.isfinite(val) and val != 0:
+            signs.add(int(np.sign(val)))
+            checked += 1
+        if checked >= samples:
+            break
+    if len(signs) == 1:
+        return DerivativeSign(
+            symbol, signs.pop(), False, f"numerical check on {checked} random admissible points"
+        )
+    if not signs:
+        return DerivativeSign(symbol, None, False, "no admissible point found")
+    return DerivativeSign(symbol, None, False, "changes sign over admissible points")
+
+
+def _fast_checker(bound):
+    """point -> True when every domain and every constraint of ``bound`` holds
+    (constraints lambdified once; same tolerance as Constraint.violation)."""
+    cons = []
+    for assumption in bound.assumptions:
+        for con in assumption.constraints:
+            syms = sorted(con.lhs.free_symbols | con.rhs.free_symbols, key=lambda x: x.name)
+            cons.append((syms, sp.lambdify(syms, con.lhs, "math"), sp.lambdify(syms, con.rhs, "math")))
+
+    def ok(point: Mapping[str, float]) -> bool:
+        if any(not S.info(name).admits(v) for name, v in point.items() if name in S.REGISTRY):
+            return False
+        for syms, lhs, rhs in cons:
+            if any(x.name not in point for x in syms):
+                continue
+            args = [point[x.name] for x in syms]
+            try:
+                left, right = float(lhs(*args)), float(rhs(*args))
+            except (ValueError, ZeroDivisionError, OverflowError):
+                return False
+            if not left <= right * (1 + 1e-12):
+                return False
+        return True
+
+    return ok
+
+
+def iterations_grid(
+    bound, target: float, batch_sizes, samples, **values: float
+) -> dict[tuple[int, int], int]:
+    """Iterations needed to reach ``target`` for every (B, K) in the grid
+    (:func:`iterations_to_reach` at each point; other constants from ``values``)."""
+    for key in ("B", "K"):
+        if key in values:
+            raise TheoryError(f"iterations_grid varies {key}: do not pass it in values")
+    return {
+        (int(b), int(kk)): iterations_to_reach(bound, target, B=b, K=kk, **values)
+        for b in batch_sizes
+        for kk in samples
+    }
+
+
+@dataclass(frozen=True)
+class ComputeSplit:
+    """One way to spend a per-step budget B K = compute: iterations to reach the
+    target and the total gradient evaluations n B K."""
+
+    B: int
+    K: int
+    iterations: int
+    total: int
+
+
+def compute_tradeoff(bound, compute: int, target: float, **values: float) -> tuple[ComputeSplit, ...]:
+    """Every split B K = ``compute`` (B, K integers), sorted by total cost n B K.
+
+    For the SGD bound with the variance split, at fixed B K = c the variance is
+    sigma2_data/B + sigma2_mc/c, decreasing in B: with constants that do not
+    depend on K the best split is B = c, K = 1.
+    """
+    if not (isinstance(compute, int | np.integer) and compute >= 1):
+        raise AssumptionViolation(f"compute must be an integer >= 1, got {compute!r}")
+    splits = []
+    for b in range(1, int(compute) + 1):
+        if compute % b:
+            continue
+        kk = compute // b
+        its = iterations_to_reach(bound, target, B=b, K=kk, **values)
+        splits.append(ComputeSplit(b, kk, its, its * int(compute)))
+    return tuple(sorted(splits, key=lambda sp_: (sp_.total, -sp_.B)))

@@ -44,7 +44,8 @@ LOCATION_SCALE = Assumption(
 )
 NONLINEAR = Assumption(
     "non-linear BBVI",
-    r"z = T_\lambda(\epsilon),\ \sup_\epsilon \|D_\lambda T\| \le J_T,\ \sup_\epsilon \|D^2_\lambda T\| \le H_T,\ "
+    r"z = T_\lambda(\epsilon),\ \sup_\epsilon \|D_\lambda T\| \le J_T,\ "
+    r"\sup_\epsilon \|D^2_\lambda T\| \le H_T,\ "
     r"-H(q_\lambda)\ L_H\text{-smooth},\ \|\nabla_\lambda H\| \le M_H,\ -\log p\ L_p\text{-smooth},\ "
     r"\|\nabla_z \log p\| \le M_p",
     (L_p, M_p, J_T, H_T, L_H, M_H),
@@ -58,7 +59,10 @@ def constants(parameterisation: str = "location-scale") -> ModelConstants:
         L_expr = L_p + 1 / c_Sigma
         M_expr = M_p * sp.sqrt(1 + d_z) + sp.sqrt(d_z / c_Sigma)
         assumption = LOCATION_SCALE
-        why = "E (dm + dC eps)^T Hess f (dm + dC eps) <= L_p (||dm||^2 + ||dC||^2); entropy Hessian <= 1/c_Sigma"
+        why = (
+            "E (dm + dC eps)^T Hess f (dm + dC eps) <= L_p (||dm||^2 + ||dC||^2); "
+            "entropy Hessian <= 1/c_Sigma"
+        )
     elif parameterisation == "nonlinear":
         L_expr = L_p * J_T**2 + M_p * H_T + L_H
         M_expr = M_p * J_T + M_H

@@ -134,8 +134,9 @@ def biased_bound(alpha_value: float | str | None = None, preconditioner: str = "
             sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
         ),
     )
-    # With a constant bias (alpha = 0) the bias term 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)/(lambda_min^2 sqrt(n))
-    # tends to a positive constant: the bound does not vanish (leading_order drops n-free terms).
+    # With a constant bias (alpha = 0) the bias term
+    # 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)/(lambda_min^2 sqrt(n)) tends to a positive
+    # constant: the bound does not vanish (leading_order drops n-free terms).
     cache = {"rate": sp.Integer(1)} if exponent == 0 else {}
     return Bound(
         name=f"generic/{optimizer}/biased" + ("" if exponent is None else f" (alpha={exponent})"),

@@ -1,0 +1,49 @@
+"""Exploration helpers of theory.rates: iterations over (B, K), the B K trade-off,
+signs of d(bound)/dB, d(bound)/dK."""
+
+from __future__ import annotations
+
+import pytest
+
+import theory
+from theory import rates
+
+VALUES = dict(L=10, Delta=5, sigma2_data=1, sigma2_mc=4, C_gamma=0.05)
+
+
+def test_iterations_grid_monotone():
+    b = theory.bound("gaussian", "sgd", expand=False)
+    grid = rates.iterations_grid(b, 1.0, [1, 4, 16], [1, 8], **VALUES)
+    for K in (1, 8):
+        assert grid[(1, K)] >= grid[(4, K)] >= grid[(16, K)]
+    for B in (1, 4, 16):
+        assert grid[(B, 1)] >= grid[(B, 8)]
+    at = grid[(4, 8)]
+    assert b.evaluate(n=at, B=4, K=8, **VALUES) <= 1.0 < b.evaluate(n=at - 1, B=4, K=8, **VALUES)
+
+
+def test_compute_tradeoff_prefers_large_batches_for_sgd():
+    b = theory.bound("gaussian", "sgd", expand=False)
+    splits = rates.compute_tradeoff(b, 12, 1.0, **VALUES)
+    assert {(s.B, s.K) for s in splits} == {(1, 12), (2, 6), (3, 4), (4, 3), (6, 2), (12, 1)}
+    assert (splits[0].B, splits[0].K) == (12, 1)
+    assert all(s.total == s.iterations * 12 for s in splits)
+    with pytest.raises(theory.AssumptionViolation):
+        rates.compute_tradeoff(b, 0, 1.0, **VALUES)
+    with pytest.raises(theory.TheoryError):
+        rates.iterations_grid(b, 1.0, [1], [1], B=2, **VALUES)
+
+
+def test_signs_proved_for_measured_constants():
+    signs = rates.batch_sample_signs(theory.bound("generic", "sgd"))
+    assert signs.B.sign == 0 and signs.K.sign == 0
+    signs = rates.batch_sample_signs(theory.bound("linear", "sgd"))
+    assert signs.B.proved and signs.B.sign == -1 and signs.K.sign == -1
+
+
+def test_signs_checked_numerically_on_expanded_iwae():
+    """The explicit IWAE smoothness grows like log K, so with expand=True the sign in K is
+    not decided (variance 1/(B K) decreases, L_K increases); in B it is negative."""
+    signs = rates.batch_sample_signs(theory.bound("iwae", "sgd"), samples=80)
+    assert signs.B.sign == -1 and not signs.B.proved
+    assert signs.K.sign in (None, 1, -1) and not signs.K.proved
