@@ -154,7 +154,8 @@ class Bound:
         from theory.rates import leading_order
 
         if "rate" not in self._cache:
-            self._cache["rate"] = leading_order(self.expr)
+            source = self._cache.get("rate_from")  # same leading order (set by specialise)
+            self._cache["rate"] = source.rate() if source is not None else leading_order(self.expr)
         return self._cache["rate"]
 
     def substitute(self, **values: float | sp.Expr) -> Bound:

@@ -114,10 +114,11 @@ def leading_order(expr: sp.Expr, var: sp.Symbol = n, assume: sp.Set | None = Non
             pieces.append((inner, cond))
         return sp.Piecewise(*pieces)
     generic = _generic(expr, var, {alpha})
-    terms = [t for t in sp.Add.make_args(sp.expand(generic)) if t.has(var)]
+    terms = [t for t in sp.Add.make_args(sp.expand(generic)) if t != 0]
     if not terms:
         return sp.Integer(1)
-    orders = [_order_of_term(t, var) for t in terms]
+    # a term free of n is of order n^0: a bound tending to a constant has rate 1
+    orders = [_order_of_term(t, var) if t.has(var) else Order(sp.Integer(0), sp.Integer(0)) for t in terms]
     return _dominant(orders, assume).expr(var)
 
 

@@ -60,7 +60,9 @@ class ModelConstants:
 
 
 def _sub(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
-    return sp.sympify(expr).subs(subs, simultaneous=True)
+    # every key is a plain symbol, so a structural replacement is exact (and much
+    # faster than subs)
+    return sp.sympify(expr).xreplace(dict(subs))
 
 
 def substitute_assumption(assumption: Assumption, subs: Mapping[sp.Symbol, sp.Expr]) -> Assumption:
@@ -125,12 +127,13 @@ def specialise(
     steps.append(
         Step(
             f"specialise to the {model} model",
-            "substitute " + ", ".join(f"{sp.sstr(s)} = {sp.sstr(v)}" for s, v in subs.items()),
+            "substitute " + ", ".join(s.name for s in subs) + " (the expressions are under Definitions)",
             sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
         )
     )
     # Substituting n-free positive constants does not change the leading order in n.
-    cache = {"rate": generic.rate()} if not any(v.has(n) for v in subs.values()) else {}
+    # (kept lazy: the generic bound's rate is computed on first use).
+    cache = {"rate_from": generic} if not any(v.has(n) for v in subs.values()) else {}
     new_variant = generic.variant if variant is None else variant
     name = f"{model}/{generic.optimizer}" + (f"/{new_variant}" if new_variant else "")
     return replace(

@@ -353,7 +353,7 @@ def derive_preconditioned(
     # 5. gamma_k >= gamma_n.
     rest_sum = sp.Symbol("S_rest", nonnegative=True)  # sum_{k<=n} rest(k)
     lower = sp.Eq(fraction * lmin * schedule.gamma(n) * n * average, Delta + rest_sum)
-    averaged = sp.Le(average, sp.solve(lower, average)[0])
+    averaged = sp.Le(average, sp.together(lower.rhs / sp.cancel(lower.lhs / average)))
     steps.append(
         Step(
             "lower-bound the step by gamma_n",

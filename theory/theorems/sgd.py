@@ -145,7 +145,7 @@ def derive(schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     slope = sp.powsimp(sp.expand(sp.diff(gk, k) * k ** (schedule.exponent + 1)))
     _check(slope.is_nonpositive is True, "gamma decreasing")
     lower = sp.Le(step_n / 2 * n * average, summed.rhs)
-    averaged = sp.Le(average, sp.solve(sp.Eq(lower.lhs, lower.rhs), average)[0])
+    averaged = sp.Le(average, sp.together(lower.rhs / sp.cancel(lower.lhs / average)))
     steps.append(
         Step(
             "lower-bound the step by gamma_n",
