@@ -17,8 +17,17 @@ from hypothesis import strategies as st
 from theory import symbols as S
 from theory.models import gaussian, iwae, linear, softclip
 
-torch.set_default_dtype(torch.float64)
 RTOL = 1e-9
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Dense float64 Hessians in this module; the default dtype is restored after
+    each test so other modules keep float32."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 
 def _value(expr: sp.Expr, values: dict[str, float]) -> float:
