@@ -1,4 +1,4 @@
-"""The ``vaebounds`` command: verify | estimate | derive.
+"""The ``vaebounds`` command: verify | estimate | derive | sweep.
 
 Exit codes (design.md): 0 the bound holds, 1 it is violated, 2 bad input (one
 line on stderr, no traceback), 3 the bound's assumptions failed along the run
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 EXIT_HOLDS, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_ASSUMPTIONS = 0, 1, 2, 3
 
 MODEL_CHOICES = ("gaussian", "linear", "beta", "iwae")
+
 OPTIMIZER_CHOICES = ("sgd", "adam")
 
 
@@ -80,6 +81,9 @@ def _common(p: argparse.ArgumentParser, steps: int) -> None:
         help="step constant C_gamma (default: the optimal one from the estimated constants, clipped to 1/L)",
     )
     p.add_argument("--activation", default="softclip", help="softclip (default) or relu")
+    p.add_argument(
+        "--sharpness", dest="s", type=_positive_float("sharpness"), default=None, help="soft-clip sharpness s"
+    )
     p.add_argument("--box", type=_positive_float("box"), default=None, help="project onto ||theta||_inf <= a")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="vaebounds-report", help="output folder (default ./vaebounds-report)")
@@ -94,6 +98,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(verify, steps=2000)
     estimate = sub.add_parser("estimate", help="estimate L, sigma2 parts, M, Delta and the gradient SNR")
     _common(estimate, steps=0)
+    sweep = sub.add_parser("sweep", help="verify over a grid of (B, K, beta, s, C_gamma, seed); resumable")
+    _common(sweep, steps=500)
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        required=True,
+        help="an axis NAME=V1,V2,... with NAME in B, K, beta, s, C_gamma, seed (repeat for more axes)",
+    )
+    sweep.add_argument("--executor", default="local", help="local (default) or dask (needs vaebounds[dist])")
     derive = sub.add_parser("derive", help="write derivations/*.md from the registered bounds")
     derive.add_argument("--out", default="derivations", help="output folder (default ./derivations)")
     return parser
@@ -123,6 +136,15 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_cli(args)
     say = _progress(args.quiet)
+    if args.command == "sweep":
+        from empirical.sweep import exit_code, parse_axis, run_sweep
+
+        grid = dict(parse_axis(text) for text in args.grid)
+        rows = run_sweep(settings, grid, args.out, args.executor, say)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
+        return exit_code(rows)
     if args.command == "estimate":
         result = run_estimate(settings, progress=say)
         if args.json:

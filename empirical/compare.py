@@ -171,6 +171,7 @@ class RateFit:
     theory: str
     theory_exponent: float
     points: int
+    intercept: float = float("nan")  # log A(n) ~ intercept + exponent log n
 
 
 def running_average(
@@ -210,6 +211,7 @@ def fit_rate(
         theory_rate,
         theory_exponent,
         int(keep.sum()),
+        float(fit.intercept),
     )
 
 

@@ -241,13 +241,14 @@ def plot_convergence(result, path: Path) -> None:
     ax.loglog(ns, np.maximum(avg, 1e-300), "o-", color="tab:blue", ms=3, label="observed running average")
     if np.isfinite(c.rate.exponent):
         keep = ns >= 0.1 * result.settings.steps
-        anchor_n, anchor_v = ns[keep][0], avg[keep][0]
         ax.loglog(
             ns[keep],
-            anchor_v * (ns[keep] / anchor_n) ** c.rate.exponent,
+            np.exp(c.rate.intercept) * ns[keep] ** c.rate.exponent,
             "--",
-            color="tab:blue",
-            label=f"fitted slope {c.rate.exponent:.2f} [{c.rate.lo:.2f}, {c.rate.hi:.2f}]",
+            color="black",
+            lw=1,
+            label=f"fitted slope {c.rate.exponent:.2f} [{c.rate.lo:.2f}, {c.rate.hi:.2f}] "
+            f"(theory {c.rate.theory_exponent:g} with log factor)",
         )
     ax.set_xlabel("iterations n")
     ax.set_ylabel(r"$\frac{1}{n}\sum_{k<n} \|\nabla F(\theta_k)\|^2$")

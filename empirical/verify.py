@@ -58,6 +58,7 @@ class Settings:
     beta: float | None = None
     lr_constant: float | None = None
     activation: str = "softclip"
+    s: float | None = None
     box: float | None = None
     seed: int = 0
     out: str = "vaebounds-report"
@@ -75,6 +76,8 @@ class Settings:
             raise ConfigError(f"--samples must be >= 1, got {self.samples}")
         if self.samples is not None and self.samples > 1 and self.model not in ("iwae", "gaussian", "beta"):
             raise ConfigError(f"--samples applies to gaussian, beta and iwae models, not {self.model}")
+        if self.s is not None and not (math.isfinite(self.s) and self.s > 0):
+            raise ConfigError(f"soft-clip sharpness s must be a finite number > 0, got {self.s}")
         if self.beta is not None and not (math.isfinite(self.beta) and self.beta >= 0):
             raise ConfigError(f"--beta must be a finite number >= 0, got {self.beta}")
 
@@ -92,6 +95,8 @@ class Settings:
         if self.model == "linear":
             return "linear", {}
         opts: dict[str, Any] = {"activation": self.activation, "K": self.K}
+        if self.s is not None:
+            opts["s"] = self.s
         if self.model == "beta":
             opts["beta"] = 4.0 if self.beta is None else self.beta
         elif self.beta is not None:
