@@ -56,22 +56,31 @@ def main() -> None:
 
     points = 10**6
     rng = np.random.default_rng(0)
-    print(f"\nBound.numpy() on {points:.0e} points:")
+    print(f"\nBound.numpy() on {points:.0e} points (aim >= 1e7 points/s):")
+    print(f"  {'bound':28s} {'n varies':>14s} {'all constants vary':>20s}")
+    met = 0
     for model, optimizer, variant in theory.registered():
         b = theory.bound(model, optimizer, variant or None)
         f = b.numpy()
-        values = {}
+        typical = {name: float(theory.symbols.REGISTRY[name].typical) for name in f.args}
+        n_only = {**typical, "n": rng.uniform(10, 1e6, points)}
+        every = {}
         for name in f.args:
             info = theory.symbols.REGISTRY[name]
-            base = np.full(points, float(info.typical))
-            values[name] = base * rng.uniform(0.9, 1.0, points) if info.domain != "unit" else base
-        values["n"] = rng.uniform(10, 1e6, points)
-        f(**values)  # warm-up
-        t = time.perf_counter()
-        f(**values)
-        dt = time.perf_counter() - t
+            jitter = rng.uniform(0.9, 1.0, points) if info.domain != "unit" else 1.0
+            every[name] = np.full(points, typical[name]) * jitter
+        every["n"] = n_only["n"]
+        rates = []
+        for values in (n_only, every):
+            with np.errstate(all="ignore"):
+                f(**values)  # warm-up
+                t = time.perf_counter()
+                f(**values)
+            rates.append(points / (time.perf_counter() - t))
+        met += rates[0] >= 1e7
         label = "/".join(p for p in (model, optimizer, variant) if p)
-        print(f"  {label:28s} {points / dt:12.3e} points/s  (aim >= 1e7)")
+        print(f"  {label:28s} {rates[0]:14.3e} {rates[1]:20.3e}")
+    print(f"aim met with n varying for {met} of {len(theory.registered())} bounds")
 
 
 if __name__ == "__main__":
