@@ -26,14 +26,6 @@ from empirical.estimators.bounds_seen import combine_max
 from empirical.estimators.estimate import exact, mean_interval
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_estimate_is_frozen_and_validated():
     e = Estimate(1.0, 0.5, 2.0, 0.95, "m", 3)
     with pytest.raises(dataclasses.FrozenInstanceError):

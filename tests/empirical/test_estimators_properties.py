@@ -16,14 +16,6 @@ from empirical.estimators.variance import from_row_stats
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @given(n=st.integers(2, 40), seed=st.integers(0, 2**31 - 1), scale=st.floats(1e-3, 1e3))
 def test_lanczos_matches_dense_eigenvalues_of_random_symmetric_matrices(n, seed, scale):
     g = torch.Generator().manual_seed(seed)

@@ -26,15 +26,6 @@ F64 = torch.float64
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: one intra-op thread is faster and steadier on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def quadratic(eigs: list[float], d_extra: int = 0, seed: int = 0):
     """F(x, y) = x^T A x / 2 + ||y||^2 with A = Q diag(eigs) Q^T; Hessian blocks A and 2 I."""
     g = torch.Generator().manual_seed(seed)

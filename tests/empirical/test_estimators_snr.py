@@ -12,14 +12,6 @@ from empirical.errors import ConfigError
 from empirical.estimators import gradient_snr
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_iwae_on_digits_encoder_snr_falls_and_decoder_snr_rises_with_K():
     X = data.load("digits")
     m = models.make("iwae", X.shape[1], decoder="bernoulli", hidden=(32,), latent_dim=4)

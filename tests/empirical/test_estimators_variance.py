@@ -14,15 +14,6 @@ from empirical.estimators.variance import model_row_stats
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems: one intra-op thread is faster and steadier on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ---- a per-example loss with known variance parts ------------------------------------
 # g(x, eps) = grad_w [w . (x + s |x_0| eps) + |w|^2 / 2] at w = 0 is x + s |x_0| eps, so with
 # x ~ N(0, diag(a)), eps ~ N(0, I_d): sigma2_data = sum(a), sigma2_mc = s^2 d E[x_0^2] = s^2 d a_0.
