@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from empirical.errors import ConfigError, DataError
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
+from empirical.validate import choice, positive, positive_int
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
 KINDS = ("linear", "gaussian", "iwae")
@@ -428,28 +429,6 @@ def _dtype(value: Any) -> torch.dtype:
     raise ConfigError(f"option dtype must be one of {sorted(table)}, got {value!r}")
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"option {name} must be an integer > 0, got {value!r}")
-    return value
-
-
-def _positive(name: str, value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ConfigError(f"option {name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"option {name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
 def _bounds(name: str, value: Any) -> tuple[float, float]:
     try:
         s1, s2 = (float(v) for v in value)
@@ -462,29 +441,29 @@ def _bounds(name: str, value: Any) -> tuple[float, float]:
 
 def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     out = dict(opts)
-    out["latent_dim"] = _positive_int("latent_dim", out["latent_dim"])
+    out["latent_dim"] = positive_int("latent_dim", out["latent_dim"])
     if out["latent_dim"] > data_dim:
         raise ConfigError(
             f"option latent_dim must be <= the data dimension {data_dim}, got {out['latent_dim']}"
         )
-    out["K"] = _positive_int("K", out["K"])
-    out["c"] = _positive("c", out["c"])
+    out["K"] = positive_int("K", out["K"])
+    out["c"] = positive("c", out["c"])
     beta = out["beta"]
     if isinstance(beta, bool) or not isinstance(beta, int | float) or not (math.isfinite(beta) and beta >= 0):
         raise ConfigError(f"option beta must be a finite number >= 0, got {beta!r}")
     out["beta"] = float(beta)
     out["dtype"] = _dtype(out["dtype"])
     if "kl" in out:
-        _choice("kl", out["kl"], KL_FORMS)
+        choice("kl", out["kl"], KL_FORMS)
     if "closed_form" in out and not isinstance(out["closed_form"], bool):
         raise ConfigError(f"option closed_form must be True or False, got {out['closed_form']!r}")
     if kind != "linear":
-        _choice("activation", out["activation"], ACTIVATIONS)
-        _choice("decoder", out["decoder"], DECODERS)
-        out["s"] = _positive("s", out["s"])
+        choice("activation", out["activation"], ACTIVATIONS)
+        choice("decoder", out["decoder"], DECODERS)
+        out["s"] = positive("s", out["s"])
         hidden = out["hidden"]
         hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
-        out["hidden"] = tuple(_positive_int("hidden (each width)", h) for h in hidden)
+        out["hidden"] = tuple(positive_int("hidden (each width)", h) for h in hidden)
         for name in ("hidden_bounds", "mean_bounds", "logvar_bounds"):
             out[name] = _bounds(name, out[name])
     return out
@@ -501,7 +480,7 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     """
     if kind not in KINDS:
         raise ConfigError(f"unknown model kind {kind!r}; valid kinds: {', '.join(KINDS)}")
-    data_dim = _positive_int("data_dim", data_dim)
+    data_dim = positive_int("data_dim", data_dim)
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(ALLOWED[kind]))
     if unknown:

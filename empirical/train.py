@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
 from empirical.models import VAE
+from empirical.validate import choice, positive, positive_int
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("sqrt", "constant")
@@ -140,32 +141,13 @@ class TrainRun:
 
 
 def _check_options(o: dict[str, Any]) -> None:
-    def positive_int(name: str, allow_none: bool = False) -> None:
-        value = o[name]
-        if allow_none and value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"option {name} must be an integer > 0, got {value!r}")
-
-    def choice(name: str, allowed: tuple[str, ...]) -> None:
-        if o[name] not in allowed:
-            raise ConfigError(f"option {name} must be one of {', '.join(allowed)}; got {o[name]!r}")
-
-    def positive(name: str, value: Any) -> None:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not (math.isfinite(value) and value > 0)
-        ):
-            raise ConfigError(f"option {name} must be a finite number > 0, got {value!r}")
-
-    choice("optimizer", OPTIMIZERS)
-    choice("schedule", SCHEDULES)
-    choice("adam_variant", ADAM_VARIANTS)
-    positive_int("steps")
-    positive_int("batch_size")
-    positive_int("record_every", allow_none=True)
-    positive_int("full_mc")
+    choice("optimizer", o["optimizer"], OPTIMIZERS)
+    choice("schedule", o["schedule"], SCHEDULES)
+    choice("adam_variant", o["adam_variant"], ADAM_VARIANTS)
+    for name in ("steps", "batch_size", "full_mc"):
+        positive_int(name, o[name])
+    if o["record_every"] is not None:
+        positive_int("record_every", o["record_every"])
     positive("lr_constant", o["lr_constant"])
     positive("adam_eps", o["adam_eps"])
     for name in ("box", "diverge_ratio"):

@@ -1,0 +1,34 @@
+"""Option checks shared by the models and the training loop: each raises
+:class:`empirical.errors.ConfigError` naming the option and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from empirical.errors import ConfigError
+
+
+def positive_int(name: str, value: Any) -> int:
+    """``value`` as an integer > 0 (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"option {name} must be an integer > 0, got {value!r}")
+    return value
+
+
+def positive(name: str, value: Any) -> float:
+    """``value`` as a finite float > 0 (bools rejected)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (math.isfinite(value) and value > 0)
+    ):
+        raise ConfigError(f"option {name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"option {name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
