@@ -157,3 +157,29 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
         [sys.executable, "-m", "empirical.cli", "verify", "--samples", "0"], capture_output=True, text=True
     )
     assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_relu_breaks_smoothness_and_exits_3(small_npy, tmp_path, capsys):
+    code, stdout, _ = _run(
+        ["verify", "--activation", "relu", "--data", str(small_npy), "--steps", "40", "--out", str(tmp_path),
+         "--json", "--quiet"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(stdout)
+    assert code == 3 and data["holds"] is None and data["verdict"] == "assumptions failed"
+    failed = {a["name"]: a["evidence"] for a in data["assumptions"] if a["status"] == "fails"}
+    assert "ReLU" in failed["smooth activations (A1)"]
+
+
+@pytest.mark.slow
+def test_box_projection_is_checked(small_npy, tmp_path, capsys):
+    code, stdout, _ = _run(
+        ["verify", "--box", "0.5", "--data", str(small_npy), "--steps", "40", "--out", str(tmp_path),
+         "--json", "--quiet"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(stdout)
+    box = next(a for a in data["assumptions"] if a["name"] == "parameter box (A2)")
+    assert box["status"] == "holds" and "a = 0.5" in box["evidence"]
+    assert code == data["exit_code"]
