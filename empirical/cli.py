@@ -163,6 +163,9 @@ def format_constants(result: dict) -> str:
     lines = [f"{'constant':14s} {'value':>12s} {'lo':>12s} {'hi':>12s}  method"]
     for name, est in result["constants"].items():
         lines.append(f"{name:14s} {est['value']:12.4g} {est['lo']:12.4g} {est['hi']:12.4g}  {est['method']}")
+    for part, est in result.get("snr", {}).items():
+        label = f"SNR {part}"
+        lines.append(f"{label:14s} {est['value']:12.4g} {est['lo']:12.4g} {est['hi']:12.4g}  {est['method']}")
     return "\n".join(lines)
 
 

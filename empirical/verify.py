@@ -32,10 +32,6 @@ from empirical.estimators.estimate import Estimate
 
 #: Margin between the pilot L at theta_0 and the L used to clip C_gamma.
 L_MARGIN = 2.0
-#: Rows used for Hessian-vector products and per-example statistics.
-ESTIMATION_ROWS = 512
-#: Noise draws per example in the nested variance estimator.
-MC_SAMPLES = 4
 #: Number of full-gradient records along a run (the rate fit uses them).
 RECORDS = 50
 #: The seed paper's Adam setting (theory-reference §4).
@@ -93,7 +89,7 @@ class Settings:
     def model_options(self) -> tuple[str, dict[str, Any]]:
         """(kind for empirical.models.make, options)."""
         if self.model == "linear":
-            return "linear", {}
+            return "linear", {} if self.beta is None else {"beta": self.beta}
         opts: dict[str, Any] = {"activation": self.activation, "K": self.K}
         if self.s is not None:
             opts["s"] = self.s
@@ -185,12 +181,15 @@ def _estimate(settings: Settings, progress: Progress) -> dict[str, Any]:
     model, X, params = prepare(settings)
     run = None
     if settings.steps > 0:
-        progress(f"training {settings.steps} steps before estimating")
-        pilot = estimate(model, X, params, batch_size=settings.batch_size, seed=settings.seed)
+        C = settings.lr_constant
+        if C is None:
+            C = choose_step_constant(
+                estimate(model, X, params, batch_size=settings.batch_size, seed=settings.seed), settings
+            )
+        progress(f"training {settings.steps} SGD steps (C_gamma = {C:.4g}) before estimating")
         run = train(
-            model, params, X, steps=settings.steps, batch_size=settings.batch_size,
-            lr_constant=settings.lr_constant or choose_step_constant(pilot, settings), seed=settings.seed,
-            progress=False if progress is silent else None,
+            model, params, X, steps=settings.steps, batch_size=settings.batch_size, lr_constant=C,
+            seed=settings.seed, progress=False if progress is silent else None,
         )  # fmt: skip
     progress("estimating L, sigma2, M, R, Delta and the gradient SNR")
     c = estimate(model, X, None if run else params, run, batch_size=settings.batch_size, seed=settings.seed)
