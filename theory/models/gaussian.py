@@ -2,44 +2,59 @@
 A1-A2, theory-reference §2; the paper gives the order only, the constants
 below are derived here and are loose: ``tight=False``).
 
-Architecture (exactly the network of the property test
-tests/properties/test_model_constants_properties.py):
+Architecture: exactly ``empirical.models.GaussianVAE`` with activation
+"softclip", decoder "gaussian", kl "analytic", beta = 1 and N - 1 hidden
+layers (the property tests in tests/properties/test_model_constants_properties.py
+build it with ``empirical.models.make``):
 
-    encoder  h_0 = x,  h_l = f(A_l h_{l-1})  (l = 1..N-1),
-             mu = A_mu h_{N-1},  sigma = f_sigma(A_sigma h_{N-1}),  Sigma = diag(sigma^2)
-    decoder  g_0 = z = mu + sigma * eps,  g_l = f(B_l g_{l-1})  (l = 1..N-1),  G = B_N g_{N-1}
-    loss     l(theta, phi; x, eps) = ||x - G||^2 / (2 c^2) + KL(N(mu, Sigma) || N(0, I))
+    encoder  h_0 = x,  h_l = f(A_l h_{l-1} + a_l)  (l = 1..N-1),
+             mu = f_mu(A_mu h_{N-1} + a_mu),  v = f_v(A_v h_{N-1} + a_v),  sigma = e^{v/2}
+    decoder  g_0 = z_k = mu + sigma * eps_k,  g_l = f(B_l g_{l-1} + b_l)  (l = 1..N-1),
+             G_k = f_mu(B_N g_{N-1} + b_N)
+    loss     l = (1/K) sum_k ||x - G_k||^2 / (2 c^2) + KL + const,
+             KL = (1/2) sum_j (e^{v_j} + mu_j^2 - 1 - v_j)
 
-no biases; f the soft-clip (s, s1, s2); f_sigma the soft-clip with the same s
-into (sqrt(c_Sigma), sqrt(C_Sigma)); every weight entry in [-a, a]; every
-layer dimension (D, d_z and hidden) at most ``width``; ||x|| <= C_x,
-||G|| <= C_G, ||mu|| <= C_mu (A1).
+f, f_mu, f_v soft-clips of sharpness s into HIDDEN_BOUNDS = (s1, s2),
+MEAN_BOUNDS = (m1, m2), LOGVAR_BOUNDS = (l1, l2); every weight AND bias entry in
+[-a, a] (implied by A2); every layer dimension (D, d_z, hidden) at most ``width``.
+The symbols of a built model (:func:`model_values`): C_G = sqrt(D) max(|m1|, |m2|)
+>= ||G||, C_mu = sqrt(d_z) max(|m1|, |m2|) >= ||mu||, c_Sigma = e^{l1} < e^{v_j} <
+e^{l2} = C_Sigma, and C_x >= ||x|| from the data. Not covered: ReLU (A1 fails),
+the Bernoulli decoder, kl "mc" (see theory.models.iwae for its terms).
 
 Derivation (u a unit direction in all parameters; for a quantity q,
-J(q) >= |dq[u]| and H(q) >= |d^2 q[u, u]|):
+J(q) >= ||dq[u]|| and H(q) >= ||d^2 q[u, u]||):
 
-1. Operator norms: ||W||_op <= ||W||_F <= a width, so every layer is
-   A-Lipschitz with A = max(1, a width).
-2. Chain lemma: for l layers q_j = f(W_j q_{j-1}) with inputs ||q_{j-1}|| <= rho
-   and input derivatives J_0, H_0 (w.r.t. parameters outside the chain),
-   ||dq_j|| <= A^(j-1)(rho sum_{m<=j} ||dW_m|| + A J_0 y), so by Cauchy-Schwarz
-   J_l = A^(l-1)(sqrt(l) rho + A J_0); from d^2 q = f''(pre)(d pre)^2 + f'(pre) d^2 pre,
-   |f'| <= 1, |f''| <= s/4, d^2 pre_j = 2 dW_j dq_{j-1} + W_j d^2 q_{j-1} and
-   unrolling, H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0 (the linear last layer is
-   over-counted by the f'' term: loose).
-3. Encoder: J_e = A^(N-1) sqrt(N) rho_h, H_e = N (s/4 J_e^2 + 2 J_e),
-   rho_h = max(C_x, sqrt(width) max(|s1|, |s2|)); both mu and sigma obey it.
-4. z = mu + sigma * eps: J_z = (1 + e) J_e, H_z = (1 + e) H_e, ||z|| <= C_mu + sqrt(C_Sigma) e,
-   e = ||eps||.
-5. Decoder (chain with input z): rho_g = C_mu + sqrt(C_Sigma) e + sqrt(width) max(|s1|, |s2|).
-6. Reconstruction: d^2 ||x - G||^2/(2c^2) = (||dG||^2 + <G - x, d^2 G>)/c^2.
-   KL = (1/2) sum (sigma^2 + mu^2 - 1 - 2 log sigma): second derivative bounded
-   with sigma in [sqrt(c_Sigma), sqrt(C_Sigma)].
+1. Operator norms: ||W||_op <= ||W||_F <= a width =: A0, A = max(1, A0).
+2. Chain lemma for l affine layers p_j = W_j q_{j-1} + b_j, q_j = f(p_j), with
+   ||q_{j-1}|| <= rho and input derivatives J_0, H_0: dp_j = (dW_j q_{j-1} + db_j)
+   + W_j dq_{j-1} and ||dW_j q_{j-1} + db_j|| <= t_j sqrt(rho^2 + 1) (Cauchy-Schwarz
+   in R^2, t_j = ||(dW_j, db_j)||, sum_j t_j^2 <= 1: the bias adds the '+1').
+   Unrolling, ||dp_l|| and ||dq_l|| are at most J_l = A^(l-1)(sqrt(l) r + A J_0)
+   for any r >= sqrt(rho^2 + 1). With d^2 p_j = 2 dW_j dq_{j-1} + W_j d^2 q_{j-1}
+   (d^2 b_j = 0), d^2 q = f''(p)(dp)^2 + f'(p) d^2 p, |f'| <= 1, |f''| <= s/4:
+   H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0.
+3. Encoder (mu and v: chains of N layers, J_0 = H_0 = 0):
+   r_e = sqrt(max(C_x, sqrt(width) max(|s1|, |s2|))^2 + 1), J_e = A^(N-1) sqrt(N) r_e,
+   H_e = N (s/4 J_e^2 + 2 J_e).
+4. sigma = e^{v/2}: dsigma = (sigma/2) dv, d^2 sigma = (sigma/4) dv^2 + (sigma/2) d^2 v,
+   sigma <= sqrt(C_Sigma). With k = sqrt(C_Sigma)/2, e = ||eps||:
+   J_z = (1 + k e) J_e, H_z = (1 + k e) H_e + (k/2) e J_e^2, ||z|| <= rho_z = C_mu + sqrt(C_Sigma) e.
+5. Decoder (chain of N layers with input z, J_0 = J_z, H_0 = H_z):
+   r_g = rho_z + sqrt(width) max(|s1|, |s2|) + 1 >= sqrt(rho^2 + 1) (a sum, to stay polynomial in e).
+6. Reconstruction: d^2 ||x - G||^2/(2c^2) = (||dG||^2 + <G - x, d^2 G>)/c^2 with
+   ||G - x|| <= C_G + C_x; the average over the K draws is at most its largest term.
+   KL: d^2 KL = sum_j (dmu_j^2 + mu_j d^2 mu_j + (e^{v_j}/2) dv_j^2 + ((e^{v_j} - 1)/2) d^2 v_j),
+   |e^{v_j} - 1| <= Q = max(C_Sigma - 1, 1 - c_Sigma): L_kl = (1 + C_Sigma/2) J_e^2
+   + (C_mu + sqrt(d_z) Q/2) H_e, M_kl = (C_mu + sqrt(d_z) Q/2) J_e.
 7. Expectation over eps: the per-noise bound is a polynomial of degree 2 in
    e with nonnegative coefficients and E e <= sqrt(d_z), E e^2 = d_z, so
-   L = L(e = sqrt(d_z)) bounds the Hessian of F = E_eps l. M(e) is of degree 1:
-   M(sqrt(d_z)) bounds sqrt(E||g||^2) (almost surely for noise truncated at
-   ||eps|| <= sqrt(d_z)).
+   L = L(e = sqrt(d_z)) bounds the Hessian of F = E_eps l (for any K: each draw
+   has the law of eps). M(e) is of degree 1: M(sqrt(d_z)) bounds sqrt(E||g||^2)
+   (almost surely for noise truncated at ||eps|| <= sqrt(d_z)).
+
+The default bounds make the constants huge (C_Sigma = e^20, k = e^10/2,
+max(|s1|, |s2|) = 50): valid, not informative; the order below is what matters.
 
 Order: for the decoder block alone (z fixed, J_0 = 0) the bound is of order
 N^2 a^(2(N-1)) (its Gauss-Newton part N a^(2(N-1)), the seed paper's order).
@@ -51,6 +66,7 @@ encoder weight)^2 grows like a^(4N-2).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import sympy as sp
@@ -58,7 +74,7 @@ import sympy as sp
 from theory.assumptions import Assumption, Constraint
 from theory.bound import Step
 from theory.models.common import ModelConstants
-from theory.models.softclip import ABS_BOUND
+from theory.models.softclip import ABS_BOUND, DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 from theory.symbols import (
     C_G,
     C_eps,
@@ -85,37 +101,43 @@ REFERENCE = (
 LAYER_NORM = sp.Max(1, a * width)
 #: Norm bound of the encoder layer inputs (x or a soft-clipped hidden vector).
 RHO_ENCODER = sp.Max(C_x, sp.sqrt(width) * ABS_BOUND)
+#: Effective input norm of an encoder layer with bias: sqrt(rho^2 + 1).
+R_ENCODER = sp.sqrt(RHO_ENCODER**2 + 1)
+#: Bound on |d sigma/d v| = sigma/2 for sigma = e^{v/2} <= sqrt(C_Sigma) (|d^2 sigma/d v^2| <= k/2).
+SIGMA_SLOPE = sp.sqrt(C_Sigma) / 2
+#: Bound on |e^v - 1| for e^v in (c_Sigma, C_Sigma).
+KL_SLOPE = sp.Max(C_Sigma - 1, 1 - c_Sigma)
 
 
-def chain_jacobian(layers: sp.Expr, rho: sp.Expr, J0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
-    """J_l = A^(l-1) (sqrt(l) rho + A J_0): bound on ||dq_l[u]|| after l layers."""
-    return A ** (layers - 1) * (sp.sqrt(layers) * rho + A * J0)
+def chain_jacobian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
+    """J_l = A^(l-1) (sqrt(l) r + A J_0): bound on ||dp_l[u]||, ||dq_l[u]|| after l affine
+    layers whose inputs satisfy sqrt(||q_{j-1}||^2 + 1) <= r."""
+    return A ** (layers - 1) * (sp.sqrt(layers) * r + A * J0)
 
 
-def chain_hessian(
-    layers: sp.Expr, rho: sp.Expr, J0: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM
-) -> sp.Expr:
-    """H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0: bound on ||d^2 q_l[u, u]||."""
-    J = chain_jacobian(layers, rho, J0, A)
+def chain_hessian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
+    """H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0: bound on ||d^2 q_l[u, u]|| (and ||d^2 p_l[u, u]||)."""
+    J = chain_jacobian(layers, r, J0, A)
     return layers * (s / 4 * J**2 + 2 * J) + A**layers * H0
 
 
 @lru_cache(maxsize=1)
 def pieces() -> dict[str, sp.Expr]:
     """The intermediate bounds of the derivation, as functions of e = C_eps."""
-    e = C_eps
-    J_e = chain_jacobian(N_layers, RHO_ENCODER, 0)
-    H_e = chain_hessian(N_layers, RHO_ENCODER, 0, 0)
+    e, k = C_eps, SIGMA_SLOPE
+    J_e = chain_jacobian(N_layers, R_ENCODER, 0)
+    H_e = chain_hessian(N_layers, R_ENCODER, 0, 0)
     rho_z = C_mu + sp.sqrt(C_Sigma) * e
-    J_z, H_z = (1 + e) * J_e, (1 + e) * H_e
-    rho_g = rho_z + sp.sqrt(width) * ABS_BOUND
-    J_G = chain_jacobian(N_layers, rho_g, J_z)
-    H_G = chain_hessian(N_layers, rho_g, J_z, H_z)
-    sig = sp.sqrt(d_z) * (sp.sqrt(C_Sigma) + 1 / sp.sqrt(c_Sigma))
+    J_z = (1 + k * e) * J_e
+    H_z = (1 + k * e) * H_e + k / 2 * e * J_e**2
+    r_g = rho_z + sp.sqrt(width) * ABS_BOUND + 1
+    J_G = chain_jacobian(N_layers, r_g, J_z)
+    H_G = chain_hessian(N_layers, r_g, J_z, H_z)
+    kl_lin = C_mu + sp.sqrt(d_z) * KL_SLOPE / 2
     L_rec = (J_G**2 + (C_G + C_x) * H_G) / c**2
-    L_kl = J_e**2 * (2 + 1 / c_Sigma) + H_e * (C_mu + sig)
+    L_kl = (1 + C_Sigma / 2) * J_e**2 + kl_lin * H_e
     M_rec = (C_G + C_x) * J_G / c**2
-    M_kl = J_e * (C_mu + sig)
+    M_kl = kl_lin * J_e
     return {
         "J_e": J_e, "H_e": H_e, "J_z": J_z, "H_z": H_z, "rho_z": rho_z, "J_G": J_G, "H_G": H_G,
         "L_rec": L_rec, "L_kl": L_kl, "M_rec": M_rec, "M_kl": M_kl,
@@ -123,22 +145,51 @@ def pieces() -> dict[str, sp.Expr]:
 
 
 def smoothness_given_noise() -> sp.Expr:
-    """Bound on the Hessian norm of the per-example loss at one noise draw with ||eps|| <= C_eps."""
+    """Bound on the Hessian norm of the per-example loss when every ||eps_k|| <= C_eps."""
     p = pieces()
     return p["L_rec"] + p["L_kl"]
 
 
 def gradient_bound_given_noise() -> sp.Expr:
-    """Bound on the gradient norm of the per-example loss at one noise draw with ||eps|| <= C_eps."""
+    """Bound on the gradient norm of the per-example loss when every ||eps_k|| <= C_eps."""
     p = pieces()
     return p["M_rec"] + p["M_kl"]
 
 
+def model_values(
+    data_dim: int,
+    latent_dim: int,
+    hidden: tuple[int, ...],
+    s_value: float = DEFAULT_S,
+    c_value: float = 1.0,
+    hidden_bounds: tuple[float, float] = HIDDEN_BOUNDS,
+    mean_bounds: tuple[float, float] = MEAN_BOUNDS,
+    logvar_bounds: tuple[float, float] = LOGVAR_BOUNDS,
+) -> dict[str, float]:
+    """Symbol values of ``empirical.models.make("gaussian", data_dim, ...)`` with these
+    options (a and C_x >= ||x|| are the caller's): N = len(hidden) + 1,
+    C_G = sqrt(D) max|m|, C_mu = sqrt(d_z) max|m|, (c_Sigma, C_Sigma) = e^(l1, l2)."""
+    m_abs = max(abs(float(b)) for b in mean_bounds)
+    return {
+        "N_layers": len(hidden) + 1,
+        "width": max(data_dim, latent_dim, *hidden),
+        "d_z": latent_dim,
+        "s": float(s_value),
+        "s1": float(hidden_bounds[0]),
+        "s2": float(hidden_bounds[1]),
+        "c": float(c_value),
+        "C_G": math.sqrt(data_dim) * m_abs,
+        "C_mu": math.sqrt(latent_dim) * m_abs,
+        "c_Sigma": math.exp(logvar_bounds[0]),
+        "C_Sigma": math.exp(logvar_bounds[1]),
+    }
+
+
 ARCHITECTURE = Assumption(
     "Deep Gaussian VAE (A1-A2)",
-    r"\text{soft-clip MLPs of depth } N,\ |w_{ij}| \le a,\ \dim \le \mathrm{width},\ "
+    r"\text{affine soft-clip MLPs of depth } N,\ |w_{ij}|, |b_i| \le a,\ \dim \le \mathrm{width},\ "
     r"\|x\| \le C_x,\ \|G_\theta\| \le C_G,\ \|\mu_\phi\| \le C_\mu,\ "
-    r"c_\Sigma \le \sigma_j^2 \le C_\Sigma",
+    r"\log \sigma_j^2 \in [\log c_\Sigma, \log C_\Sigma]",
     (a, N_layers, width, c, C_x, C_G, C_mu, c_Sigma, C_Sigma, s, d_z),
     (
         Constraint(c_Sigma, C_Sigma, "encoder variance range c_Sigma <= C_Sigma"),
@@ -152,20 +203,29 @@ def _steps(kind: str) -> tuple[Step, ...]:
     e = C_eps
     return (
         Step(
-            f"{kind}: encoder chain",
-            "||W||_op <= a width, soft-clip 1-Lipschitz with |f''| <= s/4, inputs bounded by "
-            "max(C_x, sqrt(width) max(|s1|,|s2|)); chain lemma with J_0 = H_0 = 0",
+            f"{kind}: encoder chain (affine layers)",
+            "||W||_op <= a width; |(dW q + db)| <= ||(dW, db)|| sqrt(||q||^2 + 1) (the bias '+1'); "
+            "soft-clip 1-Lipschitz with |f''| <= s/4 on every layer including the mean and "
+            "log-variance heads; inputs bounded by max(C_x, sqrt(width) max(|s1|,|s2|)); chain lemma "
+            "with J_0 = H_0 = 0",
             sp.Tuple(sp.Eq(sp.Symbol("J_e"), p["J_e"]), sp.Eq(sp.Symbol("H_e"), p["H_e"])),
         ),
         Step(
-            f"{kind}: decoder chain through z = mu + sigma*eps",
-            "J_z = (1 + ||eps||) J_e, H_z = (1 + ||eps||) H_e; chain lemma with input z",
+            f"{kind}: reparameterisation z = mu + exp(v/2) * eps",
+            "d sigma = (sigma/2) dv, d^2 sigma = (sigma/4) dv^2 + (sigma/2) d^2 v, sigma <= sqrt(C_Sigma)",
+            sp.Tuple(sp.Eq(sp.Symbol("J_z"), p["J_z"]), sp.Eq(sp.Symbol("H_z"), p["H_z"])),
+        ),
+        Step(
+            f"{kind}: decoder chain through z (soft-clipped output)",
+            "chain lemma with input z, ||z|| <= C_mu + sqrt(C_Sigma) ||eps||, effective input norm "
+            "||z|| + sqrt(width) max(|s1|,|s2|) + 1, J_0 = J_z, H_0 = H_z",
             sp.Tuple(sp.Eq(sp.Symbol("J_G"), p["J_G"]), sp.Eq(sp.Symbol("H_G"), p["H_G"])),
         ),
         Step(
             f"{kind}: loss at one noise draw",
-            "d^2 ||x-G||^2/(2c^2) <= (J_G^2 + (C_G + C_x) H_G)/c^2; KL with sigma^2 in "
-            "[c_Sigma, C_Sigma]; (made explicit here, loose)",
+            "d^2 ||x-G||^2/(2c^2) <= (J_G^2 + (C_G + C_x) H_G)/c^2 (the K-draw average is at most its "
+            "largest term); KL = (1/2) sum(e^v + mu^2 - 1 - v) with e^v in (c_Sigma, C_Sigma): "
+            "(1 + C_Sigma/2) J_e^2 + (C_mu + sqrt(d_z) max(C_Sigma - 1, 1 - c_Sigma)/2) H_e",
             sp.Le(sp.Symbol("L_eps"), smoothness_given_noise()),
         ),
         Step(
@@ -193,9 +253,11 @@ def constants() -> ModelConstants:
         steps=_steps("Deep Gaussian VAE"),
         notes=(
             "Deep Gaussian VAE constants are explicit but loose (tight=False): made explicit here are "
-            "the operator norms ||W|| <= a width, the chain lemma (Cauchy-Schwarz over layers), the "
-            "f'' term counted on the linear output layer, max(|s1|,|s2|) for hidden norms, and "
-            "E||eps|| <= sqrt(d_z).",
+            "the operator norms ||W|| <= a width, the chain lemma (Cauchy-Schwarz over layers, "
+            "biases through sqrt(||q||^2 + 1)), max(|s1|,|s2|) for hidden norms, sigma = e^{v/2} <= "
+            "sqrt(C_Sigma) for the log-variance head, and E||eps|| <= sqrt(d_z).",
+            "Valid for empirical.models GaussianVAE (softclip, Gaussian decoder, analytic KL) with "
+            "C_G, C_mu, c_Sigma, C_Sigma from its soft-clip bounds (theory.models.gaussian.model_values).",
             "Order: decoder block N^2 a^(2(N-1)) (Gauss-Newton part N a^(2(N-1)), the seed paper's "
             "order); the joint encoder-decoder Hessian is of order N^3 a^(4N-2) and cannot be of "
             "lower degree in a in general (see theory.models.gaussian).",
