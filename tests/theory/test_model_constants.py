@@ -136,3 +136,10 @@ def test_unknown_names():
         theory.bound("gaussian", "adam", "nope")
     with pytest.raises(theory.UnknownNameError):
         theory.bound("gaussian", "sgd", expand=True, wrong=1)
+
+
+@pytest.mark.parametrize("model", ["gaussian", "beta", "iwae", "bbvi"])
+def test_adaptive_bounds_keep_R_measured_under_gaussian_noise(model):
+    # M bounds sqrt(E||g||^2) only; the adaptive theorems need ||g||_inf <= R almost surely
+    b = theory.bound(model, "adam")
+    assert "R" in b.constants and "L" not in b.constants

@@ -29,7 +29,7 @@ def constants() -> ModelConstants:
         model="beta",
         L=L_expr,
         M=M_expr,
-        R=M_expr,
+        R=None,  # M bounds sqrt(E||g||^2) only: Gaussian noise makes ||g|| unbounded
         assumptions=base.assumptions,
         reference=gaussian.REFERENCE + "; beta-VAE weight through max(1, beta) (seed work, order only)",
         tight=False,

@@ -39,16 +39,19 @@ class ModelConstants:
     """Explicit constants of one model, in architecture constants.
 
     ``L`` bounds the Hessian norm of the loss (smoothness), ``M`` the
-    stochastic gradient norm, ``R`` its sup-norm (R = M is always valid since
-    ||g||_inf <= ||g||_2). ``steps`` derive them; ``tight`` is False when a
-    step was loosened (all of them here: they are explicit upper bounds of
-    order-only statements of the seed paper).
+    stochastic gradient norm, ``R`` an ALMOST-SURE bound of its sup-norm, as
+    the adaptive theorems need (None when the model has none: with Gaussian
+    reparameterisation noise the gradient is unbounded, and M is only a
+    root-mean-square bound, so R then stays a symbol to be measured).
+    ``steps`` derive them; ``tight`` is False when a step was loosened (all of
+    them here: they are explicit upper bounds of order-only statements of the
+    seed paper).
     """
 
     model: str
     L: sp.Expr
     M: sp.Expr
-    R: sp.Expr
+    R: sp.Expr | None
     assumptions: tuple[Assumption, ...]
     reference: str
     tight: bool
@@ -56,7 +59,8 @@ class ModelConstants:
     notes: tuple[str, ...] = ()
 
     def substitutions(self) -> dict[sp.Symbol, sp.Expr]:
-        return {L: self.L, M: self.M, R: self.R}
+        out = {L: self.L, M: self.M, R: self.R}
+        return {k: v for k, v in out.items() if v is not None}
 
 
 def _sub(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:

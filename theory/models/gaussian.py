@@ -246,7 +246,7 @@ def constants() -> ModelConstants:
         model="gaussian",
         L=L_expr,
         M=M_expr,
-        R=M_expr,
+        R=None,  # M bounds sqrt(E||g||^2) only: Gaussian noise makes ||g|| unbounded
         assumptions=(ARCHITECTURE,),
         reference=REFERENCE,
         tight=False,

@@ -91,5 +91,6 @@ def constants() -> ModelConstants:
         notes=(
             "Linear VAE constants: exact second derivatives of the closed-form ELBO bounded with "
             "operator <= Frobenius norms and 2xy <= x^2 + y^2 (explicit here, loose).",
+            "For the plain ELBO (beta = 1): a beta-weighted linear VAE would scale the KL parts by beta.",
         ),
     )

@@ -140,6 +140,8 @@ def defossez_adam() -> Bound:
         lhs=_TAU,
         notes=(
             "Constants exactly as published (tight=True means 'as published', not attained).",
+            "The theorem is about Défossez et al.'s Adam (their step-size and bias-correction convention "
+            "and their placement of eps); torch.optim.Adam differs in these details.",
             "With a constant beta2 the term -N ln(beta2) E/N~ tends to a positive constant: the bound "
             "does not vanish (rate 1). See variant 'defossez-horizon' for beta2 = 1 - 1/n.",
         ),
@@ -417,7 +419,8 @@ def seed_adam() -> Bound:
         ),
         Step(
             "momentum (order only)",
-            "beta1 > 0 costs a factor of order 1/(1 - beta1) (seed paper); its constant is not proved here",
+            "NOT PROVED for beta1 > 0: the seed paper gives a factor of order 1/(1 - beta1); this "
+            "constant is that order, not a theorem (at beta1 = 0 the factor is 1 and the bound is proved)",
             sp.Le(average, expr),
         ),
     )
@@ -438,9 +441,11 @@ def seed_adam() -> Bound:
         steps=steps,
         step_limit=adam_limit,
         notes=(
-            "Proved (derived here) for a preconditioner built from past gradients and beta1 = 0; "
-            "the momentum factor 1/(1 - beta1) is the seed paper's order, not a proved constant: "
-            "tight=False.",
+            "Proved (derived here) for a preconditioner built from past gradients and beta1 = 0 only. "
+            "For beta1 > 0 the momentum factor 1/(1 - beta1) is the seed paper's ORDER, not a proved "
+            "constant: the expression is then a conjectural bound (tight=False).",
+            "With eps = 1e-8 the step limit eps^2/(L (R + eps)) is about 1e-16/L: at the usual eps the "
+            "theorem only covers vanishingly small steps.",
             "torch.optim.Adam puts the current gradient into v; this theorem is about the "
             "delayed-preconditioner step.",
             "beta2 enters only through the assumption beta1 < sqrt(beta2) < 1 (checked when given).",
