@@ -55,17 +55,27 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
     point = {k: float(v) for k, v in fixed.items()}
     point.update({k: e.value for k, e in estimates.items() if k in needed})
     values, ends = dict(point), {}
+    f = bound.numpy()
     for name, est in estimates.items():
         if name not in needed:
             continue
-        sign = derivative_sign(bound, name, values=point).sign
-        if sign is not None and sign < 0:
+        # the sign at both ends of the interval (others at their point values):
+        # when they agree the bound is monotone there and the sign decides; if
+        # not, the end with the larger bound is taken
+        signs = {derivative_sign(bound, name, values={**point, name: end}).sign for end in (est.lo, est.hi)}
+        if signs == {-1}:
             values[name], ends[name] = est.lo, "lo"
-        else:
+        elif signs <= {1, 0}:
             values[name], ends[name] = est.hi, "hi"
+        else:
+            at = {
+                side: float(f(**{a: (getattr(est, side) if a == name else point[a]) for a in f.args}))
+                for side in ("lo", "hi")
+            }
+            side = "lo" if at["lo"] > at["hi"] else "hi"
+            values[name], ends[name] = getattr(est, side), side
     violations = tuple(bound.check(values))
     if violations:
-        f = bound.numpy()
         value = float(f(**{a: values[a] for a in f.args}))
         if not math.isfinite(value):
             raise ConfigError(f"{bound.name} is not finite at {values}")

@@ -88,3 +88,14 @@ def test_bind_names_missing_constants():
     b = theory.bound("gaussian", "sgd", expand=False)
     with pytest.raises(ConfigError, match="sigma2_mc"):
         bind(b, {"L": _est(1, 1, 1)}, {"B": 1, "K": 1, "C_gamma": 0.1, "n": 10, "Delta": 1, "sigma2_data": 1})
+
+
+def test_bind_takes_the_larger_end_where_the_bound_is_not_monotone():
+    # the SGD bound is convex in C_gamma: decreasing at 0.01, increasing at 1 (L = 1)
+    b = theory.bound("generic", "sgd")
+    est = {"C_gamma": _est(0.5, 0.01, 1.0)}  # increasing at the point, yet the lo end is larger
+    fixed = {"L": 1.0, "sigma2": 10.0, "Delta": 1.0, "n": 100}
+    binding = bind(b, est, fixed)
+    ends = {side: b.evaluate(**fixed, C_gamma=getattr(est["C_gamma"], side)) for side in ("lo", "hi")}
+    assert binding.ends["C_gamma"] == max(ends, key=ends.get)
+    assert binding.value == pytest.approx(max(ends.values()))
