@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from theory import symbols as S
-from theory.errors import AssumptionViolation, TheoryError
+from theory.errors import AssumptionViolation, MissingConstantError, TheoryError
 from theory.symbols import C_gamma, alpha, n
 
 # --------------------------------------------------------------------------- rates
@@ -186,31 +186,46 @@ def iterations_to_reach(bound, target: float, **values: float) -> int:
     Uses that the bound is eventually decreasing in n: an exponential search
     for a point past the peak where the bound is below ``target``, then a
     bisection on the monotone predicate ``bound(m) <= target and
-    d bound/dn (m) <= 0``.
+    d bound/dn (m) <= 0``. Where the assumptions themselves depend on n (e.g.
+    N~ = n - beta1/(1 - beta1) > 0 for Défossez's Adam), the search starts at
+    the smallest n at which they hold.
     """
     if not (math.isfinite(target) and target > 0):
         raise AssumptionViolation(f"target accuracy must be a finite number > 0, got {target}")
     if "n" in values:
         raise TheoryError("iterations_to_reach solves for n: do not pass n")
-    bound.evaluate(n=1, **values)  # checks missing constants and assumptions
+    missing = [c for c in bound.constants if c != "n" and c not in values]
+    if missing:
+        raise MissingConstantError(f"{bound.name}: missing value for {', '.join(missing)}")
+    far = 2**60
+    if bound.check({**values, "n": far}):
+        bound.evaluate(n=far, **values)  # raises, naming the broken assumption
+
+    def admissible(m: int) -> bool:
+        return not bound.check({**values, "n": m})
+
+    start = 1
+    while not admissible(start):
+        start *= 2
+    start = _bisect(admissible, max(1, start // 2), start)
     f = bound.numpy()
     df = S_derivative_numpy(bound)
-    fixed = {a: values[a] for a in f.args if a != "n"}
+    fixed = {a: np.float64(values[a]) for a in set(f.args) | set(df.args) if a != "n"}
 
     def ok(m: int) -> bool:
-        v = float(f(**fixed, n=float(m)))
-        slope = float(df(**{a: fixed[a] for a in df.args if a != "n"}, n=float(m)))
-        return v <= target and slope <= 0
+        if m < start:
+            return False
+        with np.errstate(all="ignore"):  # numpy scalars: a pole gives inf/nan, not an exception
+            v = float(f(**{a: fixed[a] for a in f.args if a != "n"}, n=np.float64(m)))
+            slope = float(df(**{a: fixed[a] for a in df.args if a != "n"}, n=np.float64(m)))
+        return math.isfinite(v) and math.isfinite(slope) and v <= target and slope <= 0
 
-    hi = 1
+    hi = start
     while not ok(hi):
         hi *= 2
         if hi > 2**200:
             raise TheoryError(f"{bound.name} does not reach {target} within 2^200 iterations")
-    lo = max(1, hi // 2)
-    if ok(lo):
-        return lo if lo == 1 else _bisect(ok, 1, lo)
-    return _bisect(ok, lo, hi)
+    return _bisect(ok, max(start, hi // 2), hi)
 
 
 def _bisect(ok, lo: int, hi: int) -> int:

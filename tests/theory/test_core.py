@@ -175,3 +175,12 @@ def test_substitute_keeps_assumptions():
     b = theory.bound().substitute(L=2.0)
     assert "L" not in b.constants
     assert float(b.step_limit) == 0.5
+
+
+def test_iterations_to_reach_starts_where_n_dependent_assumptions_hold():
+    # Défossez's N~ = n - beta1/(1 - beta1) > 0 and beta1 < beta2 = 1 - 1/n fail at small n
+    b = theory.bound("generic", "adam", "defossez-horizon")
+    values = {"R": 1.0, "L": 1.0, "Delta": 1.0, "d": 10, "beta1": 0.9, "eps": 1e-8, "C_gamma": 1e-2}
+    assert b.check({**values, "n": 1})
+    m = rates.iterations_to_reach(b, 5.0, **values)
+    assert b.evaluate(n=m, **values) <= 5.0 < b.evaluate(n=m - 1, **values)
