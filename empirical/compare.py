@@ -6,7 +6,8 @@
 - The observed side is the run's average of ||grad F(theta_k)||^2 over the
   recorded k < n (design.md: (1/n) sum_{k=0}^{n-1} E||grad F(theta_k)||^2).
 - ``holds`` is one-sided: the upper end of the observed interval is at most
-  the bound. ``ratio`` = bound / observed mean.
+  the bound. ``ratio`` = bound / observed mean. The bound is on an expectation
+  over runs; one comparison is about one trajectory (sweep over seeds for more).
 - The observed rate exponent is fitted to the running average on log-log axes
   and set beside the theory's.
 """

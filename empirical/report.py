@@ -205,7 +205,9 @@ def markdown(result, data: dict[str, Any]) -> str:
         "",
         "## Run",
         "",
-        f"- observed: {c.observed.method}",
+        f"- observed: {c.observed.method}. The theorem bounds an expectation over runs; this "
+        "verdict is for one trajectory (seed), and its interval covers the quadrature between "
+        "records, not run-to-run spread (`vaebounds sweep --grid seed=...` for several runs).",
         f"- time: training {result.timings['training']:.1f} s, "
         f"estimation {result.timings['estimation']:.1f} s, "
         f"theory {result.timings['theory']:.1f} s",
