@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from empirical.errors import ConfigError, DataError
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
 from empirical.validate import choice, positive, positive_int
+from empirical.validate import dtype as dtype_option
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
 KINDS = ("linear", "gaussian", "iwae")
@@ -420,15 +421,6 @@ ALLOWED = {
 _CLASSES = {"linear": LinearVAE, "gaussian": GaussianVAE, "iwae": IWAE}
 
 
-def _dtype(value: Any) -> torch.dtype:
-    table = {"float32": torch.float32, "float64": torch.float64}
-    if isinstance(value, str) and value in table:
-        return table[value]
-    if value in (torch.float32, torch.float64):
-        return value
-    raise ConfigError(f"option dtype must be one of {sorted(table)}, got {value!r}")
-
-
 def _bounds(name: str, value: Any) -> tuple[float, float]:
     try:
         s1, s2 = (float(v) for v in value)
@@ -452,7 +444,7 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     if isinstance(beta, bool) or not isinstance(beta, int | float) or not (math.isfinite(beta) and beta >= 0):
         raise ConfigError(f"option beta must be a finite number >= 0, got {beta!r}")
     out["beta"] = float(beta)
-    out["dtype"] = _dtype(out["dtype"])
+    out["dtype"] = dtype_option(out["dtype"])
     if "kl" in out:
         choice("kl", out["kl"], KL_FORMS)
     if "closed_form" in out and not isinstance(out["closed_form"], bool):

@@ -32,6 +32,7 @@ from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
 from empirical.models import VAE
 from empirical.validate import choice, positive, positive_int
+from empirical.validate import dtype as dtype_option
 
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("sqrt", "constant")
@@ -177,17 +178,6 @@ def _device(device: str | torch.device | None) -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ConfigError(f"option device must be cpu, cuda or auto, got {device!r}")
     return dev
-
-
-def _dtype(dtype: Any, model: VAE) -> torch.dtype:
-    if dtype is None:
-        return model.dtype
-    table = {"float32": torch.float32, "float64": torch.float64}
-    if isinstance(dtype, str) and dtype in table:
-        return table[dtype]
-    if dtype in (torch.float32, torch.float64):
-        return dtype
-    raise ConfigError(f"option dtype must be float32 or float64, got {dtype!r}")
 
 
 def _sq_norm(tensors: list[torch.Tensor] | tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -473,7 +463,7 @@ def _train(
     steps = o["steps"]
     X = data if isinstance(data, torch.Tensor) else check_array(data, "data")
     dev = _device(device)
-    dt = _dtype(dtype, model)
+    dt = model.dtype if dtype is None else dtype_option(dtype)
     if dt != model.dtype:
         model = replace(model, dtype=dt)
     o["dtype"] = str(dt).removeprefix("torch.")

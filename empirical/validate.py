@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
+
 from empirical.errors import ConfigError
 
 
@@ -32,3 +34,15 @@ def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"option {name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def dtype(value: Any) -> torch.dtype:
+    """``value`` ("float32" | "float64" or the torch dtype) as a torch dtype."""
+    if isinstance(value, str) and value in DTYPES:
+        return DTYPES[value]
+    if value in DTYPES.values():
+        return value
+    raise ConfigError(f"option dtype must be float32 or float64, got {value!r}")
