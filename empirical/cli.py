@@ -28,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int(name: str):
+def _positive_int():
+    """argparse type: a whole number >= 1 (argparse names the option in its message)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -41,7 +43,9 @@ def _positive_int(name: str):
     return parse
 
 
-def _positive_float(name: str, allow_zero: bool = False):
+def _positive_float(allow_zero: bool = False):
+    """argparse type: a finite number > 0 (>= 0 with ``allow_zero``)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -66,25 +70,21 @@ def _common(p: argparse.ArgumentParser, steps: int) -> None:
     )
     p.add_argument("--optimizer", default="sgd", help="sgd (default) or adam (the seed paper's setting)")
     p.add_argument("--data", default="digits", help="digits (default), ppca, or a .npy/.csv file")
-    p.add_argument(
-        "--steps", type=_positive_int("steps"), default=steps, help=f"iterations n (default {steps})"
-    )
-    p.add_argument("--batch-size", type=_positive_int("batch-size"), default=32, help="minibatch size B")
-    p.add_argument("--samples", type=_positive_int("samples"), default=None, help="variational samples K")
-    p.add_argument(
-        "--beta", type=_positive_float("beta", allow_zero=True), default=None, help="beta-VAE weight"
-    )
+    p.add_argument("--steps", type=_positive_int(), default=steps, help=f"iterations n (default {steps})")
+    p.add_argument("--batch-size", type=_positive_int(), default=32, help="minibatch size B")
+    p.add_argument("--samples", type=_positive_int(), default=None, help="variational samples K")
+    p.add_argument("--beta", type=_positive_float(allow_zero=True), default=None, help="beta-VAE weight")
     p.add_argument(
         "--lr-constant",
-        type=_positive_float("lr-constant"),
+        type=_positive_float(),
         default=None,
         help="step constant C_gamma (default: the optimal one from the estimated constants, clipped to 1/L)",
     )
     p.add_argument("--activation", default="softclip", help="softclip (default) or relu")
     p.add_argument(
-        "--sharpness", dest="s", type=_positive_float("sharpness"), default=None, help="soft-clip sharpness s"
+        "--sharpness", dest="s", type=_positive_float(), default=None, help="soft-clip sharpness s"
     )
-    p.add_argument("--box", type=_positive_float("box"), default=None, help="project onto ||theta||_inf <= a")
+    p.add_argument("--box", type=_positive_float(), default=None, help="project onto ||theta||_inf <= a")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", default="vaebounds-report", help="output folder (default ./vaebounds-report)")
     p.add_argument("--json", action="store_true", help="also print the report JSON on stdout")
