@@ -22,7 +22,7 @@ import numpy as np
 from scipy import stats
 
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate
+from empirical.estimators.results import Estimate
 
 HOLDS, FAILS, UNCHECKED = "holds", "fails", "unchecked"
 

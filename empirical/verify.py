@@ -28,7 +28,7 @@ import torch
 
 from empirical.compare import FAILS, HOLDS, UNCHECKED, AssumptionCheck, Comparison, compare
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate
+from empirical.estimators.results import Estimate
 
 #: Margin between the pilot L at theta_0 and the L used to clip C_gamma.
 L_MARGIN = 2.0

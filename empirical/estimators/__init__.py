@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-from empirical.estimators.bounds_seen import max_seen, norms_along_run, norms_at_point, per_example_norms
-from empirical.estimators.estimate import Estimate
+from empirical.estimators.constants import Constants, estimate
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
 from empirical.estimators.hvp import HessianOperator, hvp
+from empirical.estimators.norms import max_seen, norms_along_run, norms_at_point, per_example_norms
 from empirical.estimators.per_example import per_example_gradients
-from empirical.estimators.run import Constants, estimate
+from empirical.estimators.results import Estimate
 from empirical.estimators.smoothness import smoothness, smoothness_along_run, smoothness_in_box
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.variance import VarianceEstimate, gradient_variance, model_gradient_variance

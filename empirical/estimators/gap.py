@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate, Params, check_finite, exact, mean_interval
+from empirical.estimators.results import Estimate, Params, check_finite, exact, mean_interval
 
 PROVEN = "proven lower bound"
 OBSERVED = "lowest observed loss"

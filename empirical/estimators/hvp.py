@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.estimate import (
+from empirical.estimators.results import (
     Params,
     ScalarLoss,
     check_finite,

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.estimate import Params, check_finite, check_params, check_scalar
+from empirical.estimators.results import Params, check_finite, check_params, check_scalar
 
 #: ``loss(params, x, eps) -> scalar``: one example under one noise draw (eps may be None).
 ExampleLoss = Callable[[Params, torch.Tensor, torch.Tensor | None], torch.Tensor]

@@ -29,7 +29,8 @@ import torch
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.estimate import (
+from empirical.estimators.hvp import HessianOperator, gradient
+from empirical.estimators.results import (
     Estimate,
     Params,
     ScalarLoss,
@@ -38,7 +39,6 @@ from empirical.estimators.estimate import (
     flatten,
     unflatten,
 )
-from empirical.estimators.hvp import HessianOperator, gradient
 
 SOLVERS = ("lanczos", "arpack")
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate, Params, check_confidence
+from empirical.estimators.results import Estimate, Params, check_confidence
 from empirical.estimators.variance import VarianceEstimate, model_row_stats
 
 GROUPS = ("decoder", "encoder")

@@ -36,20 +36,20 @@ from dataclasses import dataclass
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.estimate import (
-    Estimate,
-    Params,
-    check_confidence,
-    check_params,
-    exact,
-    mean_interval,
-)
 from empirical.estimators.per_example import (
     ExampleLoss,
     RowStats,
     combine,
     recorder_row_stats,
     vmap_row_stats,
+)
+from empirical.estimators.results import (
+    Estimate,
+    Params,
+    check_confidence,
+    check_params,
+    exact,
+    mean_interval,
 )
 
 BACKENDS = ("recorder", "vmap")

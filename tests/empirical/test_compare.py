@@ -6,7 +6,7 @@ import pytest
 import theory
 from empirical.compare import bind, bound_assumption_checks, fit_rate, observed_average, running_average
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate
+from empirical.estimators.results import Estimate
 
 STEPS = 1000
 F = 5.0 * (np.arange(STEPS + 1) + 1.0) ** -0.7  # a known decreasing sequence f(k)

@@ -22,8 +22,8 @@ from empirical.estimators import (
     norms_at_point,
     uses_proven_bound,
 )
-from empirical.estimators.bounds_seen import combine_max
-from empirical.estimators.estimate import exact, mean_interval
+from empirical.estimators.norms import combine_max
+from empirical.estimators.results import exact, mean_interval
 
 
 def test_estimate_is_frozen_and_validated():

@@ -18,7 +18,7 @@ from empirical.estimators import (
     smoothness_along_run,
     smoothness_in_box,
 )
-from empirical.estimators.estimate import flatten
+from empirical.estimators.results import flatten
 
 F64 = torch.float64
 

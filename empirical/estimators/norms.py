@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.estimate import Estimate, Params, check_finite_array, exact
 from empirical.estimators.per_example import ExampleLoss, per_example_gradients
+from empirical.estimators.results import Estimate, Params, check_finite_array, exact
 
 
 def max_seen(values: np.ndarray | Sequence[float], what: str, n_evals: int = 0) -> Estimate:

@@ -39,9 +39,9 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.bounds_seen import combine_max, max_seen, norms_along_run, norms_at_point
-from empirical.estimators.estimate import Estimate, Params, check_confidence, check_params, unflatten
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
+from empirical.estimators.norms import combine_max, max_seen, norms_along_run, norms_at_point
+from empirical.estimators.results import Estimate, Params, check_confidence, check_params, unflatten
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.variance import model_row_stats, select_examples
