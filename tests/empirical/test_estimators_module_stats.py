@@ -192,3 +192,13 @@ def test_bad_inputs_raise_typed_errors():
         module_row_stats(model, lambda m, x: m(x).sum(), X[:3], 2)
     with pytest.raises(LossError, match="NaN"):
         module_row_stats(model, lambda m, x: m(x) * float("nan"), X, 2)
+
+
+def test_every_parameter_of_the_conv_vae_takes_the_per_layer_route():
+    from empirical import conv
+
+    model, loss = conv.make(64, K=2, latent_dim=3, channels=(3, 4), dtype="float64", seed=1)
+    X = data(5, side=8, seed=6)
+    ms = module_stats_at(model, loss, X, 2, noise_seed=21)
+    assert set(ms.routes.values()) == {PER_LAYER}
+    assert_same(ms.stats, brute_force(model, loss, X, 2, 21))
