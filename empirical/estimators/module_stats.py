@@ -40,11 +40,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.per_example import RowStats, _weight_stats, stats_of_gradients
+from empirical.estimators.per_example import RowStats, stats_of_gradients
+from empirical.estimators.per_layer import Layer, capture, known_layers, layer_stats, output_grads, row_grads
 from empirical.estimators.results import check_confidence
 from empirical.estimators.variance import ModelStats, VarianceEstimate, select_examples
 
@@ -52,7 +52,6 @@ from empirical.estimators.variance import ModelStats, VarianceEstimate, select_e
 ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
 PER_LAYER, VMAP = "per-layer", "vmap"
-KNOWN_LAYERS = (nn.Linear, nn.Conv2d)
 PROBE_EXAMPLES, PROBE_DRAWS = 3, 2
 
 # model -> {(loss, parameter name): True (per-layer verified) | False (vmap) | None (unused at the probe)}
@@ -82,18 +81,6 @@ class ModuleStats(ModelStats):
         if slow:
             parts.append(f"vmap for {len(slow)} ({', '.join(slow)})")
         return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class _Layer:
-    name: str
-    module: nn.Module
-    weight: str | None  # parameter names (None: absent or frozen)
-    bias: str | None
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(k for k in (self.weight, self.bias) if k is not None)
 
 
 def module_gradient_variance(
@@ -176,7 +163,7 @@ def module_stats_at(
         raise ConfigError(f"data must be a tensor of at least 2 rows of features, got {shape}")
     X = X.to(next(iter(params.values())).dtype)
     n, J = int(X.shape[0]), int(mc_samples)
-    layers = _known_layers(model, params)
+    layers = known_layers(model, params)
     verdicts = _verdicts(model, loss, layers, params, X, (noise_seed + 1) % 2**63)
     fast = [layer for layer in layers if any(verdicts[k] is not False for k in layer.keys)]
     rows = X.repeat_interleave(J, 0)
@@ -193,32 +180,7 @@ def module_stats_at(
     return ModuleStats({k: stats[k] for k in params}, pop, n * J, False, routes)
 
 
-# ---- the per-layer route ----------------------------------------------------------------
-
-
-def _known_layers(model: nn.Module, params: dict[str, torch.Tensor]) -> list[_Layer]:
-    """Linear and Conv2d modules (exact types) owning trainable parameters no other layer shares."""
-    name_of = {id(p): k for k, p in params.items()}
-    found: list[_Layer] = []
-    for mname, mod in model.named_modules():
-        if type(mod) not in KNOWN_LAYERS:
-            continue
-        if isinstance(mod, nn.Conv2d) and mod.padding_mode not in (
-            "zeros",
-            "reflect",
-            "replicate",
-            "circular",
-        ):
-            continue
-        w = name_of.get(id(mod.weight))
-        b = name_of.get(id(mod.bias)) if mod.bias is not None else None
-        if w is not None or b is not None:
-            found.append(_Layer(mname, mod, w, b))
-    claims: dict[str, int] = {}
-    for layer in found:
-        for k in layer.keys:
-            claims[k] = claims.get(k, 0) + 1
-    return [layer for layer in found if all(claims[k] == 1 for k in layer.keys)]
+# ---- the per-layer route and its check at first use ----------------------------------------
 
 
 @contextmanager
@@ -227,30 +189,6 @@ def _forked(seed: int) -> Iterator[None]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
-
-
-@contextmanager
-def _capture(layers: list[_Layer]) -> Iterator[dict[str, list[tuple[torch.Tensor, torch.Tensor]]]]:
-    """Forward hooks: each call of a layer stores (input, zero probe added to its output)."""
-    calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {layer.name: [] for layer in layers}
-
-    def hook(name: str) -> Callable[..., torch.Tensor | None]:
-        def record(mod: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> torch.Tensor | None:
-            x = args[0] if args else kwargs.get("input")
-            if not isinstance(x, torch.Tensor) or not output.requires_grad:
-                return None
-            probe = torch.zeros_like(output, requires_grad=True)
-            calls[name].append((x.detach(), probe))
-            return output + probe
-
-        return record
-
-    handles = [layer.module.register_forward_hook(hook(layer.name), with_kwargs=True) for layer in layers]
-    try:
-        yield calls
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Tensor:
@@ -265,99 +203,10 @@ def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Ten
     return out
 
 
-def _pieces(
-    layer: _Layer, calls: list[tuple[torch.Tensor, torch.Tensor]], grads: list[torch.Tensor | None], R: int
-) -> list[tuple[torch.Tensor, torch.Tensor]] | None:
-    """Per group: inputs a (R, T, fan_in) and output gradients d (R, T, fan_out), positions of all
-    calls concatenated; None when a call's shape does not split into R row blocks."""
-    mod = layer.module
-    groups = mod.groups if isinstance(mod, nn.Conv2d) else 1
-    a_parts: list[list[torch.Tensor]] = [[] for _ in range(groups)]
-    d_parts: list[list[torch.Tensor]] = [[] for _ in range(groups)]
-    for (x, probe), d in zip(calls, grads, strict=True):
-        if d is None:
-            d = torch.zeros_like(probe)
-        if isinstance(mod, nn.Conv2d):
-            if x.ndim != 4 or x.shape[0] % R:
-                return None
-            a = _unfold(mod, x).transpose(1, 2)  # (R0, L, C k k)
-            d = d.reshape(d.shape[0], d.shape[1], -1).transpose(1, 2)  # (R0, L, out)
-        else:
-            a, d = x.reshape(-1, x.shape[-1]), d.reshape(-1, d.shape[-1])
-            if a.shape[0] % R:
-                return None
-        a, d = a.reshape(R, -1, a.shape[-1]), d.reshape(R, -1, d.shape[-1])
-        for gi, (ag, dg) in enumerate(zip(a.chunk(groups, -1), d.chunk(groups, -1), strict=True)):
-            a_parts[gi].append(ag)
-            d_parts[gi].append(dg)
-    if not calls:
-        return []
-    return [(torch.cat(a, 1), torch.cat(d, 1)) for a, d in zip(a_parts, d_parts, strict=True)]
-
-
-def _unfold(mod: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """Patches (R0, C k_h k_w, L) in the channel-major order of the weight's flattening."""
-    if isinstance(mod.padding, str) or mod.padding_mode != "zeros":
-        mode = "constant" if mod.padding_mode == "zeros" else mod.padding_mode
-        x = F.pad(x, mod._reversed_padding_repeated_twice, mode=mode)
-        padding: tuple[int, ...] | int = 0
-    else:
-        padding = mod.padding
-    return F.unfold(x, mod.kernel_size, dilation=mod.dilation, padding=padding, stride=mod.stride)
-
-
-def _layer_stats(
-    layer: _Layer, pieces: list[tuple[torch.Tensor, torch.Tensor]], n: int, J: int
-) -> dict[str, RowStats]:
-    out: dict[str, RowStats] = {}
-    if layer.weight is not None:
-        parts = []
-        for a, d in pieces:
-            a4, d4 = a.reshape(n, J, -1, a.shape[-1]), d.reshape(n, J, -1, d.shape[-1])
-            parts.append(_weight_stats(a4, d4, J))
-        if parts:
-            sums = [sum(p[i] for p in parts) for i in range(4)]
-            out[layer.weight] = RowStats(sums[0], sums[1], sums[2], float(sums[3]))
-        else:
-            out[layer.weight] = _zero_stats(n, J)
-    if layer.bias is not None:
-        if pieces:
-            gb = torch.cat([d.sum(1) for _, d in pieces], -1)  # (R, out)
-            out[layer.bias] = stats_of_gradients(gb.reshape(n, J, -1))
-        else:
-            out[layer.bias] = _zero_stats(n, J)
-    return out
-
-
-def _zero_stats(n: int, J: int) -> RowStats:
-    z = torch.zeros(n, dtype=torch.float64)
-    return RowStats(torch.zeros(n, J, dtype=torch.float64), z, z.clone(), 0.0)
-
-
-def _layer_row_grads(
-    layer: _Layer, pieces: list[tuple[torch.Tensor, torch.Tensor]], R: int
-) -> dict[str, torch.Tensor]:
-    """Materialised per-row gradients (R, *shape) of the layer's parameters (probe only)."""
-    mod = layer.module
-    out: dict[str, torch.Tensor] = {}
-    if layer.weight is not None:
-        if pieces:
-            gw = torch.cat([torch.einsum("rto,rti->roi", d, a) for a, d in pieces], 1)
-            out[layer.weight] = gw.reshape(R, *mod.weight.shape)
-        else:
-            out[layer.weight] = torch.zeros(R, *mod.weight.shape, dtype=mod.weight.dtype)
-    if layer.bias is not None:
-        if pieces:
-            out[layer.bias] = torch.cat([d.sum(1) for _, d in pieces], -1)
-        else:
-            out[layer.bias] = torch.zeros(R, *mod.bias.shape, dtype=mod.bias.dtype)
-    return out
-
-
 def _per_layer_pass(
     model: nn.Module,
     loss: ModuleLoss,
-    layers: list[_Layer],
+    layers: list[Layer],
     verdicts: dict[str, bool | None],
     rows: torch.Tensor,
     n: int,
@@ -368,33 +217,27 @@ def _per_layer_pass(
     or one unused at the probe that is called now, is left to vmap (``late``)."""
     if not layers:
         return {}, set()
-    R = n * J
-    with _forked(seed), _capture(layers) as calls:
+    with _forked(seed), capture(layers) as calls:
         losses = _losses(model, loss, rows)
-    probes = [p for layer in layers for _, p in calls[layer.name]]
-    grads = list(torch.autograd.grad(losses.sum(), probes, allow_unused=True)) if probes else []
+    grads = output_grads(losses.sum(), layers, calls)
     stats: dict[str, RowStats] = {}
     late: set[str] = set()
-    i = 0
     for layer in layers:
-        c = len(calls[layer.name])
-        pieces = _pieces(layer, calls[layer.name], grads[i : i + c], R)
-        i += c
         keys = [k for k in layer.keys if verdicts[k] is not False]
-        if pieces is None or (pieces and any(verdicts[k] is None for k in keys)):
+        got = None
+        if not (grads[layer.name] and any(verdicts[k] is None for k in keys)):
+            got = layer_stats(layer, grads[layer.name], n, J)
+        if got is None:
             late.update(keys)
-            continue
-        stats.update({k: v for k, v in _layer_stats(layer, pieces, n, J).items() if k in keys})
+        else:
+            stats.update({k: got[k] for k in keys})
     return stats, late
-
-
-# ---- verification at first use -------------------------------------------------------------
 
 
 def _verdicts(
     model: nn.Module,
     loss: ModuleLoss,
-    layers: list[_Layer],
+    layers: list[Layer],
     params: dict[str, torch.Tensor],
     X: torch.Tensor,
     seed: int,
@@ -407,12 +250,11 @@ def _verdicts(
     if todo:
         rows = X[:PROBE_EXAMPLES].repeat_interleave(PROBE_DRAWS, 0)
         R = int(rows.shape[0])
-        with _forked(seed), _capture(todo) as calls:
+        with _forked(seed), capture(todo) as calls:
             losses = _losses(model, loss, rows)
-        probes = [p for layer in todo for _, p in calls[layer.name]]
+        grads = output_grads(losses.sum(), todo, calls, retain_graph=True)
         keys = [k for layer in todo for k in layer.keys]
         wrt = [params[k] for k in keys]
-        grads = list(torch.autograd.grad(losses.sum(), probes, retain_graph=True, allow_unused=True))
         per_row = [
             torch.autograd.grad(losses[r], wrt, retain_graph=True, allow_unused=True) for r in range(R)
         ]
@@ -421,14 +263,11 @@ def _verdicts(
             for j, k in enumerate(keys)
         }
         tol = math.sqrt(torch.finfo(rows.dtype).eps)
-        i = 0
         for layer in todo:
-            c = len(calls[layer.name])
-            pieces = _pieces(layer, calls[layer.name], grads[i : i + c], R)
-            i += c
-            mine = None if pieces is None else _layer_row_grads(layer, pieces, R)
+            mine = row_grads(layer, grads[layer.name], R)
             for k in layer.keys:
-                cache[(loss, k)] = _agrees(None if mine is None else mine[k], brute[k], bool(pieces), tol)
+                got = None if mine is None else mine[k]
+                cache[(loss, k)] = _agrees(got, brute[k], bool(grads[layer.name]), tol)
     return {k: cache[(loss, k)] for layer in layers for k in layer.keys}
 
 

@@ -29,13 +29,14 @@ class Scale(nn.Module):
 
 
 class UserVAE(nn.Module):
-    """A user-written conv VAE: Conv2d encoder (grouped, strided), an unknown layer, a Linear
-    decoder applied to (B*K, d) rows after a reshape, and a Linear applied to a (K*B, d) stack."""
+    """A user-written conv VAE: Conv2d encoder (dilated "same", then grouped, strided, reflect-padded),
+    an unknown layer, and a Linear decoder applied either to (B*K, d) rows made by a reshape
+    (``layout="rows"``) or to a (K*B, d) stack (``layout="stacked"``)."""
 
     def __init__(self, side: int = 6, latent: int = 3, K: int = 2, layout: str = "rows") -> None:
         super().__init__()
         self.side, self.latent, self.K, self.layout = side, latent, K, layout
-        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv1 = nn.Conv2d(1, 4, 3, padding="same", dilation=2)
         self.conv2 = nn.Conv2d(4, 4, 3, stride=2, padding=1, groups=2, padding_mode="reflect")
         flat = 4 * ((side + 1) // 2) ** 2
         self.scale = Scale(flat)
