@@ -118,6 +118,7 @@ def module_row_stats(
     generator: torch.Generator | None = None,
     seed: int = 0,
     chunk_size: int | None = None,
+    per_layer: bool = True,
 ) -> ModuleStats:
     """Per-parameter :class:`RowStats` of ``loss(model, x)`` over n examples x J = ``mc_samples`` draws.
 
@@ -129,7 +130,14 @@ def module_row_stats(
     X = select_examples(data, n_examples, gen)
     noise_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
     return module_stats_at(
-        model, loss, X, mc_samples, noise_seed, population=int(data.shape[0]), chunk_size=chunk_size
+        model,
+        loss,
+        X,
+        mc_samples,
+        noise_seed,
+        population=int(data.shape[0]),
+        chunk_size=chunk_size,
+        per_layer=per_layer,
     )
 
 
@@ -142,6 +150,7 @@ def module_stats_at(
     *,
     population: int | None = None,
     chunk_size: int | None = None,
+    per_layer: bool = True,
 ) -> ModuleStats:
     """:class:`RowStats` of every trainable parameter for exactly the examples ``X`` (n, ...),
     each repeated ``mc_samples`` = J times in one batch ``X.repeat_interleave(J, 0)``, the loss
@@ -149,6 +158,7 @@ def module_stats_at(
 
     ``population``: rows of the data set ``X`` was drawn from (default n).
     ``chunk_size`` bounds the rows of one vmap call (default: all at once).
+    ``per_layer=False`` sends every parameter through vmap (the slow twin).
     ``n_evals`` = n J per-example gradients.
     """
     if not isinstance(model, nn.Module):
@@ -163,7 +173,7 @@ def module_stats_at(
         raise ConfigError(f"data must be a tensor of at least 2 rows of features, got {shape}")
     X = X.to(next(iter(params.values())).dtype)
     n, J = int(X.shape[0]), int(mc_samples)
-    layers = known_layers(model, params)
+    layers = known_layers(model, params) if per_layer else []
     verdicts = _verdicts(model, loss, layers, params, X, (noise_seed + 1) % 2**63)
     fast = [layer for layer in layers if any(verdicts[k] is not False for k in layer.keys)]
     rows = X.repeat_interleave(J, 0)
