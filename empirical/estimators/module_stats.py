@@ -54,10 +54,9 @@ ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 PER_LAYER, VMAP = "per-layer", "vmap"
 PROBE_EXAMPLES, PROBE_DRAWS = 3, 2
 
-# model -> {(loss, parameter name): True (per-layer verified) | False (vmap) | None (unused at the probe)}
-_VERIFIED: weakref.WeakKeyDictionary[nn.Module, dict[tuple[object, str], bool | None]] = (
-    weakref.WeakKeyDictionary()
-)
+# model -> loss -> {parameter name: True (per-layer verified) | False (vmap) | None (unused at the
+# probe)}; weak on both, so verdicts live as long as the model and the loss do.
+_VERIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -255,8 +254,8 @@ def _verdicts(
     """Per parameter of ``layers``: True if its per-layer gradients equal per-row autograd on a
     probe, False if not (vmap), None if it took no part in the loss (gradient 0).
     Cached per (model, loss): the probe runs at first use."""
-    cache = _VERIFIED.setdefault(model, {})
-    todo = [layer for layer in layers if any((loss, k) not in cache for k in layer.keys)]
+    cache = _cache_for(model, loss)
+    todo = [layer for layer in layers if any(k not in cache for k in layer.keys)]
     if todo:
         rows = X[:PROBE_EXAMPLES].repeat_interleave(PROBE_DRAWS, 0)
         R = int(rows.shape[0])
@@ -277,8 +276,17 @@ def _verdicts(
             mine = row_grads(layer, grads[layer.name], R)
             for k in layer.keys:
                 got = None if mine is None else mine[k]
-                cache[(loss, k)] = _agrees(got, brute[k], bool(grads[layer.name]), tol)
-    return {k: cache[(loss, k)] for layer in layers for k in layer.keys}
+                cache[k] = _agrees(got, brute[k], bool(grads[layer.name]), tol)
+    return {k: cache[k] for layer in layers for k in layer.keys}
+
+
+def _cache_for(model: nn.Module, loss: ModuleLoss) -> dict[str, bool | None]:
+    """The verdicts of (model, loss); a fresh dict (no caching) for a loss without weak references."""
+    per_loss = _VERIFIED.setdefault(model, weakref.WeakKeyDictionary())
+    try:
+        return per_loss.setdefault(loss, {})
+    except TypeError:
+        return {}
 
 
 def _agrees(mine: torch.Tensor | None, ref: torch.Tensor, called: bool, tol: float) -> bool | None:

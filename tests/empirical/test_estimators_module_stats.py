@@ -203,3 +203,19 @@ def test_every_parameter_of_the_conv_vae_takes_the_per_layer_route():
     ms = module_stats_at(model, loss, X, 2, noise_seed=21)
     assert set(ms.routes.values()) == {PER_LAYER}
     assert_same(ms.stats, brute_force(model, loss, X, 2, 21))
+
+
+def test_the_layout_probe_runs_once_per_model_and_loss():
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    calls = []
+
+    def loss(m, x):
+        calls.append(x.shape[0])
+        return m(x + 0.1 * torch.randn_like(x)).squeeze(-1) ** 2
+
+    X = data(5, side=2, seed=7)
+    module_stats_at(model, loss, X, 2, noise_seed=1)
+    assert calls == [6, 10]  # the probe (3 examples x 2 draws), then the batch
+    module_stats_at(model, loss, X, 2, noise_seed=2)
+    assert calls == [6, 10, 10]
