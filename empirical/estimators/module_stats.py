@@ -338,6 +338,12 @@ def _vmap_stats(
     per_row = torch.func.vmap(
         torch.func.grad(one), in_dims=(None, 0), randomness="different", chunk_size=chunk_size
     )
-    with _forked(seed):
-        grads = per_row(detached, rows)
+    try:
+        with _forked(seed):
+            grads = per_row(detached, rows)
+    except RuntimeError as err:
+        raise LossError(
+            f"per-example gradients of {sorted(sub)} (layers the per-layer route does not cover) "
+            f"need torch.func.vmap over loss(model, x) for one row, which failed: {err}"
+        ) from err
     return {k: stats_of_gradients(g.reshape(n, J, *g.shape[1:])) for k, g in grads.items()}

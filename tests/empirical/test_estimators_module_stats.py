@@ -219,3 +219,17 @@ def test_the_layout_probe_runs_once_per_model_and_loss():
     assert calls == [6, 10]  # the probe (3 examples x 2 draws), then the batch
     module_stats_at(model, loss, X, 2, noise_seed=2)
     assert calls == [6, 10, 10]
+
+
+def test_a_loss_vmap_cannot_run_is_named_in_a_loss_error():
+    class Odd(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(4, dtype=F64))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            scale = float(x.abs().max())  # data-dependent Python float: not allowed under vmap
+            return ((x * self.gain) ** 2).sum(-1) * scale
+
+    with pytest.raises(LossError, match=r"\['gain'\].*vmap"):
+        module_stats_at(Odd(), vae_loss, data(3, side=2), 2, noise_seed=0)
