@@ -60,6 +60,9 @@ def unbiased_sq_norm(*grads: Grads, batch_dims: int = 0) -> torch.Tensor:
     """
     if len(grads) < 2:
         raise ConfigError(f"unbiased_sq_norm needs at least 2 independent gradients, got {len(grads)}")
+    keys = {tuple(sorted(g)) if isinstance(g, Mapping) else None for g in grads}
+    if len(keys) != 1:
+        raise ConfigError("gradients must all be tensors or all dicts with the same keys")
     flat = [_flat(g, batch_dims) for g in grads]
     shapes = {tuple(f.shape) for f in flat}
     if len(shapes) != 1:

@@ -103,6 +103,8 @@ def test_u_statistic_is_the_mean_over_pairs_and_two_gradients_give_their_inner_p
 def test_bad_inputs_raise_typed_errors():
     with pytest.raises(ConfigError, match="at least 2"):
         unbiased_sq_norm(torch.ones(3))
+    with pytest.raises(ConfigError, match="same keys"):
+        unbiased_sq_norm({"a": torch.ones(3)}, {"b": torch.ones(3)})
     with pytest.raises(ConfigError, match="one shape"):
         unbiased_sq_norm(torch.ones(3), torch.ones(4))
     with pytest.raises(ConfigError, match="n_gradients must be >= 3"):
