@@ -22,7 +22,6 @@ which a random start reaches with probability one).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -89,11 +88,6 @@ def smoothness(
     return Estimate(top, top, top + resid, 1.0, method, op.n_evals)
 
 
-#: DGKS criterion (Daniel, Gragg, Kaufman and Stewart 1976): a second Gram-Schmidt pass is
-#: needed only when the first one cancelled more than this fraction of the vector's norm.
-DGKS_ETA = 1.0 / math.sqrt(2.0)
-
-
 @dataclass(frozen=True)
 class Lanczos:
     """The tridiagonal T_m of m Lanczos steps (``alphas``, ``betas``: diagonal and
@@ -125,8 +119,9 @@ def lanczos(op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int) ->
 
     Each product ``w = H q_j`` goes through the three-term recurrence, then
     one classical Gram-Schmidt pass against the whole basis, and a second
-    pass only when the first one cancelled most of ``w`` (DGKS criterion,
-    ``||w'|| < ||w|| / sqrt 2``; "twice is enough"): the basis stays
+    pass only when the first one cancelled most of ``w`` (the criterion of
+    Daniel, Gragg, Kaufman and Stewart 1976, ``||w'|| < ||w|| / sqrt 2``;
+    "twice is enough"): the basis stays
     orthogonal to the working precision of the products (their dtype, in
     which the basis is kept). The basis is allocated for ``max_iter``
     vectors but its memory is touched only as vectors are added.
@@ -148,12 +143,12 @@ def lanczos(op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int) ->
             w.addmv_(Q[j - 1 : j + 1].T, torch.tensor([betas[-1], alpha], dtype=dtype), alpha=-1.0)
         basis = Q[: j + 1]
         for _ in range(2):  # full re-orthogonalisation; a second pass only by the DGKS criterion
-            before = float(w.norm())
             h = basis @ w
             w.addmv_(basis.T, h, alpha=-1.0)
             alpha += float(h[j])
             beta = float(w.norm())
-            if beta >= DGKS_ETA * before:
+            # ||w before||^2 = beta^2 + ||h||^2, so beta < ||w before|| / sqrt 2 iff ||h|| > beta
+            if float(h.norm()) <= beta:
                 break
         alphas.append(alpha)
         theta, last = _extreme_ritz(alphas, betas)
