@@ -28,10 +28,10 @@ from theory.optimum import positive_at_typical
 from theory.rates.step_constant import clean_values, require_bound
 from theory.symbols import C_gamma
 
-#: Derivatives larger than this (SymPy operation count) are not sent to the assumption system;
-#: factoring and solving for the region are tried below SMALL only (they are costly).
-PROOF_SIZE = 600
-SMALL = 40
+#: Derivatives larger than this (nodes of the expression tree) are not sent to the assumption
+#: system; factoring and solving for the region are tried below SMALL only (they are costly).
+PROOF_SIZE = 2250
+SMALL = 60
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class DerivativeSign:
 
 @lru_cache(maxsize=4096)
 def _size(expr: sp.Expr) -> int:
-    return int(sp.count_ops(expr))
+    return sum(1 for _ in sp.preorder_traversal(expr))
 
 
 def _decide(expr: sp.Expr) -> int | None:
