@@ -12,6 +12,7 @@ from scipy import stats
 
 import theory
 from empirical.data import ppca
+from empirical.errors import ConfigError
 from empirical.models import make
 from empirical.strategies import vae_configs
 from empirical.train import train
@@ -40,10 +41,7 @@ def test_linear_vae_on_ppca(seed, batch):
     _holds(result)
 
 
-@pytest.mark.slow
-@settings(max_examples=3)
-@given(config=vae_configs(kinds=("gaussian", "iwae"), data_dim=6), seed=st.integers(0, 1000))
-def test_small_soft_clip_vaes(config, seed):
+def _small_soft_clip_vae(config, seed):
     config = dict(config)
     kind, dim = config.pop("kind"), config.pop("data_dim")
     model = make(kind, dim, **config)
@@ -52,6 +50,24 @@ def test_small_soft_clip_vaes(config, seed):
         Settings(model=name, steps=120, batch_size=16, seed=seed), model=model, data=PPCA.double()
     )
     _holds(result)
+
+
+@pytest.mark.slow
+@settings(max_examples=3)
+@given(config=vae_configs(kinds=("gaussian",), data_dim=6), seed=st.integers(0, 1000))
+def test_small_soft_clip_vaes(config, seed):
+    _small_soft_clip_vae(config, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    raises=ConfigError,
+    reason="the IWAE bound needs sigma2_mc_K (the K-sample Monte-Carlo variance at the K used); "
+    "this verify pipeline binds sigma2_mc only -- the rewritten pipeline supplies it",
+)
+def test_small_iwae_vae():
+    _small_soft_clip_vae({"kind": "iwae", "data_dim": 6, "latent_dim": 2, "hidden": (8,), "K": 3}, 0)
 
 
 def _average_grad_norm(model, B, seed, C=0.05, steps=300):
@@ -99,13 +115,9 @@ def test_direction_of_batch_size_effect():
     assert p < 0.05 and agrees, p
 
 
-@pytest.mark.slow
-def test_direction_of_samples_effect():
-    bound = theory.bound("iwae", "sgd", expand=False)
-    assert derivative_sign(bound, "K").sign == -1
-    m1 = make("iwae", 6, latent_dim=2, hidden=(8,), K=1)
-    m16 = make("iwae", 6, latent_dim=2, hidden=(8,), K=16)
-    p, agrees = _effect(
-        bound, "K", lambda s: _average_grad_norm(m1, 1, s), lambda s: _average_grad_norm(m16, 1, s), range(8)
-    )
-    assert p < 0.05 and agrees, p
+def test_no_direction_is_claimed_for_iwae_samples():
+    """IWAE's Monte-Carlo variance is measured at the K used (sigma2_mc_K): how the bound
+    moves with K is an empirical question for a sweep, not a proved sign."""
+    for expand in (True, False):
+        sign = derivative_sign(theory.bound("iwae", "sgd", expand=expand), "K")
+        assert sign.sign is None and not sign.proved and "sigma2_mc_K" in sign.method
