@@ -46,3 +46,14 @@ def dtype(value: Any) -> torch.dtype:
     if value in DTYPES.values():
         return value
     raise ConfigError(f"option dtype must be float32 or float64, got {value!r}")
+
+
+#: Seeds are integers in [0, SEED_MAX] (torch.Generator.manual_seed takes 64-bit signed values).
+SEED_MAX = 2**63 - 1
+
+
+def seed_value(name: str, value: Any) -> int:
+    """``value`` as a seed: an integer in [0, 2**63 - 1] (bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
+        raise ConfigError(f"option {name} must be an integer in [0, 2**63 - 1], got {value!r}")
+    return value
