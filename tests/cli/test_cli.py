@@ -41,8 +41,9 @@ def test_default_verify_exits_0_with_the_full_report(tmp_path, capsys):
     assert code == data["exit_code"] == 0, data["assumptions"]
     assert data["holds"] is True and data["ratio"] >= 1
     assert data["verdict"] == "holds at the estimated constants"
-    for key in ("model", "optimizer", "data", "steps", "batch_size", "K", "seed", "seeds", "constants", "bound",
-                "empirical", "holds", "ratio", "assumptions", "rate", "versions", "settings", "command"):  # fmt: skip
+    keys = ("model", "optimizer", "data", "steps", "batch_size", "K", "seed", "seeds", "constants", "bound")
+    keys += ("empirical", "holds", "ratio", "assumptions", "rate", "versions", "settings", "command")
+    for key in keys:
         assert key in data, key
     assert (data["steps"], data["batch_size"], data["K"], data["seeds"]) == (2000, 32, 1, [0, 1, 2, 3])
     for name in ("L", "sigma2_data", "sigma2_mc", "M", "Delta"):
@@ -113,10 +114,21 @@ def test_seeds_batched_equal_single_seed_runs(small_npy, tmp_path, capsys):
 @pytest.mark.slow
 def test_verify_user_npy(small_npy, tmp_path, capsys):
     code, stdout, _ = _run(
-        ["verify", "--data", str(small_npy), "--steps", "100", "--seeds", "2", "--out", str(tmp_path), "--json",
-         "--quiet"],
+        [
+            "verify",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "100",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     data = json.loads(stdout)
     assert data["data"] == str(small_npy) and data["rows"] == 240 and data["settings"]["holdout"] == 0.2
     assert code == data["exit_code"] == 0
@@ -125,10 +137,23 @@ def test_verify_user_npy(small_npy, tmp_path, capsys):
 @pytest.mark.slow
 def test_adam_is_not_covered_by_the_seed_paper_theorem(small_npy, tmp_path, capsys):
     code, stdout, _ = _run(
-        ["verify", "--optimizer", "adam", "--data", str(small_npy), "--steps", "60", "--seeds", "2", "--out",
-         str(tmp_path), "--json", "--quiet"],
+        [
+            "verify",
+            "--optimizer",
+            "adam",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "60",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     data = json.loads(stdout)
     assert code == 3 and data["holds"] is None and data["verdict"] == "not covered"
     statuses = _statuses(data)
@@ -186,8 +211,21 @@ def test_nan_file_exits_2(tmp_path, capsys):
 
 def test_out_holding_other_files_is_refused(tmp_path, small_npy, capsys):
     (tmp_path / "notes.txt").write_text("mine")
-    code, _, err = _run(["verify", "--data", str(small_npy), "--steps", "2", "--seeds", "1", "--out",
-                         str(tmp_path), "--quiet"], capsys)  # fmt: skip
+    code, _, err = _run(
+        [
+            "verify",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "2",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 2 and "other files" in err and (tmp_path / "notes.txt").read_text() == "mine"
 
 
@@ -209,10 +247,23 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
 @pytest.mark.slow
 def test_relu_breaks_smoothness_and_exits_3(small_npy, tmp_path, capsys):
     code, stdout, _ = _run(
-        ["verify", "--activation", "relu", "--data", str(small_npy), "--steps", "40", "--seeds", "2", "--out",
-         str(tmp_path), "--json", "--quiet"],
+        [
+            "verify",
+            "--activation",
+            "relu",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "40",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     data = json.loads(stdout)
     assert code == 3 and data["holds"] is None and data["verdict"] == "not covered"
     failed = {a["id"]: a["evidence"] for a in data["assumptions"] if a["status"] == "fails"}
@@ -222,18 +273,37 @@ def test_relu_breaks_smoothness_and_exits_3(small_npy, tmp_path, capsys):
 @pytest.mark.slow
 def test_small_box_run_checks_every_row(small_npy, tmp_path, capsys):
     code, stdout, _ = _run(
-        ["verify", "--box", "0.5", "--data", str(small_npy), "--steps", "40", "--seeds", "2", "--out",
-         str(tmp_path), "--json", "--quiet"],
+        [
+            "verify",
+            "--box",
+            "0.5",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "40",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     data = json.loads(stdout)
     assert code == data["exit_code"] == 0
     assert data["bound"]["variant"] == "projected"
     statuses = _statuses(data)
     assert statuses == {
-        "smooth": "estimated", "lower-bounded": "holds", "unbiased": "holds", "bounded-variance": "estimated",
-        "algorithm": "holds", "box": "holds", "step-size": "estimated", "variance-split": "holds",
+        "smooth": "estimated",
+        "lower-bounded": "holds",
+        "unbiased": "holds",
+        "bounded-variance": "estimated",
+        "algorithm": "holds",
+        "box": "holds",
+        "step-size": "estimated",
+        "variance-split": "holds",
         "smooth-activations": "holds",
-    }  # fmt: skip
+    }
     box = next(a for a in data["assumptions"] if a["id"] == "box")
     assert "a = 0.5" in box["evidence"]

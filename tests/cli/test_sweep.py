@@ -60,9 +60,24 @@ def test_sweep_is_resumable(small_npy, tmp_path):
 @pytest.mark.slow
 def test_sweep_cli_and_dask_executor(small_npy, tmp_path, capsys):
     code = main(
-        ["sweep", "--data", str(small_npy), "--steps", "30", "--seeds", "2", "--grid", "seed=0,1", "--executor",
-         "dask", "--out", str(tmp_path), "--json", "--quiet"]
-    )  # fmt: skip
+        [
+            "sweep",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "30",
+            "--seeds",
+            "2",
+            "--grid",
+            "seed=0,1",
+            "--executor",
+            "dask",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ]
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [r["seed"] for r in rows] == [0, 1]
     assert code == combined_exit_code(r["exit_code"] for r in rows)

@@ -57,8 +57,10 @@ def test_estimate_along_runs(digits):
         at_n = smoothness(lambda p: m.batch_loss(p, Xs, eps), run.final_params(i))
         assert c.L.value >= at_n.value * (1 - 1e-6)
     # Delta: the largest F(theta_0) over the runs, above the proven lower bound
-    F0 = [loss_at(m, unflatten(torch.as_tensor(run.snapshots[i, 0]), run.final_params(i)), Xs, 3, seed=3)
-          for i in range(2)]  # fmt: skip
+    F0 = [
+        loss_at(m, unflatten(torch.as_tensor(run.snapshots[i, 0]), run.final_params(i)), Xs, 3, seed=3)
+        for i in range(2)
+    ]
     assert c.Delta.hi == pytest.approx(max(f.hi for f in F0) - m.loss_lower_bound, rel=1e-9)
     assert c.delta_is_upper
 
@@ -70,8 +72,9 @@ def test_iwae_monte_carlo_variance_is_measured_at_the_k_used(digits):
     c = estimate(m, digits, n_examples=32, mc_samples=3)
     assert c.sigma2_mc is None and c.sigma2_mc_K is not None
     assert "sigma2_mc_K" in c.named() and "sigma2_mc" not in c.named()
-    direct = model_gradient_variance(m, m.init_params(torch.Generator().manual_seed(0)), digits, 3,
-                                     n_examples=32, seed=0)  # fmt: skip
+    direct = model_gradient_variance(
+        m, m.init_params(torch.Generator().manual_seed(0)), digits, 3, n_examples=32, seed=0
+    )
     assert c.sigma2_mc_K.value == pytest.approx(direct.mc.value, rel=1e-9)
     elbo = models.make("gaussian", 64, hidden=(8,), latent_dim=2, K=4)
     per_sample = estimate(elbo, digits, n_examples=32, mc_samples=3)

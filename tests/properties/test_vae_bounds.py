@@ -16,9 +16,9 @@ from scipy import stats
 import theory
 from empirical.data import ppca
 from empirical.models import make
-from empirical.strategies import vae_configs
 from empirical.pipeline import Settings, verify
 from empirical.pipeline.result import FAILS
+from empirical.strategies import vae_configs
 from empirical.train import train
 from empirical.train.batched import draw_minibatches, minibatch_gradients
 from theory.rates import derivative_sign
@@ -55,9 +55,10 @@ def test_small_soft_clip_vaes(config, seed):
     model = make(kind, dim, **config)
     name = "iwae" if kind == "iwae" else "gaussian"
     result = verify(
-        Settings(model=name, steps=120, batch_size=16, seed=seed, seeds=2, K=model.K), model=model,
+        Settings(model=name, steps=120, batch_size=16, seed=seed, seeds=2, K=model.K),
+        model=model,
         data=PPCA.double(),
-    )  # fmt: skip
+    )
     _holds(result)
 
 
@@ -67,8 +68,17 @@ def _average_grad_norm(model, B, seed, C=0.05, steps=300):
     minibatches and noise (``seed``), so the effect of B or K is not drowned
     by the spread of Delta over initialisations."""
     theta0 = model.init_params(torch.Generator().manual_seed(0))
-    run = train(model, theta0, PPCA, steps=steps, batch_size=B, C_gamma=C, seed=seed,
-                records=range(0, steps, 10), progress=False)  # fmt: skip
+    run = train(
+        model,
+        theta0,
+        PPCA,
+        steps=steps,
+        batch_size=B,
+        C_gamma=C,
+        seed=seed,
+        records=range(0, steps, 10),
+        progress=False,
+    )
     return float(np.mean(run.full_grad_norm_sq[0, run.record_steps < steps]))
 
 
