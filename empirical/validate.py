@@ -1,12 +1,12 @@
-"""Option checks shared by the models and the training loop: each raises
-:class:`empirical.errors.ConfigError` naming the option and what is allowed."""
+"""Option checks shared by the models, the training loop and the settings:
+each raises :class:`empirical.errors.ConfigError` naming the option and what
+is allowed. Imports no torch at module level (the settings use it before any
+model is built)."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
-
-import torch
 
 from empirical.errors import ConfigError
 
@@ -36,14 +36,17 @@ def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = ("float32", "float64")
 
 
-def dtype(value: Any) -> torch.dtype:
+def dtype(value: Any):
     """``value`` ("float32" | "float64" or the torch dtype) as a torch dtype."""
-    if isinstance(value, str) and value in DTYPES:
-        return DTYPES[value]
-    if value in DTYPES.values():
+    import torch
+
+    known = {name: getattr(torch, name) for name in DTYPES}
+    if isinstance(value, str) and value in known:
+        return known[value]
+    if value in known.values():
         return value
     raise ConfigError(f"option dtype must be float32 or float64, got {value!r}")
 

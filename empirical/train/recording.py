@@ -46,10 +46,10 @@ def record_plan(
     spacing = steps / regular
     k = float(max(dense, 1))
     ratio = (steps / k) ** (1.0 / max(log_points - 1, 1))
-    while k < steps and k * (ratio - 1.0) < spacing:
+    while k * ratio < steps and k * (ratio - 1.0) <= spacing:
         k *= ratio
-        out.add(min(int(round(k)), steps))
-    out |= {int(round(j * spacing)) for j in range(regular + 1) if j * spacing > k}
+        out.add(int(round(k)))
+    out |= {int(round(j * spacing)) for j in range(regular + 1) if j * spacing >= k + spacing / 2}
     out.add(steps)
     return tuple(sorted(out))
 
