@@ -5,9 +5,13 @@
   dimension at most the data dimension, K >= 1, beta >= 0).
 - :func:`quadratic_oracles`: noisy quadratics with exactly known L, sigma2 and
   Delta (:class:`empirical.oracles.NoisyQuadratic`).
+- :func:`cosine_oracles`: the nonconvex noisy cosine with exactly known L,
+  sigma2 and Delta (:class:`empirical.oracles.NoisyCosine`).
+- :func:`step_sequences`: positive step sizes gamma_1..gamma_n, each at most
+  a given gamma_max (constant, decaying, cosine, with a warm-up).
 - :func:`bound_constants`: admissible values for every constant of a
   :class:`theory.Bound` (domains from ``theory.symbols``, step constant within
-  the theorem's step limit).
+  the theorem's step limit, gamma_max <= 1/L and S2 <= gamma_max S1).
 
 Example — a user's own property test (this is ``tests/properties/test_user_example.py``)::
 
@@ -37,7 +41,7 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     raise ImportError("empirical.strategies needs hypothesis: pip install 'vaebounds[test]'") from err
 
-from empirical.oracles import NoisyQuadratic
+from empirical.oracles import NoisyCosine, NoisyQuadratic
 
 
 @st.composite
@@ -79,6 +83,36 @@ def quadratic_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: f
     return NoisyQuadratic.random(dim, L, sigma2, np.random.default_rng(seed))
 
 
+@st.composite
+def cosine_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: float = 5.0) -> NoisyCosine:
+    """A :class:`NoisyCosine` (nonconvex) with random dimension, frequency, noise and start."""
+    dim = draw(st.integers(1, max_dim))
+    L = draw(st.floats(0.1, max_L))
+    sigma2 = draw(st.floats(0.0, max_sigma2))
+    frequency = draw(st.floats(0.5, 3.0))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return NoisyCosine.random(dim, L, sigma2, np.random.default_rng(seed), frequency=frequency)
+
+
+@st.composite
+def step_sequences(draw, gamma_max: float, max_n: int = 300) -> np.ndarray:
+    """n positive step sizes, each at most ``gamma_max``: constant, k^(-1/2) decay, step
+    decay (halved every n/3 steps) or cosine, with an optional linear warm-up."""
+    n = draw(st.integers(1, max_n))
+    k = np.arange(1, n + 1, dtype=float)
+    kind = draw(st.sampled_from(["constant", "sqrt", "step", "cosine"]))
+    top = gamma_max * draw(st.floats(0.05, 1.0))
+    steps = {
+        "constant": np.full(n, top),
+        "sqrt": top * k**-0.5,
+        "step": top * 0.5 ** np.floor(3 * (k - 1) / n),
+        "cosine": top * (1 + np.cos(np.pi * (k - 1) / n)) / 2,
+    }[kind]
+    warmup = draw(st.integers(0, n - 1))
+    steps[:warmup] *= np.arange(1, warmup + 1) / (warmup + 1)
+    return steps
+
+
 def _value_strategy(name: str):
     from theory.symbols import REGISTRY
 
@@ -88,30 +122,53 @@ def _value_strategy(name: str):
         return st.floats(0.01, 0.99)
     if info.domain == "unit_closed":
         return st.floats(0.0, 0.99)
-    if info.domain == "count":
-        return st.integers(1, max(2, int(typical * 100))).map(float)
+    if info.domain == "count" or info.integer:
+        low = 1 if info.domain == "count" else 0
+        return st.integers(low, max(2, int(typical * 100))).map(float)
     if info.domain == "real":
         return st.floats(-abs(typical) - 10, abs(typical) + 10)
     low = 0.0 if info.domain == "nonnegative" else typical * 1e-3
     return st.floats(low, max(typical, 1.0) * 1e3)
 
 
+def _upper_limits(bound) -> list[tuple[str, Any]]:
+    """(x, rhs) for every constraint x <= rhs of ``bound`` whose left side is a constant."""
+    return [
+        (con.lhs.name, con.rhs)
+        for assumption in bound.assumptions
+        for con in assumption.constraints
+        if con.lhs.is_Symbol and con.lhs.name in bound.constants and con.lhs not in con.rhs.free_symbols
+    ]
+
+
 @st.composite
 def bound_constants(draw, bound) -> dict[str, float]:
     """Values for every constant of ``bound`` that pass its assumptions: each drawn
-    in its symbol's domain; C_gamma drawn as a fraction of the step limit;
-    draws breaking a constraint between constants (e.g. beta1 < sqrt(beta2)) are
-    rejected."""
+    in its symbol's domain; a constant x with a constraint x <= rhs (C_gamma
+    below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, beta1 <
+    sqrt(beta2), ...) is drawn as a fraction of rhs (or below it, for a real
+    x), rhs first; draws still breaking a constraint are rejected."""
     from hypothesis import assume
 
-    values = {name: draw(_value_strategy(name)) for name in bound.constants if name != "C_gamma"}
-    if "C_gamma" in bound.constants:
-        limit = math.inf
-        if bound.step_limit is not None:
-            from theory.symbols import get
+    from theory.checks import expression_values
+    from theory.symbols import info
 
-            limit = float(bound.step_limit.subs({get(k): v for k, v in values.items()}))
-        fraction = draw(st.floats(1e-3, 1.0))
-        values["C_gamma"] = fraction * (limit if math.isfinite(limit) else 1.0)
+    limits = _upper_limits(bound)
+    values = {name: draw(_value_strategy(name)) for name in bound.constants}
+    if "C_gamma" in bound.constants and bound.step_limit is not None:
+        limits.append(("C_gamma", bound.step_limit))
+    drawn = set(values) - {x for x, _ in limits}
+    while limits:
+        ready = [(x, rhs) for x, rhs in limits if {sym.name for sym in rhs.free_symbols} <= drawn]
+        if not ready:
+            break
+        x, rhs = ready[0]
+        limits = [(y, r) for y, r in limits if y != x]
+        top = float(expression_values(rhs, values))
+        if math.isfinite(top) and info(x).domain == "real":
+            values[x] = top - draw(st.floats(0.0, 10.0))
+        elif math.isfinite(top) and top > 0 and not info(x).integer and info(x).domain != "count":
+            values[x] = draw(st.floats(1e-3, 1.0)) * top
+        drawn.add(x)
     assume(not bound.check(values))
     return values

@@ -11,8 +11,9 @@ from __future__ import annotations
 from theory import rates, symbols
 from theory.assumptions import Assumption, Constraint, Violation
 from theory.bound import Bound, NumpyBound, Step
+from theory.catalog import MODELS, OPTIMIZERS, bound, registered
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
-from theory.registry import MODELS, OPTIMIZERS, bound, registered
+from theory.lhs import LeftHandSide
 from theory.schedules import StepSchedule
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "AssumptionViolation",
     "Bound",
     "Constraint",
+    "LeftHandSide",
     "MissingConstantError",
     "NumpyBound",
     "Step",

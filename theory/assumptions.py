@@ -1,15 +1,38 @@
-"""Assumptions of the theorems: a statement, the constants it introduces and
-the constraints between them, checkable on concrete values."""
+"""Assumptions of the theorems: an id, a statement, the constants it
+introduces and the constraints between them, checkable on concrete values.
+
+The ids are explained in docs/theory.md ("Assumptions"); the empirical
+checks refer to ids, never to the display names.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
 
+from theory import checks
 from theory import symbols as S
+
+#: Every assumption id a theorem may carry, with its meaning (docs/theory.md, "Assumptions").
+IDS: dict[str, str] = {
+    "smooth": "F is L-smooth",
+    "lower-bounded": "F* = inf F > -inf, Delta = F(theta_0) - F*",
+    "unbiased": "E[g_k given the past] = grad F(theta_{k-1})",
+    "biased-gradient": "||E[g_k given the past] - grad F(theta_{k-1})|| <= C_alpha k^(-alpha_bias)",
+    "bounded-variance": "E||g_k - grad F(theta_{k-1})||^2 <= sigma2",
+    "step-size": "the theorem's condition on the step sizes (e.g. gamma_k <= 1/L)",
+    "bounded-sup": "||g_k||_inf <= R almost surely",
+    "smooth-activations": "A1: activations with bounded f', f'' and bounded network outputs",
+    "box": "A2: the parameters stay in the box ||theta||_inf <= a",
+    "architecture": "the model has the structure its constants were derived for",
+    "algorithm": "the algorithm run is the one the theorem analyses",
+    "preconditioner": "the preconditioner is built from past gradients only",
+    "momentum": "beta1 = 0 where only that case is proved",
+    "hyperparameters": "the optimizer's parameters satisfy the theorem's conditions",
+    "variance-split": "B examples, K draws each, independent",
+}
 
 
 @dataclass(frozen=True)
@@ -26,12 +49,11 @@ class Constraint:
     def violation(self, values: Mapping[str, float]) -> str | None:
         """A message when ``lhs > rhs`` at ``values`` (None when it holds or
         when not every constant it needs is given)."""
-        needed = self.lhs.free_symbols | self.rhs.free_symbols
-        if any(sym.name not in values for sym in needed):
+        sides = checks.constraint_sides(self.lhs, self.rhs, values)
+        if sides is None:
             return None
-        subs = {sym: values[sym.name] for sym in needed}
-        left, right = float(self.lhs.subs(subs)), float(self.rhs.subs(subs))
-        if left <= right * (1 + 1e-12):
+        left, right = float(sides[0]), float(sides[1])
+        if checks.holds(left, right):
             return None
         return (
             f"{self.description}: {sp.sstr(self.lhs)} <= {sp.sstr(self.rhs)} fails ({left:.6g} > {right:.6g})"
@@ -40,8 +62,9 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Violation:
-    """One failed check: which assumption, and why."""
+    """One failed check: which assumption (its id and display name), and why."""
 
+    id: str
     assumption: str
     message: str
 
@@ -50,15 +73,21 @@ class Violation:
 class Assumption:
     """A hypothesis of a theorem.
 
-    ``constants`` are the symbols it introduces (their domains, from
-    :mod:`theory.symbols`, are checked too); ``constraints`` are relations
-    between constants that concrete values must satisfy.
+    ``id`` is one of :data:`IDS`; ``constants`` are the symbols it introduces
+    (their domains, from :mod:`theory.symbols`, are checked too);
+    ``constraints`` are relations between constants that concrete values must
+    satisfy.
     """
 
+    id: str
     name: str
     statement: str  # LaTeX
     constants: tuple[sp.Symbol, ...] = ()
     constraints: tuple[Constraint, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.id not in IDS:
+            raise ValueError(f"unknown assumption id {self.id!r}; known ids: {', '.join(IDS)}")
 
     def check(self, values: Mapping[str, float]) -> list[Violation]:
         """Violations of this assumption at ``values`` (keys: symbol names).
@@ -69,39 +98,52 @@ class Assumption:
         out = []
         for sym in self.constants:
             if sym.name in values:
-                info = S.info(sym)
-                v = values[sym.name]
-                if not info.admits(v):
-                    got = "NaN" if isinstance(v, float) and math.isnan(v) else repr(v)
-                    out.append(
-                        Violation(self.name, f"{sym.name} must be {info.describe_domain()}, got {got}")
-                    )
+                message = checks.domain_message(sym.name, checks.real_value(sym.name, values[sym.name]))
+                if message:
+                    out.append(Violation(self.id, self.name, message))
         if out:
             return out
         for con in self.constraints:
             msg = con.violation(values)
             if msg:
-                out.append(Violation(self.name, msg))
+                out.append(Violation(self.id, self.name, msg))
         return out
 
 
-# The assumptions shared by the stochastic-gradient theorems (theory-reference §3.1).
+# The assumptions shared by the stochastic-gradient theorems (docs/theory.md, "Assumptions").
 SMOOTH = Assumption(
+    "smooth",
     "L-smooth",
     r"\|\nabla F(x) - \nabla F(y)\| \le L \|x - y\|",
     (S.L,),
 )
 LOWER_BOUNDED = Assumption(
+    "lower-bounded",
     "bounded below",
     r"F^* = \inf F > -\infty,\ \Delta = F(\theta_0) - F^*",
     (S.Delta,),
 )
 UNBIASED = Assumption(
+    "unbiased",
     "unbiased gradient",
     r"\mathbb{E}[g_k \mid \theta_{k-1}] = \nabla F(\theta_{k-1})",
 )
 BOUNDED_VARIANCE = Assumption(
+    "bounded-variance",
     "bounded variance",
     r"\mathbb{E}\|g_k - \nabla F(\theta_{k-1})\|^2 \le \sigma^2",
     (S.sigma2,),
+)
+BOUNDED_SUP = Assumption(
+    "bounded-sup",
+    "bounded gradients (sup norm)",
+    r"\|g_k\|_\infty \le R \text{ almost surely}",
+    (S.R,),
+)
+PRECONDITIONER = Assumption(
+    "preconditioner",
+    "preconditioner from past gradients",
+    r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon)) \text{ known before } g_k,\ "
+    r"\mathrm{spec}(A_{k-1}) \subset [1/(R+\epsilon), 1/\epsilon]",
+    (S.R, S.eps),
 )

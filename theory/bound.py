@@ -1,23 +1,24 @@
-"""The :class:`Bound` object: a proved upper bound with its assumptions,
-reference, tightness flag and derivation steps."""
+"""The :class:`Bound` object: a proved upper bound with its left-hand side,
+assumptions, reference, tightness flag and derivation steps."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
 
+from theory import checks
 from theory import symbols as S
 from theory.assumptions import Assumption, Violation
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
-from theory.symbols import to_latex
-
-#: The quantity every stochastic-gradient bound controls (design.md convention).
-AVERAGE_GRAD_NORM_SQ = r"\frac{1}{n}\sum_{k=0}^{n-1}\mathbb{E}\|\nabla F(\theta_k)\|^2"
+from theory.lhs import UNIFORM, LeftHandSide
+from theory.optimum import optimal_step
+from theory.orders import leading_order
+from theory.symbols import S1, S2, to_latex
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,24 @@ class Step:
     statement: sp.Basic
 
 
+def _registered(name: str, known: tuple[str, ...]) -> None:
+    if name not in S.REGISTRY:
+        raise UnknownNameError(f"unknown constant {name!r}; this bound needs {', '.join(known)}")
+
+
 @dataclass(frozen=True)
 class NumpyBound:
     """A vectorised bound: call with keyword arrays (broadcast together) or
-    positionally in the order of :attr:`args`. No assumption checks are made
-    here (use :meth:`Bound.evaluate` for checked scalar values)."""
+    positionally in the order of :attr:`args`.
+
+    Every call checks the values (vectorised): unknown names raise
+    :class:`UnknownNameError`, a value outside its symbol's domain (n = -1,
+    NaN, B = 2.5, ...) raises :class:`AssumptionViolation` naming the input
+    and the first offending value. The theorem's constraints between
+    constants (e.g. C_gamma <= 1/L) are not checked here, so a bound can be
+    evaluated outside them on purpose; :meth:`Bound.check_arrays` checks
+    them. :attr:`func` is the unchecked callable.
+    """
 
     args: tuple[str, ...]
     func: Callable[..., np.ndarray]
@@ -41,25 +55,59 @@ class NumpyBound:
     def __call__(self, *positional, **values):
         if positional and values:
             raise TheoryError("pass the constants either positionally or by name, not both")
-        if values:
-            missing = [a for a in self.args if a not in values]
-            if missing:
-                raise MissingConstantError(f"missing value for {', '.join(missing)}")
-            positional = tuple(values[a] for a in self.args)
-        if len(positional) != len(self.args):
-            raise TheoryError(f"expected {len(self.args)} values ({', '.join(self.args)})")
-        return self.func(*positional)
+        if positional:
+            if len(positional) != len(self.args):
+                raise TheoryError(f"expected {len(self.args)} values ({', '.join(self.args)})")
+            values = dict(zip(self.args, positional, strict=True))
+        for key in values:
+            _registered(key, self.args)
+        missing = [a for a in self.args if a not in values]
+        if missing:
+            raise MissingConstantError(f"missing value for {', '.join(missing)}")
+        arrays = {key: _as_array(key, value) for key, value in values.items()}
+        check_domains(arrays)
+        with np.errstate(all="ignore"):
+            return self.func(*(arrays[a] for a in self.args))
+
+
+def check_domains(values: Mapping[str, np.ndarray]) -> None:
+    """Raise :class:`AssumptionViolation` at the first value outside its symbol's domain."""
+    for name, arr in values.items():
+        ok = checks.admits_array(name, arr)
+        if not ok.all():
+            bad = np.asarray(arr).ravel()[int(np.argmin(ok.ravel()))]
+            raise AssumptionViolation(checks.domain_message(name, float(bad)) or name)
+
+
+def _as_array(name: str, value) -> np.ndarray:
+    if isinstance(value, bool | np.bool_):
+        raise AssumptionViolation(f"{name} must be real numbers, got {value!r}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        raise AssumptionViolation(f"{name} must be real numbers, got {value!r}") from None
+    if arr.dtype.kind == "O":
+        arr = np.asarray([checks.real_value(name, v) for v in arr.ravel()], dtype=float).reshape(arr.shape)
+    elif arr.dtype.kind not in "iuf":
+        raise AssumptionViolation(f"{name} must be real numbers, got {value!r} (dtype {arr.dtype})")
+    return arr.astype(float)
 
 
 @dataclass(frozen=True)
 class Bound:
     """An upper bound ``lhs <= expr`` proved under ``assumptions``.
 
+    ``lhs`` says what is bounded (observable and weights over the iterates);
     ``tight`` is True only when the constants are exactly the published or
     derived ones (no loosened step); ``step_limit`` is the largest admissible
     step constant C_gamma (None when the theorem has no such condition);
     ``definitions`` records substitutions already made (e.g.
-    sigma2 = sigma2_data/B + sigma2_mc/(B K)).
+    sigma2 = sigma2_data/B + sigma2_mc/(B K)). ``order`` is the leading order
+    in n when the theorem states it (None: derived from ``expr``);
+    ``same_order_as`` names a bound with the same leading order (a
+    specialisation by n-free substitutions), whose rate is reused.
+    ``condition_constants`` appear only in the theorem's conditions (e.g.
+    gamma_max <= 1/L) and must be given to evaluate it all the same.
     """
 
     name: str
@@ -68,20 +116,23 @@ class Bound:
     reference: str
     tight: bool
     steps: tuple[Step, ...] = ()
-    lhs: str = AVERAGE_GRAD_NORM_SQ
+    lhs: LeftHandSide = UNIFORM
     step_limit: sp.Expr | None = None
     definitions: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
     notes: tuple[str, ...] = ()
     model: str = "generic"
     optimizer: str = "sgd"
     variant: str = ""
-    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    order: sp.Expr | None = None
+    same_order_as: Bound | None = None
+    condition_constants: tuple[sp.Symbol, ...] = ()
 
     # ------------------------------------------------------------------ constants
     @cached_property
     def constants(self) -> tuple[str, ...]:
-        """Names of the free symbols of ``expr`` and of the step limit, sorted."""
-        syms = set(self.expr.free_symbols)
+        """Names of the free symbols of ``expr``, of the step limit and of the
+        condition constants, sorted: every value :meth:`evaluate` needs."""
+        syms = set(self.expr.free_symbols) | set(self.condition_constants)
         if self.step_limit is not None:
             syms |= self.step_limit.free_symbols
         return tuple(sorted(sym.name for sym in syms))
@@ -89,38 +140,51 @@ class Bound:
     def check(self, values: Mapping[str, float]) -> list[Violation]:
         """Every assumption violated at ``values`` (domains first, then constraints)."""
         out: list[Violation] = []
-        for name in self.constants:
-            if name in values:
-                info = S.info(name)
-                v = values[name]
-                if not info.admits(v):
-                    shown = "NaN" if math.isnan(v) else repr(v)
-                    out.append(Violation("domain", f"{name} must be {info.describe_domain()}, got {shown}"))
+        for name, value in values.items():
+            if name in S.REGISTRY:
+                message = checks.domain_message(name, checks.real_value(name, value))
+                if message:
+                    out.append(Violation("domain", "domain", message))
         if out:
             return out
         for assumption in self.assumptions:
             out.extend(assumption.check(values))
         return out
 
+    def check_arrays(self, values: Mapping[str, np.ndarray]) -> None:
+        """Vectorised :meth:`check`: raise :class:`AssumptionViolation` at the first
+        point where a domain or a constraint fails."""
+        check_domains(values)
+        for assumption in self.assumptions:
+            for con in assumption.constraints:
+                sides = checks.constraint_sides(con.lhs, con.rhs, values)
+                if sides is None:
+                    continue
+                ok = checks.holds_array(*sides)
+                if not np.all(ok):
+                    left, right = np.broadcast_arrays(*sides)
+                    at = int(np.argmin(np.broadcast_to(ok, left.shape).ravel()))
+                    raise AssumptionViolation(
+                        f"{self.name}: [{assumption.id}] {con.description}: {sp.sstr(con.lhs)} <= "
+                        f"{sp.sstr(con.rhs)} fails ({left.ravel()[at]:.6g} > {right.ravel()[at]:.6g})"
+                    )
+
     def _clean(self, values: Mapping[str, object]) -> dict[str, float]:
         clean: dict[str, float] = {}
         for key, value in values.items():
-            if key not in S.REGISTRY:
-                raise UnknownNameError(
-                    f"unknown constant {key!r}; this bound needs {', '.join(self.constants)}"
-                )
-            try:
-                clean[key] = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise AssumptionViolation(f"{key} must be a real number, got {value!r}") from None
+            _registered(key, self.constants)
+            clean[key] = checks.real_value(key, value)
         return clean
 
     def evaluate(self, **values: float) -> float:
         """The bound's value at ``values`` (keys are symbol names).
 
         Raises :class:`MissingConstantError` naming every constant without a
-        value and :class:`AssumptionViolation` for a value outside its domain
-        (negative, NaN, ...) or breaking a constraint (e.g. C_gamma > 1/L).
+        value, :class:`UnknownNameError` for a name that is no symbol, and
+        :class:`AssumptionViolation` for a value that is not a real number,
+        lies outside its domain (negative, NaN, not an integer where one is
+        needed, too large for a float) or breaks a constraint (e.g.
+        C_gamma > 1/L).
         """
         clean = self._clean(values)
         missing = [name for name in self.constants if name not in clean]
@@ -131,49 +195,77 @@ class Bound:
         violations = self.check(clean)
         if violations:
             raise AssumptionViolation(
-                f"{self.name}: " + "; ".join(f"[{v.assumption}] {v.message}" for v in violations)
+                f"{self.name}: " + "; ".join(f"[{v.id}] {v.message}" for v in violations)
             )
         f = self.numpy()
         with np.errstate(all="ignore"):
-            result = float(f(**{a: clean[a] for a in f.args}))
+            result = float(f.func(*(clean[a] for a in f.args)))
         if not math.isfinite(result):
             raise AssumptionViolation(f"{self.name}: the bound is not finite at {clean} ({result})")
         return result
 
     def numpy(self) -> NumpyBound:
         """A vectorised numpy callable of ``expr`` (arguments: symbol names, sorted)."""
-        if "numpy" not in self._cache:
-            syms = sorted(self.expr.free_symbols, key=lambda x: x.name)
-            func = sp.lambdify(syms, self.expr, modules="numpy", cse=True)
-            self._cache["numpy"] = NumpyBound(tuple(x.name for x in syms), func)
-        return self._cache["numpy"]
+        return self._numpy
+
+    @cached_property
+    def _numpy(self) -> NumpyBound:
+        syms = sorted(self.expr.free_symbols, key=lambda x: x.name)
+        func = sp.lambdify(syms, self.expr, modules="numpy", cse=True)
+        return NumpyBound(tuple(x.name for x in syms), func)
 
     # ---------------------------------------------------------------- structure
+    @property
+    def has_rate(self) -> bool:
+        """False when the bound depends on the steps only through their sums
+        S1, S2 (no leading order in n without a schedule)."""
+        return self.order is not None or not (self.expr.free_symbols & {S1, S2})
+
     def rate(self) -> sp.Expr:
         """Leading order in n with constants dropped, e.g. ``log(n)/sqrt(n)``."""
-        from theory.rates import leading_order
+        return self._rate
 
-        if "rate" not in self._cache:
-            source = self._cache.get("rate_from")  # same leading order (set by specialise)
-            self._cache["rate"] = source.rate() if source is not None else leading_order(self.expr)
-        return self._cache["rate"]
+    @cached_property
+    def _rate(self) -> sp.Expr:
+        if self.order is not None:
+            return self.order
+        if not self.has_rate:
+            raise TheoryError(
+                f"{self.name} depends on the step sizes only through S1 = sum gamma_k and "
+                "S2 = sum gamma_k^2: its rate in n is the schedule's (substitute S1, S2 first)"
+            )
+        if self.same_order_as is not None:
+            return self.same_order_as.rate()
+        return leading_order(self.expr)
+
+    @cached_property
+    def optimal_step(self) -> sp.Expr:
+        """The C_gamma minimising ``expr``, clipped to the step limit (closed form)."""
+        return optimal_step(self.expr, self.step_limit, self.name)
 
     def substitute(self, **values: float | sp.Expr) -> Bound:
         """The same bound with some constants replaced (numbers or expressions)."""
         subs = {S.get(key): sp.sympify(v) for key, v in values.items()}
         limit = None if self.step_limit is None else self.step_limit.subs(subs)
-        return replace(self, expr=self.expr.subs(subs), step_limit=limit, _cache={})
+        keeps_order = not any(v.has(S.n) for v in subs.values())
+        return replace(
+            self,
+            expr=self.expr.subs(subs),
+            step_limit=limit,
+            same_order_as=self if keeps_order and self.has_rate else None,
+            order=self.order if keeps_order else None,
+        )
 
     def latex(self) -> str:
         """``lhs \\le expr`` in LaTeX."""
-        return rf"{self.lhs} \le {to_latex(self.expr)}"
+        return rf"{self.lhs.latex} \le {to_latex(self.expr)}"
 
     def explain(self) -> str:
         """The statement, assumptions, every derivation step with its one-line
         justification, the final form, the rate and the reference."""
         lines = [f"{self.name}  ({'tight' if self.tight else 'loose'} constants)", ""]
         lines.append("Assumptions:")
-        lines += [f"  - {a.name}: {a.statement}" for a in self.assumptions]
+        lines += [f"  - [{a.id}] {a.name}: {a.statement}" for a in self.assumptions]
         if self.definitions:
             lines.append("Definitions:")
             lines += [f"  - {sp.sstr(sym)} = {sp.sstr(val)}" for sym, val in self.definitions]
@@ -183,10 +275,11 @@ class Bound:
                 lines.append(f"  {i}. {step.title} -- {step.justification}")
                 lines.append(f"       {sp.sstr(step.statement)}")
         lines.append("Bound:")
-        lines.append(f"  (1/n) sum_(k=0)^(n-1) E||grad F(theta_k)||^2 <= {sp.sstr(self.expr)}")
+        lines.append(f"  {self.lhs.text} <= {sp.sstr(self.expr)}")
         if self.step_limit is not None:
             lines.append(f"  for C_gamma <= {sp.sstr(self.step_limit)}")
-        lines.append(f"Rate: {sp.sstr(self.rate())}")
+        rate = sp.sstr(self.rate()) if self.has_rate else "the schedule's, through S1 and S2"
+        lines.append(f"Rate: {rate}")
         if self.notes:
             lines.append("Notes:")
             lines += [f"  - {note}" for note in self.notes]

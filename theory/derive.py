@@ -11,8 +11,9 @@ from pathlib import Path
 import sympy as sp
 
 from theory.bound import Bound
-from theory.registry import bound as get_bound
-from theory.registry import registered
+from theory.catalog import bound as get_bound
+from theory.catalog import registered
+from theory.descent import PLACEHOLDER_LATEX
 from theory.symbols import to_latex
 
 
@@ -37,8 +38,14 @@ def render(b: Bound) -> str:
     ]
     if b.step_limit is not None:
         out += [f"for $C_\\gamma \\le {to_latex(b.step_limit)}$.", ""]
-    out += ["## Assumptions", ""]
-    out += [f"- **{a.name}**: ${a.statement}$" for a in b.assumptions]
+    out += [
+        f"Left-hand side: observable `{b.lhs.observable}`, weight of iterate $j$: "
+        f"${to_latex(b.lhs.weight)}$ (normalised over $j = 0..n-1$).",
+        "",
+        "## Assumptions",
+        "",
+    ]
+    out += [f"- **{a.name}** (`{a.id}`): ${a.statement}$" for a in b.assumptions]
     out.append("")
     if b.definitions:
         out += ["## Definitions", ""]
@@ -50,7 +57,7 @@ def render(b: Bound) -> str:
             out += [
                 f"{i}. **{step.title}**: {step.justification}",
                 "",
-                f"   $$ {to_latex(step.statement)} $$",
+                f"   $$ {to_latex(step.statement, PLACEHOLDER_LATEX)} $$",
                 "",
             ]
     out += [
@@ -62,7 +69,9 @@ def render(b: Bound) -> str:
         "",
         "## Rate",
         "",
-        f"Leading order in $n$ (constants dropped): ${to_latex(b.rate())}$.",
+        f"Leading order in $n$ (constants dropped): ${to_latex(b.rate())}$."
+        if b.has_rate
+        else "The bound depends on the steps through $S_1$ and $S_2$: its rate in $n$ is the schedule's.",
         "",
     ]
     if b.notes:

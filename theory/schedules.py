@@ -36,7 +36,7 @@ def power_sum_lower(p: sp.Expr, upto: sp.Expr = n) -> sp.Expr:
 
 @dataclass(frozen=True)
 class StepSchedule:
-    """gamma_k = C_gamma k^(-alpha), k = 1..n (design.md's convention, alpha = 1/2)."""
+    """gamma_k = C_gamma k^(-alpha), k = 1..n (the default schedule has alpha = 1/2)."""
 
     constant: sp.Expr = C_gamma
     exponent: sp.Expr = sp.Rational(1, 2)

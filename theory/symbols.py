@@ -7,10 +7,12 @@ Each symbol carries SymPy assumptions (``positive`` where it is) and a
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy as sp
+
+from theory.errors import UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -21,40 +23,23 @@ class SymbolInfo:
     ``"unit"`` (in (0, 1)), ``"unit_closed"`` (in [0, 1)), ``"count"`` (>= 1),
     ``"real"``. ``typical`` is a representative admissible value, used where
     a value is needed only to fix generic positions (e.g. dropping constants
-    in :func:`theory.rates.leading_order`).
+    in :func:`theory.rates.leading_order`). ``integer`` symbols take integral
+    values only. ``varies_with`` names the symbols this quantity depends on
+    although a bound treats it as a free constant (e.g. the IWAE Monte-Carlo
+    variance measured at the K used): no sign of a derivative in those
+    symbols is claimed for a bound containing it.
     """
 
     symbol: sp.Symbol
     meaning: str
     domain: str
     typical: float
+    integer: bool = False
+    varies_with: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.symbol.name
-
-    def admits(self, value: float) -> bool:
-        """True when ``value`` is finite and lies in the symbol's domain."""
-        if not math.isfinite(value):
-            return False
-        return {
-            "positive": value > 0,
-            "nonnegative": value >= 0,
-            "unit": 0 < value < 1,
-            "unit_closed": 0 <= value < 1,
-            "count": value >= 1,
-            "real": True,
-        }[self.domain]
-
-    def describe_domain(self) -> str:
-        return {
-            "positive": "a finite number > 0",
-            "nonnegative": "a finite number >= 0",
-            "unit": "a number in (0, 1)",
-            "unit_closed": "a number in [0, 1)",
-            "count": "a finite number >= 1",
-            "real": "a finite real number",
-        }[self.domain]
 
 
 REGISTRY: dict[str, SymbolInfo] = {}
@@ -69,17 +54,36 @@ _ASSUMPTIONS = {
 }
 
 
-def _register(name: str, meaning: str, domain: str, typical: float, **extra) -> sp.Symbol:
+def _register(
+    name: str,
+    meaning: str,
+    domain: str,
+    typical: float,
+    integer: bool = False,
+    varies_with: tuple[str, ...] = (),
+) -> sp.Symbol:
+    extra = {"integer": True} if integer else {}
     sym = sp.Symbol(name, **{**_ASSUMPTIONS[domain], **extra})
-    REGISTRY[name] = SymbolInfo(sym, meaning, domain, typical)
+    REGISTRY[name] = SymbolInfo(sym, meaning, domain, typical, integer, tuple(varies_with))
     return sym
 
 
 # Iterations and schedule ---------------------------------------------------
-n = _register("n", "number of iterations (bound on the average over k = 0..n-1)", "count", 1000)
-k = _register("k", "iteration index, k = 1..n", "count", 10)
+n = _register("n", "number of iterations (bound on an average over iterates 0..n-1)", "count", 1000, True)
+k = _register("k", "iteration index, k = 1..n", "count", 10, True)
 alpha = _register("alpha", "step-size decay exponent, gamma_k = C_gamma k^(-alpha)", "unit", 0.5)
 C_gamma = _register("C_gamma", "step-size constant, gamma_k = C_gamma k^(-alpha)", "positive", 0.01)
+S1 = _register("S1", "sum of the step sizes, S1 = gamma_1 + ... + gamma_n", "positive", 1.0)
+S2 = _register("S2", "sum of the squared step sizes, S2 = gamma_1^2 + ... + gamma_n^2", "positive", 0.01)
+gamma_max = _register("gamma_max", "largest step size, max_k gamma_k", "positive", 0.01)
+
+# The observed side: the weight of iterate theta_j in a bound's left-hand side ---------
+j = _register(
+    "j", "iterate index j = 0..n-1 of the left-hand side's weighted average", "nonnegative", 10, True
+)
+gamma_next = _register(
+    "gamma_next", "gamma_{j+1}: the step size taken from iterate theta_j", "positive", 0.01
+)
 
 # Objective constants ---------------------------------------------------------
 L = _register("L", "smoothness: ||grad F(x) - grad F(y)|| <= L ||x - y||", "positive", 10.0)
@@ -98,11 +102,19 @@ sigma2_mc = _register(
 )
 M = _register("M", "bound on the stochastic gradient norm ||g||", "positive", 10.0)
 R = _register("R", "bound on the stochastic gradient sup-norm ||g||_inf", "positive", 1.0)
-d = _register("d", "number of parameters (theta and phi together)", "count", 100)
+d = _register("d", "number of parameters (theta and phi together)", "count", 100, True)
 
 # Sampling ----------------------------------------------------------------------
 B = _register("B", "minibatch size", "count", 32, integer=True)
 K = _register("K", "number of variational (importance) samples per example", "count", 5, integer=True)
+sigma2_mc_K = _register(
+    "sigma2_mc_K",
+    "Monte-Carlo variance of one example's K-sample IWAE gradient, E_x Var_eps g_K; "
+    "measured at the K used (the largest over the K_k used for a sample schedule); depends on K",
+    "nonnegative",
+    1.0,
+    varies_with=("K",),
+)
 
 # Adaptive methods ---------------------------------------------------------------
 beta1 = _register("beta1", "Adam momentum parameter", "unit_closed", 0.9)
@@ -112,7 +124,7 @@ lambda_min = _register("lambda_min", "smallest eigenvalue of the preconditioner"
 lambda_max = _register("lambda_max", "largest eigenvalue of the preconditioner", "positive", 2.0)
 
 # Architecture (Deep Gaussian VAE, seed paper A1-A2) -------------------------------
-a = _register("a", "weight box: ||theta||_inf + ||phi||_inf <= a", "positive", 1.0)
+a = _register("a", "box radius (A2): every parameter entry in [-a, a]", "positive", 1.0)
 N_layers = _register("N_layers", "number of layers of each network", "count", 3, integer=True)
 c = _register("c", "decoder standard deviation, p(x|z) = N(G(z), c^2 I)", "positive", 1.0)
 C_G = _register("C_G", "bound on the decoder mean ||G_theta||", "positive", 10.0)
@@ -129,10 +141,69 @@ s1 = _register("s1", "soft-clip lower bound", "real", 0.0)
 s2 = _register("s2", "soft-clip upper bound", "real", 50.0)
 
 
+# Model constants and the adaptive and biased theorems ------------------------------------
+C_x = _register("C_x", "bound on the data norm ||x||", "positive", 10.0)
+C_Sigma = _register(
+    "C_Sigma", "upper bound on the eigenvalues of Sigma_phi (encoder variance)", "positive", 1.0
+)
+C_eps = _register("C_eps", "bound on the norm ||eps|| of one reparameterisation noise draw", "positive", 3.0)
+alpha_step = _register(
+    "alpha_step", "constant step size alpha of Adam/Adagrad (Defossez et al. 2022)", "positive", 1e-3
+)
+C_bias = _register(
+    "C_bias", "IWAE gradient bias constant: ||grad ELBO_K - grad log p|| <= C_bias/K", "nonnegative", 1.0
+)
+C_alpha = _register(
+    "C_alpha",
+    "bias constant of biased SA: ||E[g_k] - grad F|| <= C_alpha k^(-alpha_bias)",
+    "nonnegative",
+    1.0,
+)
+alpha_bias = _register(
+    "alpha_bias",
+    "bias-decay exponent of biased SA: ||E[g_k] - grad F|| <= C_alpha k^(-alpha_bias)",
+    "unit_closed",
+    0.5,
+)
+K_growth = _register(
+    "K_growth", "IWAE sample-growth exponent: K_k = K k^K_growth samples at step k", "unit_closed", 0.5
+)
+L_p = _register("L_p", "BBVI: smoothness of the negative log joint z -> -log p(x, z)", "positive", 10.0)
+M_p = _register("M_p", "BBVI: bound on ||grad_z log p(x, z)||", "positive", 10.0)
+J_T = _register(
+    "J_T", "BBVI: bound on the Jacobian of the parameterisation lambda -> T_lambda(eps)", "positive", 1.0
+)
+H_T = _register("H_T", "BBVI: bound on the second derivative of lambda -> T_lambda(eps)", "nonnegative", 1.0)
+L_H = _register("L_H", "BBVI: smoothness of the negative entropy of q_lambda in lambda", "nonnegative", 1.0)
+M_H = _register("M_H", "BBVI: bound on the gradient of the negative entropy of q_lambda", "nonnegative", 1.0)
+
+
+#: LaTeX of symbols whose default rendering misleads (sigma2 would print as sigma_2).
+LATEX_NAMES: dict[sp.Symbol, str] = {
+    sigma2: r"\sigma^2",
+    sigma2_data: r"\sigma^2_{\mathrm{data}}",
+    sigma2_mc: r"\sigma^2_{\mathrm{MC}}",
+    C_gamma: r"C_\gamma",
+    S1: "S_1",
+    S2: "S_2",
+    gamma_max: r"\gamma_{\max}",
+    gamma_next: r"\gamma_{j+1}",
+    sigma2_mc_K: r"\sigma^2_{\mathrm{MC},K}",
+    N_layers: "N",
+    c_Sigma: r"c_\Sigma",
+    d_z: "d_z",
+    lambda_min: r"\lambda_{\min}",
+    lambda_max: r"\lambda_{\max}",
+    eps: r"\epsilon",
+    beta1: r"\beta_1",
+    alpha_bias: r"\alpha_{\mathrm{bias}}",
+    K_growth: r"\kappa",
+    beta2: r"\beta_2",
+}
+
+
 def get(name: str) -> sp.Symbol:
     """The registered symbol called ``name``; unknown names raise ``UnknownNameError``."""
-    from theory.errors import UnknownNameError
-
     try:
         return REGISTRY[name].symbol
     except KeyError:
@@ -148,64 +219,38 @@ def info(symbol: sp.Symbol | str) -> SymbolInfo:
     return REGISTRY[name]
 
 
-def register(name: str, meaning: str, domain: str, typical: float, **extra) -> sp.Symbol:
-    """Register a further symbol (for model modules); re-registering must agree."""
-    if name in REGISTRY:
-        existing = REGISTRY[name]
-        if existing.domain != domain:
-            raise ValueError(f"symbol {name!r} already registered with domain {existing.domain}")
-        return existing.symbol
-    return _register(name, meaning, domain, typical, **extra)
+def domain_form(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
+    """``expr`` in new variables whose SymPy assumptions encode the whole domain
+    of each registered symbol, and the map back: a count x >= 1 becomes 1 + x_m
+    (x_m >= 0, and log(x) a symbol log_x >= 0), a unit x in (0, 1) or [0, 1)
+    becomes x_u/(1 + x_u) (x_u > 0 or >= 0). SymPy can then decide signs that
+    hold on the domains only (e.g. 1 - beta1 > 0)."""
+    expr = sp.sympify(expr)
+    back: dict[sp.Symbol, sp.Expr] = {}
+    logs = {}
+    for lg in expr.atoms(sp.log):
+        arg = lg.args[0]
+        if arg.is_Symbol and arg.name in REGISTRY and REGISTRY[arg.name].domain == "count":
+            logs[lg] = sp.Symbol(f"log_{arg.name}", nonnegative=True)
+            back[logs[lg]] = lg
+    expr = expr.xreplace(logs)
+    subs = {}
+    for sym in expr.free_symbols:
+        domain = (
+            REGISTRY[sym.name].domain if sym.name in REGISTRY and REGISTRY[sym.name].symbol == sym else None
+        )
+        if domain == "count":
+            new = sp.Symbol(f"{sym.name}_m", nonnegative=True)
+            subs[sym], back[new] = 1 + new, sym - 1
+        elif domain in ("unit", "unit_closed"):
+            new = sp.Symbol(
+                f"{sym.name}_u", **({"positive": True} if domain == "unit" else {"nonnegative": True})
+            )
+            subs[sym], back[new] = new / (1 + new), sym / (1 - sym)
+    return expr.xreplace(subs), back
 
 
-#: LaTeX of symbols whose default rendering misleads (sigma2 would print as sigma_2).
-LATEX_NAMES: dict[sp.Symbol, str] = {
-    sigma2: r"\sigma^2",
-    sigma2_data: r"\sigma^2_{\mathrm{data}}",
-    sigma2_mc: r"\sigma^2_{\mathrm{MC}}",
-    C_gamma: r"C_\gamma",
-    N_layers: "N",
-    c_Sigma: r"c_\Sigma",
-    d_z: "d_z",
-    lambda_min: r"\lambda_{\min}",
-    lambda_max: r"\lambda_{\max}",
-    eps: r"\epsilon",
-    beta1: r"\beta_1",
-    beta2: r"\beta_2",
-}
-
-
-def latex_name(symbol: sp.Symbol, tex: str) -> sp.Symbol:
-    """Declare how ``symbol`` is written in LaTeX; returns the symbol."""
-    LATEX_NAMES[symbol] = tex
-    return symbol
-
-
-def to_latex(expr: sp.Basic) -> str:
-    """LaTeX of ``expr`` with the registry's symbol names (use this, not sp.latex)."""
-    return sp.latex(expr, symbol_names=LATEX_NAMES)
-
-
-# Model constants and adaptive/biased theorems (issue 4) ----------------------------------
-C_x = register("C_x", "bound on the data norm ||x||", "positive", 10.0)
-C_Sigma = register(
-    "C_Sigma", "upper bound on the eigenvalues of Sigma_phi (encoder variance)", "positive", 1.0
-)
-C_eps = register("C_eps", "bound on the norm ||eps|| of one reparameterisation noise draw", "positive", 3.0)
-alpha_step = register(
-    "alpha_step", "constant step size alpha of Adam/Adagrad (Defossez et al. 2022)", "positive", 1e-3
-)
-C_bias = register(
-    "C_bias", "IWAE gradient bias constant: ||grad ELBO_K - grad log p|| <= C_bias/K", "nonnegative", 1.0
-)
-C_alpha = register(
-    "C_alpha", "bias constant of biased SA: ||E[g_k] - grad F|| <= C_alpha k^(-alpha)", "nonnegative", 1.0
-)
-L_p = register("L_p", "BBVI: smoothness of the negative log joint z -> -log p(x, z)", "positive", 10.0)
-M_p = register("M_p", "BBVI: bound on ||grad_z log p(x, z)||", "positive", 10.0)
-J_T = register(
-    "J_T", "BBVI: bound on the Jacobian of the parameterisation lambda -> T_lambda(eps)", "positive", 1.0
-)
-H_T = register("H_T", "BBVI: bound on the second derivative of lambda -> T_lambda(eps)", "nonnegative", 1.0)
-L_H = register("L_H", "BBVI: smoothness of the negative entropy of q_lambda in lambda", "nonnegative", 1.0)
-M_H = register("M_H", "BBVI: bound on the gradient of the negative entropy of q_lambda", "nonnegative", 1.0)
+def to_latex(expr: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
+    """LaTeX of ``expr`` with the registry's symbol names and ``names`` for
+    further symbols (e.g. the placeholders of a derivation); use this, not sp.latex."""
+    return sp.latex(expr, symbol_names={**LATEX_NAMES, **(names or {})})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.registry import bound, registered
+from theory.catalog import bound, registered
 
 
 def _short(reference: str) -> str:
@@ -20,7 +20,7 @@ def theorem_table() -> str:
     ]
     for model, optimizer, variant in registered():
         b = bound(model, optimizer, variant or None)
-        rate = sp.sstr(b.rate()).replace("|", "\\|")
+        rate = sp.sstr(b.rate()).replace("|", "\\|") if b.has_rate else "schedule's (S1, S2)"
         rows.append(
             f"| {model} | {optimizer} | {variant or 'default'} | `{rate}` | {_short(b.reference)} | "
             f"{'tight' if b.tight else 'loose'} |"

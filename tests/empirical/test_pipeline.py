@@ -105,9 +105,12 @@ def _evidence(theorem, **over):
     runs = SimpleNamespace(param_sup_norm=[[0.3, over.pop("sup", 0.4)]])
     est = SimpleNamespace(value=2.0, lo=1.9, hi=2.1, method="m")
     constants = SimpleNamespace(
-        L=est, R=est, delta_is_upper=over.pop("proven", True), where="theta_0",
+        L=est,
+        R=est,
+        delta_is_upper=over.pop("proven", True),
+        where="theta_0",
         named=lambda: {"sigma2_data": est, "sigma2_mc": est},
-    )  # fmt: skip
+    )
     binding = Binding(
         over.pop("values", {"C_gamma": 0.1, "L": 2.1}),
         over.pop("ends", {"L": "hi"}),
@@ -125,10 +128,16 @@ def test_rows_follow_the_assumption_ids_of_the_theorem():
     assert all(r.id in IDS for r in rows)
     status = {r.id: r.status for r in rows}
     assert status == {
-        "smooth": "estimated", "lower-bounded": "holds", "unbiased": "holds", "bounded-variance": "estimated",
-        "algorithm": "holds", "step-size": "estimated", "variance-split": "holds", "smooth-activations": "holds",
+        "smooth": "estimated",
+        "lower-bounded": "holds",
+        "unbiased": "holds",
+        "bounded-variance": "estimated",
+        "algorithm": "holds",
+        "step-size": "estimated",
+        "variance-split": "holds",
+        "smooth-activations": "holds",
         "box": "unchecked",
-    }  # fmt: skip
+    }
 
 
 def test_rows_fail_where_the_theorem_does_not_apply():

@@ -1,4 +1,9 @@
-"""Property tests of the SGD theorem on noisy quadratics with exactly known constants."""
+"""Property tests of the SGD theorems on oracles with exactly known constants:
+noisy quadratics (convex) and a noisy cosine (nonconvex). One-sided: the 99%
+upper confidence limit of the simulated weighted average is at most the bound.
+The weights are the theorem's own (``Bound.lhs.weights``). RTOL absorbs rounding only:
+noise-free projected GD on a one-dimensional quadratic with gamma = 1/(2L) attains the
+projected bound up to a factor 1 - 4^(-n)."""
 
 import numpy as np
 import sympy as sp
@@ -6,13 +11,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from empirical.oracles import NoisyQuadratic
+from empirical.oracles import NoisyCosine, NoisyQuadratic, run_sgd
 from theory import rates
 
 BOUND = theory.bound("generic", "sgd")
+SCHEDULE = theory.bound("generic", "sgd", "schedule")
+PROJECTED = theory.bound("generic", "sgd", "projected")
+RTOL = 1e-9
+
+
+def _oracle(kind, dim, L, sigma2, rng):
+    if kind == "quadratic":
+        return NoisyQuadratic.random(dim, L, sigma2, rng)
+    return NoisyCosine.random(dim, L, sigma2, rng, frequency=float(rng.uniform(0.5, 3.0)))
+
+
+def cosine_schedule(n: int, gamma_max: float, warmup: int = 0) -> np.ndarray:
+    """gamma_k = gamma_max (1 + cos(pi (k - 1)/n))/2, k = 1..n, after a linear warm-up."""
+    k = np.arange(1, n + 1)
+    steps = gamma_max * (1 + np.cos(np.pi * (k - 1) / n)) / 2
+    if warmup:
+        steps[:warmup] *= np.arange(1, warmup + 1) / (warmup + 1)
+    return steps
 
 
 @given(
+    kind=st.sampled_from(["quadratic", "cosine"]),
     dim=st.integers(1, 6),
     L=st.floats(0.1, 10.0),
     sigma2=st.floats(0.0, 5.0),
@@ -20,14 +44,85 @@ BOUND = theory.bound("generic", "sgd")
     step_fraction=st.floats(0.05, 1.0),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_bound_dominates_simulated_sgd(dim, L, sigma2, n, step_fraction, seed):
+def test_bound_dominates_simulated_sgd(kind, dim, L, sigma2, n, step_fraction, seed):
     rng = np.random.default_rng(seed)
-    problem = NoisyQuadratic.random(dim, L, sigma2, rng)
+    problem = _oracle(kind, dim, L, sigma2, rng)
     C = step_fraction / problem.L
     sim = problem.simulate(n, C, rng, replicates=200)
     bound = BOUND.evaluate(n=n, C_gamma=C, **problem.constants())
     # one-sided: the simulation's 99% upper confidence limit is below the bound
-    assert sim.upper(0.99) <= bound
+    assert sim.upper(0.99) <= bound * (1 + RTOL)
+
+
+@given(
+    kind=st.sampled_from(["quadratic", "cosine"]),
+    dim=st.integers(1, 6),
+    L=st.floats(0.1, 10.0),
+    sigma2=st.floats(0.0, 5.0),
+    n=st.integers(1, 300),
+    step_fraction=st.floats(0.05, 1.0),
+    warmup=st.integers(0, 20),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_schedule_bound_dominates_cosine_schedules(kind, dim, L, sigma2, n, step_fraction, warmup, seed):
+    rng = np.random.default_rng(seed)
+    problem = _oracle(kind, dim, L, sigma2, rng)
+    steps = cosine_schedule(n, step_fraction / problem.L, min(warmup, n - 1))
+    weights = SCHEDULE.lhs.weights(n, step_sizes=steps)
+    sim = run_sgd(problem, steps, weights, rng, replicates=200)
+    sums = dict(S1=steps.sum(), S2=np.sum(steps**2), gamma_max=steps.max())
+    assert sim.upper(0.99) <= SCHEDULE.evaluate(**sums, **problem.constants()) * (1 + RTOL)
+
+
+@given(
+    kind=st.sampled_from(["quadratic", "cosine"]),
+    dim=st.integers(1, 6),
+    L=st.floats(0.1, 10.0),
+    sigma2=st.floats(0.0, 5.0),
+    n=st.integers(1, 300),
+    step_fraction=st.floats(0.05, 1.0),
+    box=st.floats(0.05, 2.0),
+    decay=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_projected_bound_dominates_projected_sgd(kind, dim, L, sigma2, n, step_fraction, box, decay, seed):
+    """The projected bound is attained (test_projected_bound_is_attained), so an upper
+    confidence limit cannot lie below it: the test is that the simulation shows no
+    violation, its 99% LOWER confidence limit at most the bound."""
+    rng = np.random.default_rng(seed)
+    problem = _oracle(kind, dim, L, sigma2, rng)
+    gamma_max = step_fraction / problem.L
+    steps = gamma_max * np.arange(1, n + 1) ** -0.5 if decay else np.full(n, gamma_max)
+    weights = PROJECTED.lhs.weights(n, step_sizes=steps)
+    sim = run_sgd(problem, steps, weights, rng, replicates=1000, box=box, observable=PROJECTED.lhs.observable)
+    # Delta = F(theta_0) - inf F with theta_0 projected into the box (inf F = 0 for both oracles)
+    start = np.clip(problem.theta0, -box, box)[None, :]
+    constants = {**problem.constants(), "Delta": float(problem.value(start)[0])}
+    bound = PROJECTED.evaluate(S1=steps.sum(), gamma_max=steps.max(), **constants)
+    assert sim.lower(0.99) <= bound * (1 + RTOL)
+
+
+@given(L=st.floats(0.1, 10.0), theta0=st.floats(-3, 3), n=st.integers(1, 40), sigma2=st.floats(0.01, 5.0))
+def test_projected_bound_is_attained(L, theta0, n, sigma2):
+    """On F = L theta^2/2 in one dimension with gamma = 1/(2L) and no active box:
+    noise-free, theta_k = theta_{k-1}/2 and sum_j gamma ||G~_j||^2 / S1 = (4/3)(1 - 4^-n)
+    L^2 theta0^2 / n, the bound is (4/3) L^2 theta0^2 / n; with noise, the stationary
+    E||g||^2 = sigma2 / (1 - L gamma/2) is the bound's limit as S1 -> oo."""
+    gamma = 1 / (2 * L)
+    problem = NoisyQuadratic(np.array([L]), np.eye(1), np.array([0.0]), np.array([theta0]))
+    steps = np.full(n, gamma)
+    weights = PROJECTED.lhs.weights(n, step_sizes=steps)
+    run = run_sgd(
+        problem, steps, weights, np.random.default_rng(0), 2, box=10.0, observable="gradient_mapping_sq"
+    )
+    deterministic = (4 / 3) * (1 - 4.0**-n) * L**2 * theta0**2 / n
+    np.testing.assert_allclose(run.mean, deterministic, rtol=1e-12, atol=1e-300)
+    bound = PROJECTED.evaluate(L=L, sigma2=0.0, Delta=problem.Delta, S1=n * gamma, gamma_max=gamma)
+    np.testing.assert_allclose(deterministic, bound * (1 - 4.0**-n), rtol=1e-12, atol=1e-300)
+    # stationary variance of theta_k = (1 - L gamma) theta_{k-1} - gamma xi: gamma sigma2 / (L (2 - L gamma))
+    stationary = L**2 * gamma * sigma2 / (L * (2 - L * gamma)) + sigma2
+    far = PROJECTED.evaluate(L=L, sigma2=sigma2, Delta=0.0, S1=1e9, gamma_max=gamma)
+    np.testing.assert_allclose(stationary, far, rtol=1e-9)
 
 
 @given(

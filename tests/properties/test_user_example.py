@@ -1,11 +1,19 @@
 """The documented example of a user's own property test (empirical.strategies)."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from empirical.strategies import bound_constants, quadratic_oracles, vae_configs
+from empirical.oracles import run_sgd
+from empirical.strategies import (
+    bound_constants,
+    cosine_oracles,
+    quadratic_oracles,
+    step_sequences,
+    vae_configs,
+)
 
 BOUND = theory.bound("generic", "sgd")
 
@@ -17,10 +25,33 @@ def test_sgd_bound_holds(problem, n, seed):
     assert sim.upper(0.99) <= BOUND.evaluate(n=n, C_gamma=C, **problem.constants())
 
 
-@given(values=bound_constants(BOUND))
-def test_bound_constants_are_admissible(values):
-    assert not BOUND.check(values)
-    assert np.isfinite(BOUND.evaluate(**values))
+@pytest.mark.parametrize(
+    "key",
+    [
+        ("generic", "sgd"),
+        ("generic", "sgd", "schedule"),
+        ("generic", "sgd", "projected"),
+        ("bbvi", "adam"),
+        ("linear", "sgd", "schedule"),
+    ],
+    ids=lambda key: "/".join(key),
+)
+@given(data=st.data())
+def test_bound_constants_are_admissible(key, data):
+    bound = theory.bound(*key)
+    values = data.draw(bound_constants(bound))
+    assert not bound.check(values)
+    assert np.isfinite(bound.evaluate(**values))
+
+
+@given(problem=cosine_oracles(), data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_schedule_bound_holds_for_any_steps(problem, data, seed):
+    schedule = theory.bound("generic", "sgd", "schedule")
+    steps = data.draw(step_sequences(gamma_max=1 / problem.L))
+    weights = schedule.lhs.weights(len(steps), step_sizes=steps)
+    sim = run_sgd(problem, steps, weights, np.random.default_rng(seed))
+    sums = {"S1": steps.sum(), "S2": np.sum(steps**2), "gamma_max": steps.max()}
+    assert sim.upper(0.99) <= schedule.evaluate(**sums, **problem.constants()) * (1 + 1e-9)
 
 
 @given(config=vae_configs())

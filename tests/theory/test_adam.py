@@ -12,7 +12,7 @@ import sympy as sp
 import theory
 from theory import symbols as S
 from theory.rates import leading_order
-from theory.theorems import adam
+from theory.theorems import adam_defossez, adam_seed
 
 
 def numpy_defossez_adam(R, L, Delta, d, alpha, beta1, beta2, eps, N):
@@ -83,24 +83,24 @@ def test_constant_beta2_does_not_vanish_but_horizon_beta2_does():
     base = {"R": 1.0, "L": 10.0, "Delta": 5.0, "d": 10, "beta1": 0.9, "eps": 1e-8, "C_gamma": 0.01}
     values = [h.evaluate(n=m, **base) for m in (10**3, 10**5, 10**7)]
     assert values[0] > values[1] > values[2]
-    fixed = adam.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n))
+    fixed = adam_defossez.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n))
     f = sp.lambdify(sorted(fixed.free_symbols, key=str), fixed)
     far = f(*[{**base, "beta2": 0.999, "n": 1e12}[x.name] for x in sorted(fixed.free_symbols, key=str)])
     limit = float(
-        adam.constant_beta2_limit().subs({S.get(k): v for k, v in {**base, "beta2": 0.999}.items()})
+        adam_defossez.constant_beta2_limit().subs({S.get(k): v for k, v in {**base, "beta2": 0.999}.items()})
     )
     assert limit > 0 and far == pytest.approx(limit, rel=1e-3)
 
 
 @pytest.mark.slow
 def test_limits_of_the_horizon_derivation_agree_with_sympy():
-    specialised = adam.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n), b2=1 - 1 / S.n)
+    specialised = adam_defossez.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n), b2=1 - 1 / S.n)
     got = sp.limit(specialised / (sp.log(S.n) / sp.sqrt(S.n)), S.n, sp.oo)
-    assert sp.simplify(got - adam.horizon_rate_constant()) == 0
-    const = sp.limit(adam.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n)), S.n, sp.oo)
-    assert sp.simplify(const - adam.constant_beta2_limit()) == 0
+    assert sp.simplify(got - adam_defossez.horizon_rate_constant()) == 0
+    const = sp.limit(adam_defossez.defossez_adam_expr(step=S.C_gamma / sp.sqrt(S.n)), S.n, sp.oo)
+    assert sp.simplify(const - adam_defossez.constant_beta2_limit()) == 0
     assert leading_order(specialised) == sp.log(S.n) / sp.sqrt(S.n)
-    assert leading_order(adam.defossez_adam_expr()) == 1
+    assert leading_order(adam_defossez.defossez_adam_expr()) == 1
 
 
 def test_seed_adam_is_the_preconditioned_sgd_bound():
@@ -124,7 +124,7 @@ def test_seed_adam_is_the_preconditioned_sgd_bound():
 
 
 def test_seed_adam_reduces_to_sgd_for_identity_preconditioner():
-    final, _, limit = adam.preconditioned_sgd()
+    final, _, limit = adam_seed.preconditioned_sgd()
     sgd = theory.bound("generic", "sgd")
     reduced = final.subs({S.lambda_min: 1, S.lambda_max: 1})
     assert sp.simplify(reduced - sgd.expr) == 0

@@ -28,7 +28,7 @@ def test_rate_prints_log_over_sqrt():
 
 
 def test_sgd_bound_is_the_reference_formula():
-    # theory-reference §3.1, written independently of the derivation.
+    # the SGD theorem as stated in docs/theory.md, written independently of the derivation.
     expected = (2 * Delta + L * sigma2 * C_gamma**2 * (1 + sp.log(n))) / (C_gamma * sp.sqrt(n))
     assert sp.simplify(theory.bound("generic", "sgd").expr - expected) == 0
 

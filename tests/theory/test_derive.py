@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from theory.catalog import registered
 from theory.derive import file_name, write_derivations
-from theory.registry import registered
 
 ROOT = Path(__file__).resolve().parents[2]
 

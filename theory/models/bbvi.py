@@ -1,4 +1,4 @@
-"""Black-box variational inference (theory-reference §3.5), order only in the
+"""Black-box variational inference (docs/theory.md, "Models"), order only in the
 seed work; constants derived here under the stated assumptions.
 
 F(lambda) = E_eps[-log p(x, T_lambda(eps))] - H(q_lambda), eps ~ N(0, I_dz).
@@ -37,12 +37,14 @@ REFERENCE = (
 )
 
 LOCATION_SCALE = Assumption(
+    "architecture",
     "location-scale BBVI",
     r"z = m + C\epsilon,\ \epsilon \sim N(0, I),\ C \text{ lower triangular},\ C_{jj} \ge \sqrt{c_\Sigma},\ "
     r"-\log p(x,\cdot)\ L_p\text{-smooth},\ \|\nabla_z \log p\| \le M_p",
     (L_p, M_p, c_Sigma, d_z),
 )
 NONLINEAR = Assumption(
+    "architecture",
     "non-linear BBVI",
     r"z = T_\lambda(\epsilon),\ \sup_\epsilon \|D_\lambda T\| \le J_T,\ "
     r"\sup_\epsilon \|D^2_\lambda T\| \le H_T,\ "

@@ -1,4 +1,4 @@
-"""beta-VAE on the Deep Gaussian architecture (theory-reference §3.5): the loss
+"""beta-VAE on the Deep Gaussian architecture (docs/theory.md, "Models"): the loss
 is reconstruction + beta KL. Both the Hessian and the gradient bounds of
 :mod:`theory.models.gaussian` split as (reconstruction part) + (KL part), so
 weighting the KL by beta gives L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl):

@@ -1,15 +1,17 @@
 """What every VAE model shares: the variance split and the specialisation of a
-generic theorem to a model's explicit constants.
+generic theorem to a model's explicit constants (docs/theory.md, "Models").
 
-The one definition of the variance of a VAE step's gradient (theory-reference
-§1, §3.1): a minibatch of B independent examples with K independent
-reparameterised draws each has
+The one definition of the variance of a VAE step's gradient: a minibatch of
+B independent examples with K independent reparameterised draws each has
 
     sigma2 = sigma2_data / B + sigma2_mc / (B K),
 
 sigma2_data = Var_x E_eps grad, sigma2_mc = E_x Var_eps grad (both summed over
 coordinates), because Var(mean of B iid) = Var/B and, per example, the law of
-total variance gives Var = Var_x E_eps + E_x Var_eps / K.
+total variance gives Var = Var_x E_eps + E_x Var_eps / K (exact for the ELBO,
+whose K draws are averaged). IWAE's K draws sit inside a log-mean-exp, so its
+Monte-Carlo part is the variance of the K-sample gradient itself, measured at
+the K used: sigma2 = sigma2_data / B + sigma2_mc_K / B (:data:`iwae_variance`).
 """
 
 from __future__ import annotations
@@ -21,16 +23,33 @@ import sympy as sp
 
 from theory.assumptions import Assumption, Constraint
 from theory.bound import Bound, Step
-from theory.symbols import B, K, L, M, R, n, sigma2, sigma2_data, sigma2_mc
+from theory.symbols import B, K, L, M, R, a, n, sigma2, sigma2_data, sigma2_mc, sigma2_mc_K
 
-#: sigma2 = sigma2_data/B + sigma2_mc/(B K): the variance of a (B, K) gradient.
+#: sigma2 = sigma2_data/B + sigma2_mc/(B K): the variance of a (B, K) ELBO gradient.
 variance_split: sp.Expr = sigma2_data / B + sigma2_mc / (B * K)
+#: sigma2 = sigma2_data/B + sigma2_mc_K/B: the variance of a (B, K) IWAE gradient.
+iwae_variance: sp.Expr = sigma2_data / B + sigma2_mc_K / B
 
 VARIANCE_SPLIT = Assumption(
+    "variance-split",
     "variance split",
-    r"\sigma^2 = \frac{\sigma^2_{\mathrm{data}}}{B} + \frac{\sigma^2_{\mathrm{mc}}}{B K}"
+    r"\sigma^2 = \frac{\sigma^2_{\mathrm{data}}}{B} + \frac{\sigma^2_{\mathrm{MC}}}{B K}"
     r" \text{ (B examples, K draws each, independent)}",
     (sigma2_data, sigma2_mc, B, K),
+)
+#: A2: the parameters stay in the box (by projection, or checked along the run).
+PARAMETER_BOX = Assumption(
+    "box",
+    "parameters in a box (A2)",
+    r"\text{every weight and bias entry in } [-a, a]",
+    (a,),
+)
+IWAE_VARIANCE = Assumption(
+    "variance-split",
+    "variance split (IWAE)",
+    r"\sigma^2 = \frac{\sigma^2_{\mathrm{data}}}{B} + \frac{\sigma^2_{\mathrm{MC},K}}{B}"
+    r" \text{ (B examples, independent; } \sigma^2_{\mathrm{MC},K} \text{ measured at the K used)}",
+    (sigma2_data, sigma2_mc_K, B, K),
 )
 
 
@@ -45,7 +64,8 @@ class ModelConstants:
     root-mean-square bound, so R then stays a symbol to be measured).
     ``steps`` derive them; ``tight`` is False when a step was loosened (all of
     them here: they are explicit upper bounds of order-only statements of the
-    seed paper).
+    seed paper). ``variance`` is the variance of a (B, K) step's gradient
+    (the ELBO split by default, :data:`iwae_variance` for IWAE).
     """
 
     model: str
@@ -57,6 +77,8 @@ class ModelConstants:
     tight: bool
     steps: tuple[Step, ...]
     notes: tuple[str, ...] = ()
+    variance: sp.Expr = variance_split
+    variance_assumption: Assumption = VARIANCE_SPLIT
 
     def substitutions(self) -> dict[sp.Symbol, sp.Expr]:
         out = {L: self.L, M: self.M, R: self.R}
@@ -84,7 +106,7 @@ def substitute_assumption(assumption: Assumption, subs: Mapping[sp.Symbol, sp.Ex
         Constraint(_sub(con.lhs, subs), _sub(con.rhs, subs), con.description)
         for con in assumption.constraints
     )
-    return Assumption(assumption.name, assumption.statement, tuple(constants), constraints)
+    return Assumption(assumption.id, assumption.name, assumption.statement, tuple(constants), constraints)
 
 
 def specialise(
@@ -94,30 +116,37 @@ def specialise(
     expand: bool = True,
     extra: Mapping[sp.Symbol, sp.Expr] | None = None,
     variant: str | None = None,
+    variance: tuple[sp.Expr, Assumption] | None = None,
 ) -> Bound:
     """``generic`` specialised to ``model``.
 
-    Always splits sigma2 = sigma2_data/B + sigma2_mc/(B K) (if the bound has
-    sigma2) and makes the ``extra`` substitutions; with ``expand`` also
-    replaces L, M, R by the model's explicit constants. The substitutions are
-    recorded in ``definitions`` and as a derivation step.
+    Always splits sigma2 (if the bound has it) by the model's variance
+    (``variance``, else ``constants.variance``, else the ELBO split
+    sigma2_data/B + sigma2_mc/(B K)) and makes the ``extra`` substitutions;
+    with ``expand`` also replaces L, M, R by the model's explicit constants.
+    The substitutions are recorded in ``definitions`` and as a derivation step.
     """
+    if variance is None:
+        variance = (
+            (constants.variance, constants.variance_assumption)
+            if constants is not None
+            else (variance_split, VARIANCE_SPLIT)
+        )
     subs: dict[sp.Symbol, sp.Expr] = dict(extra or {})
-    if sigma2 in generic.expr.free_symbols:
-        subs[sigma2] = variance_split
+    split = sigma2 in generic.expr.free_symbols
+    if split:
+        subs[sigma2] = variance[0]
     steps = list(generic.steps)
-    assumptions = [substitute_assumption(a, subs) for a in generic.assumptions]
-    if sigma2 in subs:
-        assumptions.append(VARIANCE_SPLIT)
     tight = generic.tight
     notes = list(generic.notes)
+    model_assumptions: list[Assumption] = []
     if expand and constants is not None:
-        model_subs = {k: v for k, v in constants.substitutions().items() if _uses(generic, k)}
+        subs.update({k: v for k, v in constants.substitutions().items() if _uses(generic, k)})
         steps += list(constants.steps)
-        subs.update(model_subs)
-        assumptions = [substitute_assumption(a, subs) for a in generic.assumptions]
-        assumptions += [VARIANCE_SPLIT] if sigma2 in subs else []
-        assumptions += list(constants.assumptions)
+        # an assumption the theorem already makes (the projected theorem's box) is not repeated
+        model_assumptions = [
+            a for a in constants.assumptions if a.id not in {g.id for g in generic.assumptions}
+        ]
         tight = tight and constants.tight
         notes += list(constants.notes)
     elif constants is not None:
@@ -125,6 +154,8 @@ def specialise(
             f"expand=False: L, M, R and Delta stay plain symbols (bind measured values); "
             f"expand=True substitutes the explicit {model} constants."
         )
+    assumptions = [substitute_assumption(a, subs) for a in generic.assumptions]
+    assumptions += ([variance[1]] if split else []) + model_assumptions
     definitions = tuple(generic.definitions) + tuple((sym, subs[sym]) for sym in subs)
     expr = _sub(generic.expr, subs)
     limit = None if generic.step_limit is None else _sub(generic.step_limit, subs)
@@ -135,9 +166,8 @@ def specialise(
             sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
         )
     )
-    # Substituting n-free positive constants does not change the leading order in n.
-    # (kept lazy: the generic bound's rate is computed on first use).
-    cache = {"rate_from": generic} if not any(v.has(n) for v in subs.values()) else {}
+    # Substituting n-free constants does not change the leading order in n.
+    keeps_order = not any(v.has(n) for v in subs.values())
     new_variant = generic.variant if variant is None else variant
     name = f"{model}/{generic.optimizer}" + (f"/{new_variant}" if new_variant else "")
     return replace(
@@ -154,7 +184,8 @@ def specialise(
         variant=new_variant,
         reference=generic.reference
         + ("" if constants is None or not expand else f"; model constants: {constants.reference}"),
-        _cache=cache,
+        order=generic.order if keeps_order else None,
+        same_order_as=generic if keeps_order and generic.has_rate and generic.order is None else None,
     )
 
 

@@ -1,5 +1,5 @@
 """Deep Gaussian VAE: explicit smoothness L and gradient bound M (seed paper
-A1-A2, theory-reference §2; the paper gives the order only, the constants
+A1-A2, docs/theory.md "Models"; the paper gives the order only, the constants
 below are derived here and are loose: ``tight=False``).
 
 Architecture: exactly ``empirical.models.GaussianVAE`` with activation
@@ -73,7 +73,7 @@ import sympy as sp
 
 from theory.assumptions import Assumption, Constraint
 from theory.bound import Step
-from theory.models.common import ModelConstants
+from theory.models.common import PARAMETER_BOX, ModelConstants
 from theory.models.softclip import ABS_BOUND, DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 from theory.symbols import (
     C_G,
@@ -185,17 +185,25 @@ def model_values(
     }
 
 
-ARCHITECTURE = Assumption(
-    "Deep Gaussian VAE (A1-A2)",
-    r"\text{affine soft-clip MLPs of depth } N,\ |w_{ij}|, |b_i| \le a,\ \dim \le \mathrm{width},\ "
-    r"\|x\| \le C_x,\ \|G_\theta\| \le C_G,\ \|\mu_\phi\| \le C_\mu,\ "
-    r"\log \sigma_j^2 \in [\log c_\Sigma, \log C_\Sigma]",
-    (a, N_layers, width, c, C_x, C_G, C_mu, c_Sigma, C_Sigma, s, d_z),
+ACTIVATIONS = Assumption(
+    "smooth-activations",
+    "soft-clip activations and bounded outputs (A1)",
+    r"f = \text{soft-clip}(s; s_1, s_2): |f'| \le 1,\ |f''| \le s/4;\ "
+    r"\|G_\theta\| \le C_G,\ \|\mu_\phi\| \le C_\mu,\ \log \sigma_j^2 \in [\log c_\Sigma, \log C_\Sigma]",
+    (s, C_G, C_mu, c_Sigma, C_Sigma),
     (
         Constraint(c_Sigma, C_Sigma, "encoder variance range c_Sigma <= C_Sigma"),
         Constraint(s1, s2, "soft-clip bounds s1 <= s2"),
     ),
 )
+ARCHITECTURE = Assumption(
+    "architecture",
+    "Deep Gaussian VAE",
+    r"\text{affine MLPs of depth } N,\ \dim \le \mathrm{width},\ p(x|z) = N(G_\theta(z), c^2 I),\ "
+    r"\|x\| \le C_x",
+    (N_layers, width, c, C_x, d_z),
+)
+ASSUMPTIONS = (ARCHITECTURE, ACTIVATIONS, PARAMETER_BOX)
 
 
 def _steps(kind: str) -> tuple[Step, ...]:
@@ -247,7 +255,7 @@ def constants() -> ModelConstants:
         L=L_expr,
         M=M_expr,
         R=None,  # M bounds sqrt(E||g||^2) only: Gaussian noise makes ||g|| unbounded
-        assumptions=(ARCHITECTURE,),
+        assumptions=ASSUMPTIONS,
         reference=REFERENCE,
         tight=False,
         steps=_steps("Deep Gaussian VAE"),

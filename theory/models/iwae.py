@@ -1,5 +1,5 @@
-"""IWAE with K samples on the Deep Gaussian architecture (theory-reference §1,
-§3.2-§3.4).
+"""IWAE with K samples on the Deep Gaussian architecture (docs/theory.md,
+"IWAE").
 
 Objective per example: log (1/K) sum_k w_k, log w_k = log p(x|z_k) + log p(z_k)
 - log q(z_k|x), z_k = mu + sigma * eps_k. With self-normalised weights
@@ -17,23 +17,45 @@ E max_k ||eps_k||^4 <= (t0 + 4)^2 + 16 with t0 = 4 log K + 2 d_z log 2.
 So L = (L_lw + M_lw^2)(e_K), M = M_lw(e_K), e_K = ((t0 + 4)^2 + 16)^(1/4):
 explicit and loose (tight=False); they grow like a power of log K.
 
+Variance of the (B, K) gradient: sigma2_data/B + sigma2_mc_K/B, with sigma2_mc_K
+the Monte-Carlo variance of one example's K-sample gradient measured at the K
+used (the K draws sit inside a log-mean-exp, so K times that variance is not
+constant in K and no sign of d bound/dK is claimed).
+
 Literature orders (exact order, not constants):
-- variance of the (B, K) gradient: sigma2_data/B + sigma2_mc/(B K) (the one split);
-- bias: log p(x) - IWAE_K <= C_bias/K, and of the gradient (used in theory.theorems.biased);
+- bias: log p(x) - IWAE_K <= C_bias/K, and of the gradient (:func:`biased`);
 - SNR (Rainforth et al. 2018): decoder ~ sqrt(B K), encoder ~ sqrt(B/K).
+
+:func:`biased` treats IWAE gradients as biased estimates of grad log p(x)
+(biased stochastic approximation, :mod:`theory.theorems.biased`) with the
+sample schedule K_k = K k^K_growth.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import sympy as sp
 
-from theory.bound import Step
+from theory.bound import Bound, Step
 from theory.models import gaussian
-from theory.models.common import ModelConstants, variance_split
-from theory.models.gaussian import ARCHITECTURE
-from theory.symbols import C_G, B, C_bias, C_eps, C_Sigma, C_x, K, c, c_Sigma, d_z
+from theory.models.common import IWAE_VARIANCE, ModelConstants, iwae_variance, specialise
+from theory.symbols import (
+    C_G,
+    B,
+    C_alpha,
+    C_bias,
+    C_eps,
+    C_Sigma,
+    C_x,
+    K,
+    K_growth,
+    c,
+    c_Sigma,
+    d_z,
+)
+from theory.theorems.biased import biased_bound, exponent_value
 
 REFERENCE_SNR = (
     "Rainforth, Kosiorek, Le, Maddison, Igl, Wood, Teh, 'Tighter Variational Bounds are Not "
@@ -44,8 +66,8 @@ REFERENCE = (
     "rate (order only); explicit constants derived here (theory.models.iwae)"
 )
 
-#: The variance of an IWAE (B, K) gradient: the one split of theory.models.common.
-VARIANCE = variance_split
+#: The variance of an IWAE (B, K) gradient (theory.models.common).
+VARIANCE = iwae_variance
 #: Bias of the IWAE objective (and gradient) as an estimate of log p(x): O(1/K).
 BIAS = C_bias / K
 #: SNR orders (Rainforth et al. 2018): decoder (theta) and encoder (phi).
@@ -89,7 +111,7 @@ def constants() -> ModelConstants:
         L=L_expr,
         M=M_expr,
         R=None,  # M bounds sqrt(E||g||^2) only: Gaussian noise makes ||g|| unbounded
-        assumptions=(ARCHITECTURE,),
+        assumptions=gaussian.ASSUMPTIONS,
         reference=REFERENCE,
         tight=False,
         steps=gaussian.constants().steps[:3]
@@ -114,8 +136,57 @@ def constants() -> ModelConstants:
         notes=(
             "IWAE constants explicit but loose (tight=False); they grow with K only through "
             "log K (the expected largest of K noise norms).",
-            "The 1/(B K) variance term, the C_bias/K bias and the SNR orders sqrt(B K) (decoder), "
-            "sqrt(B/K) (encoder) are literature orders (theory.models.iwae).",
+            "The variance is sigma2_data/B + sigma2_mc_K/B with sigma2_mc_K measured at the K used; "
+            "the C_bias/K bias and the SNR orders sqrt(B K) (decoder), sqrt(B/K) (encoder) are "
+            "literature orders (theory.models.iwae).",
             f"C_Sigma, c_Sigma bound the encoder variances (see {C_Sigma}, {c_Sigma}).",
         ),
+        variance=iwae_variance,
+        variance_assumption=IWAE_VARIANCE,
+    )
+
+
+@lru_cache(maxsize=16)
+def biased(growth: float | str | None = None, preconditioner: str = "adam") -> Bound:
+    """IWAE gradients as biased estimates of grad log p(x): bias <= C_bias/K_k with
+    the sample schedule K_k = K k^K_growth (``growth`` None or "symbolic": a
+    Piecewise in K_growth; 0: constant K, the bias term then does not vanish).
+
+    F = -log p(x) here, not the IWAE objective: L (its smoothness), R and Delta
+    stay symbols; the bias C_alpha = C_bias/K and the variance are substituted.
+    """
+    exponent = exponent_value(growth, "K_growth")
+    base = biased_bound(None if exponent is None else exponent, preconditioner)
+    if exponent is None:
+        base = base.substitute(alpha_bias=K_growth)
+    schedule = (
+        "K_k = K" if exponent == 0 else "K_k = K k^K_growth" if exponent is None else f"K_k = K k^{exponent}"
+    )
+    out = specialise(
+        base,
+        "iwae",
+        None,
+        extra={C_alpha: C_bias / K},
+        variant="biased",
+        variance=(iwae_variance, IWAE_VARIANCE),
+    )
+    return replace(
+        out,
+        steps=out.steps[:-1]
+        + (
+            Step(
+                "IWAE bias schedule",
+                f"{schedule}: ||bias_k|| <= C_bias/K_k = (C_bias/K) k^(-K_growth); the Monte-Carlo "
+                "variance sigma2_mc_K is the largest over the K_k used",
+                sp.Eq(C_alpha, C_bias / K),
+            ),
+        )
+        + out.steps[-1:],
+        notes=out.notes
+        + (
+            f"Sample schedule {schedule}; total samples after n steps ~ B K n^(1 + K_growth).",
+            "The bound is on the gradient of F = -log p(x) (not of the IWAE objective), so L is "
+            "the smoothness of -log p and stays a symbol.",
+        ),
+        reference=out.reference + "; IWAE bias O(1/K): " + REFERENCE,
     )

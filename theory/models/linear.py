@@ -1,5 +1,5 @@
 """Linear VAE: explicit smoothness L and gradient bound M from its closed-form
-ELBO (theory-reference §1), on the box ||theta||_inf <= a.
+ELBO (docs/theory.md, "Models"), on the box ||theta||_inf <= a.
 
 Model (exactly the one of the property test):
 p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), S), S = diag(exp(ell)),
@@ -28,10 +28,10 @@ import sympy as sp
 
 from theory.assumptions import Assumption
 from theory.bound import Step
-from theory.models.common import ModelConstants
+from theory.models.common import PARAMETER_BOX, ModelConstants
 from theory.symbols import C_x, D, a, c, d_z
 
-REFERENCE = "closed-form linear-VAE ELBO (theory-reference §1); Hessian bound on the box derived here"
+REFERENCE = "closed-form linear-VAE ELBO; Hessian bound on the box derived here (docs/theory.md, Models)"
 
 w = a * sp.sqrt(D * d_z)
 rho = C_x + a * sp.sqrt(D)
@@ -51,10 +51,11 @@ M_TRACE = sp.exp(a) * (2 * w + a**2 * D * sp.sqrt(d_z)) / (2 * c**2)
 M_KL = (sp.exp(a) - 1) * sp.sqrt(d_z) / 2 + w * rho * sp.sqrt(rho**2 + w**2)
 
 ARCHITECTURE = Assumption(
-    "linear VAE on a box",
+    "architecture",
+    "linear VAE",
     r"p(x|z) = N(Wz + \mu, c^2 I),\ q(z|x) = N(V(x-\mu), \mathrm{diag}(e^{\ell})),\ "
-    r"\|(W, \mu, V, \ell)\|_\infty \le a,\ \|x\| \le C_x",
-    (a, c, C_x, D, d_z),
+    r"\|x\| \le C_x",
+    (c, C_x, D, d_z),
 )
 
 
@@ -72,7 +73,7 @@ def constants() -> ModelConstants:
         L=L_expr,
         M=M_expr,
         R=M_expr,
-        assumptions=(ARCHITECTURE,),
+        assumptions=(ARCHITECTURE, PARAMETER_BOX),
         reference=REFERENCE,
         tight=False,
         steps=(

@@ -1,4 +1,4 @@
-"""Soft-clipping activation and its constants (theory-reference §2).
+"""Soft-clipping activation and its constants (docs/theory.md, "Models").
 
 f(x) = (1/s) log((1 + e^{s(x - s1)}) / (1 + e^{s(x - s2)})) + s1,  s1 < s2.
 

@@ -1,23 +1,27 @@
-"""Biased adaptive stochastic approximation (theory-reference §3.3).
+"""Biased (adaptive) stochastic approximation (docs/theory.md, "Biased
+gradients"), derived by :mod:`theory.descent`.
 
-Surendran, Godichon-Baggioni, Le Corff, Moulines, "Non-asymptotic Analysis of
-Biased Adaptive Stochastic Approximation" (NeurIPS 2024, arXiv 2402.02857):
-theta_k = theta_{k-1} - gamma_k A_{k-1} g_k with E[g_k | past] = grad F + b_k,
-||b_k|| <= C_alpha k^(-alpha). The order they prove, log(n)/sqrt(n) + b_n with
+Algorithm: theta_k = theta_{k-1} - gamma_k A_{k-1} g_k, gamma_k = C_gamma k^(-1/2),
+E[g_k | past] = grad F + b_k with ||b_k|| <= C_alpha k^(-alpha_bias); A = I
+(SGD) or Adam's delayed preconditioner (eigenvalues in [1/(R + eps), 1/eps]).
 
-    b_n = n^(-2 alpha) (alpha < 1/4),  n^(-1/2) log n (alpha = 1/4),  n^(-1/2) (alpha > 1/4),
+Guarantee: Young's inequality for the bias and a step gamma_k <=
+lambda_min/(4 L lambda_max^2) give an explicit bound whose bias part
+sum_k gamma_k ||b_k||^2 = C_gamma C_alpha^2 sum_k k^(-1/2 - 2 alpha_bias) has
+three regimes: the order is log(n)/sqrt(n) + b_n with
 
-is derived here with explicit constants by the preconditioned SGD proof of
-:func:`theory.theorems.adam.derive_preconditioned` (Young's inequality for the
-bias, step gamma_k <= lambda_min/(4 L lambda_max^2)); the bias sum
-sum_k gamma_k ||b_k||^2 = C_gamma C_alpha^2 sum_k k^(-1/2 - 2 alpha) produces the
-three regimes. The result is a SymPy Piecewise in alpha with an explicit
-alpha = 1/4 (log) piece.
+    b_n = n^(-2 alpha_bias) (alpha_bias < 1/4),  n^(-1/2) log n (= 1/4),  n^(-1/2) (> 1/4),
 
-IWAE: its gradient is a biased estimate of grad log p(x) with bias <= C_bias/K
-(theory.models.iwae). With a sample schedule K_k = K k^alpha the bias is
-(C_bias/K) k^(-alpha) and the Monte-Carlo variance sigma2_mc/(B K_k) <=
-sigma2_mc/(B K); with a constant K (alpha = 0) the bias term does not vanish.
+the order of Surendran, Godichon-Baggioni, Le Corff, Moulines,
+"Non-asymptotic Analysis of Biased Adaptive Stochastic Approximation"
+(NeurIPS 2024, arXiv 2402.02857), who analyse AMSGrad. The result is a
+SymPy Piecewise in alpha_bias with an explicit alpha_bias = 1/4 (log) piece.
+
+Example::
+
+    >>> import theory
+    >>> theory.bound("generic", "sgd", "biased", alpha_bias=0.5).rate()
+    log(n)/sqrt(n)
 """
 
 from __future__ import annotations
@@ -26,20 +30,21 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.assumptions import BOUNDED_VARIANCE, LOWER_BOUNDED, SMOOTH, Assumption
-from theory.bound import Bound, Step
-from theory.errors import AssumptionViolation
-from theory.models import iwae
-from theory.models.common import specialise
-from theory.schedules import DEFAULT
-from theory.symbols import C_alpha, C_bias, K, alpha, k, lambda_max, lambda_min
-from theory.theorems.adam import (
-    ADAM_EIGENVALUES,
+from theory import descent
+from theory.assumptions import (
     BOUNDED_SUP,
+    BOUNDED_VARIANCE,
+    LOWER_BOUNDED,
     PRECONDITIONER,
-    derive_preconditioned,
-    step_assumption,
+    SMOOTH,
+    Assumption,
 )
+from theory.bound import Bound, Step
+from theory.errors import AssumptionViolation, UnknownNameError
+from theory.schedules import DEFAULT
+from theory.symbols import C_alpha, alpha_bias, k, lambda_max, lambda_min
+from theory.theorems.adam_seed import ADAM_EIGENVALUES
+from theory.theorems.sgd import step_assumption
 
 REFERENCE = (
     "Surendran, Godichon-Baggioni, Le Corff, Moulines, 'Non-asymptotic Analysis of Biased Adaptive "
@@ -49,22 +54,33 @@ QUARTER = sp.Rational(1, 4)
 TINY = sp.Rational(1, 10**300)
 
 BIASED_GRADIENT = Assumption(
+    "biased-gradient",
     "biased gradient",
-    r"\|\mathbb{E}[g_k \mid \theta_{k-1}] - \nabla F(\theta_{k-1})\| \le C_\alpha k^{-\alpha}",
+    r"\|\mathbb{E}[g_k \mid \theta_{k-1}] - \nabla F(\theta_{k-1})\| "
+    r"\le C_\alpha k^{-\alpha_{\mathrm{bias}}}",
     (C_alpha,),
 )
+ALGORITHM = {
+    "sgd": Assumption("algorithm", "SGD", r"\theta_k = \theta_{k-1} - \gamma_k g_k"),
+    "adam": Assumption(
+        "algorithm",
+        "Adam with a delayed preconditioner, beta1 = 0",
+        r"\theta_k = \theta_{k-1} - \gamma_k A_{k-1} g_k,\ "
+        r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon))",
+    ),
+}
 
 
-def rate_pieces(expr: sp.Expr) -> sp.Expr:
-    """Rewrite a bound that is a Piecewise in alpha (from the power sum with
-    p = 1/2 + 2 alpha) as three explicit pieces alpha < 1/4, alpha = 1/4, alpha > 1/4."""
+def rate_pieces(expr: sp.Expr, var: sp.Symbol = alpha_bias) -> sp.Expr:
+    """Rewrite a bound that is a Piecewise in ``var`` (from the power sum with
+    p = 1/2 + 2 var) as three explicit pieces var < 1/4, var = 1/4, var > 1/4."""
     general = sp.piecewise_fold(expr)
-    at_quarter = general.subs(alpha, QUARTER)
+    at_quarter = general.subs(var, QUARTER)
     if isinstance(general, sp.Piecewise):
         general = general.args[-1][0]  # the p != 1 branch
-    # numpy evaluates every branch of a Piecewise: keep 1/(1/2 - 2 alpha) finite at alpha = 1/4
-    # (the guard only acts when |1/2 - 2 alpha| < 10^-300, i.e. at alpha = 1/4 exactly in floats).
-    gap = QUARTER * 2 - 2 * alpha
+    # numpy evaluates every branch of a Piecewise: keep 1/(1/2 - 2 var) finite at var = 1/4
+    # (the guard only acts when |1/2 - 2 var| < 10^-300, i.e. at var = 1/4 exactly in floats).
+    gap = QUARTER * 2 - 2 * var
 
     def guard(bound: sp.Expr) -> sp.Expr:
         return general.replace(
@@ -73,49 +89,48 @@ def rate_pieces(expr: sp.Expr) -> sp.Expr:
         )
 
     below, above = guard(sp.Max(gap, TINY)), guard(sp.Min(gap, -TINY))
-    return sp.Piecewise(
-        (below, alpha < QUARTER), (at_quarter, sp.Eq(alpha, QUARTER)), (above, alpha > QUARTER)
-    )
+    return sp.Piecewise((below, var < QUARTER), (at_quarter, sp.Eq(var, QUARTER)), (above, var > QUARTER))
+
+
+def exponent_value(value, name: str = "alpha_bias") -> sp.Expr | None:
+    """None for a symbolic exponent (None or "symbolic"), else a number in [0, 1)."""
+    if value is None or value == "symbolic":
+        return None
+    try:
+        number = None if isinstance(value, bool) else sp.nsimplify(value)
+    except (TypeError, ValueError, sp.SympifyError):
+        number = None
+    if number is None or not number.is_number or not number.is_real or not (0 <= number < 1):
+        raise AssumptionViolation(f"{name} must be a number in [0, 1), got {value!r}")
+    return number
 
 
 @lru_cache(maxsize=8)
-def _derived(alpha_value: sp.Expr | None) -> tuple[sp.Expr, tuple[Step, ...], sp.Expr]:
-    exponent = alpha if alpha_value is None else alpha_value
-    return derive_preconditioned(DEFAULT, C_alpha * k ** (-exponent))
-
-
-def _exponent(alpha_value) -> sp.Expr | None:
-    if alpha_value is None or alpha_value == "symbolic":
-        return None
-    try:
-        value = sp.nsimplify(alpha_value)
-    except (TypeError, ValueError, sp.SympifyError):
-        value = None
-    if value is None or not value.is_number or not (0 <= value < 1):
-        raise AssumptionViolation(f"bias exponent alpha must be a number in [0, 1), got {alpha_value!r}")
-    return value
+def _derived(exponent: sp.Expr | None) -> tuple[sp.Expr, tuple[Step, ...], sp.Expr]:
+    bias = C_alpha * k ** (-(alpha_bias if exponent is None else exponent))
+    step = descent.per_step(descent.Update(lambda_min, lambda_max, bias))
+    final, tail = descent.uniform_average(step, DEFAULT)
+    return final, step.steps + tail, step.limit
 
 
 @lru_cache(maxsize=16)
-def biased_bound(alpha_value: float | str | None = None, preconditioner: str = "adam") -> Bound:
-    """The biased bound with bias C_alpha k^(-alpha), gamma_k = C_gamma k^(-1/2).
+def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: str = "adam") -> Bound:
+    """The biased bound with bias C_alpha k^(-alpha_bias), gamma_k = C_gamma k^(-1/2).
 
-    ``alpha_value`` None (or "symbolic"): a Piecewise in alpha; a number in
-    [0, 1) fixes it (0: constant bias, the bound does not vanish).
+    ``alpha_bias_value`` None (or "symbolic"): a Piecewise in alpha_bias; a
+    number in [0, 1) fixes it (0: constant bias, the bound does not vanish).
     ``preconditioner``: "adam" (lambda_max = 1/eps, lambda_min = 1/(R + eps)) or
     "sgd" (A = I).
     """
-    exponent = _exponent(alpha_value)
+    exponent = exponent_value(alpha_bias_value)
     final, steps, limit = _derived(exponent)
     if preconditioner == "adam":
         eig, extra = ADAM_EIGENVALUES, (BOUNDED_SUP, PRECONDITIONER)
-        optimizer, what = "adam", "Adam preconditioner: lambda_max = 1/eps, lambda_min = 1/(R + eps)"
+        what = "Adam preconditioner: lambda_max = 1/eps, lambda_min = 1/(R + eps)"
     elif preconditioner == "sgd":
         eig, extra = {lambda_max: 1, lambda_min: 1}, ()
-        optimizer, what = "sgd", "SGD: A = I, lambda_min = lambda_max = 1"
+        what = "SGD: A = I, lambda_min = lambda_max = 1"
     else:
-        from theory.errors import UnknownNameError
-
         raise UnknownNameError(f"unknown preconditioner {preconditioner!r}; valid: adam, sgd")
     expr = final.subs(eig)
     if exponent is None:
@@ -126,24 +141,20 @@ def biased_bound(alpha_value: float | str | None = None, preconditioner: str = "
             "three regimes of the bias sum" if exponent is None else "bias exponent fixed",
             what
             + (
-                "; sum k^(-1/2-2 alpha) <= 1 + int: n^(1/2-2alpha) (alpha<1/4), log n (alpha=1/4), "
-                "bounded (alpha>1/4)"
+                "; sum k^(-1/2-2 alpha_bias) <= 1 + int: n^(1/2-2 alpha_bias) (alpha_bias<1/4), "
+                "log n (alpha_bias=1/4), bounded (alpha_bias>1/4)"
                 if exponent is None
-                else f"; alpha = {exponent}"
+                else f"; alpha_bias = {exponent}"
             ),
-            sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
+            sp.Le(descent.average, expr),
         ),
     )
-    # With a constant bias (alpha = 0) the bias term
-    # 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)/(lambda_min^2 sqrt(n)) tends to a positive
-    # constant: the bound does not vanish (leading_order drops n-free terms).
-    cache = {"rate": sp.Integer(1)} if exponent == 0 else {}
     return Bound(
-        name=f"generic/{optimizer}/biased" + ("" if exponent is None else f" (alpha={exponent})"),
+        name=f"generic/{preconditioner}/biased" + ("" if exponent is None else f" (alpha_bias={exponent})"),
         expr=expr,
         assumptions=(SMOOTH, LOWER_BOUNDED, BIASED_GRADIENT, BOUNDED_VARIANCE)
         + extra
-        + (step_assumption(step_limit),),
+        + (ALGORITHM[preconditioner], step_assumption(step_limit, sp.Rational(1, 2))),
         reference=REFERENCE,
         tight=True,
         steps=steps,
@@ -151,51 +162,11 @@ def biased_bound(alpha_value: float | str | None = None, preconditioner: str = "
         notes=(
             "Derived here for beta1 = 0 and a preconditioner built from past gradients; the order "
             "log(n)/sqrt(n) + b_n is that of Surendran et al. (NeurIPS 2024), who analyse AMSGrad.",
-            "Here alpha is the bias-decay exponent (the step exponent is fixed at 1/2).",
+            "alpha_bias is the bias-decay exponent (the step exponent is fixed at 1/2).",
         ),
-        model="generic",
-        optimizer=optimizer,
+        optimizer=preconditioner,
         variant="biased",
-        _cache=cache,
-    )
-
-
-@lru_cache(maxsize=16)
-def iwae_biased(
-    growth: float | str | None = None, preconditioner: str = "adam", expand: bool = True
-) -> Bound:
-    """IWAE gradients as biased estimates of grad log p(x): bias <= C_bias/K_k with
-    the sample schedule K_k = K k^alpha (``growth`` = alpha; None: symbolic;
-    0: constant K, the bias term then does not vanish)."""
-    base = biased_bound(growth, preconditioner)
-    exponent = _exponent(growth)
-    schedule = (
-        "K_k = K" if exponent == 0 else "K_k = K k^alpha" if exponent is None else f"K_k = K k^{exponent}"
-    )
-    # F = -log p_theta(x) here, not the IWAE objective: L (its smoothness), R and Delta stay
-    # symbols whatever ``expand`` says; the bias and the variance split are substituted.
-    del expand
-    out = specialise(base, "iwae", None, extra={C_alpha: C_bias / K}, variant="biased")
-    from dataclasses import replace
-
-    return replace(
-        out,
-        steps=out.steps[:-1]
-        + (
-            Step(
-                "IWAE bias schedule",
-                f"{schedule}: ||bias_k|| <= C_bias/K_k = (C_bias/K) k^(-alpha); "
-                "sigma2_mc/(B K_k) <= sigma2_mc/(B K)",
-                sp.Eq(C_alpha, C_bias / K),
-            ),
-        )
-        + out.steps[-1:],
-        notes=out.notes
-        + (
-            f"Sample schedule {schedule}; total samples after n steps ~ B K n^(1 + alpha).",
-            "The bound is on the gradient of F = -log p(x) (not of the IWAE objective), so L is "
-            "the smoothness of -log p and stays a symbol: larger K reduces both the bias C_bias/K "
-            "and the variance term.",
-        ),
-        reference=out.reference + "; IWAE bias O(1/K): " + iwae.REFERENCE,
+        # With a constant bias (alpha_bias = 0) the bias term 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)
+        # / (lambda_min^2 sqrt(n)) tends to a positive constant: the bound does not vanish.
+        order=sp.Integer(1) if exponent == 0 else None,
     )

@@ -1,0 +1,175 @@
+"""The theorem catalogue: every (model, optimizer, variant) and the function
+that builds its :class:`~theory.bound.Bound` (docs/theory.md, "The theorems").
+
+Generic theorems are built in :mod:`theory.theorems`; a model's bound is a
+generic theorem specialised to the model's explicit constants and variance
+(:func:`theory.models.common.specialise`). The model and optimizer names
+below are the only list of them in the package.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from functools import lru_cache
+
+import sympy as sp
+
+from theory.bound import Bound
+from theory.errors import TheoryError, UnknownNameError
+from theory.models import bbvi, beta, gaussian, iwae, linear
+from theory.models.common import ModelConstants, specialise
+from theory.theorems import adam_defossez, adam_seed, biased, projected, sgd
+
+MODELS = ("generic", "linear", "gaussian", "beta", "iwae", "bbvi")
+OPTIMIZERS = ("sgd", "adam", "adagrad")
+
+Builder = Callable[..., Bound]
+
+
+def _expand_flag(expand: object) -> bool:
+    if not isinstance(expand, bool):
+        raise TheoryError(f"expand must be True or False, got {expand!r}")
+    return expand
+
+
+# Generic theorems: (optimizer, variant) -> builder. ``expand`` is accepted and has no effect
+# (a generic bound has no model constants to substitute).
+def _sgd(alpha: object = sp.Rational(1, 2), expand: bool = True) -> Bound:
+    _expand_flag(expand)
+    return sgd.sgd_bound(alpha)
+
+
+def _biased(optimizer: str) -> Builder:
+    def build(alpha_bias: object = None, expand: bool = True) -> Bound:
+        _expand_flag(expand)
+        return biased.biased_bound(alpha_bias, optimizer)
+
+    return build
+
+
+def _plain(make: Callable[[], Bound]) -> Builder:
+    def build(expand: bool = True) -> Bound:
+        _expand_flag(expand)
+        return make()
+
+    return build
+
+
+GENERIC: dict[tuple[str, str], Builder] = {
+    ("sgd", ""): _sgd,
+    ("sgd", "schedule"): _plain(sgd.schedule_bound),
+    ("sgd", "projected"): _plain(projected.projected_bound),
+    ("sgd", "biased"): _biased("sgd"),
+    ("adam", ""): _plain(adam_seed.seed_adam),
+    ("adam", "biased"): _biased("adam"),
+    ("adam", "defossez"): _plain(adam_defossez.defossez_adam),
+    ("adam", "defossez-horizon"): _plain(adam_defossez.defossez_horizon),
+    ("adagrad", ""): _plain(adam_defossez.defossez_adagrad),
+}
+
+#: The generic theorems every model specialises: (optimizer, variant) -> theorem.
+MODEL_THEOREMS: dict[tuple[str, str], Callable[[], Bound]] = {
+    ("sgd", ""): sgd.sgd_bound,
+    ("sgd", "schedule"): sgd.schedule_bound,
+    ("sgd", "projected"): projected.projected_bound,
+    ("adam", ""): adam_seed.seed_adam,
+    ("adam", "defossez"): adam_defossez.defossez_adam,
+    ("adagrad", ""): adam_defossez.defossez_adagrad,
+}
+
+#: model (and variant suffix) -> its explicit constants.
+MODEL_CONSTANTS: dict[tuple[str, str], Callable[[], ModelConstants]] = {
+    ("linear", ""): linear.constants,
+    ("gaussian", ""): gaussian.constants,
+    ("beta", ""): beta.constants,
+    ("iwae", ""): iwae.constants,
+    ("bbvi", ""): bbvi.constants,
+    ("bbvi", "nonlinear"): lambda: bbvi.constants("nonlinear"),
+}
+
+
+def _specialised(
+    model: str, theorem: Callable[[], Bound], constants: Callable[[], ModelConstants]
+) -> Builder:
+    def build(expand: bool = True) -> Bound:
+        return specialise(theorem(), model, constants(), expand=_expand_flag(expand))
+
+    return build
+
+
+def _iwae_biased(optimizer: str) -> Builder:
+    def build(K_growth: object = None, expand: bool = True) -> Bound:
+        _expand_flag(expand)  # L, R, Delta of -log p(x) stay symbols either way
+        return iwae.biased(K_growth, optimizer)
+
+    return build
+
+
+def _variant(theorem_variant: str, suffix: str) -> str:
+    return "-".join(part for part in (theorem_variant, suffix) if part)
+
+
+CATALOG: dict[tuple[str, str, str], Builder] = {
+    ("generic", optimizer, variant): build for (optimizer, variant), build in GENERIC.items()
+}
+CATALOG |= {
+    (model, optimizer, _variant(variant, suffix)): _specialised(model, theorem, constants)
+    for (model, suffix), constants in MODEL_CONSTANTS.items()
+    for (optimizer, variant), theorem in MODEL_THEOREMS.items()
+}
+CATALOG |= {
+    ("iwae", "sgd", "biased"): _iwae_biased("sgd"),
+    ("iwae", "adam", "biased"): _iwae_biased("adam"),
+}
+
+
+def registered() -> tuple[tuple[str, str, str], ...]:
+    """Every registered (model, optimizer, variant), in a stable order."""
+    model_order = {m: i for i, m in enumerate(MODELS)}
+    optimizer_order = {o: i for i, o in enumerate(OPTIMIZERS)}
+    return tuple(sorted(CATALOG, key=lambda t: (model_order[t[0]], optimizer_order[t[1]], t[2])))
+
+
+def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = None, **options) -> Bound:
+    """The bound of ``model`` trained with ``optimizer``.
+
+    ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
+    sgd, adam, adagrad; ``variant`` picks a form where there are several
+    (``"schedule"``: SGD under any steps; ``"projected"``: projected SGD;
+    ``"defossez"``: Défossez et al.'s Adam; ``"biased"``: biased gradients).
+    Options go to the builder: ``expand`` (model bounds: substitute the
+    model's L, M, R; default True), ``alpha`` (generic SGD: the step-decay
+    exponent, or "symbolic"), ``alpha_bias`` (generic biased: the bias-decay
+    exponent), ``K_growth`` (IWAE biased: the sample-growth exponent).
+    Unknown names raise :class:`UnknownNameError` listing the valid ones.
+    """
+    if model not in MODELS:
+        raise UnknownNameError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")
+    if optimizer not in OPTIMIZERS:
+        raise UnknownNameError(f"unknown optimizer {optimizer!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
+    if variant is not None and not isinstance(variant, str):
+        raise UnknownNameError(f"variant must be a string, got {variant!r}")
+    try:
+        key = tuple(sorted(options.items()))
+        hash(key)
+    except TypeError:
+        raise UnknownNameError(f"bound options must be hashable values, got {options!r}") from None
+    return _cached(model, optimizer, variant or "", key)
+
+
+@lru_cache(maxsize=256)
+def _cached(model: str, optimizer: str, variant: str, options: tuple) -> Bound:
+    builder = CATALOG.get((model, optimizer, variant))
+    if builder is None:
+        variants = sorted(v or "(default)" for m, o, v in CATALOG if (m, o) == (model, optimizer))
+        raise UnknownNameError(
+            f"unknown variant {variant!r} for ({model}, {optimizer}); valid: {', '.join(variants)}"
+        )
+    try:
+        inspect.signature(builder).bind(**dict(options))
+    except TypeError as err:
+        raise UnknownNameError(
+            f"bad option for ({model}, {optimizer}, {variant or 'default'}): {err}"
+        ) from None
+    return builder(**dict(options))

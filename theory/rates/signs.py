@@ -1,0 +1,270 @@
+"""The sign of d bound / d x for a constant x: the one sign routine
+(docs/theory.md, "Which way a constant moves a bound").
+
+A sign is claimed only when it is proved: SymPy decides it from the
+symbols' assumptions, with every domain encoded (:func:`theory.symbols.domain_form`),
+either over the symbols' domains or over the step constraint
+C_gamma = limit/(1 + w), w >= 0. Otherwise the answer is "depends": where
+SymPy can solve d bound/dx = 0 for a unique positive root it gives the
+root and the proved signs below and above it; random admissible points are
+reported as evidence, never as a sign. No sign in x is claimed for a bound
+containing a constant that varies with x (e.g. sigma2_mc_K with K).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from theory import checks
+from theory import symbols as S
+from theory.bound import Bound
+from theory.optimum import positive_at_typical
+from theory.rates.step_constant import clean_values, require_bound
+from theory.symbols import S1, S2, C_gamma, gamma_max
+
+#: Derivatives larger than this (SymPy operation count) are not sent to the assumption system.
+PROOF_SIZE = 600
+
+
+@dataclass(frozen=True)
+class DerivativeSign:
+    """Sign of d(bound)/d(symbol).
+
+    ``sign`` is +1, -1 or 0 only when proved (``proved`` True) or, with a
+    point, the local sign there (``proved`` False, ``method`` says so); None
+    means it depends. ``threshold``, ``below``, ``above``: a root x* of
+    d bound/dx = 0 and the proved signs for x < x* and x > x* (None when not
+    found). ``evidence``: the signs seen at ``checked`` random admissible
+    points (evidence, not a claim).
+    """
+
+    symbol: str
+    sign: int | None
+    proved: bool
+    method: str
+    threshold: sp.Expr | None = None
+    below: int | None = None
+    above: int | None = None
+    evidence: tuple[int, ...] = ()
+    checked: int = 0
+
+    @property
+    def depends(self) -> bool:
+        return self.sign is None
+
+
+def _decide(expr: sp.Expr) -> int | None:
+    """+1 / -1 when SymPy proves expr >= 0 / <= 0 (strict or not), else None."""
+    if sp.count_ops(expr) > PROOF_SIZE:
+        return None
+    candidates = [expr]
+    if sp.count_ops(expr) < PROOF_SIZE // 3:
+        candidates.append(sp.factor(expr))
+    for candidate in candidates:
+        shifted = S.domain_form(candidate)[0]
+        if shifted.is_nonnegative:
+            return 1
+        if shifted.is_nonpositive:
+            return -1
+    return None
+
+
+def _varying(bound: Bound, name: str) -> list[str]:
+    return [c for c in bound.constants if name in S.info(c).varies_with]
+
+
+def derivative_sign(
+    bound: Bound,
+    symbol: str,
+    values: Mapping[str, float] | None = None,
+    samples: int = 200,
+    seed: int = 0,
+) -> DerivativeSign:
+    """The sign of d(bound)/d(symbol).
+
+    With ``values`` (every constant of the bound): the local sign at that
+    point. Without: proved by SymPy over the admissible domain, or "depends"
+    (``sign`` None) with the region where it changes sign if SymPy can solve
+    for it, and sampled evidence.
+    """
+    require_bound(bound, "derivative_sign")
+    sym = S.get(symbol)
+    varying = _varying(bound, symbol)
+    if values is not None:
+        return _local(bound, sym, clean_values(values), varying)
+    return _global(bound, symbol, int(samples), int(seed))
+
+
+def _local(bound: Bound, sym: sp.Symbol, values: dict[str, float], varying: list[str]) -> DerivativeSign:
+    if varying:
+        return DerivativeSign(
+            sym.name, None, False, f"{', '.join(varying)} varies with {sym.name}: no sign is claimed"
+        )
+    deriv = _derivative(bound, sym)
+    missing = sorted(x.name for x in deriv.free_symbols if x.name not in values)
+    if missing:
+        from theory.errors import MissingConstantError
+
+        raise MissingConstantError(f"d {bound.name}/d {sym.name} needs a value for {', '.join(missing)}")
+    with np.errstate(all="ignore"):
+        val = float(_lambdified(deriv)(*(values[x.name] for x in _args(deriv))))
+    if not math.isfinite(val):
+        from theory.errors import AssumptionViolation
+
+        raise AssumptionViolation(f"d bound/d {sym.name} is not finite at {dict(values)}")
+    return DerivativeSign(sym.name, int(np.sign(val)), False, "evaluated at the given point")
+
+
+@lru_cache(maxsize=4096)
+def _derivative(bound: Bound, sym: sp.Symbol) -> sp.Expr:
+    return sp.diff(bound.expr, sym)
+
+
+def _args(expr: sp.Expr) -> list[sp.Symbol]:
+    return sorted(expr.free_symbols, key=lambda x: x.name)
+
+
+@lru_cache(maxsize=4096)
+def _lambdified(expr: sp.Expr):
+    return sp.lambdify(_args(expr), expr, "numpy", cse=True)
+
+
+@lru_cache(maxsize=4096)
+def _global(bound: Bound, symbol: str, samples: int, seed: int) -> DerivativeSign:
+    sym = S.get(symbol)
+    varying = _varying(bound, symbol)
+    if varying:
+        ev, checked = _evidence(bound, sym, samples, seed)
+        return DerivativeSign(
+            symbol,
+            None,
+            False,
+            f"{', '.join(varying)} varies with {symbol} (measured at the {symbol} used): the direction "
+            f"in {symbol} is an empirical question, no sign is claimed",
+            evidence=ev,
+            checked=checked,
+        )
+    deriv = _derivative(bound, sym)
+    if deriv == 0:
+        return DerivativeSign(symbol, 0, True, "identically zero")
+    sign = _decide(deriv)
+    if sign is not None:
+        return DerivativeSign(symbol, sign, True, "proved by sympy assumptions over the symbols' domains")
+    if bound.step_limit is not None and C_gamma in deriv.free_symbols:
+        w = sp.Symbol("w_step", nonnegative=True)
+        sign = _decide(deriv.xreplace({C_gamma: bound.step_limit / (1 + w)}))
+        if sign is not None:
+            return DerivativeSign(
+                symbol, sign, True, "proved by sympy assumptions for C_gamma = step limit/(1 + w), w >= 0"
+            )
+    ev, checked = _evidence(bound, sym, samples, seed)
+    threshold, below, above = _region(deriv, sym)
+    if threshold is not None:
+        method = (
+            f"depends: d bound/d {symbol} = 0 at {symbol} = {sp.sstr(threshold)}; "
+            f"sign {below} below, {above} above (proved)"
+        )
+    else:
+        method = "depends: no sign proved over the admissible domain"
+    if checked:
+        method += f"; signs seen at {checked} random admissible points: {sorted(set(ev))} (evidence only)"
+    return DerivativeSign(symbol, None, False, method, threshold, below, above, ev, checked)
+
+
+def _region(deriv: sp.Expr, sym: sp.Symbol) -> tuple[sp.Expr | None, int | None, int | None]:
+    """A unique positive root x* of d/dx = 0 with proved signs below and above."""
+    if sp.count_ops(deriv) > PROOF_SIZE // 3:
+        return None, None, None
+    numerator = sp.numer(sp.together(deriv))
+    try:
+        poly = sp.Poly(numerator, sym)
+    except sp.PolynomialError:
+        return None, None, None
+    if poly.degree() < 1 or poly.degree() > 4:
+        return None, None, None
+    roots = [r for r in sp.solve(numerator, sym) if positive_at_typical(r)]
+    if len(roots) != 1:
+        return None, None, None
+    root = roots[0]
+    w = sp.Symbol("w_root", nonnegative=True)
+    below = _decide(deriv.subs(sym, root / (1 + w)))
+    above = _decide(deriv.subs(sym, root * (1 + w)))
+    if below is None or above is None:
+        return None, None, None
+    return root, below, above
+
+
+def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Random admissible points of every constant of ``bound`` (log-uniform
+    around the typical values, inside the domains and the constraints): a
+    dict of arrays of equal length (at most ``count``; fewer when many draws
+    break a constraint)."""
+    names = sorted(set(bound.constants) | {x.name for a in bound.assumptions for x in a.constants})
+    points: dict[str, np.ndarray] = {}
+    for name in names:
+        info = S.info(name)
+        typical = float(info.typical) or 1.0
+        if info.domain in ("unit", "unit_closed"):
+            points[name] = rng.uniform(0.01, 0.99, count)
+        elif info.domain == "real":
+            points[name] = typical + rng.normal(size=count)
+        else:
+            points[name] = abs(typical) * np.exp(rng.uniform(-2, 2, count))
+            if info.domain == "count":
+                points[name] = np.maximum(1.0, points[name])
+        if info.integer:
+            points[name] = np.round(points[name])
+    if "C_gamma" in points and bound.step_limit is not None:
+        limit = checks.expression_values(bound.step_limit, points)
+        if limit is not None:
+            points["C_gamma"] = limit * rng.uniform(0.01, 1.0, count)
+    if gamma_max.name in points and "L" in points:
+        points[gamma_max.name] = rng.uniform(0.01, 1.0, count) / points["L"]
+    if S2.name in points and S1.name in points and gamma_max.name in points:
+        points[S2.name] = points[gamma_max.name] * points[S1.name] * rng.uniform(0.01, 1.0, count)
+    keep = np.ones(count, dtype=bool)
+    for name, arr in points.items():
+        keep &= checks.admits_array(name, arr)
+    for assumption in bound.assumptions:
+        for con in assumption.constraints:
+            sides = checks.constraint_sides(con.lhs, con.rhs, points)
+            if sides is not None:
+                keep &= np.broadcast_to(checks.holds_array(*sides), keep.shape)
+    return {name: arr[keep] for name, arr in points.items()}
+
+
+def _evidence(bound: Bound, sym: sp.Symbol, samples: int, seed: int) -> tuple[tuple[int, ...], int]:
+    deriv = _derivative(bound, sym)
+    if deriv == 0 or samples <= 0:
+        return (), 0
+    points = sample_points(bound, samples, np.random.default_rng(seed))
+    args = _args(deriv)
+    if any(x.name not in points for x in args):
+        return (), 0
+    with np.errstate(all="ignore"):
+        vals = np.asarray(_lambdified(deriv)(*(points[x.name] for x in args)), dtype=float)
+    vals = np.broadcast_to(vals, next(iter(points.values())).shape)
+    vals = vals[np.isfinite(vals) & (vals != 0)]
+    return tuple(sorted({int(v) for v in np.sign(vals)})), int(vals.size)
+
+
+@dataclass(frozen=True)
+class BatchSampleSigns:
+    """Signs of d(bound)/dB and d(bound)/dK (each a :class:`DerivativeSign`)."""
+
+    B: DerivativeSign
+    K: DerivativeSign
+
+
+def batch_sample_signs(bound: Bound, samples: int = 200, seed: int = 0) -> BatchSampleSigns:
+    """d(bound)/dB and d(bound)/dK by :func:`derivative_sign`."""
+    require_bound(bound, "batch_sample_signs")
+    return BatchSampleSigns(
+        *(derivative_sign(bound, name, samples=samples, seed=seed) for name in ("B", "K"))
+    )

@@ -1,0 +1,146 @@
+"""The step constant minimising a bound and the iterations a bound needs to
+reach a target (docs/theory.md, "Closed-form consequences")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+
+import numpy as np
+import sympy as sp
+
+from theory import checks
+from theory import symbols as S
+from theory.bound import Bound, NumpyBound
+from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
+from theory.symbols import C_gamma, n
+
+
+def require_bound(bound: object, function: str) -> Bound:
+    """``bound`` itself when it is a :class:`Bound`; a typed error otherwise."""
+    if not isinstance(bound, Bound):
+        raise TheoryError(
+            f"{function} needs a theory.Bound as its first argument (e.g. theory.bound('generic', 'sgd')), "
+            f"got {type(bound).__name__} {bound!r:.60}"
+        )
+    return bound
+
+
+def clean_values(values: Mapping[str, object]) -> dict[str, float]:
+    """Values keyed by registered symbol names, each a real number in its domain."""
+    if not isinstance(values, Mapping):
+        raise TheoryError(f"values must be a mapping of symbol names to numbers, got {values!r:.60}")
+    out = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or name not in S.REGISTRY:
+            raise UnknownNameError(f"unknown constant {name!r}; constants are registered symbol names")
+        out[name] = checks.check_scalar(name, value)
+    return out
+
+
+def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = None) -> sp.Expr:
+    """The C_gamma minimising the bound, clipped to the theorem's step limit.
+
+    For the SGD bound (2 Delta + L sigma2 C^2 (1 + log n)) / (C sqrt(n)):
+    C* = sqrt(2 Delta / (L sigma2 (1 + log n))), then min(C*, 1/L). Solved in
+    closed form by SymPy (d bound / dC = 0, positive root); with ``values``
+    the result is substituted (a number when every constant is given).
+    """
+    best = require_bound(bound, "optimal_step_constant").optimal_step
+    if values:
+        clean = clean_values(values)
+        best = best.subs({S.get(k): v for k, v in clean.items()})
+    return best
+
+
+def at_optimal_step(bound: Bound) -> sp.Expr:
+    """The bound's expression with C_gamma replaced by its optimal value."""
+    return bound.expr.subs(C_gamma, bound.optimal_step)
+
+
+@lru_cache(maxsize=64)
+def _numpy_pair(expr: sp.Expr) -> tuple[NumpyBound, NumpyBound]:
+    """(expr, d expr / dn) as unchecked vectorised callables."""
+    deriv = sp.diff(expr, n)
+    out = []
+    for e in (expr, deriv):
+        syms = sorted(e.free_symbols | {n}, key=lambda x: x.name)
+        out.append(NumpyBound(tuple(x.name for x in syms), sp.lambdify(syms, e, "numpy")))
+    return out[0], out[1]
+
+
+def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
+    """The smallest n with bound(n') <= target for every n' >= n.
+
+    When the bound depends on C_gamma and ``values`` do not give it, the bound
+    is taken at its optimal step constant for each n
+    (:func:`optimal_step_constant`), i.e. the step is tuned to the horizon.
+
+    Uses that the bound is eventually decreasing in n: an exponential search
+    for a point past the peak where the bound is below ``target``, then a
+    bisection on the monotone predicate ``bound(m) <= target and
+    d bound/dn (m) <= 0``. Where the assumptions themselves depend on n (e.g.
+    N~ = n - beta1/(1 - beta1) > 0 for Défossez's Adam), the search starts at
+    the smallest n at which they hold.
+    """
+    require_bound(bound, "iterations_to_reach")
+    goal = checks.real_value("target", target)
+    if not (math.isfinite(goal) and goal > 0):
+        raise AssumptionViolation(f"target accuracy must be a finite number > 0, got {target!r}")
+    if "n" in values:
+        raise TheoryError("iterations_to_reach solves for n: do not pass n")
+    clean = clean_values(values)
+    tuned = "C_gamma" in bound.constants and "C_gamma" not in clean
+    expr = at_optimal_step(bound) if tuned else bound.expr
+    needed = (set(bound.constants) - {"C_gamma"} if tuned else set(bound.constants)) - {"n"}
+    missing = sorted(c for c in needed if c not in clean)
+    if missing:
+        raise MissingConstantError(f"{bound.name}: missing value for {', '.join(missing)}")
+    if not bound.has_rate:
+        raise TheoryError(f"{bound.name} has no n: substitute the schedule's S1, S2 first")
+    far = 2**60
+
+    def admissible(m: int) -> bool:
+        point = {**clean, "n": m}
+        if tuned:
+            point["C_gamma"] = float(bound.optimal_step.subs({S.get(k): v for k, v in point.items()}))
+        return not bound.check(point)
+
+    if not admissible(far):
+        bound.evaluate(n=far, **clean)  # raises, naming the broken assumption
+        raise AssumptionViolation(f"{bound.name}: the assumptions fail at n = {far} for {clean}")
+    start = 1
+    while not admissible(start):
+        start *= 2
+    start = _bisect(admissible, max(1, start // 2), start)
+    f, df = _numpy_pair(expr)
+    fixed = {a: np.float64(clean[a]) for a in set(f.args) | set(df.args) if a != "n"}
+
+    def ok(m: int) -> bool:
+        if m < start:
+            return False
+        with np.errstate(all="ignore"):  # numpy scalars: a pole gives inf/nan, not an exception
+            v = float(f.func(*(np.float64(m) if a == "n" else fixed[a] for a in f.args)))
+            slope = float(df.func(*(np.float64(m) if a == "n" else fixed[a] for a in df.args)))
+        return math.isfinite(v) and math.isfinite(slope) and v <= goal and slope <= 0
+
+    hi = start
+    while not ok(hi):
+        hi *= 2
+        if hi > 2**200:
+            raise TheoryError(f"{bound.name} does not reach {target} within 2^200 iterations")
+    return _bisect(ok, max(start, hi // 2), hi)
+
+
+def _bisect(ok, lo: int, hi: int) -> int:
+    """Smallest m in (lo, hi] with ok(m), given ok(hi) and a monotone ok."""
+    if ok(lo):
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi

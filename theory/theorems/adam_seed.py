@@ -1,0 +1,132 @@
+"""Adam as preconditioned SGD, the seed paper's constant-beta2 form
+(docs/theory.md, "Adam as preconditioned SGD"), derived by :mod:`theory.descent`.
+
+Algorithm: theta_k = theta_{k-1} - gamma_k A_{k-1} g_k, gamma_k = C_gamma k^(-1/2),
+A_{k-1} = diag(1/(sqrt(v_{k-1}) + eps)) built from past gradients only (known
+before g_k is drawn), beta1 = 0. With ||g||_inf <= R its eigenvalues lie in
+[lambda_min, lambda_max] = [1/(R + eps), 1/eps], and for C_gamma <=
+lambda_min/(L lambda_max^2) = eps^2/(L (R + eps)):
+
+    (1/n) sum_{j<n} E||grad F(theta_j)||^2
+        <= (2 Delta + L lambda_max^2 sigma2 C_gamma^2 (1 + log n)) / (lambda_min C_gamma sqrt(n)).
+
+For beta1 > 0 the seed paper (Surendran, Godichon-Baggioni, Le Corff, AISTATS
+2025) gives a factor of order 1/(1 - beta1); that factor is included as an
+order, not a proved constant (tight=False).
+
+Example::
+
+    >>> import theory
+    >>> theory.bound("generic", "adam").step_limit
+    eps**2/(L*(R + eps))
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from theory import descent
+from theory.assumptions import (
+    BOUNDED_SUP,
+    BOUNDED_VARIANCE,
+    LOWER_BOUNDED,
+    PRECONDITIONER,
+    SMOOTH,
+    Assumption,
+    Constraint,
+)
+from theory.bound import Bound, Step
+from theory.schedules import DEFAULT
+from theory.symbols import R, beta1, beta2, eps, lambda_max, lambda_min
+from theory.theorems.sgd import step_assumption
+
+REFERENCE = (
+    "Surendran, Godichon-Baggioni, Le Corff, AISTATS 2025 (arXiv 2410.16750), Adam theorem "
+    "(order only); preconditioned SGD derived here (docs/theory.md, Adam as preconditioned SGD)"
+)
+
+SEED_PARAMETERS = Assumption(
+    "hyperparameters",
+    "Adam parameters (seed paper)",
+    r"0 \le \beta_1 < \sqrt{\beta_2} < 1,\ \epsilon > 0",
+    (beta1, beta2, eps),
+    (Constraint(beta1, sp.sqrt(beta2), "momentum beta1 < sqrt(beta2)"),),
+)
+MOMENTUM = Assumption(
+    "momentum",
+    "no momentum (proved case)",
+    r"\beta_1 = 0 \text{ proved; for } \beta_1 > 0 \text{ the factor } 1/(1-\beta_1) \text{ is an order}",
+    (beta1,),
+)
+ALGORITHM = Assumption(
+    "algorithm",
+    "Adam with a delayed preconditioner",
+    r"\theta_k = \theta_{k-1} - \gamma_k A_{k-1} g_k,\ "
+    r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon))",
+)
+
+#: Eigenvalue bounds of A = diag(1/(sqrt(v) + eps)) when ||g||_inf <= R.
+ADAM_EIGENVALUES = {lambda_max: 1 / eps, lambda_min: 1 / (R + eps)}
+
+
+@lru_cache(maxsize=1)
+def preconditioned_sgd() -> tuple[sp.Expr, tuple[Step, ...], sp.Expr]:
+    """The unbiased preconditioned derivation: (bound, steps, largest gamma_k)."""
+    step = descent.per_step(descent.PRECONDITIONED)
+    final, tail = descent.uniform_average(step, DEFAULT)
+    return final, step.steps + tail, step.limit
+
+
+@lru_cache(maxsize=1)
+def seed_adam() -> Bound:
+    """The seed paper's constant-beta2 Adam bound, derived as preconditioned SGD
+    (module docstring); proved for beta1 = 0, the 1/(1 - beta1) factor is an order."""
+    final, steps, limit = preconditioned_sgd()
+    adam_final = final.subs(ADAM_EIGENVALUES)
+    adam_limit = sp.simplify(limit.subs(ADAM_EIGENVALUES))
+    expr = adam_final / (1 - beta1)
+    steps = steps + (
+        Step(
+            "Adam preconditioner",
+            "A = diag(1/(sqrt(v) + eps)), 0 <= sqrt(v) <= R: lambda_max = 1/eps, lambda_min = 1/(R + eps)",
+            sp.Le(descent.average, adam_final),
+        ),
+        Step(
+            "momentum (order only)",
+            "NOT PROVED for beta1 > 0: the seed paper gives a factor of order 1/(1 - beta1); this "
+            "constant is that order, not a theorem (at beta1 = 0 the factor is 1 and the bound is proved)",
+            sp.Le(descent.average, expr),
+        ),
+    )
+    return Bound(
+        name="generic/adam",
+        expr=expr,
+        assumptions=(
+            SMOOTH,
+            LOWER_BOUNDED,
+            BOUNDED_VARIANCE,
+            BOUNDED_SUP,
+            PRECONDITIONER,
+            ALGORITHM,
+            MOMENTUM,
+            SEED_PARAMETERS,
+            step_assumption(adam_limit, sp.Rational(1, 2)),
+        ),
+        reference=REFERENCE,
+        tight=False,
+        steps=steps,
+        step_limit=adam_limit,
+        notes=(
+            "Proved (derived here) for a preconditioner built from past gradients and beta1 = 0 only. "
+            "For beta1 > 0 the momentum factor 1/(1 - beta1) is the seed paper's ORDER, not a proved "
+            "constant: the expression is then a conjectural bound (tight=False).",
+            "With eps = 1e-8 the step limit eps^2/(L (R + eps)) is about 1e-16/L: at the usual eps the "
+            "theorem only covers vanishingly small steps.",
+            "torch.optim.Adam puts the current gradient into v; this theorem is about the "
+            "delayed-preconditioner step.",
+            "beta2 enters only through the assumption beta1 < sqrt(beta2) < 1 (checked when given).",
+        ),
+        optimizer="adam",
+    )
