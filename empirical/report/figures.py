@@ -26,6 +26,11 @@ STYLE: dict[str, Any] = {
 }
 #: What each colour means, in every figure.
 COLOURS = {"bound": "tab:red", "observed": "tab:blue", "fit": "black", "other": "tab:gray"}
+#: Axis label of each observable a theorem may bound.
+OBSERVABLE_LABELS = {
+    "grad_norm_sq": r"weighted average of $\|\nabla F(\theta_j)\|^2$, $j < n$",
+    "gradient_mapping_sq": r"weighted average of $\|(\theta_j - \theta_{j+1})/\gamma_{j+1}\|^2$, $j < n$",
+}
 
 
 @contextmanager
@@ -73,7 +78,8 @@ def plot_convergence(result, path: Path) -> None:
                 f"(theory {rate.theory_exponent:g}, with log factor)",
             )
         ax.set_xlabel("iterations n")
-        ax.set_ylabel("weighted average of " + result.theorem.lhs.observable.replace("_", " "))
+        observable = result.theorem.lhs.observable
+        ax.set_ylabel(OBSERVABLE_LABELS.get(observable, observable.replace("_", " ")))
         ax.set_title(f"{result.settings.model} VAE, {result.settings.optimizer}: {result.verdict.value} "
                      f"(bound/observed = {result.ratio:.3g})")  # fmt: skip
         ax.legend()
@@ -84,6 +90,7 @@ def plot_constants(result, path: Path) -> None:
     labelled with the numbers; the end put into the bound is marked."""
     named = result.constants.named()
     names = list(named)
+    lower = set(result.constants.lower_estimates)
     with figure(path, size=(8, 0.6 * len(names) + 1.2)) as ax:
         for i, name in enumerate(names):
             e = named[name]
@@ -97,9 +104,10 @@ def plot_constants(result, path: Path) -> None:
             label = f"{e.value:.4g}  [{e.lo:.4g}, {e.hi:.4g}]" + (f"  used: {used}" if used else "")
             ax.annotate(label, (max(hi, 1.0), i), xytext=(8, 0), textcoords="offset points", va="center",
                         fontsize=8)  # fmt: skip
-        ax.set_yticks(range(len(names)), names)
+        ax.set_yticks(range(len(names)), [f"{n} *" if n in lower else n for n in names])
         ax.invert_yaxis()
-        ax.set_xlabel("interval relative to the point estimate (red: end used in the bound)")
+        ax.set_xlabel("interval relative to the point estimate (red: end used in the bound; "
+                      "*: lower estimate of a supremum)")  # fmt: skip
         ratios = [(e.lo / (e.value or 1.0), e.hi / (e.value or 1.0)) for e in named.values()]
         ax.set_xlim(min(0.8, min(r[0] for r in ratios) - 0.05), max(r[1] for r in ratios) + 0.6)
         ax.set_title("estimated constants with their intervals")

@@ -32,6 +32,13 @@ def _statuses(data):
     return {a["id"]: a["status"] for a in data["assumptions"]}
 
 
+def _small_verify(small_npy, tmp_path, capsys, *args, steps=40, seeds=2):
+    """``verify`` on the small data set with --json; (exit code, report data)."""
+    argv = ["verify", "--data", str(small_npy), "--steps", str(steps), "--seeds", str(seeds)]
+    code, stdout, _ = _run([*argv, *args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
+    return code, json.loads(stdout)
+
+
 @pytest.mark.slow
 def test_default_verify_exits_0_with_the_full_report(tmp_path, capsys):
     """The default run: digits, soft-clip Deep Gaussian VAE, SGD, n = 2000, B = 32, 4 seeds."""
@@ -113,48 +120,14 @@ def test_seeds_batched_equal_single_seed_runs(small_npy, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_verify_user_npy(small_npy, tmp_path, capsys):
-    code, stdout, _ = _run(
-        [
-            "verify",
-            "--data",
-            str(small_npy),
-            "--steps",
-            "100",
-            "--seeds",
-            "2",
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--quiet",
-        ],
-        capsys,
-    )
-    data = json.loads(stdout)
+    code, data = _small_verify(small_npy, tmp_path, capsys, steps=100)
     assert data["data"] == str(small_npy) and data["rows"] == 240 and data["settings"]["holdout"] == 0.2
     assert code == data["exit_code"] == 0
 
 
 @pytest.mark.slow
 def test_adam_is_not_covered_by_the_seed_paper_theorem(small_npy, tmp_path, capsys):
-    code, stdout, _ = _run(
-        [
-            "verify",
-            "--optimizer",
-            "adam",
-            "--data",
-            str(small_npy),
-            "--steps",
-            "60",
-            "--seeds",
-            "2",
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--quiet",
-        ],
-        capsys,
-    )
-    data = json.loads(stdout)
+    code, data = _small_verify(small_npy, tmp_path, capsys, "--optimizer", "adam", steps=60)
     assert code == 3 and data["holds"] is None and data["verdict"] == "not covered"
     statuses = _statuses(data)
     assert statuses["step-size"] == statuses["preconditioner"] == statuses["momentum"] == "fails"
@@ -246,25 +219,7 @@ def test_console_script_bad_input_has_no_traceback(tmp_path):
 
 @pytest.mark.slow
 def test_relu_breaks_smoothness_and_exits_3(small_npy, tmp_path, capsys):
-    code, stdout, _ = _run(
-        [
-            "verify",
-            "--activation",
-            "relu",
-            "--data",
-            str(small_npy),
-            "--steps",
-            "40",
-            "--seeds",
-            "2",
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--quiet",
-        ],
-        capsys,
-    )
-    data = json.loads(stdout)
+    code, data = _small_verify(small_npy, tmp_path, capsys, "--activation", "relu")
     assert code == 3 and data["holds"] is None and data["verdict"] == "not covered"
     failed = {a["id"]: a["evidence"] for a in data["assumptions"] if a["status"] == "fails"}
     assert set(failed) == {"smooth", "smooth-activations"} and "ReLU" in failed["smooth-activations"]
@@ -272,29 +227,10 @@ def test_relu_breaks_smoothness_and_exits_3(small_npy, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_small_box_run_checks_every_row(small_npy, tmp_path, capsys):
-    code, stdout, _ = _run(
-        [
-            "verify",
-            "--box",
-            "0.5",
-            "--data",
-            str(small_npy),
-            "--steps",
-            "40",
-            "--seeds",
-            "2",
-            "--out",
-            str(tmp_path),
-            "--json",
-            "--quiet",
-        ],
-        capsys,
-    )
-    data = json.loads(stdout)
+    code, data = _small_verify(small_npy, tmp_path, capsys, "--box", "0.5")
     assert code == data["exit_code"] == 0
     assert data["bound"]["variant"] == "projected"
-    statuses = _statuses(data)
-    assert statuses == {
+    assert _statuses(data) == {
         "smooth": "estimated",
         "lower-bounded": "holds",
         "unbiased": "holds",
