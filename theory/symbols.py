@@ -236,18 +236,24 @@ def domain_form(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     expr = expr.xreplace(logs)
     subs = {}
     for sym in expr.free_symbols:
-        domain = (
-            REGISTRY[sym.name].domain if sym.name in REGISTRY and REGISTRY[sym.name].symbol == sym else None
-        )
+        registered = REGISTRY.get(sym.name)
+        domain = registered.domain if registered is not None and registered.symbol == sym else None
         if domain == "count":
             new = sp.Symbol(f"{sym.name}_m", nonnegative=True)
             subs[sym], back[new] = 1 + new, sym - 1
         elif domain in ("unit", "unit_closed"):
-            new = sp.Symbol(
-                f"{sym.name}_u", **({"positive": True} if domain == "unit" else {"nonnegative": True})
-            )
+            sign = {"positive": True} if domain == "unit" else {"nonnegative": True}
+            new = sp.Symbol(f"{sym.name}_u", **sign)
             subs[sym], back[new] = new / (1 + new), sym / (1 - sym)
-    return expr.xreplace(subs), back
+    units = {sym for sym, v in subs.items() if not v.is_Add}
+    # 1 - u/(1 + u) -> 1/(1 + u): small sums over a unit are brought to one fraction
+    sums = {
+        add: sp.together(add.xreplace(subs))
+        for add in expr.atoms(sp.Add)
+        if len(add.args) <= 4 and add.free_symbols & units
+    }
+    out = expr.xreplace(sums).xreplace(subs)
+    return out, back
 
 
 def to_latex(expr: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:

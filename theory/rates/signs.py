@@ -26,10 +26,12 @@ from theory import symbols as S
 from theory.bound import Bound
 from theory.optimum import positive_at_typical
 from theory.rates.step_constant import clean_values, require_bound
-from theory.symbols import S1, S2, C_gamma, gamma_max
+from theory.symbols import C_gamma
 
-#: Derivatives larger than this (SymPy operation count) are not sent to the assumption system.
+#: Derivatives larger than this (SymPy operation count) are not sent to the assumption system;
+#: factoring and solving for the region are tried below SMALL only (they are costly).
 PROOF_SIZE = 600
+SMALL = 40
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,17 @@ class DerivativeSign:
         return self.sign is None
 
 
+@lru_cache(maxsize=4096)
+def _size(expr: sp.Expr) -> int:
+    return int(sp.count_ops(expr))
+
+
 def _decide(expr: sp.Expr) -> int | None:
     """+1 / -1 when SymPy proves expr >= 0 / <= 0 (strict or not), else None."""
-    if sp.count_ops(expr) > PROOF_SIZE:
+    size = _size(expr)
+    if size > PROOF_SIZE:
         return None
-    candidates = [expr]
-    if sp.count_ops(expr) < PROOF_SIZE // 3:
-        candidates.append(sp.factor(expr))
+    candidates = [expr] + ([sp.factor(expr)] if size < SMALL else [])
     for candidate in candidates:
         shifted = S.domain_form(candidate)[0]
         if shifted.is_nonnegative:
@@ -130,7 +136,7 @@ def _args(expr: sp.Expr) -> list[sp.Symbol]:
     return sorted(expr.free_symbols, key=lambda x: x.name)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _lambdified(expr: sp.Expr):
     return sp.lambdify(_args(expr), expr, "numpy", cse=True)
 
@@ -156,7 +162,7 @@ def _global(bound: Bound, symbol: str, samples: int, seed: int) -> DerivativeSig
     sign = _decide(deriv)
     if sign is not None:
         return DerivativeSign(symbol, sign, True, "proved by sympy assumptions over the symbols' domains")
-    if bound.step_limit is not None and C_gamma in deriv.free_symbols:
+    if bound.step_limit is not None and C_gamma in deriv.free_symbols and _size(deriv) <= PROOF_SIZE:
         w = sp.Symbol("w_step", nonnegative=True)
         sign = _decide(deriv.xreplace({C_gamma: bound.step_limit / (1 + w)}))
         if sign is not None:
@@ -179,7 +185,7 @@ def _global(bound: Bound, symbol: str, samples: int, seed: int) -> DerivativeSig
 
 def _region(deriv: sp.Expr, sym: sp.Symbol) -> tuple[sp.Expr | None, int | None, int | None]:
     """A unique positive root x* of d/dx = 0 with proved signs below and above."""
-    if sp.count_ops(deriv) > PROOF_SIZE // 3:
+    if _size(deriv) > SMALL:
         return None, None, None
     numerator = sp.numer(sp.together(deriv))
     try:
@@ -200,11 +206,26 @@ def _region(deriv: sp.Expr, sym: sp.Symbol) -> tuple[sp.Expr | None, int | None,
     return root, below, above
 
 
+def upper_limits(bound: Bound) -> list[tuple[str, sp.Expr]]:
+    """(x, rhs) for every constraint x <= rhs of ``bound`` whose left side is a constant
+    (C_gamma below its step limit, gamma_max <= 1/L, S2 <= gamma_max S1, ...)."""
+    out = [
+        (con.lhs.name, con.rhs)
+        for assumption in bound.assumptions
+        for con in assumption.constraints
+        if con.lhs.is_Symbol and con.lhs not in con.rhs.free_symbols
+    ]
+    if bound.step_limit is not None:
+        out.append((C_gamma.name, bound.step_limit))
+    return out
+
+
 def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random admissible points of every constant of ``bound`` (log-uniform
-    around the typical values, inside the domains and the constraints): a
-    dict of arrays of equal length (at most ``count``; fewer when many draws
-    break a constraint)."""
+    """Random admissible points of every constant of ``bound`` (log-uniform within
+    a factor e of the typical values, inside the domains; a constant x with a
+    constraint x <= rhs drawn as a fraction of rhs, rhs first; points still
+    breaking a constraint dropped): a dict of arrays of equal length, at most
+    ``count``."""
     names = sorted(set(bound.constants) | {x.name for a in bound.assumptions for x in a.constants})
     points: dict[str, np.ndarray] = {}
     for name in names:
@@ -215,19 +236,26 @@ def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[st
         elif info.domain == "real":
             points[name] = typical + rng.normal(size=count)
         else:
-            points[name] = abs(typical) * np.exp(rng.uniform(-2, 2, count))
+            points[name] = abs(typical) * np.exp(rng.uniform(-1, 1, count))
             if info.domain == "count":
                 points[name] = np.maximum(1.0, points[name])
         if info.integer:
             points[name] = np.round(points[name])
-    if "C_gamma" in points and bound.step_limit is not None:
-        limit = checks.expression_values(bound.step_limit, points)
-        if limit is not None:
-            points["C_gamma"] = limit * rng.uniform(0.01, 1.0, count)
-    if gamma_max.name in points and "L" in points:
-        points[gamma_max.name] = rng.uniform(0.01, 1.0, count) / points["L"]
-    if S2.name in points and S1.name in points and gamma_max.name in points:
-        points[S2.name] = points[gamma_max.name] * points[S1.name] * rng.uniform(0.01, 1.0, count)
+    limits = [(x, rhs) for x, rhs in upper_limits(bound) if x in points]
+    done = set(points) - {x for x, _ in limits}
+    while limits:
+        ready = [(x, rhs) for x, rhs in limits if {v.name for v in rhs.free_symbols} <= done]
+        if not ready:
+            break
+        x, rhs = ready[0]
+        limits = [(y, r) for y, r in limits if y != x]
+        top = checks.expression_values(rhs, points)
+        info = S.info(x)
+        if info.domain == "real":
+            points[x] = top - rng.uniform(0, 10, count)
+        elif not info.integer and info.domain != "count":
+            points[x] = top * rng.uniform(0.01, 1.0, count)
+        done.add(x)
     keep = np.ones(count, dtype=bool)
     for name, arr in points.items():
         keep &= checks.admits_array(name, arr)
@@ -240,18 +268,22 @@ def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[st
 
 
 def _evidence(bound: Bound, sym: sp.Symbol, samples: int, seed: int) -> tuple[tuple[int, ...], int]:
-    deriv = _derivative(bound, sym)
-    if deriv == 0 or samples <= 0:
+    """Signs of central differences of the bound in ``sym`` at random admissible points."""
+    if samples <= 0:
         return (), 0
     points = sample_points(bound, samples, np.random.default_rng(seed))
-    args = _args(deriv)
-    if any(x.name not in points for x in args):
+    f = bound.numpy()
+    if sym.name not in f.args or any(a not in points for a in f.args):
         return (), 0
+    x = points[sym.name]
+    h = 1e-4 * np.where(x != 0, np.abs(x), 1e-12)
     with np.errstate(all="ignore"):
-        vals = np.asarray(_lambdified(deriv)(*(points[x.name] for x in args)), dtype=float)
-    vals = np.broadcast_to(vals, next(iter(points.values())).shape)
-    vals = vals[np.isfinite(vals) & (vals != 0)]
-    return tuple(sorted({int(v) for v in np.sign(vals)})), int(vals.size)
+        up = f.func(*(x + h if a == sym.name else points[a] for a in f.args))
+        low = x if S.info(sym.name).domain in ("nonnegative", "unit_closed") else x - h
+        down = f.func(*(low if a == sym.name else points[a] for a in f.args))
+    diff = np.asarray(up - down, dtype=float)
+    diff = diff[np.isfinite(diff) & (diff != 0)]
+    return tuple(sorted({int(v) for v in np.sign(diff)})), int(diff.size)
 
 
 @dataclass(frozen=True)
