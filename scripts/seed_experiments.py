@@ -1,4 +1,5 @@
-"""The seed paper's experiments (docs/theory.md, "The seed paper's experiments") on the embedded digits data.
+"""The seed paper's experiments (Surendran, Godichon-Baggioni, Le Corff, AISTATS 2025) on the
+embedded digits data.
 
 Deep VAE with a Bernoulli decoder (binary cross-entropy summed over pixels),
 Adam with gamma_k = C_gamma k^{-1/2}, betas (0.9, 0.999). Two comparisons:

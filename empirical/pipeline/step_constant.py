@@ -13,8 +13,8 @@ pilot does not depend on ``seed``, so every run of a setting uses the same
 C_gamma and run i of ``--seeds R`` is the run of ``--seed seed+i``.
 
 ``--optimizer adam`` runs the seed paper's setting: C_gamma = 1e-3 (unless
-given), betas (0.9, 0.999), eps = 1e-8 (docs/theory.md, "The seed paper's
-experiments").
+given), betas (0.9, 0.999), eps = 1e-8 (the theorem it is compared with:
+docs/theory.md, "Adam as preconditioned SGD").
 """
 
 from __future__ import annotations

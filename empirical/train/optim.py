@@ -1,6 +1,6 @@
 """Step sizes and step rules of the training loop.
 
-Convention (docs/theory.md, "Conventions"): iterations k = 1..n,
+Convention (docs/theory.md, "SGD"): iterations k = 1..n,
 theta_k = theta_{k-1} - gamma_k d_k with gamma_k = C_gamma k^(-alpha), the
 schedule of :mod:`theory.schedules`: alpha = 1/2 (``"sqrt"``, the theorems'
 default) or alpha = 0 (``"constant"``). The direction d_k is the minibatch
@@ -66,7 +66,7 @@ def adam_direction(
     m_k = b1 m_{k-1} + (1 - b1) g_k and m^_k = m_k / (1 - b1^k) in both variants.
     "torch" (torch.optim.Adam): v_k = b2 v_{k-1} + (1 - b2) g_k^2,
     d_k = m^_k / (sqrt(v_k / (1 - b2^k)) + eps), so g_k enters its own preconditioner.
-    "delayed" (docs/theory.md, preconditioned SGD): d_k = m^_k / (sqrt(v_{k-1}) + eps),
+    "delayed" (docs/theory.md, "Adam as preconditioned SGD"): d_k = m^_k / (sqrt(v_{k-1}) + eps),
     a preconditioner built from past gradients only; v_0 = g_0^2 from an
     independent gradient at theta_0, so v is a convex combination and needs no
     bias correction. A coordinate whose past gradients were all 0 gets the
