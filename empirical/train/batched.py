@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch.func import vmap
 
+from empirical.estimators.gradnorm import unbiased_sq_norm
+
 Tensors = dict[str, torch.Tensor]
 
 #: Rows per chunk when differentiating the full-data objective.
@@ -37,13 +39,6 @@ def run_slice(params: Mapping[str, torch.Tensor], i: int) -> Tensors:
 def per_run_sq_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """(R,) squared Euclidean norms over all parameters of each run."""
     return torch.stack([t.reshape(t.shape[0], -1).square().sum(1) for t in tensors]).sum(0)
-
-
-def per_run_dot(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> torch.Tensor:
-    """(R,) inner products <a_i, b_i> over all parameters of each run."""
-    return torch.stack(
-        [(x.reshape(x.shape[0], -1) * y.reshape(y.shape[0], -1)).sum(1) for x, y in zip(a, b, strict=True)]
-    ).sum(0)
 
 
 def per_run_sup_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -111,20 +106,23 @@ def gradient_norm_records(
 
     ||grad F||^2 is recorded as <G_1, G_2>, two full-data gradients whose noise
     is drawn independently from the run's recording generator: E<G_1, G_2> =
-    <E G_1, E G_2> = ||grad F||^2 exactly, nothing to subtract. This is the
-    definition of ``empirical.estimators.gradient_norm_sq`` (one draw of it),
-    batched over runs. A deterministic loss needs one gradient: ||G||^2 is exact.
-    F is the mean of the copies' values (unbiased).
+    <E G_1, E G_2> = ||grad F||^2 exactly, nothing to subtract
+    (:func:`empirical.estimators.unbiased_sq_norm`, the one definition shared
+    with :func:`empirical.estimators.gradient_norm_sq`), batched over runs. A
+    deterministic loss needs one gradient: ||G||^2 is exact. F is the mean of
+    the copies' values (unbiased).
     """
     R = len(generators)
     if getattr(model, "is_deterministic", False):
         values, grads = full_gradients(model, params, X, None)
-        return values, per_run_sq_norm(grads)
+        return values.double(), per_run_sq_norm(grads).double()
     N = X.shape[0]
     shape = (2, N, model.K, model.latent_dim)
     eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
     copies = {k: p.detach().repeat_interleave(2, dim=0) for k, p in params.items()}
     values, grads = full_gradients(model, copies, X, eps.reshape(2 * R, *shape[1:]))
-    first = [g[0::2] for g in grads]
-    second = [g[1::2] for g in grads]
-    return values.reshape(R, 2).mean(1), per_run_dot(first, second)
+    keys = list(params)
+    first = {k: g[0::2] for k, g in zip(keys, grads, strict=True)}
+    second = {k: g[1::2] for k, g in zip(keys, grads, strict=True)}
+    records = unbiased_sq_norm(first, second, batch_dims=1)
+    return values.reshape(R, 2).mean(1).double(), records
