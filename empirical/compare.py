@@ -181,7 +181,10 @@ def observe(
         if exact
         else f"{index.size} records, each gap valued at its left or right record"
     )
-    method = f"weighted average of {observable} over j = 0..n-1 per run; {quadrature}; {spread}"
+    method = (
+        f"per run, the theorem's weighted average over j = 0..n-1 of the {observable} records: "
+        f"{quadrature}; {spread}"
+    )
     return Observed(
         float(point.mean()),
         float(lo),

@@ -222,7 +222,7 @@ def compare_runs(
 
     index, records = records_of(theorem, runs)
     n = runs.steps
-    observed = observe(index, records, weights_at(n), lhs.text, CONFIDENCE)
+    observed = observe(index, records, weights_at(n), lhs.observable, CONFIDENCE)
     horizons, averages = running_averages(index, records, weights_at)
     rate_text, exponent = theory_rate(theorem)
     rate = fit_rate(horizons, averages.mean(0), n, rate_text, exponent)

@@ -20,12 +20,9 @@ def _fmt(x: float | None) -> str:
 def markdown(result, data: dict[str, Any]) -> str:
     """The report as Markdown (``data``: the report.json content)."""
     s, obs, rate = result.settings, result.observed, data["rate"]
-    verdict = {
-        Verdict.HOLDS: "**The bound holds at the estimated constants**",
-        Verdict.VIOLATED: "**The bound is violated**",
-        Verdict.NOT_COVERED: "**Not covered: the theorem does not apply to this run** (the comparison "
-        "below is reported, but it is no verdict)",
-    }[result.verdict]
+    verdict = f"**{result.headline}**"
+    if result.verdict is Verdict.NOT_COVERED:
+        verdict += " The comparison below is reported, but it is no verdict."
     seeds = data["seeds"]
     spread = (
         f"mean over {obs.runs} runs (seeds {seeds[0]}..{seeds[-1]}), {obs.confidence:.0%} Student-t "
@@ -37,7 +34,7 @@ def markdown(result, data: dict[str, Any]) -> str:
     lines = [
         f"# vaebounds report — {s.model} VAE, {s.optimizer.upper()}, {s.data}",
         "",
-        f"{verdict}. {result.headline}",
+        verdict,
         "",
         "| | value |",
         "|---|---|",
