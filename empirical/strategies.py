@@ -131,16 +131,6 @@ def _value_strategy(name: str):
     return st.floats(low, max(typical, 1.0) * 1e3)
 
 
-def _upper_limits(bound) -> list[tuple[str, Any]]:
-    """(x, rhs) for every constraint x <= rhs of ``bound`` whose left side is a constant."""
-    return [
-        (con.lhs.name, con.rhs)
-        for assumption in bound.assumptions
-        for con in assumption.constraints
-        if con.lhs.is_Symbol and con.lhs.name in bound.constants and con.lhs not in con.rhs.free_symbols
-    ]
-
-
 @st.composite
 def bound_constants(draw, bound) -> dict[str, float]:
     """Values for every constant of ``bound`` that pass its assumptions: each drawn
@@ -153,22 +143,12 @@ def bound_constants(draw, bound) -> dict[str, float]:
     from theory.checks import expression_values
     from theory.symbols import info
 
-    limits = _upper_limits(bound)
     values = {name: draw(_value_strategy(name)) for name in bound.constants}
-    if "C_gamma" in bound.constants and bound.step_limit is not None:
-        limits.append(("C_gamma", bound.step_limit))
-    drawn = set(values) - {x for x, _ in limits}
-    while limits:
-        ready = [(x, rhs) for x, rhs in limits if {sym.name for sym in rhs.free_symbols} <= drawn]
-        if not ready:
-            break
-        x, rhs = ready[0]
-        limits = [(y, r) for y, r in limits if y != x]
+    for x, rhs in bound.upper_limits(set(values)):
         top = float(expression_values(rhs, values))
         if math.isfinite(top) and info(x).domain == "real":
             values[x] = top - draw(st.floats(0.0, 10.0))
         elif math.isfinite(top) and top > 0 and not info(x).integer and info(x).domain != "count":
             values[x] = draw(st.floats(1e-3, 1.0)) * top
-        drawn.add(x)
     assume(not bound.check(values))
     return values

@@ -18,7 +18,7 @@ from theory.errors import AssumptionViolation, MissingConstantError, TheoryError
 from theory.lhs import UNIFORM, LeftHandSide
 from theory.optimum import optimal_step
 from theory.orders import leading_order
-from theory.symbols import S1, S2, to_latex
+from theory.symbols import S1, S2, C_gamma, to_latex
 
 
 @dataclass(frozen=True)
@@ -168,6 +168,31 @@ class Bound:
                         f"{self.name}: [{assumption.id}] {con.description}: {sp.sstr(con.lhs)} <= "
                         f"{sp.sstr(con.rhs)} fails ({left.ravel()[at]:.6g} > {right.ravel()[at]:.6g})"
                     )
+
+    def upper_limits(self, names: set[str]) -> tuple[tuple[str, sp.Expr], ...]:
+        """The constraints x <= rhs with a constant x of ``names`` on the left (C_gamma
+        below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, ...), one per x, in
+        an order where every rhs needs only constants of ``names`` that are no left
+        side or come earlier: the order in which a sampler can draw x below rhs."""
+        pairs = [
+            (con.lhs.name, con.rhs)
+            for assumption in self.assumptions
+            for con in assumption.constraints
+            if con.lhs.is_Symbol and con.lhs.name in names and con.lhs not in con.rhs.free_symbols
+        ]
+        if self.step_limit is not None and C_gamma.name in names:
+            pairs.append((C_gamma.name, self.step_limit))
+        pending = {}
+        for x, rhs in pairs:
+            pending.setdefault(x, rhs)
+        done = set(names) - set(pending)
+        out = []
+        while True:
+            ready = [x for x, rhs in pending.items() if {v.name for v in rhs.free_symbols} <= done]
+            if not ready:
+                return tuple(out)
+            out.append((ready[0], pending.pop(ready[0])))
+            done.add(ready[0])
 
     def _clean(self, values: Mapping[str, object]) -> dict[str, float]:
         clean: dict[str, float] = {}

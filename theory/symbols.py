@@ -223,10 +223,36 @@ def domain_form(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     """``expr`` in new variables whose SymPy assumptions encode the whole domain
     of each registered symbol, and the map back: a count x >= 1 becomes 1 + x_m
     (x_m >= 0, and log(x) a symbol log_x >= 0), a unit x in (0, 1) or [0, 1)
-    becomes x_u/(1 + x_u) (x_u > 0 or >= 0). SymPy can then decide signs that
+    becomes x_u/(1 + x_u) (x_u > 0 or >= 0), and a Max, Min or Abs whose sign
+    is known becomes a symbol of that sign. SymPy can then decide signs that
     hold on the domains only (e.g. 1 - beta1 > 0)."""
     expr = sp.sympify(expr)
     back: dict[sp.Symbol, sp.Expr] = {}
+    # Max/Min/Abs with a known sign become symbols of that sign (rebuilding them is costly)
+    opaque = {}
+    for i, node in enumerate(sorted(expr.atoms(sp.Max, sp.Min, sp.Abs), key=sp.default_sort_key)):
+        if isinstance(node, sp.Abs):
+            sign = {"nonnegative": True}
+        elif isinstance(node, sp.Max):
+            sign = (
+                {"positive": True}
+                if any(a.is_positive for a in node.args)
+                else {"nonnegative": True}
+                if any(a.is_nonnegative for a in node.args)
+                else None
+            )
+        else:
+            sign = (
+                {"positive": True}
+                if all(a.is_positive for a in node.args)
+                else {"nonnegative": True}
+                if all(a.is_nonnegative for a in node.args)
+                else None
+            )
+        if sign is not None:
+            opaque[node] = sp.Symbol(f"_opaque{i}", **sign)
+            back[opaque[node]] = node
+    expr = expr.xreplace(opaque)
     logs = {}
     for lg in expr.atoms(sp.log):
         arg = lg.args[0]

@@ -18,6 +18,15 @@ BOUND = theory.bound("generic", "sgd")
 SCHEDULE = theory.bound("generic", "sgd", "schedule")
 PROJECTED = theory.bound("generic", "sgd", "projected")
 RTOL = 1e-9
+#: An oracle (kind, dim, L, sigma2), a horizon n and the largest step as a fraction of 1/L.
+ORACLE_RUNS = dict(
+    kind=st.sampled_from(["quadratic", "cosine"]),
+    dim=st.integers(1, 6),
+    L=st.floats(0.1, 10.0),
+    sigma2=st.floats(0.0, 5.0),
+    n=st.integers(1, 300),
+    step_fraction=st.floats(0.05, 1.0),
+)
 
 
 def _oracle(kind, dim, L, sigma2, rng):
@@ -36,12 +45,7 @@ def cosine_schedule(n: int, gamma_max: float, warmup: int = 0) -> np.ndarray:
 
 
 @given(
-    kind=st.sampled_from(["quadratic", "cosine"]),
-    dim=st.integers(1, 6),
-    L=st.floats(0.1, 10.0),
-    sigma2=st.floats(0.0, 5.0),
-    n=st.integers(1, 300),
-    step_fraction=st.floats(0.05, 1.0),
+    **ORACLE_RUNS,
     seed=st.integers(0, 2**31 - 1),
 )
 def test_bound_dominates_simulated_sgd(kind, dim, L, sigma2, n, step_fraction, seed):
@@ -55,12 +59,7 @@ def test_bound_dominates_simulated_sgd(kind, dim, L, sigma2, n, step_fraction, s
 
 
 @given(
-    kind=st.sampled_from(["quadratic", "cosine"]),
-    dim=st.integers(1, 6),
-    L=st.floats(0.1, 10.0),
-    sigma2=st.floats(0.0, 5.0),
-    n=st.integers(1, 300),
-    step_fraction=st.floats(0.05, 1.0),
+    **ORACLE_RUNS,
     warmup=st.integers(0, 20),
     seed=st.integers(0, 2**31 - 1),
 )
@@ -75,12 +74,7 @@ def test_schedule_bound_dominates_cosine_schedules(kind, dim, L, sigma2, n, step
 
 
 @given(
-    kind=st.sampled_from(["quadratic", "cosine"]),
-    dim=st.integers(1, 6),
-    L=st.floats(0.1, 10.0),
-    sigma2=st.floats(0.0, 5.0),
-    n=st.integers(1, 300),
-    step_fraction=st.floats(0.05, 1.0),
+    **ORACLE_RUNS,
     box=st.floats(0.05, 2.0),
     decay=st.booleans(),
     seed=st.integers(0, 2**31 - 1),

@@ -28,10 +28,10 @@ from theory.optimum import positive_at_typical
 from theory.rates.step_constant import clean_values, require_bound
 from theory.symbols import C_gamma
 
-#: Derivatives larger than this (SymPy operation count) are not sent to the assumption system;
-#: factoring and solving for the region are tried below SMALL only (they are costly).
-PROOF_SIZE = 600
-SMALL = 40
+#: Derivatives larger than this (nodes of the expression tree) are not sent to the assumption
+#: system; factoring and solving for the region are tried below SMALL only (they are costly).
+PROOF_SIZE = 2250
+SMALL = 60
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class DerivativeSign:
 
 @lru_cache(maxsize=4096)
 def _size(expr: sp.Expr) -> int:
-    return int(sp.count_ops(expr))
+    return sum(1 for _ in sp.preorder_traversal(expr))
 
 
 def _decide(expr: sp.Expr) -> int | None:
@@ -206,20 +206,6 @@ def _region(deriv: sp.Expr, sym: sp.Symbol) -> tuple[sp.Expr | None, int | None,
     return root, below, above
 
 
-def upper_limits(bound: Bound) -> list[tuple[str, sp.Expr]]:
-    """(x, rhs) for every constraint x <= rhs of ``bound`` whose left side is a constant
-    (C_gamma below its step limit, gamma_max <= 1/L, S2 <= gamma_max S1, ...)."""
-    out = [
-        (con.lhs.name, con.rhs)
-        for assumption in bound.assumptions
-        for con in assumption.constraints
-        if con.lhs.is_Symbol and con.lhs not in con.rhs.free_symbols
-    ]
-    if bound.step_limit is not None:
-        out.append((C_gamma.name, bound.step_limit))
-    return out
-
-
 def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Random admissible points of every constant of ``bound`` (log-uniform within
     a factor e of the typical values, inside the domains; a constant x with a
@@ -241,21 +227,13 @@ def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[st
                 points[name] = np.maximum(1.0, points[name])
         if info.integer:
             points[name] = np.round(points[name])
-    limits = [(x, rhs) for x, rhs in upper_limits(bound) if x in points]
-    done = set(points) - {x for x, _ in limits}
-    while limits:
-        ready = [(x, rhs) for x, rhs in limits if {v.name for v in rhs.free_symbols} <= done]
-        if not ready:
-            break
-        x, rhs = ready[0]
-        limits = [(y, r) for y, r in limits if y != x]
+    for x, rhs in bound.upper_limits(set(points)):
         top = checks.expression_values(rhs, points)
         info = S.info(x)
         if info.domain == "real":
             points[x] = top - rng.uniform(0, 10, count)
         elif not info.integer and info.domain != "count":
             points[x] = top * rng.uniform(0.01, 1.0, count)
-        done.add(x)
     keep = np.ones(count, dtype=bool)
     for name, arr in points.items():
         keep &= checks.admits_array(name, arr)
