@@ -3,7 +3,9 @@ optimizer, data, steps, batch_size, K, seed, constants, bound, empirical,
 seeds, holds, ratio, assumptions, rate, versions), every setting needed to
 re-run the verification, and which constants are lower estimates of suprema.
 Everything is read from the :class:`empirical.pipeline.Result`; nothing is
-decided here."""
+decided here. ``settings`` holds every field of the
+:class:`~empirical.pipeline.Settings` (``seeds`` as the number of runs there,
+the list of seeds at the top level), so ``Settings.from_mapping`` rebuilds them."""
 
 from __future__ import annotations
 
@@ -11,8 +13,6 @@ import platform
 from typing import Any
 
 import numpy as np
-
-from empirical.pipeline.settings import term
 
 FIGURES = ("convergence.png", "constants.png", "training.png")
 
@@ -50,8 +50,6 @@ def constants_entry(result) -> dict[str, dict[str, Any]]:
 def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
     """The report.json content (module docstring)."""
     s, b, obs, rate = result.settings, result.theorem, result.observed, result.rate
-    settings = s.as_dict()
-    settings[term("seeds").report] = s.seed_list
     return {
         "model": s.model,
         "optimizer": s.optimizer,
@@ -103,7 +101,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
             "points": rate.points,
             "fitted_on": "mean over runs of the running weighted average, n >= steps/10",
         },
-        "settings": settings,
+        "settings": s.as_dict(),
         "C_gamma": result.fixed["C_gamma"],
         "step_constant_choice": result.extras.get("step_constant_choice"),
         "optimizer_options": result.extras.get("optimizer_options"),

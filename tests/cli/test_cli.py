@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from empirical.cli import main
+from empirical.pipeline import Settings
 
 STATUSES = ("holds", "estimated", "approximate", "fails", "unchecked")
 
@@ -53,6 +54,7 @@ def test_default_verify_exits_0_with_the_full_report(tmp_path, capsys):
     for key in keys:
         assert key in data, key
     assert (data["steps"], data["batch_size"], data["K"], data["seeds"]) == (2000, 32, 1, [0, 1, 2, 3])
+    assert Settings.from_mapping(data["settings"]) == Settings()  # the report re-runs its settings
     for name in ("L", "sigma2_data", "sigma2_mc", "M", "Delta"):
         assert {"value", "lo", "hi", "method", "lower_estimate_of_supremum"} <= set(data["constants"][name])
     assert {"L", "sigma2_data", "sigma2_mc"} <= set(data["lower_estimates"])
