@@ -11,22 +11,45 @@ from typing import Any
 from empirical.errors import ConfigError
 
 
+def integer(name: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
+    """``value`` as an integer in [lo, hi] (no upper end when ``hi`` is None; bools rejected)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
+        allowed = (
+            f"an integer in [{lo}, {hi}]"
+            if hi is not None
+            else "an integer > 0"
+            if lo == 1
+            else f"an integer >= {lo}"
+        )
+        raise ConfigError(f"option {name} must be {allowed}, got {value!r}")
+    return value
+
+
+def number(name: str, value: Any, *, allow_zero: bool = False, hi: float = math.inf) -> float:
+    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``), at most ``hi`` (bools rejected)."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+        and value <= hi
+    )
+    if not ok:
+        upper = "" if hi == math.inf else f" and <= {hi:g}"
+        raise ConfigError(
+            f"option {name} must be a finite number {'>=' if allow_zero else '>'} 0{upper}, got {value!r}"
+        )
+    return float(value)
+
+
 def positive_int(name: str, value: Any) -> int:
     """``value`` as an integer > 0 (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"option {name} must be an integer > 0, got {value!r}")
-    return value
+    return integer(name, value, 1)
 
 
 def positive(name: str, value: Any) -> float:
     """``value`` as a finite float > 0 (bools rejected)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not (math.isfinite(value) and value > 0)
-    ):
-        raise ConfigError(f"option {name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return number(name, value)
 
 
 def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -57,6 +80,4 @@ SEED_MAX = 2**63 - 1
 
 def seed_value(name: str, value: Any) -> int:
     """``value`` as a seed: an integer in [0, 2**63 - 1] (bools rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SEED_MAX:
-        raise ConfigError(f"option {name} must be an integer in [0, 2**63 - 1], got {value!r}")
-    return value
+    return integer(name, value, 0, SEED_MAX)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from empirical import validate
 from empirical.errors import ConfigError
 from empirical.validate import SEED_MAX
 
@@ -94,30 +95,15 @@ MAX_SEEDS = 1024
 
 
 def _integer(field: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(f"{_named(field)} must be an integer in [{lo}, {hi}], got {value!r}")
-    return value
+    return validate.integer(_named(field), value, lo, hi)
 
 
 def _number(field: str, value: Any, *, allow_zero: bool = False, hi: float = math.inf) -> float:
-    ok = (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and (value >= 0 if allow_zero else value > 0)
-        and value <= hi
-    )
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        upper = "" if hi == math.inf else f" and <= {hi:g}"
-        raise ConfigError(f"{_named(field)} must be a finite number {bound}{upper}, got {value!r}")
-    return float(value)
+    return validate.number(_named(field), value, allow_zero=allow_zero, hi=hi)
 
 
 def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ConfigError(f"{_named(field)} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
+    return validate.choice(_named(field), value, allowed)
 
 
 @dataclass(frozen=True)
