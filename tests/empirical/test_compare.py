@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 from scipy import stats
-from theory.lhs import MOMENTUM_WEIGHTED, STEP_WEIGHTED, UNIFORM
 
 import theory
 from empirical.compare import bind, brackets, fit_rate, observe, running_averages
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate
+from theory.lhs import MOMENTUM_WEIGHTED, STEP_WEIGHTED, UNIFORM
 
 STEPS = 1000
 F = 5.0 * (np.arange(STEPS + 1) + 1.0) ** -0.7  # a known decreasing sequence f(k)
