@@ -1,27 +1,45 @@
-"""The ``vaebounds`` command: verify | estimate | derive | sweep. It parses
-arguments into :class:`empirical.pipeline.Settings` (through the vocabulary
-table) and calls the pipeline; the exit code is the result's
-(docs/design.md, "Verdict"): 0 the bound holds at the estimated constants,
-1 it is violated, 2 bad input (one line on stderr, no traceback), 3 not
-covered (an assumption of the theorem fails on the run; the comparison is
-still reported, but it is no verdict).
+"""The ``vaebounds`` command: verify | estimate | derive | sweep. Its options
+are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
+the values are parsed into :class:`empirical.pipeline.Settings` and the
+pipeline does the rest. Exit codes (docs/design.md, "Verdict"): 0 the bound
+holds at the estimated constants, 1 it is violated, 2 bad input (one line on
+stderr, no traceback), 3 not covered (an assumption of the theorem fails on
+the run; the comparison is still reported, but it is no verdict), 130
+interrupted (SIGINT), 143 terminated (SIGTERM). An internal error keeps its
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
-from collections.abc import Sequence
-from dataclasses import fields
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
-from empirical.pipeline.settings import ACTIVATIONS, ADAM_VARIANTS, MODELS, OPTIMIZERS, Settings, term
+from empirical import inputs
+from empirical.errors import ConfigError
+from empirical.pipeline.settings import Settings
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+COMMANDS = {
+    "verify": "train R runs, estimate the constants, compare with the bound, write a report",
+    "estimate": "estimate L, sigma2 parts, M, R, Delta and the gradient SNR; write estimate.json",
+    "sweep": "verify over a grid of (B, K, beta, s, C_gamma, seed); resumable",
+    "derive": "write derivations/*.md from the registered bounds",
+}
 
 
 class UsageError(ValueError):
     """Bad command-line usage (argparse's own errors are turned into this)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that cleanups run as on Ctrl-C."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,85 +47,74 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _whole(text: str) -> int:
-    """argparse type: a whole number (its range is checked by Settings)."""
+def version() -> str:
+    """The installed vaebounds version."""
+    import importlib.metadata as md
+
     try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        return md.version("vaebounds")
+    except md.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown (not installed)"
 
 
-def _number(text: str) -> float:
-    """argparse type: a number (its range is checked by Settings)."""
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+def _help(entry: inputs.Input, allowed: str, default: Any) -> str:
+    text = f"{entry.meaning}; {allowed} (default: {entry.default_text(default)})"
+    return text.replace("%", "%%")
 
 
-_TYPES = {int: _whole, float: _number, "int": _whole, "float": _number}
-_HELP = {
-    "model": f"one of {', '.join(MODELS)}",
-    "optimizer": f"one of {', '.join(OPTIMIZERS)} (adam: the seed paper's setting)",
-    "data": "digits, ppca, or a .npy/.csv file",
-    "C_gamma": "step constant C_gamma (default: the optimal one from a pilot estimate, clipped to 1/(2L))",
-    "activation": f"one of {', '.join(ACTIVATIONS)}",
-    "seeds": "runs R: seeds seed..seed+R-1, compared through their mean",
-    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}",
-}
-
-
-def _add_settings(p: argparse.ArgumentParser, **defaults: object) -> None:
-    """One option per settings field, named by the vocabulary table."""
-    for f in fields(Settings):
-        t = term(f.name)
-        default = defaults.get(f.name, f.default)
-        kind = f.type.split(" | ")[0] if isinstance(f.type, str) else f.type
-        shown = "none" if default is None else default
+def _add_settings(p: argparse.ArgumentParser, command: str) -> None:
+    """One option per settings field; the value stays text until :func:`resolve`."""
+    defaults = inputs.command_defaults(command)
+    for entry in inputs.SETTINGS:
+        rule = inputs.command_rule(command, entry.name)
         p.add_argument(
-            t.flag,
-            dest=f.name,
-            type=_TYPES.get(kind, str),
-            default=default,
-            help=f"{_HELP.get(f.name, t.meaning)} (default {shown})",
-        )
+            entry.flag, dest=entry.name, default=None, metavar=entry.name.upper(),
+            help=_help(entry, rule.allowed(), defaults[entry.name]),
+        )  # fmt: skip
 
 
-def _outputs(p: argparse.ArgumentParser, out: str) -> None:
-    p.add_argument("--out", default=out, help=f"output folder (default ./{out})")
-    p.add_argument("--json", action="store_true", help="also print the result as JSON on stdout")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+def _add_options(p: argparse.ArgumentParser, command: str) -> None:
+    for entry in inputs.COMMAND_OPTIONS[command]:
+        dest = "from_report" if entry.name == "from" else entry.name
+        if isinstance(entry.rule, inputs.Flag):
+            p.add_argument(entry.flag, dest=dest, action="store_true", help=_help(entry, "a switch", False))
+        elif entry.name == "grid":
+            p.add_argument(entry.flag, dest=dest, action="append", required=True, metavar="NAME=V1,V2",
+                           help=_help(entry, entry.rule.allowed(), "none, give at least one"))  # fmt: skip
+        else:
+            p.add_argument(entry.flag, dest=dest, default=entry.default, metavar=entry.name.upper(),
+                           help=_help(entry, entry.rule.allowed(), entry.default))  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vaebounds", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    verify = sub.add_parser(
-        "verify", help="train R runs, estimate the constants, compare with the bound, report"
-    )
-    _add_settings(verify)
-    _outputs(verify, "vaebounds-report")
-    estimate = sub.add_parser("estimate", help="estimate L, sigma2 parts, M, R, Delta and the gradient SNR")
-    _add_settings(estimate, steps=0, seeds=1)
-    _outputs(estimate, "vaebounds-report")
-    sweep = sub.add_parser("sweep", help="verify over a grid of (B, K, beta, s, C_gamma, seed); resumable")
-    _add_settings(sweep, steps=500)
-    _outputs(sweep, "vaebounds-sweep")
-    sweep.add_argument(
-        "--grid",
-        action="append",
-        required=True,
-        help="an axis NAME=V1,V2,... with NAME in B, K, beta, s, C_gamma, seed (repeat for more axes)",
-    )
-    sweep.add_argument("--executor", default="local", help="local (default) or dask (needs vaebounds[dist])")
-    derive = sub.add_parser("derive", help="write derivations/*.md from the registered bounds")
-    derive.add_argument("--out", default="derivations", help="output folder (default ./derivations)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    for command, what in COMMANDS.items():
+        p = sub.add_parser(command, help=what, description=what)
+        if command != "derive":
+            _add_settings(p, command)
+        _add_options(p, command)
     return parser
 
 
+def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Settings:
+    """The settings of parsed arguments: each option given is parsed by its rule
+    (for its sub-command), every other value comes from ``base`` (a report's
+    settings with ``--from``) or the sub-command's defaults."""
+    values = dict(base) if base is not None else inputs.command_defaults(args.command)
+    for entry in inputs.SETTINGS:
+        text = getattr(args, entry.name)
+        if text is not None:
+            values[entry.name] = inputs.command_rule(args.command, entry.name).parse(entry.label, text)
+    rule = inputs.command_rule(args.command, "steps")
+    rule.check("steps (--steps)", values["steps"])
+    return Settings.from_mapping(values)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    """The validated settings of parsed arguments."""
-    return Settings.from_mapping({f.name: getattr(args, f.name) for f in fields(Settings)})
+    """The validated settings of parsed arguments (no ``--from``)."""
+    return resolve(args)
 
 
 def _progress(quiet: bool):
@@ -123,46 +130,78 @@ def _progress(quiet: bool):
     return say
 
 
+def _out(text: str, own: Sequence[str]):
+    """The output folder, checked before any work (it is written at the end)."""
+    from empirical.report.atomic import check_target
+
+    return check_target(inputs.Text("a folder path").check("output folder (--out)", text), own)
+
+
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "derive":
-        from theory.derive import write_derivations
+        from empirical.report.atomic import write_derivations
 
         for path in write_derivations(args.out):
             print(path)
         return 0
-    settings = settings_from(args)
+    base = None
+    if getattr(args, "from_report", None) is not None:
+        from empirical.report.rerun import settings_of_report
+
+        base = settings_of_report(args.from_report)
+    settings = resolve(args, base)
     say = _progress(args.quiet)
     if args.command == "sweep":
-        from empirical.pipeline import combined_exit_code
-        from empirical.sweep import parse_axis, run_sweep
-
-        grid = dict(parse_axis(text) for text in args.grid)
-        rows = run_sweep(settings, grid, args.out, args.executor, say)
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
-        return combined_exit_code(r["exit_code"] for r in rows)
+        return _sweep(args, settings, say)
     if args.command == "estimate":
-        from empirical.pipeline import estimate_constants
+        return _estimate(args, settings, say)
+    from empirical.report import FILES, write_report
 
-        result = estimate_constants(settings, progress=say)
-        print(json.dumps(result, indent=2) if args.json else format_constants(result))
-        return 0
+    target = _out(args.out, FILES)
     from empirical.pipeline import verify
-    from empirical.report import write_report
 
     result = verify(settings, progress=say)
-    report = write_report(result, args.out, command=["vaebounds", *argv])
+    report = write_report(result, target, command=["vaebounds", *argv])
     if args.json:
         print(json.dumps(report.data, indent=2))
-    else:
-        obs = result.observed
-        print(result.headline)
-        print(
-            f"bound {result.bound_value:.4g}, observed {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}] over "
-            f"{obs.runs} run(s), ratio {result.ratio:.3g}; report in {report.folder}"
-        )
+    obs = result.observed
+    summary = (
+        f"{result.verdict.value}: bound {result.bound_value:.4g}, observed {obs.value:.4g} "
+        f"[{obs.lo:.4g}, {obs.hi:.4g}] ({obs.confidence:.0%} over {obs.runs} run(s)), "
+        f"ratio {result.ratio:.3g}",
+        f"{result.headline} Report: {report.folder}",
+    )
+    print("\n".join(summary), file=sys.stderr if args.json else sys.stdout, flush=True)
     return result.exit_code
+
+
+def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:
+    from empirical.pipeline import estimate_constants
+    from empirical.report.atomic import ESTIMATE_FILES, write_folder
+
+    target = _out(args.out, ESTIMATE_FILES)
+    result = estimate_constants(settings, progress=say)
+    text = json.dumps(result, indent=2)
+    folder = write_folder(target, lambda tmp: (tmp / "estimate.json").write_text(text), ESTIMATE_FILES)
+    print(text if args.json else format_constants(result))
+    say(f"constants in {folder / 'estimate.json'}")
+    return 0
+
+
+def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
+    from empirical.pipeline import combined_exit_code
+    from empirical.sweep import parse_axis, run_sweep
+
+    axes = [parse_axis(text) for text in args.grid]
+    names = [name for name, _ in axes]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"--grid gives the axis {', '.join(repeated)} more than once; give each axis once")
+    rows = run_sweep(settings, dict(axes), args.out, args.executor, say)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
+    return combined_exit_code(r["exit_code"] for r in rows)
 
 
 def format_constants(result: dict) -> str:
@@ -175,19 +214,56 @@ def format_constants(result: dict) -> str:
     return "\n".join(lines)
 
 
+def user_caused(err: ValueError) -> bool:
+    """True for the typed errors of bad input: empirical.errors, theory.errors, usage."""
+    from empirical.errors import EmpiricalError
+
+    return isinstance(err, EmpiricalError | UsageError) or type(err).__module__ == "theory.errors"
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the command runs (main thread only),
+    so partial outputs are removed and Dask clusters closed as on Ctrl-C."""
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaebounds`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = build_parser().parse_args(argv)
-        return _run(args, argv)
-    except ValueError as err:  # every user-caused error is a ValueError subclass
-        message = " ".join(str(err).split())
-        print(f"vaebounds: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("vaebounds: interrupted", file=sys.stderr)
-        return 130
+    with _sigterm_raises():
+        try:
+            args = build_parser().parse_args(argv)
+            if args.version:
+                print(f"vaebounds {version()}")
+                return 0
+            if args.command is None:
+                raise UsageError(f"give a command: {', '.join(COMMANDS)} (or --help)")
+            return _run(args, argv)
+        except ValueError as err:
+            if not user_caused(err):
+                raise  # an internal error keeps its traceback
+            message = " ".join(str(err).split())
+            print(f"vaebounds: error: {message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except Terminated:
+            print("vaebounds: terminated", file=sys.stderr)
+            return EXIT_TERMINATED
+        except KeyboardInterrupt:
+            print("vaebounds: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

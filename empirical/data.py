@@ -10,7 +10,9 @@ checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError, DataError
+from empirical.inputs import DATA_NAMES, DATA_SUFFIXES, MAX_ABS_DATA, MAX_DATA_VALUES, check_data_source
 
-BUILTIN = ("digits", "mnist", "ppca")
-FILE_SUFFIXES = (".npy", ".csv")
+BUILTIN = DATA_NAMES
+FILE_SUFFIXES = DATA_SUFFIXES
 
 
 @dataclass(frozen=True, eq=False)
@@ -114,10 +117,14 @@ def _mnist() -> torch.Tensor:
 
 
 def check_array(array: Any, source: str) -> torch.Tensor:
-    """Validate numeric, 2-D, non-empty, finite; return it as float32 tensor (N, D)."""
+    """Validate numeric, 2-D, non-empty, finite with |x| <= MAX_ABS_DATA (empirical.inputs);
+    return it as a float32 tensor (N, D)."""
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().numpy()
-    array = np.asarray(array)
+    try:
+        array = np.asarray(array)
+    except (ValueError, TypeError) as err:  # ragged nested lists, objects numpy cannot hold
+        raise DataError(f"{source}: data must be a numeric 2-D array ({err})") from None
     if array.dtype == bool:
         array = array.astype(np.float64)
     if not np.issubdtype(array.dtype, np.integer) and not np.issubdtype(array.dtype, np.floating):
@@ -128,41 +135,87 @@ def check_array(array: Any, source: str) -> torch.Tensor:
         )
     if array.size == 0:
         raise DataError(f"{source}: data is empty (shape {array.shape})")
-    bad = ~np.isfinite(array)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+    if array.size > MAX_DATA_VALUES:
         raise DataError(
-            f"{source}: data must be finite, found {int(bad.sum())} NaN/inf values "
-            f"(first at row {row}, column {col})"
+            f"{source}: {array.size} values (shape {array.shape}), above the limit of {MAX_DATA_VALUES}"
+        )
+    with np.errstate(all="ignore"):
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise DataError(
+                f"{source}: data must be finite, found {int(bad.sum())} NaN/inf values "
+                f"(first at row {row}, column {col})"
+            )
+        big = np.abs(array.astype(np.float64)) > MAX_ABS_DATA
+    if big.any():
+        row, col = np.argwhere(big)[0]
+        raise DataError(
+            f"{source}: values must satisfy |x| <= {MAX_ABS_DATA:g} (float32 sums of squared gradients "
+            f"overflow beyond), found {float(array[row, col]):g} at row {row}, column {col}: standardise the columns"
         )
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
 def _read_csv(path: Path) -> np.ndarray:
+    error: Exception | None = None
     for skip in (0, 1):  # allow one header line
         try:
-            return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "input contained no data": checked below
+                table = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64)
         except ValueError as err:
             error = err
-    raise DataError(f"{path}: CSV is not numeric ({error})")
+            continue
+        if table.size == 0:
+            what = "has no data rows (a header at most)" if skip else "is empty"
+            raise DataError(f"{path}: the CSV file {what}")
+        return table
+    raise DataError(f"{path}: CSV is not numeric ({' '.join(str(error).split())[:120]})")
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    """A .npy file, its header checked before the array is read."""
+    try:
+        with path.open("rb") as fh:
+            major, _minor = np.lib.format.read_magic(fh)
+            fmt = np.lib.format
+            header = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
+            shape, _fortran, dtype = header(fh)
+    except (ValueError, OSError, EOFError, TypeError) as err:
+        raise DataError(f"{path}: not a readable .npy file (empty, truncated or not .npy: {err})") from None
+    if dtype.kind not in "biuf":
+        raise DataError(f"{path}: data must be numeric (int or float), got dtype {dtype}")
+    if len(shape) != 2:
+        raise DataError(f"{path}: data must be 2-D (rows = examples, columns = features), got shape {shape}")
+    if math.prod(shape) > MAX_DATA_VALUES:
+        raise DataError(
+            f"{path}: {math.prod(shape)} values (shape {shape}), above the limit of {MAX_DATA_VALUES}"
+        )
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{path}: not a readable numeric .npy file ({err})") from None
 
 
 def load_file(path: str | Path) -> torch.Tensor:
-    """Load a user .npy or .csv (comma-separated, optional one-line header) file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".npy":
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as err:
-            raise DataError(f"{path}: not a readable numeric .npy file ({err})") from err
-    elif suffix == ".csv":
-        array = _read_csv(path)
+    """Load a user .npy or .csv (comma-separated, optional one-line header) file
+    (the file rules of docs/inputs.md)."""
+    path = Path(check_data_source(str(path), "data file"))
+    if path.suffix.lower() == ".npy":
+        array = _read_npy(path)
     else:
-        raise DataError(f"{path}: unsupported file type {suffix!r}; use one of {FILE_SUFFIXES}")
+        array = _read_csv(path)
     return check_array(array, str(path))
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
@@ -177,13 +230,7 @@ def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
     if opts:
         raise ConfigError(f"options {sorted(opts)} apply only to the built-in data sets {BUILTIN}")
     if isinstance(name_or_path, str | Path):
-        path = Path(name_or_path)
-        if not path.exists() and path.suffix.lower() not in FILE_SUFFIXES:
-            raise DataError(
-                f"{name_or_path}: neither a built-in data set {BUILTIN} nor an existing "
-                f"{'/'.join(FILE_SUFFIXES)} file"
-            )
-        return load_file(path)
+        return load_file(name_or_path)
     return check_array(name_or_path, "array")
 
 

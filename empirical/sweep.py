@@ -1,14 +1,24 @@
-"""Grids of verify runs over (B, K, beta, s, C_gamma, seed): local or with Dask,
-resumable.
+"""Grids of verify runs over (B, K, beta, s, C_gamma, seed): local or on a
+Dask cluster, resumable, losing nothing (docs/design.md, "Sweeps").
 
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
 vocabulary table of :mod:`empirical.pipeline.settings` maps them to settings
-fields. Every grid point is a :class:`~empirical.pipeline.Settings` with some
-fields replaced (R runs each, ``--seeds``); its summary (bound, observed mean
-over runs and its interval, ratio, verdict, exit code, fitted rate) is
-appended as one JSON line to ``results.jsonl`` as soon as it finishes, so an
-interrupted sweep resumes where it stopped (points already in the file are
-skipped). ``summary.csv`` and ``sweep.png`` are written at the end.
+fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
+grid point is a :class:`~empirical.pipeline.Settings` with some fields
+replaced (R runs each, ``--seeds``), all validated before anything runs.
+
+Each finished point's summary row (bound, observed mean over runs and its
+interval, ratio, verdict, exit code, fitted rate) is appended to
+``results.jsonl`` as soon as it finishes, by any executor: one ``write`` of
+the whole line, then fsync. A re-run skips the points already there; an
+incomplete last line (a write cut short) is reported with the file's name
+and dropped, and its point runs again. ``summary.csv`` and ``sweep.png`` are
+written at the end, each atomically.
+
+``executor="dask"`` starts a ``distributed.LocalCluster`` (one single-threaded
+worker process per point, at most one per core) and closes it on normal
+exit, on SIGINT and on SIGTERM (the CLI turns SIGTERM into an exception); a
+worker whose driver died (``kill -9``) exits by itself within a second.
 """
 
 from __future__ import annotations
@@ -17,35 +27,37 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.pipeline.result import FAILS
 from empirical.pipeline.settings import GRID_AXES, Settings
 
-_CASTS = {"batch_size": int, "K": int, "seed": int, "beta": float, "s": float, "C_gamma": float}
-EXECUTORS = ("local", "dask")
+EXECUTORS = inputs.EXECUTORS
+RESULTS = "results.jsonl"
 
 
 def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
-    """``"B=8,32"`` -> ("batch_size", (8, 32)): the settings field and its values."""
-    name, sep, values = text.partition("=")
+    """``"B=8,32"`` -> ("batch_size", (8, 32)): the settings field and its values,
+    each checked by the inventory's rule; a value given twice is refused."""
+    name, sep, values = str(text).partition("=")
     name = name.strip()
     if not sep or name not in GRID_AXES:
-        raise ConfigError(f"--grid takes NAME=V1,V2,... with NAME in {', '.join(GRID_AXES)}; got {text!r}")
-    field = GRID_AXES[name].field
-    try:
-        parsed = tuple(_CASTS[field](v) for v in values.split(",") if v.strip())
-    except ValueError:
-        raise ConfigError(f"--grid {name}: values must be numbers, got {values!r}") from None
+        raise ConfigError(
+            f"--grid takes NAME=V1,V2,... with NAME in {', '.join(GRID_AXES)}; got {inputs.shown(text)}"
+        )
+    entry = inputs.setting(GRID_AXES[name].field)
+    parsed = tuple(entry.rule.parse(f"--grid {name}", v) for v in values.split(",") if v.strip())
     if not parsed:
         raise ConfigError(f"--grid {name}: no values")
     if len(set(parsed)) != len(parsed):
-        raise ConfigError(f"--grid {name}: repeated values in {values!r}")
-    return field, parsed
+        raise ConfigError(f"--grid {name}: repeated values in {inputs.shown(values)}; give each value once")
+    return entry.name, parsed
 
 
 def points(base: Settings, grid: Mapping[str, Sequence[Any]]) -> list[Settings]:
@@ -86,21 +98,66 @@ def summarise(settings: Settings) -> dict[str, Any]:
     return row
 
 
-def _done(path: Path) -> dict[str, dict[str, Any]]:
+# ------------------------------------------------------------ results.jsonl
+
+
+def read_results(path: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, dict[str, Any]]:
+    """The rows of ``path`` by key. An incomplete last line is reported and cut
+    off the file (its point runs again); any other bad line is a ConfigError
+    naming the file and the line."""
     if not path.exists():
         return {}
-    rows = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]  # tail: text after the last newline
+    rows: dict[str, dict[str, Any]] = {}
+    for number, line in enumerate(complete, 1):
+        if line.strip():
+            row = _row(line)
+            if row is None:
+                raise ConfigError(f"{path}, line {number}: not a sweep result row; remove the line to resume")
             rows[row["key"]] = row
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ConfigError(
-                f"{path}, line {number}: not a sweep result row; remove the line to resume"
-            ) from None
+    if tail.strip():
+        row = _row(tail)
+        if row is None:
+            progress(
+                f"sweep: {path}, line {len(complete) + 1}: incomplete (an interrupted write); "
+                "dropped, its point runs again"
+            )
+            with path.open("r+b") as fh:
+                fh.truncate(len(raw) - len(tail))
+        else:  # a complete row without its newline: keep it, end the line
+            rows[row["key"]] = row
+            _append(path, b"\n")
     return rows
+
+
+def _row(line: bytes) -> dict[str, Any] | None:
+    try:
+        row = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return row if isinstance(row, dict) and isinstance(row.get("key"), str) else None
+
+
+def _append(path: Path, data: bytes) -> None:
+    """Append ``data`` with one write, then flush it to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):  # pragma: no cover - a full disk
+            raise OSError(f"{path}: wrote {written} of {len(data)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_row(path: Path, row: Mapping[str, Any]) -> None:
+    """One result row as one line of ``path`` (a single write, fsync)."""
+    _append(path, (json.dumps(row) + "\n").encode())
+
+
+# ------------------------------------------------------------------ the sweep
 
 
 def run_sweep(
@@ -109,28 +166,29 @@ def run_sweep(
     out: str | Path,
     executor: str = "local",
     progress: Callable[[str], None] = lambda _: None,
+    workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every grid point not already in ``out/results.jsonl``; return all rows
-    in grid order. ``executor="dask"`` runs the points in parallel processes
-    (needs the ``dist`` extra)."""
-    if executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"sweep output folder (--out) {folder} exists and is not a folder")
+    in grid order (module docstring). ``workers``: Dask worker processes
+    (default: one per core, at most one per point)."""
+    inputs.Choice(lambda: EXECUTORS).check("executor (--executor)", executor)
+    todo = points(base, grid)  # every point validated before anything is created
+    if str(out).strip() == "":
+        raise ConfigError("sweep output folder (--out) must be a path, got an empty string")
+    folder = Path(out).expanduser()
+    for parent in [folder, *folder.absolute().parents]:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"sweep output folder (--out) {folder}: {parent} exists and is not a folder")
     folder.mkdir(parents=True, exist_ok=True)
-    results = folder / "results.jsonl"
-    todo = points(base, grid)
-    done = _done(results)
+    results = folder / RESULTS
+    done = read_results(results, progress)
     pending = [p for p in todo if key(p) not in done]
     progress(f"sweep: {len(todo)} points, {len(todo) - len(pending)} already done")
-    new_rows = _dask_map(pending) if executor == "dask" else (summarise(p) for p in pending)
-    with results.open("a") as fh:
-        for i, row in enumerate(new_rows, 1):
-            fh.write(json.dumps(row) + "\n")
-            fh.flush()
-            done[row["key"]] = row
-            progress(f"sweep: {i}/{len(pending)} {row['verdict']} (ratio {row['ratio']:.3g})")
+    rows = _dask_rows(pending, workers) if executor == "dask" else (summarise(p) for p in pending)
+    for i, row in enumerate(rows, 1):
+        append_row(results, row)
+        done[row["key"]] = row
+        progress(f"sweep: {i}/{len(pending)} {row['verdict']} (ratio {row['ratio']:.3g})")
     rows = [done[key(p)] for p in todo]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
     return rows
@@ -140,13 +198,14 @@ def run_sweep(
 GRID_AXES_BY_FIELD = {t.field: name for name, t in GRID_AXES.items()}
 
 
-def _dask_map(pending: list[Settings]):
+def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[str, Any]]:
+    if not pending:
+        return iter(())
     try:
-        import dask
+        from empirical.sweep_dask import dask_rows
     except ImportError:
-        raise ConfigError("executor 'dask' needs Dask: pip install 'vaebounds[dist]'") from None
-    tasks = [dask.delayed(summarise)(p) for p in pending]
-    return iter(dask.compute(*tasks, scheduler="processes"))
+        raise ConfigError("executor 'dask' needs Dask's distributed: pip install 'vaebounds[dist]'") from None
+    return dask_rows(summarise, pending, workers)
 
 
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
@@ -164,5 +223,8 @@ def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> 
     writer.writerows(named)
     write_file(folder / "summary.csv", buffer.getvalue())
     tmp = folder / ".sweep.png.tmp.png"
-    plot_sweep(named, axes, tmp)
-    tmp.replace(folder / "sweep.png")
+    try:
+        plot_sweep(named, axes, tmp)
+        tmp.replace(folder / "sweep.png")
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from empirical.compare import Observed, RateFit, bind, fit_rate, observe, running_averages
-from empirical.errors import ConfigError
+from empirical.errors import ConfigError, DataError
+from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import step_constant
 from empirical.pipeline.checks import Evidence, assumption_rows
 from empirical.pipeline.result import Result
@@ -48,10 +49,11 @@ def silent(_: str) -> None:
 
 @dataclass(frozen=True)
 class Problem:
-    """The model and its training rows."""
+    """The model, its training rows and where they came from (:func:`data_record`)."""
 
     model: Any
     X: torch.Tensor
+    data: dict[str, Any]
 
 
 class _Timings(dict):
@@ -69,8 +71,7 @@ def verify(
 ) -> Result:
     """Train, estimate, bind, compare (no files written); ``model``/``data``
     replace the ones the settings name (property tests over random models)."""
-    if settings.steps < 2:
-        raise ConfigError(f"verify needs steps (--steps) >= 2, got {settings.steps}")
+    command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
     timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
     with torch_threads():
         with timings("theory"):
@@ -104,6 +105,7 @@ def verify(
         "model_options": problem.model.options(),
         "n_params": problem.model.n_params,
         "rows": int(problem.X.shape[0]),
+        "data": problem.data,
         "snr": snr,
         "n_evals": constants.n_evals,
         **curves,
@@ -126,18 +128,65 @@ def choose_theorem(settings: Settings):
 
 
 def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
-    """The model and the training rows (the held-out split is seeded with
-    :data:`SPLIT_SEED`, so it does not depend on ``seed``)."""
+    """The model and the training rows: the data minus the held-out fraction
+    ``settings.holdout`` (split with :data:`SPLIT_SEED`, so the rows do not
+    depend on ``seed``). Refuses too few training rows and, before anything
+    large is allocated, a run whose estimated memory exceeds the limit
+    (empirical.budget)."""
     from empirical.data import load, split
     from empirical.models import make
 
     X = load(settings.data) if data is None else data
-    rows, _held = split(X, held_out=settings.holdout, seed=SPLIT_SEED)
+    rows, held = split(X, held_out=settings.holdout, seed=SPLIT_SEED)
+    if rows.shape[0] < MIN_TRAIN_ROWS:
+        raise DataError(
+            f"data (--data) {settings.data}: {X.shape[0]} rows, {rows.shape[0]} for training after holding "
+            f"out {settings.holdout:g} of them (--holdout); the estimators need at least {MIN_TRAIN_ROWS} "
+            "training rows (Student-t intervals over rows, the gradient's variance over rows)"
+        )
     if model is None:
         kind, opts = settings.model_options()
         model = make(kind, int(X.shape[1]), **opts)
     model.check_data(rows)
-    return Problem(model, rows.to(model.dtype))
+    check_memory(settings, model, rows)
+    info = data_record(settings, X, rows, held, given=data is not None)
+    return Problem(model, rows.to(model.dtype), info)
+
+
+def check_memory(settings: Settings, model: Any, rows: torch.Tensor) -> None:
+    """ConfigError when the run's estimated memory (empirical.budget) is above the limit."""
+    from empirical import budget
+
+    fp = budget.footprint(
+        rows=int(rows.shape[0]), columns=int(rows.shape[1]), n_params=int(model.n_params),
+        widths=tuple(getattr(model, "hidden", ()) or ()), latent=int(getattr(model, "latent_dim", 1)),
+        runs=settings.seeds, batch_size=settings.batch_size, K=settings.K, steps=settings.steps,
+    )  # fmt: skip
+    budget.check(fp)
+
+
+def data_record(
+    settings: Settings, X: torch.Tensor, rows: torch.Tensor, held: torch.Tensor, given: bool
+) -> dict[str, Any]:
+    """Where the rows came from, for report.json: the source, the file's path and
+    sha256 (files), the sha256 of the float32 rows, and the held-out split."""
+    import hashlib
+    from pathlib import Path
+
+    from empirical.data import file_sha256
+    from empirical.inputs import DATA_NAMES
+
+    out: dict[str, Any] = {"source": "array given to verify" if given else settings.data}
+    if not given and settings.data not in DATA_NAMES:
+        path = Path(settings.data).expanduser().absolute()
+        out.update(path=str(path), sha256=file_sha256(path))
+    array = np.ascontiguousarray(X.detach().cpu().numpy().astype(np.float32))
+    out.update(
+        array_sha256=hashlib.sha256(array.tobytes()).hexdigest(),
+        rows=int(X.shape[0]), columns=int(X.shape[1]), training_rows=int(rows.shape[0]),
+        held_out_rows=int(held.shape[0]), holdout=settings.holdout, split_seed=SPLIT_SEED,
+    )  # fmt: skip
+    return out
 
 
 def train_runs(settings: Settings, problem: Problem, step: step_constant.StepChoice, progress: Progress):
@@ -294,4 +343,6 @@ def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[
             "encoder": c.snr.at("encoder", settings.batch_size, settings.K).as_dict(),
         },
         "n_evals": c.n_evals,
+        "settings": settings.as_dict(),
+        "data_set": problem.data,
     }

@@ -7,13 +7,12 @@ Nothing here imports torch: a bad setting is refused before any model is built.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from empirical import validate
+from empirical import inputs
 from empirical.errors import ConfigError
-from empirical.validate import SEED_MAX
+from empirical.inputs import SEED_MAX
 
 # ------------------------------------------------------------------ vocabulary
 
@@ -36,22 +35,12 @@ class Term:
         return self.symbol or self.field
 
 
-VOCABULARY: tuple[Term, ...] = (
-    Term("model", None, "--model", "model", "the VAE trained"),
-    Term("optimizer", None, "--optimizer", "optimizer", "the step rule"),
-    Term("data", None, "--data", "data", "data set name or file"),
-    Term("steps", "n", "--steps", "steps", "iterations"),
-    Term("batch_size", "B", "--batch-size", "batch_size", "batch size"),
-    Term("K", "K", "--samples", "K", "variational samples"),
-    Term("C_gamma", "C_gamma", "--lr-constant", "C_gamma", "step constant, gamma_k = C_gamma k^(-1/2)"),
-    Term("beta", "beta", "--beta", "beta", "KL weight"),
-    Term("activation", None, "--activation", "activation", "hidden-layer activation"),
-    Term("s", "s", "--sharpness", "s", "soft-clip sharpness"),
-    Term("box", "a", "--box", "box", "box radius (A2): projection onto ||theta||_inf <= a"),
-    Term("seed", None, "--seed", "seed", "seed of the first run"),
-    Term("seeds", None, "--seeds", "seeds", "number of runs R (report: the list of seeds)"),
-    Term("holdout", None, "--holdout", "holdout", "held-out fraction of the data rows"),
-    Term("adam_variant", None, "--adam-variant", "adam_variant", "Adam: torch or delayed preconditioner"),
+#: Theory symbol of each setting that has one (docs/design.md, "Vocabulary").
+_SYMBOLS = {"steps": "n", "batch_size": "B", "K": "K", "C_gamma": "C_gamma", "beta": "beta", "s": "s"}
+_SYMBOLS["box"] = "a"
+
+VOCABULARY: tuple[Term, ...] = tuple(
+    Term(i.name, _SYMBOLS.get(i.name), i.flag or "", i.name, i.meaning) for i in inputs.SETTINGS
 )
 _BY_FIELD = {t.field: t for t in VOCABULARY}
 
@@ -73,37 +62,20 @@ def _named(field: str) -> str:
 
 # -------------------------------------------------------------------- choices
 
-#: Settings model name -> (kind of empirical.models.make, fixed options). Every
-#: name is a model of the theorem catalogue (theory.MODELS).
-MODELS: dict[str, tuple[str, dict[str, Any]]] = {
-    "gaussian": ("gaussian", {}),
-    "linear": ("linear", {}),
-    "beta": ("gaussian", {}),
-    "iwae": ("iwae", {}),
-}
-#: Optimizers the training loop runs (a subset of theory.OPTIMIZERS).
-OPTIMIZERS = ("sgd", "adam")
-ACTIVATIONS = ("softclip", "relu")
-ADAM_VARIANTS = ("torch", "delayed")
+# The tables of names and the limits live in the inventory (empirical.inputs).
+MODELS = inputs.MODELS
+OPTIMIZERS = inputs.OPTIMIZERS
+ACTIVATIONS = inputs.ACTIVATIONS
+ADAM_VARIANTS = inputs.ADAM_VARIANTS
+MAX_STEPS, MAX_BATCH, MAX_SAMPLES, MAX_SEEDS = (
+    inputs.MAX_STEPS, inputs.MAX_BATCH, inputs.MAX_SAMPLES, inputs.MAX_SEEDS,
+)  # fmt: skip
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
-#: Largest sizes accepted (checked before anything is allocated).
-MAX_STEPS = 10**8
-MAX_BATCH = 10**6
-MAX_SAMPLES = 10**4
-MAX_SEEDS = 1024
 
 
-def _integer(field: str, value: Any, lo: int, hi: int) -> int:
-    return validate.integer(_named(field), value, lo, hi)
-
-
-def _number(field: str, value: Any, *, allow_zero: bool = False, hi: float = math.inf) -> float:
-    return validate.number(_named(field), value, allow_zero=allow_zero, hi=hi)
-
-
-def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
-    return validate.choice(_named(field), value, allowed)
+def _default(name: str) -> Any:
+    return inputs.setting(name).default
 
 
 @dataclass(frozen=True)
@@ -112,47 +84,32 @@ class Settings:
     (a :class:`~empirical.errors.ConfigError` names the field, its flag, the
     value and what is allowed). ``steps`` may be 0 only for estimation."""
 
-    model: str = "gaussian"
-    optimizer: str = "sgd"
-    data: str = "digits"
-    steps: int = 2000
-    batch_size: int = 32
-    K: int = 1
-    C_gamma: float | None = None
-    beta: float | None = None
-    activation: str = "softclip"
-    s: float | None = None
-    box: float | None = None
-    seed: int = 0
-    seeds: int = 4
-    holdout: float = 0.2
-    adam_variant: str = "torch"
+    model: str = _default("model")
+    optimizer: str = _default("optimizer")
+    data: str = _default("data")
+    steps: int = _default("steps")
+    batch_size: int = _default("batch_size")
+    K: int = _default("K")
+    C_gamma: float | None = _default("C_gamma")
+    beta: float | None = _default("beta")
+    activation: str = _default("activation")
+    s: float | None = _default("s")
+    box: float | None = _default("box")
+    seed: int = _default("seed")
+    seeds: int = _default("seeds")
+    holdout: float = _default("holdout")
+    adam_variant: str = _default("adam_variant")
 
     def __post_init__(self) -> None:
-        _choice("model", self.model, tuple(MODELS))
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("adam_variant", self.adam_variant, ADAM_VARIANTS)
-        if not isinstance(self.data, str) or not self.data:
-            raise ConfigError(f"{_named('data')} must be a data set name or a file path, got {self.data!r}")
-        _integer("steps", self.steps, 0, MAX_STEPS)
-        _integer("batch_size", self.batch_size, 1, MAX_BATCH)
-        _integer("K", self.K, 1, MAX_SAMPLES)
+        for entry in inputs.SETTINGS:  # each value against its range in the inventory
+            object.__setattr__(self, entry.name, entry.check(getattr(self, entry.name)))
+        inputs.check_data_source(self.data)
         if self.K > 1 and self.model == "linear":
             raise ConfigError(f"{_named('K')} > 1 applies to the gaussian, beta and iwae models, not linear")
-        _integer("seed", self.seed, 0, SEED_MAX)
-        _integer("seeds", self.seeds, 1, MAX_SEEDS)
         if self.seed + self.seeds - 1 > SEED_MAX:
-            raise ConfigError(f"{_named('seed')} + seeds - 1 must be at most 2**63 - 1, got {self.seed}")
-        for name in ("C_gamma", "s", "box"):
-            if getattr(self, name) is not None:
-                _number(name, getattr(self, name), hi=1e6)
-        if self.beta is not None:
-            _number("beta", self.beta, allow_zero=True, hi=1e6)
-        if not (isinstance(self.holdout, int | float) and not isinstance(self.holdout, bool)) or not (
-            0.0 <= self.holdout < 1.0
-        ):
-            raise ConfigError(f"{_named('holdout')} must be a fraction in [0, 1), got {self.holdout!r}")
+            raise ConfigError(
+                f"{_named('seed')} + seeds - 1 must be at most 2**63 - 1, got {self.seed} + {self.seeds} - 1"
+            )
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

@@ -1,18 +1,15 @@
 """The report of a verify run, written as a whole: ``report.json`` (content),
 ``report.md`` (markdown), figures (one style), all renamed into place
-together (atomic)."""
+together (atomic). The writers load matplotlib only when a report is
+written, so checking an output folder (:mod:`empirical.report.atomic`) is quick."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from empirical.report.atomic import write_folder
-from empirical.report.content import FIGURES, report_json
-from empirical.report.figures import write_figures
-from empirical.report.markdown import markdown
+from empirical.report.content import FIGURES
 
 #: The files of a report folder.
 FILES = ("report.json", "report.md", *FIGURES)
@@ -29,6 +26,13 @@ class Report:
 
 def write_report(result, folder: str | Path, command: list[str] | None = None) -> Report:
     """Write report.json, report.md and the figures of ``result`` into ``folder``."""
+    import json
+
+    from empirical.report.atomic import write_folder
+    from empirical.report.content import report_json
+    from empirical.report.figures import write_figures
+    from empirical.report.markdown import markdown
+
     data = report_json(result, command)
 
     def fill(tmp: Path) -> None:
@@ -38,6 +42,14 @@ def write_report(result, folder: str | Path, command: list[str] | None = None) -
 
     out = write_folder(folder, fill, FILES)
     return Report(out, data, result.exit_code)
+
+
+def __getattr__(name: str):
+    if name == "report_json":
+        from empirical.report.content import report_json
+
+        return report_json
+    raise AttributeError(name)
 
 
 __all__ = ["FILES", "Report", "report_json", "write_report"]

@@ -1,55 +1,108 @@
-"""Writing a report as a whole or not at all.
+"""Writing an output folder as a whole or not at all.
 
-The report is built in a temporary folder beside the target and renamed into
-place: an interrupted or failed run leaves either the previous complete
-report or none, never a mixture. A target folder that holds anything but a
-report's own files is refused rather than replaced.
+Every output folder (a report, estimate.json, derivations) is built in a
+temporary folder beside the target and swapped into place: on Linux by one
+``renameat2(RENAME_EXCHANGE)`` of the two folders, elsewhere by two renames
+with SIGINT and SIGTERM blocked between them. An interrupted or failed run
+leaves either the previous complete folder or none, never a mixture. A
+target folder that holds anything but that output's own files is refused
+rather than replaced. Single files (a sweep's summary) go through a
+temporary file renamed into place.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable, Collection
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from empirical.errors import ConfigError
 
+#: The files of an estimate folder.
+ESTIMATE_FILES = ("estimate.json",)
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
-def write_folder(target: str | Path, fill: Callable[[Path], None], own: Collection[str]) -> Path:
-    """Create folder ``target`` with the files ``fill(tmp)`` writes into an empty
-    temporary folder; replace a previous ``target`` whose files are all in ``own``."""
+
+def check_target(target: str | Path, own: Collection[str]) -> Path:
+    """``target`` as an absolute folder path that may be (re)written: not empty,
+    not a file, not under a file, and holding only files of ``own`` if it exists."""
     if str(target).strip() == "":
         raise ConfigError("output folder (--out) must be a path, got an empty string")
-    target = Path(target).expanduser().resolve()
-    if target.exists() and not target.is_dir():
-        raise ConfigError(f"output folder (--out) {target} exists and is not a folder")
+    target = Path(target).expanduser().absolute()
+    for parent in [target, *target.parents]:
+        if parent.exists() and not parent.is_dir():
+            where = "exists and is not a folder" if parent == target else f"is under the file {parent}"
+            raise ConfigError(f"output folder (--out) {target} {where}")
     if target.is_dir():
         foreign = sorted(p.name for p in target.iterdir() if p.name not in own)
         if foreign:
             raise ConfigError(
                 f"output folder (--out) {target} holds other files ({', '.join(foreign[:3])}"
-                f"{', ...' if len(foreign) > 3 else ''}); give a new folder or a previous report's"
+                f"{', ...' if len(foreign) > 3 else ''}); give a new folder or a previous output's"
             )
+    return target
+
+
+def write_folder(target: str | Path, fill: Callable[[Path], None], own: Collection[str]) -> Path:
+    """Create folder ``target`` with the files ``fill(tmp)`` writes into an empty
+    temporary folder; replace a previous ``target`` whose files are all in ``own``."""
+    target = check_target(target, own)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as err:
-        raise ConfigError(f"output folder (--out) {target}: a parent is not a folder ({err})") from None
+    except OSError as err:
+        raise ConfigError(f"output folder (--out) {target}: cannot create its parent ({err})") from None
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         fill(tmp)
-        if target.exists():
-            old = tmp.with_name(tmp.name + ".old")
-            os.rename(target, old)
-            os.rename(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _swap_in(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the new folder if it failed, else the old one
     return target
+
+
+def _swap_in(tmp: Path, target: Path) -> None:
+    """Move ``tmp`` to ``target``; a previous ``target`` ends up at ``tmp``."""
+    if not target.exists():
+        os.rename(tmp, target)
+        return
+    if _exchange(tmp, target):
+        return
+    old = tmp.with_name(tmp.name + ".old")
+    with _signals_blocked():
+        os.rename(target, old)
+        os.rename(tmp, target)
+    os.rename(old, tmp)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    done = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+    return done
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def write_file(path: str | Path, text: str) -> None:
@@ -63,3 +116,24 @@ def write_file(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_derivations(out: str | Path) -> list[Path]:
+    """``vaebounds derive``: derivations/*.md of every registered bound, written as a
+    whole (a README.md of the previous folder is kept); the paths written."""
+    from theory.catalog import registered
+    from theory.derive import file_name
+    from theory.derive import write_derivations as render_into
+
+    names = {file_name(*key) for key in registered()}
+    own = {*names, "README.md"}
+    previous = check_target(out, own)
+
+    def fill(tmp: Path) -> None:
+        render_into(tmp)
+        readme = previous / "README.md"
+        if readme.is_file():
+            shutil.copy2(readme, tmp / "README.md")
+
+    folder = write_folder(previous, fill, own)
+    return sorted(folder / name for name in names)

@@ -5,7 +5,10 @@ re-run the verification, and which constants are lower estimates of suprema.
 Everything is read from the :class:`empirical.pipeline.Result`; nothing is
 decided here. ``settings`` holds every field of the
 :class:`~empirical.pipeline.Settings` (``seeds`` as the number of runs there,
-the list of seeds at the top level), so ``Settings.from_mapping`` rebuilds them."""
+the list of seeds at the top level), so ``Settings.from_mapping`` rebuilds them;
+``data_set`` says where the rows came from (file path and sha256, rows,
+training and held-out rows, the split's seed) and ``command`` the command line:
+``vaebounds verify --from report.json`` re-runs it."""
 
 from __future__ import annotations
 
@@ -108,6 +111,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "model_options": result.extras.get("model_options"),
         "n_params": result.extras.get("n_params"),
         "rows": result.extras.get("rows"),
+        "data_set": result.extras.get("data"),
         "snr": result.extras.get("snr"),
         "command": command,
         "timings": dict(result.timings),

@@ -1,0 +1,113 @@
+"""The memory a verify / estimate run would allocate, estimated before anything
+is allocated, and its limit (docs/inputs.md, "Sizes").
+
+The estimate sums the dominant allocations, in bytes (float32 = 4 bytes):
+
+- data: the rows, their float32 copy and the training split (3 N D);
+- noise of the recorded full-data gradients: two independent draws per run
+  and row (2 R N K d_z), and the activations of one chunk of rows for the 2R
+  parameter copies;
+- one training step: the activations of R minibatches of B rows x K draws;
+- parameters: R runs x (iterate, gradient, optimizer state, temporaries),
+  their snapshots, the 2R copies of the records, the Lanczos vectors and 64
+  per-example gradients of the estimators;
+- the per-step history (Python lists of R floats, then float64 arrays).
+
+It is an estimate of the order of what a run needs, not a count;
+``benchmarks/budget.py`` prints measured peak memory against it. Imports no torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from empirical.errors import ConfigError
+from empirical.inputs import MAX_BYTES
+
+FLOAT = 4
+#: Values of one row's forward pass kept for the backward pass, per unit of width.
+ACTIVATION_FACTOR = 6
+#: Copies of the parameters per run during training (iterate, gradient, two
+#: optimizer states, previous iterate, temporaries of the vmapped step).
+STATE_COPIES = 8
+#: Snapshots per run (empirical.train.recording.SNAPSHOTS plus theta_0, theta_n).
+SNAPSHOT_COPIES = 18
+#: Rows per chunk of a full-data gradient (empirical.train.batched.FULL_CHUNK).
+FULL_CHUNK = 4096
+#: Lanczos vectors (float64) and per-example gradients the estimators keep.
+LANCZOS_VECTORS, PER_EXAMPLE_GRADS = 102, 64
+#: Rows x draws of the per-example statistics of the estimators (256 x 4).
+STAT_ROWS = 1024
+#: Bytes of history per step and run (Python floats in lists, then float64
+#: arrays), and per step (the step size and list headers).
+HISTORY_PER_RUN, HISTORY_PER_STEP = 3 * 32 + 3 * 8, 3 * 64
+
+
+#: The inputs each part grows with (named in the message).
+PART_INPUTS = {
+    "data": "the rows x columns of --data",
+    "record noise": "the data rows, --samples (K) and --seeds",
+    "record activations": "--samples (K), --seeds and the model's widths",
+    "step activations": "--batch-size, --samples (K) and --seeds",
+    "estimator activations": "--samples (K) and the model's widths",
+    "parameters": "the model's size and --seeds",
+    "history": "--steps and --seeds",
+}
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """The estimated bytes of each part of a run, and their total."""
+
+    parts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+
+def footprint(
+    *,
+    rows: int,
+    columns: int,
+    n_params: int,
+    widths: Sequence[int],
+    latent: int,
+    runs: int,
+    batch_size: int,
+    K: int,
+    steps: int,
+) -> Footprint:
+    """The estimated allocations of a run (module docstring), by part."""
+    unit = columns + 2 * sum(widths) + 4 * latent  # values per row and draw in one forward pass
+    act = FLOAT * ACTIVATION_FACTOR * unit
+    chunk = min(rows, FULL_CHUNK)
+    return Footprint(
+        {
+            "data": 3 * rows * columns * FLOAT,
+            "record noise": 2 * runs * rows * K * latent * FLOAT,
+            "record activations": 2 * runs * chunk * K * act,
+            "step activations": runs * batch_size * K * act,
+            "estimator activations": STAT_ROWS * K * act,
+            "parameters": n_params
+            * FLOAT
+            * (runs * (STATE_COPIES + SNAPSHOT_COPIES + 4) + 2 * LANCZOS_VECTORS + PER_EXAMPLE_GRADS),
+            "history": steps * (runs * HISTORY_PER_RUN + HISTORY_PER_STEP),
+        }
+    )
+
+
+def check(fp: Footprint, limit: int = MAX_BYTES, what: str = "this run") -> None:
+    """ConfigError when the estimate exceeds ``limit``, naming the largest parts."""
+    if fp.total <= limit:
+        return
+    name, largest = max(fp.parts.items(), key=lambda kv: kv[1])
+    raise ConfigError(
+        f"{what} would allocate about {_gib(fp.total)}, above the limit of {_gib(limit)}; the largest "
+        f"part, {name} ({_gib(largest)}), grows with {PART_INPUTS[name]}: lower it"
+    )
+
+
+def _gib(b: int) -> str:
+    return f"{b / 2**30:.3g} GiB" if b >= 2**27 else f"{b / 2**20:.3g} MiB"

@@ -1,0 +1,60 @@
+"""The Dask executor of a sweep: a ``distributed.LocalCluster`` the driver starts,
+one single-threaded worker process per point (at most one per core), each
+point's row handed back as soon as it finishes. The cluster is closed when
+the iteration ends, fails or is interrupted (SIGINT; SIGTERM through the
+CLI); :class:`ExitWithDriver` makes a worker exit by itself when its driver
+is gone (``kill -9``), so no worker outlives the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from distributed import Client, LocalCluster, as_completed
+from distributed.diagnostics.plugin import WorkerPlugin
+
+#: Seconds between a worker's checks that its driver is still alive.
+ORPHAN_POLL = 0.5
+
+
+def dask_rows(
+    summarise: Callable[[Any], dict[str, Any]], pending: Sequence[Any], workers: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """``summarise(point)`` of every point, in the order they finish."""
+    n = min(len(pending), workers or os.cpu_count() or 1)
+    with (
+        LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        client.register_plugin(ExitWithDriver(os.getpid()))
+        futures = client.map(summarise, list(pending), pure=False)
+        for future in as_completed(futures):
+            yield future.result()
+
+
+class ExitWithDriver(WorkerPlugin):
+    """The worker process exits when the process that started it (the sweep's
+    driver) is gone: it polls its parent pid every :data:`ORPHAN_POLL` seconds."""
+
+    name = "vaebounds-exit-with-driver"
+
+    def __init__(self, driver: int):
+        self.driver = driver
+
+    def setup(self, worker: Any) -> None:
+        if os.getppid() == self.driver:  # a worker process this driver started
+            threading.Thread(target=_watch, args=(self.driver,), daemon=True, name=self.name).start()
+
+
+def _watch(driver: int) -> None:
+    while os.getppid() == driver:
+        time.sleep(ORPHAN_POLL)
+    os._exit(1)
