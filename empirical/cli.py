@@ -134,7 +134,7 @@ def _out(text: str, own: Sequence[str]):
     """The output folder, checked before any work (it is written at the end)."""
     from empirical.report.atomic import check_target
 
-    return check_target(inputs.Text("a folder path").check("output folder (--out)", text), own)
+    return check_target(text, own)
 
 
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -152,7 +152,8 @@ def check_array(array: Any, source: str) -> torch.Tensor:
         row, col = np.argwhere(big)[0]
         raise DataError(
             f"{source}: values must satisfy |x| <= {MAX_ABS_DATA:g} (float32 sums of squared gradients "
-            f"overflow beyond), found {float(array[row, col]):g} at row {row}, column {col}: standardise the columns"
+            f"overflow beyond), found {float(array[row, col]):g} at row {row}, column {col}: "
+            "standardise the columns"
         )
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 

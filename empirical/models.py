@@ -25,6 +25,8 @@ from typing import Any
 import torch
 
 from empirical.errors import ConfigError
+from empirical.inputs import MAX_PARAMS, check_api
+from empirical.inputs.rules import shown as inputs_shown
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
 from empirical.vae import (
     LOG_2PI,
@@ -34,7 +36,7 @@ from empirical.vae import (
     kl_analytic,
     log_q_minus_log_p,
 )
-from empirical.validate import choice, positive, positive_int
+from empirical.validate import choice
 from empirical.validate import dtype as dtype_option
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
@@ -297,19 +299,21 @@ def _bounds(name: str, value: Any) -> tuple[float, float]:
     return (s1, s2)
 
 
+def _MAKE(name: str, value: Any) -> Any:
+    """An option of :func:`make` checked against its range in the inventory (empirical.inputs)."""
+    return check_api("empirical.models.make", name, value)
+
+
 def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     out = dict(opts)
-    out["latent_dim"] = positive_int("latent_dim", out["latent_dim"])
+    out["latent_dim"] = _MAKE("latent_dim", out["latent_dim"])
     if out["latent_dim"] > data_dim:
         raise ConfigError(
             f"option latent_dim must be <= the data dimension {data_dim}, got {out['latent_dim']}"
         )
-    out["K"] = positive_int("K", out["K"])
-    out["c"] = positive("c", out["c"])
-    beta = out["beta"]
-    if isinstance(beta, bool) or not isinstance(beta, int | float) or not (math.isfinite(beta) and beta >= 0):
-        raise ConfigError(f"option beta must be a finite number >= 0, got {beta!r}")
-    out["beta"] = float(beta)
+    out["K"] = _MAKE("K", out["K"])
+    out["c"] = _MAKE("c", out["c"])
+    out["beta"] = _MAKE("beta", out["beta"])
     out["dtype"] = dtype_option(out["dtype"])
     if "kl" in out:
         choice("kl", out["kl"], KL_FORMS)
@@ -318,10 +322,13 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     if kind != "linear":
         choice("activation", out["activation"], ACTIVATIONS)
         choice("decoder", out["decoder"], DECODERS)
-        out["s"] = positive("s", out["s"])
+        out["s"] = _MAKE("s", out["s"])
         hidden = out["hidden"]
-        hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
-        out["hidden"] = tuple(positive_int("hidden (each width)", h) for h in hidden)
+        try:
+            hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+        except TypeError:
+            raise ConfigError(f"option hidden must be a width or a list of widths, got {hidden!r}") from None
+        out["hidden"] = tuple(_MAKE("hidden", h) for h in hidden)
         for name in ("hidden_bounds", "mean_bounds", "logvar_bounds"):
             out[name] = _bounds(name, out[name])
     return out
@@ -336,9 +343,9 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`.
     Bad values raise ConfigError naming the option and what is allowed.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"unknown model kind {kind!r}; valid kinds: {', '.join(KINDS)}")
-    data_dim = positive_int("data_dim", data_dim)
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ConfigError(f"unknown model kind {inputs_shown(kind)}; valid kinds: {', '.join(KINDS)}")
+    data_dim = _MAKE("data_dim", data_dim)
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(ALLOWED[kind]))
     if unknown:
@@ -350,4 +357,10 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     defaults.update({k: v for k, v in DEFAULTS.items() if k in ALLOWED[kind]})
     opts = {k: defaults[k] for k in ALLOWED[kind]}
     opts.update(given)
-    return cls(data_dim=data_dim, **_validate(kind, data_dim, opts))
+    model = cls(data_dim=data_dim, **_validate(kind, data_dim, opts))
+    if model.n_params > MAX_PARAMS:  # checked before any parameter is allocated
+        raise ConfigError(
+            f"the model would have {model.n_params} parameters, above the limit of {MAX_PARAMS:.0e} "
+            f"(data_dim {data_dim}, latent_dim {model.latent_dim}, hidden {getattr(model, 'hidden', ())})"
+        )
+    return model

@@ -35,6 +35,7 @@ from typing import Any
 
 from empirical import inputs
 from empirical.errors import ConfigError
+from empirical.inputs.rules import usable_path
 from empirical.pipeline.result import FAILS
 from empirical.pipeline.settings import GRID_AXES, Settings
 
@@ -173,9 +174,7 @@ def run_sweep(
     (default: one per core, at most one per point)."""
     inputs.Choice(lambda: EXECUTORS).check("executor (--executor)", executor)
     todo = points(base, grid)  # every point validated before anything is created
-    if str(out).strip() == "":
-        raise ConfigError("sweep output folder (--out) must be a path, got an empty string")
-    folder = Path(out).expanduser()
+    folder = usable_path("sweep output folder (--out)", out)
     for parent in [folder, *folder.absolute().parents]:
         if parent.exists() and not parent.is_dir():
             raise ConfigError(f"sweep output folder (--out) {folder}: {parent} exists and is not a folder")
@@ -183,6 +182,7 @@ def run_sweep(
     results = folder / RESULTS
     done = read_results(results, progress)
     pending = [p for p in todo if key(p) not in done]
+    _check_data(pending)
     progress(f"sweep: {len(todo)} points, {len(todo) - len(pending)} already done")
     rows = _dask_rows(pending, workers) if executor == "dask" else (summarise(p) for p in pending)
     for i, row in enumerate(rows, 1):
@@ -192,6 +192,15 @@ def run_sweep(
     rows = [done[key(p)] for p in todo]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
     return rows
+
+
+def _check_data(pending: list[Settings]) -> None:
+    """The data, model and memory checks of every pending point, before any runs."""
+    if pending:
+        from empirical.pipeline.pipeline import prepare
+
+        for point in pending:
+            prepare(point)
 
 
 #: settings field -> grid name (the column names of summary.csv).

@@ -65,6 +65,11 @@ class NumpyBound:
         if missing:
             raise MissingConstantError(f"missing value for {', '.join(missing)}")
         arrays = {key: _as_array(key, value) for key, value in values.items()}
+        try:
+            np.broadcast_shapes(*(a.shape for a in arrays.values()))
+        except ValueError:
+            shapes = ", ".join(f"{k} {a.shape}" for k, a in arrays.items())
+            raise TheoryError(f"the values must broadcast together, got shapes {shapes}") from None
         check_domains(arrays)
         with np.errstate(all="ignore"):
             return self.func(*(arrays[a] for a in self.args))
@@ -224,7 +229,10 @@ class Bound:
             )
         f = self.numpy()
         with np.errstate(all="ignore"):
-            result = float(f.func(*(clean[a] for a in f.args)))
+            try:  # numpy floats: 1/0 is inf (then refused below), not a ZeroDivisionError
+                result = float(f.func(*(np.float64(clean[a]) for a in f.args)))
+            except (ZeroDivisionError, OverflowError):
+                result = math.inf
         if not math.isfinite(result):
             raise AssumptionViolation(f"{self.name}: the bound is not finite at {clean} ({result})")
         return result

@@ -68,13 +68,20 @@ def real_value(name: str, value: object) -> float:
     return out
 
 
-def require_integer(name: str, value: object, minimum: int | None = None) -> int:
-    """``value`` as an int (integral floats accepted) of at least ``minimum``."""
-    number = real_value(name, value)
+def require_integer(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``value`` as an int (integral floats accepted) in [minimum, maximum] (None: no end)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+        number: float | int = int(value)  # exact, however large
+    else:
+        number = real_value(name, value)
     low = "" if minimum is None else f" >= {minimum}"
-    if not (math.isfinite(number) and number == int(number)) or (minimum is not None and number < minimum):
-        raise AssumptionViolation(f"{name} must be an integer{low}, got {_shown(value)}")
-    return int(value) if isinstance(value, numbers.Integral) else int(number)
+    high = "" if maximum is None else f" <= {maximum}"
+    whole = isinstance(number, int) or (math.isfinite(number) and number == int(number))
+    if not whole or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise AssumptionViolation(
+            f"{name} must be an integer{low}{' and' if low and high else ''}{high}, got {_shown(value)}"
+        )
+    return int(number)
 
 
 def domain_message(name: str, value: float) -> str | None:

@@ -206,7 +206,7 @@ def get(name: str) -> sp.Symbol:
     """The registered symbol called ``name``; unknown names raise ``UnknownNameError``."""
     try:
         return REGISTRY[name].symbol
-    except KeyError:
+    except (KeyError, TypeError):  # TypeError: an unhashable name
         raise UnknownNameError(
             f"unknown symbol {name!r}; registered symbols: {', '.join(sorted(REGISTRY))}"
         ) from None

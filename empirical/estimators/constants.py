@@ -46,7 +46,7 @@ import torch
 from empirical.errors import ConfigError
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
 from empirical.estimators.norms import combine_max, max_seen, norms_at_point
-from empirical.estimators.results import Estimate, Params, check_confidence, check_params, unflatten
+from empirical.estimators.results import Estimate, Params, check_confidence, check_params, seeded, unflatten
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.variance import model_row_stats, select_examples
@@ -127,8 +127,8 @@ def estimate(
     points, starts = _points(model, params, run, seed, points_per_run)
     if batch_size is None:
         batch_size = int(getattr(run, "options", {}).get("batch_size", 1)) if run is not None else 1
-    X = select_examples(data, n_examples, torch.Generator().manual_seed(seed))
-    eps_fixed = model.sample_noise(torch.Generator().manual_seed(seed + 1), batch=X.shape[0])
+    X = select_examples(data, n_examples, seeded(None, seed))
+    eps_fixed = model.sample_noise(seeded(None, seed, 1), batch=X.shape[0])
     averages_draws = bool(getattr(model, "averages_draws", True))
 
     def fixed_loss(p: Params) -> torch.Tensor:
@@ -146,7 +146,7 @@ def estimate(
             max_seen(sq.sqrt().numpy(), f"per-(example, draw) gradient norm at {label}", ms.n_evals)
         )
         Xr = X[:R_EXAMPLES]
-        eps_r = model.sample_noise(torch.Generator().manual_seed(seed + 2), batch=Xr.shape[0])
+        eps_r = model.sample_noise(seeded(None, seed, 2), batch=Xr.shape[0])
         R_parts.append(norms_at_point(model.loss, p, Xr, eps_r, where=label)[1])
     lowest = None
     if run is not None:
@@ -242,7 +242,7 @@ def _points(
     """(points to estimate at, starting points theta_0 for Delta), each labelled."""
     if run is None:
         if params is None:
-            theta0 = model.init_params(torch.Generator().manual_seed(seed))
+            theta0 = model.init_params(seeded(None, seed))
             return [(f"theta_0 (init, seed {seed})", theta0)], [("theta_0", theta0)]
         given = check_params(params)
         return [("the given params", given)], [("the given params", given)]

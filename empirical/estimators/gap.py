@@ -15,13 +15,13 @@ examples of the per-example mean loss).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.results import Estimate, Params, check_finite, exact, mean_interval
+from empirical.estimators.results import Estimate, Params, check_finite, exact, mean_interval, seeded
+from empirical.inputs import MAX_SAMPLES
+from empirical.validate import integer, real
 
 PROVEN = "proven lower bound"
 OBSERVED = "lowest observed loss"
@@ -39,8 +39,8 @@ def loss_at(
     where: str = "theta",
 ) -> Estimate:
     """F(params) as the mean over the rows of X of the loss averaged over ``mc_samples`` draws."""
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
-    J = 1 if getattr(model, "is_deterministic", False) else mc_samples
+    gen = seeded(generator, seed)
+    J = 1 if getattr(model, "is_deterministic", False) else integer("mc_samples", mc_samples, 1, MAX_SAMPLES)
     n = int(X.shape[0])
     with torch.no_grad():
         eps = model.sample_noise(gen, batch=n * J)
@@ -60,20 +60,23 @@ def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float
     The proven bound is used whenever it is given; the method starts with
     ``"Delta upper value"`` or ``"Delta lower estimate"`` accordingly.
     """
+    if not isinstance(F0, Estimate):
+        raise ConfigError(f"F0 must be an Estimate of F(theta_0), got {type(F0).__name__}")
     if lower_bound is not None:
-        if not math.isfinite(lower_bound):
-            raise ConfigError(f"lower bound of F must be finite, got {lower_bound}")
-        f_star, how = float(lower_bound), PROVEN
+        f_star, how = real("lower bound of F", lower_bound), PROVEN
         head = "Delta upper value (valid for the bound)"
     elif lowest_observed is not None:
-        if not math.isfinite(lowest_observed):
-            raise ConfigError(f"lowest observed loss must be finite, got {lowest_observed}")
-        f_star, how = float(lowest_observed), OBSERVED
+        f_star, how = real("lowest observed loss", lowest_observed), OBSERVED
         head = "Delta lower estimate (NOT a valid upper value for the bound)"
     else:
         raise ConfigError("Delta needs a proven lower bound of F or the lowest observed loss")
     method = f"{head}: F(theta_0) - F* with F* = {how} {f_star:.6g}; F(theta_0) from [{F0.method}]"
-    return Estimate(F0.value - f_star, F0.lo - f_star, F0.hi - f_star, F0.confidence, method, F0.n_evals)
+    lo = F0.lo - f_star
+    if how == PROVEN and lo < 0:  # F(theta_0) >= inf F >= F_low: the gap is >= 0
+        lo, method = 0.0, method + "; lower end clipped at 0 (F(theta_0) >= F_low is proved)"
+    return Estimate(
+        max(F0.value - f_star, lo), lo, max(F0.hi - f_star, lo), F0.confidence, method, F0.n_evals
+    )
 
 
 def uses_proven_bound(estimate: Estimate) -> bool:

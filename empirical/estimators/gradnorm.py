@@ -44,7 +44,9 @@ from empirical.estimators.results import (
     check_params,
     check_scalar,
     exact,
+    seeded,
 )
+from empirical.validate import integer
 
 Grads = torch.Tensor | Mapping[str, torch.Tensor]
 
@@ -91,6 +93,10 @@ def _flat(g: Grads, batch_dims: int) -> torch.Tensor:
     return torch.cat([p.reshape(*lead, -1) for p in parts], -1)
 
 
+#: Most independent full-data gradients of gradient_norm_sq.
+MAX_GRADIENTS = 10**4
+
+
 def gradient_norm_sq(
     loss: ExampleLoss,
     params: Params,
@@ -114,8 +120,7 @@ def gradient_norm_sq(
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
-    if chunk_size < 1:
-        raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = integer("chunk_size", chunk_size, 1)
     if not isinstance(data, torch.Tensor) or data.ndim < 1 or data.shape[0] < 1:
         raise ConfigError("data must be a non-empty tensor whose rows are examples")
     N = int(data.shape[0])
@@ -123,9 +128,10 @@ def gradient_norm_sq(
         g = full_gradients(loss, params, data, None, chunk_size)[0]
         value = float((g * g).sum())
         return exact(value, f"||grad F||^2 from the full-data gradient over {N} rows (deterministic loss)", N)
-    if n_gradients < 3:
+    if isinstance(n_gradients, int) and not isinstance(n_gradients, bool) and n_gradients < 3:
         raise ConfigError(f"n_gradients must be >= 3 for a jackknife interval, got {n_gradients}")
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    n_gradients = integer("n_gradients", n_gradients, 3, MAX_GRADIENTS)
+    gen = seeded(generator, seed)
     m = n_gradients
     draws = [noise(gen) for _ in range(m * N)]
     if not all(isinstance(e, torch.Tensor) for e in draws):

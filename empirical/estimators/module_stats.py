@@ -45,8 +45,9 @@ from torch import nn
 from empirical.errors import ConfigError, LossError
 from empirical.estimators.per_example import RowStats, stats_of_gradients
 from empirical.estimators.per_layer import Layer, capture, known_layers, layer_stats, output_grads, row_grads
-from empirical.estimators.results import check_confidence
+from empirical.estimators.results import check_confidence, seeded
 from empirical.estimators.variance import ModelStats, VarianceEstimate, select_examples
+from empirical.validate import seed_value
 
 #: ``loss(model, x) -> per-example losses (len(x),)``, drawing its own noise.
 ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
@@ -125,7 +126,7 @@ def module_row_stats(
     with the generator, which also seeds the loss's noise
     (:func:`module_stats_at`).
     """
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    gen = seeded(generator, seed)
     X = select_examples(data, n_examples, gen)
     noise_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
     return module_stats_at(
@@ -196,7 +197,7 @@ def module_stats_at(
 def _forked(seed: int) -> Iterator[None]:
     """The user's loss draws from torch's global RNG: give it its own stream, restore theirs."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(seed_value("seed", seed))
         yield
 
 

@@ -18,6 +18,8 @@ import torch
 from scipy import stats
 
 from empirical.errors import ConfigError, LossError
+from empirical.inputs.rules import Number
+from empirical.validate import SEED_MAX, seed_value
 
 Params = dict[str, torch.Tensor]
 ScalarLoss = Callable[[Params], torch.Tensor]
@@ -96,6 +98,7 @@ def mean_interval(
     With ``clip_at_zero`` the value and interval are clipped to ``[0, inf)``
     (for variances, which are non-negative by definition).
     """
+    confidence = check_confidence(confidence)
     x = _as_numpy(samples)
     check_finite_array(x, method)
     n = x.size
@@ -117,9 +120,17 @@ def _t_quantile(confidence: float, dof: int) -> float:
 
 def check_confidence(confidence: float) -> float:
     """A confidence level must lie strictly between 0 and 1."""
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must lie in (0, 1), got {confidence}")
-    return float(confidence)
+    return Number(0.0, 1.0, hi_open=True).check("option confidence", confidence)
+
+
+def seeded(generator: torch.Generator | None, seed: int, offset: int = 0) -> torch.Generator:
+    """The generator to draw from: ``generator`` itself, else a new one seeded with
+    ``seed + offset`` (modulo 2**63; ``seed`` an integer in [0, 2**63 - 1])."""
+    if generator is not None:
+        if not isinstance(generator, torch.Generator):
+            raise ConfigError(f"option generator must be a torch.Generator, got {type(generator).__name__}")
+        return generator
+    return torch.Generator().manual_seed((seed_value("seed", seed) + offset) % (SEED_MAX + 1))
 
 
 def check_params(params: object, finite: bool = True) -> Params:

@@ -39,10 +39,15 @@ from empirical.estimators.results import (
     check_params,
     exact,
     flatten,
+    seeded,
     unflatten,
 )
+from empirical.inputs.rules import Number
+from empirical.validate import integer
 
 SOLVERS = ("lanczos", "arpack")
+#: Most Lanczos steps (and points of smoothness_in_box).
+MAX_ITER = 10**4
 
 
 def smoothness(
@@ -68,12 +73,10 @@ def smoothness(
     """
     if solver not in SOLVERS:
         raise ConfigError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
-    if not 0 < tol < 1:
-        raise ConfigError(f"tol must lie in (0, 1), got {tol}")
-    if max_iter < 1:
-        raise ConfigError(f"max_iter must be >= 1, got {max_iter}")
+    tol = Number(0.0, 1.0, hi_open=True).check("option tol", tol)
+    max_iter = integer("max_iter", max_iter, 1, MAX_ITER)
     op = HessianOperator(loss, params, hvp)
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    gen = seeded(generator, seed)
     v0 = torch.randn(op.dim, generator=gen, dtype=torch.float64)
     if solver == "lanczos":
         theta, resid, steps = lanczos_extreme(op, v0, tol, max_iter)
@@ -256,9 +259,8 @@ def smoothness_in_box(
     like = check_params(like)
     if not a > 0:
         raise ConfigError(f"box radius a must be > 0, got {a}")
-    if n_points < 1:
-        raise ConfigError(f"n_points must be >= 1, got {n_points}")
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    n_points = integer("n_points", n_points, 1, MAX_ITER)
+    gen = seeded(generator, seed)
     best: Estimate | None = None
     his, n_evals = [], 0
     for i in range(n_points):

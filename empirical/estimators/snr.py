@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.results import Estimate, Params, check_confidence
+from empirical.estimators.results import Estimate, Params, check_confidence, seeded
 from empirical.estimators.variance import VarianceEstimate, model_row_stats
 
 GROUPS = ("decoder", "encoder")
@@ -101,7 +101,7 @@ def gradient_snr(
     dec_rows, enc_rows, n_evals = [], [], 0
     for K in Ks:
         m = _with_K(model, K)
-        gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+        gen = seeded(generator, seed)
         ms = model_row_stats(
             m, params, data, mc_samples, n_examples=n_examples, generator=gen, backend=backend
         )

@@ -50,7 +50,10 @@ from empirical.estimators.results import (
     check_params,
     exact,
     mean_interval,
+    seeded,
 )
+from empirical.inputs import MAX_SAMPLES
+from empirical.validate import integer
 
 BACKENDS = ("recorder", "vmap")
 
@@ -166,16 +169,16 @@ def gradient_variance(
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    gen = seeded(generator, seed)
     X = select_examples(data, n_examples, gen)
     n = X.shape[0]
     if noise is None:
         eps = None
         J = 1
     else:
-        if mc_samples < 2:
+        if isinstance(mc_samples, int) and not isinstance(mc_samples, bool) and mc_samples < 2:
             raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
-        J = mc_samples
+        J = integer("mc_samples", mc_samples, 2, MAX_SAMPLES)
         draws = [noise(gen) for _ in range(n * J)]
         if not all(isinstance(e, torch.Tensor) for e in draws):
             raise LossError("noise(generator) must return a torch.Tensor")
@@ -233,7 +236,7 @@ def model_row_stats(
     if mc_samples < 2:
         raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
     params = check_params(params)
-    gen = generator if generator is not None else torch.Generator().manual_seed(seed)
+    gen = seeded(generator, seed)
     X = select_examples(data, n_examples, gen)
     deterministic = bool(getattr(model, "is_deterministic", False))
     n, J = X.shape[0], 1 if deterministic else mc_samples
@@ -281,11 +284,12 @@ def model_gradient_variance(
 
 def select_examples(data: torch.Tensor, n_examples: int | None, gen: torch.Generator) -> torch.Tensor:
     """``n_examples`` rows of ``data`` drawn without replacement with ``gen`` (all rows if None or >= N)."""
-    if not isinstance(data, torch.Tensor) or data.ndim < 1:
-        raise ConfigError("data must be a tensor whose rows are examples")
+    if not isinstance(data, torch.Tensor) or data.ndim < 1 or data.shape[0] < 2:
+        shape = tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__
+        raise ConfigError(f"data must be a tensor of at least 2 rows (examples), got {shape}")
     N = int(data.shape[0])
+    if n_examples is not None:
+        n_examples = integer("n_examples", n_examples, 2)
     if n_examples is None or n_examples >= N:
         return data
-    if n_examples < 2:
-        raise ConfigError(f"n_examples must be >= 2, got {n_examples}")
     return data[torch.randperm(N, generator=gen)[:n_examples]]

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from empirical.errors import ConfigError
+from empirical.inputs.rules import usable_path
 
 #: The files of an estimate folder.
 ESTIMATE_FILES = ("estimate.json",)
@@ -32,9 +33,7 @@ _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 def check_target(target: str | Path, own: Collection[str]) -> Path:
     """``target`` as an absolute folder path that may be (re)written: not empty,
     not a file, not under a file, and holding only files of ``own`` if it exists."""
-    if str(target).strip() == "":
-        raise ConfigError("output folder (--out) must be a path, got an empty string")
-    target = Path(target).expanduser().absolute()
+    target = usable_path("output folder (--out)", target).absolute()
     for parent in [target, *target.parents]:
         if parent.exists() and not parent.is_dir():
             where = "exists and is not a folder" if parent == target else f"is under the file {parent}"

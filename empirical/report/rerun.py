@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from empirical.errors import ConfigError
+from empirical.inputs.rules import usable_path
 
 
 def settings_of_report(path: str | Path) -> dict[str, Any]:
     """The ``settings`` of a report.json; a data file it names must still hold
     the same bytes (sha256), else the numbers could not be reproduced."""
     where = f"--from {path}"
-    path = Path(path).expanduser()
+    path = usable_path("--from", path)
     if not path.is_file():
         raise ConfigError(f"{where}: no such file" if not path.exists() else f"{where}: not a file")
     try:

@@ -29,13 +29,15 @@ from tqdm.auto import tqdm
 
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
+from empirical.inputs import check_api
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
 from empirical.train.optim import SCHEDULES, Adam, step_rule, step_size
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
-from empirical.validate import choice, positive, positive_int, seed_value
+from empirical.validate import choice, positive, real, seed_value
 from empirical.validate import dtype as dtype_option
 
+API = "empirical.train.train"  # its entry in the inventory (empirical.inputs)
 #: A loss this many times further above F_inf than F(theta_0) counts as divergence.
 DIVERGE_RATIO = 1e3
 #: Auto progress bar: shown only once a run has lasted this many seconds.
@@ -216,6 +218,15 @@ def _initial(model, params, gens: list[torch.Generator]) -> dict[str, torch.Tens
     return out
 
 
+def _pair(name: str, value: Any) -> tuple[float, float]:
+    """``value`` as a pair of finite numbers (their range is checked by the step rule)."""
+    try:
+        first, second = value
+    except (TypeError, ValueError):
+        raise ConfigError(f"option {name} must be a pair of numbers, got {value!r:.60}") from None
+    return real(f"{name}[0]", first), real(f"{name}[1]", second)
+
+
 def train(
     model,
     params: Mapping[str, torch.Tensor] | None,
@@ -257,17 +268,18 @@ def train(
     ``diverge_ratio`` times the initial gap (None disables this check).
     ``threads``: torch intra-op threads during the run (:mod:`empirical.threads`).
     """
-    plan = checked_plan(records, positive_int("steps", steps))
+    steps = check_api(API, "steps", steps)
+    plan = checked_plan(records, steps)
     o = {
         "optimizer": choice("optimizer", optimizer, ("sgd", "adam")),
-        "steps": positive_int("steps", steps),
-        "batch_size": positive_int("batch_size", batch_size),
+        "steps": steps,
+        "batch_size": check_api(API, "batch_size", batch_size),
         "C_gamma": positive("C_gamma", C_gamma),
         "schedule": choice("schedule", schedule, tuple(SCHEDULES)),
         "box": None if box is None else positive("box", box),
         "records": None if records is None else tuple(int(k) for k in records),
-        "seeds": tuple(range(seed_value("seed", seed), seed + positive_int("seeds", seeds))),
-        "betas": tuple(float(b) for b in betas),
+        "seeds": tuple(range(seed_value("seed", seed), seed + check_api(API, "seeds", seeds))),
+        "betas": _pair("betas", betas),
         "adam_eps": adam_eps,
         "adam_variant": adam_variant if optimizer == "adam" else None,
         "diverge_ratio": None if diverge_ratio is None else positive("diverge_ratio", diverge_ratio),

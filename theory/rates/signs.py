@@ -81,6 +81,10 @@ def _decide(expr: sp.Expr) -> int | None:
     return None
 
 
+#: Most sampled points of the evidence of a sign.
+MAX_SAMPLES = 10**6
+
+
 def _varying(bound: Bound, name: str) -> list[str]:
     return [c for c in bound.constants if name in S.info(c).varies_with]
 
@@ -104,7 +108,8 @@ def derivative_sign(
     varying = _varying(bound, symbol)
     if values is not None:
         return _local(bound, sym, clean_values(values), varying)
-    return _global(bound, symbol, int(samples), int(seed))
+    samples = checks.require_integer("samples", samples, 0, MAX_SAMPLES)
+    return _global(bound, symbol, samples, checks.require_integer("seed", seed, 0, 2**63 - 1))
 
 
 def _local(bound: Bound, sym: sp.Symbol, values: dict[str, float], varying: list[str]) -> DerivativeSign:

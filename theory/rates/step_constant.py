@@ -47,11 +47,29 @@ def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = Non
     closed form by SymPy (d bound / dC = 0, positive root); with ``values``
     the result is substituted (a number when every constant is given).
     """
-    best = require_bound(bound, "optimal_step_constant").optimal_step
-    if values:
-        clean = clean_values(values)
-        best = best.subs({S.get(k): v for k, v in clean.items()})
-    return best
+    bound = require_bound(bound, "optimal_step_constant")
+    best = bound.optimal_step
+    if not values:
+        return best
+    subs = {S.get(k): v for k, v in clean_values(values).items()}
+    finite = []
+    for part in best.args if isinstance(best, sp.Min) else (best,):
+        value = part.subs(subs)
+        if value.has(sp.nan):
+            raise AssumptionViolation(f"{bound.name}: the optimal C_gamma is undefined at {values}")
+        if value.has(sp.zoo, sp.oo):  # an infinite stationary point: the step limit decides
+            continue
+        if not value.free_symbols:  # a number: real and > 0 (a root in radicals may carry 0*I)
+            z = complex(sp.N(value, 30))
+            if abs(z.imag) > 1e-9 * max(1.0, abs(z.real)) or not z.real > 0:
+                raise AssumptionViolation(
+                    f"{bound.name}: no positive optimal C_gamma at {values} (the stationary point is {z:.6g})"
+                )
+            value = sp.Float(z.real)
+        finite.append(value)
+    if not finite:
+        raise AssumptionViolation(f"{bound.name}: the bound falls without limit in C_gamma at {values}")
+    return finite[0] if len(finite) == 1 else sp.Min(*finite)
 
 
 def at_optimal_step(bound: Bound) -> sp.Expr:

@@ -1,0 +1,122 @@
+"""docs/inputs.md, generated from the inventory (``python -m empirical.inputs.docs``
+rewrites it; a test checks the committed page is current)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from empirical import inputs
+from empirical.budget import PART_INPUTS
+
+INTRO = """\
+# Inputs: every value a user gives, and what is allowed
+
+Generated from `empirical/inputs` (`python -m empirical.inputs.docs`); the
+command line's `--help`, the settings and this page read the same table, so
+they agree. A value outside its range is refused before anything runs: the
+command prints one line, `vaebounds: error: ...` naming the input, the value
+and what is allowed, and exits 2; the Python functions raise a `ValueError`
+subclass (`empirical.errors.ConfigError` / `DataError`,
+`theory.errors.TheoryError`). Any other exception is a bug and keeps its
+traceback.
+
+Text on the command line is read strictly: an integer option takes digits
+only (`1e3` or `2.0` is refused), a number option takes what Python's
+`float` reads, and NaN, inf and values outside the range are refused; `-0`
+is read as 0 where 0 is allowed and refused where the range excludes 0.
+"""
+
+EXIT_CODES = """\
+## Exit codes
+
+| code | meaning |
+|---|---|
+| 0 | the bound holds at the estimated constants (`derive`, `estimate`: done) |
+| 1 | the bound is violated (a sweep: at least one point) |
+| 2 | bad input: one line on stderr, nothing written |
+| 3 | not covered: an assumption of the theorem fails on the run (the report is written, no verdict) |
+| 130 | interrupted (SIGINT): no output folder, or the previous one intact |
+| 143 | terminated (SIGTERM): as 130 |
+"""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _row(entry: inputs.Input) -> str:
+    where = f"`{entry.flag}`" if entry.flag else f"`{entry.name}`"
+    cells = (entry.meaning, entry.rule.allowed(), entry.default_text())
+    return f"| {where} | " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _table(rows: list[str]) -> list[str]:
+    return ["| input | meaning | allowed | default |", "|---|---|---|---|", *rows, ""]
+
+
+def render() -> str:
+    """The text of docs/inputs.md."""
+    out = [INTRO]
+    out += ["## Settings of verify, estimate and sweep", ""]
+    out += [
+        "The same options under every sub-command (the sweep's grid axes take the "
+        "same values); defaults that differ: "
+        + "; ".join(
+            f"`{cmd}`: " + ", ".join(f"{k} {v}" for k, v in d.items())
+            for cmd, d in inputs.COMMAND_DEFAULTS.items()
+            if d
+        )
+        + ". `verify` and `sweep` need at least 2 steps.",
+        "",
+    ]
+    out += _table([_row(e) for e in inputs.SETTINGS])
+    out += [
+        "Names a value is picked from are one table each in `empirical/inputs`: "
+        f"models {', '.join(inputs.MODELS)}; optimizers {', '.join(inputs.OPTIMIZERS)}; data sets "
+        f"{', '.join(inputs.DATA_NAMES)} or a {'/'.join(inputs.DATA_SUFFIXES)} file.",
+        "",
+        "**The held-out split.** `--holdout FRACTION` (default 0.2, 0 allowed) holds out "
+        "round(FRACTION x N) of the N rows; the split's permutation has a fixed seed (0), so every "
+        "`--seed` trains on the same rows. The runs and every estimate use the training rows only; "
+        "report.json records the rows, the training and held-out counts and the split's seed "
+        "(`data_set`).",
+        "",
+    ]
+    for command, options in inputs.COMMAND_OPTIONS.items():
+        out += [f"## Options of `vaebounds {command}`", ""]
+        out += _table([_row(e) for e in options])
+    out += ["`vaebounds --version` prints the version.", ""]
+    out += ["## Files", ""]
+    for rule in inputs.FILES:
+        out += [f"**{rule.name}** ({rule.given_by}):", ""]
+        out += [f"- {line}" for line in rule.rules]
+        out.append("")
+    out += [
+        "## Sizes",
+        "",
+        f"Before anything large is allocated, a run's memory is estimated from its steps, runs, batch "
+        f"size, K, model size and data size (`empirical/budget.py`) and refused above "
+        f"{inputs.MAX_BYTES // 2**30} GiB, naming the largest part and the inputs it grows with:",
+        "",
+        *[f"- {part}: {grows}" for part, grows in PART_INPUTS.items()],
+        "",
+        f"A model has at most {inputs.MAX_PARAMS:.0e} parameters; data at most "
+        f"{inputs.MAX_DATA_VALUES} values and {inputs.MAX_FILE_BYTES // 2**30} GiB on disk.",
+        "",
+    ]
+    out += ["## Public functions", ""]
+    for function, entries in inputs.API.items():
+        out += [f"### `{function}`", ""]
+        out += _table([_row(e) for e in entries])
+    out.append(EXIT_CODES)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(path: str = "docs/inputs.md") -> None:
+    Path(path).write_text(render())
+    print(path)
+
+
+if __name__ == "__main__":  # python -m empirical.inputs.docs [PATH]
+    main(*sys.argv[1:2])

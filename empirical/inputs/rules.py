@@ -1,0 +1,226 @@
+"""The rules an input's value must follow (an integer in a range, a finite
+number in an interval, a name from a table, a non-empty text, a switch) and
+:class:`Input`, one entry of the inventory (:mod:`empirical.inputs`). Each
+rule's ``check`` raises :class:`~empirical.errors.ConfigError` naming the
+input, the value and what is allowed; ``parse`` reads command-line text.
+Imports no torch."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from empirical.errors import ConfigError
+
+#: The seed limit, written 2**63 - 1 in messages.
+SEED_MAX = 2**63 - 1
+
+
+def shown(value: Any) -> str:
+    """``repr(value)``, shortened to one readable piece (huge integers by their digit count)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a {len(str(abs(value)))}-digit integer"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ------------------------------------------------------------------ rules
+
+
+def _num_text(x: float) -> str:
+    """1e6 rather than 1e+06."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e")
+
+
+def _int_text(n: int) -> str:
+    """10**8 for powers of ten, 2**63 - 1 for the seed limit, else the digits."""
+    if n == SEED_MAX:
+        return "2**63 - 1"
+    power = len(str(n)) - 1
+    return f"10**{power}" if n >= 10**4 and n == 10**power else str(n)
+
+
+@dataclass(frozen=True)
+class Whole:
+    """An integer in [lo, hi] (no upper end when ``hi`` is None; bools refused)."""
+
+    lo: int
+    hi: int | None
+
+    def allowed(self) -> str:
+        if self.hi is None:
+            return "an integer > 0" if self.lo == 1 else f"an integer >= {self.lo}"
+        return f"an integer in [{self.lo}, {_int_text(self.hi)}]"
+
+    def check(self, name: str, value: Any) -> int:
+        ok = (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and self.lo <= value
+            and (self.hi is None or value <= self.hi)
+        )
+        if not ok:
+            raise ConfigError(f"{name} must be {self.allowed()}, got {shown(value)}")
+        return int(value)
+
+    def parse(self, name: str, text: str) -> int:
+        digits = text.strip().replace("_", "")
+        if not re.fullmatch(r"[+-]?\d+", digits):
+            raise ConfigError(f"{name} must be {self.allowed()}, got {shown(text)}")
+        if len(digits.lstrip("+-")) > 30:
+            size = len(digits.lstrip("+-"))
+            raise ConfigError(f"{name} must be {self.allowed()}, got a {size}-digit integer")
+        return self.check(name, int(digits))
+
+
+@dataclass(frozen=True)
+class Number:
+    """A finite real number in (lo, hi] or [lo, hi] (``closed``); bools, NaN and
+    inf refused; -0.0 is read as 0.0."""
+
+    lo: float
+    hi: float
+    closed: bool = False
+    hi_open: bool = False
+
+    def allowed(self) -> str:
+        if math.isinf(self.hi) and math.isinf(self.lo):
+            return "a finite number"
+        if math.isinf(self.hi):
+            return f"a finite number {'>=' if self.closed else '>'} {_num_text(self.lo)}"
+        left = "[" if self.closed else "("
+        right = ")" if self.hi_open else "]"
+        return f"a finite number in {left}{_num_text(self.lo)}, {_num_text(self.hi)}{right}"
+
+    def check(self, name: str, value: Any) -> float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok:
+            try:
+                x = float(value) + 0.0  # -0.0 -> 0.0; huge ints raise OverflowError
+            except OverflowError:
+                ok = False
+        if ok:
+            low_ok = x >= self.lo if self.closed else x > self.lo
+            high_ok = x < self.hi if self.hi_open else x <= self.hi
+            ok = math.isfinite(x) and low_ok and high_ok
+        if not ok:
+            raise ConfigError(f"{name} must be {self.allowed()}, got {shown(value)}")
+        return x
+
+    def parse(self, name: str, text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{name} must be {self.allowed()}, got {shown(text)}") from None
+        return self.check(name, value)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a table of names (read when checked, so a name added to the table is accepted),
+    or a text of one of ``forms``."""
+
+    table: Callable[[], tuple[str, ...]]
+    forms: Callable[[], tuple[tuple[str, Callable[[str], bool]], ...]] = lambda: ()
+
+    def allowed(self) -> str:
+        names = ", ".join(self.table())
+        extra = "".join(f", or {what}" for what, _ in self.forms())
+        return f"one of {names}{extra}"
+
+    def check(self, name: str, value: Any) -> str:
+        ok = isinstance(value, str) and (
+            value in self.table() or any(test(value) for _, test in self.forms())
+        )
+        if not ok:
+            raise ConfigError(f"{name} must be {self.allowed()}; got {shown(value)}")
+        return value
+
+    def parse(self, name: str, text: str) -> str:
+        return self.check(name, text)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A non-empty text (a path or a name; ``what`` says which)."""
+
+    what: str
+
+    def allowed(self) -> str:
+        return self.what
+
+    def check(self, name: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip() or "\x00" in value:
+            raise ConfigError(f"{name} must be {self.what}, got {shown(value)}")
+        return value
+
+    def parse(self, name: str, text: str) -> str:
+        return self.check(name, text)
+
+
+def usable_path(name: str, value: Any) -> Path:
+    """``value`` as a path that the system can look up (not empty, no NUL byte, not
+    too long); ConfigError naming ``name`` otherwise. Says nothing about existence."""
+    if not isinstance(value, str | Path) or not str(value).strip() or "\x00" in str(value):
+        raise ConfigError(f"{name} must be a path, got {shown(value)}")
+    path = Path(value).expanduser()
+    try:
+        path.exists()
+    except OSError as err:  # e.g. "File name too long"
+        raise ConfigError(f"{name} {shown(str(value))} is not a usable path ({err.strerror})") from None
+    return path
+
+
+@dataclass(frozen=True)
+class Flag:
+    """An on/off switch (present on the command line: on)."""
+
+    def allowed(self) -> str:
+        return "a switch (off unless given)"
+
+    def check(self, name: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be True or False, got {shown(value)}")
+        return value
+
+
+Rule = Whole | Number | Choice | Text | Flag
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input: ``name`` (settings field or argument), its ``rule``, ``default``
+    (None: ``unset`` says what happens then), ``meaning``, and where it is given
+    (``flag`` on the command line; ``optional``: None is allowed)."""
+
+    name: str
+    rule: Rule
+    default: Any
+    meaning: str
+    flag: str | None = None
+    optional: bool = False
+    unset: str = ""
+
+    def check(self, value: Any, where: str | None = None) -> Any:
+        """``value`` checked against the rule (None passes when optional)."""
+        if value is None and self.optional:
+            return None
+        return self.rule.check(where or self.label, value)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.flag})" if self.flag else self.name
+
+    def default_text(self, default: Any = "inherit") -> str:
+        value = self.default if default == "inherit" else default
+        if value is None:
+            return self.unset or "none"
+        if value is False:
+            return "off"
+        return str(value)
