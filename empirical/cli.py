@@ -189,18 +189,21 @@ def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:
 
 
 def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
-    from empirical.pipeline import combined_exit_code
-    from empirical.sweep import parse_axis, run_sweep
+    from empirical.sweep import EXECUTORS, parse_axis, points, run_sweep
 
+    inputs.Choice(lambda: EXECUTORS).check("executor (--executor)", args.executor)
     axes = [parse_axis(text) for text in args.grid]
     names = [name for name, _ in axes]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"--grid gives the axis {', '.join(repeated)} more than once; give each axis once")
+    points(settings, dict(axes))  # every point's settings checked before torch is loaded
     rows = run_sweep(settings, dict(axes), args.out, args.executor, say)
     if args.json:
         print(json.dumps(rows, indent=2))
     say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
+    from empirical.pipeline import combined_exit_code
+
     return combined_exit_code(r["exit_code"] for r in rows)
 
 

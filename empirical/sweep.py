@@ -36,7 +36,6 @@ from typing import Any
 from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.inputs.rules import usable_path
-from empirical.pipeline.result import FAILS
 from empirical.pipeline.settings import GRID_AXES, Settings
 
 EXECUTORS = inputs.EXECUTORS
@@ -78,6 +77,7 @@ def key(settings: Settings) -> str:
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
     from empirical.pipeline import verify
+    from empirical.pipeline.result import FAILS
 
     result = verify(settings)
     obs = result.observed

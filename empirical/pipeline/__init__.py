@@ -30,7 +30,7 @@ __all__ = [
 _LAZY = {
     "verify": "empirical.pipeline.pipeline",
     "estimate_constants": "empirical.pipeline.pipeline",
-    "silent": "empirical.pipeline.pipeline",
+    "silent": "empirical.pipeline.progress",
     "Result": "empirical.pipeline.result",
     "Row": "empirical.pipeline.result",
     "Verdict": "empirical.pipeline.result",

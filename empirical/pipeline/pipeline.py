@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import step_constant
 from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.progress import Progress, silent
 from empirical.pipeline.result import Result
 from empirical.pipeline.settings import Settings
 from empirical.threads import torch_threads
@@ -38,14 +39,6 @@ from empirical.threads import torch_threads
 SPLIT_SEED = 0
 #: Confidence of the interval over runs.
 CONFIDENCE = 0.95
-
-Progress = Callable[[str], None]
-
-
-def silent(_: str) -> None:
-    """The progress callback that prints nothing (and turns off the training bar)."""
-    return None
-
 
 @dataclass(frozen=True)
 class Problem:

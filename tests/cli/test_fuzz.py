@@ -67,8 +67,10 @@ def files(tmp_path_factory):
 
 
 @pytest.fixture()
-def stubbed(monkeypatch):
-    """Stop every command where the real work would begin."""
+def stubbed(monkeypatch, files):
+    """Stop every command where the real work would begin (in a scratch working folder, so
+    a relative --out such as ``NaN`` lands there and never in the checkout)."""
+    monkeypatch.chdir(files["root"])
 
     def verify(settings, progress=None, **_):
         pipeline_module.prepare(settings)

@@ -60,6 +60,7 @@ def test_sweep_is_resumable(small_npy, tmp_path):
 
 @pytest.mark.slow
 def test_sweep_cli_and_dask_executor(small_npy, tmp_path, capsys):
+    pytest.importorskip("distributed", reason="the Dask executor needs dask[distributed] (vaebounds[dist])")
     code = main(
         [
             "sweep",
@@ -96,3 +97,46 @@ def test_sweep_bad_executor_and_grid_exit_2(capsys):
     assert main(["sweep", "--grid", "B=8", "--executor", "spark", "--out", "/tmp/x-never"]) == 2
     assert "spark" in capsys.readouterr().err
     assert main(["sweep", "--grid", "nope=1"]) == 2
+
+
+def test_a_truncated_last_line_is_reported_and_its_point_runs_again(small_npy, tmp_path, monkeypatch):
+    """A write cut short leaves a partial last line: named with its file, dropped, rerun."""
+    import empirical.sweep as sweep
+
+    base = Settings(data=str(small_npy), steps=10, seeds=1)
+    ran = []
+
+    def fake(settings):
+        ran.append(settings.batch_size)
+        return {
+            **settings.as_dict(),
+            "key": sweep.key(settings),
+            "verdict": "holds",
+            "ratio": 2.0,
+            "exit_code": 0,
+        }
+
+    monkeypatch.setattr(sweep, "summarise", fake)
+    monkeypatch.setattr(sweep, "write_summary", lambda rows, folder, axes: None)
+    grid = {"batch_size": (4, 8, 16)}
+    run_sweep(base, grid, tmp_path)
+    results = tmp_path / "results.jsonl"
+    lines = results.read_text().splitlines()
+    results.write_text(lines[0] + "\n" + lines[1] + "\n" + lines[2][:25])  # kill -9 mid-write
+    said, ran[:] = [], []
+    rows = run_sweep(base, grid, tmp_path, progress=said.append)
+    assert any(str(results) in m and "line 3" in m and "incomplete" in m for m in said), said
+    assert ran == [16] and [r["batch_size"] for r in rows] == [4, 8, 16]
+    assert [json.loads(line)["batch_size"] for line in results.read_text().splitlines()] == [4, 8, 16]
+    results.write_text(lines[0] + "\n{not json\n" + lines[2] + "\n")  # a bad line inside: refused
+    with pytest.raises(ConfigError, match=r"results.jsonl, line 2"):
+        run_sweep(base, grid, tmp_path)
+
+
+def test_bad_grids_are_refused_before_anything_is_written(tmp_path, capsys):
+    for grid in (["C_gamma=-1"], ["B=8,8"], ["B=8", "B=16"], ["K=1,99999999999999999999999"]):
+        argv = ["sweep", *(f"--grid={g}" for g in grid), "--out", str(tmp_path / "s")]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--grid" in err, err
+    assert not (tmp_path / "s").exists()

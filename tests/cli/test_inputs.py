@@ -1,0 +1,186 @@
+"""The inventory of inputs: help, settings, docs and code read the same table;
+ranges, limits and messages; names added to a table are accepted."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from empirical import budget, inputs
+from empirical.cli import build_parser, main
+from empirical.data import load
+from empirical.errors import ConfigError, DataError
+from empirical.inputs.docs import render
+from empirical.inputs.rules import Number, Whole
+from empirical.pipeline import Settings
+from empirical.pipeline import step_constant as step
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _subparser(command: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[command]
+
+
+@pytest.mark.parametrize("command", ["verify", "estimate", "sweep", "derive"])
+def test_help_shows_every_option_with_its_default_from_the_inventory(command):
+    text = " ".join(_subparser(command).format_help().split())
+    entries = list(inputs.COMMAND_OPTIONS[command])
+    if command != "derive":
+        entries += list(inputs.SETTINGS)
+    defaults = inputs.command_defaults(command)
+    for entry in entries:
+        assert entry.flag in text, entry.flag
+        default = defaults.get(entry.name, entry.default) if entry in inputs.SETTINGS else entry.default
+        shown = "none, give at least one" if entry.name == "grid" else entry.default_text(default)
+        assert f"(default: {' '.join(shown.split())})" in text, (command, entry.name)
+
+
+def test_settings_are_the_inventory():
+    names = [f.name for f in dataclasses.fields(Settings)]
+    assert names == [i.name for i in inputs.SETTINGS]
+    assert Settings() == Settings(**{i.name: i.default for i in inputs.SETTINGS})
+
+
+def test_docs_inputs_page_is_generated_from_the_inventory():
+    committed = (ROOT / "docs" / "inputs.md").read_text()
+    assert committed == render(), "docs/inputs.md is stale: run `python -m empirical.inputs.docs`"
+
+
+def test_help_readme_and_code_agree_on_the_step_clip():
+    """The pilot's C_gamma is clipped to 1/(L_MARGIN L) = 1/(2L): code, help, README, report."""
+    assert step.L_MARGIN == 2.0
+    assert "clipped to 1/(2L)" in " ".join(_subparser("verify").format_help().split())
+    assert "clipped to 1/(2L)" in (ROOT / "README.md").read_text()
+    assert "1/(2 L)" in step.StepChoice(1.0, f"1/({step.L_MARGIN:g} L)").how
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert re.fullmatch(r"vaebounds \S+\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["verify", "--model", "nosuch"], "model (--model) must be one of"),
+        (["verify", "--optimizer", "nosuch"], "optimizer (--optimizer) must be one of"),
+        (["sweep", "--grid", "B=8", "--executor", "ray"], "executor"),
+    ],
+)
+def test_unknown_names_are_refused_before_torch_is_imported(argv, words):
+    code = (
+        "import sys; from empirical.cli import main; rc = main(sys.argv[1:]); "
+        "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and words in proc.stderr
+
+
+def test_a_name_added_to_its_table_is_accepted(monkeypatch):
+    """Adding a model, a form of model name or an optimizer is one line in one table."""
+    with pytest.raises(ConfigError):
+        Settings(model="conv")
+    monkeypatch.setitem(inputs.MODELS, "conv", ("conv", {}))
+    assert Settings(model="conv").model == "conv"
+    monkeypatch.setattr(inputs, "MODEL_FORMS", (("FILE.py:FUNCTION", lambda t: t.endswith(".py:make")),))
+    assert Settings(model="mine.py:make").model == "mine.py:make"
+    monkeypatch.setattr(inputs, "OPTIMIZERS", (*inputs.OPTIMIZERS, "adagrad"))
+    assert Settings(optimizer="adagrad").optimizer == "adagrad"
+    assert "adagrad" in _subparser("verify").format_help()
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("seed", 2**63, "seed (--seed) must be an integer in [0, 2**63 - 1], got 9223372036854775808"),
+        ("seed", -1, "got -1"),
+        ("steps", 10**40, "got a 41-digit integer"),
+        ("batch_size", True, "got True"),
+        ("beta", math.nan, "beta (--beta) must be a finite number in [0, 1e6], got nan"),
+        ("box", math.inf, "got inf"),
+        ("box", -0.0, "got -0.0"),
+        ("s", 1e308, "got 1e+308"),
+        ("holdout", 1.0, "in [0, 1)"),
+        ("K", 10**9, "[1, 10**4]"),
+    ],
+)
+def test_out_of_range_settings_name_the_input_the_value_and_the_range(field, value, words):
+    with pytest.raises(ConfigError) as err:
+        Settings(**{field: value})
+    assert words in str(err.value)
+
+
+def test_negative_zero_is_zero_where_zero_is_allowed():
+    s = Settings(beta=-0.0, holdout=-0.0)
+    assert math.copysign(1.0, s.beta) == 1.0 and s.holdout == 0.0
+
+
+def test_command_line_text_is_read_strictly():
+    rule = Whole(0, 10)
+    for text in ("1e3", "2.0", "0x10", "", "nan"):
+        with pytest.raises(ConfigError):
+            rule.parse("--steps", text)
+    with pytest.raises(ConfigError, match="5000-digit"):
+        rule.parse("--steps", "9" * 5000)
+    assert rule.parse("--steps", "1_0") == 10
+    with pytest.raises(ConfigError, match="got 'x'"):
+        Number(0.0, 1.0).parse("--box", "x")
+
+
+def test_the_memory_estimate_refuses_oversized_runs_before_allocating(tmp_path, capsys):
+    small = budget.footprint(rows=1438, columns=64, n_params=9936, widths=(64,), latent=8, runs=4,
+                             batch_size=32, K=1, steps=2000)  # fmt: skip
+    assert small.total < 100 * 2**20  # the default run: far below the limit
+    big = budget.footprint(rows=1438, columns=64, n_params=9936, widths=(64,), latent=8, runs=4,
+                           batch_size=32, K=10**4, steps=2000)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"above the limit of 8 GiB.*--samples"):
+        budget.check(big)
+    code = main(["verify", "--samples", "10000", "--steps", "2", "--out", str(tmp_path / "r")])
+    assert code == 2 and "would allocate" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_too_few_training_rows_are_refused_with_the_reason(tmp_path, capsys):
+    path = tmp_path / "ten.npy"
+    np.save(path, np.random.default_rng(0).random((10, 64)))
+    code = main(["verify", "--data", str(path), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "10 rows, 8 for training" in err and "at least 10 training rows" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("folder", "is a folder"),
+        ("zero.npy", "not a readable .npy file"),
+        ("empty.csv", "the CSV file is empty"),
+        ("header.csv", "has no data rows"),
+        ("huge.npy", "|x| <= 1e+06"),
+        ("x.txt", "unsupported file type"),
+    ],
+)
+def test_bad_data_files_give_one_clear_error_and_no_warning(tmp_path, name, words):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "zero.npy").write_bytes(b"")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("a,b\n")
+    np.save(tmp_path / "huge.npy", np.full((20, 4), 1e30))
+    (tmp_path / "x.txt").write_text("1,2\n")
+    with warnings.catch_warnings(), pytest.raises(DataError) as err:
+        warnings.simplefilter("error")  # a warning would be a second line on the terminal
+        load(str(tmp_path / name))
+    assert words in str(err.value)

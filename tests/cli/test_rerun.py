@@ -1,0 +1,118 @@
+"""A report reproduces its run: report.json holds every setting, the data
+file's sha256 and rows, the held-out split and the command;
+``vaebounds verify --from report.json`` re-runs it with the same numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import empirical.pipeline.pipeline as pipeline_module
+from empirical.cli import main
+
+
+class Reached(BaseException):
+    def __init__(self, settings):
+        self.settings = settings
+
+
+@pytest.fixture(scope="module")
+def small_npy(tmp_path_factory):
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("data") / "small.npy"
+    X = 1 / (1 + np.exp(-(rng.normal(size=(120, 3)) @ rng.normal(size=(3, 8)))))
+    np.save(path, X.astype(np.float32))
+    return path
+
+
+@pytest.fixture(scope="module")
+def first(small_npy, tmp_path_factory):
+    out = tmp_path_factory.mktemp("first") / "report"
+    argv = [
+        "verify",
+        "--data",
+        str(small_npy),
+        "--steps",
+        "30",
+        "--seeds",
+        "2",
+        "--seed",
+        "5",
+        "--beta",
+        "0.5",
+    ]
+    argv += ["--sharpness", "2", "--holdout", "0.25", "--out", str(out), "--quiet"]
+    assert main(argv) in (0, 1, 3)
+    return out / "report.json", argv
+
+
+def test_report_json_records_every_setting_the_data_and_the_command(first, small_npy):
+    path, argv = first
+    data = json.loads(path.read_text())
+    s = data["settings"]
+    assert (s["beta"], s["s"], s["holdout"], s["seed"], s["seeds"], s["box"]) == (0.5, 2.0, 0.25, 5, 2, None)
+    assert {"model", "optimizer", "activation", "K", "batch_size", "steps", "C_gamma", "adam_variant"} <= set(
+        s
+    )
+    record = data["data_set"]
+    assert record["sha256"] == hashlib.sha256(small_npy.read_bytes()).hexdigest()
+    assert (record["rows"], record["training_rows"], record["held_out_rows"]) == (120, 90, 30)
+    assert record["columns"] == 8 and record["holdout"] == 0.25 and record["split_seed"] == 0
+    assert data["rows"] == 90 and data["command"] == ["vaebounds", *argv]
+    assert {"python", "torch", "numpy", "vaebounds"} <= set(data["versions"])
+
+
+@pytest.mark.slow
+def test_verify_from_report_reproduces_its_numbers(first, tmp_path):
+    path, _ = first
+    before = json.loads(path.read_text())
+    assert (
+        main(["verify", "--from", str(path), "--out", str(tmp_path / "again"), "--quiet"])
+        == before["exit_code"]
+    )
+    after = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert after["settings"] == before["settings"] and after["data_set"] == before["data_set"]
+    assert after["C_gamma"] == before["C_gamma"]
+    assert after["bound"]["value"] == before["bound"]["value"]
+    for key in ("mean_grad_norm_sq", "lo", "hi", "per_seed"):
+        assert after["empirical"][key] == before["empirical"][key], key
+    assert {k: v["value"] for k, v in after["constants"].items()} == {
+        k: v["value"] for k, v in before["constants"].items()
+    }
+
+
+def test_options_given_with_from_replace_the_reports_values(first, tmp_path, monkeypatch):
+    path, _ = first
+
+    def stop(settings, progress=None, **_):
+        raise Reached(settings)
+
+    monkeypatch.setattr(pipeline_module, "verify", stop)
+    with pytest.raises(Reached) as reached:
+        main(["verify", "--from", str(path), "--seeds", "3", "--out", str(tmp_path / "o")])
+    s = reached.value.settings
+    assert (s.seeds, s.seed, s.beta, s.holdout, s.steps) == (3, 5, 0.5, 0.25, 30)
+
+
+def test_from_refuses_a_changed_data_file_and_bad_reports(first, small_npy, tmp_path, capsys):
+    path, _ = first
+    report = json.loads(path.read_text())
+    changed = tmp_path / "changed.npy"
+    np.save(changed, np.load(small_npy)[::-1])
+    report["settings"]["data"] = str(changed)
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    cases = {
+        str(tmp_path / "report.json"): "changed since the report",
+        str(tmp_path / "nope.json"): "no such file",
+        str(small_npy): "not a JSON file",
+    }
+    (tmp_path / "list.json").write_text("[1]")
+    cases[str(tmp_path / "list.json")] = "no 'settings' object"
+    for where, words in cases.items():
+        assert main(["verify", "--from", where, "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, (where, err)
+    assert not (tmp_path / "o").exists()
