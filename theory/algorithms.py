@@ -107,23 +107,25 @@ class Algorithm:
         return _tidy(scale), _tidy(inside), _tidy(outside)
 
     def differences(self, other: Algorithm) -> tuple[str, ...]:
-        """Every detail in which ``other`` differs from this algorithm, named, then the net
-        effect on the step at equal hyperparameters (empty when they are the same)."""
+        """Every detail in which ``other`` differs from this algorithm, each as "label: what
+        each does", then "net effect: ..." on the step at equal hyperparameters (empty
+        when they are the same)."""
         out = []
         if self.delayed != other.delayed:
             out.append(
                 f"preconditioner: {_who(self, other, self.delayed)} uses v_(k-1) (past gradients only), "
                 f"{_who(self, other, not self.delayed)} uses v_k (g_k enters its own step)"
             )
-        for field, what in (
-            ("first_moment_bias_correction", "divides m_k by 1 - beta1^k (first-moment bias correction)"),
-            ("second_moment_bias_correction", "divides v_k by 1 - beta2^k (second-moment bias correction)"),
+        for field, label, what in (
+            ("first_moment_bias_correction", "first-moment bias correction", "divides m_k by 1 - beta1^k"),
+            ("second_moment_bias_correction", "second-moment bias correction", "divides v_k by 1 - beta2^k"),
         ):
             if getattr(self, field) != getattr(other, field):
-                out.append(f"{_who(self, other, getattr(self, field))} {what}; the other does not")
-        for field, what in (
-            ("gradient_weight", "m_k = beta1 m_(k-1) + c g_k with c"),
-            ("square_weight", "v_k = beta2 v_(k-1) + c g_k^2 with c"),
+                has = getattr(self, field)
+                out.append(f"{label}: {_who(self, other, has)} {what}, {_who(self, other, not has)} does not")
+        for field, label in (
+            ("gradient_weight", "gradient weight c in m_k = beta1 m_(k-1) + c g_k"),
+            ("square_weight", "square weight c in v_k = beta2 v_(k-1) + c g_k^2"),
             ("step_size", "step size"),
             ("initial_v", "initial second moment v_0"),
             ("first_moment_decay", "momentum decay"),
@@ -131,10 +133,10 @@ class Algorithm:
         ):
             mine, theirs = getattr(self, field), getattr(other, field)
             if not _same(mine, theirs):
-                out.append(f"{what}: {self.name} {sp.sstr(mine)}, {other.name} {sp.sstr(theirs)}")
+                out.append(f"{label}: {self.name} {sp.sstr(mine)}, {other.name} {sp.sstr(theirs)}")
         if self.eps_inside_sqrt != other.eps_inside_sqrt:
             out.append(
-                f"eps: {_who(self, other, self.eps_inside_sqrt)} sqrt(eps + v), "
+                f"eps placement: {_who(self, other, self.eps_inside_sqrt)} sqrt(eps + v), "
                 f"{_who(self, other, not self.eps_inside_sqrt)} sqrt(v) + eps"
             )
         if not out:
@@ -152,6 +154,10 @@ class Algorithm:
         if net:
             out.append("net effect at equal hyperparameters: " + "; ".join(net))
         return tuple(out)
+
+    def difference_labels(self, other: Algorithm) -> tuple[str, ...]:
+        """The labels of :meth:`differences` (without the net effect)."""
+        return tuple(d.split(":")[0] for d in self.differences(other) if not d.startswith("net effect"))
 
     # ------------------------------------------------------------------ reference run
     def initial_state(self, shape: tuple[int, ...], **values: float) -> State:
