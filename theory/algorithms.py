@@ -256,6 +256,14 @@ def _adam_hyper(step: str, torch: str, role: str) -> tuple[Hyperparameter, ...]:
     )
 
 
+def _adagrad(**fields) -> Algorithm:
+    """An Adagrad: no momentum (b1 = 0, c_m = 1), v_k = v_{k-1} + g_k^2, no bias correction."""
+    plain = {"first_moment_decay": sp.Integer(0), "gradient_weight": sp.Integer(1)}
+    plain |= {"second_moment_decay": sp.Integer(1), "square_weight": sp.Integer(1)}
+    plain |= {"first_moment_bias_correction": False, "second_moment_bias_correction": False}
+    return Algorithm(optimizer="adagrad", **plain, **fields)
+
+
 _SUM_BETA2 = (1 - beta2**k) / (1 - beta2)  # sum_{j=0}^{k-1} beta2^j
 
 #: Adam as analysed by Défossez et al. (2022): no bias correction of m or v, eps inside the
@@ -284,9 +292,8 @@ DEFOSSEZ_ADAM = Algorithm(
 
 #: Adagrad as analysed by Défossez et al. (2022); torch.optim.Adagrad(lr=alpha, eps=0,
 #: initial_accumulator_value=eps, lr_decay=0) runs exactly this.
-DEFOSSEZ_ADAGRAD = Algorithm(
+DEFOSSEZ_ADAGRAD = _adagrad(
     name="adagrad-defossez",
-    optimizer="adagrad",
     title="Adagrad of Défossez et al.",
     update_latex=r"x_k = x_{k-1} - \alpha \frac{g_k}{\sqrt{\epsilon + v_k}},\ "
     r"v_k = v_{k-1} + g_k^2,\ v_0 = 0",
@@ -296,12 +303,6 @@ DEFOSSEZ_ADAGRAD = Algorithm(
         Hyperparameter("eps", "initial_accumulator_value", "offset inside the square root"),
     ),
     step_size=alpha_step,
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=True,
     delayed=False,
     reference=DEFOSSEZ,
@@ -341,9 +342,8 @@ DELAYED_ADAM = Algorithm(
 )
 
 #: Adagrad with a delayed preconditioner and a constant step (the a-posteriori Adagrad).
-DELAYED_ADAGRAD = Algorithm(
+DELAYED_ADAGRAD = _adagrad(
     name="adagrad-delayed",
-    optimizer="adagrad",
     title="Adagrad with a delayed preconditioner",
     update_latex=r"\theta_k = \theta_{k-1} - \alpha A_{k-1} g_k,\ "
     r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon)),\ v_k = v_{k-1} + g_k^2",
@@ -353,12 +353,6 @@ DELAYED_ADAGRAD = Algorithm(
         Hyperparameter("eps", "eps", "denominator offset"),
     ),
     step_size=alpha_step,
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=False,
     delayed=True,
     reference="derived here (docs/theory.md, A-posteriori preconditioned SGD)",
@@ -389,9 +383,8 @@ TORCH_ADAM = Algorithm(
 )
 
 #: torch.optim.Adagrad(lr, lr_decay, initial_accumulator_value, eps) with weight_decay = 0.
-TORCH_ADAGRAD = Algorithm(
+TORCH_ADAGRAD = _adagrad(
     name="torch.optim.Adagrad",
-    optimizer="adagrad",
     title="torch.optim.Adagrad",
     update_latex=r"\theta_k = \theta_{k-1} - \frac{\mathrm{lr}}{1 + (k-1)\,\mathrm{lr\_decay}} "
     r"\frac{g_k}{\sqrt{v_k} + \epsilon},\ v_k = v_{k-1} + g_k^2,\ v_0 = \mathrm{initial\_accumulator\_value}",
@@ -404,12 +397,6 @@ TORCH_ADAGRAD = Algorithm(
         Hyperparameter("eps", "eps", "denominator offset"),
     ),
     step_size=alpha_step / (1 + (k - 1) * lr_decay),
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=False,
     delayed=False,
     reference=TORCH_REFERENCE,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from theory.algorithms import TORCH
 from theory.bound import Bound
 from theory.catalog import bound as get_bound
 from theory.catalog import registered
@@ -164,8 +165,6 @@ def _definitions(statement: sp.Basic, defined: dict[sp.Symbol, sp.Expr]) -> list
 
 
 def _algorithm(b: Bound) -> list[str]:
-    from theory.algorithms import TORCH
-
     a, torch = b.algorithm, TORCH[b.algorithm.optimizer]
     labels = a.difference_labels(torch)
     differs = f"; it differs from `{torch.name}` in: {', '.join(labels)}" if labels else ""
