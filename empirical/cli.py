@@ -1,8 +1,10 @@
-"""The ``vaebounds`` command: verify | estimate | derive | sweep.
-
-Exit codes (design.md): 0 the bound holds, 1 it is violated, 2 bad input (one
-line on stderr, no traceback), 3 the bound's assumptions failed along the run
-(the comparison is still reported, but it is no verdict).
+"""The ``vaebounds`` command: verify | estimate | derive | sweep. It parses
+arguments into :class:`empirical.pipeline.Settings` (through the vocabulary
+table) and calls the pipeline; the exit code is the result's
+(docs/design.md, "Verdict"): 0 the bound holds at the estimated constants,
+1 it is violated, 2 bad input (one line on stderr, no traceback), 3 not
+covered (an assumption of the theorem fails on the run; the comparison is
+still reported, but it is no verdict).
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 
-EXIT_HOLDS, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_ASSUMPTIONS = 0, 1, 2, 3
+from empirical.pipeline.settings import ACTIVATIONS, ADAM_VARIANTS, MODELS, OPTIMIZERS, Settings, term
 
-MODEL_CHOICES = ("gaussian", "linear", "beta", "iwae")
-
-OPTIMIZER_CHOICES = ("sgd", "adam")
+EXIT_BAD_INPUT = 2
 
 
 class UsageError(ValueError):
@@ -28,78 +29,70 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive_int():
-    """argparse type: a whole number >= 1 (argparse names the option in its message)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-        return value
-
-    return parse
+def _whole(text: str) -> int:
+    """argparse type: a whole number (its range is checked by Settings)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
 
 
-def _positive_float(allow_zero: bool = False):
-    """argparse type: a finite number > 0 (>= 0 with ``allow_zero``)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-        if (
-            not (value == value and abs(value) != float("inf"))
-            or value < 0
-            or (value == 0 and not allow_zero)
-        ):
-            raise argparse.ArgumentTypeError(
-                f"must be a finite number {'>=' if allow_zero else '>'} 0, got {text}"
-            )
-        return value
-
-    return parse
+def _number(text: str) -> float:
+    """argparse type: a number (its range is checked by Settings)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
 
 
-def _common(p: argparse.ArgumentParser, steps: int) -> None:
-    p.add_argument(
-        "--model", default="gaussian", help=f"one of {', '.join(MODEL_CHOICES)} (default gaussian)"
-    )
-    p.add_argument("--optimizer", default="sgd", help="sgd (default) or adam (the seed paper's setting)")
-    p.add_argument("--data", default="digits", help="digits (default), ppca, or a .npy/.csv file")
-    p.add_argument("--steps", type=_positive_int(), default=steps, help=f"iterations n (default {steps})")
-    p.add_argument("--batch-size", type=_positive_int(), default=32, help="minibatch size B")
-    p.add_argument("--samples", type=_positive_int(), default=None, help="variational samples K")
-    p.add_argument("--beta", type=_positive_float(allow_zero=True), default=None, help="beta-VAE weight")
-    p.add_argument(
-        "--lr-constant",
-        type=_positive_float(),
-        default=None,
-        help="step constant C_gamma (default: the optimal one from the estimated constants, clipped to 1/L)",
-    )
-    p.add_argument("--activation", default="softclip", help="softclip (default) or relu")
-    p.add_argument(
-        "--sharpness", dest="s", type=_positive_float(), default=None, help="soft-clip sharpness s"
-    )
-    p.add_argument("--box", type=_positive_float(), default=None, help="project onto ||theta||_inf <= a")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--out", default="vaebounds-report", help="output folder (default ./vaebounds-report)")
-    p.add_argument("--json", action="store_true", help="also print the report JSON on stdout")
+_TYPES = {int: _whole, float: _number, "int": _whole, "float": _number}
+_HELP = {
+    "model": f"one of {', '.join(MODELS)}",
+    "optimizer": f"one of {', '.join(OPTIMIZERS)} (adam: the seed paper's setting)",
+    "data": "digits, ppca, or a .npy/.csv file",
+    "C_gamma": "step constant C_gamma (default: the optimal one from a pilot estimate, clipped to 1/(2L))",
+    "activation": f"one of {', '.join(ACTIVATIONS)}",
+    "seeds": "runs R: seeds seed..seed+R-1, compared through their mean",
+    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}",
+}
+
+
+def _add_settings(p: argparse.ArgumentParser, **defaults: object) -> None:
+    """One option per settings field, named by the vocabulary table."""
+    for f in fields(Settings):
+        t = term(f.name)
+        default = defaults.get(f.name, f.default)
+        kind = f.type.split(" | ")[0] if isinstance(f.type, str) else f.type
+        shown = "none" if default is None else default
+        p.add_argument(
+            t.flag,
+            dest=f.name,
+            type=_TYPES.get(kind, str),
+            default=default,
+            help=f"{_HELP.get(f.name, t.meaning)} (default {shown})",
+        )
+
+
+def _outputs(p: argparse.ArgumentParser, out: str) -> None:
+    p.add_argument("--out", default=out, help=f"output folder (default ./{out})")
+    p.add_argument("--json", action="store_true", help="also print the result as JSON on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vaebounds", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    verify = sub.add_parser("verify", help="train, estimate the constants, compare with the bound, report")
-    _common(verify, steps=2000)
-    estimate = sub.add_parser("estimate", help="estimate L, sigma2 parts, M, Delta and the gradient SNR")
-    _common(estimate, steps=0)
+    verify = sub.add_parser(
+        "verify", help="train R runs, estimate the constants, compare with the bound, report"
+    )
+    _add_settings(verify)
+    _outputs(verify, "vaebounds-report")
+    estimate = sub.add_parser("estimate", help="estimate L, sigma2 parts, M, R, Delta and the gradient SNR")
+    _add_settings(estimate, steps=0, seeds=1)
+    _outputs(estimate, "vaebounds-report")
     sweep = sub.add_parser("sweep", help="verify over a grid of (B, K, beta, s, C_gamma, seed); resumable")
-    _common(sweep, steps=500)
+    _add_settings(sweep, steps=500)
+    _outputs(sweep, "vaebounds-sweep")
     sweep.add_argument(
         "--grid",
         action="append",
@@ -112,9 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The validated settings of parsed arguments."""
+    return Settings.from_mapping({f.name: getattr(args, f.name) for f in fields(Settings)})
+
+
 def _progress(quiet: bool):
     """A message printer on stderr, or the silent one (no progress bar either)."""
-    from empirical.verify import silent
+    from empirical.pipeline import silent
 
     if quiet:
         return silent
@@ -125,38 +123,46 @@ def _progress(quiet: bool):
     return say
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "derive":
         from theory.derive import write_derivations
 
         for path in write_derivations(args.out):
             print(path)
-        return EXIT_HOLDS
-    from empirical.verify import Settings, run_estimate, run_verify
-
-    settings = Settings.from_cli(args)
+        return 0
+    settings = settings_from(args)
     say = _progress(args.quiet)
     if args.command == "sweep":
-        from empirical.sweep import exit_code, parse_axis, run_sweep
+        from empirical.pipeline import combined_exit_code
+        from empirical.sweep import parse_axis, run_sweep
 
         grid = dict(parse_axis(text) for text in args.grid)
         rows = run_sweep(settings, grid, args.out, args.executor, say)
         if args.json:
             print(json.dumps(rows, indent=2))
         say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
-        return exit_code(rows)
+        return combined_exit_code(r["exit_code"] for r in rows)
     if args.command == "estimate":
-        result = run_estimate(settings, progress=say)
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            print(format_constants(result))
-        return EXIT_HOLDS
-    report = run_verify(settings, progress=say)
+        from empirical.pipeline import estimate_constants
+
+        result = estimate_constants(settings, progress=say)
+        print(json.dumps(result, indent=2) if args.json else format_constants(result))
+        return 0
+    from empirical.pipeline import verify
+    from empirical.report import write_report
+
+    result = verify(settings, progress=say)
+    report = write_report(result, args.out, command=["vaebounds", *argv])
     if args.json:
         print(json.dumps(report.data, indent=2))
-    say(f"report written to {report.folder}")
-    return report.exit_code
+    else:
+        obs = result.observed
+        print(result.headline)
+        print(
+            f"bound {result.bound_value:.4g}, observed {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}] over "
+            f"{obs.runs} run(s), ratio {result.ratio:.3g}; report in {report.folder}"
+        )
+    return result.exit_code
 
 
 def format_constants(result: dict) -> str:
@@ -171,9 +177,10 @@ def format_constants(result: dict) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaebounds`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
-        return _run(args)
+        return _run(args, argv)
     except ValueError as err:  # every user-caused error is a ValueError subclass
         message = " ".join(str(err).split())
         print(f"vaebounds: error: {message}", file=sys.stderr)

@@ -1,10 +1,7 @@
-"""Real VAEs in torch, written functionally: ``loss(params, x, eps)``.
+"""Real VAEs in torch, written functionally: ``loss(params, x, eps)``
+(the interface and shared terms are in :mod:`empirical.vae`).
 
-Prior p(z) = N(0, I); encoder q(z|x) = N(m(x), diag(sigma^2(x))); the noise
-eps ~ N(0, I) is an *argument* (z_k = m + sigma * eps_k), so torch.func
-transforms and Hessian-vector products see fixed noise.
-
-Per-example losses (theory-reference §1), with K draws eps_1..eps_K:
+Per-example losses (docs/theory.md, "Objectives"), with K draws eps_1..eps_K:
 
 - ELBO models (kinds "linear", "gaussian"):
   loss = -(1/K) sum_k log p(x | z_k) + beta * KL(q(z|x) || p(z)), the KL in
@@ -26,18 +23,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from empirical.errors import ConfigError, DataError
+from empirical.errors import ConfigError
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
+from empirical.vae import (
+    LOG_2PI,
+    VAE,
+    bernoulli_log_lik,
+    gaussian_log_lik,
+    kl_analytic,
+    log_q_minus_log_p,
+)
 from empirical.validate import choice, positive, positive_int
 from empirical.validate import dtype as dtype_option
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
+__all__ = [
+    "DEFAULTS",
+    "IWAE",
+    "KINDS",
+    "VAE",
+    "GaussianVAE",
+    "LinearVAE",
+    "bernoulli_log_lik",
+    "gaussian_log_lik",
+    "kl_analytic",
+    "log_q_minus_log_p",
+    "make",
+]
+
 KINDS = ("linear", "gaussian", "iwae")
 DECODERS = ("gaussian", "bernoulli")
 KL_FORMS = ("analytic", "mc")
-LOG_2PI = math.log(2.0 * math.pi)
 
 #: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64).
 DEFAULTS: dict[str, Any] = {
@@ -52,166 +69,13 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def gaussian_log_lik(x: torch.Tensor, mean: torch.Tensor, c: float) -> torch.Tensor:
-    """log N(x; mean, c^2 I) summed over the last dimension."""
-    D = x.shape[-1]
-    return -0.5 * ((x - mean) ** 2).sum(-1) / c**2 - 0.5 * D * (LOG_2PI + 2.0 * math.log(c))
-
-
-def bernoulli_log_lik(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """-BCE(x, sigmoid(logits)) = x * l - softplus(l), summed over the last dimension."""
-    return (x * logits - F.softplus(logits)).sum(-1)
-
-
-def kl_analytic(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(m, diag e^{logvar}) || N(0, I)) = (1/2) sum(e^{logvar} + m^2 - 1 - logvar)."""
-    return 0.5 * (logvar.exp() + mean**2 - 1.0 - logvar).sum(-1)
-
-
-def log_q_minus_log_p(z: torch.Tensor, eps: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log q(z|x) - log p(z) at z = m + sigma * eps: (1/2) sum(z^2 - eps^2 - logvar)."""
-    return 0.5 * (z**2 - eps**2 - logvar).sum(-1)
-
-
-def _as_generator_noise(
-    model: VAE, X: torch.Tensor, noise: torch.Generator | torch.Tensor | None, mc: int
-) -> torch.Tensor:
-    """Noise of shape (mc, N, K, d) for :meth:`VAE.full_loss`."""
-    N = X.shape[0]
-    if isinstance(noise, torch.Tensor):
-        eps = noise if noise.dim() == 4 else noise.unsqueeze(0)
-        if eps.shape[1:] != (N, model.K, model.latent_dim):
-            raise ConfigError(
-                f"full_loss noise must have shape (N, K, d) or (mc, N, K, d) = "
-                f"(.., {N}, {model.K}, {model.latent_dim}), got {tuple(noise.shape)}"
-            )
-        return eps.to(dtype=X.dtype, device=X.device)
-    if noise is None:
-        raise ConfigError("full_loss of a Monte-Carlo objective needs a torch.Generator or eps")
-    if not (isinstance(mc, int) and mc > 0):
-        raise ConfigError(f"option mc must be an integer > 0, got {mc!r}")
-    eps = torch.randn((mc, N, model.K, model.latent_dim), generator=noise, dtype=X.dtype, device=noise.device)
-    return eps.to(X.device)
-
-
-@dataclass(frozen=True)
-class VAE:
-    """Common interface. Subclasses define ``param_shapes``, ``init_params``,
-    ``batch_losses``, key lists and ``loss_lower_bound``."""
-
-    data_dim: int
-    latent_dim: int
-    c: float = 1.0
-    beta: float = 1.0
-    K: int = 1
-    kl: str = "analytic"
-    dtype: torch.dtype = torch.float32
-
-    kind = "vae"
-    decoder = "gaussian"
-
-    # -- parameters --------------------------------------------------------
-    @property
-    def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        raise NotImplementedError
-
-    @property
-    def n_params(self) -> int:
-        """Total number of scalar parameters d* = d_theta + d_phi."""
-        return sum(math.prod(shape) for shape in self.param_shapes.values())
-
-    @property
-    def decoder_keys(self) -> tuple[str, ...]:
-        """theta: generative-model parameters (names start with ``dec.``)."""
-        return tuple(k for k in self.param_shapes if k.startswith("dec."))
-
-    @property
-    def encoder_keys(self) -> tuple[str, ...]:
-        """phi: variational parameters (names start with ``enc.``)."""
-        return tuple(k for k in self.param_shapes if k.startswith("enc."))
-
-    @property
-    def linear_layers(self) -> tuple[tuple[str, str], ...]:
-        """(weight_key, bias_key) of every linear layer (see empirical.nets)."""
-        return ()
-
-    @property
-    def other_keys(self) -> tuple[str, ...]:
-        """Parameters not in any linear layer of :attr:`linear_layers`."""
-        in_layers = {k for pair in self.linear_layers for k in pair}
-        return tuple(k for k in self.param_shapes if k not in in_layers)
-
-    # -- noise and losses ---------------------------------------------------
-    def sample_noise(self, generator: torch.Generator, batch: int | None = None) -> torch.Tensor:
-        """eps ~ N(0, I) of shape (K, d), or (batch, K, d) when ``batch`` is given."""
-        shape = (self.K, self.latent_dim) if batch is None else (batch, self.K, self.latent_dim)
-        return torch.randn(shape, generator=generator, dtype=self.dtype, device=generator.device)
-
-    def batch_losses(
-        self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
-    ) -> torch.Tensor:
-        """Per-example losses (B,) for X (B, D) and eps (B, K, d)."""
-        raise NotImplementedError
-
-    def batch_loss(self, params: Params, X: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Mean of :meth:`batch_losses`: the minibatch estimate of F."""
-        return self.batch_losses(params, X, eps).mean()
-
-    def loss(self, params: Params, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Loss of ONE example x (D,) under noise eps (K, d); works under torch.func."""
-        return self.batch_losses(params, x.unsqueeze(0), eps.unsqueeze(0))[0]
-
-    @property
-    def is_deterministic(self) -> bool:
-        """True when the loss does not depend on eps (closed-form linear VAE)."""
-        return False
-
-    def full_loss(
-        self,
-        params: Params,
-        X: torch.Tensor,
-        noise: torch.Generator | torch.Tensor | None = None,
-        mc: int = 1,
-    ) -> torch.Tensor:
-        """Full-data objective F(params) = mean over all rows of X of the loss,
-        averaged over ``mc`` noise draws per row (a generator) or over the given
-        eps (N, K, d) / (mc, N, K, d); exact for the closed-form linear VAE."""
-        if self.is_deterministic:
-            eps = torch.zeros((X.shape[0], self.K, self.latent_dim), dtype=X.dtype)
-            return self.batch_losses(params, X, eps).mean()
-        eps = _as_generator_noise(self, X, noise, mc)
-        total = sum(self.batch_losses(params, X, e).mean() for e in eps)
-        return total / eps.shape[0]
-
-    def check_data(self, X: torch.Tensor) -> None:
-        """Raise DataError if X (N, D) does not fit this model."""
-        if X.dim() != 2 or X.shape[1] != self.data_dim:
-            raise DataError(f"model expects data of shape (N, {self.data_dim}), got {tuple(X.shape)}")
-        if self.decoder == "bernoulli" and (X.min() < 0 or X.max() > 1):
-            raise DataError(
-                "the Bernoulli decoder needs data in [0, 1], got values in "
-                f"[{float(X.min()):.3g}, {float(X.max()):.3g}]"
-            )
-
-    @property
-    def loss_lower_bound(self) -> float | None:
-        raise NotImplementedError
-
-    def options(self) -> dict[str, Any]:
-        """The options that rebuild this model with :func:`make`."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        out.pop("data_dim")
-        out["dtype"] = str(self.dtype).removeprefix("torch.")
-        return out
-
-
 @dataclass(frozen=True)
 class LinearVAE(VAE):
     """p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(e^{logs})).
 
     Parameters: dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With
     ``closed_form`` the per-example loss is -ELBO in closed form
-    (theory-reference §1), m = V (x - mu), S = diag(e^{logs}):
+    (docs/theory.md, "Objectives"), m = V (x - mu), S = diag(e^{logs}):
     (D/2) log(2 pi c^2) + (||x - mu - W m||^2 + sum_j S_j ||W_:j||^2)/(2 c^2)
     + beta (1/2)(tr S + ||m||^2 - d - log det S); eps is then ignored.
     Otherwise the reconstruction term is the K-sample Monte-Carlo average.
@@ -392,6 +256,8 @@ class IWAE(GaussianVAE):
     ELBO estimate with the Monte-Carlo KL (GaussianVAE with ``kl="mc"``)."""
 
     kind = "iwae"
+    #: The K draws sit inside a log-mean-exp: the loss is not a mean of one-draw losses.
+    averages_draws = False
 
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None

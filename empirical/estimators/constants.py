@@ -1,30 +1,35 @@
-"""``empirical.estimate``: every constant of the bounds for one VAE, at a point or along a run.
+"""``empirical.estimate``: every constant of the bounds for one VAE, at a point or along runs.
 
 At a point (``run=None``): the point is ``params`` (default ``model.init_params``
-with the seed). Along a run (a ``TrainRun`` from ``empirical.train``): the points
-are theta_0 (``run.param_trace[0]``) and theta_n (``run.params``), plus ``params``
-if given, and the run's own records are used too. With n examples drawn once
-(``n_examples``, seeded) and, where noise enters, fixed noise for L:
+with the seed). Along runs (a ``TrainRun`` of R runs from ``empirical.train``):
+for every run, ``points_per_run`` of its parameter snapshots (always theta_0
+and theta_n), plus ``params`` if given; the runs' own records are used too.
+With n examples drawn once (``n_examples``, seeded) and, where noise enters,
+fixed noise for L:
 
 * ``L``: Lanczos top |eigenvalue| of the Hessian of the fixed-noise loss on the
-  n examples at every point; along a run also the largest secant
-  ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j|| over up to
-  ``trace_points`` recorded points. Reported: the maximum (a lower estimate of sup L).
-* ``sigma2_data``, ``sigma2_mc``: the nested estimator (n examples x
+  n examples at every point; along runs also the largest secant
+  ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j|| over each run's
+  snapshots. Reported: the maximum (a lower estimate of sup L).
+* ``sigma2_data`` and the Monte-Carlo part: the nested estimator (n examples x
   ``mc_samples`` draws, BackPACK-style per-example norms) at every point; the
-  maximum over points (the bound needs a sup over the run). One draw of the
-  model holds its K variational samples, so the per-draw Monte-Carlo variance
-  is multiplied by K: ``sigma2_mc`` is per variational sample and
-  :meth:`Constants.sigma2` ``(B, K)`` is the model's minibatch-gradient variance
-  (exact for the ELBO's mean over K draws; for IWAE a convention).
+  maximum over points (the bound needs a sup). One draw of the model holds its
+  K variational samples. For a model whose loss averages K one-draw losses
+  (the ELBO models) the per-draw variance is exactly K times that of one
+  variational sample: ``sigma2_mc`` is per sample, and the split
+  sigma2_data/B + sigma2_mc/(B K) is exact. For IWAE the K draws sit inside a
+  log-mean-exp: the variance of the K-sample gradient is measured at the K
+  used and reported as ``sigma2_mc_K`` (sigma2 = sigma2_data/B + sigma2_mc_K/B),
+  never extrapolated from another K.
 * ``M``: max per-(example, draw) gradient norm at every point (bounds every
-  minibatch gradient built from them) and, along a run, max ||g_k|| over all
-  steps; ``M_full``: max ||grad F|| at the record steps (run only).
+  minibatch gradient built from them) and, along runs, max ||g_k|| over every
+  step of every run.
 * ``R``: max per-example gradient sup-norm (vmap, up to 64 examples, one draw)
-  at every point. (``TrainRun`` does not record minibatch sup-norms.)
-* ``Delta``: F(theta_0) (n examples x ``mc_samples`` draws) minus the model's proven
-  lower bound of F if it has one, else minus the lowest observed loss (the
-  run's recorded full losses, or F at the point); :attr:`Constants.delta_is_upper` says which.
+  at every point.
+* ``Delta``: F(theta_0) (n examples x ``mc_samples`` draws) of every run, minus
+  the model's proven lower bound of F if it has one, else minus the lowest
+  observed loss (the runs' recorded full losses, or F at the point); the
+  largest over runs. :attr:`Constants.delta_is_upper` says which.
 * ``snr``: decoder/encoder gradient SNR at the last point for ``snr_Ks`` and
   B in {1, batch_size}.
 """
@@ -40,7 +45,7 @@ import torch
 
 from empirical.errors import ConfigError
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
-from empirical.estimators.norms import combine_max, max_seen, norms_along_run, norms_at_point
+from empirical.estimators.norms import combine_max, max_seen, norms_at_point
 from empirical.estimators.results import Estimate, Params, check_confidence, check_params, unflatten
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.snr import SNRTable, gradient_snr
@@ -48,37 +53,46 @@ from empirical.estimators.variance import model_row_stats, select_examples
 
 R_EXAMPLES = 64
 
+#: Constants measured as lower estimates of a supremum over the parameters
+#: (the bound needs the supremum; the estimate is the largest value seen).
+LOWER_ESTIMATES_OF_SUPREMA = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "M", "R")
+
 
 @dataclass(frozen=True)
 class Constants:
-    """The constants of the bounds with intervals; ``n_evals`` = all evaluations spent."""
+    """The constants of the bounds with intervals; ``n_evals`` = all evaluations spent.
+
+    Exactly one of ``sigma2_mc`` (per variational sample, models that average
+    their K draws) and ``sigma2_mc_K`` (IWAE: at the K used) is set.
+    """
 
     L: Estimate
     sigma2_data: Estimate
-    sigma2_mc: Estimate
+    sigma2_mc: Estimate | None
+    sigma2_mc_K: Estimate | None
     M: Estimate
     R: Estimate
     Delta: Estimate
     snr: SNRTable
     n_evals: int
-    M_full: Estimate | None
     delta_is_upper: bool
     where: str
 
-    def sigma2(self, batch_size: int, K: int = 1) -> float:
-        """sigma2_data / B + sigma2_mc / (B K) (theory-reference §3.1)."""
-        if batch_size < 1 or K < 1:
-            raise ConfigError(f"batch_size and K must be >= 1, got {batch_size}, {K}")
-        return self.sigma2_data.value / batch_size + self.sigma2_mc.value / (batch_size * K)
+    def named(self) -> dict[str, Estimate]:
+        """Every measured constant under its theory symbol name."""
+        names = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "M", "R", "Delta")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+    @property
+    def lower_estimates(self) -> tuple[str, ...]:
+        """The constants that are lower estimates of suprema; Delta too when
+        it rests on the lowest observed loss rather than a proven lower bound."""
+        out = tuple(name for name in LOWER_ESTIMATES_OF_SUPREMA if name in self.named())
+        return out if self.delta_is_upper else (*out, "Delta")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: each constant as ``{value, lo, hi, confidence, method, n_evals}``."""
-        out: dict[str, Any] = {
-            name: getattr(self, name).as_dict()
-            for name in ("L", "sigma2_data", "sigma2_mc", "M", "R", "Delta")
-        }
-        if self.M_full is not None:
-            out["M_full"] = self.M_full.as_dict()
+        out: dict[str, Any] = {name: e.as_dict() for name, e in self.named().items()}
         out["snr"] = {
             "Ks": list(self.snr.Ks),
             "batch_sizes": list(self.snr.batch_sizes),
@@ -99,22 +113,23 @@ def estimate(
     mc_samples: int = 4,
     batch_size: int | None = None,
     snr_Ks: Sequence[int] | None = None,
-    trace_points: int = 16,
+    points_per_run: int = 2,
     tol: float = 1e-3,
     max_iter: int = 100,
     seed: int = 0,
     confidence: float = 0.95,
     backend: str = "recorder",
 ) -> Constants:
-    """Estimate L, sigma2_data, sigma2_mc, M, R, Delta and the SNR (module docstring)."""
+    """Estimate L, sigma2_data, the Monte-Carlo part, M, R, Delta and the SNR (module docstring)."""
     confidence = check_confidence(confidence)
     if hasattr(model, "check_data"):
         model.check_data(data)
-    points = _points(model, params, run, seed)
+    points, starts = _points(model, params, run, seed, points_per_run)
     if batch_size is None:
         batch_size = int(getattr(run, "options", {}).get("batch_size", 1)) if run is not None else 1
     X = select_examples(data, n_examples, torch.Generator().manual_seed(seed))
     eps_fixed = model.sample_noise(torch.Generator().manual_seed(seed + 1), batch=X.shape[0])
+    averages_draws = bool(getattr(model, "averages_draws", True))
 
     def fixed_loss(p: Params) -> torch.Tensor:
         return model.batch_loss(p, X, eps_fixed)
@@ -125,7 +140,7 @@ def estimate(
         ms = model_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
         v = ms.variance(confidence=confidence, label=f"{label}: ")
         data_parts.append(v.data)
-        mc_parts.append(_per_sample(v.mc, model))
+        mc_parts.append(per_variational_sample(v.mc, model) if averages_draws else v.mc)
         sq = torch.stack([s.sq_draw for s in ms.stats.values()]).sum(0)
         M_parts.append(
             max_seen(sq.sqrt().numpy(), f"per-(example, draw) gradient norm at {label}", ms.n_evals)
@@ -133,55 +148,86 @@ def estimate(
         Xr = X[:R_EXAMPLES]
         eps_r = model.sample_noise(torch.Generator().manual_seed(seed + 2), batch=Xr.shape[0])
         R_parts.append(norms_at_point(model.loss, p, Xr, eps_r, where=label)[1])
-    M_full = None
     lowest = None
     if run is not None:
-        idx = np.unique(np.linspace(0, len(run.param_trace) - 1, trace_points).round().astype(int))
-        if idx.size >= 2:
-            L_parts.append(
-                smoothness_along_run(fixed_loss, np.asarray(run.param_trace)[idx], _like(model, run))
+        like = _like(model, run)
+        for i, s in enumerate(run.seeds):
+            if run.snapshots.shape[1] >= 2:
+                secant = smoothness_along_run(fixed_loss, np.asarray(run.snapshots[i]), like)
+                L_parts.append(_relabel(secant, f"run of seed {s}: "))
+        M_parts.append(
+            max_seen(
+                np.sqrt(np.asarray(run.grad_norm_sq)), f"minibatch gradient norm ||g_k|| over {run.runs} runs"
             )
-        M_run, M_full = norms_along_run(run)
-        M_parts.append(M_run)
+        )
         lowest = float(np.min(run.full_loss))
-    label0, theta0 = points[0]
-    F0 = loss_at(model, theta0, X, mc_samples, seed=seed + 3, confidence=confidence, where=label0)
+    F0s = [
+        loss_at(model, theta0, X, mc_samples, seed=seed + 3, confidence=confidence, where=label)
+        for label, theta0 in starts
+    ]
     if lowest is None:
-        lowest = F0.value
-    Delta = delta(F0, getattr(model, "loss_lower_bound", None), lowest)
+        lowest = min(F0.value for F0 in F0s)
+    lower_bound = getattr(model, "loss_lower_bound", None)
+    Deltas = [delta(F0, lower_bound, lowest) for F0 in F0s]
+    Delta = Deltas[0] if len(Deltas) == 1 else _largest(Deltas, f"Delta (largest over {len(Deltas)} runs)")
     Bs = sorted({1, int(batch_size)})
     snr = gradient_snr(
         model, points[-1][1], data, snr_Ks, Bs, mc_samples=mc_samples, n_examples=n_examples, seed=seed,
         confidence=confidence, backend=backend,
     )  # fmt: skip
+    mc_name = "sigma2_mc" if averages_draws else "sigma2_mc_K"
+    mc_what = (
+        "sigma2_mc (per variational sample; max over points)"
+        if averages_draws
+        else f"sigma2_mc_K (variance of the K={model.K}-sample gradient at the K used; max over points)"
+    )
     constants = dict(
         L=combine_max(L_parts, "L (lower estimate of sup L)"),
         sigma2_data=combine_max(data_parts, "sigma2_data (max over points)"),
-        sigma2_mc=combine_max(mc_parts, "sigma2_mc (max over points)"),
         M=combine_max(M_parts, "M (lower estimate of sup ||g||)"),
         R=combine_max(R_parts, "R (lower estimate of sup ||g||_inf)"),
         Delta=Delta,
     )
+    mc = combine_max(mc_parts, mc_what)
     n_evals = sum(e.n_evals for e in constants.values()) + snr.n_evals
-    n_evals -= sum(e.n_evals for e in mc_parts)  # sigma2_data and sigma2_mc share their gradients
-    n_evals -= sum(e.n_evals for e in M_parts[: len(points)])  # so does M at the points
-    where = ", ".join(label for label, _ in points) + (" and the run's records" if run is not None else "")
+    n_evals -= sum(
+        e.n_evals for e in M_parts[: len(points)]
+    )  # M at the points shares the variance's gradients
+    where = ", ".join(label for label, _ in points) + (" and the runs' records" if run is not None else "")
     return Constants(
         **constants,
+        sigma2_mc=mc if mc_name == "sigma2_mc" else None,
+        sigma2_mc_K=mc if mc_name == "sigma2_mc_K" else None,
         snr=snr,
         n_evals=int(n_evals),
-        M_full=M_full,
         delta_is_upper=uses_proven_bound(Delta),
         where=where,
     )
 
 
-def _per_sample(mc: Estimate, model: Any) -> Estimate:
-    """One model draw carries K variational samples; the theory's sigma2_mc is per sample."""
+def per_variational_sample(mc: Estimate, model: Any) -> Estimate:
+    """A model draw averages K one-sample losses: per sample, the variance is K times larger."""
     K = int(getattr(model, "K", 1))
     if K == 1 or mc.value == 0.0:
         return mc
-    return mc.scaled(K, f"per variational sample (one draw holds K={K})")
+    return mc.scaled(K, f"per variational sample (one draw averages K={K})")
+
+
+def _relabel(e: Estimate, prefix: str) -> Estimate:
+    return Estimate(e.value, e.lo, e.hi, e.confidence, prefix + e.method, e.n_evals)
+
+
+def _largest(estimates: Sequence[Estimate], what: str) -> Estimate:
+    """The estimate with the largest upper end (it enters the bound), the method naming the others' count."""
+    best = max(estimates, key=lambda e: e.hi)
+    return Estimate(
+        best.value,
+        best.lo,
+        best.hi,
+        best.confidence,
+        f"{what}, attained by [{best.method}]",
+        sum(e.n_evals for e in estimates),
+    )
 
 
 def _like(model: Any, run: Any) -> Params:
@@ -190,16 +236,30 @@ def _like(model: Any, run: Any) -> Params:
     return {k: torch.zeros(shapes[k], dtype=model.dtype) for k in keys}
 
 
-def _points(model: Any, params: Params | None, run: Any, seed: int) -> list[tuple[str, Params]]:
+def _points(
+    model: Any, params: Params | None, run: Any, seed: int, per_run: int
+) -> tuple[list[tuple[str, Params]], list[tuple[str, Params]]]:
+    """(points to estimate at, starting points theta_0 for Delta), each labelled."""
     if run is None:
         if params is None:
-            return [(f"theta_0 (init, seed {seed})", model.init_params(torch.Generator().manual_seed(seed)))]
-        return [("the given params", check_params(params))]
-    trace = np.asarray(run.param_trace)
-    if trace.ndim != 2 or trace.shape[0] < 1:
-        raise ConfigError("run.param_trace must be a non-empty (T, d) array")
-    theta0 = unflatten(torch.as_tensor(trace[0]), _like(model, run))
-    pts = [("theta_0", theta0), ("theta_n", check_params(run.params))]
+            theta0 = model.init_params(torch.Generator().manual_seed(seed))
+            return [(f"theta_0 (init, seed {seed})", theta0)], [("theta_0", theta0)]
+        given = check_params(params)
+        return [("the given params", given)], [("the given params", given)]
+    snaps = np.asarray(run.snapshots)
+    if snaps.ndim != 3 or snaps.shape[1] < 1:
+        raise ConfigError("run.snapshots must be a non-empty (R, S, d) array")
+    if isinstance(per_run, bool) or not isinstance(per_run, int) or per_run < 2:
+        raise ConfigError(f"option points_per_run must be an integer >= 2, got {per_run!r}")
+    like = _like(model, run)
+    steps = np.asarray(run.snapshot_steps)
+    picks = np.unique(np.linspace(0, snaps.shape[1] - 1, per_run).round().astype(int))
+    pts, starts = [], []
+    for i, s in enumerate(run.seeds):
+        for j in picks:
+            theta = unflatten(torch.as_tensor(snaps[i, j]), like)
+            pts.append((f"theta_{int(steps[j])} (seed {s})", theta))
+        starts.append((f"theta_0 (seed {s})", unflatten(torch.as_tensor(snaps[i, 0]), like)))
     if params is not None:
         pts.append(("the given params", check_params(params)))
-    return pts
+    return pts, starts

@@ -213,7 +213,7 @@ def smoothness_along_run(
     """Largest secant ``||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||`` over all pairs.
 
     ``points`` is a (T, d) array of flat parameter vectors (dict order of
-    ``like``, e.g. ``TrainRun.param_trace``) or a sequence of param dicts.
+    ``like``, e.g. ``TrainRun.snapshots[i]`` of run i) or a sequence of param dicts.
     ``loss`` must be one deterministic function (same data, same noise) at
     every point. ``n_evals`` = T gradients. Exact for the stated quantity, so
     ``lo = hi = value``.

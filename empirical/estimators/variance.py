@@ -1,4 +1,4 @@
-"""Gradient variance split into a data part and a Monte-Carlo part (theory-reference §3.1).
+"""Gradient variance split into a data part and a Monte-Carlo part (docs/theory.md, "Objectives").
 
 With g(x, eps) the per-example gradient, m(x) = E_eps g(x, eps):
 

@@ -7,8 +7,8 @@ import pytest
 
 from empirical.cli import main
 from empirical.errors import ConfigError
-from empirical.sweep import exit_code, parse_axis, points, run_sweep
-from empirical.verify import Settings
+from empirical.pipeline import Settings, combined_exit_code
+from empirical.sweep import parse_axis, points, run_sweep
 
 
 @pytest.fixture(scope="module")
@@ -21,25 +21,28 @@ def small_npy(tmp_path_factory):
 
 
 def test_parse_axis_and_points():
+    """Grid names are the theory's (B, K, beta, s, C_gamma) and seed, mapped by the vocabulary table."""
     assert parse_axis("B=8,32") == ("batch_size", (8, 32))
-    assert parse_axis("C_gamma=0.01") == ("lr_constant", (0.01,))
+    assert parse_axis("C_gamma=0.01") == ("C_gamma", (0.01,))
+    assert parse_axis("K=1,5") == ("K", (1, 5))
     grid = dict([parse_axis("B=8,32"), parse_axis("seed=0,1,2")])
     pts = points(Settings(), grid)
     assert len(pts) == 6 and {p.batch_size for p in pts} == {8, 32}
-    for bad in ("B", "Q=1", "B=x", "K="):
+    for bad in ("B", "Q=1", "B=x", "K=", "batch_size=8", "lr_constant=0.1", "B=8,8"):
         with pytest.raises(ConfigError):
             parse_axis(bad)
     with pytest.raises(ConfigError, match="samples"):
-        points(Settings(), {"samples": (0,)})
+        points(Settings(), {"K": (0,)})
 
 
 @pytest.mark.slow
 def test_sweep_is_resumable(small_npy, tmp_path):
-    base = Settings(data=str(small_npy), steps=40)
+    base = Settings(data=str(small_npy), steps=40, seeds=2)
     grid = {"batch_size": (4, 16)}
     rows = run_sweep(base, grid, tmp_path)
     assert [r["batch_size"] for r in rows] == [4, 16]
-    assert all(r["verdict"] in ("holds", "violated", "assumptions failed") for r in rows)
+    assert all(r["exit_code"] == 0 and r["verdict"] == "holds at the estimated constants" for r in rows)
+    assert all(len(r["per_seed"]) == 2 and r["observed_hi"] <= r["bound"] for r in rows)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 2
     # a larger grid reuses the two finished points and runs only the new one
@@ -47,21 +50,46 @@ def test_sweep_is_resumable(small_npy, tmp_path):
     rows = run_sweep(base, {"batch_size": (4, 16, 32)}, tmp_path, progress=said.append)
     assert "2 already done" in said[0]
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3
-    assert (tmp_path / "summary.csv").read_text().count("\n") == 4
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert len(summary) == 4 and summary[0].startswith("B,")
     assert (tmp_path / "sweep.png").stat().st_size > 5_000
+    (tmp_path / "results.jsonl").write_text('{"no key": 1}\n')
+    with pytest.raises(ConfigError, match="line 1"):
+        run_sweep(base, grid, tmp_path)
 
 
 @pytest.mark.slow
 def test_sweep_cli_and_dask_executor(small_npy, tmp_path, capsys):
     code = main(
-        ["sweep", "--data", str(small_npy), "--steps", "30", "--grid", "seed=0,1", "--executor", "dask",
-         "--out", str(tmp_path), "--json", "--quiet"]
-    )  # fmt: skip
+        [
+            "sweep",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "30",
+            "--seeds",
+            "2",
+            "--grid",
+            "seed=0,1",
+            "--executor",
+            "dask",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--quiet",
+        ]
+    )
     rows = json.loads(capsys.readouterr().out)
     assert [r["seed"] for r in rows] == [0, 1]
-    assert code == exit_code(rows)
-    assert exit_code([{"verdict": "holds"}, {"verdict": "assumptions failed"}]) == 3
-    assert exit_code([{"verdict": "violated"}, {"verdict": "assumptions failed"}]) == 1
+    assert code == combined_exit_code(r["exit_code"] for r in rows)
+
+
+def test_combined_exit_code():
+    assert (
+        combined_exit_code([0, 3]) == 3
+        and combined_exit_code([1, 3, 0]) == 1
+        and combined_exit_code([0]) == 0
+    )
 
 
 def test_sweep_bad_executor_and_grid_exit_2(capsys):

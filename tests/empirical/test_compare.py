@@ -1,15 +1,18 @@
-"""empirical.compare against closed forms."""
+"""empirical.compare against closed forms and brute-force sums."""
 
 import numpy as np
 import pytest
+from scipy import stats
 
 import theory
-from empirical.compare import bind, bound_assumption_checks, fit_rate, observed_average, running_average
+from empirical.compare import bind, brackets, fit_rate, observe, running_averages
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate
+from theory.lhs import MOMENTUM_WEIGHTED, STEP_WEIGHTED, UNIFORM
 
 STEPS = 1000
 F = 5.0 * (np.arange(STEPS + 1) + 1.0) ** -0.7  # a known decreasing sequence f(k)
+GAMMAS = 0.1 / np.sqrt(np.arange(1, STEPS + 1))
 
 
 def _records(every=50, extra=(1, 2, 3, 5, 10, 20)):
@@ -17,42 +20,93 @@ def _records(every=50, extra=(1, 2, 3, 5, 10, 20)):
     return ks, F[ks]
 
 
-def test_observed_average_brackets_the_true_average():
+WEIGHTS = {
+    "uniform": UNIFORM.weights(STEPS),
+    "step-weighted": STEP_WEIGHTED.weights(STEPS, GAMMAS),
+    "momentum": MOMENTUM_WEIGHTED.weights(STEPS, beta1=0.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTS))
+def test_brackets_contain_the_weighted_average(name):
+    w = WEIGHTS[name]
+    truth = float(np.sum(w * F[:STEPS]))  # brute force: sum_j w_j f(j)
     ks, vals = _records()
-    obs = observed_average(ks, vals, STEPS)
-    truth = F[:STEPS].mean()
-    assert obs.lo <= truth <= obs.hi
-    assert obs.hi - obs.lo < 0.3 * truth
+    left, right = brackets(ks, vals[None], w)
+    assert min(left[0], right[0]) <= truth <= max(left[0], right[0])
+    assert abs(left[0] - right[0]) < 0.3 * truth
 
 
-def test_observed_average_exact_when_every_step_is_recorded():
-    ks = np.arange(STEPS + 1)
-    obs = observed_average(ks, F, STEPS)
-    assert obs.hi == pytest.approx(F[:STEPS].mean(), rel=1e-12)
+@pytest.mark.parametrize("name", sorted(WEIGHTS))
+def test_every_index_recorded_gives_the_exact_sum(name):
+    w = WEIGHTS[name]
+    truth = float(np.sum(w * F[:STEPS]))
+    for ks in (np.arange(STEPS + 1), np.arange(STEPS)):  # with or without theta_n (gradient mapping)
+        left, right = brackets(ks, F[ks][None], w)
+        assert left[0] == pytest.approx(truth, rel=1e-12) and right[0] == pytest.approx(truth, rel=1e-12)
 
 
-def test_observed_average_subtracts_bias_and_needs_endpoints():
+def test_weights_are_the_theorems_brute_force():
+    j = np.arange(STEPS)
+    np.testing.assert_allclose(WEIGHTS["uniform"], np.full(STEPS, 1 / STEPS))
+    np.testing.assert_allclose(WEIGHTS["step-weighted"], GAMMAS / GAMMAS.sum())
+    tau = 1 - 0.9 ** (STEPS - j)
+    np.testing.assert_allclose(WEIGHTS["momentum"], tau / tau.sum())
+
+
+def test_observe_over_runs_is_a_student_t_interval():
+    rng = np.random.default_rng(0)
     ks, vals = _records()
-    assert observed_average(ks, vals + 0.5, STEPS, bias=0.5).mean == pytest.approx(
-        observed_average(ks, vals, STEPS).mean
-    )
-    with pytest.raises(ConfigError):
-        observed_average(ks[1:], vals[1:], STEPS)
+    runs = vals[None] * rng.uniform(0.8, 1.2, size=(5, 1))
+    w = WEIGHTS["uniform"]
+    obs = observe(ks, runs, w, "grad_norm_sq", confidence=0.9)
+    left, right = brackets(ks, runs, w)
+    lower, upper = np.minimum(left, right), np.maximum(left, right)
+    t = stats.t.ppf(0.95, 4)
+    assert obs.value == pytest.approx(((left + right) / 2).mean())
+    assert obs.lo == pytest.approx(lower.mean() - t * lower.std(ddof=1) / np.sqrt(5))
+    assert obs.hi == pytest.approx(upper.mean() + t * upper.std(ddof=1) / np.sqrt(5))
+    assert obs.per_run == pytest.approx(tuple((left + right) / 2)) and obs.runs == 5 and obs.covers_runs
+    assert "Student-t" in obs.method
+
+
+def test_one_run_interval_is_its_bracket():
+    ks, vals = _records()
+    obs = observe(ks, vals[None], WEIGHTS["uniform"], "grad_norm_sq")
+    left, right = brackets(ks, vals[None], WEIGHTS["uniform"])
+    assert (obs.lo, obs.hi) == pytest.approx((min(left[0], right[0]), max(left[0], right[0])))
+    assert not obs.covers_runs and "not run-to-run spread" in obs.method
+
+
+def test_records_must_start_at_zero_and_be_finite():
+    ks, vals = _records()
+    with pytest.raises(ConfigError, match="index 0"):
+        brackets(ks[1:], vals[None, 1:], WEIGHTS["uniform"])
+    with pytest.raises(ConfigError, match="before the last index"):
+        brackets(ks[:-3], vals[None, :-3], WEIGHTS["uniform"])
+    bad = vals.copy()
+    bad[3] = np.nan
+    with pytest.raises(ConfigError, match="finite"):
+        brackets(ks, bad[None], WEIGHTS["uniform"])
+
+
+def test_running_averages_are_the_average_at_each_horizon():
+    ks, vals = _records()
+    horizons, avg = running_averages(ks, vals[None], lambda m: STEP_WEIGHTED.weights(m, GAMMAS[:m]))
+    assert list(horizons) == list(ks[1:])
+    for t, m in enumerate(ks[1:]):
+        keep = ks <= m
+        left, right = brackets(ks[keep], vals[None, keep], STEP_WEIGHTED.weights(int(m), GAMMAS[:m]))
+        assert avg[0, t] == pytest.approx((left[0] + right[0]) / 2)
+    exact = running_averages(np.arange(STEPS + 1), F[None], UNIFORM.weights)[1]
+    assert exact[0, -1] == pytest.approx(F[:STEPS].mean(), rel=1e-12)
 
 
 def test_fit_rate_recovers_a_power_law():
-    ks = np.unique(np.geomspace(1, STEPS, 60).astype(int))
-    ks = np.concatenate([[0], ks])
-    vals = 3.0 * (ks + 1.0) ** -0.4
-    fit = fit_rate(ks, vals, STEPS, "n**(-2/5)", -0.4, skip_fraction=0.05)
-    # the running average of (k+1)^-0.4 is n^-0.4 / 0.6 + O(1/n): slope -0.4 up to that term
-    assert abs(fit.exponent + 0.4) < 0.03 and fit.lo <= fit.exponent <= fit.hi
-
-
-def test_running_average_with_every_step_recorded():
-    ks, vals = _records(every=1, extra=())
-    ns, avg = running_average(ks, vals, STEPS)
-    np.testing.assert_allclose(avg[-1], ((F[:-1] + F[1:]) / 2).mean(), rtol=1e-12)
+    ns = np.unique(np.geomspace(1, STEPS, 60).astype(int)).astype(float)
+    fit = fit_rate(ns, 3.0 * ns**-0.4, STEPS, "n**(-2/5)", -0.4, skip_fraction=0.05)
+    assert fit.exponent == pytest.approx(-0.4, abs=1e-9) and fit.lo <= fit.exponent <= fit.hi
+    assert np.isnan(fit_rate(ns[:2], ns[:2], STEPS, "1", 0.0).exponent)
 
 
 def _est(v, lo, hi):
@@ -71,16 +125,14 @@ def test_bind_takes_the_end_that_makes_the_bound_larger():
     binding = bind(b, est, fixed)
     assert binding.ends == {"L": "hi", "sigma2_data": "hi", "sigma2_mc": "hi", "Delta": "hi"}
     values = {**fixed, **{k: e.hi for k, e in est.items()}}
-    assert binding.value == pytest.approx(b.evaluate(**values))
-    assert all(c.status == "holds" for c in bound_assumption_checks(b, binding))
+    assert binding.value == pytest.approx(b.evaluate(**values)) and not binding.violations
 
 
 def test_bind_reports_a_broken_step_condition_instead_of_raising():
     b = theory.bound("gaussian", "sgd", expand=False)
     est = {k: _est(1.0, 1.0, 1.0) for k in ("L", "sigma2_data", "sigma2_mc", "Delta")}
     binding = bind(b, est, {"B": 8, "K": 1, "C_gamma": 5.0, "n": 100})  # C_gamma > 1/L
-    checks = {c.name: c for c in bound_assumption_checks(b, binding)}
-    assert checks["step size"].status == "fails" and "C_gamma" in checks["step size"].evidence
+    assert [v.id for v in binding.violations] == ["step-size"]
     assert np.isfinite(binding.value)
 
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from empirical import data, estimate, models
-from empirical.estimators import Constants, Estimate, smoothness
+from empirical.estimators import Constants, Estimate, loss_at, model_gradient_variance, smoothness
+from empirical.estimators.results import unflatten
 from empirical.estimators.variance import select_examples
 from empirical.train import train
 
@@ -33,28 +34,51 @@ def test_estimate_at_a_point(digits):
     assert c.delta_is_upper and "proven lower bound" in c.Delta.method
     assert c.snr.Ks == (1, 4) and c.snr.batch_sizes == (1, 16)
     assert c.n_evals >= c.L.n_evals + c.sigma2_data.n_evals + c.snr.n_evals
-    assert c.sigma2(16, 2) == pytest.approx(c.sigma2_data.value / 16 + c.sigma2_mc.value / 32)
     json.dumps(c.as_dict())
     # deterministic given the seed
     again = estimate(m, digits, n_examples=64, mc_samples=3, batch_size=16, snr_Ks=(1, 4))
     assert again.L == c.L and again.sigma2_data == c.sigma2_data
 
 
-def test_estimate_along_a_run(digits):
+def test_estimate_along_runs(digits):
     m = models.make("gaussian", 64, hidden=(16,), latent_dim=4)
-    run = train(m, None, digits, steps=40, batch_size=16, lr_constant=0.05, record_every=10, progress=False)
+    run = train(m, None, digits, steps=40, batch_size=16, C_gamma=0.05, records=range(0, 41, 10), seeds=2)
     c = estimate(m, digits, run=run, n_examples=64, mc_samples=3)
-    assert "theta_0, theta_n and the run's records" == c.where
+    for label in ("theta_0 (seed 0)", "theta_40 (seed 0)", "theta_0 (seed 1)", "theta_40 (seed 1)"):
+        assert label in c.where
+    assert c.where.endswith("and the runs' records")
     assert c.M.value >= float(np.sqrt(run.grad_norm_sq.max())) - 1e-9
-    assert c.M_full is not None and c.M_full.value == pytest.approx(
-        float(np.sqrt(run.full_grad_norm_sq.max()))
-    )
     assert c.snr.batch_sizes == (1, 16)
-    # L is the max over its lower estimates: at least the Lanczos value at theta_n
+    assert set(c.lower_estimates) == {"L", "sigma2_data", "sigma2_mc", "M", "R"}
+    # L is the max over its lower estimates: at least the Lanczos value at theta_n of every run
     Xs = select_examples(digits, 64, torch.Generator().manual_seed(0))
     eps = m.sample_noise(torch.Generator().manual_seed(1), batch=64)
-    at_n = smoothness(lambda p: m.batch_loss(p, Xs, eps), run.params)
-    assert c.L.value >= at_n.value * (1 - 1e-6)
+    for i in range(2):
+        at_n = smoothness(lambda p: m.batch_loss(p, Xs, eps), run.final_params(i))
+        assert c.L.value >= at_n.value * (1 - 1e-6)
+    # Delta: the largest F(theta_0) over the runs, above the proven lower bound
+    F0 = [
+        loss_at(m, unflatten(torch.as_tensor(run.snapshots[i, 0]), run.final_params(i)), Xs, 3, seed=3)
+        for i in range(2)
+    ]
+    assert c.Delta.hi == pytest.approx(max(f.hi for f in F0) - m.loss_lower_bound, rel=1e-9)
+    assert c.delta_is_upper
+
+
+def test_iwae_monte_carlo_variance_is_measured_at_the_k_used(digits):
+    """IWAE's K draws sit inside a log-mean-exp: sigma2_mc_K is the variance of
+    the K-sample gradient itself, not the per-draw variance divided by K."""
+    m = models.make("iwae", 64, hidden=(8,), latent_dim=2, K=4)
+    c = estimate(m, digits, n_examples=32, mc_samples=3)
+    assert c.sigma2_mc is None and c.sigma2_mc_K is not None
+    assert "sigma2_mc_K" in c.named() and "sigma2_mc" not in c.named()
+    direct = model_gradient_variance(
+        m, m.init_params(torch.Generator().manual_seed(0)), digits, 3, n_examples=32, seed=0
+    )
+    assert c.sigma2_mc_K.value == pytest.approx(direct.mc.value, rel=1e-9)
+    elbo = models.make("gaussian", 64, hidden=(8,), latent_dim=2, K=4)
+    per_sample = estimate(elbo, digits, n_examples=32, mc_samples=3)
+    assert per_sample.sigma2_mc_K is None and "per variational sample" in per_sample.sigma2_mc.method
 
 
 def test_estimate_without_a_proven_bound_uses_the_lowest_observed_loss(digits):

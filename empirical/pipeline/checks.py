@@ -1,0 +1,284 @@
+"""Every assumption of the theorem, checked on the runs, one row per assumption id
+(docs/design.md, "Assumption ids").
+
+Statuses: ``holds`` only for what is proved or checked exactly; ``estimated``
+for what rests on estimated constants (a step condition against an estimated
+L, a variance bound, Delta without a proven lower bound); ``approximate`` where
+the algorithm run differs from the analysed one in named details; ``fails``
+(the theorem does not cover the run); ``unchecked``.
+
+A theorem with measured L keeps A1 and A2 out of its own assumptions; the
+rows ``smooth-activations`` and ``box`` are added here, because the measured
+constants are meaningful only under them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from empirical.compare import Binding
+from empirical.pipeline.result import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+
+#: Relative slack of the exact box check (float rounding of the clamp).
+BOX_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the checks look at: the settings, the model, the runs, the
+    optimizer options, the estimated constants and the binding."""
+
+    settings: Any
+    model: Any
+    runs: Any
+    optimizer_options: Mapping[str, Any]
+    constants: Any
+    binding: Binding
+    projected_theorem: bool
+
+    @property
+    def relu(self) -> bool:
+        return getattr(self.model, "activation", None) == "relu"
+
+    @property
+    def max_sup_norm(self) -> float:
+        return float(np.max(self.runs.param_sup_norm))
+
+
+def _show(expr: sp.Expr, values: Mapping[str, float]) -> str:
+    subs = {sym: values[sym.name] for sym in expr.free_symbols if sym.name in values}
+    try:
+        return f"{float(sp.sympify(expr).subs(subs)):.4g}"
+    except TypeError:
+        return sp.sstr(expr)
+
+
+def constraint_row(assumption, ev: Evidence) -> Row:
+    """An assumption with constraints, at the values bound into the theorem:
+    fails when broken, estimated when it involves an estimated constant, else holds."""
+    broken = [v.message for v in ev.binding.violations if v.id == assumption.id]
+    if broken:
+        return Row(assumption.id, assumption.name, FAILS, "; ".join(broken))
+    values = ev.binding.values
+    used = {s.name for c in assumption.constraints for s in c.lhs.free_symbols | c.rhs.free_symbols}
+    missing = sorted(used - set(values))
+    if missing:
+        return Row(assumption.id, assumption.name, UNCHECKED, f"no value for {', '.join(missing)}")
+    shown = "; ".join(
+        f"{c.description}: {_show(c.lhs, values)} <= {_show(c.rhs, values)}" for c in assumption.constraints
+    )
+    estimated = sorted(used & set(ev.binding.ends))
+    if estimated:
+        return Row(
+            assumption.id,
+            assumption.name,
+            ESTIMATED,
+            f"{shown} at the estimated {', '.join(estimated)} (lower estimates of suprema where they are "
+            "L, sigma2, M or R: the condition is checked at the estimate, not proved)",
+        )
+    return Row(assumption.id, assumption.name, HOLDS, f"checked exactly: {shown}")
+
+
+def _smooth(a, ev: Evidence) -> Row:
+    if ev.relu:
+        return Row(
+            a.id,
+            a.name,
+            FAILS,
+            "ReLU: f'' is undefined at 0, so F is not L-smooth; the measured L is a local curvature only",
+        )
+    L = ev.constants.L
+    return Row(a.id, a.name, ESTIMATED, f"L = {L.value:.4g} [{L.lo:.4g}, {L.hi:.4g}]: {L.method}")
+
+
+def _lower_bounded(a, ev: Evidence) -> Row:
+    if ev.constants.delta_is_upper:
+        low = getattr(ev.model, "loss_lower_bound", None)
+        return Row(a.id, a.name, HOLDS, f"proven lower bound F >= {low:.6g} (the model's loss_lower_bound)")
+    return Row(
+        a.id,
+        a.name,
+        ESTIMATED,
+        "no proven lower bound: Delta uses the lowest observed loss, a lower estimate of Delta",
+    )
+
+
+def _unbiased(a, ev: Evidence) -> Row:
+    return Row(
+        a.id,
+        a.name,
+        HOLDS,
+        "by construction: B rows drawn uniformly with replacement and fresh "
+        "independent reparameterised noise at every step",
+    )
+
+
+def _bounded_variance(a, ev: Evidence) -> Row:
+    c = ev.constants
+    parts = [
+        f"{name} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]"
+        for name, e in c.named().items()
+        if "sigma2" in name
+    ]
+    return Row(
+        a.id,
+        a.name,
+        ESTIMATED,
+        f"{', '.join(parts)} at {c.where}: the largest over the points, a "
+        "lower estimate of the supremum over the parameters",
+    )
+
+
+def _bounded_sup(a, ev: Evidence) -> Row:
+    R = ev.constants.R
+    return Row(a.id, a.name, ESTIMATED, f"R = {R.value:.4g}: {R.method}")
+
+
+def _variance_split(a, ev: Evidence) -> Row:
+    s = ev.settings
+    if getattr(ev.model, "averages_draws", True):
+        how = f"each loss averages its K = {s.K} draws: the split sigma2_data/B + sigma2_mc/(B K) is exact"
+    else:
+        how = f"sigma2_mc_K measured at the K = {s.K} used (no extrapolation in K)"
+    return Row(
+        a.id,
+        a.name,
+        HOLDS,
+        f"by construction: B = {s.batch_size} rows with replacement, independent draws per row; {how}",
+    )
+
+
+def _algorithm(a, ev: Evidence) -> Row:
+    s, o = ev.settings, ev.optimizer_options
+    if s.box is not None and not ev.projected_theorem:
+        return Row(
+            a.id,
+            a.name,
+            FAILS,
+            f"the run is projected onto ||theta||_inf <= {s.box:g}; the theorem "
+            "analyses the unprojected algorithm",
+        )
+    if s.optimizer == "sgd":
+        what = "projected SGD" if s.box is not None else "plain SGD"
+        return Row(
+            a.id, a.name, HOLDS, f"{what} with gamma_k = C_gamma k^(-1/2), no momentum, no weight decay"
+        )
+    b1 = o["betas"][0]
+    if o.get("adam_variant") == "torch":
+        return Row(
+            a.id,
+            a.name,
+            APPROXIMATE,
+            "torch.optim.Adam: bias-corrected moments and g_k inside its own preconditioner v_k",
+        )
+    if b1 > 0:
+        return Row(
+            a.id,
+            a.name,
+            APPROXIMATE,
+            f"delayed preconditioner as analysed; the first moment is bias-corrected (beta1 = {b1:g})",
+        )
+    return Row(a.id, a.name, HOLDS, "delayed preconditioner from past gradients, beta1 = 0")
+
+
+def _preconditioner(a, ev: Evidence) -> Row:
+    if ev.optimizer_options.get("adam_variant") == "torch":
+        return Row(
+            a.id, a.name, FAILS, "adam_variant 'torch': torch.optim.Adam puts g_k into v_k before the step"
+        )
+    return Row(a.id, a.name, HOLDS, "adam_variant 'delayed': the preconditioner is built from v_{k-1}")
+
+
+def _momentum(a, ev: Evidence) -> Row:
+    b1 = ev.optimizer_options["betas"][0]
+    if b1 > 0:
+        return Row(
+            a.id,
+            a.name,
+            FAILS,
+            f"beta1 = {b1:g}: only beta1 = 0 is proved (the 1/(1 - beta1) factor is order only)",
+        )
+    return Row(a.id, a.name, HOLDS, "beta1 = 0")
+
+
+def _box(a, ev: Evidence) -> Row:
+    sup = ev.max_sup_norm
+    box = ev.settings.box
+    if box is None:
+        return Row(
+            a.id,
+            a.name,
+            UNCHECKED,
+            f"no projection requested; max ||theta_k||_inf = {sup:.4g} at the "
+            "records (L and sigma2 are measured along the runs, not over a box)",
+        )
+    ok = sup <= box * (1 + BOX_RTOL)
+    return Row(
+        a.id,
+        a.name,
+        HOLDS if ok else FAILS,
+        f"projection onto a = {box:g} at every step, theta_0 "
+        f"included; max ||theta_k||_inf at the records = {sup:.4g}",
+    )
+
+
+def _smooth_activations(a, ev: Evidence) -> Row:
+    if ev.relu:
+        return Row(a.id, a.name, FAILS, "ReLU: f'' is undefined at 0 (A1 needs bounded f', f'')")
+    s = getattr(ev.model, "s", None)
+    return Row(
+        a.id,
+        a.name,
+        HOLDS,
+        f"soft-clip activations and heads: 0 < f' < 1, |f''| <= s/4 = {s / 4:g} (theory.models.softclip)",
+    )
+
+
+CHECKS: dict[str, Callable[[Any, Evidence], Row]] = {
+    "smooth": _smooth,
+    "lower-bounded": _lower_bounded,
+    "unbiased": _unbiased,
+    "bounded-variance": _bounded_variance,
+    "bounded-sup": _bounded_sup,
+    "variance-split": _variance_split,
+    "algorithm": _algorithm,
+    "preconditioner": _preconditioner,
+    "momentum": _momentum,
+    "box": _box,
+    "smooth-activations": _smooth_activations,
+}
+
+
+@dataclass(frozen=True)
+class _Extra:
+    """A row the pipeline adds for an assumption the theorem does not carry."""
+
+    id: str
+    name: str
+    constraints: tuple = ()
+
+
+def assumption_rows(theorem, ev: Evidence) -> tuple[Row, ...]:
+    """One row per assumption of ``theorem`` (by id), then A1 and A2 when the
+    theorem leaves them out, then any inadmissible value of a constant."""
+    rows = []
+    for a in theorem.assumptions:
+        check = constraint_row if a.constraints else CHECKS.get(a.id)
+        if check is None:
+            rows.append(Row(a.id, a.name, UNCHECKED, "no empirical check of this assumption"))
+        else:
+            rows.append(check(a, ev))
+    ids = {a.id for a in theorem.assumptions}
+    if "smooth-activations" not in ids and hasattr(ev.model, "activation"):
+        rows.append(_smooth_activations(_Extra("smooth-activations", "smooth activations (A1)"), ev))
+    if "box" not in ids:
+        rows.append(_box(_Extra("box", "parameter box (A2)"), ev))
+    domain = [v.message for v in ev.binding.violations if v.id == "domain"]
+    if domain:
+        rows.append(Row("domain", "admissible constants", FAILS, "; ".join(domain)))
+    return tuple(rows)

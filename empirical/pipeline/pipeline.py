@@ -1,0 +1,297 @@
+"""The main job, top to bottom: theorem -> train -> estimate -> bind -> compare -> result
+(docs/design.md, "How a question flows").
+
+1. **theorem**: ``theory.bound(model, optimizer, variant, expand=False)``, the
+   one visit to the theory for the bound; ``--box`` picks the projected-SGD
+   theorem. L, M, R, Delta and the variance parts stay symbols, to be measured.
+2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
+   recording what the theorem's left-hand side is about.
+3. **estimate**: every constant along every run's snapshots.
+4. **bind**: each constant at the end of its interval that makes the bound larger.
+5. **compare**: the theorem's own weighted average per run, over runs the mean
+   with a Student-t interval; the observed rate.
+6. **result**: assumption rows by id, and the verdict, decided once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from empirical.compare import Observed, RateFit, bind, fit_rate, observe, running_averages
+from empirical.errors import ConfigError
+from empirical.pipeline import step_constant
+from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.result import Result
+from empirical.pipeline.settings import Settings
+from empirical.threads import torch_threads
+
+#: Seed of the held-out split: the same rows for every seed, so runs of
+#: different seeds see the same training data.
+SPLIT_SEED = 0
+#: Confidence of the interval over runs.
+CONFIDENCE = 0.95
+
+Progress = Callable[[str], None]
+
+
+def silent(_: str) -> None:
+    """The progress callback that prints nothing (and turns off the training bar)."""
+    return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The model and its training rows."""
+
+    model: Any
+    X: torch.Tensor
+
+
+class _Timings(dict):
+    @contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[part] = self.get(part, 0.0) + time.perf_counter() - t
+
+
+def verify(
+    settings: Settings, progress: Progress = silent, *, model: Any = None, data: torch.Tensor | None = None
+) -> Result:
+    """Train, estimate, bind, compare (no files written); ``model``/``data``
+    replace the ones the settings name (property tests over random models)."""
+    if settings.steps < 2:
+        raise ConfigError(f"verify needs steps (--steps) >= 2, got {settings.steps}")
+    timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
+    with torch_threads():
+        with timings("theory"):
+            theorem = choose_theorem(settings)
+        problem = prepare(settings, model, data)
+        with timings("estimation"):
+            step = step_constant.choose(settings, problem.model, problem.X, progress)
+        progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
+        with timings("training"):
+            runs = train_runs(settings, problem, step, progress)
+        with timings("estimation"):
+            progress("estimating the constants along the runs")
+            constants = estimate_along(settings, problem, runs)
+        with timings("theory"):
+            fixed = fixed_values(settings, step, runs.step_size)
+            needed = set(theorem.constants)
+            binding = bind(theorem, constants.named(), {k: v for k, v in fixed.items() if k in needed})
+            observed, rate, curves = compare_runs(theorem, runs, binding.values, fixed)
+        evidence = Evidence(
+            settings, problem.model, runs, step.optimizer_options, constants, binding,
+            projected_theorem=theorem.variant == "projected",
+        )  # fmt: skip
+        rows = assumption_rows(theorem, evidence)
+    snr = {
+        part: constants.snr.at(part, settings.batch_size, problem.model.K).as_dict()
+        for part in ("decoder", "encoder")
+    }
+    extras = {
+        "step_constant_choice": step.how,
+        "optimizer_options": step.optimizer_options,
+        "model_options": problem.model.options(),
+        "n_params": problem.model.n_params,
+        "rows": int(problem.X.shape[0]),
+        "snr": snr,
+        "n_evals": constants.n_evals,
+        **curves,
+    }
+    return Result(
+        settings, theorem, runs, constants, binding, observed, rate, rows, fixed, dict(timings), extras
+    )
+
+
+# ----------------------------------------------------------------- the steps
+
+
+def choose_theorem(settings: Settings):
+    """The theorem of the run: the model's bound for the optimizer, the
+    projected-SGD theorem when SGD is projected (``box``)."""
+    import theory
+
+    variant = "projected" if settings.box is not None and settings.optimizer == "sgd" else None
+    return theory.bound(settings.model, settings.optimizer, variant, expand=False)
+
+
+def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
+    """The model and the training rows (the held-out split is seeded with
+    :data:`SPLIT_SEED`, so it does not depend on ``seed``)."""
+    from empirical.data import load, split
+    from empirical.models import make
+
+    X = load(settings.data) if data is None else data
+    rows, _held = split(X, held_out=settings.holdout, seed=SPLIT_SEED)
+    if model is None:
+        kind, opts = settings.model_options()
+        model = make(kind, int(X.shape[1]), **opts)
+    model.check_data(rows)
+    return Problem(model, rows.to(model.dtype))
+
+
+def train_runs(settings: Settings, problem: Problem, step: step_constant.StepChoice, progress: Progress):
+    """The R runs of ``settings``, batched."""
+    from empirical.train import train
+
+    progress(f"training {settings.seeds} run(s) of {settings.steps} {settings.optimizer.upper()} steps")
+    return train(
+        problem.model,
+        None,
+        problem.X,
+        optimizer=settings.optimizer,
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        C_gamma=step.C_gamma,
+        box=settings.box,
+        seed=settings.seed,
+        seeds=settings.seeds,
+        progress=False if progress is silent else None,
+        threads=None,
+        **step.optimizer_options,
+    )
+
+
+def estimate_along(settings: Settings, problem: Problem, runs):
+    """Every constant along every run (empirical.estimators.constants)."""
+    from empirical.estimators import estimate
+
+    return estimate(
+        problem.model, problem.X, run=runs, batch_size=settings.batch_size, seed=settings.seed,
+        snr_Ks=(problem.model.K,),
+    )  # fmt: skip
+
+
+def fixed_values(
+    settings: Settings, step: step_constant.StepChoice, step_sizes: np.ndarray
+) -> dict[str, float]:
+    """The values of the theorem that are not estimated: n, B, K, C_gamma, the
+    step sums S1 = sum gamma_k, S2 = sum gamma_k^2 and gamma_max of the steps
+    actually taken, the box radius and the optimizer's parameters."""
+    gammas = np.asarray(step_sizes, dtype=float)
+    out = {
+        "n": float(gammas.size),
+        "B": float(settings.batch_size),
+        "K": float(settings.K),
+        "C_gamma": float(step.C_gamma),
+        "S1": float(gammas.sum()),
+        "S2": float(np.square(gammas).sum()),
+        "gamma_max": float(gammas.max()),
+    }
+    if settings.box is not None:
+        out["a"] = float(settings.box)
+    if "betas" in step.optimizer_options:
+        b1, b2 = step.optimizer_options["betas"]
+        out.update(beta1=float(b1), beta2=float(b2), eps=float(step.optimizer_options["adam_eps"]))
+    return out
+
+
+def records_of(theorem, runs) -> tuple[np.ndarray, np.ndarray]:
+    """(index j, values (R, T)) of the observable the theorem bounds."""
+    from theory.lhs import GRAD_NORM_SQ, GRADIENT_MAPPING_SQ
+
+    observable = theorem.lhs.observable
+    if observable == GRAD_NORM_SQ:
+        return np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq)
+    if observable == GRADIENT_MAPPING_SQ and runs.mapping_sq is not None:
+        return np.arange(runs.steps), np.asarray(runs.mapping_sq)
+    raise ConfigError(f"{theorem.name} bounds {observable}, which these runs did not record")
+
+
+def compare_runs(
+    theorem, runs, values: dict[str, float], fixed: dict[str, float]
+) -> tuple[Observed, RateFit, dict[str, Any]]:
+    """The observed side (empirical.compare.observe) and the rate fit on the
+    mean running average; also the curves the figures draw."""
+    lhs = theorem.lhs
+    constants = {c: values.get(c, fixed.get(c)) for c in lhs.constants}
+    gammas = np.asarray(runs.step_size)
+
+    def weights_at(m: int) -> np.ndarray:
+        return lhs.weights(m, gammas[:m] if lhs.uses_steps else None, **constants)
+
+    index, records = records_of(theorem, runs)
+    n = runs.steps
+    observed = observe(index, records, weights_at(n), lhs.observable, CONFIDENCE)
+    horizons, averages = running_averages(index, records, weights_at)
+    rate_text, exponent = theory_rate(theorem)
+    rate = fit_rate(horizons, averages.mean(0), n, rate_text, exponent)
+    curve = bound_curve(theorem, values, gammas, horizons)
+    return observed, rate, {"horizons": horizons, "running_averages": averages, "bound_curve": curve}
+
+
+def theory_rate(theorem) -> tuple[str, float]:
+    """(leading order in n, its exponent) of the theorem under the runs' schedule
+    gamma_k = C_gamma k^(-1/2): a bound that depends on the steps only through
+    their sums gets S1 >= its integral lower bound, S2 <= its upper bound and
+    gamma_max = C_gamma (theory.schedules) first."""
+    from theory.rates import rate_exponent
+    from theory.schedules import DEFAULT
+
+    bound = theorem
+    if not theorem.has_rate:
+        bound = theorem.substitute(
+            S1=DEFAULT.sum_lower(1), S2=DEFAULT.sum_upper(2), gamma_max=DEFAULT.constant
+        )
+    p, _q = rate_exponent(bound.expr)
+    return str(bound.rate()), float(p)
+
+
+def bound_curve(theorem, values: dict[str, float], gammas: np.ndarray, horizons: np.ndarray) -> np.ndarray:
+    """The bound at every horizon m with the same constants (n = m and the step
+    sums of the first m steps); NaN where it is not defined."""
+    f = theorem.numpy()
+    cum1, cum2 = np.cumsum(gammas), np.cumsum(np.square(gammas))
+    run_max = np.maximum.accumulate(gammas)
+    m = horizons.astype(int)
+    at = {**values, "n": horizons, "S1": cum1[m - 1], "S2": cum2[m - 1], "gamma_max": run_max[m - 1]}
+    with np.errstate(all="ignore"):
+        out = f.func(*(np.asarray(at[a], dtype=float) for a in f.args))
+    return np.broadcast_to(np.asarray(out, dtype=float), horizons.shape).copy()
+
+
+# --------------------------------------------------------------- estimation
+
+
+def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[str, Any]:
+    """``vaebounds estimate``: the constants at theta_0 (``steps`` = 0) or along
+    R runs of ``steps`` SGD steps, with the decoder and encoder gradient SNR at
+    (B, K); a JSON-ready dict."""
+    from empirical.estimators import estimate
+
+    with torch_threads():
+        problem = prepare(settings)
+        model, X = problem.model, problem.X
+        runs = None
+        if settings.steps > 0:
+            step = step_constant.choose(settings, model, X, progress)
+            runs = train_runs(settings, problem, step, progress)
+        progress("estimating L, sigma2, M, R, Delta and the gradient SNR")
+        c = estimate(model, X, None, runs, batch_size=settings.batch_size, seed=settings.seed)
+    return {
+        "model": settings.model,
+        "data": settings.data,
+        "batch_size": settings.batch_size,
+        "K": settings.K,
+        "seed": settings.seed,
+        "seeds": settings.seed_list if runs is not None else [settings.seed],
+        "point": c.where,
+        "constants": {name: e.as_dict() for name, e in c.named().items()},
+        "lower_estimates": list(c.lower_estimates),
+        "delta_is_upper": c.delta_is_upper,
+        "snr": {
+            "decoder": c.snr.at("decoder", settings.batch_size, settings.K).as_dict(),
+            "encoder": c.snr.at("encoder", settings.batch_size, settings.K).as_dict(),
+        },
+        "n_evals": c.n_evals,
+    }

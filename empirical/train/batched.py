@@ -1,0 +1,128 @@
+"""R independent runs in one computation.
+
+The parameters of R runs are stacked along a leading axis; ``torch.func.vmap``
+maps the model's functional loss ``batch_loss(params, X, eps)`` over that axis,
+so one forward pass gives every run's loss. The runs share nothing, so the
+gradient of the sum of their losses with respect to the stacked parameters is,
+slice by slice, each run's own gradient: one backward pass for all of them.
+
+Randomness stays an argument: each run's minibatch indices and noise are
+drawn from that run's own ``torch.Generator`` and passed in, so run i does
+exactly what a single run with the same generator does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch.func import vmap
+
+from empirical.estimators.gradnorm import unbiased_sq_norm
+
+Tensors = dict[str, torch.Tensor]
+
+#: Rows per chunk when differentiating the full-data objective.
+FULL_CHUNK = 4096
+
+
+def stack(params: Sequence[Mapping[str, torch.Tensor]]) -> Tensors:
+    """One dict of tensors with a leading run axis from R dicts of one run each."""
+    return {key: torch.stack([p[key] for p in params]) for key in params[0]}
+
+
+def run_slice(params: Mapping[str, torch.Tensor], i: int) -> Tensors:
+    """Run ``i``'s parameters from a stacked dict."""
+    return {key: p[i] for key, p in params.items()}
+
+
+def per_run_sq_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(R,) squared Euclidean norms over all parameters of each run."""
+    return torch.stack([t.reshape(t.shape[0], -1).square().sum(1) for t in tensors]).sum(0)
+
+
+def per_run_sup_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """(R,) sup-norms ||theta||_inf over all parameters of each run."""
+    return torch.stack([t.reshape(t.shape[0], -1).abs().amax(1) for t in tensors]).amax(0)
+
+
+def draw_minibatches(
+    model: object, N: int, batch_size: int, generators: Sequence[torch.Generator]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices (R, B), noise (R, B, K, d)): B rows drawn uniformly with
+    replacement and their noise, each run from its own generator."""
+    idx = [torch.randint(N, (batch_size,), generator=g) for g in generators]
+    eps = [model.sample_noise(g, batch_size) for g in generators]
+    return torch.stack(idx), torch.stack(eps)
+
+
+def minibatch_gradients(
+    model: object,
+    leaves: Mapping[str, torch.Tensor],
+    X: torch.Tensor,
+    idx: torch.Tensor,
+    eps: torch.Tensor,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """(losses (R,), gradients stacked like ``leaves``) of every run's minibatch loss
+    at its own parameters: one vmapped forward pass, one backward pass."""
+    losses = vmap(model.batch_loss)(dict(leaves), X[idx.to(X.device)], eps.to(X.device))
+    grads = torch.autograd.grad(losses.sum(), list(leaves.values()))
+    return losses.detach(), grads
+
+
+def full_gradients(
+    model: object, params: Mapping[str, torch.Tensor], X: torch.Tensor, eps: torch.Tensor | None
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """(F values (C,), gradients (C, ...)) of the full-data objective for C
+    parameter copies: F_c = mean over the N rows of X of the loss under noise
+    ``eps[c]`` (C, N, K, d), or the exact loss when ``eps`` is None."""
+    N = X.shape[0]
+    keys = list(params)
+    leaves = [params[k].detach().requires_grad_(True) for k in keys]
+    C = leaves[0].shape[0]
+    values = torch.zeros(C, dtype=leaves[0].dtype, device=X.device)
+    totals = [torch.zeros_like(p) for p in leaves]
+    f = vmap(model.batch_loss, in_dims=(0, None, 0))
+    for start in range(0, N, FULL_CHUNK):
+        Xc = X[start : start + FULL_CHUNK]
+        if eps is None:
+            e = torch.zeros((C, Xc.shape[0], model.K, model.latent_dim), dtype=X.dtype, device=X.device)
+        else:
+            e = eps[:, start : start + FULL_CHUNK].to(X.device)
+        Fc = f(dict(zip(keys, leaves, strict=True)), Xc, e) * (Xc.shape[0] / N)
+        grads = torch.autograd.grad(Fc.sum(), leaves)
+        values += Fc.detach()
+        totals = [t + g for t, g in zip(totals, grads, strict=True)]
+    return values, tuple(totals)
+
+
+def gradient_norm_records(
+    model: object,
+    params: Mapping[str, torch.Tensor],
+    X: torch.Tensor,
+    generators: Sequence[torch.Generator],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(F(theta) (R,), unbiased ||grad F(theta)||^2 (R,)) for every run.
+
+    ||grad F||^2 is recorded as <G_1, G_2>, two full-data gradients whose noise
+    is drawn independently from the run's recording generator: E<G_1, G_2> =
+    <E G_1, E G_2> = ||grad F||^2 exactly, nothing to subtract
+    (:func:`empirical.estimators.unbiased_sq_norm`, the one definition shared
+    with :func:`empirical.estimators.gradient_norm_sq`), batched over runs. A
+    deterministic loss needs one gradient: ||G||^2 is exact. F is the mean of
+    the copies' values (unbiased).
+    """
+    R = len(generators)
+    if getattr(model, "is_deterministic", False):
+        values, grads = full_gradients(model, params, X, None)
+        return values.double(), per_run_sq_norm(grads).double()
+    N = X.shape[0]
+    shape = (2, N, model.K, model.latent_dim)
+    eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
+    copies = {k: p.detach().repeat_interleave(2, dim=0) for k, p in params.items()}
+    values, grads = full_gradients(model, copies, X, eps.reshape(2 * R, *shape[1:]))
+    keys = list(params)
+    first = {k: g[0::2] for k, g in zip(keys, grads, strict=True)}
+    second = {k: g[1::2] for k, g in zip(keys, grads, strict=True)}
+    records = unbiased_sq_norm(first, second, batch_dims=1)
+    return values.reshape(R, 2).mean(1).double(), records

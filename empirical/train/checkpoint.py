@@ -1,0 +1,54 @@
+"""Checkpoints of a training run: everything needed to continue it exactly.
+
+A checkpoint holds the stacked parameters, the step rule's state, every run's
+two generators, the history so far and the options; :func:`compatible`
+refuses to continue a run under different model or run options. Files are
+written to a temporary name and renamed into place, so an interrupted write
+leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from empirical.errors import ConfigError
+
+FORMAT = 2
+#: Options that may differ between a run and the run it resumes.
+RESUME_FREE = ("steps", "device")
+
+
+def save(path: Path, state: Mapping[str, Any]) -> None:
+    """Write ``state`` (plus the format number) atomically to ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({**state, "format": FORMAT}, tmp)
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A checkpoint written by :func:`save`; ConfigError when it is not one."""
+    try:
+        state = torch.load(path, weights_only=True)
+    except (OSError, RuntimeError) as err:
+        raise ConfigError(f"option resume: cannot read checkpoint {path} ({err})") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ConfigError(f"option resume: {path} is not a vaebounds training checkpoint (format {FORMAT})")
+    return state
+
+
+def fixed_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a resumed run must share with its checkpoint."""
+    return {k: v for k, v in options.items() if k not in RESUME_FREE}
+
+
+def compatible(path: Path, saved: Mapping[str, Any], now: Mapping[str, Any], what: str) -> None:
+    """ConfigError naming every option that differs between ``saved`` and ``now``."""
+    diff = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
+    if diff:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} vs {now.get(k)!r}" for k in diff)
+        raise ConfigError(f"option resume: checkpoint {path} has different {what} options ({detail})")

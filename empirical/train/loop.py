@@ -1,0 +1,328 @@
+"""The training loop: R independent runs in one computation per step.
+
+Run i (i = 0..R-1) has the seed ``seed + i`` and its own ``torch.Generator``,
+from which it draws, in this order, its initial parameters (unless given),
+the seed of its recording generator and then, step after step, its minibatch
+indices (B rows uniformly *with replacement*, so Var = sigma2_data / B
+exactly) and its noise (K draws per row). The recording generator draws the
+noise of the full-data gradients, so recording never changes a trajectory,
+and run i of R is the run of ``seed + i`` alone (:mod:`empirical.train.batched`).
+
+Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.optim`);
+with ``box = a`` every iterate, theta_0 included, is projected onto
+||theta||_inf <= a (coordinatewise clamp), and the step records the
+stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from empirical.data import check_array
+from empirical.errors import ConfigError, DivergenceError
+from empirical.threads import torch_threads
+from empirical.train import batched, checkpoint
+from empirical.train.optim import SCHEDULES, Adam, step_rule, step_size
+from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
+from empirical.validate import choice, positive, positive_int, seed_value
+from empirical.validate import dtype as dtype_option
+
+#: A loss this many times further above F_inf than F(theta_0) counts as divergence.
+DIVERGE_RATIO = 1e3
+#: Auto progress bar: shown only once a run has lasted this many seconds.
+PROGRESS_DELAY = 3.0
+
+
+class _Runs:
+    """Mutable state of R runs in progress: stacked parameters, step rule state,
+    generators, history."""
+
+    def __init__(self, model, params: dict, X: torch.Tensor, o: dict, gens: list[torch.Generator]):
+        self.model, self.X, self.o, self.gens = model, X, o, gens
+        self.keys = tuple(model.param_shapes)
+        self.params = params
+        self.leaves = [params[k] for k in self.keys]
+        self.rec_gens = [
+            torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=g))) for g in gens
+        ]
+        self.rule = step_rule(o["optimizer"], o["betas"], o["adam_eps"], o["adam_variant"] or "torch")
+        self.rule_state = self.rule.init(params)
+        self.k = 0
+        self.elapsed0 = 0.0
+        self.hist = empty_history()
+
+    @property
+    def R(self) -> int:
+        return len(self.gens)
+
+    def _diverged(self, i: int, what: str) -> DivergenceError:
+        return DivergenceError(
+            f"training diverged at step {self.k} (run of seed {self.o['seeds'][i]}): {what}"
+        )
+
+    def check_blow_up(self, values: Sequence[float], what: str, note: str = "") -> None:
+        """DivergenceError if value - F_inf > diverge_ratio * max(F(theta_0) - F_inf, 1)
+        for some run, F_inf the model's proven lower bound (0 if it has none).
+        Soft-clipped networks saturate instead of producing NaN: their loss
+        jumps to a plateau."""
+        ratio = self.o["diverge_ratio"]
+        if ratio is None or not self.hist["full_loss"]:
+            return
+        ref = self.model.loss_lower_bound or 0.0
+        for i, value in enumerate(values):
+            start = self.hist["full_loss"][0][i] - ref
+            if value - ref > ratio * max(start, 1.0):
+                raise self._diverged(
+                    i,
+                    f"{what} {value:.6g} is more than {ratio:g} times the initial gap "
+                    f"F(theta_0) - F_inf = {start:.6g} above F_inf = {ref:.6g}{note}",
+                )
+
+    def record(self, t0: float, snapshot: bool) -> None:
+        F, gn = batched.gradient_norm_records(self.model, self.params, self.X, self.rec_gens)
+        values = torch.cat([F, gn]).tolist()
+        F_vals, gn_vals = values[: self.R], values[self.R :]
+        for i in range(self.R):
+            if not (math.isfinite(F_vals[i]) and math.isfinite(gn_vals[i])):
+                raise self._diverged(i, f"full-data loss {F_vals[i]}, gradient norm^2 record {gn_vals[i]}")
+        self.check_blow_up(F_vals, "full-data loss")
+        h = self.hist
+        with torch.no_grad():
+            h["param_sup_norm"].append(batched.per_run_sup_norm(self.leaves).tolist())
+            if snapshot:
+                flat = torch.cat([p.reshape(self.R, -1) for p in self.leaves], 1)
+                h["snapshot_steps"].append(self.k)
+                h["snapshots"].append(flat.detach().to("cpu", torch.float64).clone())
+        h["record_steps"].append(self.k)
+        h["full_loss"].append(F_vals)
+        h["full_grad_norm_sq"].append(gn_vals)
+        h["elapsed"].append(self.elapsed0 + time.perf_counter() - t0)
+
+    def minibatch(self) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        idx, eps = batched.draw_minibatches(self.model, self.X.shape[0], self.o["batch_size"], self.gens)
+        return batched.minibatch_gradients(self.model, self.params, self.X, idx, eps)
+
+    def initialise_rule(self) -> None:
+        """A rule that starts from an independent gradient at theta_0 (delayed Adam) gets it."""
+        if self.rule.needs_initial_gradient:
+            _, g0 = self.minibatch()
+            self.rule.initialise(self.rule_state, dict(zip(self.keys, g0, strict=True)))
+
+    def step(self) -> None:
+        o = self.o
+        self.k += 1
+        k = self.k
+        gamma = step_size(k, o["C_gamma"], o["schedule"])
+        losses, grads = self.minibatch()
+        values = torch.cat([losses, batched.per_run_sq_norm(grads)]).tolist()
+        loss_vals, gn_vals = values[: self.R], values[self.R :]
+        for i in range(self.R):
+            if not (math.isfinite(loss_vals[i]) and math.isfinite(gn_vals[i])):
+                raise self._diverged(
+                    i,
+                    f"minibatch loss {loss_vals[i]}, gradient norm^2 {gn_vals[i]} "
+                    f"(step size gamma_{k} = {gamma:.3g})",
+                )
+        self.check_blow_up(loss_vals, "minibatch loss", f" (step size gamma_{k} = {gamma:.3g})")
+        direction = self.rule.direction(self.rule_state, dict(zip(self.keys, grads, strict=True)))
+        box = o["box"]
+        with torch.no_grad():
+            before = [p.clone() for p in self.leaves] if box is not None else None
+            for key, p in zip(self.keys, self.leaves, strict=True):
+                p.sub_(direction[key], alpha=gamma)
+                if box is not None:
+                    p.clamp_(-box, box)
+            if before is not None:
+                moved = [b - p for b, p in zip(before, self.leaves, strict=True)]
+                self.hist["mapping_sq"].append((batched.per_run_sq_norm(moved) / gamma**2).tolist())
+        self.hist["loss"].append(loss_vals)
+        self.hist["grad_norm_sq"].append(gn_vals)
+        self.hist["step_size"].append(gamma)
+
+    # -- checkpoints ----------------------------------------------------------
+    def state(self, elapsed: float) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "params": {k: p.detach().cpu().clone() for k, p in self.params.items()},
+            "rule": self.rule.state_dict(self.rule_state),
+            "gens": [g.get_state() for g in self.gens],
+            "rec_gens": [g.get_state() for g in self.rec_gens],
+            "hist": {
+                k: [t.clone() if isinstance(t, torch.Tensor) else t for t in v] for k, v in self.hist.items()
+            },
+            "elapsed": elapsed,
+            "model": {"kind": self.model.kind, **self.model.options()},
+            "options": checkpoint.fixed_options(self.o),
+        }
+
+    def load(self, path: Path) -> None:
+        st = checkpoint.load(path)
+        checkpoint.compatible(path, st["model"], {"kind": self.model.kind, **self.model.options()}, "model")
+        checkpoint.compatible(path, st["options"], checkpoint.fixed_options(self.o), "run")
+        if st["k"] > self.o["steps"]:
+            raise ConfigError(f"option steps={self.o['steps']} is below the checkpoint's step {st['k']}")
+        dev, dt = self.X.device, self.model.dtype
+        with torch.no_grad():
+            for key in self.keys:
+                self.params[key].copy_(st["params"][key].to(dev, dt))
+        self.rule_state = self.rule.load_state_dict(st["rule"], self.params)
+        for g, s in zip(self.gens, st["gens"], strict=True):
+            g.set_state(s)
+        for g, s in zip(self.rec_gens, st["rec_gens"], strict=True):
+            g.set_state(s)
+        self.hist = {k: list(v) for k, v in st["hist"].items()}
+        self.k = st["k"]
+        self.elapsed0 = st["elapsed"]
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    if device is None or device == "auto":
+        return torch.device("cuda" if device == "auto" and torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("option device='cuda' but no CUDA device is present; use 'cpu'")
+    if dev.type not in ("cpu", "cuda"):
+        raise ConfigError(f"option device must be cpu, cuda or auto, got {device!r}")
+    return dev
+
+
+def _initial(model, params, gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
+    """Stacked theta_0: each run's own draw (``params`` None), one run's params
+    shared by all runs, or params already stacked with a leading run axis."""
+    R = len(gens)
+    if params is None:
+        return batched.stack([model.init_params(g) for g in gens])
+    if set(params) != set(model.param_shapes):
+        raise ConfigError(f"params must have the keys {sorted(model.param_shapes)}, got {sorted(params)}")
+    out = {}
+    for key, shape in model.param_shapes.items():
+        p = torch.as_tensor(params[key]).detach()
+        if tuple(p.shape) == tuple(shape):
+            p = p.unsqueeze(0).expand(R, *shape)
+        elif tuple(p.shape) != (R, *shape):
+            raise ConfigError(
+                f"params[{key!r}] must have shape {tuple(shape)} or {(R, *shape)}, got {tuple(p.shape)}"
+            )
+        out[key] = p
+    return out
+
+
+def train(
+    model,
+    params: Mapping[str, torch.Tensor] | None,
+    data: Any,
+    *,
+    optimizer: str = "sgd",
+    steps: int,
+    batch_size: int = 128,
+    C_gamma: float,
+    schedule: str = "sqrt",
+    box: float | None = None,
+    records: Sequence[int] | None = None,
+    seed: int = 0,
+    seeds: int = 1,
+    betas: tuple[float, float] = (0.9, 0.999),
+    adam_eps: float = 1e-8,
+    adam_variant: str = "torch",
+    dtype: str | torch.dtype | None = None,
+    device: str | torch.device | None = None,
+    progress: bool | None = None,
+    checkpoint: str | Path | None = None,
+    resume: str | Path | None = None,
+    threads: int | None = 1,
+    diverge_ratio: float | None = DIVERGE_RATIO,
+) -> TrainRun:
+    """Run ``seeds`` = R runs of n = ``steps`` iterations of SGD or Adam on F
+    (the mean loss over the rows of ``data``), with seeds seed..seed+R-1.
+
+    ``params`` None: each run draws theta_0 from its own generator; a dict of
+    one run's tensors starts every run there; a dict stacked along a leading
+    axis of size R gives each run its own. ``records``: the steps at which
+    ||grad F||^2, F and ||theta||_inf are recorded (0 and n always; default
+    :func:`empirical.train.recording.record_plan`). ``progress`` None shows a
+    bar on stderr once a run exceeds a few seconds. ``checkpoint`` is written
+    at every record step; ``resume`` continues a checkpointed run (its state
+    replaces ``params``) up to ``steps``, giving the same trajectory as one
+    uninterrupted run. NaN/inf raises DivergenceError naming the step and the
+    run; so does a loss whose gap above the model's lower bound F_inf exceeds
+    ``diverge_ratio`` times the initial gap (None disables this check).
+    ``threads``: torch intra-op threads during the run (:mod:`empirical.threads`).
+    """
+    plan = checked_plan(records, positive_int("steps", steps))
+    o = {
+        "optimizer": choice("optimizer", optimizer, ("sgd", "adam")),
+        "steps": positive_int("steps", steps),
+        "batch_size": positive_int("batch_size", batch_size),
+        "C_gamma": positive("C_gamma", C_gamma),
+        "schedule": choice("schedule", schedule, tuple(SCHEDULES)),
+        "box": None if box is None else positive("box", box),
+        "records": None if records is None else tuple(int(k) for k in records),
+        "seeds": tuple(range(seed_value("seed", seed), seed + positive_int("seeds", seeds))),
+        "betas": tuple(float(b) for b in betas),
+        "adam_eps": adam_eps,
+        "adam_variant": adam_variant if optimizer == "adam" else None,
+        "diverge_ratio": None if diverge_ratio is None else positive("diverge_ratio", diverge_ratio),
+    }
+    seed_value("seed + seeds - 1", o["seeds"][-1])
+    Adam(o["betas"], adam_eps, adam_variant if optimizer == "adam" else "torch")  # validates every option
+    with torch_threads(threads):
+        return _train(model, params, data, o, plan, dtype, device, progress, checkpoint, resume)
+
+
+def _train(model, params, data, o, plan, dtype, device, progress, ckpt, resume) -> TrainRun:
+    X = data if isinstance(data, torch.Tensor) else check_array(data, "data")
+    dev = _device(device)
+    dt = model.dtype if dtype is None else dtype_option(dtype)
+    if dt != model.dtype:
+        model = replace(model, dtype=dt)
+    o["dtype"] = str(dt).removeprefix("torch.")
+    o["device"] = str(dev)
+    model.check_data(X)
+    X = X.to(dev, dt)
+    gens = [torch.Generator().manual_seed(s) for s in o["seeds"]]
+    theta0 = _initial(model, params, gens)
+    if o["box"] is not None:  # theta_0 projected too: the whole trajectory satisfies A2
+        theta0 = {k: p.clamp(-o["box"], o["box"]) for k, p in theta0.items()}
+    theta0 = {k: p.to(dev, dt).clone().requires_grad_(True) for k, p in theta0.items()}
+
+    runs = _Runs(model, theta0, X, o, gens)
+    snapshots = frozenset(snapshot_plan(plan))
+    record_set = frozenset(plan)
+    t0 = time.perf_counter()
+    if resume is not None:
+        runs.load(Path(resume))
+    else:
+        runs.initialise_rule()
+        runs.record(t0, snapshot=True)
+    path = None if ckpt is None else Path(ckpt)
+    bar = tqdm(
+        total=o["steps"],
+        initial=runs.k,
+        disable=progress is False,
+        delay=0.0 if progress else PROGRESS_DELAY,
+        file=sys.stderr,
+        unit="step",
+        leave=False,
+    )
+    try:
+        while runs.k < o["steps"]:
+            runs.step()
+            bar.update(1)
+            if runs.k in record_set:
+                runs.record(t0, snapshot=runs.k in snapshots)
+                if path is not None:
+                    checkpoint.save(path, runs.state(runs.elapsed0 + time.perf_counter() - t0))
+    finally:
+        bar.close()
+    return finish(
+        runs.hist, model, o["seeds"], runs.params, runs.keys, dict(o), projected=o["box"] is not None
+    )

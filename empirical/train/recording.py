@@ -1,0 +1,192 @@
+"""What a training run records, and when.
+
+Per step k = 1..n (index k - 1), for every run: the minibatch loss at
+theta_{k-1}, ||g_k||^2, the step size gamma_k actually used and, for projected
+runs, the stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
+
+At the record steps (:func:`record_plan`: every early step, then log-spaced,
+then regular; always theta_0 and theta_n), for every run: an unbiased record
+of ||grad F(theta_k)||^2 (two full-data gradients with independent noise, see
+:func:`empirical.train.batched.gradient_norm_records`), F(theta_k) and
+||theta_k||_inf. At a sparse subset of them (:func:`snapshot_plan`) the
+parameters themselves, for estimating constants along the runs afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from empirical.errors import ConfigError
+
+#: Every step up to this one is recorded (||grad F||^2 changes fastest early).
+DENSE_STEPS = 10
+#: Log-spaced records between DENSE_STEPS and n.
+LOG_RECORDS = 30
+#: Regularly spaced records over [0, n].
+REGULAR_RECORDS = 16
+#: Parameter snapshots kept per run (including theta_0 and theta_n).
+SNAPSHOTS = 16
+
+
+def record_plan(
+    steps: int, dense: int = DENSE_STEPS, log_points: int = LOG_RECORDS, regular: int = REGULAR_RECORDS
+) -> tuple[int, ...]:
+    """The record steps of an n-step run, sorted: every step 0..``dense``; then
+    log-spaced steps (``log_points`` per log range [dense, n]) while their gaps
+    are below n / ``regular``; then every multiple of n / ``regular``; and n."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ConfigError(f"option steps must be an integer >= 1, got {steps!r}")
+    out = set(range(min(dense, steps) + 1))
+    spacing = steps / regular
+    k = float(max(dense, 1))
+    ratio = (steps / k) ** (1.0 / max(log_points - 1, 1))
+    while k * ratio < steps and k * (ratio - 1.0) <= spacing:
+        k *= ratio
+        out.add(int(round(k)))
+    out |= {int(round(j * spacing)) for j in range(regular + 1) if j * spacing >= k + spacing / 2}
+    out.add(steps)
+    return tuple(sorted(out))
+
+
+def checked_plan(records: Sequence[int] | None, steps: int) -> tuple[int, ...]:
+    """``records`` validated (integers >= 0) with 0 and n added and those beyond
+    n left out (one list serves a run and its continuation); the default plan
+    when None."""
+    if records is None:
+        return record_plan(steps)
+    out = {0, steps}
+    for k in records:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or int(k) < 0:
+            raise ConfigError(f"option records must hold integers >= 0, got {k!r}")
+        if int(k) <= steps:
+            out.add(int(k))
+    return tuple(sorted(out))
+
+
+def snapshot_plan(record_steps: Sequence[int], count: int = SNAPSHOTS) -> tuple[int, ...]:
+    """``count`` record steps, evenly spaced in the record list, with the first and the last."""
+    ks = sorted(record_steps)
+    idx = np.unique(np.linspace(0, len(ks) - 1, min(count, len(ks))).round().astype(int))
+    return tuple(ks[i] for i in idx)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainRun:
+    """R finished runs (R = ``len(seeds)``), arrays with a leading run axis.
+
+    Per step k = 1..n (index k - 1): ``loss`` (R, n) minibatch loss at
+    theta_{k-1}, ``grad_norm_sq`` (R, n) ||g_k||^2, ``step_size`` (n,) gamma_k,
+    ``mapping_sq`` (R, n) ||theta_{k-1} - theta_k||^2 / gamma_k^2 (projected
+    runs; None otherwise). At ``record_steps`` (T,): ``full_grad_norm_sq``
+    (R, T) unbiased records of ||grad F(theta_k)||^2 (each may be negative;
+    their expectation is not), ``full_loss`` (R, T) F(theta_k),
+    ``param_sup_norm`` (R, T) ||theta_k||_inf, ``elapsed`` (T,) seconds. At
+    ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k flattened in the
+    order of ``param_keys`` (float64). ``params``: theta_n, stacked (R, ...).
+    """
+
+    model: Any
+    seeds: tuple[int, ...]
+    params: dict[str, torch.Tensor]
+    loss: np.ndarray
+    grad_norm_sq: np.ndarray
+    step_size: np.ndarray
+    mapping_sq: np.ndarray | None
+    record_steps: np.ndarray
+    full_grad_norm_sq: np.ndarray
+    full_loss: np.ndarray
+    param_sup_norm: np.ndarray
+    elapsed: np.ndarray
+    snapshot_steps: np.ndarray
+    snapshots: np.ndarray
+    param_keys: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        """n, the number of iterations."""
+        return int(self.step_size.shape[0])
+
+    @property
+    def runs(self) -> int:
+        """R, the number of runs."""
+        return len(self.seeds)
+
+    def final_params(self, i: int) -> dict[str, torch.Tensor]:
+        """theta_n of run ``i``."""
+        return {key: p[i] for key, p in self.params.items()}
+
+    def run(self, i: int) -> TrainRun:
+        """Run ``i`` alone (R = 1)."""
+        if not 0 <= i < self.runs:
+            raise ConfigError(f"run index must be in [0, {self.runs}), got {i}")
+        sl = slice(i, i + 1)
+        return replace(
+            self,
+            seeds=self.seeds[sl],
+            params={k: p[sl] for k, p in self.params.items()},
+            loss=self.loss[sl],
+            grad_norm_sq=self.grad_norm_sq[sl],
+            mapping_sq=None if self.mapping_sq is None else self.mapping_sq[sl],
+            full_grad_norm_sq=self.full_grad_norm_sq[sl],
+            full_loss=self.full_loss[sl],
+            param_sup_norm=self.param_sup_norm[sl],
+            snapshots=self.snapshots[sl],
+        )
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / float(self.elapsed[-1]) if self.elapsed[-1] > 0 else math.inf
+
+
+#: Per-step and per-record histories (lists of per-run rows), in checkpoint order.
+STEP_KEYS = ("loss", "grad_norm_sq", "step_size", "mapping_sq")
+RECORD_KEYS = ("record_steps", "full_grad_norm_sq", "full_loss", "param_sup_norm", "elapsed")
+SNAPSHOT_KEYS = ("snapshot_steps", "snapshots")
+
+
+def empty_history() -> dict[str, list]:
+    return {key: [] for key in (*STEP_KEYS, *RECORD_KEYS, *SNAPSHOT_KEYS)}
+
+
+def finish(
+    history: dict[str, list],
+    model: Any,
+    seeds: Sequence[int],
+    params: dict[str, torch.Tensor],
+    keys: tuple[str, ...],
+    options: dict[str, Any],
+    projected: bool,
+) -> TrainRun:
+    """The :class:`TrainRun` of a history (lists of per-run rows -> arrays)."""
+    R = len(seeds)
+
+    def per_run(name: str, rows: int) -> np.ndarray:
+        arr = np.asarray(history[name], dtype=np.float64).reshape(rows, R)
+        return np.ascontiguousarray(arr.T)
+
+    n, T = len(history["step_size"]), len(history["record_steps"])
+    return TrainRun(
+        model=model,
+        seeds=tuple(seeds),
+        params={k: p.detach() for k, p in params.items()},
+        loss=per_run("loss", n),
+        grad_norm_sq=per_run("grad_norm_sq", n),
+        step_size=np.asarray(history["step_size"], dtype=np.float64),
+        mapping_sq=per_run("mapping_sq", n) if projected else None,
+        record_steps=np.asarray(history["record_steps"], dtype=np.int64),
+        full_grad_norm_sq=per_run("full_grad_norm_sq", T),
+        full_loss=per_run("full_loss", T),
+        param_sup_norm=per_run("param_sup_norm", T),
+        elapsed=np.asarray(history["elapsed"], dtype=np.float64),
+        snapshot_steps=np.asarray(history["snapshot_steps"], dtype=np.int64),
+        snapshots=torch.stack(history["snapshots"], dim=1).numpy(),
+        param_keys=keys,
+        options=options,
+    )
