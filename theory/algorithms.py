@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from theory.algebra import same, tidy
 from theory.assumptions import Assumption
 from theory.checks import check_scalar
 from theory.errors import MissingConstantError
@@ -104,7 +105,7 @@ class Algorithm:
         else:
             inside, outside = start / c_v, eps * sp.sqrt(bc2 / c_v)
         scale = self.step_size * self.gradient_weight / (bc1 * sp.sqrt(c_v / bc2))
-        return _tidy(scale), _tidy(inside), _tidy(outside)
+        return tidy(scale), tidy(inside), tidy(outside)
 
     def differences(self, other: Algorithm) -> tuple[str, ...]:
         """Every detail in which ``other`` differs from this algorithm, each as "label: what
@@ -113,8 +114,8 @@ class Algorithm:
         out = []
         if self.delayed != other.delayed:
             out.append(
-                f"preconditioner: {_who(self, other, self.delayed)} uses v_(k-1) (past gradients only), "
-                f"{_who(self, other, not self.delayed)} uses v_k (g_k enters its own step)"
+                f"preconditioner: {(self if self.delayed else other).name} uses v_(k-1) (past gradients "
+                f"only), {(other if self.delayed else self).name} uses v_k (g_k enters its own step)"
             )
         for field, label, what in (
             ("first_moment_bias_correction", "first-moment bias correction", "divides m_k by 1 - beta1^k"),
@@ -122,7 +123,8 @@ class Algorithm:
         ):
             if getattr(self, field) != getattr(other, field):
                 has = getattr(self, field)
-                out.append(f"{label}: {_who(self, other, has)} {what}, {_who(self, other, not has)} does not")
+                yes, no = (self, other) if has else (other, self)
+                out.append(f"{label}: {yes.name} {what}, {no.name} does not")
         for field, label in (
             ("gradient_weight", "gradient weight c in m_k = beta1 m_(k-1) + c g_k"),
             ("square_weight", "square weight c in v_k = beta2 v_(k-1) + c g_k^2"),
@@ -132,20 +134,20 @@ class Algorithm:
             ("second_moment_decay", "second-moment decay"),
         ):
             mine, theirs = getattr(self, field), getattr(other, field)
-            if not _same(mine, theirs):
+            if not same(mine, theirs):
                 out.append(f"{label}: {self.name} {sp.sstr(mine)}, {other.name} {sp.sstr(theirs)}")
         if self.eps_inside_sqrt != other.eps_inside_sqrt:
             out.append(
-                f"eps placement: {_who(self, other, self.eps_inside_sqrt)} sqrt(eps + v), "
-                f"{_who(self, other, not self.eps_inside_sqrt)} sqrt(v) + eps"
+                f"eps placement: {(self if self.eps_inside_sqrt else other).name} sqrt(eps + v), "
+                f"{(other if self.eps_inside_sqrt else self).name} sqrt(v) + eps"
             )
         if not out:
             return ()
         mine = self.normal_form()
         theirs = tuple(e.subs(_step_symbols(other, self)) for e in other.normal_form())
-        ratio = _tidy(theirs[0] / mine[0])
-        net = [] if _same(ratio, 1) else [f"step of {other.name} = step of {self.name} x {sp.sstr(ratio)}"]
-        if not (_same(mine[1], theirs[1]) and _same(mine[2], theirs[2])):
+        ratio = tidy(theirs[0] / mine[0])
+        net = [] if same(ratio, 1) else [f"step of {other.name} = step of {self.name} x {sp.sstr(ratio)}"]
+        if not (same(mine[1], theirs[1]) and same(mine[2], theirs[2])):
             net.append(
                 f"denominator sqrt(V + {sp.sstr(mine[1])}) + {sp.sstr(mine[2])} ({self.name}) against "
                 f"sqrt(V + {sp.sstr(theirs[1])}) + {sp.sstr(theirs[2])} ({other.name}), "
@@ -191,60 +193,20 @@ class Algorithm:
         missing = sorted(s.name for s in expr.free_symbols if s.name not in values)
         if missing:
             raise MissingConstantError(f"{self.name}: missing value for {', '.join(missing)}")
-        clean = {
-            s: values["k"] if s == k else check_scalar(s.name, values[s.name]) for s in expr.free_symbols
-        }
-        return float(expr.subs(clean))
-
-
-_U1, _U2 = sp.symbols("u1 u2", positive=True)
-
-
-def _tidy(expr: sp.Expr) -> sp.Expr:
-    """``expr`` simplified with 0 <= beta1 < 1, 0 < beta2 < 1 known (written beta = 1 - u),
-    and a factor 1/(x - 1) of a negative term shown as 1/(1 - x)."""
-    expr = sp.sympify(expr).subs({beta1: 1 - _U1, beta2: 1 - _U2})
-    expr = sp.simplify(sp.powsimp(expr, force=True)).subs({_U1: 1 - beta1, _U2: 1 - beta2})
-    expr = expr.replace(_is_root_of_negated_inverse, lambda e: (1 / e.base) ** (-e.exp))
-    coeff, factors = expr.as_coeff_mul()
-    if coeff.is_negative:
-        for i, f in enumerate(factors):
-            base, power = f.as_base_exp()
-            if base.is_Add and power.is_integer and power.is_odd and (-base).as_coeff_add()[0].is_positive:
-                rest = factors[:i] + ((-base) ** power,) + factors[i + 1 :]
-                return sp.Mul(-coeff, *rest)
-    return expr
-
-
-def _is_root_of_negated_inverse(e: sp.Basic) -> bool:
-    """e = (-1/(x - 1))^p with p not an integer (shown as (1 - x)^(-p))."""
-    if not (e.is_Pow and e.exp.is_integer is False):
-        return False
-    inner = -1 / e.base
-    return inner.is_Add and inner.as_coeff_add()[0].is_negative
-
-
-def _same(a: sp.Expr, b: sp.Expr) -> bool:
-    """Equal as functions: the difference simplifies to 0, or vanishes at sample points."""
-    diff = sp.sympify(a) - sp.sympify(b)
-    if _tidy(diff) == 0:
-        return True
-    points = ({"k": 3, "beta1": 0.9, "beta2": 0.999}, {"k": 7, "beta1": 0.5, "beta2": 0.9})
-    rest = {"alpha_step": 0.01, "C_gamma": 0.02, "eps": 1e-3, "lr_decay": 0.1, "v_init": 0.3}
-    return all(
-        abs(complex(diff.subs({s: {**rest, **p}.get(s.name, 1.3) for s in diff.free_symbols}))) < 1e-12
-        for p in points
-    )
+        return float(
+            expr.subs(
+                {
+                    s: values["k"] if s == k else check_scalar(s.name, values[s.name])
+                    for s in expr.free_symbols
+                }
+            )
+        )
 
 
 def _step_symbols(source: Algorithm, target: Algorithm) -> dict[sp.Symbol, sp.Symbol]:
     """``source``'s step hyperparameter renamed to ``target``'s (both are torch's ``lr``)."""
     step = {h.torch: h.symbol for h in target.hyperparameters}.get("lr")
     return {get(h.symbol): get(step) for h in source.hyperparameters if h.torch == "lr" and step}
-
-
-def _who(a: Algorithm, b: Algorithm, first: bool) -> str:
-    return a.name if first else b.name
 
 
 def _adam_hyper(step: str, torch: str, role: str) -> tuple[Hyperparameter, ...]:
