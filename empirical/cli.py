@@ -100,8 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="an axis NAME=V1,V2,... with NAME in B, K, beta, s, C_gamma, seed (repeat for more axes)",
     )
     sweep.add_argument("--executor", default="local", help="local (default) or dask (needs vaebounds[dist])")
-    derive = sub.add_parser("derive", help="write derivations/*.md from the registered bounds")
-    derive.add_argument("--out", default="derivations", help="output folder (default ./derivations)")
+    derive = sub.add_parser(
+        "derive",
+        help="print one derivation (MODEL OPTIMIZER [VARIANT]) or write derivations/*.md",
+        description="With MODEL OPTIMIZER [VARIANT]: print that bound's derivation page, or write it "
+        "alone into --out. Without: write every registered bound's page into --out (default ./derivations).",
+    )
+    derive.add_argument("model", nargs="?", help="e.g. gaussian (with OPTIMIZER: one page)")
+    derive.add_argument("optimizer", nargs="?", help="e.g. sgd, adam, adagrad")
+    derive.add_argument("variant", nargs="?", help="e.g. defossez, schedule (default: the theorem's default)")
+    derive.add_argument(
+        "--out", default=None, help="output folder (default: print one page; every page: ./derivations)"
+    )
     return parser
 
 
@@ -125,11 +135,7 @@ def _progress(quiet: bool):
 
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "derive":
-        from theory.derive import write_derivations
-
-        for path in write_derivations(args.out):
-            print(path)
-        return 0
+        return _derive(args)
     settings = settings_from(args)
     say = _progress(args.quiet)
     if args.command == "sweep":
@@ -163,6 +169,26 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
             f"{obs.runs} run(s), ratio {result.ratio:.3g}; report in {report.folder}"
         )
     return result.exit_code
+
+
+def _derive(args: argparse.Namespace) -> int:
+    """``derive``: every page into --out, or one page (MODEL OPTIMIZER [VARIANT]) printed or written."""
+    from theory.derive import render_one, write_derivations
+
+    if args.model is None:
+        written = write_derivations(args.out or "derivations")
+    elif args.optimizer is None:
+        raise UsageError(
+            "derive takes MODEL OPTIMIZER [VARIANT] (e.g. derive gaussian adam defossez), or nothing"
+        )
+    elif args.out is None:
+        print(render_one(args.model, args.optimizer, args.variant), end="")
+        return 0
+    else:
+        written = write_derivations(args.out, only=(args.model, args.optimizer, args.variant or ""))
+    for path in written:
+        print(path)
+    return 0
 
 
 def format_constants(result: dict) -> str:

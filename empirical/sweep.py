@@ -76,6 +76,7 @@ def summarise(settings: Settings) -> dict[str, Any]:
         observed_lo=obs.lo,
         observed_hi=obs.hi,
         per_seed=list(obs.per_run),
+        observable=obs.observable,
         ratio=result.ratio,
         verdict=result.verdict.value,
         exit_code=result.exit_code,
