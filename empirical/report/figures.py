@@ -35,6 +35,8 @@ STYLE: dict[str, Any] = {
 }
 #: What each colour means, in every figure.
 COLOURS = {"bound": "tab:red", "observed": "tab:blue", "fit": "black", "other": "tab:gray"}
+#: The colour map of a series of settings (e.g. s = 1, 2, 5, 10), light to dark.
+SERIES = "viridis"
 #: How a point's verdict is marked (sweeps and studies): marker, filled.
 VERDICT_MARKERS = {
     "holds at the estimated constants": ("o", True),
@@ -102,6 +104,13 @@ def t_band(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndar
     return mean, mean - half, mean + half
 
 
+def series_colour(i: int, count: int) -> tuple[float, ...]:
+    """The colour of the i-th of ``count`` settings in a series (:data:`SERIES`)."""
+    from matplotlib import colormaps
+
+    return colormaps[SERIES](0.85 * (1 - i / max(count - 1, 1)))
+
+
 def observable_label(observable: str) -> str:
     return OBSERVABLE_LABELS.get(observable, observable.replace("_", " "))
 
@@ -134,6 +143,15 @@ def draw_runs(ax, x, samples, colour: str = COLOURS["observed"], label: str = "o
 # ------------------------------------------------------------------ verify
 
 
+def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
+    """True when the bound's smallest finite value is more than :data:`FAR_ABOVE`
+    times the largest positive observed value: drawn together, the data would be squashed."""
+    curve = np.asarray(curve, dtype=float)
+    ok = np.isfinite(curve) & (curve > 0)
+    top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
+    return bool(ok.any() and np.isfinite(top) and curve[ok].min() > FAR_ABOVE * top)
+
+
 def plot_convergence(result, path: Path) -> None:
     """Top: the theorem's weighted average up to n, each run thin, the mean
     with its pointwise t-interval over runs as a band, the final observed
@@ -143,7 +161,7 @@ def plot_convergence(result, path: Path) -> None:
     curve = np.asarray(result.extras["bound_curve"])
     obs, rate, R = result.observed, result.rate, avg.shape[0]
     ok = np.isfinite(curve) & (curve > 0)
-    far = ok.any() and float(np.min(curve[ok])) > FAR_ABOVE * float(np.nanmax(positive(avg)))
+    far = far_above(curve, avg)
     title = (
         f"{result.settings.model} VAE, {result.settings.optimizer}, {R} run(s): {result.verdict.value}; "
         f"bound/observed = {result.ratio:.3g}"
@@ -182,12 +200,16 @@ def plot_convergence(result, path: Path) -> None:
         a2.legend(loc="best")
 
 
+def constants_used(named: dict[str, Any], ends: dict[str, str]) -> list[str]:
+    """The estimated constants the bound uses (those bound at an interval end), in estimation order."""
+    return [name for name in named if name in ends]
+
+
 def plot_constants(result, path: Path) -> None:
     """One panel per constant the bound uses, on its own axis fitted to its
     interval: the point estimate, the interval, the end put into the bound."""
-    named = result.constants.named()
-    ends = result.binding.ends
-    names = [name for name in named if name in ends]
+    named, ends = result.constants.named(), result.binding.ends
+    names = constants_used(named, ends)
     lower = set(result.constants.lower_estimates)
     with figure(
         path,
