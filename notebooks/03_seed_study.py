@@ -191,6 +191,7 @@ for study, values in GRID.items():
                 "observed": (obs.value, obs.lo, obs.hi),
                 "ratio": r.ratio,
                 "verdict": r.verdict.value,
+                "failed": [a.id for a in r.assumptions if a.status == "fails"],
                 "result": r,
             }
         )
@@ -205,7 +206,8 @@ print("| setting | final ‖∇F(θ_n)‖² | held-out -ELBO | bound | observed 
 print("|---|---|---|---|---|---|---|")
 for row in rows:
     cells = (show(row["final_grad"]), show(row["held_out"]), f"{row['bound']:.4g}", show(row["observed"]))
-    print(f"| {row['setting']} | {' | '.join(cells)} | {row['ratio']:.3g} | {row['verdict']} |")
+    failed = f" (fails: {', '.join(row['failed'])})" if row["failed"] else ""
+    print(f"| {row['setting']} | {' | '.join(cells)} | {row['ratio']:.3g} | {row['verdict']}{failed} |")
 
 # %% [markdown]
 # ## The paper's qualitative claims, from the numbers
