@@ -13,6 +13,7 @@ import sympy as sp
 
 from theory import checks
 from theory import symbols as S
+from theory.algorithms import Algorithm
 from theory.assumptions import Assumption, Violation
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
 from theory.lhs import UNIFORM, LeftHandSide
@@ -108,6 +109,8 @@ class Bound:
     specialisation by n-free substitutions), whose rate is reused.
     ``condition_constants`` appear only in the theorem's conditions (e.g.
     gamma_max <= 1/L) and must be given to evaluate it all the same.
+    ``algorithm`` describes the adaptive update the theorem analyses (None for
+    the SGD theorems, whose update is stated by their ``algorithm`` assumption).
     """
 
     name: str
@@ -126,6 +129,7 @@ class Bound:
     order: sp.Expr | None = None
     same_order_as: Bound | None = None
     condition_constants: tuple[sp.Symbol, ...] = ()
+    algorithm: Algorithm | None = None
 
     # ------------------------------------------------------------------ constants
     @cached_property

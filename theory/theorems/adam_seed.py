@@ -28,6 +28,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import descent
+from theory.algorithms import DELAYED_ADAM
 from theory.assumptions import (
     BOUNDED_SUP,
     BOUNDED_VARIANCE,
@@ -60,12 +61,7 @@ MOMENTUM = Assumption(
     r"\beta_1 = 0 \text{ proved; for } \beta_1 > 0 \text{ the factor } 1/(1-\beta_1) \text{ is an order}",
     (beta1,),
 )
-ALGORITHM = Assumption(
-    "algorithm",
-    "Adam with a delayed preconditioner",
-    r"\theta_k = \theta_{k-1} - \gamma_k A_{k-1} g_k,\ "
-    r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon))",
-)
+ALGORITHM = DELAYED_ADAM.assumption()
 
 #: Eigenvalue bounds of A = diag(1/(sqrt(v) + eps)) when ||g||_inf <= R.
 ADAM_EIGENVALUES = {lambda_max: 1 / eps, lambda_min: 1 / (R + eps)}
@@ -129,4 +125,5 @@ def seed_adam() -> Bound:
             "beta2 enters only through the assumption beta1 < sqrt(beta2) < 1 (checked when given).",
         ),
         optimizer="adam",
+        algorithm=DELAYED_ADAM,
     )
