@@ -85,7 +85,17 @@ def test_settings_import_no_torch():
 
 
 def _observed(lo: float, hi: float) -> Observed:
-    return Observed((lo + hi) / 2, lo, hi, 0.95, ((lo + hi) / 2,), (lo,), (hi,), "grad_norm_sq", "test")
+    return Observed(
+        value=(lo + hi) / 2,
+        lo=lo,
+        hi=hi,
+        confidence=0.95,
+        method="test",
+        per_run=((lo + hi) / 2,),
+        per_run_lo=(lo,),
+        per_run_hi=(hi,),
+        observable="grad_norm_sq",
+    )
 
 
 def test_verdict_is_decided_by_rows_then_the_upper_end():
