@@ -28,9 +28,12 @@ from empirical.compare import Observed, RateFit, bind, fit_rate, observe, runnin
 from empirical.errors import ConfigError
 from empirical.pipeline import step_constant
 from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.coverage import OptimizerRun, choose_theorem
 from empirical.pipeline.result import Result
 from empirical.pipeline.settings import Settings
+from empirical.pipeline.variants import attribution_of, evaluate_variants
 from empirical.threads import torch_threads
+from theory.lhs import GRAD_NORM_SQ
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
 #: different seeds see the same training data.
@@ -73,25 +76,30 @@ def verify(
         raise ConfigError(f"verify needs steps (--steps) >= 2, got {settings.steps}")
     timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
     with torch_threads():
-        with timings("theory"):
-            theorem = choose_theorem(settings)
         problem = prepare(settings, model, data)
         with timings("estimation"):
             step = step_constant.choose(settings, problem.model, problem.X, progress)
         progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
+        with timings("theory"):
+            run_desc = optimizer_run(settings, step)
+            choice = choose_theorem(settings.model, run_desc)
+            theorem = choice.theorem
         with timings("training"):
             runs = train_runs(settings, problem, step, progress)
         with timings("estimation"):
             progress("estimating the constants along the runs")
             constants = estimate_along(settings, problem, runs)
         with timings("theory"):
-            fixed = fixed_values(settings, step, runs.step_size)
+            fixed = {**fixed_values(settings, step, runs.step_size), **choice.values}
+            fixed["d"] = float(problem.model.n_params)
             needed = set(theorem.constants)
             binding = bind(theorem, constants.named(), {k: v for k, v in fixed.items() if k in needed})
             observed, rate, curves = compare_runs(theorem, runs, binding.values, fixed)
+            adaptive = adaptive_extras(settings.model, run_desc, constants.named(), fixed, runs)
+            attribution = attribution_of(theorem, binding.values)
         evidence = Evidence(
             settings, problem.model, runs, step.optimizer_options, constants, binding,
-            projected_theorem=theorem.variant == "projected",
+            projected_theorem=theorem.variant == "projected", algorithm_row=choice.algorithm_row,
         )  # fmt: skip
         rows = assumption_rows(theorem, evidence)
     snr = {
@@ -106,6 +114,8 @@ def verify(
         "rows": int(problem.X.shape[0]),
         "snr": snr,
         "n_evals": constants.n_evals,
+        "attribution": attribution,
+        **adaptive,
         **curves,
     }
     return Result(
@@ -116,13 +126,58 @@ def verify(
 # ----------------------------------------------------------------- the steps
 
 
-def choose_theorem(settings: Settings):
-    """The theorem of the run: the model's bound for the optimizer, the
-    projected-SGD theorem when SGD is projected (``box``)."""
-    import theory
+def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> OptimizerRun:
+    """The optimizer of the batched runs as the theorems see it (empirical.pipeline.coverage)."""
+    o = step.optimizer_options
+    family = settings.optimizer
+    variant = o.get("adam_variant")
+    algorithm = {
+        ("adam", "defossez"): "adam-defossez",
+        ("adam", "torch"): "torch.optim.Adam",
+        ("adam", "delayed"): "adam-delayed",
+        ("adagrad", "defossez"): "adagrad-defossez",
+        ("adagrad", "torch"): "torch.optim.Adagrad",
+    }.get((family, variant), "")
+    options = {"eps": o["adam_eps"]} if "adam_eps" in o else {}
+    if "betas" in o:
+        options["betas"] = tuple(o["betas"])
+    what = f"batched {family.capitalize() if family != 'sgd' else 'SGD'}"
+    return OptimizerRun(
+        family=family,
+        implementation=f"{what} ({variant})" if variant else what,
+        lr=float(step.C_gamma),
+        algorithm=algorithm,
+        options=options,
+        steps=step.schedule,
+        box=settings.box if family == "sgd" else None,
+    )
 
-    variant = "projected" if settings.box is not None and settings.optimizer == "sgd" else None
-    return theory.bound(settings.model, settings.optimizer, variant, expand=False)
+
+def adaptive_extras(
+    model: str, run: OptimizerRun, estimates, fixed: dict[str, float], runs
+) -> dict[str, Any]:
+    """For Adam and Adagrad: every variant of the catalogue on these runs (empirical.pipeline.variants)
+    and the preconditioner's extremes measured along them."""
+    if run.family not in ("adam", "adagrad"):
+        return {}
+    lambdas = None
+    if runs.precond_min is not None:
+        lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
+    records = (
+        np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq), runs.full_grad_norm_sq_var,
+        runs.record_dof,
+    )  # fmt: skip
+    rows = evaluate_variants(model, run, estimates, fixed, records, runs.step_size, lambdas, CONFIDENCE)
+    out: dict[str, Any] = {"variants": rows}
+    if lambdas is not None:
+        out["preconditioner"] = {
+            "lambda_min": lambdas[0],
+            "lambda_max": lambdas[1],
+            "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
+            "(empirical.train.optim.preconditioner_factor) over every step of every run, read from the "
+            "optimizer's second-moment state",
+        }
+    return out
 
 
 def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
@@ -153,6 +208,7 @@ def train_runs(settings: Settings, problem: Problem, step: step_constant.StepCho
         steps=settings.steps,
         batch_size=settings.batch_size,
         C_gamma=step.C_gamma,
+        schedule=step.schedule,
         box=settings.box,
         seed=settings.seed,
         seeds=settings.seeds,
@@ -222,7 +278,11 @@ def compare_runs(
 
     index, records = records_of(theorem, runs)
     n = runs.steps
-    observed = observe(index, records, weights_at(n), lhs.observable, CONFIDENCE)
+    noisy = lhs.observable == GRAD_NORM_SQ and runs.full_grad_norm_sq_var is not None
+    observed = observe(
+        index, records, weights_at(n), lhs.observable, CONFIDENCE,
+        variances=runs.full_grad_norm_sq_var if noisy else None, dof=runs.record_dof if noisy else None,
+    )  # fmt: skip
     horizons, averages = running_averages(index, records, weights_at)
     rate_text, exponent = theory_rate(theorem)
     rate = fit_rate(horizons, averages.mean(0), n, rate_text, exponent)

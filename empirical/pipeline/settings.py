@@ -51,7 +51,13 @@ VOCABULARY: tuple[Term, ...] = (
     Term("seed", None, "--seed", "seed", "seed of the first run"),
     Term("seeds", None, "--seeds", "seeds", "number of runs R (report: the list of seeds)"),
     Term("holdout", None, "--holdout", "holdout", "held-out fraction of the data rows"),
-    Term("adam_variant", None, "--adam-variant", "adam_variant", "Adam: torch or delayed preconditioner"),
+    Term(
+        "adam_variant",
+        None,
+        "--adam-variant",
+        "adam_variant",
+        "Adam/Adagrad: the analysed algorithm (defossez), torch's, or Adam's delayed preconditioner",
+    ),  # fmt: skip
 )
 _BY_FIELD = {t.field: t for t in VOCABULARY}
 
@@ -82,9 +88,11 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "iwae": ("iwae", {}),
 }
 #: Optimizers the training loop runs (a subset of theory.OPTIMIZERS).
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adagrad")
 ACTIVATIONS = ("softclip", "relu")
-ADAM_VARIANTS = ("torch", "delayed")
+ADAM_VARIANTS = ("defossez", "torch", "delayed")
+#: The variants Adagrad has (no delayed Adagrad is trained).
+ADAGRAD_VARIANTS = ("defossez", "torch")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
 #: Largest sizes accepted (checked before anything is allocated).
@@ -126,13 +134,15 @@ class Settings:
     seed: int = 0
     seeds: int = 4
     holdout: float = 0.2
-    adam_variant: str = "torch"
+    adam_variant: str = "defossez"
 
     def __post_init__(self) -> None:
         _choice("model", self.model, tuple(MODELS))
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("adam_variant", self.adam_variant, ADAM_VARIANTS)
+        if self.optimizer == "adagrad":
+            _choice("adam_variant", self.adam_variant, ADAGRAD_VARIANTS)
         if not isinstance(self.data, str) or not self.data:
             raise ConfigError(f"{_named('data')} must be a data set name or a file path, got {self.data!r}")
         _integer("steps", self.steps, 0, MAX_STEPS)

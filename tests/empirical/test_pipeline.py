@@ -128,7 +128,14 @@ def _evidence(theorem, **over):
         over.pop("violations", ()),
     )
     options = over.pop("options", {})
-    return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected")
+    from empirical.pipeline.coverage import choose_theorem
+    from empirical.pipeline.pipeline import optimizer_run
+    from empirical.pipeline.step_constant import StepChoice
+
+    schedule = "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
+    step = StepChoice(0.1, "test", options, schedule)
+    row = choose_theorem(settings.model, optimizer_run(settings, step)).algorithm_row
+    return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected", row)
 
 
 def test_rows_follow_the_assumption_ids_of_the_theorem():
