@@ -88,6 +88,7 @@ class Observed(Estimate):
     """The theorem's left-hand side estimated from R runs: an :class:`Estimate`
     (``value``, ``[lo, hi]`` at ``confidence``, ``method``) with the runs behind it.
 
+    ``widened``: one run whose bracket was widened by its records' noise.
     ``value``: mean over runs of each run's weighted average (the mean of its
     left and right quadrature). ``[lo, hi]``: with R >= 2 runs, a Student-t
     interval over runs applied to the lower and upper brackets (it holds the
@@ -101,6 +102,7 @@ class Observed(Estimate):
     per_run_lo: tuple[float, ...] = ()
     per_run_hi: tuple[float, ...] = ()
     observable: str = ""
+    widened: bool = False
 
     @property
     def runs(self) -> int:
@@ -246,6 +248,7 @@ def observe(
         per_run_lo=tuple(float(v) for v in lower),
         per_run_hi=tuple(float(v) for v in upper),
         observable=observable,
+        widened=R == 1 and variances is not None,
     )
 
 

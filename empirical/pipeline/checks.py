@@ -248,21 +248,25 @@ class _Extra:
     constraints: tuple = ()
 
 
-def assumption_rows(theorem, ev: Evidence) -> tuple[Row, ...]:
+def assumption_rows(
+    theorem, ev: Evidence, overrides: Mapping[str, Callable[[Any, Evidence], Row]] | None = None
+) -> tuple[Row, ...]:
     """One row per assumption of ``theorem`` (by id), then A1 and A2 when the
-    theorem leaves them out, then any inadmissible value of a constant."""
+    theorem leaves them out, then any inadmissible value of a constant.
+    ``overrides`` replace the check of some ids (the tracker's, for a user's loop)."""
+    checks = {**CHECKS, **(overrides or {})}
     rows = []
     for a in theorem.assumptions:
-        check = constraint_row if a.constraints else CHECKS.get(a.id)
+        check = constraint_row if a.constraints else checks.get(a.id)
         if check is None:
             rows.append(Row(a.id, a.name, UNCHECKED, "no empirical check of this assumption"))
         else:
             rows.append(check(a, ev))
     ids = {a.id for a in theorem.assumptions}
     if "smooth-activations" not in ids and hasattr(ev.model, "activation"):
-        rows.append(_smooth_activations(_Extra("smooth-activations", "smooth activations (A1)"), ev))
+        rows.append(checks["smooth-activations"](_Extra("smooth-activations", "smooth activations (A1)"), ev))
     if "box" not in ids:
-        rows.append(_box(_Extra("box", "parameter box (A2)"), ev))
+        rows.append(checks["box"](_Extra("box", "parameter box (A2)"), ev))
     domain = [v.message for v in ev.binding.violations if v.id == "domain"]
     if domain:
         rows.append(Row("domain", "admissible constants", FAILS, "; ".join(domain)))

@@ -265,10 +265,12 @@ def records_of(theorem, runs) -> tuple[np.ndarray, np.ndarray]:
 
 
 def compare_runs(
-    theorem, runs, values: dict[str, float], fixed: dict[str, float]
+    theorem, runs, values: dict[str, float], fixed: dict[str, float], schedule_rate: bool = True
 ) -> tuple[Observed, RateFit, dict[str, Any]]:
     """The observed side (empirical.compare.observe) and the rate fit on the
-    mean running average; also the curves the figures draw."""
+    mean running average; also the curves the figures draw. ``schedule_rate``:
+    a theorem without a rate of its own takes the CLI's schedule C_gamma k^(-1/2)
+    (:func:`theory_rate`); otherwise its rate is the schedule's, not stated."""
     lhs = theorem.lhs
     constants = {c: values.get(c, fixed.get(c)) for c in lhs.constants}
     gammas = np.asarray(runs.step_size)
@@ -284,7 +286,10 @@ def compare_runs(
         variances=runs.full_grad_norm_sq_var if noisy else None, dof=runs.record_dof if noisy else None,
     )  # fmt: skip
     horizons, averages = running_averages(index, records, weights_at)
-    rate_text, exponent = theory_rate(theorem)
+    if schedule_rate or theorem.has_rate:
+        rate_text, exponent = theory_rate(theorem)
+    else:
+        rate_text, exponent = "the schedule's (through S1 and S2)", float("nan")
     rate = fit_rate(horizons, averages.mean(0), n, rate_text, exponent)
     curve = bound_curve(theorem, values, gammas, horizons)
     return observed, rate, {"horizons": horizons, "running_averages": averages, "bound_curve": curve}

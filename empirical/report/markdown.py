@@ -91,17 +91,26 @@ def markdown(result, data: dict[str, Any]) -> str:
     if result.verdict is Verdict.NOT_COVERED:
         verdict += " The comparison below is reported, but it is no verdict."
     seeds = data["seeds"]
-    spread = (
-        f"mean over {obs.runs} runs (seeds {seeds[0]}..{seeds[-1]}), {obs.confidence:.0%} Student-t "
-        "interval over runs"
-        if obs.covers_runs
-        else f"one run (seed {seeds[0]}): the interval covers the quadrature between records only, "
-        "not run-to-run spread"
-    )
+    if obs.covers_runs:
+        spread = (
+            f"mean over {obs.runs} runs (seeds {seeds[0]}..{seeds[-1]}), {obs.confidence:.0%} Student-t "
+            "interval over runs"
+        )
+    elif obs.widened:
+        spread = (
+            f"one run (seed {seeds[0]}): its quadrature bracket widened by the records' Monte-Carlo noise "
+            f"({obs.confidence:.0%}); it covers this run's average, not run-to-run spread"
+        )
+    else:
+        spread = (
+            f"one run (seed {seeds[0]}): the interval covers the quadrature between records only, "
+            "not run-to-run spread"
+        )
+    title = f"{s.model} VAE" if s.model in ("gaussian", "linear", "beta", "iwae") else s.model
     optimizer = s.optimizer.upper() if s.optimizer in ("sgd", "adam", "adagrad") else s.optimizer
     theory_exponent = "—" if rate["theory_exponent"] is None else f"{rate['theory_exponent']:g}"
     lines = [
-        f"# vaebounds report — {s.model} VAE, {optimizer}, {s.data}",
+        f"# vaebounds report — {title}, {optimizer}, {s.data}",
         "",
         verdict,
         "",
