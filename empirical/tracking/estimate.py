@@ -134,8 +134,11 @@ def estimate_runs(
     Deltas = [delta(F0, lower_bound, lowest) for F0 in F0s]
     Delta = max(Deltas, key=lambda e: e.hi)
     data = combine_max(data_parts, "sigma2_data (max over points)")
-    mc = combine_max(mc_parts, "sigma2_mc_K (the Monte-Carlo variance of one row's gradient as the loss draws "
-                     "it, at its own K; max over points)")  # fmt: skip
+    mc = combine_max(
+        mc_parts,
+        "sigma2_mc_K (the Monte-Carlo variance of one row's gradient as the loss draws it, at its own K; "
+        "max over points)",
+    )
     estimates = {
         "L": combine_max(L_parts, "L (lower estimate of sup L)"),
         "sigma2_data": data,
@@ -144,7 +147,7 @@ def estimate_runs(
         "R": max_seen(
             np.concatenate([r.grad_sup for r in runs]),
             f"minibatch gradient sup-norm ||g_k||_inf at every step of {len(runs)} run(s)",
-        ),  # fmt: skip
+        ),
         "Delta": Delta,
     }
     upper = uses_proven_bound(Delta)
@@ -163,10 +166,13 @@ def step_variance(data: Estimate, mc: Estimate, B: int) -> Estimate:
         return float(iwae_variance.subs({s: values[s.name] for s in iwae_variance.free_symbols}))
 
     return Estimate(
-        at(data.value, mc.value), at(data.lo, mc.lo), at(data.hi, mc.hi), min(data.confidence, mc.confidence),
+        at(data.value, mc.value),
+        at(data.lo, mc.lo),
+        at(data.hi, mc.hi),
+        min(data.confidence, mc.confidence),
         f"variance of a B = {B} row minibatch gradient, sigma2_data/B + sigma2_mc_K/B, from the two parts",
         data.n_evals + mc.n_evals,
-    )  # fmt: skip
+    )
 
 
 def _loss_at_start(run: TrackedRun, gen: torch.Generator) -> Estimate:

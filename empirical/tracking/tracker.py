@@ -141,8 +141,22 @@ class Tracker:
         self.records_plan, self.snap_plan = RecordPlan(record_growth), SnapshotPlan(snapshots)
         self.gen = torch.Generator().manual_seed(self.seed)
         self.k, self.pending, self.busy = 0, 0, False
-        self.h: dict[str, list] = {key: [] for key in ("lr", "sq", "sup", "loss", "rows", "rec_k", "rec",
-                                                        "rec_var", "rec_loss", "psup", "elapsed")}  # fmt: skip
+        self.h: dict[str, list] = {
+            key: []
+            for key in (
+                "lr",
+                "sq",
+                "sup",
+                "loss",
+                "rows",
+                "rec_k",
+                "rec",
+                "rec_var",
+                "rec_loss",
+                "psup",
+                "elapsed",
+            )
+        }
         self.groups_agree, self.lambdas, self.rows_now = True, None, {}
         self.snaps: dict[int, torch.Tensor] = {0: self._flat()}
         self.t0, self.tracking = started, 0.0
@@ -150,8 +164,11 @@ class Tracker:
             optimizer.register_step_pre_hook(self._before),
             optimizer.register_step_post_hook(self._after),
         ]
-        self.handles += [mod.register_forward_pre_hook(self._count) for mod in model.modules()
-                         if any(True for _ in mod.parameters(recurse=False))]  # fmt: skip
+        self.handles += [
+            mod.register_forward_pre_hook(self._count)
+            for mod in model.modules()
+            if any(True for _ in mod.parameters(recurse=False))
+        ]
         self.finished: TrackedRun | None = None
         self.versions = self._versions()
         self.tracking += time.perf_counter() - started
@@ -261,18 +278,38 @@ class Tracker:
         B, how = self._batch()
         steps = sorted(self.snaps)
         self.finished = TrackedRun(
-            model=self.model, loss=self.loss, data=self.data, optimizer=self.optimizer, names=self.names,
-            seed=self.seed, step_sizes=np.asarray(self.h["lr"], dtype=float), groups_agree=self.groups_agree,
-            grad_norm_sq=np.asarray(self.h["sq"], dtype=float), grad_sup=np.asarray(self.h["sup"], dtype=float),
-            step_loss=np.asarray(self.h["loss"], dtype=float), batch_size=B, batch_how=how,
-            record_steps=np.asarray(self.h["rec_k"], dtype=np.int64), records=np.asarray(self.h["rec"]),
-            record_var=np.asarray(self.h["rec_var"]), record_loss=np.asarray(self.h["rec_loss"]),
-            param_sup=np.asarray(self.h["psup"]), elapsed=np.asarray(self.h["elapsed"]),
-            snapshot_steps=np.asarray(steps, dtype=np.int64), snapshots=torch.stack([self.snaps[j] for j in steps]),
-            lambdas=self.lambdas, tracking_seconds=self.tracking, training_seconds=training,
-            options={"record_gradients": self.m, "record_rows": self.record_rows, "final_rows": final_rows,
-                     "record_growth": self.records_plan.growth, "snapshots": self.snap_plan.count},
-        )  # fmt: skip
+            model=self.model,
+            loss=self.loss,
+            data=self.data,
+            optimizer=self.optimizer,
+            names=self.names,
+            seed=self.seed,
+            step_sizes=np.asarray(self.h["lr"], dtype=float),
+            groups_agree=self.groups_agree,
+            grad_norm_sq=np.asarray(self.h["sq"], dtype=float),
+            grad_sup=np.asarray(self.h["sup"], dtype=float),
+            step_loss=np.asarray(self.h["loss"], dtype=float),
+            batch_size=B,
+            batch_how=how,
+            record_steps=np.asarray(self.h["rec_k"], dtype=np.int64),
+            records=np.asarray(self.h["rec"]),
+            record_var=np.asarray(self.h["rec_var"]),
+            record_loss=np.asarray(self.h["rec_loss"]),
+            param_sup=np.asarray(self.h["psup"]),
+            elapsed=np.asarray(self.h["elapsed"]),
+            snapshot_steps=np.asarray(steps, dtype=np.int64),
+            snapshots=torch.stack([self.snaps[j] for j in steps]),
+            lambdas=self.lambdas,
+            tracking_seconds=self.tracking,
+            training_seconds=training,
+            options={
+                "record_gradients": self.m,
+                "record_rows": self.record_rows,
+                "final_rows": final_rows,
+                "record_growth": self.records_plan.growth,
+                "snapshots": self.snap_plan.count,
+            },
+        )
         return self.finished
 
     # ---- internals ---------------------------------------------------------------------------

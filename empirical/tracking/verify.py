@@ -49,9 +49,16 @@ class TrackSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "model": self.model, "optimizer": self.optimizer, "data": self.data, "steps": self.steps,
-            "batch_size": self.batch_size, "K": self.K, "seed": self.seed, "seeds": self.seeds, **self.options,
-        }  # fmt: skip
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "data": self.data,
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "K": self.K,
+            "seed": self.seed,
+            "seeds": self.seeds,
+            **self.options,
+        }
 
 
 def describe_optimizer(
@@ -75,8 +82,19 @@ def describe_optimizer(
     elif kind is torch.optim.SGD:
         family, name = "sgd", "torch.optim.SGD"
     groups = optimizer.param_groups
-    keys = ("betas", "eps", "momentum", "dampening", "nesterov", "weight_decay", "maximize", "amsgrad",
-            "lr_decay", "initial_accumulator_value", "decoupled_weight_decay")  # fmt: skip
+    keys = (
+        "betas",
+        "eps",
+        "momentum",
+        "dampening",
+        "nesterov",
+        "weight_decay",
+        "maximize",
+        "amsgrad",
+        "lr_decay",
+        "initial_accumulator_value",
+        "decoupled_weight_decay",
+    )
     options = {k: groups[0][k] for k in keys if k in groups[0]}
     if options.get("decoupled_weight_decay") and not options.get("weight_decay"):
         options.pop("decoupled_weight_decay")
@@ -110,10 +128,15 @@ def verify_runs(
     B = min(r.batch_size for r in runs)
     gammas = first.step_sizes
     fixed = {
-        "n": float(first.steps), "B": float(B), "S1": float(gammas.sum()), "S2": float(np.square(gammas).sum()),
-        "gamma_max": float(gammas.max()), "d": float(first.snapshots.shape[1]), "C_gamma": float(gammas[0]),
+        "n": float(first.steps),
+        "B": float(B),
+        "S1": float(gammas.sum()),
+        "S2": float(np.square(gammas).sum()),
+        "gamma_max": float(gammas.max()),
+        "d": float(first.snapshots.shape[1]),
+        "C_gamma": float(gammas[0]),
         **choice.values,
-    }  # fmt: skip
+    }
     binding = bind(
         theorem, constants.named(), {k: v for k, v in fixed.items() if k in set(theorem.constants)}
     )
@@ -138,17 +161,24 @@ def verify_runs(
         **curves,
     }
     if desc.family in ("adam", "adagrad"):
-        records = (train_run.record_steps, train_run.full_grad_norm_sq, train_run.full_grad_norm_sq_var,
-                   train_run.record_dof)  # fmt: skip
+        records = (
+            train_run.record_steps,
+            train_run.full_grad_norm_sq,
+            train_run.full_grad_norm_sq_var,
+            train_run.record_dof,
+        )
         lambdas = _lambdas(runs)
-        extras["variants"] = evaluate_variants("generic", desc, constants.named(), fixed, records, gammas, lambdas,
-                                               CONFIDENCE)  # fmt: skip
+        extras["variants"] = evaluate_variants(
+            "generic", desc, constants.named(), fixed, records, gammas, lambdas, CONFIDENCE
+        )
         if lambdas is not None:
             extras["preconditioner"] = {
-                "lambda_min": lambdas[0], "lambda_max": lambdas[1],
+                "lambda_min": lambdas[0],
+                "lambda_max": lambdas[1],
                 "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
-                "(empirical.train.optim.preconditioner_factor) after every optimizer step, read from its state",
-            }  # fmt: skip
+                "(empirical.train.optim.preconditioner_factor) after every optimizer step, read from its "
+                "state",
+            }
     timings["theory"] += time.perf_counter() - t
     return Result(
         settings, theorem, train_run, constants, binding, observed, rate, rows, fixed, timings, extras
@@ -186,10 +216,13 @@ def as_train_run(runs: Sequence[TrackedRun]) -> TrainRun:
 
 def _unbiased(a, ev: Evidence) -> Row:
     return Row(
-        a.id, a.name, UNCHECKED,
-        "the minibatches and the noise come from your loop: rows drawn uniformly (with replacement) and fresh "
-        "noise at every step make E[g_k | past] = grad F(theta_(k-1)); shuffled epochs are close, not the same",
-    )  # fmt: skip
+        a.id,
+        a.name,
+        UNCHECKED,
+        "the minibatches and the noise come from your loop: rows drawn uniformly (with replacement) and "
+        "fresh noise at every step make E[g_k | past] = grad F(theta_(k-1)); shuffled epochs are close, "
+        "not the same",
+    )
 
 
 def _bounded_variance(a, ev: Evidence) -> Row:
@@ -198,11 +231,14 @@ def _bounded_variance(a, ev: Evidence) -> Row:
         f"{n} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]" for n, e in c.named().items() if "sigma2" in n
     )
     return Row(
-        a.id, a.name, ESTIMATED,
-        f"{parts} at {c.where}, B = {int(ev.settings.batch_size)} ({ev.settings.options.get('batch_how', '')}); "
+        a.id,
+        a.name,
+        ESTIMATED,
+        f"{parts} at {c.where}, B = {int(ev.settings.batch_size)} "
+        f"({ev.settings.options.get('batch_how', '')}); "
         f"per-example gradients by {c.route_summary}: the largest over the points, a lower estimate of the "
         "supremum over the parameters",
-    )  # fmt: skip
+    )
 
 
 def _smooth_activations(a, ev: Evidence) -> Row:
@@ -232,10 +268,17 @@ def _settings(runs: list[TrackedRun], desc: OptimizerRun, B: int) -> TrackSettin
     N, D = (int(s) for s in first.data.shape)
     K = getattr(first.model, "K", None)
     return TrackSettings(
-        model=f"{type(first.model).__name__} (user module)", optimizer=desc.implementation, data=f"user data ({N} rows x {D})",
-        steps=first.steps, batch_size=B, seed=first.seed, seeds=len(runs), seed_list=[r.seed for r in runs],
-        K=K if isinstance(K, int) else None, options={"batch_how": first.batch_how, **first.options},
-    )  # fmt: skip
+        model=f"{type(first.model).__name__} (user module)",
+        optimizer=desc.implementation,
+        data=f"user data ({N} rows x {D})",
+        steps=first.steps,
+        batch_size=B,
+        seed=first.seed,
+        seeds=len(runs),
+        seed_list=[r.seed for r in runs],
+        K=K if isinstance(K, int) else None,
+        options={"batch_how": first.batch_how, **first.options},
+    )
 
 
 def _tracker_info(runs: list[TrackedRun], constants: MeasuredConstants, desc: OptimizerRun) -> dict[str, Any]:
