@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from empirical.errors import ConfigError
-from empirical.train.optim import Adagrad, AdamState, adam_direction, preconditioner_factor
+from empirical.train.optim import Adagrad, AdamState, adam_direction, preconditioner_factor, smallest_positive
 
 
 def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -133,9 +133,9 @@ def _second_moment(optimizer: torch.optim.Optimizer) -> tuple[str, str, float, f
 
 def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, float] | None:
     """(smallest, largest) factor A of the step just taken, over every coordinate of every
-    parameter (:func:`empirical.train.optim.preconditioner_factor`), read from the
-    optimizer's state; None for an optimizer without a known preconditioner or before its
-    first step."""
+    parameter the run has moved (v > 0; :func:`empirical.train.optim.preconditioner_factor`),
+    read from the optimizer's state; None for an optimizer without a known preconditioner or
+    before its first step."""
     known = _second_moment(optimizer)
     if known is None:
         return None
@@ -149,7 +149,8 @@ def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, fl
         return None
     with torch.no_grad():
         v_max = max(float(v.max()) for v in vs)
-        v_min = min(float(v.min()) for v in vs)
+        positive = [float(smallest_positive(v)) for v in vs]
+        v_min = min((x for x in positive if x > 0), default=0.0)
         lo, hi = (float(preconditioner_factor(kind, torch.tensor(x, dtype=torch.float64), k, b2, eps))
                   for x in (v_max, v_min))  # fmt: skip
     return lo, hi

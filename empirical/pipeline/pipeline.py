@@ -74,6 +74,13 @@ def verify(
     replace the ones the settings name (property tests over random models)."""
     if settings.steps < 2:
         raise ConfigError(f"verify needs steps (--steps) >= 2, got {settings.steps}")
+    if settings.is_user_model:
+        from empirical.tracking.loop import verify_user_model
+
+        with torch_threads():
+            return verify_user_model(
+                settings, training_rows(settings, data), progress, bar=progress is not silent
+            )
     timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
     with torch_threads():
         problem = prepare(settings, model, data)
@@ -180,14 +187,22 @@ def adaptive_extras(
     return out
 
 
-def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
-    """The model and the training rows (the held-out split is seeded with
-    :data:`SPLIT_SEED`, so it does not depend on ``seed``)."""
+def training_rows(settings: Settings, data: torch.Tensor | None = None) -> torch.Tensor:
+    """The rows trained on: the data set (or ``data``) without its held-out split."""
     from empirical.data import load, split
-    from empirical.models import make
 
     X = load(settings.data) if data is None else data
     rows, _held = split(X, held_out=settings.holdout, seed=SPLIT_SEED)
+    return rows
+
+
+def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
+    """The model and the training rows (the held-out split is seeded with
+    :data:`SPLIT_SEED`, so it does not depend on ``seed``)."""
+    from empirical.models import make
+
+    rows = training_rows(settings, data)
+    X = rows
     if model is None:
         kind, opts = settings.model_options()
         model = make(kind, int(X.shape[1]), **opts)
@@ -334,6 +349,11 @@ def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[
     (B, K); a JSON-ready dict."""
     from empirical.estimators import estimate
 
+    if settings.is_user_model:
+        raise ConfigError(
+            f"estimate covers the built-in models; for a user's module ({settings.model}) use verify, whose "
+            "report holds the constants"
+        )
     with torch_threads():
         problem = prepare(settings)
         model, X = problem.model, problem.X

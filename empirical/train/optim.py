@@ -148,11 +148,21 @@ class SGD:
         return {}
 
 
+def smallest_positive(v: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """The smallest entry of ``v`` > 0 (along ``dim``), 0 where there is none. A coordinate
+    whose gradients were all 0 so far (v = 0) has not moved: it does not enter the extremes
+    of the preconditioner (a-posteriori, over the coordinates the run moved)."""
+    positive = torch.where(v > 0, v, torch.full_like(v, math.inf))
+    low = positive.amin() if dim is None else positive.amin(dim)
+    return torch.where(torch.isinf(low), torch.zeros_like(low), low)
+
+
 def _extremes(v: Mapping[str, torch.Tensor], factor) -> tuple[torch.Tensor, torch.Tensor]:
     """(A_min (R,), A_max (R,)) over every coordinate of each run (leading axis) of
-    ``factor(v)``, a decreasing function of v: from the largest and the smallest v."""
+    ``factor(v)``, a decreasing function of v: from the largest and the smallest positive v
+    (:func:`smallest_positive`)."""
     flat = torch.cat([t.reshape(t.shape[0], -1) for t in v.values()], 1)
-    return factor(flat.amax(1)), factor(flat.amin(1))
+    return factor(flat.amax(1)), factor(smallest_positive(flat, 1))
 
 
 @dataclass(frozen=True)
