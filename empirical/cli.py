@@ -66,7 +66,8 @@ _HELP = {
     "a pilot estimate, clipped to 1/(2L)); Adam, Adagrad: the constant lr",
     "activation": f"one of {', '.join(ACTIVATIONS)}",
     "seeds": "runs R: seeds seed..seed+R-1, compared through their mean",
-    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}: defossez trains the algorithm Défossez et al. analyse "
+    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}: defossez trains the algorithm Défossez et al. "
+    "analyse "
     "(Adam or Adagrad), torch trains torch.optim.Adam / Adagrad, delayed Adam's delayed preconditioner "
     "(built-in models)",
 }

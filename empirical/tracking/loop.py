@@ -94,7 +94,8 @@ def build(make: Make, data_dim: int, seed: int, spec: str) -> tuple[nn.Module, C
         ) from err
     if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], nn.Module) and callable(out[1])):
         raise ConfigError(
-            f"model (--model) {spec!r}: make(data_dim) must return (torch.nn.Module, loss), got {type(out).__name__}"
+            f"model (--model) {spec!r}: make(data_dim) must return (torch.nn.Module, loss), "
+            f"got {type(out).__name__}"
         )
     return out
 
@@ -187,10 +188,8 @@ def pilot_step(make: Make, X: torch.Tensor, settings: Any, progress: Callable[[s
 
     model, loss = build(make, int(X.shape[1]), PILOT_SEED, settings.model)
     X = X.to(next(model.parameters()).dtype)
-    progress(
-        f"pilot estimates at the initialisation of seed {PILOT_SEED} ({sum(p.numel() for p in model.parameters())} "
-        "parameters)"
-    )
+    count = sum(p.numel() for p in model.parameters())
+    progress(f"pilot estimates at the initialisation of seed {PILOT_SEED} ({count} parameters)")
     gen = torch.Generator().manual_seed(PILOT_SEED)
     Xs = select_examples(X, PILOT_EXAMPLES, gen)
     params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
