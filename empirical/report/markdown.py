@@ -55,7 +55,7 @@ def _variants(rows: list[dict[str, Any]] | None, pre: dict[str, Any] | None, opt
         return []
     lines = [
         "",
-        f"## Every {optimizer} theorem on this run",
+        f"## Every {optimizer.capitalize()} theorem on this run",
         "",
         "Each bound at the same estimated constants, against the observed side weighted as that theorem "
         "says; `covered` when the run meets the theorem's assumptions, `approximate` when the algorithm "
@@ -154,7 +154,7 @@ def markdown(result, data: dict[str, Any]) -> str:
     for r in result.assumptions:
         lines.append(f"| `{r.id}` | {_cell(r.name)} | {r.status} | {_cell(r.evidence)} |")
     lines += _attribution(result.extras.get("attribution"))
-    lines += _variants(result.extras.get("variants"), result.extras.get("preconditioner"), s.optimizer)
+    lines += _variants(result.extras.get("variants"), result.extras.get("preconditioner"), result.theorem.optimizer)
     lines += [
         "",
         "## Figures",

@@ -132,7 +132,9 @@ def _evidence(theorem, **over):
     from empirical.pipeline.pipeline import optimizer_run
     from empirical.pipeline.step_constant import StepChoice
 
-    schedule = "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
+    schedule = (
+        "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
+    )
     step = StepChoice(0.1, "test", options, schedule)
     row = choose_theorem(settings.model, optimizer_run(settings, step)).algorithm_row
     return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected", row)
