@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from empirical.pipeline.result import Verdict
-
 
 def _cell(text: object) -> str:
     """Text safe inside a Markdown table cell."""
@@ -88,7 +86,7 @@ def markdown(result, data: dict[str, Any]) -> str:
     """The report as Markdown (``data``: the report.json content)."""
     s, obs, rate = result.settings, result.observed, data["rate"]
     verdict = f"**{result.headline}**"
-    if result.verdict is Verdict.NOT_COVERED:
+    if result.holds is None:
         verdict += " The comparison below is reported, but it is no verdict."
     seeds = data["seeds"]
     if obs.covers_runs:
@@ -154,7 +152,9 @@ def markdown(result, data: dict[str, Any]) -> str:
     for r in result.assumptions:
         lines.append(f"| `{r.id}` | {_cell(r.name)} | {r.status} | {_cell(r.evidence)} |")
     lines += _attribution(result.extras.get("attribution"))
-    lines += _variants(result.extras.get("variants"), result.extras.get("preconditioner"), result.theorem.optimizer)
+    lines += _variants(
+        result.extras.get("variants"), result.extras.get("preconditioner"), result.theorem.optimizer
+    )
     lines += [
         "",
         "## Figures",

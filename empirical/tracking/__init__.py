@@ -12,7 +12,8 @@ Public as ``empirical.track``.
 
 from __future__ import annotations
 
-from empirical.tracking.tracker import TrackedRun, Tracker, track
+from empirical.tracking.run import TrackedRun
+from empirical.tracking.tracker import Tracker, track
 
 __all__ = ["TrackedRun", "Tracker", "track", "verify_runs"]
 

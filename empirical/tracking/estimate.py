@@ -34,7 +34,7 @@ from empirical.estimators.results import Estimate, mean_interval
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.variance import select_examples
 from empirical.tracking import evaluate
-from empirical.tracking.tracker import TrackedRun
+from empirical.tracking.run import TrackedRun
 
 #: Rows of the fixed-noise loss whose Hessian Lanczos takes; rows x draws for F(theta_0).
 L_EXAMPLES, DELTA_ROWS, DRAWS = 128, 1024, 4

@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ from torch import nn
 from empirical.errors import ConfigError, TrackingError
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
+from empirical.tracking.run import TrackedRun
 from empirical.validate import positive_int, seed_value
 
 #: Independent gradients per record (the U-statistic and its jackknife need >= 3).
@@ -46,50 +46,6 @@ RECORD_GRADIENTS = 4
 #: The final record: independent full-data gradients, over at most this many rows each
 #: (uniform rows with replacement beyond).
 FINAL_ROWS = 2048
-
-
-@dataclass
-class TrackedRun:
-    """What one tracked run left behind (arrays over steps k = 1..n and over record steps)."""
-
-    model: nn.Module
-    loss: Callable
-    data: torch.Tensor
-    optimizer: torch.optim.Optimizer
-    names: tuple[str, ...]
-    seed: int
-    step_sizes: np.ndarray
-    groups_agree: bool
-    grad_norm_sq: np.ndarray
-    grad_sup: np.ndarray
-    step_loss: np.ndarray
-    batch_size: int
-    batch_how: str
-    record_steps: np.ndarray
-    records: np.ndarray
-    record_var: np.ndarray
-    record_loss: np.ndarray
-    param_sup: np.ndarray
-    elapsed: np.ndarray
-    snapshot_steps: np.ndarray
-    snapshots: torch.Tensor
-    lambdas: tuple[float, float] | None
-    tracking_seconds: float
-    training_seconds: float
-    options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def steps(self) -> int:
-        return int(self.step_sizes.size)
-
-    def params_at(self, i: int) -> dict[str, torch.Tensor]:
-        """The parameters of snapshot ``i`` as a dict (names of the tracked parameters)."""
-        like = dict(zip(self.names, self._like(), strict=True))
-        return evaluate.unflatten(self.snapshots[i], like)
-
-    def _like(self) -> list[torch.Tensor]:
-        params = dict(self.model.named_parameters())
-        return [params[k] for k in self.names]
 
 
 def track(

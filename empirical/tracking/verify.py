@@ -22,12 +22,12 @@ import torch
 from empirical.compare import bind
 from empirical.errors import ConfigError
 from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.comparison import CONFIDENCE, compare_runs
 from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.pipeline import CONFIDENCE, compare_runs
 from empirical.pipeline.result import ESTIMATED, UNCHECKED, Result, Row
 from empirical.pipeline.variants import attribution_of, evaluate_variants
 from empirical.tracking.estimate import MeasuredConstants, estimate_runs
-from empirical.tracking.tracker import TrackedRun
+from empirical.tracking.run import TrackedRun
 from empirical.train.recording import TrainRun
 
 

@@ -171,8 +171,8 @@ def test_one_run_interval_covers_with_the_records_noise():
     for _ in range(reps):
         noise = 0.6 * torch.randn(len(ks), 3, d, generator=gen, dtype=torch.float64)
         values, variances = u_statistic(grads[:, None, :] + noise)
-        obs = observe(ks, values.numpy()[None], w, "grad_norm_sq", confidence, variances=variances.numpy()[None],
-                      dof=2)  # fmt: skip
+        v = variances.numpy()[None]
+        obs = observe(ks, values.numpy()[None], w, "grad_norm_sq", confidence, variances=v, dof=2)
         covered += obs.lo <= truth <= obs.hi
         left, right = brackets(ks, values.numpy()[None], w)
         bracket_only += min(left[0], right[0]) <= truth <= max(left[0], right[0])
