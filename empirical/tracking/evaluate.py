@@ -60,7 +60,11 @@ def per_example(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.T
     """loss(model, x) at ``params`` (names of ``model.named_parameters()``), shape (len(x),), checked."""
     wrapper = LossModule(model, loss)
     swapped = {f"model.{k}": v for k, v in params.items()}
-    out = torch.func.functional_call(wrapper, swapped, (x,), strict=False)
+    return checked(torch.func.functional_call(wrapper, swapped, (x,), strict=False), x)
+
+
+def checked(out: object, x: torch.Tensor) -> torch.Tensor:
+    """The loss's output: per-example losses of shape (len(x),), finite."""
     if not isinstance(out, torch.Tensor) or out.shape != (x.shape[0],):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise LossError(
@@ -86,12 +90,14 @@ class Record:
 
 
 def gradient(
-    model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, seed: int
+    model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, seed: int, live: bool = False
 ) -> tuple[float, torch.Tensor]:
-    """(mean loss over the rows x, flat float64 gradient of it) at ``params``, noise seeded with ``seed``."""
-    leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    """(mean loss over the rows x, flat float64 gradient of it) at ``params``, noise seeded with
+    ``seed``. ``live``: ``params`` are the model's own parameters (no swapping needed;
+    ``autograd.grad`` leaves their ``.grad`` alone)."""
+    leaves = params if live else {k: v.detach().requires_grad_(True) for k, v in params.items()}
     with isolated(model, seed):
-        out = per_example(model, loss, leaves, x).mean()
+        out = (checked(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
         grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
     grads = tuple(torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(leaves, grads, strict=True))
     return float(out.detach()), flat(grads)
@@ -106,10 +112,12 @@ def record(
     m: int,
     generator: torch.Generator,
     chunk: int = 4096,
+    live: bool = False,
 ) -> Record:
     """The record at ``params`` (module docstring): m gradients over ``rows`` rows drawn
     uniformly with replacement, or over all rows of ``data`` (``rows`` None), each with its
-    own noise; a full-data gradient is computed ``chunk`` rows at a time."""
+    own noise; a full-data gradient is computed ``chunk`` rows at a time. ``live``: ``params``
+    are the model's own parameters (theta_k of a running loop)."""
     N = int(data.shape[0])
     grads, losses = [], []
     for _ in range(m):
@@ -121,7 +129,7 @@ def record(
         total, value = None, 0.0
         for _start, x in parts:
             seed = int(torch.randint(2**62, (1,), generator=generator))
-            f, g = gradient(model, loss, params, x, seed)
+            f, g = gradient(model, loss, params, x, seed, live)
             w = x.shape[0] / (N if rows is None else rows)
             total = g * w if total is None else total + g * w
             value += f * w

@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from empirical.errors import ConfigError, TrackingError
+from empirical.optim import preconditioner_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
 from empirical.tracking.run import TrackedRun
@@ -114,6 +115,8 @@ class Tracker:
             )
         }
         self.groups_agree, self.lambdas, self.rows_now = True, None, {}
+        self.plist = list(self.params.values())
+        self._find_groups(optimizer)
         self.snaps: dict[int, torch.Tensor] = {0: self._flat()}
         self.t0, self.tracking = started, 0.0
         self.handles = [
@@ -135,29 +138,36 @@ class Tracker:
             self.rows_now[id(module)] = self.rows_now.get(id(module), 0) + int(args[0].shape[0])
 
     def _before(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        """Before optimizer step k: the step sizes of the groups, ||g_k||^2 and ||g_k||_inf (kept
+        as tensors, read at the end: no synchronisation per step), the rows since the last step."""
         t = time.perf_counter()
-        tracked = set(map(id, self.params.values()))
-        lrs = [float(g["lr"]) for g in optimizer.param_groups if any(id(p) in tracked for p in g["params"])]
+        if len(optimizer.param_groups) != self.group_count:
+            self._find_groups(optimizer)
+        lrs = [float(optimizer.param_groups[i]["lr"]) for i in self.groups]
         self.groups_agree &= max(lrs) == min(lrs)
-        grads = [p.grad for p in self.params.values() if p.grad is not None]
-        if grads:
-            with torch.no_grad():
-                norms = torch.stack(torch._foreach_norm(grads)).double()
-                sups = torch.stack(torch._foreach_norm(grads, math.inf)).double()
-                sq, sup = (float(v) for v in torch.stack([norms.square().sum(), sups.max()]))
-        else:
-            sq = sup = math.nan
+        grads = [p.grad for p in self.plist if p.grad is not None]
+        with torch.no_grad():
+            if grads:  # one concatenation: cheaper than two foreach norms for small tensors
+                g = torch.cat([x.reshape(-1) for x in grads])
+                self.h["sq"].append(g.dot(g))
+                self.h["sup"].append(g.abs().max())
+            else:
+                self.h["sq"].append(torch.tensor(math.nan))
+                self.h["sup"].append(torch.tensor(math.nan))
         self.h["lr"].append(lrs[0])
-        self.h["sq"].append(sq)
-        self.h["sup"].append(sup)
         self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
         self.rows_now = {}
         self.tracking += time.perf_counter() - t
 
+    def _find_groups(self, optimizer: torch.optim.Optimizer) -> None:
+        tracked = set(map(id, self.plist))
+        self.groups = [
+            i for i, g in enumerate(optimizer.param_groups) if any(id(p) in tracked for p in g["params"])
+        ]
+        self.group_count = len(optimizer.param_groups)
+
     def _after(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         t = time.perf_counter()
-        from empirical.optim import preconditioner_extremes
-
         self.k += 1
         self.pending += 1
         extremes = preconditioner_extremes(optimizer)
@@ -194,7 +204,7 @@ class Tracker:
         if keep:
             self.snaps[self.k] = self._flat()
         if self.records_plan.due(self.k):
-            self._record(self.k, {k: p.detach() for k, p in self.params.items()})
+            self._record(self.k, None)
         self.versions = self._versions()
         self.tracking += time.perf_counter() - t
 
@@ -229,7 +239,7 @@ class Tracker:
                 self.h[key].pop()
         N = int(self.data.shape[0])
         final_rows = None if N <= FINAL_ROWS else FINAL_ROWS
-        self._record(self.k, {k: p.detach() for k, p in self.params.items()}, rows=final_rows)
+        self._record(self.k, None, rows=final_rows)
         self.snaps[self.k] = self._flat()
         B, how = self._batch()
         steps = sorted(self.snaps)
@@ -242,8 +252,8 @@ class Tracker:
             seed=self.seed,
             step_sizes=np.asarray(self.h["lr"], dtype=float),
             groups_agree=self.groups_agree,
-            grad_norm_sq=np.asarray(self.h["sq"], dtype=float),
-            grad_sup=np.asarray(self.h["sup"], dtype=float),
+            grad_norm_sq=torch.stack(self.h["sq"]).double().numpy(),
+            grad_sup=torch.stack(self.h["sup"]).double().numpy(),
             step_loss=np.asarray(self.h["loss"], dtype=float),
             batch_size=B,
             batch_how=how,
@@ -297,18 +307,22 @@ class Tracker:
         )
         return B, f"inferred: rows through the model's layers between optimizer steps{spread}"
 
-    def _record(self, k: int, params: dict[str, torch.Tensor], rows: int | None | str = "B") -> None:
+    def _record(self, k: int, params: dict[str, torch.Tensor] | None, rows: int | None | str = "B") -> None:
+        """The record at step k, at ``params`` (None: the model's own parameters, theta_k now)."""
         if rows == "B":
             rows = self.record_rows or self.batch_size or (self.h["rows"][0] if self.h["rows"] else 0) or None
             if rows is None:
                 raise TrackingError("no batch size yet for the record: pass batch_size= to empirical.track")
         self.busy = True
         try:
-            rec = evaluate.record(self.model, self.loss, params, self.data, rows, self.m, self.gen)
+            live = params is None
+            given = self.params if live else params
+            rec = evaluate.record(self.model, self.loss, given, self.data, rows, self.m, self.gen, live=live)
         finally:
             self.busy = False
         with torch.no_grad():
-            psup = max(float(p.abs().max()) for p in params.values())
+            values = self.plist if params is None else list(params.values())
+            psup = float(torch.stack(torch._foreach_norm(values, math.inf)).max())
         self.h["rec_k"].append(k)
         self.h["rec"].append(rec.value)
         self.h["rec_var"].append(rec.variance)
