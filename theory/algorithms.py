@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from theory.algebra import same, tidy
 from theory.assumptions import Assumption
 from theory.checks import check_scalar
 from theory.errors import MissingConstantError
@@ -104,46 +105,49 @@ class Algorithm:
         else:
             inside, outside = start / c_v, eps * sp.sqrt(bc2 / c_v)
         scale = self.step_size * self.gradient_weight / (bc1 * sp.sqrt(c_v / bc2))
-        return _tidy(scale), _tidy(inside), _tidy(outside)
+        return tidy(scale), tidy(inside), tidy(outside)
 
     def differences(self, other: Algorithm) -> tuple[str, ...]:
-        """Every detail in which ``other`` differs from this algorithm, named, then the net
-        effect on the step at equal hyperparameters (empty when they are the same)."""
+        """Every detail in which ``other`` differs from this algorithm, each as "label: what
+        each does", then "net effect: ..." on the step at equal hyperparameters (empty
+        when they are the same)."""
         out = []
         if self.delayed != other.delayed:
             out.append(
-                f"preconditioner: {_who(self, other, self.delayed)} uses v_(k-1) (past gradients only), "
-                f"{_who(self, other, not self.delayed)} uses v_k (g_k enters its own step)"
+                f"preconditioner: {(self if self.delayed else other).name} uses v_(k-1) (past gradients "
+                f"only), {(other if self.delayed else self).name} uses v_k (g_k enters its own step)"
             )
-        for field, what in (
-            ("first_moment_bias_correction", "divides m_k by 1 - beta1^k (first-moment bias correction)"),
-            ("second_moment_bias_correction", "divides v_k by 1 - beta2^k (second-moment bias correction)"),
+        for field, label, what in (
+            ("first_moment_bias_correction", "first-moment bias correction", "divides m_k by 1 - beta1^k"),
+            ("second_moment_bias_correction", "second-moment bias correction", "divides v_k by 1 - beta2^k"),
         ):
             if getattr(self, field) != getattr(other, field):
-                out.append(f"{_who(self, other, getattr(self, field))} {what}; the other does not")
-        for field, what in (
-            ("gradient_weight", "m_k = beta1 m_(k-1) + c g_k with c"),
-            ("square_weight", "v_k = beta2 v_(k-1) + c g_k^2 with c"),
+                has = getattr(self, field)
+                yes, no = (self, other) if has else (other, self)
+                out.append(f"{label}: {yes.name} {what}, {no.name} does not")
+        for field, label in (
+            ("gradient_weight", "gradient weight c in m_k = beta1 m_(k-1) + c g_k"),
+            ("square_weight", "square weight c in v_k = beta2 v_(k-1) + c g_k^2"),
             ("step_size", "step size"),
             ("initial_v", "initial second moment v_0"),
             ("first_moment_decay", "momentum decay"),
             ("second_moment_decay", "second-moment decay"),
         ):
             mine, theirs = getattr(self, field), getattr(other, field)
-            if not _same(mine, theirs):
-                out.append(f"{what}: {self.name} {sp.sstr(mine)}, {other.name} {sp.sstr(theirs)}")
+            if not same(mine, theirs):
+                out.append(f"{label}: {self.name} {sp.sstr(mine)}, {other.name} {sp.sstr(theirs)}")
         if self.eps_inside_sqrt != other.eps_inside_sqrt:
             out.append(
-                f"eps: {_who(self, other, self.eps_inside_sqrt)} sqrt(eps + v), "
-                f"{_who(self, other, not self.eps_inside_sqrt)} sqrt(v) + eps"
+                f"eps placement: {(self if self.eps_inside_sqrt else other).name} sqrt(eps + v), "
+                f"{(other if self.eps_inside_sqrt else self).name} sqrt(v) + eps"
             )
         if not out:
             return ()
         mine = self.normal_form()
         theirs = tuple(e.subs(_step_symbols(other, self)) for e in other.normal_form())
-        ratio = _tidy(theirs[0] / mine[0])
-        net = [] if _same(ratio, 1) else [f"step of {other.name} = step of {self.name} x {sp.sstr(ratio)}"]
-        if not (_same(mine[1], theirs[1]) and _same(mine[2], theirs[2])):
+        ratio = tidy(theirs[0] / mine[0])
+        net = [] if same(ratio, 1) else [f"step of {other.name} = step of {self.name} x {sp.sstr(ratio)}"]
+        if not (same(mine[1], theirs[1]) and same(mine[2], theirs[2])):
             net.append(
                 f"denominator sqrt(V + {sp.sstr(mine[1])}) + {sp.sstr(mine[2])} ({self.name}) against "
                 f"sqrt(V + {sp.sstr(theirs[1])}) + {sp.sstr(theirs[2])} ({other.name}), "
@@ -152,6 +156,10 @@ class Algorithm:
         if net:
             out.append("net effect at equal hyperparameters: " + "; ".join(net))
         return tuple(out)
+
+    def difference_labels(self, other: Algorithm) -> tuple[str, ...]:
+        """The labels of :meth:`differences` (without the net effect)."""
+        return tuple(d.split(":")[0] for d in self.differences(other) if not d.startswith("net effect"))
 
     # ------------------------------------------------------------------ reference run
     def initial_state(self, shape: tuple[int, ...], **values: float) -> State:
@@ -185,60 +193,20 @@ class Algorithm:
         missing = sorted(s.name for s in expr.free_symbols if s.name not in values)
         if missing:
             raise MissingConstantError(f"{self.name}: missing value for {', '.join(missing)}")
-        clean = {
-            s: values["k"] if s == k else check_scalar(s.name, values[s.name]) for s in expr.free_symbols
-        }
-        return float(expr.subs(clean))
-
-
-_U1, _U2 = sp.symbols("u1 u2", positive=True)
-
-
-def _tidy(expr: sp.Expr) -> sp.Expr:
-    """``expr`` simplified with 0 <= beta1 < 1, 0 < beta2 < 1 known (written beta = 1 - u),
-    and a factor 1/(x - 1) of a negative term shown as 1/(1 - x)."""
-    expr = sp.sympify(expr).subs({beta1: 1 - _U1, beta2: 1 - _U2})
-    expr = sp.simplify(sp.powsimp(expr, force=True)).subs({_U1: 1 - beta1, _U2: 1 - beta2})
-    expr = expr.replace(_is_root_of_negated_inverse, lambda e: (1 / e.base) ** (-e.exp))
-    coeff, factors = expr.as_coeff_mul()
-    if coeff.is_negative:
-        for i, f in enumerate(factors):
-            base, power = f.as_base_exp()
-            if base.is_Add and power.is_integer and power.is_odd and (-base).as_coeff_add()[0].is_positive:
-                rest = factors[:i] + ((-base) ** power,) + factors[i + 1 :]
-                return sp.Mul(-coeff, *rest)
-    return expr
-
-
-def _is_root_of_negated_inverse(e: sp.Basic) -> bool:
-    """e = (-1/(x - 1))^p with p not an integer (shown as (1 - x)^(-p))."""
-    if not (e.is_Pow and e.exp.is_integer is False):
-        return False
-    inner = -1 / e.base
-    return inner.is_Add and inner.as_coeff_add()[0].is_negative
-
-
-def _same(a: sp.Expr, b: sp.Expr) -> bool:
-    """Equal as functions: the difference simplifies to 0, or vanishes at sample points."""
-    diff = sp.sympify(a) - sp.sympify(b)
-    if _tidy(diff) == 0:
-        return True
-    points = ({"k": 3, "beta1": 0.9, "beta2": 0.999}, {"k": 7, "beta1": 0.5, "beta2": 0.9})
-    rest = {"alpha_step": 0.01, "C_gamma": 0.02, "eps": 1e-3, "lr_decay": 0.1, "v_init": 0.3}
-    return all(
-        abs(complex(diff.subs({s: {**rest, **p}.get(s.name, 1.3) for s in diff.free_symbols}))) < 1e-12
-        for p in points
-    )
+        return float(
+            expr.subs(
+                {
+                    s: values["k"] if s == k else check_scalar(s.name, values[s.name])
+                    for s in expr.free_symbols
+                }
+            )
+        )
 
 
 def _step_symbols(source: Algorithm, target: Algorithm) -> dict[sp.Symbol, sp.Symbol]:
     """``source``'s step hyperparameter renamed to ``target``'s (both are torch's ``lr``)."""
     step = {h.torch: h.symbol for h in target.hyperparameters}.get("lr")
     return {get(h.symbol): get(step) for h in source.hyperparameters if h.torch == "lr" and step}
-
-
-def _who(a: Algorithm, b: Algorithm, first: bool) -> str:
-    return a.name if first else b.name
 
 
 def _adam_hyper(step: str, torch: str, role: str) -> tuple[Hyperparameter, ...]:
@@ -248,6 +216,14 @@ def _adam_hyper(step: str, torch: str, role: str) -> tuple[Hyperparameter, ...]:
         Hyperparameter("beta2", "betas[1]", "second-moment decay"),
         Hyperparameter("eps", "eps", "denominator offset"),
     )
+
+
+def _adagrad(**fields) -> Algorithm:
+    """An Adagrad: no momentum (b1 = 0, c_m = 1), v_k = v_{k-1} + g_k^2, no bias correction."""
+    plain = {"first_moment_decay": sp.Integer(0), "gradient_weight": sp.Integer(1)}
+    plain |= {"second_moment_decay": sp.Integer(1), "square_weight": sp.Integer(1)}
+    plain |= {"first_moment_bias_correction": False, "second_moment_bias_correction": False}
+    return Algorithm(optimizer="adagrad", **plain, **fields)
 
 
 _SUM_BETA2 = (1 - beta2**k) / (1 - beta2)  # sum_{j=0}^{k-1} beta2^j
@@ -278,9 +254,8 @@ DEFOSSEZ_ADAM = Algorithm(
 
 #: Adagrad as analysed by Défossez et al. (2022); torch.optim.Adagrad(lr=alpha, eps=0,
 #: initial_accumulator_value=eps, lr_decay=0) runs exactly this.
-DEFOSSEZ_ADAGRAD = Algorithm(
+DEFOSSEZ_ADAGRAD = _adagrad(
     name="adagrad-defossez",
-    optimizer="adagrad",
     title="Adagrad of Défossez et al.",
     update_latex=r"x_k = x_{k-1} - \alpha \frac{g_k}{\sqrt{\epsilon + v_k}},\ "
     r"v_k = v_{k-1} + g_k^2,\ v_0 = 0",
@@ -290,12 +265,6 @@ DEFOSSEZ_ADAGRAD = Algorithm(
         Hyperparameter("eps", "initial_accumulator_value", "offset inside the square root"),
     ),
     step_size=alpha_step,
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=True,
     delayed=False,
     reference=DEFOSSEZ,
@@ -335,9 +304,8 @@ DELAYED_ADAM = Algorithm(
 )
 
 #: Adagrad with a delayed preconditioner and a constant step (the a-posteriori Adagrad).
-DELAYED_ADAGRAD = Algorithm(
+DELAYED_ADAGRAD = _adagrad(
     name="adagrad-delayed",
-    optimizer="adagrad",
     title="Adagrad with a delayed preconditioner",
     update_latex=r"\theta_k = \theta_{k-1} - \alpha A_{k-1} g_k,\ "
     r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon)),\ v_k = v_{k-1} + g_k^2",
@@ -347,12 +315,6 @@ DELAYED_ADAGRAD = Algorithm(
         Hyperparameter("eps", "eps", "denominator offset"),
     ),
     step_size=alpha_step,
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=False,
     delayed=True,
     reference="derived here (docs/theory.md, A-posteriori preconditioned SGD)",
@@ -383,9 +345,8 @@ TORCH_ADAM = Algorithm(
 )
 
 #: torch.optim.Adagrad(lr, lr_decay, initial_accumulator_value, eps) with weight_decay = 0.
-TORCH_ADAGRAD = Algorithm(
+TORCH_ADAGRAD = _adagrad(
     name="torch.optim.Adagrad",
-    optimizer="adagrad",
     title="torch.optim.Adagrad",
     update_latex=r"\theta_k = \theta_{k-1} - \frac{\mathrm{lr}}{1 + (k-1)\,\mathrm{lr\_decay}} "
     r"\frac{g_k}{\sqrt{v_k} + \epsilon},\ v_k = v_{k-1} + g_k^2,\ v_0 = \mathrm{initial\_accumulator\_value}",
@@ -398,12 +359,6 @@ TORCH_ADAGRAD = Algorithm(
         Hyperparameter("eps", "eps", "denominator offset"),
     ),
     step_size=alpha_step / (1 + (k - 1) * lr_decay),
-    first_moment_decay=sp.Integer(0),
-    gradient_weight=sp.Integer(1),
-    second_moment_decay=sp.Integer(1),
-    square_weight=sp.Integer(1),
-    first_moment_bias_correction=False,
-    second_moment_bias_correction=False,
     eps_inside_sqrt=False,
     delayed=False,
     reference=TORCH_REFERENCE,

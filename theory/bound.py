@@ -31,6 +31,16 @@ class Step:
     statement: sp.Basic
 
 
+@dataclass(frozen=True)
+class Named:
+    """A named sub-expression, for display only: ``symbol`` stands for ``expr``
+    (e.g. J_e, the Jacobian bound of the encoder); ``meaning`` says what it bounds."""
+
+    symbol: sp.Symbol
+    expr: sp.Expr
+    meaning: str = ""
+
+
 def _registered(name: str, known: tuple[str, ...]) -> None:
     if name not in S.REGISTRY:
         raise UnknownNameError(f"unknown constant {name!r}; this bound needs {', '.join(known)}")
@@ -111,6 +121,11 @@ class Bound:
     gamma_max <= 1/L) and must be given to evaluate it all the same.
     ``algorithm`` describes the adaptive update the theorem analyses (None for
     the SGD theorems, whose update is stated by their ``algorithm`` assumption).
+    ``named`` are sub-expressions with names (a model's Jacobian and Hessian
+    bounds, and display forms of the definitions), used to write the bound
+    readably (:mod:`theory.readable`); they do not change ``expr``.
+    ``unexpanded`` is the bound before its ``definitions`` were substituted
+    (``expr`` is it with them substituted; None when there are none).
     """
 
     name: str
@@ -130,6 +145,8 @@ class Bound:
     same_order_as: Bound | None = None
     condition_constants: tuple[sp.Symbol, ...] = ()
     algorithm: Algorithm | None = None
+    named: tuple[Named, ...] = ()
+    unexpanded: sp.Expr | None = None
 
     # ------------------------------------------------------------------ constants
     @cached_property
@@ -280,6 +297,7 @@ class Bound:
         return replace(
             self,
             expr=self.expr.subs(subs),
+            unexpanded=None if self.unexpanded is None else self.unexpanded.subs(subs),
             step_limit=limit,
             same_order_as=self if keeps_order and self.has_rate else None,
             order=self.order if keeps_order else None,

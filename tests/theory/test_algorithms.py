@@ -122,7 +122,15 @@ def values_of(values: dict) -> dict:
 def test_differences_from_torch_are_named():
     adam = A.DEFOSSEZ_ADAM.differences(A.TORCH_ADAM)
     assert any("first-moment bias correction" in d for d in adam)
-    assert any(d.startswith("eps:") for d in adam)
+    assert any(d.startswith("eps placement:") for d in adam)
+    assert A.DEFOSSEZ_ADAM.difference_labels(A.TORCH_ADAM) == (
+        "first-moment bias correction",
+        "second-moment bias correction",
+        "gradient weight c in m_k = beta1 m_(k-1) + c g_k",
+        "square weight c in v_k = beta2 v_(k-1) + c g_k^2",
+        "step size",
+        "eps placement",
+    )
     assert "x 1/(1 - beta1**k)" in adam[-1]
     assert "eps*sqrt(1 - beta2**k)/sqrt(1 - beta2)" in adam[-1]
     delayed = A.DELAYED_ADAM.differences(A.TORCH_ADAM)
