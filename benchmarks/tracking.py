@@ -111,8 +111,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    out = {"mlp_overhead": measure("default Deep Gaussian VAE, digits", mlp_problem, args.mlp_steps, args.repeats)}
-    out["conv_overhead"] = measure("conv VAE, MNIST", conv_problem, args.conv_steps, max(1, args.repeats - 2))
+    out = {"mlp": measure("default Deep Gaussian VAE, digits", mlp_problem, args.mlp_steps, args.repeats)}
+    out["conv"] = measure("conv VAE, MNIST", conv_problem, args.conv_steps, max(1, args.repeats - 2))
     return out
 
 

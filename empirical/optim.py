@@ -25,13 +25,14 @@ factor from the state of these and of ``torch.optim.Adam`` / ``Adagrad``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 
 from empirical.errors import ConfigError
-from empirical.train.optim import Adagrad, AdamState, adam_direction, preconditioner_factor, smallest_positive
+from empirical.train.optim import Adagrad, AdamState, adam_direction, preconditioner_factor
 
 
 def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -43,7 +44,34 @@ def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) 
     return float(value)
 
 
-class DefossezAdam(torch.optim.Optimizer):
+class _Analysed(torch.optim.Optimizer):
+    """A step rule of :mod:`empirical.train.optim` applied to each parameter: the optimizer keeps
+    its per-parameter state (``step``, ``v`` and, for Adam, ``m``) in ``self.state``."""
+
+    def _direction(self, group: dict, grad: torch.Tensor, state: AdamState) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if not st:
+                    st.update(step=0, m=torch.zeros_like(p), v=torch.zeros_like(p))
+                state = AdamState(m={"p": st["m"]}, v={"p": st["v"]}, k=st["step"])
+                d = self._direction(group, p.grad, state)
+                st["step"] = state.k
+                p.sub_(d, alpha=group["lr"])
+        return loss
+
+
+class DefossezAdam(_Analysed):
     """Adam exactly as analysed by Défossez, Bottou, Bach, Usunier (TMLR 2022):
     no bias correction, eps inside the square root, step
     lr (1 - beta1) sqrt(sum_{j<k} beta2^j) (module docstring). ``lr`` is their alpha."""
@@ -64,27 +92,11 @@ class DefossezAdam(torch.optim.Optimizer):
         }
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if not st:
-                    st["step"], st["m"], st["v"] = 0, torch.zeros_like(p), torch.zeros_like(p)
-                rule = AdamState(m={"p": st["m"]}, v={"p": st["v"]}, k=st["step"])
-                d = adam_direction(rule, {"p": p.grad}, group["betas"], group["eps"], "defossez")["p"]
-                st["step"] = rule.k
-                p.sub_(d, alpha=group["lr"])
-        return loss
+    def _direction(self, group: dict, grad: torch.Tensor, state: AdamState) -> torch.Tensor:
+        return adam_direction(state, {"p": grad}, group["betas"], group["eps"], "defossez")["p"]
 
 
-class DefossezAdagrad(torch.optim.Optimizer):
+class DefossezAdagrad(_Analysed):
     """Adagrad exactly as analysed by Défossez et al. (2022): v_k = v_{k-1} + g_k^2,
     theta_k = theta_{k-1} - lr g_k / sqrt(eps + v_k), a constant step lr (their alpha).
     (``torch.optim.Adagrad(lr, lr_decay=0, initial_accumulator_value=eps, eps=0)`` is the same.)"""
@@ -96,25 +108,8 @@ class DefossezAdagrad(torch.optim.Optimizer):
         }
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            rule = Adagrad(group["eps"], "defossez")
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                st = self.state[p]
-                if not st:
-                    st["step"], st["v"] = 0, torch.zeros_like(p)
-                state = AdamState(m={}, v={"p": st["v"]}, k=st["step"])
-                d = rule.direction(state, {"p": p.grad})["p"]
-                st["step"] = state.k
-                p.sub_(d, alpha=group["lr"])
-        return loss
+    def _direction(self, group: dict, grad: torch.Tensor, state: AdamState) -> torch.Tensor:
+        return Adagrad(group["eps"], "defossez").direction(state, {"p": grad})["p"]
 
 
 def _second_moment(optimizer: torch.optim.Optimizer) -> tuple[str, str, float, float] | None:
@@ -131,16 +126,17 @@ def _second_moment(optimizer: torch.optim.Optimizer) -> tuple[str, str, float, f
     return None
 
 
-def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, float] | None:
-    """(smallest, largest) factor A of the step just taken, over every coordinate of every
-    parameter the run has moved (v > 0; :func:`empirical.train.optim.preconditioner_factor`),
-    read from the optimizer's state; None for an optimizer without a known preconditioner or
-    before its first step."""
+def second_moment_extremes(
+    optimizer: torch.optim.Optimizer,
+) -> tuple[str, int, float, float, torch.Tensor] | None:
+    """(kind, step k, beta2, eps, tensor [largest v, smallest v > 0 (inf if none)]) over every
+    coordinate of every parameter, read from the state of a known adaptive optimizer; None for
+    another optimizer or before its first step. The tensor is not read (no synchronisation)."""
     known = _second_moment(optimizer)
     if known is None:
         return None
     key, kind, b2, eps = known
-    vs = [st[key] for st in optimizer.state.values() if key in st]
+    vs = [st[key].reshape(-1) for st in optimizer.state.values() if key in st]
     if not vs:
         return None
     step = next(iter(optimizer.state.values())).get("step", 1)
@@ -148,12 +144,32 @@ def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, fl
     if k < 1:
         return None
     with torch.no_grad():
-        v_max = max(float(v.max()) for v in vs)
-        positive = [float(smallest_positive(v)) for v in vs]
-        v_min = min((x for x in positive if x > 0), default=0.0)
-        lo, hi = (float(preconditioner_factor(kind, torch.tensor(x, dtype=torch.float64), k, b2, eps))
-                  for x in (v_max, v_min))  # fmt: skip
-    return lo, hi
+        v = torch.cat(vs) if len(vs) > 1 else vs[0]
+        ends = torch.stack([v.max(), torch.where(v > 0, v, math.inf).amin()])
+    return kind, k, b2, eps, ends
 
 
-__all__ = ["DefossezAdagrad", "DefossezAdam", "preconditioner_extremes"]
+def factor_range(
+    kind: str, k: int, b2: float, eps: float, largest: float, smallest: float
+) -> tuple[float, float]:
+    """(smallest, largest) factor A (:func:`empirical.train.optim.preconditioner_factor`) from the
+    largest v and the smallest positive v (a coordinate the run never moved, v = 0, is left out;
+    none moved: the factor at v = 0)."""
+    smallest = 0.0 if math.isinf(smallest) else smallest
+    return (float(preconditioner_factor(kind, largest, k, b2, eps)),
+            float(preconditioner_factor(kind, smallest, k, b2, eps)))  # fmt: skip
+
+
+def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, float] | None:
+    """(smallest, largest) factor A of the step just taken, over every coordinate of every
+    parameter the run has moved (v > 0; :func:`empirical.train.optim.preconditioner_factor`),
+    read from the optimizer's state; None for an optimizer without a known preconditioner or
+    before its first step."""
+    got = second_moment_extremes(optimizer)
+    if got is None:
+        return None
+    kind, k, b2, eps, ends = got
+    return factor_range(kind, k, b2, eps, *ends.tolist())
+
+
+__all__ = ["DefossezAdagrad", "DefossezAdam", "preconditioner_extremes", "second_moment_extremes"]

@@ -32,7 +32,7 @@ from empirical.pipeline.comparison import CONFIDENCE, compare_runs
 from empirical.pipeline.coverage import OptimizerRun, choose_theorem
 from empirical.pipeline.result import Result
 from empirical.pipeline.settings import Settings
-from empirical.pipeline.variants import attribution_of, evaluate_variants
+from empirical.pipeline.variants import attribution_of, variant_extras
 from empirical.threads import torch_threads
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
@@ -161,28 +161,14 @@ def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> Optimiz
 def adaptive_extras(
     model: str, run: OptimizerRun, estimates, fixed: dict[str, float], runs
 ) -> dict[str, Any]:
-    """For Adam and Adagrad: every variant of the catalogue on these runs (empirical.pipeline.variants)
-    and the preconditioner's extremes measured along them."""
+    """For Adam and Adagrad: every variant on these runs, with the preconditioner's extremes
+    over every step of every run (empirical.pipeline.variants)."""
     if run.family not in ("adam", "adagrad"):
         return {}
     lambdas = None
     if runs.precond_min is not None:
         lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
-    records = (
-        np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq), runs.full_grad_norm_sq_var,
-        runs.record_dof,
-    )  # fmt: skip
-    rows = evaluate_variants(model, run, estimates, fixed, records, runs.step_size, lambdas, CONFIDENCE)
-    out: dict[str, Any] = {"variants": rows}
-    if lambdas is not None:
-        out["preconditioner"] = {
-            "lambda_min": lambdas[0],
-            "lambda_max": lambdas[1],
-            "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
-            "(empirical.train.optim.preconditioner_factor) over every step of every run, read from the "
-            "optimizer's second-moment state",
-        }
-    return out
+    return variant_extras(model, run, estimates, fixed, runs, lambdas, CONFIDENCE)
 
 
 def training_rows(settings: Settings, data: torch.Tensor | None = None) -> torch.Tensor:

@@ -132,6 +132,37 @@ def evaluate_variants(
     return rows
 
 
+def variant_extras(
+    model: str,
+    run: OptimizerRun,
+    estimates: Mapping[str, Estimate],
+    fixed: Mapping[str, float],
+    runs: Any,
+    lambdas: tuple[float, float] | None,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """The report's ``variants`` of an adaptive run (a TrainRun) and its ``preconditioner``
+    extremes (``lambdas``: smallest and largest factor of the step over every step, or None)."""
+    records = (
+        np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq), runs.full_grad_norm_sq_var,
+        runs.record_dof,
+    )  # fmt: skip
+    out: dict[str, Any] = {
+        "variants": evaluate_variants(
+            model, run, estimates, fixed, records, runs.step_size, lambdas, confidence
+        )
+    }
+    if lambdas is not None:
+        out["preconditioner"] = {
+            "lambda_min": lambdas[0],
+            "lambda_max": lambdas[1],
+            "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
+            "(empirical.train.optim.preconditioner_factor) over every step of every run and every "
+            "coordinate the run moved, read from the optimizer's second-moment state",
+        }
+    return out
+
+
 def _coverage(theorem, run: OptimizerRun, binding, values: Mapping[str, float]) -> tuple[str, list[str]]:
     """(status, reasons) of one variant on the run."""
     from theory.algorithms import TORCH

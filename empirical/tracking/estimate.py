@@ -11,7 +11,8 @@ generic bounds with measured L, sigma2, Delta, R).
   ``sigma2_mc_K`` is the Monte-Carlo variance of one row's gradient as the user's loss draws
   it (its own K samples). The variance of a B-row minibatch gradient is
   ``sigma2 = sigma2_data/B + sigma2_mc_K/B`` (:data:`theory.models.common.iwae_variance`).
-* ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step.
+* ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step
+  (read for every optimizer but plain ``torch.optim.SGD``, whose theorem does not need it).
 * ``Delta``: F(theta_0) (rows x draws, t interval over rows) minus the model's
   ``loss_lower_bound`` when it has one (an upper value), else minus the lowest loss the
   run recorded (a lower estimate).
@@ -144,14 +145,15 @@ def estimate_runs(
         "sigma2_data": data,
         "sigma2_mc_K": mc,
         "sigma2": step_variance(data, mc, B),
-        "R": max_seen(
-            np.concatenate([r.grad_sup for r in runs]),
-            f"minibatch gradient sup-norm ||g_k||_inf at every step of {len(runs)} run(s)",
-        ),
         "Delta": Delta,
     }
+    sups = np.concatenate([r.grad_sup for r in runs])
+    if np.all(np.isfinite(sups)):  # read for the adaptive optimizers (their theorems need R)
+        what = f"minibatch gradient sup-norm ||g_k||_inf at every step of {len(runs)} run(s)"
+        estimates["R"] = max_seen(sups, what)
     upper = uses_proven_bound(Delta)
-    lower = ("L", "sigma2_data", "sigma2_mc_K", "sigma2", "R") + (() if upper else ("Delta",))
+    lower = tuple(n for n in ("L", "sigma2_data", "sigma2_mc_K", "sigma2", "R") if n in estimates)
+    lower += () if upper else ("Delta",)
     n_evals = sum(e.n_evals for e in estimates.values())
     return MeasuredConstants(estimates, lower, upper, ", ".join(labels), int(n_evals), routes, summary)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from empirical.errors import LossError
 from empirical.estimators.gradnorm import u_statistic
+from empirical.estimators.module_stats import LossModule, checked_losses
 
 ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 Params = dict[str, torch.Tensor]
@@ -44,35 +44,11 @@ def isolated(model: nn.Module, seed: int) -> Iterator[None]:
                         b.copy_(saved[name])
 
 
-class LossModule(nn.Module):
-    """``forward(x) = loss(model, x)``, so that ``functional_call`` swaps the model's parameters."""
-
-    def __init__(self, model: nn.Module, loss: ModuleLoss) -> None:
-        super().__init__()
-        self.model = model
-        self.loss_fn = loss
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.loss_fn(self.model, x)
-
-
 def per_example(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor], x: torch.Tensor):
     """loss(model, x) at ``params`` (names of ``model.named_parameters()``), shape (len(x),), checked."""
     wrapper = LossModule(model, loss)
     swapped = {f"model.{k}": v for k, v in params.items()}
-    return checked(torch.func.functional_call(wrapper, swapped, (x,), strict=False), x)
-
-
-def checked(out: object, x: torch.Tensor) -> torch.Tensor:
-    """The loss's output: per-example losses of shape (len(x),), finite."""
-    if not isinstance(out, torch.Tensor) or out.shape != (x.shape[0],):
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise LossError(
-            f"loss(model, x) must return per-example losses of shape ({x.shape[0]},), got {shape}"
-        )
-    if not torch.isfinite(out).all():
-        raise LossError("loss(model, x) returned NaN or inf")
-    return out
+    return checked_losses(torch.func.functional_call(wrapper, swapped, (x,), strict=False), x)
 
 
 def flat(grads: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -90,15 +66,14 @@ class Record:
 
 
 def gradient(
-    model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, seed: int, live: bool = False
+    model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, live: bool = False
 ) -> tuple[float, torch.Tensor]:
-    """(mean loss over the rows x, flat float64 gradient of it) at ``params``, noise seeded with
-    ``seed``. ``live``: ``params`` are the model's own parameters (no swapping needed;
-    ``autograd.grad`` leaves their ``.grad`` alone)."""
+    """(mean loss over the rows x, flat float64 gradient of it) at ``params``, the loss drawing its
+    noise from the global RNG as it stands (call inside :func:`isolated`). ``live``: ``params``
+    are the model's own parameters (no swapping; ``autograd.grad`` leaves their ``.grad`` alone)."""
     leaves = params if live else {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    with isolated(model, seed):
-        out = (checked(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
-        grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
+    out = (checked_losses(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
+    grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
     grads = tuple(torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(leaves, grads, strict=True))
     return float(out.detach()), flat(grads)
 
@@ -115,26 +90,27 @@ def record(
     live: bool = False,
 ) -> Record:
     """The record at ``params`` (module docstring): m gradients over ``rows`` rows drawn
-    uniformly with replacement, or over all rows of ``data`` (``rows`` None), each with its
-    own noise; a full-data gradient is computed ``chunk`` rows at a time. ``live``: ``params``
-    are the model's own parameters (theta_k of a running loop)."""
+    uniformly with replacement, or over all rows of ``data`` (``rows`` None), one after the
+    other inside one forked RNG stream seeded from ``generator``, so each has its own noise;
+    a full-data gradient is computed ``chunk`` rows at a time. ``live``: ``params`` are the
+    model's own parameters (theta_k of a running loop)."""
     N = int(data.shape[0])
     grads, losses = [], []
-    for _ in range(m):
-        if rows is None:
-            parts = [(start, data[start : start + chunk]) for start in range(0, N, chunk)]
-        else:
-            idx = torch.randint(N, (rows,), generator=generator)
-            parts = [(0, data[idx])]
-        total, value = None, 0.0
-        for _start, x in parts:
-            seed = int(torch.randint(2**62, (1,), generator=generator))
-            f, g = gradient(model, loss, params, x, seed, live)
-            w = x.shape[0] / (N if rows is None else rows)
-            total = g * w if total is None else total + g * w
-            value += f * w
-        grads.append(total)
-        losses.append(value)
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    with isolated(model, seed):
+        for _ in range(m):
+            if rows is None:
+                parts = [data[start : start + chunk] for start in range(0, N, chunk)]
+            else:
+                parts = [data[torch.randint(N, (rows,), generator=generator)]]
+            total, value = None, 0.0
+            for x in parts:
+                f, g = gradient(model, loss, params, x, live)
+                w = x.shape[0] / (N if rows is None else rows)
+                total = g * w if total is None else total + g * w
+                value += f * w
+            grads.append(total)
+            losses.append(value)
     u, var = u_statistic(torch.stack(grads))
     return Record(float(u), float(var), sum(losses) / m)
 

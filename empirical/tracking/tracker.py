@@ -36,7 +36,7 @@ import torch
 from torch import nn
 
 from empirical.errors import ConfigError, TrackingError
-from empirical.optim import preconditioner_extremes
+from empirical.optim import factor_range, second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
 from empirical.tracking.run import TrackedRun
@@ -114,8 +114,10 @@ class Tracker:
                 "elapsed",
             )
         }
-        self.groups_agree, self.lambdas, self.rows_now = True, None, {}
+        self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())
+        self.moments: list = []
+        self.need_sup = type(optimizer) is not torch.optim.SGD
         self._find_groups(optimizer)
         self.snaps: dict[int, torch.Tensor] = {0: self._flat()}
         self.t0, self.tracking = started, 0.0
@@ -147,13 +149,13 @@ class Tracker:
         self.groups_agree &= max(lrs) == min(lrs)
         grads = [p.grad for p in self.plist if p.grad is not None]
         with torch.no_grad():
-            if grads:  # one concatenation: cheaper than two foreach norms for small tensors
+            if grads:  # one concatenation: cheaper than foreach norms for small tensors
                 g = torch.cat([x.reshape(-1) for x in grads])
                 self.h["sq"].append(g.dot(g))
-                self.h["sup"].append(g.abs().max())
+                if self.need_sup:  # R, for the adaptive theorems
+                    self.h["sup"].append(torch.linalg.vector_norm(g, math.inf))
             else:
                 self.h["sq"].append(torch.tensor(math.nan))
-                self.h["sup"].append(torch.tensor(math.nan))
         self.h["lr"].append(lrs[0])
         self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
         self.rows_now = {}
@@ -170,12 +172,9 @@ class Tracker:
         t = time.perf_counter()
         self.k += 1
         self.pending += 1
-        extremes = preconditioner_extremes(optimizer)
-        if extremes is not None:
-            lo, hi = extremes
-            self.lambdas = (
-                (lo, hi) if self.lambdas is None else (min(lo, self.lambdas[0]), max(hi, self.lambdas[1]))
-            )
+        got = second_moment_extremes(optimizer)
+        if got is not None:
+            self.moments.append(got)
         self.tracking += time.perf_counter() - t
 
     # ---- the user's calls ------------------------------------------------------------------
@@ -253,7 +252,9 @@ class Tracker:
             step_sizes=np.asarray(self.h["lr"], dtype=float),
             groups_agree=self.groups_agree,
             grad_norm_sq=torch.stack(self.h["sq"]).double().numpy(),
-            grad_sup=torch.stack(self.h["sup"]).double().numpy(),
+            grad_sup=torch.stack(self.h["sup"]).double().numpy()
+            if self.h["sup"]
+            else np.full(self.k, np.nan),
             step_loss=np.asarray(self.h["loss"], dtype=float),
             batch_size=B,
             batch_how=how,
@@ -265,7 +266,7 @@ class Tracker:
             elapsed=np.asarray(self.h["elapsed"]),
             snapshot_steps=np.asarray(steps, dtype=np.int64),
             snapshots=torch.stack([self.snaps[j] for j in steps]),
-            lambdas=self.lambdas,
+            lambdas=self._lambdas(),
             tracking_seconds=self.tracking,
             training_seconds=training,
             options={
@@ -279,6 +280,14 @@ class Tracker:
         return self.finished
 
     # ---- internals ---------------------------------------------------------------------------
+    def _lambdas(self) -> tuple[float, float] | None:
+        """The extremes of the preconditioner's factor over every step (from the second moments
+        read after each step)."""
+        if not self.moments:
+            return None
+        ranges = [factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in self.moments]
+        return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+
     def params_at_snapshot(self, k: int) -> dict[str, torch.Tensor]:
         like = {name: p for name, p in self.params.items()}
         return evaluate.unflatten(self.snaps[k], like)

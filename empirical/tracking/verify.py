@@ -21,11 +21,11 @@ import torch
 
 from empirical.compare import bind
 from empirical.errors import ConfigError
-from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.checks import CHECKS, Evidence, assumption_rows
 from empirical.pipeline.comparison import CONFIDENCE, compare_runs
 from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.result import ESTIMATED, UNCHECKED, Result, Row
-from empirical.pipeline.variants import attribution_of, evaluate_variants
+from empirical.pipeline.result import UNCHECKED, Result, Row
+from empirical.pipeline.variants import attribution_of, variant_extras
 from empirical.tracking.estimate import MeasuredConstants, estimate_runs
 from empirical.tracking.run import TrackedRun
 from empirical.train.recording import TrainRun
@@ -161,24 +161,9 @@ def verify_runs(
         **curves,
     }
     if desc.family in ("adam", "adagrad"):
-        records = (
-            train_run.record_steps,
-            train_run.full_grad_norm_sq,
-            train_run.full_grad_norm_sq_var,
-            train_run.record_dof,
+        extras.update(
+            variant_extras("generic", desc, constants.named(), fixed, train_run, _lambdas(runs), CONFIDENCE)
         )
-        lambdas = _lambdas(runs)
-        extras["variants"] = evaluate_variants(
-            "generic", desc, constants.named(), fixed, records, gammas, lambdas, CONFIDENCE
-        )
-        if lambdas is not None:
-            extras["preconditioner"] = {
-                "lambda_min": lambdas[0],
-                "lambda_max": lambdas[1],
-                "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
-                "(empirical.train.optim.preconditioner_factor) after every optimizer step, read from its "
-                "state",
-            }
     timings["theory"] += time.perf_counter() - t
     return Result(
         settings, theorem, train_run, constants, binding, observed, rate, rows, fixed, timings, extras
@@ -226,19 +211,11 @@ def _unbiased(a, ev: Evidence) -> Row:
 
 
 def _bounded_variance(a, ev: Evidence) -> Row:
-    c = ev.constants
-    parts = ", ".join(
-        f"{n} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]" for n, e in c.named().items() if "sigma2" in n
-    )
-    return Row(
-        a.id,
-        a.name,
-        ESTIMATED,
-        f"{parts} at {c.where}, B = {int(ev.settings.batch_size)} "
-        f"({ev.settings.options.get('batch_how', '')}); "
-        f"per-example gradients by {c.route_summary}: the largest over the points, a lower estimate of the "
-        "supremum over the parameters",
-    )
+    row = CHECKS["bounded-variance"](a, ev)
+    how = ev.settings.options.get("batch_how", "")
+    routes = ev.constants.route_summary
+    return Row(row.id, row.name, row.status, f"{row.evidence}; B = {int(ev.settings.batch_size)} ({how}); "
+               f"per-example gradients by {routes}")  # fmt: skip
 
 
 def _smooth_activations(a, ev: Evidence) -> Row:

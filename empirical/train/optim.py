@@ -112,14 +112,15 @@ def preconditioner_factor(variant: str, v: torch.Tensor, k: int, b2: float, eps:
     adam "delayed": A = 1/(sqrt(v_{k-1}) + eps) (pass v_{k-1});
     adam "defossez": A = sqrt(sum_{j<k} b2^j) / sqrt(eps + v) on (1 - b1) m_k;
     adagrad "defossez": A = 1/sqrt(eps + v); adagrad "torch": A = 1/(sqrt(v) + eps).
-    Decreasing in v: the extremes over coordinates come from the extremes of v.
+    Decreasing in v: the extremes over coordinates come from the extremes of v. ``v`` is a
+    tensor or a number.
     """
     if variant in ("defossez", "adagrad-defossez"):
         scale = 1.0 if variant == "adagrad-defossez" else math.sqrt(_geometric_sum(b2, k))
-        return scale / (v + eps).sqrt()
+        return scale / (v + eps) ** 0.5
     if variant == "torch":
-        return 1.0 / ((v / (1.0 - b2**k)).sqrt() + eps)
-    return 1.0 / (v.sqrt() + eps)  # "delayed", "adagrad-torch"
+        return 1.0 / ((v / (1.0 - b2**k)) ** 0.5 + eps)
+    return 1.0 / (v**0.5 + eps)  # "delayed", "adagrad-torch"
 
 
 @dataclass(frozen=True)
