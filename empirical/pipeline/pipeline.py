@@ -1,16 +1,22 @@
 """The main job, top to bottom: theorem -> train -> estimate -> bind -> compare -> result
 (docs/design.md, "How a question flows").
 
-1. **theorem**: ``theory.bound(model, optimizer, variant, expand=False)``, the
-   one visit to the theory for the bound; ``--box`` picks the projected-SGD
-   theorem. L, M, R, Delta and the variance parts stay symbols, to be measured.
+1. **theorem**: the one dispatch of :mod:`empirical.pipeline.coverage` (the
+   optimizer and its hyperparameters -> ``theory.bound(model, optimizer,
+   variant, expand=False)`` and the ``algorithm`` row); ``--box`` picks the
+   projected-SGD theorem, Adam and Adagrad Défossez et al.'s. L, M, R, Delta and
+   the variance parts stay symbols, to be measured.
 2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
    recording what the theorem's left-hand side is about.
 3. **estimate**: every constant along every run's snapshots.
 4. **bind**: each constant at the end of its interval that makes the bound larger.
 5. **compare**: the theorem's own weighted average per run, over runs the mean
    with a Student-t interval; the observed rate.
-6. **result**: assumption rows by id, and the verdict, decided once.
+6. **result**: assumption rows by id, and the verdict, decided once; for Adam
+   and Adagrad every variant on the same runs, and the bound's attribution.
+
+A user's module (``--model conv`` or ``FILE.py:make``) goes through
+:mod:`empirical.tracking.loop` instead: a plain loop, tracked.
 """
 
 from __future__ import annotations

@@ -135,7 +135,10 @@ def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
 class Settings:
     """Everything a verify/estimate run depends on, validated on construction
     (a :class:`~empirical.errors.ConfigError` names the field, its flag, the
-    value and what is allowed). ``steps`` may be 0 only for estimation."""
+    value and what is allowed). ``steps`` may be 0 only for estimation.
+    ``steps``, ``batch_size`` and ``seeds`` left None take the model's defaults
+    (:data:`BUILTIN_DEFAULTS`, or :data:`USER_MODEL_DEFAULTS` for ``conv`` and
+    ``FILE.py:NAME``), resolved here."""
 
     model: str = "gaussian"
     optimizer: str = "sgd"
