@@ -171,8 +171,7 @@ def markdown(result, data: dict[str, Any]) -> str:
         "## Run",
         "",
         f"- observed: {obs.method}.",
-        f"- time: training {result.timings['training']:.1f} s, "
-        f"estimation {result.timings['estimation']:.1f} s, theory {result.timings['theory']:.1f} s",
+        "- time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
         "",
     ]
