@@ -15,7 +15,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
-from empirical.pipeline.settings import ACTIVATIONS, ADAM_VARIANTS, MODELS, OPTIMIZERS, Settings, term
+from empirical.pipeline.settings import (
+    ACTIVATIONS,
+    ADAM_VARIANTS,
+    BUILTIN_DEFAULTS,
+    MODELS,
+    OPTIMIZERS,
+    USER_MODEL_DEFAULTS,
+    Settings,
+    term,
+)
 
 EXIT_BAD_INPUT = 2
 
@@ -47,13 +56,26 @@ def _number(text: str) -> float:
 
 _TYPES = {int: _whole, float: _number, "int": _whole, "float": _number}
 _HELP = {
-    "model": f"one of {', '.join(MODELS)}",
-    "optimizer": f"one of {', '.join(OPTIMIZERS)} (adam: the seed paper's setting)",
-    "data": "digits, ppca, or a .npy/.csv file",
-    "C_gamma": "step constant C_gamma (default: the optimal one from a pilot estimate, clipped to 1/(2L))",
+    "model": f"one of {', '.join(MODELS)}; or your own module: conv (the built-in convolutional VAE) or "
+    "FILE.py:NAME, a function NAME(data_dim) -> (torch.nn.Module, loss(model, x) -> per-example losses), "
+    "trained by a plain torch loop and tracked (empirical.track); its runs go one after the other",
+    "optimizer": f"one of {', '.join(OPTIMIZERS)} (adam: lr 1e-3, betas (0.9, 0.999), eps 1e-8; adagrad: "
+    "lr 1e-2, eps 1e-8; both with a constant step)",
+    "data": "digits, mnist (5000 28x28 images in [0, 1]), ppca, or a .npy/.csv file",
+    "C_gamma": "SGD: the step constant C_gamma of gamma_k = C_gamma k^(-1/2) (default: the optimal one from "
+    "a pilot estimate, clipped to 1/(2L)); Adam, Adagrad: the constant lr",
     "activation": f"one of {', '.join(ACTIVATIONS)}",
     "seeds": "runs R: seeds seed..seed+R-1, compared through their mean",
-    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}",
+    "adam_variant": f"one of {', '.join(ADAM_VARIANTS)}: defossez trains the algorithm Défossez et al. "
+    "analyse "
+    "(Adam or Adagrad), torch trains torch.optim.Adam / Adagrad, delayed Adam's delayed preconditioner "
+    "(built-in models)",
+}
+#: Defaults that depend on the model (Settings resolves None).
+_MODEL_DEFAULTS = {
+    name: f"{BUILTIN_DEFAULTS[name]}; {USER_MODEL_DEFAULTS[name]} for conv and FILE.py:NAME, chosen so that "
+    "`verify --model conv --data mnist` takes a few minutes on 2 cores"
+    for name in BUILTIN_DEFAULTS
 }
 
 
@@ -63,7 +85,7 @@ def _add_settings(p: argparse.ArgumentParser, **defaults: object) -> None:
         t = term(f.name)
         default = defaults.get(f.name, f.default)
         kind = f.type.split(" | ")[0] if isinstance(f.type, str) else f.type
-        shown = "none" if default is None else default
+        shown = _MODEL_DEFAULTS.get(f.name, "none") if default is None else default
         p.add_argument(
             t.flag,
             dest=f.name,

@@ -1,7 +1,9 @@
 """Regenerate every figure the README shows, from real runs, and print the
-numbers it quotes: the ``vaebounds verify`` walkthrough (the default run and
-the projected run ``--box 0.005``), the README's sweep example, and the
-notebooks at their full size (``VAEBOUNDS_FULL=1``).
+numbers it quotes: the ``vaebounds verify`` walkthrough (the default run, the
+projected run ``--box 0.005``, ``--optimizer adam`` with every Adam variant,
+``--optimizer adagrad`` and the convolutional VAE on MNIST ``--model conv
+--data mnist``), the README's sweep example, and the notebooks at their full
+size (``VAEBOUNDS_FULL=1``).
 
     python scripts/readme_figures.py [--out docs/figures] [--skip verify,sweep,notebooks]
 """
@@ -22,11 +24,27 @@ from empirical.report import write_report
 from empirical.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = {"convergence.png": "verify-convergence.png", "constants.png": "verify-constants.png",
-           "training.png": "verify-training.png"}  # fmt: skip
 #: The README's sweep example: vaebounds sweep --grid B=8,32,128 --grid K=1,5 --model iwae --steps 500.
 SWEEP = (Settings(model="iwae", steps=500), {"batch_size": (8, 32, 128), "K": (1, 5)})
 PARTS = ("verify", "sweep", "notebooks")
+FIGURES = {
+    "default": {
+        "convergence.png": "verify-convergence.png",
+        "constants.png": "verify-constants.png",
+        "training.png": "verify-training.png",
+    },
+    "conv mnist": {
+        "convergence.png": "mnist-conv-convergence.png",
+        "training.png": "mnist-conv-training.png",
+    },
+}
+RUNS = (
+    ("default", {}),
+    ("box 0.005", {"box": 0.005}),
+    ("adam", {"optimizer": "adam"}),
+    ("adagrad", {"optimizer": "adagrad"}),
+    ("conv mnist", {"model": "conv", "data": "mnist"}),
+)
 
 
 def summary(name: str, result, seconds: float) -> str:
@@ -37,19 +55,39 @@ def summary(name: str, result, seconds: float) -> str:
         f"[{obs.lo:.4g}, {obs.hi:.4g}], per run {', '.join(f'{v:.3g}' for v in obs.per_run)}; "
         f"ratio {result.ratio:.3g}; fitted exponent {rate.exponent:.3f} [{rate.lo:.3f}, {rate.hi:.3f}] "
         f"(theory {rate.theory}); C_gamma {result.fixed['C_gamma']:.4g}; lower estimates "
-        f"{', '.join(result.lower_estimates)}; {seconds:.1f} s"
+        f"{', '.join(result.lower_estimates)}; timings "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+        + f"; {seconds:.1f} s"
     )
+
+
+def variants(result) -> list[str]:
+    """The variants table of an adaptive run, one line each."""
+    out = []
+    for v in result.extras.get("variants") or []:
+        numbers = (
+            "—"
+            if v["bound"] is None
+            else f"bound {v['bound']:.3g}, observed {v['observed']:.4g}, ratio {v['ratio']:.3g}"
+        )
+        out.append(f"  {v['variant']}: {v['status']}; {numbers}; {'; '.join(v['reasons'])[:160]}")
+    attribution = result.extras.get("attribution")
+    if attribution:
+        shares = ", ".join(f"{t['name']} {t['share']:.1%}" for t in attribution["terms"][:3])
+        out.append(f"  attribution: {shares}")
+    return out
 
 
 def verify_figures(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for name, settings in (("default", Settings()), ("box 0.005", Settings(box=0.005))):
+        for name, options in RUNS:
             t = time.perf_counter()
-            result = verify(settings)
+            result = verify(Settings(**options))
             print(summary(name, result, time.perf_counter() - t))
-            if name == "default":
-                report = write_report(result, Path(tmp) / "report")
-                for source, target in FIGURES.items():
+            print("\n".join(variants(result)))
+            if name in FIGURES:
+                report = write_report(result, Path(tmp) / name.replace(" ", "-"))
+                for source, target in FIGURES[name].items():
                     shutil.copyfile(report.folder / source, out / target)
                     print(f"  wrote {out / target}")
 

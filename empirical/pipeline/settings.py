@@ -51,7 +51,13 @@ VOCABULARY: tuple[Term, ...] = (
     Term("seed", None, "--seed", "seed", "seed of the first run"),
     Term("seeds", None, "--seeds", "seeds", "number of runs R (report: the list of seeds)"),
     Term("holdout", None, "--holdout", "holdout", "held-out fraction of the data rows"),
-    Term("adam_variant", None, "--adam-variant", "adam_variant", "Adam: torch or delayed preconditioner"),
+    Term(
+        "adam_variant",
+        None,
+        "--adam-variant",
+        "adam_variant",
+        "Adam/Adagrad: the analysed algorithm (defossez), torch's, or Adam's delayed preconditioner",
+    ),  # fmt: skip
 )
 _BY_FIELD = {t.field: t for t in VOCABULARY}
 
@@ -81,10 +87,29 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "beta": ("gaussian", {}),
     "iwae": ("iwae", {}),
 }
+#: Defaults of the fields left None, for the built-in models and for a user's module
+#: (``--model conv`` or ``--model FILE.py:make``: trained one run after the other, a few
+#: minutes on 2 cores for the convolutional VAE on MNIST).
+BUILTIN_DEFAULTS: dict[str, int] = {"steps": 2000, "batch_size": 32, "seeds": 4}
+USER_MODEL_DEFAULTS: dict[str, int] = {"steps": 1000, "batch_size": 32, "seeds": 1}
+#: The built-in convolutional VAE, treated exactly as a user's module (empirical.conv).
+CONV = "conv"
+
+
+def is_user_model(name: object) -> bool:
+    """True for ``"conv"`` and ``"path/to/file.py:function"`` (a user's module)."""
+    if not isinstance(name, str):
+        return False
+    path, sep, function = name.rpartition(":")
+    return name == CONV or bool(sep and path.endswith(".py") and function.isidentifier())
+
+
 #: Optimizers the training loop runs (a subset of theory.OPTIMIZERS).
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adagrad")
 ACTIVATIONS = ("softclip", "relu")
-ADAM_VARIANTS = ("torch", "delayed")
+ADAM_VARIANTS = ("defossez", "torch", "delayed")
+#: The variants Adagrad has (no delayed Adagrad is trained).
+ADAGRAD_VARIANTS = ("defossez", "torch")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
 #: Largest sizes accepted (checked before anything is allocated).
@@ -110,13 +135,16 @@ def _choice(field: str, value: Any, allowed: tuple[str, ...]) -> str:
 class Settings:
     """Everything a verify/estimate run depends on, validated on construction
     (a :class:`~empirical.errors.ConfigError` names the field, its flag, the
-    value and what is allowed). ``steps`` may be 0 only for estimation."""
+    value and what is allowed). ``steps`` may be 0 only for estimation.
+    ``steps``, ``batch_size`` and ``seeds`` left None take the model's defaults
+    (:data:`BUILTIN_DEFAULTS`, or :data:`USER_MODEL_DEFAULTS` for ``conv`` and
+    ``FILE.py:NAME``), resolved here."""
 
     model: str = "gaussian"
     optimizer: str = "sgd"
     data: str = "digits"
-    steps: int = 2000
-    batch_size: int = 32
+    steps: int | None = None
+    batch_size: int | None = None
     K: int = 1
     C_gamma: float | None = None
     beta: float | None = None
@@ -124,15 +152,27 @@ class Settings:
     s: float | None = None
     box: float | None = None
     seed: int = 0
-    seeds: int = 4
+    seeds: int | None = None
     holdout: float = 0.2
-    adam_variant: str = "torch"
+    adam_variant: str = "defossez"
 
     def __post_init__(self) -> None:
-        _choice("model", self.model, tuple(MODELS))
+        user = is_user_model(self.model)
+        if not user and self.model not in MODELS:
+            raise ConfigError(
+                f"{_named('model')} must be one of {', '.join(MODELS)}, {CONV}, or FILE.py:NAME (a function "
+                f"make(data_dim) -> (module, loss)), got {self.model!r}"
+            )
+        for name, default in (USER_MODEL_DEFAULTS if user else BUILTIN_DEFAULTS).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
+        if user:
+            self._check_user_model()
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("adam_variant", self.adam_variant, ADAM_VARIANTS)
+        if self.optimizer == "adagrad":
+            _choice("adam_variant", self.adam_variant, ADAGRAD_VARIANTS)
         if not isinstance(self.data, str) or not self.data:
             raise ConfigError(f"{_named('data')} must be a data set name or a file path, got {self.data!r}")
         _integer("steps", self.steps, 0, MAX_STEPS)
@@ -153,6 +193,34 @@ class Settings:
             0.0 <= self.holdout < 1.0
         ):
             raise ConfigError(f"{_named('holdout')} must be a fraction in [0, 1), got {self.holdout!r}")
+
+    def _check_user_model(self) -> None:
+        """A user's module: its file exists; the built-in models' options are refused."""
+        from pathlib import Path
+
+        if self.model != CONV:
+            path = Path(self.model.rpartition(":")[0]).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"{_named('model')}: no file {path} (give FILE.py:NAME)")
+        for name, default in (
+            ("K", 1),
+            ("beta", None),
+            ("activation", "softclip"),
+            ("s", None),
+            ("box", None),
+        ):
+            if getattr(self, name) != default:
+                raise ConfigError(
+                    f"{_named(name)} applies to the built-in models, not to a user's module ({self.model}): "
+                    f"its loss draws its own samples and its options are its own; got {getattr(self, name)!r}"
+                )
+        if self.optimizer == "adam" and self.adam_variant == "delayed":
+            raise ConfigError(f"{_named('adam_variant')} 'delayed' is trained for the built-in models only")
+
+    @property
+    def is_user_model(self) -> bool:
+        """True for ``conv`` and ``FILE.py:NAME``: trained by a plain loop and tracked."""
+        return is_user_model(self.model)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:
