@@ -16,6 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 #: What each notebook must leave behind: the figures it writes, or the table it prints.
 ENDS_WITH = {
     "01_bounds.py": ("nb01-bounds.png",),
+    "02_your_model.py": ("nb02-your-model-convergence.png", "nb02-your-model-constants.png"),
     "03_seed_study.py": ("nb03-seed-study-curves.png", "nb03-seed-study-bounds.png"),
     "04_property_tests.py": ("| property | strategies |",),
 }

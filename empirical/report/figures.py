@@ -163,7 +163,7 @@ def plot_convergence(result, path: Path) -> None:
     ok = np.isfinite(curve) & (curve > 0)
     far = far_above(curve, avg)
     title = (
-        f"{result.settings.model} VAE, {result.settings.optimizer}, {R} run(s): {result.verdict.value}; "
+        f"{result.settings.model}, {result.settings.optimizer}, {R} run(s)\n{result.verdict.value}; "
         f"bound/observed = {result.ratio:.3g}"
     )
     ratios = {"height_ratios": [3, 1.4]}
@@ -177,7 +177,7 @@ def plot_convergence(result, path: Path) -> None:
         )
         if np.isfinite(rate.exponent):
             keep = ns >= 0.1 * result.settings.steps
-            label = f"fitted slope {rate.exponent:.2f} [{rate.lo:.2f}, {rate.hi:.2f}] (theory {rate.theory})"
+            label = f"fitted slope {rate.exponent:.2f} [{rate.lo:.2f}, {rate.hi:.2f}] (theory: {rate.theory})"
             fit = np.exp(rate.intercept) * ns[keep] ** rate.exponent
             a1.plot(ns[keep], fit, "--", color=COLOURS["fit"], lw=1, label=label)
         if ok.any() and not far:
@@ -187,7 +187,7 @@ def plot_convergence(result, path: Path) -> None:
             a1.text(0.98, 0.97, text, transform=a1.transAxes, ha="right", va="top", color=COLOURS["bound"])
         a1.set_ylabel(observable_label(result.theorem.lhs.observable))
         a1.set_title("observed runs" + ("" if far else " and the bound at every horizon"))
-        a1.legend(loc="lower left")
+        a1.legend(loc="best", framealpha=0.85)
         mean = avg.mean(0)
         a2.loglog(
             ns,
@@ -244,7 +244,7 @@ def plot_training(result, path: Path) -> None:
     runs = result.runs
     steps = np.arange(1, runs.steps + 1)
     title = (
-        f"training: {result.settings.model} VAE, {result.settings.optimizer}, {runs.runs} run(s), "
+        f"training: {result.settings.model}, {result.settings.optimizer}, {runs.runs} run(s), "
         f"seeds {runs.seeds[0]}..{runs.seeds[-1]}"
     )
     thin = {"lw": 0.5, "alpha": 0.4, "color": COLOURS["other"]}
@@ -256,7 +256,7 @@ def plot_training(result, path: Path) -> None:
             label = r"$F(\theta_k)$, full data" if first else None
             a1.plot(runs.record_steps, runs.full_loss[i], "o-", **dots, label=label)
             a2.plot(steps, runs.grad_norm_sq[i], **thin, label=r"$\|g_k\|^2$ (minibatch)" if first else None)
-            label = r"unbiased $\|\nabla F(\theta_k)\|^2$ records" if first else None
+            label = r"unbiased $\|\nabla F(\theta_k)\|^2$ records (> 0 drawn)" if first else None
             a2.plot(runs.record_steps, positive(runs.full_grad_norm_sq[i]), "o-", **dots, label=label)
         a1.set(xlabel="step k", ylabel="loss per example (training objective)", title="loss")
         a2.set(xlabel="step k", ylabel="squared gradient norm (log)", title="gradient norms", yscale="log")
