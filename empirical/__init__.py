@@ -1,10 +1,11 @@
 """vaebounds, empirical half: real VAEs in torch, training runs that record
 what the bounds talk about, estimators of the constants, and the comparison
-of estimate and theory."""
+of estimate and theory. ``empirical.track(model, loss, data, optimizer)`` follows
+a user's own training loop (:mod:`empirical.tracking`)."""
 
 from __future__ import annotations
 
-from empirical.errors import ConfigError, DataError, DivergenceError, EmpiricalError, LossError
+from empirical.errors import ConfigError, DataError, DivergenceError, EmpiricalError, LossError, TrackingError
 
 __all__ = [
     "ConfigError",
@@ -12,7 +13,10 @@ __all__ = [
     "DivergenceError",
     "EmpiricalError",
     "LossError",
+    "Tracker",
+    "TrackingError",
     "estimate",
+    "track",
 ]
 
 
@@ -22,4 +26,8 @@ def __getattr__(name: str):
         from empirical.estimators import estimate
 
         return estimate
+    if name in ("track", "Tracker"):
+        from empirical import tracking
+
+        return getattr(tracking, name)
     raise AttributeError(name)

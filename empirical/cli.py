@@ -1,7 +1,7 @@
 """The ``vaebounds`` command: verify | estimate | derive | sweep. Its options
 are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
 the values are parsed into :class:`empirical.pipeline.Settings` and the
-pipeline does the rest. Exit codes (docs/design.md, "Verdict"): 0 the bound
+pipeline does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
 holds at the estimated constants, 1 it is violated, 2 bad input (one line on
 stderr, no traceback), 3 not covered (an assumption of the theorem fails on
 the run; the comparison is still reported, but it is no verdict), 130
@@ -30,7 +30,7 @@ COMMANDS = {
     "verify": "train R runs, estimate the constants, compare with the bound, write a report",
     "estimate": "estimate L, sigma2 parts, M, R, Delta and the gradient SNR; write estimate.json",
     "sweep": "verify over a grid of (B, K, beta, s, C_gamma, seed); resumable",
-    "derive": "write derivations/*.md from the registered bounds",
+    "derive": "print one derivation (MODEL OPTIMIZER [VARIANT]) or write derivations/*.md",
 }
 
 
@@ -95,6 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         if command != "derive":
             _add_settings(p, command)
         _add_options(p, command)
+    derive = sub.choices["derive"]
+    derive.description = (
+        "With MODEL OPTIMIZER [VARIANT]: print that bound's derivation page, or write it alone into --out. "
+        "Without: write every registered bound's page into --out (default ./derivations), as a whole."
+    )
+    derive.set_defaults(out=None)  # --out not given: print the one page / the default folder
+    derive.add_argument("model", nargs="?", help="e.g. gaussian (with OPTIMIZER: one page)")
+    derive.add_argument("optimizer", nargs="?", help="e.g. sgd, adam, adagrad")
+    derive.add_argument("variant", nargs="?", help="e.g. defossez, schedule (default: the theorem's default)")
     return parser
 
 
@@ -107,9 +116,9 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
         text = getattr(args, entry.name)
         if text is not None:
             values[entry.name] = inputs.command_rule(args.command, entry.name).parse(entry.label, text)
-    rule = inputs.command_rule(args.command, "steps")
-    rule.check("steps (--steps)", values["steps"])
-    return Settings.from_mapping(values)
+    settings = Settings.from_mapping(values)  # steps, batch_size, seeds left None: the model's defaults
+    inputs.command_rule(args.command, "steps").check("steps (--steps)", settings.steps)
+    return settings
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -139,11 +148,7 @@ def _out(text: str, own: Sequence[str]):
 
 def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.command == "derive":
-        from empirical.report.atomic import write_derivations
-
-        for path in write_derivations(args.out):
-            print(path)
-        return 0
+        return _derive(args)
     base = None
     if getattr(args, "from_report", None) is not None:
         from empirical.report.rerun import settings_of_report
@@ -173,6 +178,28 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     )
     print("\n".join(summary), file=sys.stderr if args.json else sys.stdout, flush=True)
     return result.exit_code
+
+
+def _derive(args: argparse.Namespace) -> int:
+    """``derive``: every page into --out, or one page (MODEL OPTIMIZER [VARIANT]) printed or written."""
+    from empirical.report.atomic import write_derivations
+
+    if args.model is None:
+        written = write_derivations(args.out or "derivations")
+    elif args.optimizer is None:
+        raise UsageError(
+            "derive takes MODEL OPTIMIZER [VARIANT] (e.g. derive gaussian adam defossez), or nothing"
+        )
+    elif args.out is None:
+        from theory.derive import render_one
+
+        print(render_one(args.model, args.optimizer, args.variant), end="")
+        return 0
+    else:
+        written = write_derivations(args.out, only=(args.model, args.optimizer, args.variant or ""))
+    for path in written:
+        print(path)
+    return 0
 
 
 def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:

@@ -10,7 +10,8 @@ observed side the theorem's own way, and fit the observed rate.
   which brackets the average where the quantity is monotone between records;
   the point value is the mean of the two. Over R runs: the mean of the
   per-run averages, with a Student-t interval over runs applied to the lower
-  and the upper brackets (docs/design.md, "Observed side").
+  and the upper brackets; with one run, the bracket widened by the records'
+  own Monte-Carlo noise (docs/architecture.md, "Observed side").
 - :func:`fit_rate`: slope of the log mean running average against log n.
 """
 
@@ -83,24 +84,25 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
 
 
 @dataclass(frozen=True)
-class Observed:
-    """The theorem's left-hand side estimated from R runs.
+class Observed(Estimate):
+    """The theorem's left-hand side estimated from R runs: an :class:`Estimate`
+    (``value``, ``[lo, hi]`` at ``confidence``, ``method``) with the runs behind it.
 
+    ``widened``: one run whose bracket was widened by its records' noise.
     ``value``: mean over runs of each run's weighted average (the mean of its
-    left and right quadrature); ``[lo, hi]``: Student-t interval over runs at
-    ``confidence`` applied to the lower and upper brackets (with one run, that
-    run's bracket: it covers the quadrature only, not run-to-run spread).
+    left and right quadrature). ``[lo, hi]``: with R >= 2 runs, a Student-t
+    interval over runs applied to the lower and upper brackets (it holds the
+    records' Monte-Carlo noise and the run-to-run spread); with one run, the
+    quadrature bracket widened by the records' own Monte-Carlo noise when
+    their variances are known (it covers this run's weighted average, not the
+    expectation over runs).
     """
 
-    value: float
-    lo: float
-    hi: float
-    confidence: float
-    per_run: tuple[float, ...]
-    per_run_lo: tuple[float, ...]
-    per_run_hi: tuple[float, ...]
-    observable: str
-    method: str
+    per_run: tuple[float, ...] = ()
+    per_run_lo: tuple[float, ...] = ()
+    per_run_hi: tuple[float, ...] = ()
+    observable: str = ""
+    widened: bool = False
 
     @property
     def runs(self) -> int:
@@ -108,7 +110,7 @@ class Observed:
 
     @property
     def covers_runs(self) -> bool:
-        """True when the interval is over runs (R >= 2), not a single run's bracket."""
+        """True when the interval is over runs (R >= 2), not a single run's."""
         return self.runs >= 2
 
 
@@ -120,27 +122,38 @@ def _gap_weights(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return cum[edges[1:]] - cum[edges[:-1]]
 
 
-def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right) quadratures of sum_j weights[j] f(j), j = 0..n-1, per run,
-    from f recorded at ``index`` (T,) with ``values`` (R, T): the gap from
-    index[t] to the next record is valued at its left record or at its right
-    record; a gap holding a single index, and a last gap without a right
-    record, take their left value in both."""
+def quadrature_weights(index: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b), each (T,): the left quadrature of sum_j weights[j] f(j) is
+    sum_t a_t f(index[t]) and the right one sum_t b_t f(index[t]) (see :func:`brackets`)."""
     index = np.asarray(index, dtype=np.int64)
-    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     weights = np.asarray(weights, dtype=np.float64)
     n = weights.shape[0]
     if index.ndim != 1 or index.size < 1 or index[0] != 0 or np.any(np.diff(index) <= 0):
         raise ConfigError("records must start at index 0 and increase")
     if int(index[-1]) < n - 1:
         raise ConfigError(f"records end at {int(index[-1])} before the last index n - 1 = {n - 1}")
-    if values.shape[1] != index.size or not np.all(np.isfinite(values)):
-        raise ConfigError("every record must be a finite number, one per recorded index")
     W = _gap_weights(index, weights)
     width = np.diff(np.append(index, max(n, int(index[-1]) + 1)))
-    # a gap holding one index is valued exactly by its left record
-    right_values = np.where(width > 1, np.concatenate([values[:, 1:], values[:, -1:]], axis=1), values)
-    return values @ W, right_values @ W
+    # a gap holding one index is valued exactly by its left record; a gap of more by its right
+    # record (the last gap, without one, by its left record)
+    b = np.where(width > 1, 0.0, W)
+    wide = np.flatnonzero(width > 1)
+    target = np.minimum(wide + 1, index.size - 1)
+    np.add.at(b, target, W[wide])
+    return W, b
+
+
+def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(left, right) quadratures of sum_j weights[j] f(j), j = 0..n-1, per run,
+    from f recorded at ``index`` (T,) with ``values`` (R, T): the gap from
+    index[t] to the next record is valued at its left record or at its right
+    record; a gap holding a single index, and a last gap without a right
+    record, take their left value in both."""
+    a, b = quadrature_weights(index, weights)
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    if values.shape[1] != a.size or not np.all(np.isfinite(values)):
+        raise ConfigError("every record must be a finite number, one per recorded index")
+    return values @ a, values @ b
 
 
 def _t_interval(samples: np.ndarray, confidence: float, side: str) -> float:
@@ -152,6 +165,18 @@ def _t_interval(samples: np.ndarray, confidence: float, side: str) -> float:
     return mean - half if side == "lo" else mean + half
 
 
+def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float, confidence: float) -> float:
+    """Half-width of the interval of sum_t c_t X_t for independent records X_t with
+    estimated variances v_t (each on ``dof`` degrees of freedom): t_{nu} sqrt(sum c_t^2 v_t),
+    nu by Welch-Satterthwaite, nu = (sum a_t)^2 / sum (a_t^2 / dof), a_t = c_t^2 v_t."""
+    a = np.square(coefficients) * variances
+    total = float(a.sum())
+    if total <= 0.0:
+        return 0.0
+    nu = total**2 / float(np.sum(np.square(a)) / dof)
+    return float(stats.t.ppf(0.5 + confidence / 2, nu)) * math.sqrt(total)
+
+
 def observe(
     index: np.ndarray,
     values: np.ndarray,
@@ -159,22 +184,50 @@ def observe(
     observable: str,
     confidence: float = 0.95,
     nonnegative: bool = True,
+    variances: np.ndarray | None = None,
+    dof: float | None = None,
 ) -> Observed:
     """The weighted average per run (module docstring) and its mean and
     interval over runs. ``nonnegative``: the observable's expectation is >= 0,
-    so the lower end is clipped at 0."""
+    so the lower end is clipped at 0 (never above the point value).
+
+    ``variances`` (R, T): each record's estimated Monte-Carlo variance (e.g. the
+    jackknife of its U-statistic), on ``dof`` degrees of freedom; the records are
+    independent given the run. With one run the interval is then the quadrature
+    bracket widened by the noise of each bracket, sqrt(sum_t c_t^2 v_t) times a
+    Student-t quantile (:func:`noise_half_width`). With R >= 2 runs the t
+    interval over runs already holds that noise.
+    """
+    a, b = quadrature_weights(index, weights)
     left, right = brackets(index, values, weights)
     lower, upper = np.minimum(left, right), np.maximum(left, right)
     point = (left + right) / 2
     R = point.size
-    lo, hi = _t_interval(lower, confidence, "lo"), _t_interval(upper, confidence, "hi")
-    if nonnegative:
-        lo = max(lo, 0.0)
     index = np.asarray(index)
     if R >= 2:
+        lo, hi = _t_interval(lower, confidence, "lo"), _t_interval(upper, confidence, "hi")
         spread = f"Student-t {confidence:.0%} interval over {R} runs of their lower and upper brackets"
+    elif variances is not None:
+        v = np.atleast_2d(np.asarray(variances, dtype=np.float64))
+        if v.shape != (1, a.size) or not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise ConfigError(f"record variances must be {a.size} finite numbers >= 0, one per record")
+        if dof is None or not dof > 0:
+            raise ConfigError(f"record variances need their degrees of freedom > 0, got {dof!r}")
+        lo = min(left[0] - noise_half_width(a, v[0], dof, confidence),
+                 right[0] - noise_half_width(b, v[0], dof, confidence))  # fmt: skip
+        hi = max(left[0] + noise_half_width(a, v[0], dof, confidence),
+                 right[0] + noise_half_width(b, v[0], dof, confidence))  # fmt: skip
+        spread = (
+            f"one run: its quadrature bracket widened by the records' Monte-Carlo noise ({confidence:.0%}, "
+            "Student-t with Welch-Satterthwaite degrees of freedom from each record's variance); it covers "
+            "this run's weighted average, not run-to-run spread"
+        )
     else:
+        lo, hi = float(lower[0]), float(upper[0])
         spread = "one run: the interval is its quadrature bracket only, not run-to-run spread"
+    mean = float(point.mean())
+    if nonnegative:
+        lo = min(max(lo, 0.0), mean)
     exact = np.all(np.diff(index) == 1) and index[-1] >= weights.shape[0] - 1
     quadrature = (
         f"every index recorded ({index.size} records): exact weighted sum"
@@ -186,15 +239,16 @@ def observe(
         f"{quadrature}; {spread}"
     )
     return Observed(
-        float(point.mean()),
-        float(lo),
-        float(max(hi, point.mean())),
-        confidence,
-        tuple(float(v) for v in point),
-        tuple(float(v) for v in lower),
-        tuple(float(v) for v in upper),
-        observable,
-        method,
+        value=mean,
+        lo=float(min(lo, mean)),
+        hi=float(max(hi, mean)),
+        confidence=confidence,
+        method=method,
+        per_run=tuple(float(v) for v in point),
+        per_run_lo=tuple(float(v) for v in lower),
+        per_run_hi=tuple(float(v) for v in upper),
+        observable=observable,
+        widened=R == 1 and variances is not None,
     )
 
 

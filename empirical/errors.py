@@ -22,3 +22,8 @@ class DivergenceError(EmpiricalError):
 
 class LossError(EmpiricalError):
     """A user loss that does not return a finite scalar, or params that are not a dict of tensors."""
+
+
+class TrackingError(EmpiricalError):
+    """The tracker used out of order: tracker.step() without an optimizer step, parameters
+    changed since the last tracker.step(), verify() before any step."""

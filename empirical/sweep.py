@@ -1,5 +1,5 @@
 """Grids of verify runs over (B, K, beta, s, C_gamma, seed): local or on a
-Dask cluster, resumable, losing nothing (docs/design.md, "Sweeps").
+Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
 
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
 vocabulary table of :mod:`empirical.pipeline.settings` maps them to settings
@@ -89,6 +89,7 @@ def summarise(settings: Settings) -> dict[str, Any]:
         observed_lo=obs.lo,
         observed_hi=obs.hi,
         per_seed=list(obs.per_run),
+        observable=obs.observable,
         ratio=result.ratio,
         verdict=result.verdict.value,
         exit_code=result.exit_code,

@@ -1,6 +1,6 @@
 """The import graph of theory/ and empirical/ (module- and function-level
 imports, relative imports resolved): no cycle, and theory/ never imports torch
-or empirical (docs/design.md, "Two halves, one direction")."""
+or empirical (docs/architecture.md, "Two halves, one direction")."""
 
 from __future__ import annotations
 

@@ -8,8 +8,10 @@ log(n)/sqrt(n)
 
 from __future__ import annotations
 
-from theory import rates, symbols
+from theory import algorithms, rates, symbols
+from theory.algorithms import Algorithm
 from theory.assumptions import Assumption, Constraint, Violation
+from theory.attribution import Attribution, attribution
 from theory.bound import Bound, NumpyBound, Step
 from theory.catalog import MODELS, OPTIMIZERS, bound, registered
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
@@ -19,7 +21,9 @@ from theory.schedules import StepSchedule
 __all__ = [
     "MODELS",
     "OPTIMIZERS",
+    "Algorithm",
     "Assumption",
+    "Attribution",
     "AssumptionViolation",
     "Bound",
     "Constraint",
@@ -31,6 +35,8 @@ __all__ = [
     "TheoryError",
     "UnknownNameError",
     "Violation",
+    "algorithms",
+    "attribution",
     "bound",
     "rates",
     "registered",

@@ -13,6 +13,7 @@ import sympy as sp
 
 from theory import checks
 from theory import symbols as S
+from theory.algorithms import Algorithm
 from theory.assumptions import Assumption, Violation
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
 from theory.lhs import UNIFORM, LeftHandSide
@@ -28,6 +29,16 @@ class Step:
     title: str
     justification: str
     statement: sp.Basic
+
+
+@dataclass(frozen=True)
+class Named:
+    """A named sub-expression, for display only: ``symbol`` stands for ``expr``
+    (e.g. J_e, the Jacobian bound of the encoder); ``meaning`` says what it bounds."""
+
+    symbol: sp.Symbol
+    expr: sp.Expr
+    meaning: str = ""
 
 
 def _registered(name: str, known: tuple[str, ...]) -> None:
@@ -113,6 +124,13 @@ class Bound:
     specialisation by n-free substitutions), whose rate is reused.
     ``condition_constants`` appear only in the theorem's conditions (e.g.
     gamma_max <= 1/L) and must be given to evaluate it all the same.
+    ``algorithm`` describes the adaptive update the theorem analyses (None for
+    the SGD theorems, whose update is stated by their ``algorithm`` assumption).
+    ``named`` are sub-expressions with names (a model's Jacobian and Hessian
+    bounds, and display forms of the definitions), used to write the bound
+    readably (:mod:`theory.readable`); they do not change ``expr``.
+    ``unexpanded`` is the bound before its ``definitions`` were substituted
+    (``expr`` is it with them substituted; None when there are none).
     """
 
     name: str
@@ -131,6 +149,9 @@ class Bound:
     order: sp.Expr | None = None
     same_order_as: Bound | None = None
     condition_constants: tuple[sp.Symbol, ...] = ()
+    algorithm: Algorithm | None = None
+    named: tuple[Named, ...] = ()
+    unexpanded: sp.Expr | None = None
 
     # ------------------------------------------------------------------ constants
     @cached_property
@@ -284,6 +305,7 @@ class Bound:
         return replace(
             self,
             expr=self.expr.subs(subs),
+            unexpanded=None if self.unexpanded is None else self.unexpanded.subs(subs),
             step_limit=limit,
             same_order_as=self if keeps_order and self.has_rate else None,
             order=self.order if keeps_order else None,

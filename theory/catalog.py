@@ -19,7 +19,7 @@ from theory.bound import Bound
 from theory.errors import TheoryError, UnknownNameError
 from theory.models import bbvi, beta, gaussian, iwae, linear
 from theory.models.common import ModelConstants, specialise
-from theory.theorems import adam_defossez, adam_seed, biased, projected, sgd
+from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, projected, sgd
 
 MODELS = ("generic", "linear", "gaussian", "beta", "iwae", "bbvi")
 OPTIMIZERS = ("sgd", "adam", "adagrad")
@@ -65,7 +65,9 @@ GENERIC: dict[tuple[str, str], Builder] = {
     ("adam", "biased"): _biased("adam"),
     ("adam", "defossez"): _plain(adam_defossez.defossez_adam),
     ("adam", "defossez-horizon"): _plain(adam_defossez.defossez_horizon),
+    ("adam", "aposteriori"): _plain(aposteriori.aposteriori_adam),
     ("adagrad", ""): _plain(adam_defossez.defossez_adagrad),
+    ("adagrad", "aposteriori"): _plain(aposteriori.aposteriori_adagrad),
 }
 
 #: The generic theorems every model specialises: (optimizer, variant) -> theorem.
@@ -75,7 +77,9 @@ MODEL_THEOREMS: dict[tuple[str, str], Callable[[], Bound]] = {
     ("sgd", "projected"): projected.projected_bound,
     ("adam", ""): adam_seed.seed_adam,
     ("adam", "defossez"): adam_defossez.defossez_adam,
+    ("adam", "aposteriori"): aposteriori.aposteriori_adam,
     ("adagrad", ""): adam_defossez.defossez_adagrad,
+    ("adagrad", "aposteriori"): aposteriori.aposteriori_adagrad,
 }
 
 #: model (and variant suffix) -> its explicit constants.
@@ -137,7 +141,9 @@ def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = 
     ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
     sgd, adam, adagrad; ``variant`` picks a form where there are several
     (``"schedule"``: SGD under any steps; ``"projected"``: projected SGD;
-    ``"defossez"``: Défossez et al.'s Adam; ``"biased"``: biased gradients).
+    ``"defossez"``: Défossez et al.'s Adam; ``"aposteriori"``: Adam or Adagrad
+    as preconditioned SGD with measured preconditioner extremes;
+    ``"biased"``: biased gradients).
     Options go to the builder: ``expand`` (model bounds: substitute the
     model's L, M, R; default True), ``alpha`` (generic SGD: the step-decay
     exponent, or "symbolic"), ``alpha_bias`` (generic biased: the bias-decay

@@ -122,6 +122,15 @@ beta2 = _register("beta2", "Adam second-moment parameter", "unit", 0.999)
 eps = _register("eps", "Adam/Adagrad denominator offset epsilon", "positive", 1e-8)
 lambda_min = _register("lambda_min", "smallest eigenvalue of the preconditioner", "positive", 0.5)
 lambda_max = _register("lambda_max", "largest eigenvalue of the preconditioner", "positive", 2.0)
+lr_decay = _register(
+    "lr_decay", "torch.optim.Adagrad learning-rate decay: step lr/(1 + (k - 1) lr_decay)", "nonnegative", 0.0
+)
+v_init = _register(
+    "v_init",
+    "initial second-moment accumulator v_0 (torch.optim.Adagrad initial_accumulator_value)",
+    "nonnegative",
+    0.0,
+)
 
 # Architecture (Deep Gaussian VAE, seed paper A1-A2) -------------------------------
 a = _register("a", "box radius (A2): every parameter entry in [-a, a]", "positive", 1.0)
@@ -194,6 +203,8 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     d_z: "d_z",
     lambda_min: r"\lambda_{\min}",
     lambda_max: r"\lambda_{\max}",
+    lr_decay: r"\mathrm{lr\_decay}",
+    v_init: "v_0",
     eps: r"\epsilon",
     beta1: r"\beta_1",
     alpha_bias: r"\alpha_{\mathrm{bias}}",

@@ -147,18 +147,30 @@ def gradient_norm_sq(
     )
 
 
+def u_statistic(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(U, v) from ``g`` (..., m, d), m >= 3 independent unbiased gradients per record:
+    U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)), unbiased for ||grad F||^2, and its
+    delete-one jackknife variance v = (m-1)/m sum_a (U_(-a) - mean U_(-a))^2 on m - 1
+    degrees of freedom (E v >= Var U by the Efron-Stein inequality). Leading dimensions
+    index separate records (e.g. runs). float64."""
+    m = int(g.shape[-2])
+    if m < 3:
+        raise ConfigError(f"need at least 3 gradients for a jackknife variance, got {m}")
+    g = g.to(torch.float64)
+    total = g.sum(-2)
+    sq = (g * g).sum(-1)
+    value = ((total * total).sum(-1) - sq.sum(-1)) / (m * (m - 1))
+    rest = total.unsqueeze(-2) - g  # sum without row a
+    loo = ((rest * rest).sum(-1) - (sq.sum(-1, keepdim=True) - sq)) / ((m - 1) * (m - 2))
+    var = (m - 1) / m * (loo - loo.mean(-1, keepdim=True)).square().sum(-1)
+    return value, var
+
+
 def u_statistic_estimate(g: torch.Tensor, confidence: float, method: str, n_evals: int) -> Estimate:
     """U and its delete-one jackknife Student-t interval from ``g`` (m, d), m >= 3 (module docstring)."""
     m = int(g.shape[0])
-    if m < 3:
-        raise ConfigError(f"need at least 3 gradients for a jackknife interval, got {m}")
-    g = g.to(torch.float64)
-    total = g.sum(0)
-    sq = (g * g).sum(-1)
-    value = float(((total @ total) - sq.sum()) / (m * (m - 1)))
-    rest = total - g  # sum without row a
-    loo = (((rest * rest).sum(-1) - (sq.sum() - sq)) / ((m - 1) * (m - 2))).numpy()
-    var = (m - 1) / m * float(((loo - loo.mean()) ** 2).sum())
+    value_t, var_t = u_statistic(g)
+    value, var = float(value_t), float(var_t)
     half = _t_quantile(confidence, m - 1) * math.sqrt(var)
     if not (math.isfinite(value) and math.isfinite(half)):
         raise LossError(f"{method}: not finite (value {value}, half-width {half})")

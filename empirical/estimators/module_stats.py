@@ -202,7 +202,11 @@ def _forked(seed: int) -> Iterator[None]:
 
 
 def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Tensor:
-    out = loss(model, rows)
+    return checked_losses(loss(model, rows), rows)
+
+
+def checked_losses(out: object, rows: torch.Tensor) -> torch.Tensor:
+    """The output of ``loss(model, rows)``: per-example losses of shape (len(rows),), finite."""
     if not isinstance(out, torch.Tensor) or out.shape != (rows.shape[0],):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise LossError(
@@ -305,7 +309,7 @@ def _agrees(mine: torch.Tensor | None, ref: torch.Tensor, called: bool, tol: flo
 # ---- the vmap route ----------------------------------------------------------------------
 
 
-class _LossModule(nn.Module):
+class LossModule(nn.Module):
     """``forward(x) = loss(model, x)``, so that ``functional_call`` swaps the model's parameters."""
 
     def __init__(self, model: nn.Module, loss: ModuleLoss) -> None:
@@ -328,7 +332,7 @@ def _vmap_stats(
     chunk_size: int | None,
 ) -> dict[str, RowStats]:
     """Per-row gradients of the parameters ``sub`` by ``vmap(grad(functional_call))`` over rows."""
-    wrapper = _LossModule(model, loss)
+    wrapper = LossModule(model, loss)
     detached = {k: v.detach() for k, v in sub.items()}
     fixed = {f"model.{k}": p.detach() for k, p in model.named_parameters() if k not in sub}
 

@@ -36,12 +36,37 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "beta": ("gaussian", {}),
     "iwae": ("iwae", {}),
 }
+#: The built-in convolutional VAE, treated exactly as a user's module (empirical.conv).
+CONV = "conv"
+
+
+def is_user_model(name: object) -> bool:
+    """True for ``"conv"`` and ``"path/to/file.py:function"`` (a user's module)."""
+    if not isinstance(name, str):
+        return False
+    path, sep, function = name.rpartition(":")
+    return name == CONV or bool(sep and path.endswith(".py") and function.isidentifier())
+
+
 #: Other forms a ``--model`` value may take: (what it is, test of the text).
-MODEL_FORMS: tuple[tuple[str, Callable[[str], bool]], ...] = ()
-#: Step rules of ``--optimizer`` (the training loop runs each).
-OPTIMIZERS = ("sgd", "adam")
+MODEL_FORMS: tuple[tuple[str, Callable[[str], bool]], ...] = (
+    ("conv (the built-in convolutional VAE)", lambda text: text == CONV),
+    (
+        "FILE.py:NAME (a function NAME(data_dim) -> (torch.nn.Module, loss(model, x) -> per-example losses))",
+        lambda text: text != CONV and is_user_model(text),
+    ),
+)
+#: Defaults of steps, batch_size and seeds left unset, for the built-in models and for a
+#: user's module (``conv`` or ``FILE.py:NAME``: trained one run after the other; sized so
+#: that ``verify --model conv --data mnist`` takes a few minutes on 2 cores).
+BUILTIN_DEFAULTS: dict[str, int] = {"steps": 2000, "batch_size": 32, "seeds": 4}
+USER_MODEL_DEFAULTS: dict[str, int] = {"steps": 500, "batch_size": 32, "seeds": 4}
+#: Step rules of ``--optimizer`` (the training loop runs each; a subset of theory.OPTIMIZERS).
+OPTIMIZERS = ("sgd", "adam", "adagrad")
 ACTIVATIONS = ("softclip", "relu")
-ADAM_VARIANTS = ("torch", "delayed")
+ADAM_VARIANTS = ("defossez", "torch", "delayed")
+#: The variants Adagrad has (no delayed Adagrad is trained).
+ADAGRAD_VARIANTS = ("defossez", "torch")
 #: Built-in data sets of ``--data``; any other value is a file with one of DATA_SUFFIXES.
 DATA_NAMES = ("digits", "mnist", "ppca")
 DATA_SUFFIXES = (".npy", ".csv")
@@ -79,44 +104,69 @@ MAX_BYTES = 8 * 2**30
 
 # --------------------------------------------------------- verify/estimate/sweep
 
+
+def _by_model(name: str) -> str:
+    builtin, user = BUILTIN_DEFAULTS[name], USER_MODEL_DEFAULTS[name]
+    return (
+        f"{builtin} for the built-in models, {user} for conv and FILE.py:NAME"
+        if builtin != user
+        else str(user)
+    )
+
+
 #: One input per field of :class:`empirical.pipeline.Settings`, in its order.
 SETTINGS: tuple[Input, ...] = (
     Input(
-        "model", Choice(lambda: tuple(MODELS), lambda: MODEL_FORMS), "gaussian", "the VAE trained", "--model"
+        "model",
+        Choice(lambda: tuple(MODELS), lambda: MODEL_FORMS),
+        "gaussian",
+        "the VAE trained (conv and FILE.py:NAME are trained by a plain torch loop and tracked, "
+        "empirical.track; their runs go one after the other)",
+        "--model",
     ),
     Input(
         "optimizer",
         Choice(lambda: OPTIMIZERS),
         "sgd",
-        "the step rule (adam: the seed paper's setting)",
+        "the step rule (adam: lr 1e-3, betas (0.9, 0.999), eps 1e-8; adagrad: lr 1e-2, eps 1e-8; "
+        "both with a constant step)",
         "--optimizer",
     ),
     Input(
         "data",
         Text(f"one of {', '.join(DATA_NAMES)} or a {'/'.join(DATA_SUFFIXES)} file"),
         "digits",
-        "data set name or file",
+        "data set name (mnist: 5000 28x28 images in [0, 1]) or file",
         "--data",
     ),
     Input(
         "steps",
         Whole(0, MAX_STEPS),
-        2000,
+        None,
         "iterations n (verify and sweep: at least 2; estimate: 0 = at theta_0)",
         "--steps",
+        optional=True,
+        unset=_by_model("steps"),
     ),
     Input(
-        "batch_size", Whole(1, MAX_BATCH), 32, "batch size B (rows drawn with replacement)", "--batch-size"
+        "batch_size",
+        Whole(1, MAX_BATCH),
+        None,
+        "batch size B (rows drawn with replacement)",
+        "--batch-size",
+        optional=True,
+        unset=_by_model("batch_size"),
     ),
     Input("K", Whole(1, MAX_SAMPLES), 1, "variational samples K per row", "--samples"),
     Input(
         "C_gamma",
         Number(0.0, MAX_REAL),
         None,
-        "step constant, gamma_k = C_gamma k^(-1/2)",
+        "step constant: SGD's gamma_k = C_gamma k^(-1/2); Adam, Adagrad: the constant lr",
         "--lr-constant",
         optional=True,
-        unset="SGD: the optimum C* of the SGD bound from a pilot estimate, clipped to 1/(2L); adam: 1e-3",
+        unset="SGD: the optimum C* of the SGD bound from a pilot estimate, clipped to 1/(2L); "
+        "adam: 1e-3, adagrad: 1e-2 (their constant lr)",
     ),
     Input(
         "beta",
@@ -142,9 +192,11 @@ SETTINGS: tuple[Input, ...] = (
     Input(
         "seeds",
         Whole(1, MAX_SEEDS),
-        4,
+        None,
         "runs R: seeds seed..seed+R-1, compared through their mean",
         "--seeds",
+        optional=True,
+        unset=_by_model("seeds"),
     ),
     Input(
         "holdout",
@@ -156,8 +208,10 @@ SETTINGS: tuple[Input, ...] = (
     Input(
         "adam_variant",
         Choice(lambda: ADAM_VARIANTS),
-        "torch",
-        "Adam: torch's update or the delayed preconditioner",
+        "defossez",
+        "Adam/Adagrad: defossez trains the algorithm Défossez et al. analyse, torch trains "
+        "torch.optim.Adam / Adagrad, delayed Adam's delayed preconditioner (built-in models; "
+        "adagrad: defossez or torch)",
         "--adam-variant",
     ),
 )

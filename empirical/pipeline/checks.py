@@ -1,5 +1,5 @@
 """Every assumption of the theorem, checked on the runs, one row per assumption id
-(docs/design.md, "Assumption ids").
+(docs/architecture.md, "Assumption ids").
 
 Statuses: ``holds`` only for what is proved or checked exactly; ``estimated``
 for what rests on estimated constants (a step condition against an estimated
@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from empirical.compare import Binding
-from empirical.pipeline.result import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+from empirical.pipeline.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 
 #: Relative slack of the exact box check (float rounding of the clamp).
 BOX_RTOL = 1e-6
@@ -31,7 +31,8 @@ BOX_RTOL = 1e-6
 @dataclass(frozen=True)
 class Evidence:
     """What the checks look at: the settings, the model, the runs, the
-    optimizer options, the estimated constants and the binding."""
+    optimizer options, the estimated constants, the binding and the
+    ``algorithm`` row of the theorem choice (empirical.pipeline.coverage)."""
 
     settings: Any
     model: Any
@@ -40,6 +41,7 @@ class Evidence:
     constants: Any
     binding: Binding
     projected_theorem: bool
+    algorithm_row: Row | None = None
 
     @property
     def relu(self) -> bool:
@@ -154,8 +156,8 @@ def _variance_split(a, ev: Evidence) -> Row:
 
 
 def _algorithm(a, ev: Evidence) -> Row:
-    s, o = ev.settings, ev.optimizer_options
-    if s.box is not None and not ev.projected_theorem:
+    s = ev.settings
+    if getattr(s, "box", None) is not None and not ev.projected_theorem:
         return Row(
             a.id,
             a.name,
@@ -163,27 +165,10 @@ def _algorithm(a, ev: Evidence) -> Row:
             f"the run is projected onto ||theta||_inf <= {s.box:g}; the theorem "
             "analyses the unprojected algorithm",
         )
-    if s.optimizer == "sgd":
-        what = "projected SGD" if s.box is not None else "plain SGD"
-        return Row(
-            a.id, a.name, HOLDS, f"{what} with gamma_k = C_gamma k^(-1/2), no momentum, no weight decay"
-        )
-    b1 = o["betas"][0]
-    if o.get("adam_variant") == "torch":
-        return Row(
-            a.id,
-            a.name,
-            APPROXIMATE,
-            "torch.optim.Adam: bias-corrected moments and g_k inside its own preconditioner v_k",
-        )
-    if b1 > 0:
-        return Row(
-            a.id,
-            a.name,
-            APPROXIMATE,
-            f"delayed preconditioner as analysed; the first moment is bias-corrected (beta1 = {b1:g})",
-        )
-    return Row(a.id, a.name, HOLDS, "delayed preconditioner from past gradients, beta1 = 0")
+    if ev.algorithm_row is None:
+        return Row(a.id, a.name, UNCHECKED, "no description of the optimizer run")
+    row = ev.algorithm_row
+    return Row(a.id, a.name, row.status, row.evidence)
 
 
 def _preconditioner(a, ev: Evidence) -> Row:
@@ -263,21 +248,25 @@ class _Extra:
     constraints: tuple = ()
 
 
-def assumption_rows(theorem, ev: Evidence) -> tuple[Row, ...]:
+def assumption_rows(
+    theorem, ev: Evidence, overrides: Mapping[str, Callable[[Any, Evidence], Row]] | None = None
+) -> tuple[Row, ...]:
     """One row per assumption of ``theorem`` (by id), then A1 and A2 when the
-    theorem leaves them out, then any inadmissible value of a constant."""
+    theorem leaves them out, then any inadmissible value of a constant.
+    ``overrides`` replace the check of some ids (the tracker's, for a user's loop)."""
+    checks = {**CHECKS, **(overrides or {})}
     rows = []
     for a in theorem.assumptions:
-        check = constraint_row if a.constraints else CHECKS.get(a.id)
+        check = constraint_row if a.constraints else checks.get(a.id)
         if check is None:
             rows.append(Row(a.id, a.name, UNCHECKED, "no empirical check of this assumption"))
         else:
             rows.append(check(a, ev))
     ids = {a.id for a in theorem.assumptions}
     if "smooth-activations" not in ids and hasattr(ev.model, "activation"):
-        rows.append(_smooth_activations(_Extra("smooth-activations", "smooth activations (A1)"), ev))
+        rows.append(checks["smooth-activations"](_Extra("smooth-activations", "smooth activations (A1)"), ev))
     if "box" not in ids:
-        rows.append(_box(_Extra("box", "parameter box (A2)"), ev))
+        rows.append(checks["box"](_Extra("box", "parameter box (A2)"), ev))
     domain = [v.message for v in ev.binding.violations if v.id == "domain"]
     if domain:
         rows.append(Row("domain", "admissible constants", FAILS, "; ".join(domain)))

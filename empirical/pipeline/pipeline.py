@@ -1,16 +1,22 @@
 """The main job, top to bottom: theorem -> train -> estimate -> bind -> compare -> result
-(docs/design.md, "How a question flows").
+(docs/architecture.md, "How a question flows").
 
-1. **theorem**: ``theory.bound(model, optimizer, variant, expand=False)``, the
-   one visit to the theory for the bound; ``--box`` picks the projected-SGD
-   theorem. L, M, R, Delta and the variance parts stay symbols, to be measured.
+1. **theorem**: the one dispatch of :mod:`empirical.pipeline.coverage` (the
+   optimizer and its hyperparameters -> ``theory.bound(model, optimizer,
+   variant, expand=False)`` and the ``algorithm`` row); ``--box`` picks the
+   projected-SGD theorem, Adam and Adagrad Défossez et al.'s. L, M, R, Delta and
+   the variance parts stay symbols, to be measured.
 2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
    recording what the theorem's left-hand side is about.
 3. **estimate**: every constant along every run's snapshots.
 4. **bind**: each constant at the end of its interval that makes the bound larger.
 5. **compare**: the theorem's own weighted average per run, over runs the mean
    with a Student-t interval; the observed rate.
-6. **result**: assumption rows by id, and the verdict, decided once.
+6. **result**: assumption rows by id, and the verdict, decided once; for Adam
+   and Adagrad every variant on the same runs, and the bound's attribution.
+
+A user's module (``--model conv`` or ``FILE.py:make``) goes through
+:mod:`empirical.tracking.loop` instead: a plain loop, tracked.
 """
 
 from __future__ import annotations
@@ -24,21 +30,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from empirical.compare import Observed, RateFit, bind, fit_rate, observe, running_averages
+from empirical.compare import bind
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import step_constant
 from empirical.pipeline.checks import Evidence, assumption_rows
+from empirical.pipeline.comparison import CONFIDENCE, compare_runs
+from empirical.pipeline.coverage import OptimizerRun, choose_theorem
 from empirical.pipeline.progress import Progress, silent
 from empirical.pipeline.result import Result
 from empirical.pipeline.settings import Settings
+from empirical.pipeline.variants import attribution_of, variant_extras
 from empirical.threads import torch_threads
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
 #: different seeds see the same training data.
 SPLIT_SEED = 0
-#: Confidence of the interval over runs.
-CONFIDENCE = 0.95
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -65,27 +73,39 @@ def verify(
     """Train, estimate, bind, compare (no files written); ``model``/``data``
     replace the ones the settings name (property tests over random models)."""
     command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
+    if settings.is_user_model:
+        from empirical.tracking.loop import verify_user_model
+
+        with torch_threads():
+            return verify_user_model(
+                settings, training_rows(settings, data), progress, bar=progress is not silent
+            )
     timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
     with torch_threads():
-        with timings("theory"):
-            theorem = choose_theorem(settings)
         problem = prepare(settings, model, data)
         with timings("estimation"):
             step = step_constant.choose(settings, problem.model, problem.X, progress)
         progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
+        with timings("theory"):
+            run_desc = optimizer_run(settings, step)
+            choice = choose_theorem(settings.model, run_desc)
+            theorem = choice.theorem
         with timings("training"):
             runs = train_runs(settings, problem, step, progress)
         with timings("estimation"):
             progress("estimating the constants along the runs")
             constants = estimate_along(settings, problem, runs)
         with timings("theory"):
-            fixed = fixed_values(settings, step, runs.step_size)
+            fixed = {**fixed_values(settings, step, runs.step_size), **choice.values}
+            fixed["d"] = float(problem.model.n_params)
             needed = set(theorem.constants)
             binding = bind(theorem, constants.named(), {k: v for k, v in fixed.items() if k in needed})
             observed, rate, curves = compare_runs(theorem, runs, binding.values, fixed)
+            adaptive = adaptive_extras(settings.model, run_desc, constants.named(), fixed, runs)
+            attribution = attribution_of(theorem, binding.values)
         evidence = Evidence(
             settings, problem.model, runs, step.optimizer_options, constants, binding,
-            projected_theorem=theorem.variant == "projected",
+            projected_theorem=theorem.variant == "projected", algorithm_row=choice.algorithm_row,
         )  # fmt: skip
         rows = assumption_rows(theorem, evidence)
     snr = {
@@ -101,6 +121,8 @@ def verify(
         "data": problem.data,
         "snr": snr,
         "n_evals": constants.n_evals,
+        "attribution": attribution,
+        **adaptive,
         **curves,
     }
     return Result(
@@ -111,23 +133,54 @@ def verify(
 # ----------------------------------------------------------------- the steps
 
 
-def choose_theorem(settings: Settings):
-    """The theorem of the run: the model's bound for the optimizer, the
-    projected-SGD theorem when SGD is projected (``box``)."""
-    import theory
+def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> OptimizerRun:
+    """The optimizer of the batched runs as the theorems see it (empirical.pipeline.coverage)."""
+    o = step.optimizer_options
+    family = settings.optimizer
+    variant = o.get("adam_variant")
+    algorithm = {
+        ("adam", "defossez"): "adam-defossez",
+        ("adam", "torch"): "torch.optim.Adam",
+        ("adam", "delayed"): "adam-delayed",
+        ("adagrad", "defossez"): "adagrad-defossez",
+        ("adagrad", "torch"): "torch.optim.Adagrad",
+    }.get((family, variant), "")
+    options = {"eps": o["adam_eps"]} if "adam_eps" in o else {}
+    if "betas" in o:
+        options["betas"] = tuple(o["betas"])
+    what = f"batched {family.capitalize() if family != 'sgd' else 'SGD'}"
+    return OptimizerRun(
+        family=family,
+        implementation=f"{what} ({variant})" if variant else what,
+        lr=float(step.C_gamma),
+        algorithm=algorithm,
+        options=options,
+        steps=step.schedule,
+        box=settings.box if family == "sgd" else None,
+    )
 
-    variant = "projected" if settings.box is not None and settings.optimizer == "sgd" else None
-    return theory.bound(settings.model, settings.optimizer, variant, expand=False)
+
+def adaptive_extras(
+    model: str, run: OptimizerRun, estimates, fixed: dict[str, float], runs
+) -> dict[str, Any]:
+    """For Adam and Adagrad: every variant on these runs, with the preconditioner's extremes
+    over every step of every run (empirical.pipeline.variants)."""
+    if run.family not in ("adam", "adagrad"):
+        return {}
+    lambdas = None
+    if runs.precond_min is not None:
+        lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
+    return variant_extras(model, run, estimates, fixed, runs, lambdas, CONFIDENCE)
 
 
-def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
-    """The model and the training rows: the data minus the held-out fraction
-    ``settings.holdout`` (split with :data:`SPLIT_SEED`, so the rows do not
-    depend on ``seed``). Refuses too few training rows and, before anything
-    large is allocated, a run whose estimated memory exceeds the limit
-    (empirical.budget)."""
+def training_rows(settings: Settings, data: torch.Tensor | None = None) -> torch.Tensor:
+    """The rows trained on: the data set (or ``data``) without its held-out split."""
+    return _split(settings, data)[1]
+
+
+def _split(settings: Settings, data: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(all rows, training rows, held-out rows); refuses fewer than MIN_TRAIN_ROWS training rows."""
     from empirical.data import load, split
-    from empirical.models import make
 
     X = load(settings.data) if data is None else data
     rows, held = split(X, held_out=settings.holdout, seed=SPLIT_SEED)
@@ -137,6 +190,18 @@ def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = N
             f"out {settings.holdout:g} of them (--holdout); the estimators need at least {MIN_TRAIN_ROWS} "
             "training rows (Student-t intervals over rows, the gradient's variance over rows)"
         )
+    return X, rows, held
+
+
+def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
+    """The model and the training rows: the data minus the held-out fraction
+    ``settings.holdout`` (split with :data:`SPLIT_SEED`, so the rows do not
+    depend on ``seed``). Refuses too few training rows and, before anything
+    large is allocated, a run whose estimated memory exceeds the limit
+    (empirical.budget)."""
+    from empirical.models import make
+
+    X, rows, held = _split(settings, data)
     if model is None:
         kind, opts = settings.model_options()
         model = make(kind, int(X.shape[1]), **opts)
@@ -195,6 +260,7 @@ def train_runs(settings: Settings, problem: Problem, step: step_constant.StepCho
         steps=settings.steps,
         batch_size=settings.batch_size,
         C_gamma=step.C_gamma,
+        schedule=step.schedule,
         box=settings.box,
         seed=settings.seed,
         seeds=settings.seeds,
@@ -238,70 +304,6 @@ def fixed_values(
     return out
 
 
-def records_of(theorem, runs) -> tuple[np.ndarray, np.ndarray]:
-    """(index j, values (R, T)) of the observable the theorem bounds."""
-    from theory.lhs import GRAD_NORM_SQ, GRADIENT_MAPPING_SQ
-
-    observable = theorem.lhs.observable
-    if observable == GRAD_NORM_SQ:
-        return np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq)
-    if observable == GRADIENT_MAPPING_SQ and runs.mapping_sq is not None:
-        return np.arange(runs.steps), np.asarray(runs.mapping_sq)
-    raise ConfigError(f"{theorem.name} bounds {observable}, which these runs did not record")
-
-
-def compare_runs(
-    theorem, runs, values: dict[str, float], fixed: dict[str, float]
-) -> tuple[Observed, RateFit, dict[str, Any]]:
-    """The observed side (empirical.compare.observe) and the rate fit on the
-    mean running average; also the curves the figures draw."""
-    lhs = theorem.lhs
-    constants = {c: values.get(c, fixed.get(c)) for c in lhs.constants}
-    gammas = np.asarray(runs.step_size)
-
-    def weights_at(m: int) -> np.ndarray:
-        return lhs.weights(m, gammas[:m] if lhs.uses_steps else None, **constants)
-
-    index, records = records_of(theorem, runs)
-    n = runs.steps
-    observed = observe(index, records, weights_at(n), lhs.observable, CONFIDENCE)
-    horizons, averages = running_averages(index, records, weights_at)
-    rate_text, exponent = theory_rate(theorem)
-    rate = fit_rate(horizons, averages.mean(0), n, rate_text, exponent)
-    curve = bound_curve(theorem, values, gammas, horizons)
-    return observed, rate, {"horizons": horizons, "running_averages": averages, "bound_curve": curve}
-
-
-def theory_rate(theorem) -> tuple[str, float]:
-    """(leading order in n, its exponent) of the theorem under the runs' schedule
-    gamma_k = C_gamma k^(-1/2): a bound that depends on the steps only through
-    their sums gets S1 >= its integral lower bound, S2 <= its upper bound and
-    gamma_max = C_gamma (theory.schedules) first."""
-    from theory.rates import rate_exponent
-    from theory.schedules import DEFAULT
-
-    bound = theorem
-    if not theorem.has_rate:
-        bound = theorem.substitute(
-            S1=DEFAULT.sum_lower(1), S2=DEFAULT.sum_upper(2), gamma_max=DEFAULT.constant
-        )
-    p, _q = rate_exponent(bound.expr)
-    return str(bound.rate()), float(p)
-
-
-def bound_curve(theorem, values: dict[str, float], gammas: np.ndarray, horizons: np.ndarray) -> np.ndarray:
-    """The bound at every horizon m with the same constants (n = m and the step
-    sums of the first m steps); NaN where it is not defined."""
-    f = theorem.numpy()
-    cum1, cum2 = np.cumsum(gammas), np.cumsum(np.square(gammas))
-    run_max = np.maximum.accumulate(gammas)
-    m = horizons.astype(int)
-    at = {**values, "n": horizons, "S1": cum1[m - 1], "S2": cum2[m - 1], "gamma_max": run_max[m - 1]}
-    with np.errstate(all="ignore"):
-        out = f.func(*(np.asarray(at[a], dtype=float) for a in f.args))
-    return np.broadcast_to(np.asarray(out, dtype=float), horizons.shape).copy()
-
-
 # --------------------------------------------------------------- estimation
 
 
@@ -311,6 +313,11 @@ def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[
     (B, K); a JSON-ready dict."""
     from empirical.estimators import estimate
 
+    if settings.is_user_model:
+        raise ConfigError(
+            f"estimate covers the built-in models; for a user's module ({settings.model}) use verify, whose "
+            "report holds the constants"
+        )
     with torch_threads():
         problem = prepare(settings)
         model, X = problem.model, problem.X

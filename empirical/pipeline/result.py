@@ -1,5 +1,5 @@
 """The result of a verify run, its verdict and exit code, decided once here
-(docs/design.md, "Verdict"); the CLI, the report and the sweep only read them.
+(docs/architecture.md, "Verdict"); the CLI, the report and the sweep only read them.
 
 - **holds at the estimated constants**: no assumption row fails and the upper
   end of the observed interval is at most the bound; exit 0. Some constants
@@ -16,11 +16,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
 
-#: Statuses of an assumption row (docs/design.md, "Assumption ids").
+#: Statuses of an assumption row (docs/architecture.md, "Assumption ids").
 HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED = "holds", "estimated", "approximate", "fails", "unchecked"
 STATUSES = (HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED)
 
@@ -61,12 +64,22 @@ def decide(rows: Iterable[Row], observed: Observed, bound_value: float) -> Verdi
 
 @dataclass(frozen=True)
 class Result:
-    """A finished verify run: everything the report needs, and its verdict.
+    """A finished verification, from the CLI's runs or from :func:`empirical.track`:
+    everything the report needs, and its verdict.
 
-    ``theorem`` is the :class:`theory.Bound` compared with; ``runs`` the
-    :class:`empirical.train.TrainRun` of the R runs; ``constants`` the
-    :class:`empirical.estimators.Constants`; ``fixed`` the values that were
-    not estimated (n, B, K, C_gamma, step sums, optimizer parameters).
+    The contract: ``holds`` (True / False / None when not covered), ``bound``
+    (its value at the estimated constants), ``observed`` (an
+    :class:`~empirical.estimators.Estimate` of the weighted average the theorem
+    bounds, with the theorem's weights), ``ratio``, ``theorem`` (the
+    :class:`theory.Bound`: model, optimizer, variant, reference),
+    ``assumptions`` (one :class:`Row` per assumption id), ``records`` ((step,
+    record of ||grad F(theta_step)||^2) pairs) and :meth:`write`.
+
+    ``runs`` is the :class:`empirical.train.TrainRun` of the R runs;
+    ``constants`` the measured constants (``named()``, ``lower_estimates``);
+    ``fixed`` the values that were not estimated (n, B, step sums, optimizer
+    parameters); ``settings`` what was run (``model``, ``optimizer``, ``data``,
+    ``steps``, ``batch_size``, ``K``, ``seed``, ``seed_list``, ``as_dict()``).
     """
 
     settings: Any
@@ -95,8 +108,27 @@ class Result:
         return None if self.verdict is Verdict.NOT_COVERED else self.verdict is Verdict.HOLDS
 
     @property
+    def bound(self) -> float:
+        """The bound's value at the estimated constants."""
+        return self.binding.value
+
+    @property
     def bound_value(self) -> float:
         return self.binding.value
+
+    @property
+    def records(self) -> list[tuple[int, float]]:
+        """(step k, unbiased record of ||grad F(theta_k)||^2) at every record step, k = optimizer
+        steps taken, the last at the final step; the mean over runs when there are several."""
+        values = np.asarray(self.runs.full_grad_norm_sq, dtype=float).mean(0)
+        return [(int(k), float(v)) for k, v in zip(self.runs.record_steps, values, strict=True)]
+
+    def write(self, folder: str | Path, command: list[str] | None = None):
+        """Write report.json, report.md and the figures into ``folder``, as a whole
+        (:func:`empirical.report.write_report`); returns the :class:`empirical.report.Report`."""
+        from empirical.report import write_report
+
+        return write_report(self, folder, command)
 
     @property
     def ratio(self) -> float:

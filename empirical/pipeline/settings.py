@@ -1,6 +1,6 @@
 """The settings of a verify / estimate run, validated, and the one vocabulary
 table that translates between settings fields, theory symbols, command-line
-flags and report.json keys (docs/design.md, "Vocabulary").
+flags and report.json keys (docs/architecture.md, "Vocabulary").
 
 Nothing here imports torch: a bad setting is refused before any model is built.
 """
@@ -13,6 +13,7 @@ from typing import Any
 from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.inputs import SEED_MAX
+from empirical.inputs.rules import usable_path
 
 # ------------------------------------------------------------------ vocabulary
 
@@ -35,7 +36,7 @@ class Term:
         return self.symbol or self.field
 
 
-#: Theory symbol of each setting that has one (docs/design.md, "Vocabulary").
+#: Theory symbol of each setting that has one (docs/architecture.md, "Vocabulary").
 _SYMBOLS = {"steps": "n", "batch_size": "B", "K": "K", "C_gamma": "C_gamma", "beta": "beta", "s": "s"}
 _SYMBOLS["box"] = "a"
 
@@ -67,6 +68,11 @@ MODELS = inputs.MODELS
 OPTIMIZERS = inputs.OPTIMIZERS
 ACTIVATIONS = inputs.ACTIVATIONS
 ADAM_VARIANTS = inputs.ADAM_VARIANTS
+ADAGRAD_VARIANTS = inputs.ADAGRAD_VARIANTS
+BUILTIN_DEFAULTS = inputs.BUILTIN_DEFAULTS
+USER_MODEL_DEFAULTS = inputs.USER_MODEL_DEFAULTS
+CONV = inputs.CONV
+is_user_model = inputs.is_user_model
 MAX_STEPS, MAX_BATCH, MAX_SAMPLES, MAX_SEEDS = (
     inputs.MAX_STEPS, inputs.MAX_BATCH, inputs.MAX_SAMPLES, inputs.MAX_SEEDS,
 )  # fmt: skip
@@ -82,13 +88,16 @@ def _default(name: str) -> Any:
 class Settings:
     """Everything a verify/estimate run depends on, validated on construction
     (a :class:`~empirical.errors.ConfigError` names the field, its flag, the
-    value and what is allowed). ``steps`` may be 0 only for estimation."""
+    value and what is allowed). ``steps`` may be 0 only for estimation.
+    ``steps``, ``batch_size`` and ``seeds`` left None take the model's defaults
+    (:data:`BUILTIN_DEFAULTS`, or :data:`USER_MODEL_DEFAULTS` for ``conv`` and
+    ``FILE.py:NAME``), resolved here."""
 
     model: str = _default("model")
     optimizer: str = _default("optimizer")
     data: str = _default("data")
-    steps: int = _default("steps")
-    batch_size: int = _default("batch_size")
+    steps: int | None = _default("steps")
+    batch_size: int | None = _default("batch_size")
     K: int = _default("K")
     C_gamma: float | None = _default("C_gamma")
     beta: float | None = _default("beta")
@@ -96,20 +105,58 @@ class Settings:
     s: float | None = _default("s")
     box: float | None = _default("box")
     seed: int = _default("seed")
-    seeds: int = _default("seeds")
+    seeds: int | None = _default("seeds")
     holdout: float = _default("holdout")
     adam_variant: str = _default("adam_variant")
 
     def __post_init__(self) -> None:
+        inputs.setting("model").check(self.model)
+        user = is_user_model(self.model)
+        for name, default in (USER_MODEL_DEFAULTS if user else BUILTIN_DEFAULTS).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)
         for entry in inputs.SETTINGS:  # each value against its range in the inventory
             object.__setattr__(self, entry.name, entry.check(getattr(self, entry.name)))
         inputs.check_data_source(self.data)
+        if user:
+            self._check_user_model()
+        if self.optimizer == "adagrad" and self.adam_variant not in ADAGRAD_VARIANTS:
+            raise ConfigError(
+                f"{_named('adam_variant')} must be one of {', '.join(ADAGRAD_VARIANTS)} with adagrad, "
+                f"got {self.adam_variant!r}"
+            )
         if self.K > 1 and self.model == "linear":
             raise ConfigError(f"{_named('K')} > 1 applies to the gaussian, beta and iwae models, not linear")
         if self.seed + self.seeds - 1 > SEED_MAX:
             raise ConfigError(
                 f"{_named('seed')} + seeds - 1 must be at most 2**63 - 1, got {self.seed} + {self.seeds} - 1"
             )
+
+    def _check_user_model(self) -> None:
+        """A user's module: its file exists; the built-in models' options are refused."""
+        if self.model != CONV:
+            path = usable_path(_named("model"), self.model.rpartition(":")[0])
+            if not path.is_file():
+                raise ConfigError(f"{_named('model')}: no file {path} (give FILE.py:NAME)")
+        for name, default in (
+            ("K", 1),
+            ("beta", None),
+            ("activation", "softclip"),
+            ("s", None),
+            ("box", None),
+        ):
+            if getattr(self, name) != default:
+                raise ConfigError(
+                    f"{_named(name)} applies to the built-in models, not to a user's module ({self.model}): "
+                    f"its loss draws its own samples and its options are its own; got {getattr(self, name)!r}"
+                )
+        if self.optimizer == "adam" and self.adam_variant == "delayed":
+            raise ConfigError(f"{_named('adam_variant')} 'delayed' is trained for the built-in models only")
+
+    @property
+    def is_user_model(self) -> bool:
+        """True for ``conv`` and ``FILE.py:NAME``: trained by a plain loop and tracked."""
+        return is_user_model(self.model)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

@@ -12,9 +12,14 @@ against L estimated along the runs (a run that breaks it is not covered). The
 pilot does not depend on ``seed``, so every run of a setting uses the same
 C_gamma and run i of ``--seeds R`` is the run of ``--seed seed+i``.
 
-``--optimizer adam`` runs the seed paper's setting: C_gamma = 1e-3 (unless
-given), betas (0.9, 0.999), eps = 1e-8 (the theorem it is compared with:
-docs/theory.md, "Adam as preconditioned SGD").
+``--optimizer adam`` runs the seed paper's setting, lr = 1e-3 (unless given),
+betas (0.9, 0.999), eps = 1e-8, with a constant step: the algorithm of
+Défossez et al. by default (``--adam-variant defossez``, the theorem it is
+compared with), ``torch.optim.Adam`` (``torch``), or the delayed
+preconditioner with gamma_k = C_gamma k^(-1/2) of the seed paper's form
+(``delayed``). ``--optimizer adagrad`` runs Défossez et al.'s Adagrad (or
+``torch``'s) with the constant step lr = 1e-2 (torch's default) and eps = 1e-8
+(docs/theory.md, "Adam and Adagrad (Défossez et al.)").
 """
 
 from __future__ import annotations
@@ -35,15 +40,19 @@ PILOT_INITS = 4
 PILOT_EXAMPLES, PILOT_DRAWS = 256, 4
 #: The seed paper's Adam setting.
 SEED_ADAM: dict[str, Any] = {"C_gamma": 1e-3, "betas": (0.9, 0.999), "adam_eps": 1e-8}
+#: Adagrad's setting: torch's default lr, eps inside the square root as analysed.
+ADAGRAD: dict[str, Any] = {"C_gamma": 1e-2, "adam_eps": 1e-8}
 
 
 @dataclass(frozen=True)
 class StepChoice:
-    """C_gamma, how it was chosen, and the optimizer's other options."""
+    """C_gamma, how it was chosen, the optimizer's other options and the schedule
+    (``"sqrt"``: gamma_k = C_gamma k^(-1/2); ``"constant"``: gamma_k = C_gamma)."""
 
     C_gamma: float
     how: str
     optimizer_options: dict[str, Any] = field(default_factory=dict)
+    schedule: str = "sqrt"
 
 
 def step_variance(model: Any, sigma2_data: float, mc: float, batch_size: int) -> float:
@@ -65,9 +74,15 @@ def choose(settings: Any, model: Any, X: torch.Tensor, progress: Callable[[str],
     if settings.optimizer == "adam":
         opts = {"betas": SEED_ADAM["betas"], "adam_eps": SEED_ADAM["adam_eps"]}
         opts["adam_variant"] = settings.adam_variant
+        schedule = "sqrt" if settings.adam_variant == "delayed" else "constant"
         if settings.C_gamma is not None:
-            return StepChoice(settings.C_gamma, "given", opts)
-        return StepChoice(SEED_ADAM["C_gamma"], "the seed paper's Adam setting", opts)
+            return StepChoice(settings.C_gamma, "given", opts, schedule)
+        return StepChoice(SEED_ADAM["C_gamma"], "the seed paper's Adam setting", opts, schedule)
+    if settings.optimizer == "adagrad":
+        opts = {"adam_eps": ADAGRAD["adam_eps"], "adam_variant": settings.adam_variant}
+        if settings.C_gamma is not None:
+            return StepChoice(settings.C_gamma, "given", opts, "constant")
+        return StepChoice(ADAGRAD["C_gamma"], "torch's default Adagrad step", opts, "constant")
     if settings.C_gamma is not None:
         return StepChoice(settings.C_gamma, "given")
     L, sigma2, Delta, proven = pilot(settings, model, X, progress)

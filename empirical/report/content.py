@@ -1,7 +1,10 @@
 """The content of ``report.json``: the keys of the public contract (model,
 optimizer, data, steps, batch_size, K, seed, constants, bound, empirical,
 seeds, holds, ratio, assumptions, rate, versions), every setting needed to
-re-run the verification, and which constants are lower estimates of suprema.
+re-run the verification, which constants are lower estimates of suprema, the
+records, the bound's attribution term by term and, for Adam and Adagrad, every
+variant of the theorem on the same run (``variants``) with the
+preconditioner's extremes measured along it.
 Everything is read from the :class:`empirical.pipeline.Result`; nothing is
 decided here. ``settings`` holds every field of the
 :class:`~empirical.pipeline.Settings` (``seeds`` as the number of runs there,
@@ -50,6 +53,11 @@ def constants_entry(result) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _attribution(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The attribution without its Markdown table (report.md shows that)."""
+    return None if entry is None else {k: v for k, v in entry.items() if k != "table"}
+
+
 def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
     """The report.json content (module docstring)."""
     s, b, obs, rate = result.settings, result.theorem, result.observed, result.rate
@@ -87,7 +95,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
             "method": obs.method,
         },
         "holds": result.holds,
-        "ratio": result.ratio,
+        "ratio": _finite_or_none(result.ratio),
         "verdict": result.verdict.value,
         "headline": result.headline,
         "exit_code": result.exit_code,
@@ -95,9 +103,14 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
             {"id": r.id, "name": r.name, "status": r.status, "evidence": r.evidence}
             for r in result.assumptions
         ],
+        "records": [[k, v] for k, v in result.records],
+        "attribution": _attribution(result.extras.get("attribution")),
+        "variants": result.extras.get("variants"),
+        "preconditioner": result.extras.get("preconditioner"),
+        "tracker": result.extras.get("tracker"),
         "rate": {
             "theory": rate.theory,
-            "theory_exponent": rate.theory_exponent,
+            "theory_exponent": _finite_or_none(rate.theory_exponent),
             "fitted_exponent": _finite_or_none(rate.exponent),
             "lo": _finite_or_none(rate.lo),
             "hi": _finite_or_none(rate.hi),
@@ -105,7 +118,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
             "fitted_on": "mean over runs of the running weighted average, n >= steps/10",
         },
         "settings": s.as_dict(),
-        "C_gamma": result.fixed["C_gamma"],
+        "C_gamma": result.fixed.get("C_gamma"),
         "step_constant_choice": result.extras.get("step_constant_choice"),
         "optimizer_options": result.extras.get("optimizer_options"),
         "model_options": result.extras.get("model_options"),

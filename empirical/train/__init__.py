@@ -1,7 +1,7 @@
 """Training runs that record what the bounds talk about.
 
 - :mod:`empirical.train.optim`: step sizes (the schedules of
-  :mod:`theory.schedules`) and step rules (SGD, Adam).
+  :mod:`theory.schedules`) and step rules (SGD, Adam, Adagrad).
 - :mod:`empirical.train.batched`: R runs in one computation (vmap over
   stacked parameters), the unbiased full-gradient records.
 - :mod:`empirical.train.recording`: the record and snapshot schedules and the
@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from empirical.train.loop import DIVERGE_RATIO, train
 from empirical.train.optim import (
+    ADAGRAD_VARIANTS,
     ADAM_VARIANTS,
     OPTIMIZERS,
     SCHEDULES,
+    Adagrad,
     AdamState,
     adam_direction,
+    preconditioner_factor,
     step_rule,
     step_size,
     step_sizes,
@@ -26,13 +29,16 @@ from empirical.train.optim import (
 from empirical.train.recording import TrainRun, record_plan, snapshot_plan
 
 __all__ = [
+    "ADAGRAD_VARIANTS",
     "ADAM_VARIANTS",
     "DIVERGE_RATIO",
     "OPTIMIZERS",
     "SCHEDULES",
+    "Adagrad",
     "AdamState",
     "TrainRun",
     "adam_direction",
+    "preconditioner_factor",
     "record_plan",
     "snapshot_plan",
     "step_rule",

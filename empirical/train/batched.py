@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch.func import vmap
 
-from empirical.estimators.gradnorm import unbiased_sq_norm
+from empirical.estimators.gradnorm import u_statistic
 
 Tensors = dict[str, torch.Tensor]
 
@@ -96,33 +96,38 @@ def full_gradients(
     return values, tuple(totals)
 
 
+#: Independent full-data gradients per record: the U-statistic over 3 of them
+#: and its jackknife variance (2 degrees of freedom).
+RECORD_GRADIENTS = 3
+
+
 def gradient_norm_records(
     model: object,
     params: Mapping[str, torch.Tensor],
     X: torch.Tensor,
     generators: Sequence[torch.Generator],
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(F(theta) (R,), unbiased ||grad F(theta)||^2 (R,)) for every run.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(F(theta) (R,), unbiased ||grad F(theta)||^2 (R,), its variance (R,)) for every run.
 
-    ||grad F||^2 is recorded as <G_1, G_2>, two full-data gradients whose noise
-    is drawn independently from the run's recording generator: E<G_1, G_2> =
-    <E G_1, E G_2> = ||grad F||^2 exactly, nothing to subtract
-    (:func:`empirical.estimators.unbiased_sq_norm`, the one definition shared
-    with :func:`empirical.estimators.gradient_norm_sq`), batched over runs. A
-    deterministic loss needs one gradient: ||G||^2 is exact. F is the mean of
-    the copies' values (unbiased).
+    ||grad F||^2 is recorded as the U-statistic of m = :data:`RECORD_GRADIENTS`
+    full-data gradients whose noise is drawn independently from the run's
+    recording generator: E<G_a, G_b> = <E G_a, E G_b> = ||grad F||^2 exactly,
+    nothing to subtract (:func:`empirical.estimators.gradnorm.u_statistic`, the
+    one definition shared with :func:`empirical.estimators.gradient_norm_sq`),
+    with its delete-one jackknife variance on m - 1 degrees of freedom,
+    batched over runs. A deterministic loss needs one gradient: ||G||^2 is
+    exact (variance 0). F is the mean of the copies' values (unbiased).
     """
     R = len(generators)
     if getattr(model, "is_deterministic", False):
         values, grads = full_gradients(model, params, X, None)
-        return values.double(), per_run_sq_norm(grads).double()
+        return values.double(), per_run_sq_norm(grads).double(), torch.zeros(R, dtype=torch.float64)
+    m = RECORD_GRADIENTS
     N = X.shape[0]
-    shape = (2, N, model.K, model.latent_dim)
+    shape = (m, N, model.K, model.latent_dim)
     eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
-    copies = {k: p.detach().repeat_interleave(2, dim=0) for k, p in params.items()}
-    values, grads = full_gradients(model, copies, X, eps.reshape(2 * R, *shape[1:]))
-    keys = list(params)
-    first = {k: g[0::2] for k, g in zip(keys, grads, strict=True)}
-    second = {k: g[1::2] for k, g in zip(keys, grads, strict=True)}
-    records = unbiased_sq_norm(first, second, batch_dims=1)
-    return values.reshape(R, 2).mean(1).double(), records
+    copies = {k: p.detach().repeat_interleave(m, dim=0) for k, p in params.items()}
+    values, grads = full_gradients(model, copies, X, eps.reshape(m * R, *shape[1:]))
+    flat = torch.cat([g.reshape(R, m, -1) for g in grads], -1)
+    records, var = u_statistic(flat)
+    return values.reshape(R, m).mean(1).double(), records, var

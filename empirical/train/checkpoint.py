@@ -18,7 +18,7 @@ import torch
 
 from empirical.errors import ConfigError
 
-FORMAT = 2
+FORMAT = 3
 #: Options that may differ between a run and the run it resumes.
 RESUME_FREE = ("steps", "device")
 

@@ -32,7 +32,7 @@ from empirical.errors import ConfigError, DivergenceError
 from empirical.inputs import check_api
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
-from empirical.train.optim import SCHEDULES, Adam, step_rule, step_size
+from empirical.train.optim import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
 from empirical.validate import choice, positive, real, seed_value
 from empirical.validate import dtype as dtype_option
@@ -40,6 +40,8 @@ from empirical.validate import dtype as dtype_option
 API = "empirical.train.train"  # its entry in the inventory (empirical.inputs)
 #: A loss this many times further above F_inf than F(theta_0) counts as divergence.
 DIVERGE_RATIO = 1e3
+#: The variant of each adaptive optimizer when none is given (train's library default).
+DEFAULT_VARIANT = {"adam": "torch", "adagrad": "defossez"}
 #: Auto progress bar: shown only once a run has lasted this many seconds.
 PROGRESS_DELAY = 3.0
 
@@ -90,9 +92,9 @@ class _Runs:
                 )
 
     def record(self, t0: float, snapshot: bool) -> None:
-        F, gn = batched.gradient_norm_records(self.model, self.params, self.X, self.rec_gens)
-        values = torch.cat([F, gn]).tolist()
-        F_vals, gn_vals = values[: self.R], values[self.R :]
+        F, gn, var = batched.gradient_norm_records(self.model, self.params, self.X, self.rec_gens)
+        values = torch.cat([F, gn, var]).tolist()
+        F_vals, gn_vals, var_vals = values[: self.R], values[self.R : 2 * self.R], values[2 * self.R :]
         for i in range(self.R):
             if not (math.isfinite(F_vals[i]) and math.isfinite(gn_vals[i])):
                 raise self._diverged(i, f"full-data loss {F_vals[i]}, gradient norm^2 record {gn_vals[i]}")
@@ -107,6 +109,7 @@ class _Runs:
         h["record_steps"].append(self.k)
         h["full_loss"].append(F_vals)
         h["full_grad_norm_sq"].append(gn_vals)
+        h["full_grad_norm_sq_var"].append(var_vals)
         h["elapsed"].append(self.elapsed0 + time.perf_counter() - t0)
 
     def minibatch(self) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
@@ -136,6 +139,10 @@ class _Runs:
                 )
         self.check_blow_up(loss_vals, "minibatch loss", f" (step size gamma_{k} = {gamma:.3g})")
         direction = self.rule.direction(self.rule_state, dict(zip(self.keys, grads, strict=True)))
+        extremes = self.rule.extremes(self.rule_state)
+        if extremes is not None:
+            self.hist["precond_min"].append(extremes[0].tolist())
+            self.hist["precond_max"].append(extremes[1].tolist())
         box = o["box"]
         with torch.no_grad():
             before = [p.clone() for p in self.leaves] if box is not None else None
@@ -243,7 +250,7 @@ def train(
     seeds: int = 1,
     betas: tuple[float, float] = (0.9, 0.999),
     adam_eps: float = 1e-8,
-    adam_variant: str = "torch",
+    adam_variant: str | None = None,
     dtype: str | torch.dtype | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = None,
@@ -252,7 +259,7 @@ def train(
     threads: int | None = 1,
     diverge_ratio: float | None = DIVERGE_RATIO,
 ) -> TrainRun:
-    """Run ``seeds`` = R runs of n = ``steps`` iterations of SGD or Adam on F
+    """Run ``seeds`` = R runs of n = ``steps`` iterations of SGD, Adam or Adagrad on F
     (the mean loss over the rows of ``data``), with seeds seed..seed+R-1.
 
     ``params`` None: each run draws theta_0 from its own generator; a dict of
@@ -271,7 +278,7 @@ def train(
     steps = check_api(API, "steps", steps)
     plan = checked_plan(records, steps)
     o = {
-        "optimizer": choice("optimizer", optimizer, ("sgd", "adam")),
+        "optimizer": choice("optimizer", optimizer, OPTIMIZERS),
         "steps": steps,
         "batch_size": check_api(API, "batch_size", batch_size),
         "C_gamma": positive("C_gamma", C_gamma),
@@ -281,11 +288,12 @@ def train(
         "seeds": tuple(range(seed_value("seed", seed), seed + check_api(API, "seeds", seeds))),
         "betas": _pair("betas", betas),
         "adam_eps": adam_eps,
-        "adam_variant": adam_variant if optimizer == "adam" else None,
+        "adam_variant": None if optimizer == "sgd" else adam_variant or DEFAULT_VARIANT[optimizer],
         "diverge_ratio": None if diverge_ratio is None else positive("diverge_ratio", diverge_ratio),
     }
     seed_value("seed + seeds - 1", o["seeds"][-1])
-    Adam(o["betas"], adam_eps, adam_variant if optimizer == "adam" else "torch")  # validates every option
+    Adam(o["betas"], adam_eps)  # validates betas and eps whatever the optimizer
+    step_rule(o["optimizer"], o["betas"], adam_eps, o["adam_variant"] or "torch")  # and the variant
     with torch_threads(threads):
         return _train(model, params, data, o, plan, dtype, device, progress, checkpoint, resume)
 
@@ -336,5 +344,6 @@ def _train(model, params, data, o, plan, dtype, device, progress, ckpt, resume) 
     finally:
         bar.close()
     return finish(
-        runs.hist, model, o["seeds"], runs.params, runs.keys, dict(o), projected=o["box"] is not None
-    )
+        runs.hist, model, o["seeds"], runs.params, runs.keys, dict(o), projected=o["box"] is not None,
+        record_dof=batched.RECORD_GRADIENTS - 1,
+    )  # fmt: skip

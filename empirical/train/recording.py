@@ -86,7 +86,9 @@ class TrainRun:
     runs; None otherwise). At ``record_steps`` (T,): ``full_grad_norm_sq``
     (R, T) unbiased records of ||grad F(theta_k)||^2 (each may be negative;
     their expectation is not), ``full_loss`` (R, T) F(theta_k),
-    ``param_sup_norm`` (R, T) ||theta_k||_inf, ``elapsed`` (T,) seconds. At
+    ``param_sup_norm`` (R, T) ||theta_k||_inf, ``elapsed`` (T,) seconds,
+    ``full_grad_norm_sq_var`` (R, T) each record's estimated variance on
+    ``record_dof`` degrees of freedom (None: unknown). At
     ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k flattened in the
     order of ``param_keys`` (float64). ``params``: theta_n, stacked (R, ...).
     """
@@ -107,6 +109,10 @@ class TrainRun:
     snapshots: np.ndarray
     param_keys: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    full_grad_norm_sq_var: np.ndarray | None = None
+    record_dof: float = float("nan")
+    precond_min: np.ndarray | None = None
+    precond_max: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -135,6 +141,11 @@ class TrainRun:
             grad_norm_sq=self.grad_norm_sq[sl],
             mapping_sq=None if self.mapping_sq is None else self.mapping_sq[sl],
             full_grad_norm_sq=self.full_grad_norm_sq[sl],
+            full_grad_norm_sq_var=None
+            if self.full_grad_norm_sq_var is None
+            else self.full_grad_norm_sq_var[sl],
+            precond_min=None if self.precond_min is None else self.precond_min[sl],
+            precond_max=None if self.precond_max is None else self.precond_max[sl],
             full_loss=self.full_loss[sl],
             param_sup_norm=self.param_sup_norm[sl],
             snapshots=self.snapshots[sl],
@@ -146,8 +157,15 @@ class TrainRun:
 
 
 #: Per-step and per-record histories (lists of per-run rows), in checkpoint order.
-STEP_KEYS = ("loss", "grad_norm_sq", "step_size", "mapping_sq")
-RECORD_KEYS = ("record_steps", "full_grad_norm_sq", "full_loss", "param_sup_norm", "elapsed")
+STEP_KEYS = ("loss", "grad_norm_sq", "step_size", "mapping_sq", "precond_min", "precond_max")
+RECORD_KEYS = (
+    "record_steps",
+    "full_grad_norm_sq",
+    "full_grad_norm_sq_var",
+    "full_loss",
+    "param_sup_norm",
+    "elapsed",
+)
 SNAPSHOT_KEYS = ("snapshot_steps", "snapshots")
 
 
@@ -163,6 +181,7 @@ def finish(
     keys: tuple[str, ...],
     options: dict[str, Any],
     projected: bool,
+    record_dof: float = float("nan"),
 ) -> TrainRun:
     """The :class:`TrainRun` of a history (lists of per-run rows -> arrays)."""
     R = len(seeds)
@@ -182,6 +201,12 @@ def finish(
         mapping_sq=per_run("mapping_sq", n) if projected else None,
         record_steps=np.asarray(history["record_steps"], dtype=np.int64),
         full_grad_norm_sq=per_run("full_grad_norm_sq", T),
+        full_grad_norm_sq_var=per_run("full_grad_norm_sq_var", T)
+        if history.get("full_grad_norm_sq_var")
+        else None,
+        record_dof=record_dof,
+        precond_min=per_run("precond_min", n) if history.get("precond_min") else None,
+        precond_max=per_run("precond_max", n) if history.get("precond_max") else None,
         full_loss=per_run("full_loss", T),
         param_sup_norm=per_run("param_sup_norm", T),
         elapsed=np.asarray(history["elapsed"], dtype=np.float64),

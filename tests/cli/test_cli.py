@@ -128,12 +128,47 @@ def test_verify_user_npy(small_npy, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_adam_is_not_covered_by_the_seed_paper_theorem(small_npy, tmp_path, capsys):
-    code, data = _small_verify(small_npy, tmp_path, capsys, "--optimizer", "adam", steps=60)
+def test_adam_binds_defossez_and_reports_every_variant(small_npy, tmp_path, capsys):
+    """--optimizer adam trains Défossez et al.'s algorithm and binds their theorem (a verdict, not
+    exit 3); torch.optim.Adam is approximate; the delayed preconditioner keeps the seed form,
+    whose step condition fails at eps = 1e-8."""
+    code, data = _small_verify(small_npy, tmp_path / "d", capsys, "--optimizer", "adam", steps=60)
+    assert code in (0, 1) and data["bound"]["name"] == "gaussian/adam/defossez"
+    assert _statuses(data)["algorithm"] == "holds" and "tau" in data["bound"]["lhs"]
+    variants = {v["variant"]: v for v in data["variants"]}
+    assert set(variants) == {"default", "defossez", "defossez-horizon", "aposteriori"}
+    assert (
+        variants["defossez"]["status"] == "covered"
+        and variants["defossez"]["bound"] == data["bound"]["value"]
+    )
+    assert variants["default"]["status"] == "not covered" and variants["defossez-horizon"]["bound"] is None
+    assert variants["aposteriori"]["a_posteriori"] and "A-POSTERIORI" in variants["aposteriori"]["reasons"][0]
+    assert 0 < data["preconditioner"]["lambda_min"] <= data["preconditioner"]["lambda_max"]
+    assert data["attribution"]["terms"] and "d R^2" in data["attribution"]["dominant"]
+    code, data = _small_verify(
+        small_npy, tmp_path / "t", capsys, "--optimizer", "adam", "--adam-variant", "torch", steps=60
+    )
+    assert code in (0, 1) and _statuses(data)["algorithm"] == "approximate"
+    code, data = _small_verify(
+        small_npy, tmp_path / "s", capsys, "--optimizer", "adam", "--adam-variant", "delayed", steps=60
+    )
     assert code == 3 and data["holds"] is None and data["verdict"] == "not covered"
     statuses = _statuses(data)
-    assert statuses["step-size"] == statuses["preconditioner"] == statuses["momentum"] == "fails"
-    assert statuses["algorithm"] == "approximate"  # torch.optim.Adam is not the analysed algorithm
+    assert statuses["step-size"] == statuses["momentum"] == "fails" and statuses["preconditioner"] == "holds"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", ["adam", "adagrad"])
+def test_adaptive_defaults_on_digits_give_a_verdict(optimizer, tmp_path, capsys):
+    """`verify --optimizer adam|adagrad` at the default settings exits 0 or 1 (a verdict), with the
+    term-by-term attribution in the report."""
+    code, stdout, _ = _run(
+        ["verify", "--optimizer", optimizer, "--out", str(tmp_path), "--json", "--quiet"], capsys
+    )
+    data = json.loads(stdout)
+    assert code == data["exit_code"] in (0, 1), data["assumptions"]
+    assert data["attribution"]["dominant"] and data["variants"]
+    assert "Where the bound's value comes from" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.slow

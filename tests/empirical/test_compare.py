@@ -151,3 +151,39 @@ def test_bind_takes_the_larger_end_where_the_bound_is_not_monotone():
     ends = {side: b.evaluate(**fixed, C_gamma=getattr(est["C_gamma"], side)) for side in ("lo", "hi")}
     assert binding.ends["C_gamma"] == max(ends, key=ends.get)
     assert binding.value == pytest.approx(max(ends.values()))
+
+
+def test_one_run_interval_covers_with_the_records_noise():
+    """One run, noisy records (U-statistics of 3 gradients with their jackknife variances):
+    the widened interval covers the run's exact weighted average at least at its nominal
+    rate; the bracket alone, which ignores the records' noise, does not."""
+    import torch
+
+    from empirical.estimators.gradnorm import u_statistic
+
+    ks, _ = _records()
+    w, d, reps, confidence = WEIGHTS["step-weighted"], 20, 300, 0.9
+    truth = float(np.sum(w * F[:STEPS]))
+    direction = torch.ones(d, dtype=torch.float64) / np.sqrt(d)
+    grads = torch.as_tensor(np.sqrt(F[ks]))[:, None] * direction  # ||grad F(theta_k)||^2 = f(k)
+    gen = torch.Generator().manual_seed(0)
+    covered = bracket_only = 0
+    for _ in range(reps):
+        noise = 0.6 * torch.randn(len(ks), 3, d, generator=gen, dtype=torch.float64)
+        values, variances = u_statistic(grads[:, None, :] + noise)
+        v = variances.numpy()[None]
+        obs = observe(ks, values.numpy()[None], w, "grad_norm_sq", confidence, variances=v, dof=2)
+        covered += obs.lo <= truth <= obs.hi
+        left, right = brackets(ks, values.numpy()[None], w)
+        bracket_only += min(left[0], right[0]) <= truth <= max(left[0], right[0])
+        assert obs.lo <= obs.value <= obs.hi and "Monte-Carlo noise" in obs.method
+    assert covered / reps >= confidence - 0.04, covered / reps
+    assert bracket_only / reps < 0.5, bracket_only / reps
+
+
+def test_record_variances_are_checked():
+    ks, vals = _records()
+    with pytest.raises(ConfigError, match="variances"):
+        observe(ks, vals[None], WEIGHTS["uniform"], "grad_norm_sq", variances=-np.ones((1, ks.size)), dof=2)
+    with pytest.raises(ConfigError, match="degrees of freedom"):
+        observe(ks, vals[None], WEIGHTS["uniform"], "grad_norm_sq", variances=np.ones((1, ks.size)))

@@ -90,3 +90,131 @@ def test_adam_delayed_uses_past_gradients_only():
     state = rule.init({"w": g1})
     rule.initialise(state, {"w": g1})
     assert torch.equal(state.v["w"], g1 * g1)
+
+
+# ---- Défossez et al.'s algorithms: the step rules and the torch optimizers against the paper ------
+
+
+def _paper_adam(x, grads, alpha, b1, b2, eps):
+    """Défossez, Bottou, Bach, Usunier (TMLR 2022), Adam as written there, float64:
+    m_n = b1 m_{n-1} + g_n, v_n = b2 v_{n-1} + g_n^2,
+    alpha_n = alpha (1 - b1) sqrt(sum_{j=0}^{n-1} b2^j), x_n = x_{n-1} - alpha_n m_n / sqrt(eps + v_n)."""
+    x, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
+    for n, g in enumerate(grads, 1):
+        m = b1 * m + g
+        v = b2 * v + g * g
+        alpha_n = alpha * (1 - b1) * math.sqrt(sum(b2**j for j in range(n)))
+        x = x - alpha_n * m / np.sqrt(eps + v)
+    return x
+
+
+def _paper_adagrad(x, grads, alpha, eps):
+    """Défossez et al. 2022, Adagrad: v_n = v_{n-1} + g_n^2, x_n = x_{n-1} - alpha g_n / sqrt(eps + v_n)."""
+    x, v = x.copy(), np.zeros_like(x)
+    for g in grads:
+        v = v + g * g
+        x = x - alpha * g / np.sqrt(eps + v)
+    return x
+
+
+def _gradients(shape, steps, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    return [torch.randn(*shape, generator=gen, dtype=torch.float64) for _ in range(steps)]
+
+
+@pytest.mark.parametrize("b1, b2, eps", [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3), (0.0, 0.99, 0.1)])
+def test_defossez_adam_rule_and_optimizer_are_the_paper(b1, b2, eps):
+    from empirical.optim import DefossezAdam
+    from theory.algorithms import DEFOSSEZ_ADAM
+
+    alpha, grads = 0.05, _gradients((3, 5), 12)
+    x0 = torch.linspace(-1, 1, 15, dtype=torch.float64).reshape(3, 5)
+    paper = _paper_adam(x0.numpy(), [g.numpy() for g in grads], alpha, b1, b2, eps)
+    rule = step_rule("adam", betas=(b1, b2), adam_eps=eps, adam_variant="defossez")
+    state, x = rule.init({"w": x0}), x0.clone()  # 3 runs stacked: the rule is elementwise
+    p = x0.clone().requires_grad_()
+    opt = DefossezAdam([p], lr=alpha, betas=(b1, b2), eps=eps)
+    ref, ref_state = x0.numpy().copy(), DEFOSSEZ_ADAM.initial_state((3, 5))
+    for g in grads:
+        x = x - alpha * rule.direction(state, {"w": g})["w"]
+        p.grad = g.clone()
+        opt.step()
+        ref, ref_state = DEFOSSEZ_ADAM.update(ref, g.numpy(), ref_state, alpha_step=alpha, beta1=b1,
+                                              beta2=b2, eps=eps)  # fmt: skip
+    np.testing.assert_allclose(x.numpy(), paper, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(p.detach().numpy(), paper, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ref, paper, rtol=1e-12, atol=1e-14)
+
+
+def test_defossez_adagrad_rule_and_optimizer_are_the_paper():
+    from empirical.optim import DefossezAdagrad
+
+    alpha, eps, grads = 0.1, 1e-4, _gradients((2, 4), 10)
+    x0 = torch.zeros(2, 4, dtype=torch.float64)
+    paper = _paper_adagrad(x0.numpy(), [g.numpy() for g in grads], alpha, eps)
+    rule = step_rule("adagrad", adam_eps=eps, adam_variant="defossez")
+    state, x = rule.init({"w": x0}), x0.clone()
+    p, q = x0.clone().requires_grad_(), x0.clone().requires_grad_()
+    ours = DefossezAdagrad([p], lr=alpha, eps=eps)
+    torch_same = torch.optim.Adagrad([q], lr=alpha, initial_accumulator_value=eps, eps=0.0)
+    for g in grads:
+        x = x - alpha * rule.direction(state, {"w": g})["w"]
+        p.grad, q.grad = g.clone(), g.clone()
+        ours.step()
+        torch_same.step()
+    for got in (x, p.detach(), q.detach()):
+        np.testing.assert_allclose(got.numpy(), paper, rtol=1e-12, atol=1e-14)
+
+
+def test_adagrad_torch_variant_matches_torch_optim():
+    grads, x0 = _gradients((6,), 8), torch.zeros(6, dtype=torch.float64)
+    rule = step_rule("adagrad", adam_eps=1e-6, adam_variant="torch")
+    state, x = rule.init({"w": x0}), x0.clone()
+    ref = x0.clone().requires_grad_()
+    opt = torch.optim.Adagrad([ref], lr=0.2, eps=1e-6)
+    for g in grads:
+        x = x - 0.2 * rule.direction(state, {"w": g})["w"]
+        ref.grad = g.clone()
+        opt.step()
+    assert torch.allclose(x, ref.detach(), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make, variant",
+    [
+        (lambda p: torch.optim.Adam([p], lr=0.01, betas=(0.9, 0.99), eps=1e-6), "torch"),
+        (lambda p: torch.optim.Adagrad([p], lr=0.01, eps=1e-6), "adagrad-torch"),
+    ],
+)
+def test_preconditioner_extremes_from_the_optimizer_state(make, variant):
+    """The extremes read from a torch optimizer's state are those of the rule's factor, brute force."""
+    from empirical.optim import preconditioner_extremes
+
+    grads = _gradients((5,), 4)
+    p = torch.zeros(5, dtype=torch.float64, requires_grad=True)
+    opt = make(p)
+    assert preconditioner_extremes(opt) is None  # before the first step
+    for g in grads:
+        p.grad = g.clone()
+        opt.step()
+    b2 = 0.99 if variant == "torch" else 1.0
+    v = (
+        sum((1 - b2) * b2 ** (3 - i) * g * g for i, g in enumerate(grads))
+        if b2 < 1
+        else sum(g * g for g in grads)
+    )
+    factor = 1 / (torch.sqrt(v / (1 - b2**4)) + 1e-6) if b2 < 1 else 1 / (torch.sqrt(v) + 1e-6)
+    lo, hi = preconditioner_extremes(opt)
+    assert lo == pytest.approx(float(factor.min()), rel=1e-10) and hi == pytest.approx(float(factor.max()))
+
+
+def test_defossez_optimizers_refuse_bad_options():
+    from empirical.optim import DefossezAdagrad, DefossezAdam
+
+    p = torch.zeros(2, requires_grad=True)
+    with pytest.raises(ConfigError, match="betas"):
+        DefossezAdam([p], betas=(0.9, 1.0))
+    with pytest.raises(ConfigError, match="lr"):
+        DefossezAdam([p], lr=0.0)
+    with pytest.raises(ConfigError, match="eps"):
+        DefossezAdagrad([p], eps=-1.0)

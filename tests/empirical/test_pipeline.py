@@ -85,7 +85,17 @@ def test_settings_import_no_torch():
 
 
 def _observed(lo: float, hi: float) -> Observed:
-    return Observed((lo + hi) / 2, lo, hi, 0.95, ((lo + hi) / 2,), (lo,), (hi,), "grad_norm_sq", "test")
+    return Observed(
+        value=(lo + hi) / 2,
+        lo=lo,
+        hi=hi,
+        confidence=0.95,
+        method="test",
+        per_run=((lo + hi) / 2,),
+        per_run_lo=(lo,),
+        per_run_hi=(hi,),
+        observable="grad_norm_sq",
+    )
 
 
 def test_verdict_is_decided_by_rows_then_the_upper_end():
@@ -118,7 +128,16 @@ def _evidence(theorem, **over):
         over.pop("violations", ()),
     )
     options = over.pop("options", {})
-    return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected")
+    from empirical.pipeline.coverage import choose_theorem
+    from empirical.pipeline.pipeline import optimizer_run
+    from empirical.pipeline.step_constant import StepChoice
+
+    schedule = (
+        "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
+    )
+    step = StepChoice(0.1, "test", options, schedule)
+    row = choose_theorem(settings.model, optimizer_run(settings, step)).algorithm_row
+    return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected", row)
 
 
 def test_rows_follow_the_assumption_ids_of_the_theorem():

@@ -142,15 +142,16 @@ def test_deterministic_record_is_the_exact_gradient_norm():
 
 
 def test_noisy_records_are_unbiased(digits):
-    """The mean of many records <G_1, G_2> at one point equals ||grad F||^2
-    (a reference from two independent 64-draw averages), within Monte-Carlo error."""
+    """The mean of many records (U-statistics of 3 full-data gradients) at one point equals
+    ||grad F||^2 (a reference from two independent 64-draw averages), within Monte-Carlo
+    error; their jackknife variances are on average at least the records' spread (Efron-Stein)."""
     m = models.make("gaussian", 64, hidden=(16,), latent_dim=4, dtype="float64")
     X = digits[:200].double()
     theta = m.init_params(torch.Generator().manual_seed(0))
     R = 400
     stacked = {k: v.unsqueeze(0).expand(R, *v.shape) for k, v in theta.items()}
     gens = [torch.Generator().manual_seed(100 + i) for i in range(R)]
-    _, records = gradient_norm_records(m, stacked, X, gens)
+    _, records, variances = gradient_norm_records(m, stacked, X, gens)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
 
     def full_grad(seed: int, draws: int) -> torch.Tensor:
@@ -160,6 +161,7 @@ def test_noisy_records_are_unbiased(digits):
     truth = float(full_grad(1, 64) @ full_grad(2, 64))
     mean, se = float(records.mean()), float(records.std() / np.sqrt(R))
     assert abs(mean - truth) < 4 * se + 0.02 * truth, (mean, se, truth)
+    assert float(variances.mean()) >= 0.8 * float(records.var()) and bool((variances >= 0).all())
 
 
 def test_projection_keeps_params_in_box_and_records_the_mapping(digits, model):

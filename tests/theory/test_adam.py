@@ -129,3 +129,22 @@ def test_seed_adam_reduces_to_sgd_for_identity_preconditioner():
     reduced = final.subs({S.lambda_min: 1, S.lambda_max: 1})
     assert sp.simplify(reduced - sgd.expr) == 0
     assert limit.subs({S.lambda_min: 1, S.lambda_max: 1}) == sgd.step_limit
+
+
+@pytest.mark.parametrize("model", ["generic", "gaussian", "iwae"])
+def test_defossez_bounds_evaluate_at_any_hyperparameters(model):
+    """No step condition hides in Défossez et al.'s bounds: any step alpha > 0, any
+    0 <= beta1 < beta2 < 1 and eps > 0 (with N > beta1/(1 - beta1)) give a finite value."""
+    adam = theory.bound(model, "adam", "defossez", expand=False)
+    adagrad = theory.bound(model, "adagrad", expand=False)
+    assert adam.step_limit is None and adagrad.step_limit is None
+    assert {a.id for a in adam.assumptions} & {"step-size"} == set()
+    base = {"R": 4.6, "L": 81.0, "Delta": 14.8, "d": 9936, "n": 2000}
+    grid = [(1e-3, 0.9, 0.999, 1e-8), (10.0, 0.99, 0.999, 1e-12), (1e-6, 0.0, 0.5, 1.0)]
+    for alpha, beta1, beta2, eps in grid:
+        hyper = {"alpha_step": alpha, "beta1": beta1, "beta2": beta2, "eps": eps}
+        for b in (adam, adagrad):
+            values = {k: v for k, v in {**base, **hyper}.items() if k in b.constants}
+            assert math.isfinite(b.evaluate(**values)) and b.evaluate(**values) > 0
+    assert adam.has_rate and adam.rate() == 1  # constant beta2: the bound does not vanish
+    assert adagrad.rate() == sp.log(S.n) / sp.sqrt(S.n)

@@ -1,17 +1,25 @@
-"""The committed derivations are exactly what the code generates."""
+"""The committed derivations are exactly what the code generates, each states its
+result in one line first, and none is over MAX_PAGE_BYTES."""
 
 from pathlib import Path
 
+import pytest
+
+import theory
 from theory.catalog import registered
-from theory.derive import file_name, write_derivations
+from theory.derive import MAX_PAGE_BYTES, file_name, render_one, write_derivations
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_committed_derivations_are_current(tmp_path):
-    written = write_derivations(tmp_path)
-    assert len(written) == len(registered())
-    for path in written:
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory):
+    return write_derivations(tmp_path_factory.mktemp("derivations"))
+
+
+def test_committed_derivations_are_current(pages):
+    assert len(pages) == len(registered())
+    for path in pages:
         committed = ROOT / "derivations" / path.name
         assert committed.exists(), f"{path.name} is not committed: run `vaebounds derive`"
         assert committed.read_text() == path.read_text(), f"{path.name} is stale: run `vaebounds derive`"
@@ -20,8 +28,46 @@ def test_committed_derivations_are_current(tmp_path):
     assert not extra, f"derivations without a bound: {extra}"
 
 
-def test_each_page_has_every_section(tmp_path):
-    for path in write_derivations(tmp_path):
+def test_each_page_states_its_result_first_and_has_every_section(pages):
+    for path in pages:
         text = path.read_text()
+        lines = text.splitlines()
+        assert lines[0].startswith("# ") and lines[1] == "" and lines[2].startswith("**Result.** `"), (
+            path.name
+        )
         for heading in ("## Statement", "## Assumptions", "## Final form", "## Rate", "## Reference"):
             assert heading in text, (path.name, heading)
+
+
+def test_no_page_is_over_the_size_limit(pages):
+    sizes = {path.name: len(path.read_bytes()) for path in pages}
+    over = {name: size for name, size in sizes.items() if size > MAX_PAGE_BYTES}
+    assert not over, over
+
+
+def test_one_page_is_written_alone(tmp_path):
+    (tmp_path / "keep.md").write_text("not a derivation")
+    written = write_derivations(tmp_path, only=("gaussian", "adam", "defossez"))
+    assert [p.name for p in written] == ["gaussian-adam-defossez.md"]
+    assert written[0].read_text() == render_one("gaussian", "adam", "defossez")
+    assert (tmp_path / "keep.md").exists()
+    assert render_one("generic", "sgd") == (ROOT / "derivations" / "generic-sgd.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "only, error",
+    [
+        (("nomodel", "sgd", ""), "unknown model"),
+        (("gaussian", "sgd", "nosuch"), "unknown variant 'nosuch'"),
+    ],
+)
+def test_one_unknown_page_is_a_named_error(tmp_path, only, error):
+    with pytest.raises(theory.UnknownNameError, match=error):
+        write_derivations(tmp_path, only=only)
+    assert not list(tmp_path.glob("*.md"))
+
+
+def test_model_pages_link_the_generic_derivation(pages):
+    text = (ROOT / "derivations" / "gaussian-adam-defossez.md").read_text()
+    assert "Step 1 is the generic theorem's derivation, [generic-adam-defossez.md]" in text
+    assert "(see Where)" in text and "$J_{e} = " in text

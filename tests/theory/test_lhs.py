@@ -117,3 +117,20 @@ def test_violations_carry_the_assumption_id():
 def test_unknown_assumption_id_is_rejected():
     with pytest.raises(ValueError, match="unknown assumption id"):
         theory.Assumption("smoothness", "L-smooth", "")
+
+
+@pytest.mark.parametrize("N, beta1", [(1, 0.5), (2, 0.9), (7, 0.9), (30, 0.99), (12, 0.0)])
+def test_defossez_tau_weights_against_the_proofs_double_sum(N, beta1):
+    """Défossez et al. bound sum_{n=1}^N sum_{k=0}^{n-1} beta1^k E||grad F(x_{n-k-1})||^2 (the
+    gradient of step n is taken at x_{n-1}); the coefficient of iterate x_j, j = 0..N-1, is
+    (1 - beta1^(N-j))/(1 - beta1): P(tau = j) proportional to 1 - beta1^(N - j), x_0 included."""
+    coeff = np.zeros(N)
+    for step in range(1, N + 1):
+        for lag in range(step):
+            coeff[step - lag - 1] += beta1**lag
+    got = theory.bound("generic", "adam", "defossez").lhs.weights(N, beta1=beta1)
+    np.testing.assert_allclose(got, coeff / coeff.sum(), rtol=1e-13)
+    # the normaliser sum_j (1 - beta1^(N-j)) = N - beta1 (1 - beta1^N)/(1 - beta1) >= N~
+    total = coeff.sum() * (1 - beta1)
+    assert total == pytest.approx(N - beta1 * (1 - beta1**N) / (1 - beta1), rel=1e-12)
+    assert total >= N - beta1 / (1 - beta1) - 1e-12

@@ -11,19 +11,18 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.bound import Step
+from theory.bound import Named, Step
 from theory.models import gaussian
 from theory.models.common import ModelConstants
-from theory.symbols import C_eps, beta, d_z
+from theory.symbols import C_eps, L, M, beta, d_z
 
 WEIGHT = sp.Max(1, beta)
+P = gaussian.P
 
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
     base = gaussian.constants()
-    p = gaussian.pieces()
-    exact_L = (p["L_rec"] + beta * p["L_kl"]).subs(C_eps, sp.sqrt(d_z))
     L_expr, M_expr = WEIGHT * base.L, WEIGHT * base.M
     return ModelConstants(
         model="beta",
@@ -38,8 +37,13 @@ def constants() -> ModelConstants:
             Step(
                 "beta-VAE: weight the KL part",
                 "L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl); the same for M",
-                sp.Le(sp.Symbol("L_beta_exact"), exact_L),
+                sp.Le(sp.Symbol("L_beta_exact"), sp.Subs(P["L_rec"] + beta * P["L_kl"], C_eps, sp.sqrt(d_z))),
             ),
         ),
         notes=base.notes + ("beta enters L and M through the factor max(1, beta).",),
+        named=gaussian.named_pieces()
+        + (
+            Named(L, WEIGHT * sp.Subs(P["L_rec"] + P["L_kl"], C_eps, sp.sqrt(d_z)), "smoothness bound"),
+            Named(M, WEIGHT * sp.Subs(P["M_rec"] + P["M_kl"], C_eps, sp.sqrt(d_z)), "gradient bound"),
+        ),
     )

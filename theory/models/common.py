@@ -16,13 +16,13 @@ the K used: sigma2 = sigma2_data / B + sigma2_mc_K / B (:data:`iwae_variance`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 import sympy as sp
 
 from theory.assumptions import Assumption, Constraint
-from theory.bound import Bound, Step
+from theory.bound import Bound, Named, Step
 from theory.symbols import B, K, L, M, R, a, n, sigma2, sigma2_data, sigma2_mc, sigma2_mc_K
 
 #: sigma2 = sigma2_data/B + sigma2_mc/(B K): the variance of a (B, K) ELBO gradient.
@@ -65,7 +65,10 @@ class ModelConstants:
     ``steps`` derive them; ``tight`` is False when a step was loosened (all of
     them here: they are explicit upper bounds of order-only statements of the
     seed paper). ``variance`` is the variance of a (B, K) step's gradient
-    (the ELBO split by default, :data:`iwae_variance` for IWAE).
+    (the ELBO split by default, :data:`iwae_variance` for IWAE). ``named`` are
+    the derivation's sub-expressions with their names, in derivation order, and
+    display forms of L, M, R in them (e.g. L = Subs(L_rec + L_kl, C_eps,
+    sqrt(d_z))): for writing the bounds readably only.
     """
 
     model: str
@@ -79,10 +82,20 @@ class ModelConstants:
     notes: tuple[str, ...] = ()
     variance: sp.Expr = variance_split
     variance_assumption: Assumption = VARIANCE_SPLIT
+    named: tuple[Named, ...] = ()
 
     def substitutions(self) -> dict[sp.Symbol, sp.Expr]:
         out = {L: self.L, M: self.M, R: self.R}
         return {k: v for k, v in out.items() if v is not None}
+
+
+def unfold(named: Iterable[Named]) -> dict[sp.Symbol, sp.Expr]:
+    """Every named sub-expression in the model's constants: each name's expression with the
+    earlier names substituted (a name may only use names defined before it)."""
+    full: dict[sp.Symbol, sp.Expr] = {}
+    for piece in named:
+        full[piece.symbol] = sp.sympify(piece.expr).xreplace(full)
+    return full
 
 
 def _sub(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
@@ -140,7 +153,9 @@ def specialise(
     tight = generic.tight
     notes = list(generic.notes)
     model_assumptions: list[Assumption] = []
+    named = tuple(generic.named)
     if expand and constants is not None:
+        named += tuple(constants.named)
         subs.update({k: v for k, v in constants.substitutions().items() if _uses(generic, k)})
         steps += list(constants.steps)
         # an assumption the theorem already makes (the projected theorem's box) is not repeated
@@ -159,11 +174,14 @@ def specialise(
     definitions = tuple(generic.definitions) + tuple((sym, subs[sym]) for sym in subs)
     expr = _sub(generic.expr, subs)
     limit = None if generic.step_limit is None else _sub(generic.step_limit, subs)
+    unexpanded = generic.expr if generic.unexpanded is None else generic.unexpanded
     steps.append(
         Step(
             f"specialise to the {model} model",
-            "substitute " + ", ".join(s.name for s in subs) + " (the expressions are under Definitions)",
-            sp.Le(sp.Symbol("A_n", nonnegative=True), expr),
+            "substitute "
+            + ", ".join(s.name for s in subs)
+            + " (their expressions are the bound's definitions)",
+            sp.Le(sp.Symbol("A_n", nonnegative=True), unexpanded),
         )
     )
     # Substituting n-free constants does not change the leading order in n.
@@ -186,6 +204,8 @@ def specialise(
         + ("" if constants is None or not expand else f"; model constants: {constants.reference}"),
         order=generic.order if keeps_order else None,
         same_order_as=generic if keeps_order and generic.has_rate and generic.order is None else None,
+        named=named,
+        unexpanded=unexpanded if subs else None,
     )
 
 

@@ -72,8 +72,8 @@ from functools import lru_cache
 import sympy as sp
 
 from theory.assumptions import Assumption, Constraint
-from theory.bound import Step
-from theory.models.common import PARAMETER_BOX, ModelConstants
+from theory.bound import Named, Step
+from theory.models.common import PARAMETER_BOX, ModelConstants, unfold
 from theory.models.softclip import ABS_BOUND, DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 from theory.symbols import (
     C_G,
@@ -81,6 +81,8 @@ from theory.symbols import (
     C_mu,
     C_Sigma,
     C_x,
+    L,
+    M,
     N_layers,
     a,
     c,
@@ -117,31 +119,74 @@ def chain_jacobian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, A: sp.Expr = LAYER_
 
 def chain_hessian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
     """H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0: bound on ||d^2 q_l[u, u]|| (and ||d^2 p_l[u, u]||)."""
-    J = chain_jacobian(layers, r, J0, A)
+    return hessian_given_jacobian(layers, chain_jacobian(layers, r, J0, A), H0, A)
+
+
+def hessian_given_jacobian(layers: sp.Expr, J: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
+    """H_l = l (s/4 J^2 + 2 J) + A^l H_0 with J = J_l (:func:`chain_hessian`)."""
     return layers * (s / 4 * J**2 + 2 * J) + A**layers * H0
+
+
+#: The derivation's sub-expressions by name and meaning, in derivation order
+#: (theory.readable writes the bounds with these names).
+MEANINGS = {
+    "A": "operator-norm bound of every weight matrix, max(1, a width)",
+    "s_max": "largest soft-clip output magnitude max(|s1|, |s2|)",
+    "rho_e": "norm bound of the encoder layers' inputs",
+    "r_e": "effective input norm of an encoder layer with its bias, sqrt(rho_e^2 + 1)",
+    "Q": "bound on |e^v - 1| for e^v in (c_Sigma, C_Sigma)",
+    "q_kl": "weight of the encoder heads in the KL term, C_mu + sqrt(d_z) Q/2",
+    "J_e": "Jacobian bound of the encoder heads (mean and log-variance)",
+    "H_e": "Hessian bound of the encoder heads",
+    "rho_z": "norm bound of z = mu + sigma eps when ||eps|| <= C_eps",
+    "J_z": "Jacobian bound of z",
+    "H_z": "Hessian bound of z",
+    "r_g": "effective input norm of a decoder layer with its bias",
+    "J_G": "Jacobian bound of the decoder mean G",
+    "H_G": "Hessian bound of the decoder mean G",
+    "L_rec": "Hessian bound of the reconstruction term",
+    "L_kl": "Hessian bound of the KL term",
+    "M_rec": "gradient bound of the reconstruction term",
+    "M_kl": "gradient bound of the KL term",
+}
+#: One symbol per name of :data:`MEANINGS` (display only, not registered constants).
+P = {name: sp.Symbol(name) for name in MEANINGS}
+
+
+@lru_cache(maxsize=1)
+def named_pieces() -> tuple[Named, ...]:
+    """The derivation as named sub-expressions, each in terms of earlier names (functions
+    of the noise norm e = C_eps): the chain lemma for the encoder, the reparameterisation,
+    the chain lemma for the decoder through z, the loss."""
+    e, k = C_eps, SIGMA_SLOPE
+    short = {
+        "A": LAYER_NORM,
+        "s_max": ABS_BOUND,
+        "rho_e": sp.Max(C_x, sp.sqrt(width) * P["s_max"]),
+        "r_e": sp.sqrt(P["rho_e"] ** 2 + 1),
+        "Q": KL_SLOPE,
+        "q_kl": C_mu + sp.sqrt(d_z) * P["Q"] / 2,
+        "J_e": chain_jacobian(N_layers, P["r_e"], 0, P["A"]),
+        "H_e": hessian_given_jacobian(N_layers, P["J_e"], 0, P["A"]),
+        "rho_z": C_mu + sp.sqrt(C_Sigma) * e,
+        "J_z": (1 + k * e) * P["J_e"],
+        "H_z": (1 + k * e) * P["H_e"] + k / 2 * e * P["J_e"] ** 2,
+        "r_g": P["rho_z"] + sp.sqrt(width) * P["s_max"] + 1,
+        "J_G": chain_jacobian(N_layers, P["r_g"], P["J_z"], P["A"]),
+        "H_G": hessian_given_jacobian(N_layers, P["J_G"], P["H_z"], P["A"]),
+        "L_rec": (P["J_G"] ** 2 + (C_G + C_x) * P["H_G"]) / c**2,
+        "L_kl": (1 + C_Sigma / 2) * P["J_e"] ** 2 + P["q_kl"] * P["H_e"],
+        "M_rec": (C_G + C_x) * P["J_G"] / c**2,
+        "M_kl": P["q_kl"] * P["J_e"],
+    }
+    return tuple(Named(P[name], short[name], meaning) for name, meaning in MEANINGS.items())
 
 
 @lru_cache(maxsize=1)
 def pieces() -> dict[str, sp.Expr]:
-    """The intermediate bounds of the derivation, as functions of e = C_eps."""
-    e, k = C_eps, SIGMA_SLOPE
-    J_e = chain_jacobian(N_layers, R_ENCODER, 0)
-    H_e = chain_hessian(N_layers, R_ENCODER, 0, 0)
-    rho_z = C_mu + sp.sqrt(C_Sigma) * e
-    J_z = (1 + k * e) * J_e
-    H_z = (1 + k * e) * H_e + k / 2 * e * J_e**2
-    r_g = rho_z + sp.sqrt(width) * ABS_BOUND + 1
-    J_G = chain_jacobian(N_layers, r_g, J_z)
-    H_G = chain_hessian(N_layers, r_g, J_z, H_z)
-    kl_lin = C_mu + sp.sqrt(d_z) * KL_SLOPE / 2
-    L_rec = (J_G**2 + (C_G + C_x) * H_G) / c**2
-    L_kl = (1 + C_Sigma / 2) * J_e**2 + kl_lin * H_e
-    M_rec = (C_G + C_x) * J_G / c**2
-    M_kl = kl_lin * J_e
-    return {
-        "J_e": J_e, "H_e": H_e, "J_z": J_z, "H_z": H_z, "rho_z": rho_z, "J_G": J_G, "H_G": H_G,
-        "L_rec": L_rec, "L_kl": L_kl, "M_rec": M_rec, "M_kl": M_kl,
-    }  # fmt: skip
+    """The intermediate bounds of the derivation in the model's constants, as functions
+    of e = C_eps (:func:`named_pieces` with every name substituted)."""
+    return {sym.name: expr for sym, expr in unfold(named_pieces()).items()}
 
 
 def smoothness_given_noise() -> sp.Expr:
@@ -207,8 +252,11 @@ ASSUMPTIONS = (ARCHITECTURE, ACTIVATIONS, PARAMETER_BOX)
 
 
 def _steps(kind: str) -> tuple[Step, ...]:
-    p = pieces()
-    e = C_eps
+    short = {piece.symbol: piece.expr for piece in named_pieces()}
+
+    def defined(*names: str) -> sp.Tuple:
+        return sp.Tuple(*(sp.Eq(P[name], short[P[name]]) for name in names))
+
     return (
         Step(
             f"{kind}: encoder chain (affine layers)",
@@ -216,31 +264,31 @@ def _steps(kind: str) -> tuple[Step, ...]:
             "soft-clip 1-Lipschitz with |f''| <= s/4 on every layer including the mean and "
             "log-variance heads; inputs bounded by max(C_x, sqrt(width) max(|s1|,|s2|)); chain lemma "
             "with J_0 = H_0 = 0",
-            sp.Tuple(sp.Eq(sp.Symbol("J_e"), p["J_e"]), sp.Eq(sp.Symbol("H_e"), p["H_e"])),
+            defined("J_e", "H_e"),
         ),
         Step(
             f"{kind}: reparameterisation z = mu + exp(v/2) * eps",
             "d sigma = (sigma/2) dv, d^2 sigma = (sigma/4) dv^2 + (sigma/2) d^2 v, sigma <= sqrt(C_Sigma)",
-            sp.Tuple(sp.Eq(sp.Symbol("J_z"), p["J_z"]), sp.Eq(sp.Symbol("H_z"), p["H_z"])),
+            defined("rho_z", "J_z", "H_z"),
         ),
         Step(
             f"{kind}: decoder chain through z (soft-clipped output)",
             "chain lemma with input z, ||z|| <= C_mu + sqrt(C_Sigma) ||eps||, effective input norm "
             "||z|| + sqrt(width) max(|s1|,|s2|) + 1, J_0 = J_z, H_0 = H_z",
-            sp.Tuple(sp.Eq(sp.Symbol("J_G"), p["J_G"]), sp.Eq(sp.Symbol("H_G"), p["H_G"])),
+            defined("r_g", "J_G", "H_G"),
         ),
         Step(
             f"{kind}: loss at one noise draw",
             "d^2 ||x-G||^2/(2c^2) <= (J_G^2 + (C_G + C_x) H_G)/c^2 (the K-draw average is at most its "
             "largest term); KL = (1/2) sum(e^v + mu^2 - 1 - v) with e^v in (c_Sigma, C_Sigma): "
             "(1 + C_Sigma/2) J_e^2 + (C_mu + sqrt(d_z) max(C_Sigma - 1, 1 - c_Sigma)/2) H_e",
-            sp.Le(sp.Symbol("L_eps"), smoothness_given_noise()),
+            sp.Tuple(sp.Le(sp.Symbol("L_eps"), P["L_rec"] + P["L_kl"]), *defined("L_rec", "L_kl")),
         ),
         Step(
             f"{kind}: expectation over eps",
             "polynomial of degree 2 in ||eps|| with nonnegative coefficients, "
             "E||eps|| <= sqrt(d_z), E||eps||^2 = d_z",
-            sp.Eq(e, sp.sqrt(d_z)),
+            sp.Eq(C_eps, sp.sqrt(d_z)),
         ),
     )
 
@@ -271,5 +319,18 @@ def constants() -> ModelConstants:
             "lower degree in a in general (see theory.models.gaussian).",
             "M and R bound the root-mean-square gradient norm (almost surely for noise truncated "
             "at ||eps|| <= sqrt(d_z)).",
+        ),
+        named=named_pieces()
+        + (
+            Named(
+                L,
+                sp.Subs(P["L_rec"] + P["L_kl"], C_eps, sp.sqrt(d_z)),
+                "smoothness bound at ||eps|| = sqrt(d_z)",
+            ),
+            Named(
+                M,
+                sp.Subs(P["M_rec"] + P["M_kl"], C_eps, sp.sqrt(d_z)),
+                "gradient bound at ||eps|| = sqrt(d_z)",
+            ),
         ),
     )

@@ -38,9 +38,9 @@ from functools import lru_cache
 
 import sympy as sp
 
-from theory.bound import Bound, Step
+from theory.bound import Bound, Named, Step
 from theory.models import gaussian
-from theory.models.common import IWAE_VARIANCE, ModelConstants, iwae_variance, specialise
+from theory.models.common import IWAE_VARIANCE, ModelConstants, iwae_variance, specialise, unfold
 from theory.symbols import (
     C_G,
     B,
@@ -51,6 +51,8 @@ from theory.symbols import (
     C_x,
     K,
     K_growth,
+    L,
+    M,
     c,
     c_Sigma,
     d_z,
@@ -80,19 +82,40 @@ FOURTH_MOMENT = (T0 + 4) ** 2 + 16
 NOISE_LEVEL = FOURTH_MOMENT ** sp.Rational(1, 4)
 
 
+#: Names of the IWAE sub-expressions (besides those of theory.models.gaussian).
+L_LW, M_LW, T_0, E_K = sp.symbols("L_lw M_lw t_0 e_K")
+
+
+@lru_cache(maxsize=1)
+def named_pieces() -> tuple[Named, ...]:
+    """The Deep Gaussian pieces, then -log w_k's bounds and the noise level, each in
+    terms of earlier names."""
+    P = gaussian.P
+    half = sp.sqrt(d_z) / 2  # -sum_j log sigma_j = -(1/2) sum_j v_j is linear in v
+    return gaussian.named_pieces() + (
+        Named(
+            L_LW,
+            (P["J_G"] ** 2 + (C_G + C_x) * P["H_G"]) / c**2
+            + P["J_z"] ** 2
+            + P["rho_z"] * P["H_z"]
+            + half * P["H_e"],
+            "Hessian bound of -log w_k at ||eps_k|| <= C_eps",
+        ),
+        Named(
+            M_LW,
+            (C_G + C_x) * P["J_G"] / c**2 + P["rho_z"] * P["J_z"] + half * P["J_e"],
+            "gradient bound of -log w_k at ||eps_k|| <= C_eps",
+        ),
+        Named(T_0, T0, "4 log K + 2 d_z log 2, from the tail of the largest of K noise norms"),
+        Named(E_K, ((T_0 + 4) ** 2 + 16) ** sp.Rational(1, 4), "noise level, >= (E max_k ||eps_k||^4)^(1/4)"),
+    )
+
+
 @lru_cache(maxsize=1)
 def log_weight_bounds() -> tuple[sp.Expr, sp.Expr]:
     """(L_lw, M_lw): Hessian and gradient bounds of -log w_k at ||eps_k|| <= C_eps."""
-    p = gaussian.pieces()
-    half = sp.sqrt(d_z) / 2  # -sum_j log sigma_j = -(1/2) sum_j v_j is linear in v
-    L_lw = (
-        (p["J_G"] ** 2 + (C_G + C_x) * p["H_G"]) / c**2
-        + p["J_z"] ** 2
-        + p["rho_z"] * p["H_z"]
-        + half * p["H_e"]
-    )
-    M_lw = (C_G + C_x) * p["J_G"] / c**2 + p["rho_z"] * p["J_z"] + half * p["J_e"]
-    return L_lw, M_lw
+    full = unfold(named_pieces())
+    return full[L_LW], full[M_LW]
 
 
 def smoothness_given_noise() -> sp.Expr:
@@ -103,9 +126,9 @@ def smoothness_given_noise() -> sp.Expr:
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
-    L_lw, M_lw = log_weight_bounds()
+    short = {piece.symbol: piece.expr for piece in named_pieces()}
     L_expr = smoothness_given_noise().subs(C_eps, NOISE_LEVEL)
-    M_expr = M_lw.subs(C_eps, NOISE_LEVEL)
+    M_expr = log_weight_bounds()[1].subs(C_eps, NOISE_LEVEL)
     return ModelConstants(
         model="iwae",
         L=L_expr,
@@ -119,18 +142,18 @@ def constants() -> ModelConstants:
             Step(
                 "IWAE: log-weight bounds",
                 "-log w = ||x-G||^2/(2c^2) + ||z||^2/2 - (1/2) sum v_j; ||z|| <= C_mu + sqrt(C_Sigma) e",
-                sp.Tuple(sp.Le(sp.Symbol("L_lw"), L_lw), sp.Le(sp.Symbol("M_lw"), M_lw)),
+                sp.Tuple(sp.Eq(L_LW, short[L_LW]), sp.Eq(M_LW, short[M_LW])),
             ),
             Step(
                 "IWAE: self-normalised weights",
                 "Hess = sum w~ Hess log w + Cov_w~(grad log w), ||Cov|| <= max ||grad log w||^2",
-                sp.Le(sp.Symbol("L_eps"), L_lw + M_lw**2),
+                sp.Le(sp.Symbol("L_eps"), L_LW + M_LW**2),
             ),
             Step(
                 "IWAE: expectation over K noise draws",
                 "E max_k ||eps_k||^4 <= (t0+4)^2 + 16, t0 = 4 log K + 2 d_z log 2 (chi-square "
                 "Chernoff tail with lambda = 1/4, union bound); Lyapunov for lower moments",
-                sp.Eq(C_eps, NOISE_LEVEL),
+                sp.Tuple(sp.Eq(C_eps, E_K), sp.Eq(E_K, short[E_K]), sp.Eq(T_0, short[T_0])),
             ),
         ),
         notes=(
@@ -143,6 +166,11 @@ def constants() -> ModelConstants:
         ),
         variance=iwae_variance,
         variance_assumption=IWAE_VARIANCE,
+        named=named_pieces()
+        + (
+            Named(L, sp.Subs(L_LW + M_LW**2, C_eps, E_K), "smoothness bound at the noise level e_K"),
+            Named(M, sp.Subs(M_LW, C_eps, E_K), "gradient bound at the noise level e_K"),
+        ),
     )
 
 

@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import sympy as sp
 
+from theory.algorithms import DEFOSSEZ_ADAGRAD, DEFOSSEZ_ADAM
 from theory.assumptions import BOUNDED_SUP, LOWER_BOUNDED, SMOOTH, Assumption, Constraint
 from theory.bound import Bound, Step
 from theory.lhs import MOMENTUM_WEIGHTED, UNIFORM_TAU
@@ -36,17 +37,8 @@ REFERENCE = (
     "TMLR 2022 (exact constants)"
 )
 
-ALGORITHM_ADAM = Assumption(
-    "algorithm",
-    "Adam of Défossez et al.",
-    r"x_n = x_{n-1} - \alpha_n m_n / \sqrt{\epsilon + v_n},\ m, v \text{ without bias correction},\ "
-    r"\alpha_n = \alpha (1 - \beta_1) \sqrt{\textstyle\sum_{j<n} \beta_2^j}",
-)
-ALGORITHM_ADAGRAD = Assumption(
-    "algorithm",
-    "Adagrad of Défossez et al.",
-    r"x_n = x_{n-1} - \alpha g_n / \sqrt{\epsilon + \textstyle\sum_{j \le n} g_j^2}",
-)
+ALGORITHM_ADAM = DEFOSSEZ_ADAM.assumption()
+ALGORITHM_ADAGRAD = DEFOSSEZ_ADAGRAD.assumption()
 DEFOSSEZ_PARAMETERS = Assumption(
     "hyperparameters",
     "Adam parameters (Défossez)",
@@ -123,6 +115,7 @@ def defossez_adam() -> Bound:
         optimizer="adam",
         variant="defossez",
         order=CONSTANT_BETA2_RATE,
+        algorithm=DEFOSSEZ_ADAM,
     )
 
 
@@ -142,6 +135,7 @@ def defossez_adagrad() -> Bound:
         model="generic",
         optimizer="adagrad",
         variant="",
+        algorithm=DEFOSSEZ_ADAGRAD,
     )
 
 
@@ -238,4 +232,5 @@ def defossez_horizon() -> Bound:
         optimizer="adam",
         variant="defossez-horizon",
         order=HORIZON_RATE,
+        algorithm=DEFOSSEZ_ADAM,
     )

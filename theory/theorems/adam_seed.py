@@ -23,11 +23,13 @@ Example::
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import sympy as sp
 
 from theory import descent
+from theory.algorithms import DELAYED_ADAM
 from theory.assumptions import (
     BOUNDED_SUP,
     BOUNDED_VARIANCE,
@@ -60,12 +62,7 @@ MOMENTUM = Assumption(
     r"\beta_1 = 0 \text{ proved; for } \beta_1 > 0 \text{ the factor } 1/(1-\beta_1) \text{ is an order}",
     (beta1,),
 )
-ALGORITHM = Assumption(
-    "algorithm",
-    "Adam with a delayed preconditioner",
-    r"\theta_k = \theta_{k-1} - \gamma_k A_{k-1} g_k,\ "
-    r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon))",
-)
+ALGORITHM = DELAYED_ADAM.assumption()
 
 #: Eigenvalue bounds of A = diag(1/(sqrt(v) + eps)) when ||g||_inf <= R.
 ADAM_EIGENVALUES = {lambda_max: 1 / eps, lambda_min: 1 / (R + eps)}
@@ -79,20 +76,24 @@ def preconditioned_sgd() -> tuple[sp.Expr, tuple[Step, ...], sp.Expr]:
     return final, step.steps + tail, step.limit
 
 
-@lru_cache(maxsize=1)
-def seed_adam() -> Bound:
-    """The seed paper's constant-beta2 Adam bound, derived as preconditioned SGD
-    (module docstring); proved for beta1 = 0, the 1/(1 - beta1) factor is an order."""
+def delayed_adam(
+    eigenvalues: dict[sp.Symbol, sp.Expr],
+    spectrum: tuple[Step, tuple[Assumption, ...]],
+    variant: str,
+    reference: str,
+    notes: tuple[str, ...],
+) -> Bound:
+    """Adam with a delayed preconditioner from :func:`preconditioned_sgd`: ``eigenvalues``
+    substituted for lambda_min, lambda_max (none: they stay, to be measured), the
+    ``spectrum`` step and assumptions saying where they come from, then the momentum
+    factor 1/(1 - beta1) (the seed paper's order; proved at beta1 = 0)."""
     final, steps, limit = preconditioned_sgd()
-    adam_final = final.subs(ADAM_EIGENVALUES)
-    adam_limit = sp.simplify(limit.subs(ADAM_EIGENVALUES))
+    adam_final = final.subs(eigenvalues)
+    adam_limit = sp.simplify(limit.subs(eigenvalues))
     expr = adam_final / (1 - beta1)
+    why, assumptions = spectrum
     steps = steps + (
-        Step(
-            "Adam preconditioner",
-            "A = diag(1/(sqrt(v) + eps)), 0 <= sqrt(v) <= R: lambda_max = 1/eps, lambda_min = 1/(R + eps)",
-            sp.Le(descent.average, adam_final),
-        ),
+        replace(why, statement=sp.Le(descent.average, adam_final)),
         Step(
             "momentum (order only)",
             "NOT PROVED for beta1 > 0: the seed paper gives a factor of order 1/(1 - beta1); this "
@@ -101,20 +102,12 @@ def seed_adam() -> Bound:
         ),
     )
     return Bound(
-        name="generic/adam",
+        name="generic/adam" + (f"/{variant}" if variant else ""),
         expr=expr,
-        assumptions=(
-            SMOOTH,
-            LOWER_BOUNDED,
-            BOUNDED_VARIANCE,
-            BOUNDED_SUP,
-            PRECONDITIONER,
-            ALGORITHM,
-            MOMENTUM,
-            SEED_PARAMETERS,
-            step_assumption(adam_limit, sp.Rational(1, 2)),
-        ),
-        reference=REFERENCE,
+        assumptions=(SMOOTH, LOWER_BOUNDED, BOUNDED_VARIANCE)
+        + assumptions
+        + (ALGORITHM, MOMENTUM, SEED_PARAMETERS, step_assumption(adam_limit, sp.Rational(1, 2))),
+        reference=reference,
         tight=False,
         steps=steps,
         step_limit=adam_limit,
@@ -122,11 +115,33 @@ def seed_adam() -> Bound:
             "Proved (derived here) for a preconditioner built from past gradients and beta1 = 0 only. "
             "For beta1 > 0 the momentum factor 1/(1 - beta1) is the seed paper's ORDER, not a proved "
             "constant: the expression is then a conjectural bound (tight=False).",
+        )
+        + notes,
+        optimizer="adam",
+        variant=variant,
+        algorithm=DELAYED_ADAM,
+    )
+
+
+@lru_cache(maxsize=1)
+def seed_adam() -> Bound:
+    """The seed paper's constant-beta2 Adam bound, derived as preconditioned SGD
+    (module docstring); proved for beta1 = 0, the 1/(1 - beta1) factor is an order."""
+    why = Step(
+        "Adam preconditioner",
+        "A = diag(1/(sqrt(v) + eps)), 0 <= sqrt(v) <= R: lambda_max = 1/eps, lambda_min = 1/(R + eps)",
+        sp.true,
+    )
+    return delayed_adam(
+        ADAM_EIGENVALUES,
+        (why, (BOUNDED_SUP, PRECONDITIONER)),
+        "",
+        REFERENCE,
+        (
             "With eps = 1e-8 the step limit eps^2/(L (R + eps)) is about 1e-16/L: at the usual eps the "
             "theorem only covers vanishingly small steps.",
             "torch.optim.Adam puts the current gradient into v; this theorem is about the "
             "delayed-preconditioner step.",
             "beta2 enters only through the assumption beta1 < sqrt(beta2) < 1 (checked when given).",
         ),
-        optimizer="adam",
     )

@@ -31,6 +31,7 @@ from functools import lru_cache
 import sympy as sp
 
 from theory import descent
+from theory.algorithms import DELAYED_ADAM
 from theory.assumptions import (
     BOUNDED_SUP,
     BOUNDED_VARIANCE,
@@ -63,10 +64,7 @@ BIASED_GRADIENT = Assumption(
 ALGORITHM = {
     "sgd": Assumption("algorithm", "SGD", r"\theta_k = \theta_{k-1} - \gamma_k g_k"),
     "adam": Assumption(
-        "algorithm",
-        "Adam with a delayed preconditioner, beta1 = 0",
-        r"\theta_k = \theta_{k-1} - \gamma_k A_{k-1} g_k,\ "
-        r"A_{k-1} = \mathrm{diag}(1/(\sqrt{v_{k-1}} + \epsilon))",
+        "algorithm", DELAYED_ADAM.title + ", beta1 = 0", DELAYED_ADAM.update_latex + r",\ \beta_1 = 0"
     ),
 }
 
@@ -166,6 +164,7 @@ def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: st
         ),
         optimizer=preconditioner,
         variant="biased",
+        algorithm=DELAYED_ADAM if preconditioner == "adam" else None,
         # With a constant bias (alpha_bias = 0) the bias term 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)
         # / (lambda_min^2 sqrt(n)) tends to a positive constant: the bound does not vanish.
         order=sp.Integer(1) if exponent == 0 else None,

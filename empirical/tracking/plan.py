@@ -1,0 +1,73 @@
+"""When the tracker records, and which parameters it keeps, without knowing the number of
+steps in advance (docs/architecture.md, "The tracker").
+
+* Records of ||grad F(theta_k)||^2: at k = 0 and then at k >= next, next = max(k + 1,
+  ceil(growth k)): every step at first (1, 2, 3, 4 at growth 1.3), then geometrically
+  sparser (6, 8, 11, 15, 20, 26, ...), about log(n)/log(growth) records in all. The last
+  record, at the final step, is made when the run is verified.
+* Parameter snapshots (flat copies on the CPU, for estimating L, sigma2 and Delta
+  afterwards): theta_0 always, and every ``stride``-th step with at most ``count`` kept:
+  when one more would exceed ``count``, the stride doubles and the snapshots off the new
+  stride are dropped, so the kept ones stay evenly spread over [0, k].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from empirical.errors import ConfigError
+
+#: Growth factor of the record steps.
+GROWTH = 1.3
+#: Snapshots kept besides theta_0.
+SNAPSHOTS = 8
+
+
+@dataclass
+class RecordPlan:
+    """Record steps 0, 1, 2, ... growing geometrically by ``growth`` (1: every step)."""
+
+    growth: float = GROWTH
+    next: int = 0
+
+    def __post_init__(self) -> None:
+        ok = isinstance(self.growth, int | float) and not isinstance(self.growth, bool)
+        if not (ok and math.isfinite(self.growth) and 1.0 <= self.growth <= 10.0):
+            raise ConfigError(f"option record_growth must be a number in [1, 10], got {self.growth!r}")
+
+    def due(self, k: int) -> bool:
+        """True when step k is a record step; then the next one is planned."""
+        if k < self.next:
+            return False
+        self.next = max(k + 1, math.ceil(self.growth * k - 1e-9))
+        return True
+
+
+@dataclass
+class SnapshotPlan:
+    """Which steps keep a parameter snapshot (module docstring)."""
+
+    count: int = SNAPSHOTS
+    stride: int = 1
+    kept: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 2:
+            raise ConfigError(f"option snapshots must be an integer >= 2, got {self.count!r}")
+
+    def offer(self, k: int) -> tuple[bool, list[int]]:
+        """(keep step k?, steps to drop now). Step 0 is always kept and never dropped."""
+        if k == 0:
+            return True, []
+        if k % self.stride:
+            return False, []
+        dropped: list[int] = []
+        while len(self.kept) >= self.count:
+            self.stride *= 2
+            dropped += [j for j in self.kept if j % self.stride]
+            self.kept = [j for j in self.kept if j % self.stride == 0]
+        if k % self.stride:
+            return False, dropped
+        self.kept.append(k)
+        return True, dropped

@@ -1,0 +1,141 @@
+"""``vaebounds verify --model conv`` and ``--model FILE.py:make``: a user's module trained by the
+CLI's plain loop and tracked; bad model files are exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from empirical.cli import main
+from empirical.pipeline import Settings
+
+MODEL_FILE = """
+import torch
+from torch import nn
+
+
+class SmallVAE(nn.Module):
+    loss_lower_bound = 0.0  # Bernoulli likelihood and KL are >= 0
+
+    def __init__(self, D):
+        super().__init__()
+        self.enc = nn.Linear(D, 8)
+        self.head = nn.Linear(8, 4)
+        self.dec = nn.Linear(2, D)
+
+    def loss(self, x):
+        h = torch.tanh(self.enc(x))
+        mu, lv = self.head(h).chunk(2, dim=1)
+        lv = torch.tanh(lv)
+        z = mu + (0.5 * lv).exp() * torch.randn_like(mu)
+        bce = nn.functional.binary_cross_entropy_with_logits(self.dec(z), x, reduction="none").sum(1)
+        return bce + 0.5 * (lv.exp() + mu**2 - 1 - lv).sum(1)
+
+
+def make(data_dim):
+    model = SmallVAE(data_dim)
+    return model, lambda m, x: m.loss(x)
+
+
+def broken(data_dim):
+    raise RuntimeError("no GPU here")
+
+
+def wrong(data_dim):
+    return "not a model"
+"""
+
+
+def _run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("user")
+    rng = np.random.default_rng(0)
+    X = 1 / (1 + np.exp(-(rng.normal(size=(300, 3)) @ rng.normal(size=(3, 10)))))
+    np.save(folder / "x.npy", X.astype(np.float32))
+    (folder / "vae.py").write_text(MODEL_FILE)
+    return folder
+
+
+@pytest.mark.slow
+def test_model_file_gives_a_verdict_over_runs(files, tmp_path, capsys):
+    """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together."""
+    model = f"{files / 'vae.py'}:make"
+    args = ["verify", "--model", model, "--data", str(files / "x.npy"), "--steps", "80", "--seeds", "2"]
+    code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
+    data = json.loads(stdout)
+    assert code == data["exit_code"] in (0, 1), data["assumptions"]
+    assert data["bound"]["name"] == "generic/sgd/schedule" and data["seeds"] == [0, 1]
+    assert data["empirical"]["interval_over_runs"] and len(data["empirical"]["per_seed"]) == 2
+    assert data["tracker"]["batch_size"] == 32 and data["tracker"]["batch_how"].startswith("given")
+    assert data["records"][0][0] == 0 and data["records"][-1][0] == 80
+    assert Settings.from_mapping(data["settings"]).model == model
+    statuses = {a["id"]: a["status"] for a in data["assumptions"]}
+    assert statuses["algorithm"] == "holds" and statuses["lower-bounded"] == "holds"
+    code, stdout, _ = _run([*args[:-2], "--optimizer", "adagrad", "--out", str(tmp_path / "a"), "--json",
+                            "--quiet"], capsys)  # fmt: skip
+    data = json.loads(stdout)
+    assert code in (0, 1) and data["bound"]["name"] == "generic/adagrad"
+    assert {a["id"]: a["status"] for a in data["assumptions"]}["algorithm"] == "holds"
+
+
+@pytest.mark.slow
+def test_conv_on_mnist_gives_a_verdict(tmp_path, capsys):
+    """The built-in convolutional VAE on the MNIST subset, treated as a user's module (few steps)."""
+    args = ["verify", "--model", "conv", "--data", "mnist", "--steps", "30", "--optimizer", "adam"]
+    code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
+    data = json.loads(stdout)
+    assert code == data["exit_code"] in (0, 1), data["assumptions"]
+    assert data["model"] == "conv" and data["n_params"] > 100_000 and data["rows"] == 4000
+    assert data["tracker"]["route_summary"].startswith("per-layer norms for 14 parameters")
+    assert {a["id"]: a["status"] for a in data["assumptions"]}["algorithm"] == "holds"
+
+
+@pytest.mark.parametrize(
+    "spec, pattern",
+    [
+        ("{d}/missing.py:make", "no file"),
+        ("{d}/vae.py:nothing", "no function 'nothing'"),
+        ("{d}/vae.py:broken", "no GPU here"),
+        ("{d}/vae.py:wrong", "must return"),
+    ],
+)
+def test_bad_model_files_exit_2_with_one_line(files, tmp_path, capsys, spec, pattern):
+    model = spec.format(d=files)
+    args = [
+        "verify",
+        "--model",
+        model,
+        "--data",
+        str(files / "x.npy"),
+        "--steps",
+        "5",
+        "--out",
+        str(tmp_path),
+    ]
+    code, _, err = _run(args, capsys)
+    assert code == 2 and pattern in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "extra, word",
+    [(["--samples", "3"], "--samples"), (["--box", "0.1"], "--box"), (["--beta", "2"], "--beta")],
+)
+def test_built_in_options_are_refused_for_a_user_model(files, tmp_path, capsys, extra, word):
+    args = ["verify", "--model", f"{files / 'vae.py'}:make", "--data", str(files / "x.npy"), *extra]
+    code, _, err = _run([*args, "--out", str(tmp_path)], capsys)
+    assert code == 2 and word in err and "user's module" in err
+
+
+def test_user_model_defaults_differ_from_the_built_in_ones():
+    conv, builtin = Settings(model="conv"), Settings()
+    assert (conv.steps, conv.batch_size, conv.seeds) == (1000, 32, 1)
+    assert (builtin.steps, builtin.batch_size, builtin.seeds) == (2000, 32, 4)
+    assert Settings.from_mapping(conv.as_dict()) == conv

@@ -1,0 +1,253 @@
+"""Which part of a bound carries its value (docs/theory.md, "Where a bound's
+value comes from").
+
+Two views, both exact at the given constants:
+
+* the **terms**: the bound written as a sum of terms (products distributed
+  over sums, except sums in n alone such as 1 + log n), each with its value
+  and its share of the bound;
+* the **elasticities** d log(bound) / d log(c) of every constant c: a bound
+  proportional to c^p has elasticity p, so a constant with elasticity 1
+  carries the bound linearly (c ten times smaller, bound ten times smaller).
+  Besides the constants themselves: 1 - beta1, 1/(1 - beta2) (the natural
+  scales of the Adam parameters near 1) and each log factor log(x), scaled as
+  a whole.
+
+Example::
+
+    >>> import theory
+    >>> a = theory.attribution(theory.bound("generic", "sgd"), n=10_000, L=2.0, sigma2=0.5,
+    ...                        Delta=3.0, C_gamma=0.25)
+    >>> [(t.name, round(t.share, 3)) for t in a.terms]
+    [('Delta term', 0.904), ('L sigma2 term (log n)', 0.096)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from theory import checks
+from theory import symbols as S
+from theory.bound import Bound, check_domains
+from theory.errors import AssumptionViolation, MissingConstantError
+
+#: The constants a term is named after, in the order they are written.
+NAMING = (
+    S.Delta,
+    S.d,
+    S.R,
+    S.M,
+    S.L,
+    S.sigma2,
+    S.sigma2_data,
+    S.sigma2_mc,
+    S.sigma2_mc_K,
+    S.C_alpha,
+    S.C_bias,
+    S.lambda_max,
+)
+#: Most terms a bound is split into (a product of larger sums is kept whole).
+MAX_TERMS = 16
+
+
+@dataclass(frozen=True)
+class Term:
+    """One additive term of a bound: a readable ``name``, its ``expr``, its
+    ``value`` at the constants and its ``share`` = value / bound."""
+
+    name: str
+    expr: sp.Expr
+    value: float
+    share: float
+
+
+@dataclass(frozen=True)
+class Elasticity:
+    """d log(bound) / d log(quantity) at the constants; ``quantity`` is a constant's
+    name, ``1 - beta1``, ``1/(1 - beta2)`` or a log factor such as ``log(n)``."""
+
+    quantity: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The bound's ``value`` at the constants, its additive ``terms`` (largest first)
+    and the ``elasticities`` of every constant (largest in absolute value first)."""
+
+    bound: str
+    value: float
+    terms: tuple[Term, ...]
+    elasticities: tuple[Elasticity, ...]
+
+    @property
+    def dominant(self) -> Term:
+        """The term with the largest value."""
+        return self.terms[0]
+
+    def elasticity(self, quantity: str) -> float:
+        """The elasticity of ``quantity`` (a name as in :attr:`elasticities`)."""
+        for e in self.elasticities:
+            if e.quantity == quantity:
+                return e.value
+        raise KeyError(
+            f"no elasticity for {quantity!r}; known: {', '.join(e.quantity for e in self.elasticities)}"
+        )
+
+    def as_dict(self) -> dict:
+        """JSON-ready: value, terms (name, expr, value, share), elasticities."""
+        return {
+            "bound": self.bound,
+            "value": self.value,
+            "terms": [
+                {"name": t.name, "expr": sp.sstr(t.expr), "value": t.value, "share": t.share}
+                for t in self.terms
+            ],
+            "elasticities": {e.quantity: e.value for e in self.elasticities},
+        }
+
+    def table(self) -> str:
+        """Two Markdown tables: the terms with their shares, the elasticities."""
+        rows = ["| term | value | share |", "|---|---|---|"]
+        rows += [f"| {t.name} | {t.value:.4g} | {t.share:.1%} |" for t in self.terms]
+        rows += ["", "| quantity | d log bound / d log quantity |", "|---|---|"]
+        rows += [f"| {e.quantity} | {e.value:+.3g} |" for e in self.elasticities]
+        return "\n".join(rows)
+
+
+def attribution(bound: Bound, **values: float) -> Attribution:
+    """The terms and elasticities of ``bound`` at ``values`` (every constant of its
+    expression; the theorem's constraints are not checked, so a bound can be
+    examined where it does not apply, e.g. a step above the step limit).
+    Missing, unknown or out-of-domain values raise a :class:`theory.TheoryError`."""
+    clean = _values(bound, values)
+    expr = _branch(bound.expr, clean)
+    terms = split_terms(expr)
+    term_values = [_evaluate(t, clean) for t in terms]
+    total = float(sum(term_values))
+    if not (np.isfinite(total) and total != 0):
+        raise AssumptionViolation(f"{bound.name}: the bound is {total} at {clean}: nothing to attribute")
+    names = _names(terms)
+    parts = sorted(
+        (Term(name, t, v, v / total) for name, t, v in zip(names, terms, term_values, strict=True)),
+        key=lambda term: -term.value,
+    )
+    elasticities = sorted(_elasticities(expr, clean, total), key=lambda e: -abs(e.value))
+    return Attribution(bound.name, total, tuple(parts), tuple(elasticities))
+
+
+def split_terms(expr: sp.Expr, limit: int = MAX_TERMS) -> list[sp.Expr]:
+    """``expr`` as a list of terms summing to it: sums are split and products are
+    distributed over their sums, except sums in n alone (1 + log n stays one
+    factor) and products whose distribution would give more than ``limit`` terms."""
+    expr = sp.sympify(expr)
+    if expr.is_Add:
+        parts = [t for a in expr.args for t in split_terms(a, limit)]
+        return parts if len(parts) <= limit else list(expr.args)
+    if expr.is_Mul:
+        for i, factor in enumerate(expr.args):
+            if _splits(factor):
+                rest = sp.Mul(*(expr.args[:i] + expr.args[i + 1 :]))
+                parts = [t for a in factor.args for t in split_terms(rest * a, limit)]
+                return parts if len(parts) <= limit else [expr]
+    return [expr]
+
+
+def _splits(factor: sp.Expr) -> bool:
+    """A sum worth distributing over: it holds a naming constant or a log factor, and is not
+    a sum in n alone (1 + log n) nor of hyperparameters alone (1 - beta1)."""
+    free = factor.free_symbols
+    return factor.is_Add and not free <= {S.n} and bool(free & set(NAMING) or factor.has(sp.log))
+
+
+def _values(bound: Bound, values: Mapping[str, object]) -> dict[sp.Symbol, float]:
+    for name in values:
+        S.get(name)
+    needed = sorted(s.name for s in bound.expr.free_symbols)
+    missing = [name for name in needed if name not in values]
+    if missing:
+        raise MissingConstantError(
+            f"{bound.name}: missing value for {', '.join(missing)} (needs {', '.join(needed)})"
+        )
+    clean = {name: checks.real_value(name, values[name]) for name in needed}
+    check_domains({name: np.asarray(v) for name, v in clean.items()})
+    return {S.get(name): v for name, v in clean.items()}
+
+
+def _branch(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> sp.Expr:
+    """The branch of a Piecewise that holds at ``values`` (``expr`` itself otherwise)."""
+    expr = sp.piecewise_fold(expr)
+    if not isinstance(expr, sp.Piecewise):
+        return expr
+    for branch, condition in expr.args:
+        if bool(sp.sympify(condition).subs(values)):
+            return branch
+    raise AssumptionViolation(f"no branch of the bound holds at {values}")
+
+
+def _evaluate(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> float:
+    syms = sorted(expr.free_symbols, key=lambda s: s.name)
+    with np.errstate(all="ignore"):
+        return float(sp.lambdify(syms, expr, "numpy", cse=True)(*(values[s] for s in syms)))
+
+
+def _names(terms: list[sp.Expr]) -> list[str]:
+    names = [_name(t) for t in terms]
+    for name in set(names):
+        same = [i for i, other in enumerate(names) if other == name]
+        if len(same) > 1:
+            for count, i in enumerate(same, 1):
+                names[i] = f"{name} #{count}"
+    return names
+
+
+def _name(term: sp.Expr) -> str:
+    """ "d R^2 term x log(beta2)": the naming constants of the numerator with their
+    powers (constants inside a log do not count), then the log factors (log n shown
+    as "(log n)")."""
+    logs = _logs(term)
+    plain = term.xreplace({lg: sp.Dummy() for lg in logs})
+    powers = sp.Mul.make_args(plain)
+    parts = []
+    for sym in NAMING:
+        exponent = sum((f.as_base_exp()[1] for f in powers if f.as_base_exp()[0] == sym), sp.Integer(0))
+        nested = any(
+            sym in f.free_symbols and f.as_base_exp()[0] != sym and not f.as_base_exp()[1].is_negative
+            for f in powers
+        )
+        if exponent.is_positive:
+            parts.append(sym.name if exponent == 1 else f"{sym.name}^{sp.sstr(exponent)}")
+        elif nested:
+            parts.append(sym.name)
+    name = (" ".join(parts) or "constant") + " term"
+    for lg in logs:
+        name += " (log n)" if lg == sp.log(S.n) else f" x {sp.sstr(lg)}"
+    return name
+
+
+def _logs(expr: sp.Expr) -> list[sp.Expr]:
+    """The log factors of ``expr`` that depend on a constant (log 2 is a number)."""
+    return sorted((lg for lg in expr.atoms(sp.log) if lg.free_symbols), key=sp.default_sort_key)
+
+
+def _elasticities(expr: sp.Expr, values: Mapping[sp.Symbol, float], total: float) -> list[Elasticity]:
+    """c (d bound/dc) / bound for every constant c with c != 0 (beta1 and beta2 through
+    1 - beta1 and 1/(1 - beta2)) and for each log factor (scaled by t, derivative at t = 1)."""
+    out = []
+    for sym in sorted(expr.free_symbols, key=lambda s: s.name):
+        slope = _evaluate(sp.diff(expr, sym), values)
+        if sym == S.beta1:
+            out.append(Elasticity("1 - beta1", -(1 - values[sym]) * slope / total))
+        elif sym == S.beta2:
+            out.append(Elasticity("1/(1 - beta2)", (1 - values[sym]) * slope / total))
+        elif values[sym] != 0:
+            out.append(Elasticity(sym.name, values[sym] * slope / total))
+    t = sp.Dummy("t", positive=True)
+    for lg in _logs(expr):
+        scaled = expr.xreplace({lg: t * lg})
+        out.append(Elasticity(sp.sstr(lg), _evaluate(sp.diff(scaled, t).subs(t, 1), values) / total))
+    return out

@@ -1,0 +1,115 @@
+"""A bound written readably: its statement in the theorem's own constants
+(L, M, R, sigma2, ...) followed by named sub-expressions instead of one nested
+expression (docs/theory.md, "Reading a bound").
+
+The names come from where the constants are built: a specialised bound
+records its substitutions (L = ..., sigma2 = ...) in ``Bound.definitions``,
+and a model names the pieces of its derivation (J_e, the Jacobian bound of
+the encoder; H_G, the Hessian bound of the decoder; ...) in ``Bound.named``,
+each written with the names defined before it: common-subexpression
+elimination with the derivation's own names. :meth:`Readable.unfold`
+substitutes every name back, and the tests check that it gives the bound
+exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+
+from theory import symbols as S
+from theory.bound import Bound, Named
+
+
+@dataclass(frozen=True)
+class Readable:
+    """``expr``: the bound with its definitions and named sub-expressions as symbols;
+    ``where``: what each name stands for (in terms of other names): the definitions
+    first, then the named sub-expressions in derivation order."""
+
+    expr: sp.Expr
+    where: tuple[Named, ...]
+    folding: tuple[tuple[sp.Expr, sp.Symbol], ...] = field(default=(), repr=False)
+
+    def shorten(self, expr: sp.Basic) -> sp.Basic:
+        """Another expression of the same bound (a step, the step limit) with the same names."""
+        return _fold(sp.sympify(expr), dict(self.folding))
+
+    def unfold(self, expr: sp.Basic | None = None) -> sp.Basic:
+        """``expr`` (default: the bound) with every name replaced by what it stands for."""
+        out = self.expr if expr is None else sp.sympify(expr)
+        table = {n.symbol: n.expr for n in self.where}
+        for _ in range(len(table) + 1):
+            new = out.xreplace(table)
+            if new == out:
+                break
+            out = new
+        return out.doit() if out.has(sp.Subs) else out
+
+
+def readable(bound: Bound, extra: tuple[sp.Basic, ...] = ()) -> Readable:
+    """The readable form of ``bound``; ``extra`` expressions (its derivation steps) are
+    searched for names to list too."""
+    return _readable(bound, tuple(extra))
+
+
+@lru_cache(maxsize=256)
+def _readable(bound: Bound, extra: tuple[sp.Basic, ...]) -> Readable:
+    definitions = dict(bound.definitions)
+    display = {n.symbol: n for n in bound.named if n.symbol in definitions}
+    folding = {value: sym for sym, value in definitions.items()}
+    expr = _fold(bound.expr, folding) if bound.unexpanded is None else bound.unexpanded
+    entries: dict[sp.Symbol, Named] = {}
+    for sym, value in definitions.items():
+        shown = display.get(sym)
+        entries[sym] = shown or Named(sym, value, S.REGISTRY[sym.name].meaning)
+    for n in bound.named:
+        if n.symbol.name not in S.REGISTRY:
+            entries[n.symbol] = n
+    roots = [expr, *(_fold(e, folding) for e in extra)]
+    if bound.step_limit is not None:
+        roots.append(_fold(bound.step_limit, folding))
+    used = _used(roots, entries)
+    where = tuple(entries[s] for s in entries if s in used)
+    expr, branches = _branches(expr)
+    return Readable(expr, branches + where, tuple(folding.items()))
+
+
+def _branches(expr: sp.Expr) -> tuple[sp.Expr, tuple[Named, ...]]:
+    """A bound that is a Piecewise, with its branches named B_1, B_2, ..."""
+    if not isinstance(expr, sp.Piecewise):
+        return expr, ()
+    named = tuple(
+        Named(sp.Symbol(f"B_{i}"), branch, f"the bound where {sp.sstr(condition)}")
+        for i, (branch, condition) in enumerate(expr.args, 1)
+    )
+    return sp.Piecewise(*((n.symbol, c) for n, (_, c) in zip(named, expr.args, strict=True))), named
+
+
+def _fold(expr: sp.Basic, folding: Mapping[sp.Expr, sp.Symbol]) -> sp.Basic:
+    """``expr`` with every occurrence of a value of ``folding`` replaced by its symbol: as a
+    sub-tree (where it was substituted into the theorem), else as a factor of a product or
+    a part of a sum that SymPy merged with its neighbours (e.g. max(1, beta) L)."""
+    out = sp.sympify(expr).xreplace(dict(folding)) if folding else sp.sympify(expr)
+    for value, sym in folding.items():
+        if sym not in out.free_symbols and value.free_symbols and value.free_symbols <= out.free_symbols:
+            out = out.subs(value, sym)
+    return out
+
+
+def _symbols(expr: sp.Basic) -> set[sp.Symbol]:
+    return expr.free_symbols | {v for s in expr.atoms(sp.Subs) for v in s.expr.free_symbols}
+
+
+def _used(roots: list[sp.Basic], entries: Mapping[sp.Symbol, Named]) -> set[sp.Symbol]:
+    seen: set[sp.Symbol] = set()
+    todo = [s for root in roots for s in _symbols(root) if s in entries]
+    while todo:
+        sym = todo.pop()
+        if sym not in seen:
+            seen.add(sym)
+            todo += [s for s in _symbols(entries[sym].expr) if s in entries and s not in seen]
+    return seen
