@@ -92,14 +92,17 @@ def test_unknown_names_are_refused_before_torch_is_imported(argv, words):
 def test_a_name_added_to_its_table_is_accepted(monkeypatch):
     """Adding a model, a form of model name or an optimizer is one line in one table."""
     with pytest.raises(ConfigError):
-        Settings(model="conv")
-    monkeypatch.setitem(inputs.MODELS, "conv", ("conv", {}))
-    assert Settings(model="conv").model == "conv"
-    monkeypatch.setattr(inputs, "MODEL_FORMS", (("FILE.py:FUNCTION", lambda t: t.endswith(".py:make")),))
-    assert Settings(model="mine.py:make").model == "mine.py:make"
-    monkeypatch.setattr(inputs, "OPTIMIZERS", (*inputs.OPTIMIZERS, "adagrad"))
-    assert Settings(optimizer="adagrad").optimizer == "adagrad"
-    assert "adagrad" in _subparser("verify").format_help()
+        Settings(model="vqvae")
+    monkeypatch.setitem(inputs.MODELS, "vqvae", ("gaussian", {}))
+    assert Settings(model="vqvae").model == "vqvae"
+    with pytest.raises(ConfigError):
+        Settings(model="hub:org/vae")
+    forms = (*inputs.MODEL_FORMS, ("hub:NAME", lambda t: t.startswith("hub:")))
+    monkeypatch.setattr(inputs, "MODEL_FORMS", forms)
+    assert Settings(model="hub:org/vae").model == "hub:org/vae"
+    monkeypatch.setattr(inputs, "OPTIMIZERS", (*inputs.OPTIMIZERS, "rmsprop"))
+    assert Settings(optimizer="rmsprop").optimizer == "rmsprop"
+    assert "rmsprop" in _subparser("verify").format_help()
 
 
 @pytest.mark.parametrize(

@@ -223,7 +223,7 @@ def test_report_folder_is_written_as_a_whole(tmp_path):
         write_folder(target, fill, ("report.json", "report.md"))
     with pytest.raises(ConfigError, match="not a folder"):
         write_folder(target / "mine.txt", fill, ())
-    with pytest.raises(ConfigError, match="empty"):
+    with pytest.raises(ConfigError, match="must be a path"):
         write_folder("", fill, ())
 
 
