@@ -172,11 +172,9 @@ def test_adaptive_defaults_on_digits_give_a_verdict(optimizer, tmp_path, capsys)
 
 
 @pytest.mark.slow
-def test_estimate_iwae_reports_the_monte_carlo_part_at_k(small_npy, capsys):
-    code, stdout, _ = _run(
-        ["estimate", "--model", "iwae", "--samples", "3", "--data", str(small_npy), "--json", "--quiet"],
-        capsys,
-    )
+def test_estimate_iwae_reports_the_monte_carlo_part_at_k(small_npy, tmp_path, capsys):
+    argv = ["estimate", "--model", "iwae", "--samples", "3", "--data", str(small_npy), "--json", "--quiet"]
+    code, stdout, _ = _run([*argv, "--out", str(tmp_path / "estimate")], capsys)
     assert code == 0
     data = json.loads(stdout)
     assert data["K"] == 3
