@@ -16,15 +16,39 @@ Imports no torch: a bad input is refused before torch is loaded.
 
 from __future__ import annotations
 
-import math
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from empirical.errors import ConfigError, DataError
-from empirical.inputs import rules
-from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whole, shown, usable_path
+from empirical.inputs.api import API, check_api
+from empirical.inputs.files import FILES, FileRule, check_data_source
+from empirical.inputs.limits import (
+    DATA_NAMES,
+    DATA_SUFFIXES,
+    MAX_ABS_DATA,
+    MAX_BATCH,
+    MAX_BYTES,
+    MAX_DATA_VALUES,
+    MAX_FILE_BYTES,
+    MAX_PARAMS,
+    MAX_REAL,
+    MAX_SAMPLES,
+    MAX_SEEDS,
+    MAX_STEPS,
+    MAX_WIDTH,
+    MIN_TRAIN_ROWS,
+    SEED_MAX,
+)
+from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whole
+
+__all__ = [
+    "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "API", "BUILTIN_DEFAULTS", "COMMAND_DEFAULTS",
+    "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "EXECUTORS", "FILES",
+    "GRID_NAMES", "MAX_ABS_DATA", "MAX_BATCH", "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES",
+    "MAX_PARAMS", "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_TRAIN_ROWS",
+    "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
+    "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
+    "check_api", "check_data_source", "command_defaults", "command_rule", "is_user_model", "setting",
+]  # fmt: skip
 
 # ------------------------------------------------------------------ names
 
@@ -67,40 +91,9 @@ ACTIVATIONS = ("softclip", "relu")
 ADAM_VARIANTS = ("defossez", "torch", "delayed")
 #: The variants Adagrad has (no delayed Adagrad is trained).
 ADAGRAD_VARIANTS = ("defossez", "torch")
-#: Built-in data sets of ``--data``; any other value is a file with one of DATA_SUFFIXES.
-DATA_NAMES = ("digits", "mnist", "ppca")
-DATA_SUFFIXES = (".npy", ".csv")
 EXECUTORS = ("local", "dask")
 #: Sweep grid axes (theory names, and ``seed``).
 GRID_NAMES = ("B", "K", "beta", "s", "C_gamma", "seed")
-
-# ----------------------------------------------------------------- limits
-
-#: Seeds are integers in [0, SEED_MAX] (torch.Generator.manual_seed takes 64-bit signed values).
-SEED_MAX = rules.SEED_MAX
-MAX_STEPS = 10**8
-MAX_BATCH = 10**6
-MAX_SAMPLES = 10**4
-MAX_SEEDS = 1024
-#: Largest value of a real-valued setting (beta, s, box, C_gamma).
-MAX_REAL = 1e6
-#: Largest data dimension, latent dimension and hidden width of a model.
-MAX_WIDTH = 10**6
-#: Largest number of parameters of one model (4 GB in float32).
-MAX_PARAMS = 10**9
-#: Largest |x| of a data value: the estimators sum squared per-example
-#: gradients in float32, which overflow or lose all precision above this.
-MAX_ABS_DATA = 1e6
-#: Fewest training rows (after the held-out split): the constants' intervals are
-#: Student-t intervals over rows and sigma2_data is a variance over rows.
-MIN_TRAIN_ROWS = 10
-#: Largest data file (bytes), checked before it is read.
-MAX_FILE_BYTES = 2**30
-#: Largest number of values (rows x columns) of a data set: 512 MiB in float32.
-MAX_DATA_VALUES = 2**27
-#: Largest memory a run may allocate by the estimate of empirical.budget (bytes).
-MAX_BYTES = 8 * 2**30
-
 
 # --------------------------------------------------------- verify/estimate/sweep
 
@@ -305,130 +298,6 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     ),
 }
 
-# ------------------------------------------------------------------ files
-
-
-@dataclass(frozen=True)
-class FileRule:
-    """A file a user gives, and what it must hold."""
-
-    name: str
-    given_by: str
-    rules: tuple[str, ...]
-
-
-FILES: tuple[FileRule, ...] = (
-    FileRule(
-        "data file",
-        "--data FILE.npy | FILE.csv; empirical.data.load",
-        (
-            "a file (not a folder) with suffix .npy (numpy, no pickles) or .csv (comma-separated, "
-            "at most one header line)",
-            f"at most {MAX_FILE_BYTES // 2**30} GiB and {MAX_DATA_VALUES} values (rows x columns), checked "
-            "before it is read (a .npy by its header)",
-            "numeric (int, float or bool), 2-D: rows are examples, columns features",
-            "finite values with |x| <= 1e6 (MAX_ABS_DATA; standardise larger data)",
-            f"at least {MIN_TRAIN_ROWS} rows left for training after the held-out split (--holdout)",
-            "a model's data dimension: as many columns as the model's input (and at least its "
-            "latent dimension, 8 by default)",
-        ),
-    ),
-    FileRule(
-        "results.jsonl",
-        "sweep --out FOLDER (read on resume)",
-        (
-            "one JSON object per line, each with the key of its grid point",
-            "an incomplete last line (an interrupted write) is reported with the file name and "
-            "dropped; its point runs again",
-            "any other line that is not a result row stops the sweep with its line number (exit 2)",
-        ),
-    ),
-    FileRule(
-        "report.json",
-        "verify --from FILE",
-        (
-            "a report.json written by verify (its 'settings' object)",
-            "a data file it names must still exist with the same sha256",
-        ),
-    ),
-)
-
-# -------------------------------------------------------------- public API
-
-#: Arguments of the public functions, by function: (argument, rule, meaning).
-API: dict[str, tuple[Input, ...]] = {
-    "empirical.models.make": (
-        Input("kind", Choice(lambda: ("linear", "gaussian", "iwae")), None, "the model family"),
-        Input("data_dim", Whole(1, MAX_WIDTH), None, "columns of the data"),
-        Input("latent_dim", Whole(1, MAX_WIDTH), 8, "latent dimension (at most data_dim)"),
-        Input("hidden", Whole(1, MAX_WIDTH), (64,), "width of each hidden layer"),
-        Input("K", Whole(1, MAX_SAMPLES), 1, "variational samples"),
-        Input("c", Number(0.0, MAX_REAL), 1.0, "decoder standard deviation"),
-        Input("beta", Number(0.0, MAX_REAL, closed=True), 1.0, "KL weight"),
-        Input("s", Number(0.0, MAX_REAL), 1.0, "soft-clip sharpness"),
-        Input("n_params", Whole(1, MAX_PARAMS), None, "parameters of the model (checked before allocation)"),
-    ),
-    "empirical.train.train": (
-        Input("steps", Whole(1, MAX_STEPS), None, "iterations"),
-        Input("batch_size", Whole(1, MAX_BATCH), 128, "batch size"),
-        Input("C_gamma", Number(0.0, math.inf), None, "step constant"),
-        Input("box", Number(0.0, math.inf), None, "box radius", optional=True),
-        Input("seed", Whole(0, SEED_MAX), 0, "seed of the first run"),
-        Input("seeds", Whole(1, MAX_SEEDS), 1, "runs R"),
-    ),
-    "empirical.data.load": (
-        Input(
-            "name_or_path",
-            Text("a data set name, a .npy/.csv path, or an array"),
-            None,
-            "the data (every file rule above; arrays: numeric, 2-D, finite, |x| <= 1e6)",
-        ),
-    ),
-    "empirical.estimators (every public function)": (
-        Input("confidence", Number(0.0, 1.0, hi_open=True), 0.95, "level of the interval"),
-        Input("seed", Whole(0, SEED_MAX), 0, "seed of the draws"),
-        Input("n_examples", Whole(1, MAX_BATCH), None, "rows used (default: all, or 256)", optional=True),
-        Input("mc_samples", Whole(1, MAX_SAMPLES), 4, "noise draws per row"),
-    ),
-    "theory.Bound.evaluate / numpy, theory.rates": (
-        Input(
-            "each constant",
-            Text("a real number (numpy: an array) in its symbol's domain"),
-            None,
-            "bools, strings, NaN, inf, values too large for a float and values outside the domain "
-            "(n = -1, B = 2.5) raise theory.errors.AssumptionViolation; unknown names UnknownNameError",
-        ),
-    ),
-}
-
-
-def check_data_source(value: Any, label: str = "data (--data)") -> str:
-    """``value`` if it names a built-in data set or an existing, readable data file of
-    at most :data:`MAX_FILE_BYTES` (checked without reading it)."""
-    allowed = f"one of {', '.join(DATA_NAMES)} or a {'/'.join(DATA_SUFFIXES)} file"
-    if not isinstance(value, str) or not value.strip() or "\x00" in value:
-        raise DataError(f"{label} must be {allowed}, got {shown(value)}")
-    if value in DATA_NAMES:
-        return value
-    try:
-        path = usable_path(label, value)
-    except ConfigError as err:
-        raise DataError(str(err)) from None
-    if path.is_dir():
-        raise DataError(f"{label} {value} is a folder; give {allowed}")
-    if not path.exists():
-        if path.suffix.lower() in DATA_SUFFIXES:
-            raise DataError(f"{label} {value}: no such file")
-        raise DataError(f"{label} {shown(value)} is neither a built-in data set nor a file; give {allowed}")
-    if path.suffix.lower() not in DATA_SUFFIXES:
-        raise DataError(f"{label} {value}: unsupported file type {path.suffix!r}; give {allowed}")
-    if not os.access(path, os.R_OK):
-        raise DataError(f"{label} {value}: not readable (permissions)")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise DataError(f"{label} {value} has {size} bytes, above the limit of {MAX_FILE_BYTES} (1 GiB)")
-    return value
-
 
 def setting(name: str) -> Input:
     """The inventory entry of a settings field."""
@@ -443,11 +312,3 @@ def command_rule(command: str, name: str) -> Rule:
 def command_defaults(command: str) -> dict[str, Any]:
     """Every setting's default under ``command``."""
     return {i.name: COMMAND_DEFAULTS.get(command, {}).get(i.name, i.default) for i in SETTINGS}
-
-
-def check_api(function: str, name: str, value: Any) -> Any:
-    """``value`` checked against the inventory entry ``name`` of ``function``."""
-    for entry in API[function]:
-        if entry.name == name:
-            return entry.check(value, f"option {name}")
-    raise KeyError(f"{function} has no inventory entry {name!r}")

@@ -36,14 +36,15 @@ import torch
 from torch import nn
 
 from empirical.errors import ConfigError, TrackingError
+from empirical.inputs import check_api
 from empirical.optim import factor_range, second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
 from empirical.tracking.run import TrackedRun
-from empirical.validate import positive_int, seed_value
 
 #: Independent gradients per record (the U-statistic and its jackknife need >= 3).
 RECORD_GRADIENTS = 4
+API = "empirical.track"  # its arguments in the inventory (empirical.inputs)
 #: The final record: independent full-data gradients, over at most this many rows each
 #: (uniform rows with replacement beyond).
 FINAL_ROWS = 2048
@@ -88,14 +89,13 @@ class Tracker:
     ) -> None:
         started = time.perf_counter()
         self.model, self.loss, self.data, self.optimizer = _checked(model, loss, data, optimizer)
-        self.seed = seed_value("seed", seed)
+        self.seed = check_api(API, "seed", seed)
         self.names, self.params = _tracked_params(model, optimizer)
-        self.batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-        self.m = positive_int("record_gradients", record_gradients)
-        if self.m < 3:
-            raise ConfigError(f"option record_gradients must be >= 3 (a jackknife variance), got {self.m}")
-        self.record_rows = None if record_rows is None else positive_int("record_rows", record_rows)
-        self.records_plan, self.snap_plan = RecordPlan(record_growth), SnapshotPlan(snapshots)
+        self.batch_size = check_api(API, "batch_size", batch_size)
+        self.m = check_api(API, "record_gradients", record_gradients)
+        self.record_rows = check_api(API, "record_rows", record_rows)
+        self.records_plan = RecordPlan(check_api(API, "record_growth", record_growth))
+        self.snap_plan = SnapshotPlan(check_api(API, "snapshots", snapshots))
         self.gen = torch.Generator().manual_seed(self.seed)
         self.k, self.pending, self.busy = 0, 0, False
         self.h: dict[str, list] = {

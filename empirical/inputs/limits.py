@@ -1,0 +1,35 @@
+"""The limits of every size a user gives, checked before anything is allocated,
+and the built-in data set names. Imports nothing heavy."""
+
+from __future__ import annotations
+
+from empirical.inputs import rules
+
+#: Built-in data sets of ``--data``; any other value is a file with one of DATA_SUFFIXES.
+DATA_NAMES = ("digits", "mnist", "ppca")
+DATA_SUFFIXES = (".npy", ".csv")
+
+#: Seeds are integers in [0, SEED_MAX] (torch.Generator.manual_seed takes 64-bit signed values).
+SEED_MAX = rules.SEED_MAX
+MAX_STEPS = 10**8
+MAX_BATCH = 10**6
+MAX_SAMPLES = 10**4
+MAX_SEEDS = 1024
+#: Largest value of a real-valued setting (beta, s, box, C_gamma).
+MAX_REAL = 1e6
+#: Largest data dimension, latent dimension and hidden width of a model.
+MAX_WIDTH = 10**6
+#: Largest number of parameters of one model (4 GB in float32).
+MAX_PARAMS = 10**9
+#: Largest |x| of a data value: the estimators sum squared per-example
+#: gradients in float32, which overflow or lose all precision above this.
+MAX_ABS_DATA = 1e6
+#: Fewest training rows (after the held-out split): the constants' intervals are
+#: Student-t intervals over rows and sigma2_data is a variance over rows.
+MIN_TRAIN_ROWS = 10
+#: Largest data file (bytes), checked before it is read.
+MAX_FILE_BYTES = 2**30
+#: Largest number of values (rows x columns) of a data set: 512 MiB in float32.
+MAX_DATA_VALUES = 2**27
+#: Largest memory a run may allocate by the estimate of empirical.budget (bytes).
+MAX_BYTES = 8 * 2**30
