@@ -61,7 +61,7 @@ def _outcome(call, errors):
 # ------------------------------------------------------------------- theory
 
 
-@fuzz(80)
+@fuzz(100)
 @given(data=st.data(), key=st.sampled_from(BOUNDS))
 def test_bound_evaluate_returns_a_finite_number_or_a_theory_error(data, key):
     b = theory.bound(*key)
@@ -74,7 +74,7 @@ def test_bound_evaluate_returns_a_finite_number_or_a_theory_error(data, key):
     assert out is None or (isinstance(out, float) and math.isfinite(out))
 
 
-@fuzz(50)
+@fuzz(70)
 @given(data=st.data(), key=st.sampled_from(BOUNDS))
 def test_bound_numpy_returns_an_array_or_a_theory_error(data, key):
     b = theory.bound(*key)
@@ -86,7 +86,7 @@ def test_bound_numpy_returns_an_array_or_a_theory_error(data, key):
     assert out is None or isinstance(np.asarray(out), np.ndarray)
 
 
-@fuzz(50)
+@fuzz(80)
 @given(
     data=st.data(),
     key=st.sampled_from(BOUNDS),
