@@ -15,6 +15,7 @@ import argparse
 import json
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -254,19 +255,37 @@ def user_caused(err: ValueError) -> bool:
 @contextmanager
 def _sigterm_raises() -> Iterator[None]:
     """SIGTERM raises :class:`Terminated` while the command runs (main thread only),
-    so partial outputs are removed and Dask clusters closed as on Ctrl-C."""
+    so partial outputs are removed and Dask clusters closed as on Ctrl-C. A signal
+    whose exception Python had to drop (raised inside a weakref callback or a
+    ``__del__``, where it is "ignored") is delivered again 10 ms later, so it is
+    neither lost nor printed as a traceback."""
 
     def handler(signum, frame):
         raise Terminated()
+
+    def unraisable(info) -> None:
+        if info.exc_type is not None and issubclass(info.exc_type, KeyboardInterrupt):
+            signum = signal.SIGTERM if issubclass(info.exc_type, Terminated) else signal.SIGINT
+            main_id = threading.main_thread().ident
+
+            def again() -> None:
+                if sys.unraisablehook is unraisable:  # the command still runs
+                    signal.pthread_kill(main_id, signum)
+
+            threading.Timer(0.01, again).start()
+            return
+        hook(info)
 
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
     try:
         yield
     finally:
+        sys.unraisablehook = hook
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from empirical import inputs
 from empirical.errors import ConfigError
-from empirical.inputs.rules import usable_path
+from empirical.inputs.rules import shown, usable_path
 from empirical.pipeline.settings import GRID_AXES, Settings
 
 EXECUTORS = inputs.EXECUTORS
@@ -49,14 +49,14 @@ def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
     name = name.strip()
     if not sep or name not in GRID_AXES:
         raise ConfigError(
-            f"--grid takes NAME=V1,V2,... with NAME in {', '.join(GRID_AXES)}; got {inputs.shown(text)}"
+            f"--grid takes NAME=V1,V2,... with NAME in {', '.join(GRID_AXES)}; got {shown(text)}"
         )
     entry = inputs.setting(GRID_AXES[name].field)
     parsed = tuple(entry.rule.parse(f"--grid {name}", v) for v in values.split(",") if v.strip())
     if not parsed:
         raise ConfigError(f"--grid {name}: no values")
     if len(set(parsed)) != len(parsed):
-        raise ConfigError(f"--grid {name}: repeated values in {inputs.shown(values)}; give each value once")
+        raise ConfigError(f"--grid {name}: repeated values in {shown(values)}; give each value once")
     return entry.name, parsed
 
 

@@ -149,7 +149,9 @@ def test_signals_at_random_moments_of_a_real_process(small_npy, finished, tmp_pa
         time.sleep(rng.uniform(0.3, 1.1) * duration)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=120)
-        assert proc.returncode in (0, 1, 3, EXIT[signum]), err.decode()
+        # -signum: the signal came before the CLI installed its handlers (while Python
+        # imports) or after it restored them; the report is then absent or complete
+        assert proc.returncode in (0, 1, 3, EXIT[signum], -signum), err.decode()
         assert b"Traceback" not in err, err.decode()
         outcomes.append(assert_no_or_one_report(out, previous if with_previous else None))
         if proc.returncode == EXIT[signum] and not with_previous:
