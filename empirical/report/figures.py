@@ -134,6 +134,10 @@ def draw_runs(ax, x, samples, colour: str = COLOURS["observed"], label: str = "o
         )
     if R > 1:
         band = f"{label}: {CONFIDENCE:.0%} t-interval over runs"
+        if log and np.any(lo <= 0):  # a log axis cannot show 0: the band runs to the bottom
+            floor = 0.5 * np.nanmin(positive(samples))
+            lo = np.where(lo > 0, lo, floor)
+            band += " (lower end <= 0 drawn at the bottom)"
         ax.fill_between(x, shown(lo), shown(hi), color=colour, alpha=0.2, lw=0, label=band)
     ax.plot(x, shown(mean), color=colour, lw=2, label=f"{label}: mean of {R} run(s)")
     if log:
