@@ -46,6 +46,13 @@ PILOT_SEED, PILOT_EXAMPLES = 0, 128
 L_MARGIN = 2.0
 
 
+#: How :func:`_train_one` draws a step's minibatch and noise (the unbiasedness row).
+SAMPLING = (
+    "the CLI's loop draws B rows uniformly with replacement at every step and reseeds torch's "
+    "global generator, from which the loss draws its noise, with a fresh seed per step"
+)
+
+
 def load_make(spec: str) -> Make:
     """``make`` of ``"conv"`` (empirical.conv) or of ``"path/to/file.py:name"`` (module docstring)."""
     if spec == "conv":
@@ -145,7 +152,7 @@ def verify_user_model(settings: Any, X: torch.Tensor, progress: Callable[[str], 
             model, loss = build(make, D, seed, settings.model)
             runs.append(_train_one(settings, model, loss, X, seed, step, pbar))
     progress("estimating the constants along the runs")
-    result = verify_runs(runs, seed=settings.seed, progress=progress)
+    result = verify_runs(runs, seed=settings.seed, progress=progress, sampling=SAMPLING)
     extras = {**result.extras, "step_constant_choice": step.how, "model_options": {"make": settings.model}}
     timings = {**result.timings, "estimation": result.timings["estimation"] + pilot}
     return replace(result, settings=settings, extras=extras, timings=timings)

@@ -24,7 +24,7 @@ from empirical.errors import ConfigError
 from empirical.pipeline.checks import CHECKS, Evidence, assumption_rows
 from empirical.pipeline.comparison import CONFIDENCE, compare_runs
 from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.result import UNCHECKED, Result, Row
+from empirical.pipeline.result import HOLDS, UNCHECKED, Result, Row
 from empirical.pipeline.variants import attribution_of, variant_extras
 from empirical.tracking.estimate import MeasuredConstants, estimate_runs
 from empirical.tracking.run import TrackedRun
@@ -106,9 +106,16 @@ def describe_optimizer(
 
 
 def verify_runs(
-    runs: Sequence[TrackedRun], *, seed: int = 0, progress: Callable[[str], None] = lambda _: None
+    runs: Sequence[TrackedRun],
+    *,
+    seed: int = 0,
+    progress: Callable[[str], None] = lambda _: None,
+    sampling: str | None = None,
 ) -> Result:
-    """The :class:`Result` of tracked runs (module docstring)."""
+    """The :class:`Result` of tracked runs (module docstring). ``sampling``: how the loop
+    drew its minibatches and noise, when the caller knows it (the CLI's loop: rows uniformly
+    with replacement, fresh noise at every step); the unbiasedness row then holds by
+    construction. None (a user's own loop): that row stays unchecked."""
     runs = list(runs)
     _check_alike(runs)
     first = runs[0]
@@ -142,7 +149,7 @@ def verify_runs(
     )
     train_run = as_train_run(runs)
     observed, rate, curves = compare_runs(theorem, train_run, binding.values, fixed, schedule_rate=False)
-    settings = _settings(runs, desc, B)
+    settings = _settings(runs, desc, B, sampling)
     evidence = Evidence(
         settings, first.model, train_run, desc.options, constants, binding, False, choice.algorithm_row
     )
@@ -200,6 +207,11 @@ def as_train_run(runs: Sequence[TrackedRun]) -> TrainRun:
 
 
 def _unbiased(a, ev: Evidence) -> Row:
+    sampling = ev.settings.options.get("sampling")
+    if sampling:
+        return Row(
+            a.id, a.name, HOLDS, f"by construction: {sampling}, so E[g_k | past] = grad F(theta_(k-1))"
+        )
     return Row(
         a.id,
         a.name,
@@ -240,7 +252,7 @@ def _check_alike(runs: list[TrackedRun]) -> None:
             raise ConfigError("runs verified together must share their steps, step sizes and record steps")
 
 
-def _settings(runs: list[TrackedRun], desc: OptimizerRun, B: int) -> TrackSettings:
+def _settings(runs: list[TrackedRun], desc: OptimizerRun, B: int, sampling: str | None) -> TrackSettings:
     first = runs[0]
     N, D = (int(s) for s in first.data.shape)
     K = getattr(first.model, "K", None)
@@ -254,7 +266,7 @@ def _settings(runs: list[TrackedRun], desc: OptimizerRun, B: int) -> TrackSettin
         seeds=len(runs),
         seed_list=[r.seed for r in runs],
         K=K if isinstance(K, int) else None,
-        options={"batch_how": first.batch_how, **first.options},
+        options={"batch_how": first.batch_how, "sampling": sampling, **first.options},
     )
 
 

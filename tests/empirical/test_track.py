@@ -89,6 +89,7 @@ def test_sgd_under_step_lr_binds_the_schedule_theorem(X):
     assert math.isfinite(result.bound) and result.bound > 0 and isinstance(result.observed, Estimate)
     assert result.ratio == pytest.approx(result.bound / result.observed.value)
     assert _statuses(result)["algorithm"].status == "holds"
+    assert _statuses(result)["unbiased"].status == "unchecked"  # the user's loop draws its own batches
     np.testing.assert_array_equal(result.runs.step_size, taken)  # 0.02, then 0.01 after 40 steps, ...
     assert sorted(set(taken)) == [0.005, 0.01, 0.02]
     steps = [k for k, _ in result.records]
