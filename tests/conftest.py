@@ -1,5 +1,7 @@
 import os
 
+import cases
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -16,3 +18,34 @@ try:
     torch.set_num_threads(1)
 except ImportError:  # pragma: no cover - torch is a dependency
     pass
+
+
+# The shared test cases (tests/cases.py) that tests take as fixtures, built once a session.
+
+
+@pytest.fixture(scope="session")
+def small_npy(tmp_path_factory):
+    """The CLI tests' small data file: cases.sigmoid_rows() (SMALL_ROWS x SMALL_COLUMNS) as .npy."""
+    return cases.write_small_npy(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's digits, float32 (1797, 64) in [0, 1]: cases.digits()."""
+    return cases.digits()
+
+
+@pytest.fixture(scope="session")
+def digits_train():
+    """The training rows of digits at verify's default split (1438, 64): cases.digits_train()."""
+    return cases.digits_train()
+
+
+@pytest.fixture(scope="session")
+def derivations(tmp_path_factory):
+    """Every derivation page, written once a session by ``vaebounds derive --out``:
+    (exit code, folder). The derive CLI test and the committed-pages test both read it."""
+    from empirical.cli import main
+
+    folder = tmp_path_factory.mktemp("derivations")
+    return main(["derive", "--out", str(folder)]), folder

@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 
 import pytest
-from badfiles import write_bad_files
+from cases import write_bad_files
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

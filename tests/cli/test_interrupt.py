@@ -26,15 +26,6 @@ EXIT = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture(scope="module")
-def small_npy(tmp_path_factory):
-    rng = np.random.default_rng(3)
-    path = tmp_path_factory.mktemp("data") / "small.npy"
-    X = 1 / (1 + np.exp(-(rng.normal(size=(80, 3)) @ rng.normal(size=(3, 8)))))
-    np.save(path, X.astype(np.float32))
-    return path
-
-
 def _args(data, out):
     return ["verify", "--data", str(data), "--steps", "12", "--seeds", "2", "--out", str(out), "--quiet"]
 

@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from cases import SMALL_COLUMNS, SMALL_ROWS
 
 import empirical.pipeline.pipeline as pipeline_module
 from empirical.cli import main
@@ -17,15 +18,6 @@ from empirical.cli import main
 class Reached(BaseException):
     def __init__(self, settings):
         self.settings = settings
-
-
-@pytest.fixture(scope="module")
-def small_npy(tmp_path_factory):
-    rng = np.random.default_rng(7)
-    path = tmp_path_factory.mktemp("data") / "small.npy"
-    X = 1 / (1 + np.exp(-(rng.normal(size=(120, 3)) @ rng.normal(size=(3, 8)))))
-    np.save(path, X.astype(np.float32))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +51,14 @@ def test_report_json_records_every_setting_the_data_and_the_command(first, small
     )
     record = data["data_set"]
     assert record["sha256"] == hashlib.sha256(small_npy.read_bytes()).hexdigest()
-    assert (record["rows"], record["training_rows"], record["held_out_rows"]) == (120, 90, 30)
-    assert record["columns"] == 8 and record["holdout"] == 0.25 and record["split_seed"] == 0
-    assert data["rows"] == 90 and data["command"] == ["vaebounds", *argv]
+    held_out = round(0.25 * SMALL_ROWS)
+    assert (record["rows"], record["training_rows"], record["held_out_rows"]) == (
+        SMALL_ROWS,
+        SMALL_ROWS - held_out,
+        held_out,
+    )
+    assert record["columns"] == SMALL_COLUMNS and record["holdout"] == 0.25 and record["split_seed"] == 0
+    assert data["rows"] == SMALL_ROWS - held_out and data["command"] == ["vaebounds", *argv]
     assert {"python", "torch", "numpy", "vaebounds"} <= set(data["versions"])
 
 

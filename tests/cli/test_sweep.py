@@ -2,22 +2,12 @@
 
 import json
 
-import numpy as np
 import pytest
 
 from empirical.cli import main
 from empirical.errors import ConfigError
 from empirical.pipeline import Settings, combined_exit_code
 from empirical.sweep import parse_axis, points, run_sweep
-
-
-@pytest.fixture(scope="module")
-def small_npy(tmp_path_factory):
-    rng = np.random.default_rng(1)
-    path = tmp_path_factory.mktemp("data") / "small.npy"
-    X = 1 / (1 + np.exp(-(rng.normal(size=(200, 3)) @ rng.normal(size=(3, 8)))))
-    np.save(path, X.astype(np.float32))
-    return path
 
 
 def test_parse_axis_and_points():

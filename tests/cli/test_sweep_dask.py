@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from empirical.pipeline import Settings
@@ -24,15 +23,6 @@ psutil = pytest.importorskip(
 
 GRID = ("B=4,8,16,32",)
 NUMBERS = ("bound", "observed", "observed_lo", "observed_hi", "per_seed", "ratio", "verdict", "C_gamma_used")
-
-
-@pytest.fixture(scope="module")
-def small_npy(tmp_path_factory):
-    rng = np.random.default_rng(5)
-    path = tmp_path_factory.mktemp("data") / "small.npy"
-    X = 1 / (1 + np.exp(-(rng.normal(size=(100, 3)) @ rng.normal(size=(3, 8)))))
-    np.save(path, X.astype(np.float32))
-    return path
 
 
 def _command(data: Path, out: Path) -> list[str]:

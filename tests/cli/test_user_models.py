@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from empirical.cli import main
@@ -56,19 +55,17 @@ def _run(args, capsys):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
+    """A folder holding the user's model file vae.py (the data is the shared small_npy)."""
     folder = tmp_path_factory.mktemp("user")
-    rng = np.random.default_rng(0)
-    X = 1 / (1 + np.exp(-(rng.normal(size=(300, 3)) @ rng.normal(size=(3, 10)))))
-    np.save(folder / "x.npy", X.astype(np.float32))
     (folder / "vae.py").write_text(MODEL_FILE)
     return folder
 
 
 @pytest.mark.slow
-def test_model_file_gives_a_verdict_over_runs(files, tmp_path, capsys):
+def test_model_file_gives_a_verdict_over_runs(files, small_npy, tmp_path, capsys):
     """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together."""
     model = f"{files / 'vae.py'}:make"
-    args = ["verify", "--model", model, "--data", str(files / "x.npy"), "--steps", "80", "--seeds", "2"]
+    args = ["verify", "--model", model, "--data", str(small_npy), "--steps", "80", "--seeds", "2"]
     code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
     data = json.loads(stdout)
     assert code == data["exit_code"] in (0, 1), data["assumptions"]
@@ -108,14 +105,14 @@ def test_conv_on_mnist_gives_a_verdict(tmp_path, capsys):
         ("{d}/vae.py:wrong", "must return"),
     ],
 )
-def test_bad_model_files_exit_2_with_one_line(files, tmp_path, capsys, spec, pattern):
+def test_bad_model_files_exit_2_with_one_line(files, small_npy, tmp_path, capsys, spec, pattern):
     model = spec.format(d=files)
     args = [
         "verify",
         "--model",
         model,
         "--data",
-        str(files / "x.npy"),
+        str(small_npy),
         "--steps",
         "5",
         "--out",
@@ -129,8 +126,8 @@ def test_bad_model_files_exit_2_with_one_line(files, tmp_path, capsys, spec, pat
     "extra, word",
     [(["--samples", "3"], "--samples"), (["--box", "0.1"], "--box"), (["--beta", "2"], "--beta")],
 )
-def test_built_in_options_are_refused_for_a_user_model(files, tmp_path, capsys, extra, word):
-    args = ["verify", "--model", f"{files / 'vae.py'}:make", "--data", str(files / "x.npy"), *extra]
+def test_built_in_options_are_refused_for_a_user_model(files, small_npy, tmp_path, capsys, extra, word):
+    args = ["verify", "--model", f"{files / 'vae.py'}:make", "--data", str(small_npy), *extra]
     code, _, err = _run([*args, "--out", str(tmp_path)], capsys)
     assert code == 2 and word in err and "user's module" in err
 

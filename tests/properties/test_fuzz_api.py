@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from badfiles import write_bad_files
+from cases import write_bad_files
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 

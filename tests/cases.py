@@ -1,0 +1,227 @@
+"""The suite's shared test cases: small data sets and oracles with known answers.
+
+Every builder is a plain function of its sizes and seed (no global random state);
+tests/conftest.py exposes the ones tests take as fixtures (``small_npy``,
+``digits``, ``digits_train``, ``derivations``). One definition each, so two
+tests that say "the small data set" or "the paper's Adam" mean the same thing.
+
+Data sets
+- :func:`sigmoid_rows`: ``SMALL_ROWS x SMALL_COLUMNS`` rows in (0, 1) on a
+  3-dimensional manifold (the CLI's small data file, ``small_npy``).
+- :func:`digits`, :func:`digits_train`: scikit-learn's 8x8 digits (1797 x 64 in
+  [0, 1]) and its training split (held out 0.2, split seed 0: 1438 rows).
+- :func:`uniform_rows`: n x d uniform [0, 1) rows, a model's input where the data
+  does not matter.
+- :func:`write_bad_files`: data files of every bad shape and two good ones.
+
+Oracles
+- :func:`sgd_oracle`: a noisy quadratic (convex) or noisy cosine (nonconvex) with
+  exactly known L, sigma2 and Delta (``empirical.oracles``).
+- :func:`cosine_schedule`: the cosine step sequence with a linear warm-up.
+- :func:`quadratic`: F(x, y) = x^T A x / 2 + ||y||^2 with A's spectrum given.
+- :func:`gradient_sequence`: a fixed gradient sequence for the update rules.
+- :func:`paper_adam`, :func:`paper_adagrad`: Défossez, Bottou, Bach, Usunier
+  (TMLR 2022), the algorithms as written in the paper, float64.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from empirical import data
+from empirical.oracles import NoisyCosine, NoisyQuadratic
+
+F64 = torch.float64
+
+# ------------------------------------------------------------------ data sets
+
+#: The small data set of the CLI tests: rows, columns, latent dimension, seed.
+SMALL_ROWS, SMALL_COLUMNS, SMALL_LATENT, SMALL_SEED = 200, 8, 3, 0
+
+
+def sigmoid_rows(
+    n: int = SMALL_ROWS, d: int = SMALL_COLUMNS, latent: int = SMALL_LATENT, seed: int = SMALL_SEED
+) -> np.ndarray:
+    """X = sigmoid(Z W), float32 (n, d): Z (n x latent) then W (latent x d) standard
+    normal from ``numpy.random.default_rng(seed)``; rows in (0, 1) near a
+    ``latent``-dimensional manifold, what a small VAE fits in a few steps."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(size=(n, latent))
+    W = rng.normal(size=(latent, d))
+    return (1 / (1 + np.exp(-(Z @ W)))).astype(np.float32)
+
+
+def write_small_npy(folder: Path) -> Path:
+    """:func:`sigmoid_rows` at its defaults, saved as ``folder/small.npy``."""
+    path = Path(folder) / "small.npy"
+    np.save(path, sigmoid_rows())
+    return path
+
+
+@functools.cache
+def digits() -> torch.Tensor:
+    """scikit-learn's digits as ``verify`` loads them: float32 (1797, 64) in [0, 1].
+    One tensor for the whole session: tests slice or copy it, never write into it."""
+    return data.load("digits")
+
+
+@functools.cache
+def digits_train() -> torch.Tensor:
+    """The training rows of :func:`digits` at ``verify``'s default split (held out 0.2,
+    split seed 0): float32 (1438, 64)."""
+    return data.split(digits(), held_out=0.2, seed=0)[0]
+
+
+def uniform_rows(n: int, d: int, seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(n, d) uniform [0, 1) rows from ``torch.Generator().manual_seed(seed)``."""
+    return torch.rand(n, d, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+
+
+#: Rows of the good files (and of the bad ones cut from them).
+GOOD_ROWS = 60
+
+
+def write_bad_files(folder: Path) -> dict[str, Path]:
+    """Data files of every bad shape, and the good ones (:func:`sigmoid_rows` with
+    ``GOOD_ROWS`` rows, as .npy and .csv), written into ``folder``; name -> path
+    (``missing.npy`` is named but not written)."""
+    good = sigmoid_rows(GOOD_ROWS)
+    files: dict[str, object] = {
+        "good.npy": good,
+        "empty.npy": np.zeros((0, 8)),
+        "one_d.npy": np.ones(50),
+        "three_d.npy": np.ones((20, 4, 2)),
+        "strings.npy": np.array([["a", "b"]] * 20),
+        "nan.npy": np.where(np.eye(20, 8) > 0, np.nan, 1.0),
+        "inf.npy": np.full((20, 8), np.inf),
+        "huge.npy": np.full((20, 8), 1e30),
+        "few_rows.npy": good[:3],
+        "one_column.npy": good[:, :1],
+        "bool.npy": good > 0.5,
+        "complex.npy": good.astype(np.complex64),
+    }
+    out = {}
+    for name, array in files.items():
+        path = folder / name
+        np.save(path, array)
+        out[name] = path
+    np.save(folder / "object.npy", np.array([{"a": 1}] * 20, dtype=object), allow_pickle=True)
+    out["object.npy"] = folder / "object.npy"
+    raw = (folder / "good.npy").read_bytes()
+    for name, raw_bytes in {
+        "truncated.npy": raw[: len(raw) // 2],
+        "zero_bytes.npy": b"",
+        "header_only.npy": raw[:80],
+    }.items():
+        (folder / name).write_bytes(raw_bytes)
+        out[name] = folder / name
+    header = ",".join(f"c{i}" for i in range(good.shape[1]))
+    np.savetxt(folder / "good.csv", good, delimiter=",", header=header, comments="")
+    out["good.csv"] = folder / "good.csv"
+    texts = {
+        "empty.csv": "",
+        "header_only.csv": "a,b,c\n",
+        "text.csv": "a,b\nc,d\ne,f\n",
+        "ragged.csv": "1,2,3\n4,5\n6\n",
+        "nan.csv": "\n".join(["1,nan,2"] * 20),
+        "two_headers.csv": "a,b\nc,d\n" + "\n".join(["1,2"] * 20),
+        "blank_lines.csv": "\n\n\n",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+        out[name] = folder / name
+    (folder / "folder.npy").mkdir(exist_ok=True)
+    out["folder.npy"] = folder / "folder.npy"
+    (folder / "data.txt").write_text("1,2\n3,4\n")
+    out["data.txt"] = folder / "data.txt"
+    out["missing.npy"] = folder / "missing.npy"
+    return out
+
+
+# ------------------------------------------------------------------ oracles
+
+
+def sgd_oracle(kind: str, dim: int, L: float, sigma2: float, rng: np.random.Generator):
+    """A noisy quadratic ("quadratic", convex) or noisy cosine ("cosine", nonconvex,
+    frequency uniform in [0.5, 3]) in ``dim`` dimensions with smoothness L and total
+    noise variance sigma2, drawn from ``rng`` (inf F = 0 for both)."""
+    if kind == "quadratic":
+        return NoisyQuadratic.random(dim, L, sigma2, rng)
+    if kind == "cosine":
+        return NoisyCosine.random(dim, L, sigma2, rng, frequency=float(rng.uniform(0.5, 3.0)))
+    raise ValueError(f"oracle kind must be 'quadratic' or 'cosine', got {kind!r}")
+
+
+def cosine_schedule(n: int, gamma_max: float, warmup: int = 0) -> np.ndarray:
+    """gamma_k = gamma_max (1 + cos(pi (k - 1)/n))/2, k = 1..n, the first ``warmup``
+    steps scaled by j/(warmup + 1), j = 1..warmup."""
+    k = np.arange(1, n + 1)
+    steps = gamma_max * (1 + np.cos(np.pi * (k - 1) / n)) / 2
+    if warmup:
+        steps[:warmup] *= np.arange(1, warmup + 1) / (warmup + 1)
+    return steps
+
+
+def quadratic(eigs, d_extra: int = 0, seed: int = 0):
+    """F(x, y) = x^T A x / 2 + ||y||^2 with A = Q diag(eigs) Q^T, Q a random rotation:
+    Hessian blocks A and 2 I, so its largest |eigenvalue| is max(max|eigs|, 2 if y).
+    Returns (loss(params), params at a random point, A, Q), float64."""
+    g = torch.Generator().manual_seed(seed)
+    n = len(eigs)
+    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=F64))
+    A = Q @ torch.diag(torch.as_tensor(eigs, dtype=F64)) @ Q.T
+
+    def loss(p):
+        out = 0.5 * p["x"] @ A @ p["x"]
+        if d_extra:
+            out = out + (p["y"] ** 2).sum()
+        return out
+
+    params = {"x": torch.randn(n, generator=g, dtype=F64)}
+    if d_extra:
+        params["y"] = torch.randn(d_extra, generator=g, dtype=F64)
+    return loss, params, A, Q
+
+
+#: Coordinate scales of :func:`gradient_sequence`, repeated along the last axis: a
+#: large, a tiny (below eps) and a mid-sized coordinate.
+GRADIENT_SCALES = (1.0, 0.01, 3.0)
+
+
+def gradient_sequence(steps: int, shape: tuple[int, ...] = (3,), seed: int = 0) -> np.ndarray:
+    """A fixed gradient sequence, float64 (steps, *shape): standard normal from
+    ``numpy.random.default_rng(seed)`` times GRADIENT_SCALES along the last axis
+    (the update rules do not depend on where g comes from)."""
+    scales = np.resize(np.array(GRADIENT_SCALES), shape[-1])
+    return np.random.default_rng(seed).normal(size=(steps, *shape)) * scales
+
+
+def paper_adam(x0: np.ndarray, grads, alpha: float, beta1: float, beta2: float, eps: float) -> np.ndarray:
+    """Défossez et al. 2022, Adam as written there: m_n = beta1 m_{n-1} + g_n,
+    v_n = beta2 v_{n-1} + g_n^2, alpha_n = alpha (1 - beta1) sqrt(sum_{j<n} beta2^j),
+    x_n = x_{n-1} - alpha_n m_n / sqrt(eps + v_n). The iterates x_0..x_N, float64."""
+    x = np.array(x0, dtype=float)
+    m, v, out = np.zeros_like(x), np.zeros_like(x), [x]
+    for n, g in enumerate(grads, 1):
+        m, v = beta1 * m + g, beta2 * v + g * g
+        alpha_n = alpha * (1 - beta1) * math.sqrt(sum(beta2**j for j in range(n)))
+        x = x - alpha_n * m / np.sqrt(eps + v)
+        out.append(x)
+    return np.array(out)
+
+
+def paper_adagrad(x0: np.ndarray, grads, alpha: float, eps: float) -> np.ndarray:
+    """Défossez et al. 2022, Adagrad: v_n = v_{n-1} + g_n^2, x_n = x_{n-1} - alpha g_n /
+    sqrt(eps + v_n). The iterates x_0..x_N, float64."""
+    x = np.array(x0, dtype=float)
+    v, out = np.zeros_like(x), [x]
+    for g in grads:
+        v = v + g * g
+        x = x - alpha * g / np.sqrt(eps + v)
+        out.append(x)
+    return np.array(out)
