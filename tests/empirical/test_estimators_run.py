@@ -9,16 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from empirical import data, estimate, models
+from empirical import estimate, models
 from empirical.estimators import Constants, Estimate, loss_at, model_gradient_variance, smoothness
 from empirical.estimators.results import unflatten
 from empirical.estimators.variance import select_examples
 from empirical.train import train
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return data.load("digits")
 
 
 def test_estimate_at_a_point(digits):

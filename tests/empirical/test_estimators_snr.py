@@ -6,14 +6,15 @@ import math
 
 import pytest
 import torch
+from cases import uniform_rows
 
-from empirical import data, models
+from empirical import models
 from empirical.errors import ConfigError
 from empirical.estimators import gradient_snr
 
 
-def test_iwae_on_digits_encoder_snr_falls_and_decoder_snr_rises_with_K():
-    X = data.load("digits")
+def test_iwae_on_digits_encoder_snr_falls_and_decoder_snr_rises_with_K(digits):
+    X = digits
     m = models.make("iwae", X.shape[1], decoder="bernoulli", hidden=(32,), latent_dim=4)
     params = m.init_params(torch.Generator().manual_seed(0))
     table = gradient_snr(m, params, X, Ks=(1, 10, 100), batch_sizes=(8,), n_examples=48, mc_samples=4, seed=0)
@@ -28,7 +29,7 @@ def test_iwae_on_digits_encoder_snr_falls_and_decoder_snr_rises_with_K():
 
 
 def test_snr_grows_like_sqrt_B_and_table_lookup():
-    X = torch.rand(60, 16, generator=torch.Generator().manual_seed(0))
+    X = uniform_rows(60, 16, seed=0)
     m = models.make("gaussian", 16, hidden=(8,), latent_dim=2)
     params = m.init_params(torch.Generator().manual_seed(1))
     table = gradient_snr(m, params, X, batch_sizes=(1, 4, 16), mc_samples=3)

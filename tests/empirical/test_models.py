@@ -21,11 +21,6 @@ def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.fixture(scope="module")
-def digits() -> torch.Tensor:
-    return data.load("digits")
-
-
 # -- soft-clip ---------------------------------------------------------------------
 
 

@@ -18,11 +18,6 @@ ARRAYS += ("full_loss", "param_sup_norm", "snapshot_steps", "snapshots")
 
 
 @pytest.fixture(scope="module")
-def digits() -> torch.Tensor:
-    return data.split(data.load("digits"), held_out=0.2, seed=0)[0]
-
-
-@pytest.fixture(scope="module")
 def model() -> models.VAE:
     return models.make("gaussian", 64)
 
@@ -34,35 +29,35 @@ def assert_same_run(a, b):
         assert torch.equal(a.params[key], b.params[key]), key
 
 
-def test_default_model_on_digits_lowers_the_loss(digits, model):
-    run = train(model, None, digits, steps=400, C_gamma=0.05, records=range(0, 401, 100))
+def test_default_model_on_digits_lowers_the_loss(digits_train, model):
+    run = train(model, None, digits_train, steps=400, C_gamma=0.05, records=range(0, 401, 100))
     assert run.full_loss[0, -1] < run.full_loss[0, 0] - 5.0
     assert run.loss[0, -50:].mean() < run.loss[0, :3].mean() - 5.0
     assert run.full_grad_norm_sq[0, -1] < 0.1 * run.full_grad_norm_sq[0, 0]
     assert run.full_loss.min() >= model.loss_lower_bound
-    adam = train(model, None, digits, optimizer="adam", steps=200, C_gamma=0.01)
+    adam = train(model, None, digits_train, optimizer="adam", steps=200, C_gamma=0.01)
     assert adam.full_loss[0, -1] < adam.full_loss[0, 0] - 5.0
 
 
-def test_same_seed_same_trajectory_other_seed_differs(digits, model):
+def test_same_seed_same_trajectory_other_seed_differs(digits_train, model):
     kw = dict(steps=60, C_gamma=0.05, records=range(0, 61, 20), optimizer="adam")
-    a = train(model, None, digits, seed=3, **kw)
-    b = train(model, None, digits, seed=3, **kw)
+    a = train(model, None, digits_train, seed=3, **kw)
+    b = train(model, None, digits_train, seed=3, **kw)
     assert_same_run(a, b)
-    d = train(model, None, digits, seed=4, **kw)
+    d = train(model, None, digits_train, seed=4, **kw)
     assert not np.array_equal(a.loss, d.loss)
 
 
 @pytest.mark.parametrize("kind", ["gaussian", "iwae"])
-def test_batched_runs_equal_single_runs(digits, kind):
+def test_batched_runs_equal_single_runs(digits_train, kind):
     """Run i of seeds=R is the run of seed + i alone: same minibatches, noise
     and initialisation (bit for bit), same trajectory up to float rounding."""
     m = models.make(kind, 64, hidden=(16,), latent_dim=4, K=2)
     kw = dict(steps=80, batch_size=16, C_gamma=0.05, records=(0, 10, 40, 80))
-    batch = train(m, None, digits, seed=7, seeds=3, **kw)
+    batch = train(m, None, digits_train, seed=7, seeds=3, **kw)
     assert batch.seeds == (7, 8, 9) and batch.runs == 3
     for i in range(3):
-        one = train(m, None, digits, seed=7 + i, **kw)
+        one = train(m, None, digits_train, seed=7 + i, **kw)
         np.testing.assert_allclose(batch.loss[i], one.loss[0], rtol=1e-4)
         np.testing.assert_allclose(batch.snapshots[i], one.snapshots[0], rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(batch.full_grad_norm_sq[i], one.full_grad_norm_sq[0], rtol=1e-3)
@@ -70,10 +65,10 @@ def test_batched_runs_equal_single_runs(digits, kind):
         assert np.array_equal(batch.snapshots[i, 0], one.snapshots[0, 0])  # theta_0 drawn alike
 
 
-def test_recording_does_not_change_the_trajectory(digits, model):
+def test_recording_does_not_change_the_trajectory(digits_train, model):
     kw = dict(steps=40, C_gamma=0.05, seed=1)
-    dense = train(model, None, digits, records=range(0, 41, 5), **kw)
-    sparse = train(model, None, digits, records=(), **kw)
+    dense = train(model, None, digits_train, records=range(0, 41, 5), **kw)
+    sparse = train(model, None, digits_train, records=(), **kw)
     assert np.array_equal(dense.loss, sparse.loss)
     assert np.array_equal(dense.snapshots[:, -1], sparse.snapshots[:, -1])
     assert list(dense.record_steps) == list(range(0, 41, 5))
@@ -93,8 +88,8 @@ def test_record_and_snapshot_plans():
         record_plan(0)
 
 
-def test_records_shapes_and_schedule(digits, model):
-    run = train(model, None, digits, steps=25, C_gamma=0.05, records=(10, 20), seeds=2)
+def test_records_shapes_and_schedule(digits_train, model):
+    run = train(model, None, digits_train, steps=25, C_gamma=0.05, records=(10, 20), seeds=2)
     assert run.loss.shape == run.grad_norm_sq.shape == (2, 25) and run.step_size.shape == (25,)
     assert list(run.record_steps) == [0, 10, 20, 25]
     assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (2, 4)
@@ -105,7 +100,7 @@ def test_records_shapes_and_schedule(digits, model):
     assert np.allclose(run.param_sup_norm, np.abs(run.snapshots).max(axis=2))
     assert run.mapping_sq is None
     assert not hasattr(run, "mean_full_grad_norm_sq")  # no unweighted mean of uneven records
-    const = train(model, None, digits, steps=5, C_gamma=0.05, schedule="constant")
+    const = train(model, None, digits_train, steps=5, C_gamma=0.05, schedule="constant")
     assert np.all(const.step_size == 0.05)
 
 
@@ -141,12 +136,12 @@ def test_deterministic_record_is_the_exact_gradient_norm():
     assert run.full_loss[0, 0] == pytest.approx(float(closed.full_loss(p0, X)))
 
 
-def test_noisy_records_are_unbiased(digits):
+def test_noisy_records_are_unbiased(digits_train):
     """The mean of many records (U-statistics of 3 full-data gradients) at one point equals
     ||grad F||^2 (a reference from two independent 64-draw averages), within Monte-Carlo
     error; their jackknife variances are on average at least the records' spread (Efron-Stein)."""
     m = models.make("gaussian", 64, hidden=(16,), latent_dim=4, dtype="float64")
-    X = digits[:200].double()
+    X = digits_train[:200].double()
     theta = m.init_params(torch.Generator().manual_seed(0))
     R = 400
     stacked = {k: v.unsqueeze(0).expand(R, *v.shape) for k, v in theta.items()}
@@ -164,16 +159,18 @@ def test_noisy_records_are_unbiased(digits):
     assert float(variances.mean()) >= 0.8 * float(records.var()) and bool((variances >= 0).all())
 
 
-def test_projection_keeps_params_in_box_and_records_the_mapping(digits, model):
-    run = train(model, None, digits, steps=30, C_gamma=0.05, box=0.05, records=range(0, 31, 10), seeds=2)
+def test_projection_keeps_params_in_box_and_records_the_mapping(digits_train, model):
+    run = train(
+        model, None, digits_train, steps=30, C_gamma=0.05, box=0.05, records=range(0, 31, 10), seeds=2
+    )
     assert np.all(run.param_sup_norm <= 0.05 + 1e-7)
     assert max(float(p.abs().max()) for p in run.params.values()) <= 0.05 + 1e-7
     assert run.mapping_sq.shape == (2, 30)
     # no projection active on a coordinate -> the mapping is g_k there; overall at most ||g_k||^2
     assert np.all(run.mapping_sq <= run.grad_norm_sq * (1 + 1e-4))
-    free = train(model, None, digits, steps=1, C_gamma=0.05)
+    free = train(model, None, digits_train, steps=1, C_gamma=0.05)
     assert free.param_sup_norm[0, 0] > 0.05  # so the box really was active at theta_0
-    one = train(model, None, digits, steps=1, C_gamma=0.05, box=0.05, schedule="constant")
+    one = train(model, None, digits_train, steps=1, C_gamma=0.05, box=0.05, schedule="constant")
     theta0 = {k: v[0] for k, v in one.run(0).params.items()}
     start = one.snapshots[0, 0]
     end = torch.cat([theta0[k].reshape(-1) for k in one.param_keys]).double().numpy()
@@ -181,64 +178,71 @@ def test_projection_keeps_params_in_box_and_records_the_mapping(digits, model):
 
 
 @pytest.mark.parametrize("activation", ["softclip", "relu"])
-def test_huge_step_is_divergence_naming_the_step_and_seed(digits, activation):
+def test_huge_step_is_divergence_naming_the_step_and_seed(digits_train, activation):
     m = models.make("gaussian", 64, activation=activation)
     with pytest.raises(DivergenceError, match=r"at step \d+ \(run of seed \d+\)"):
-        train(m, None, digits, steps=50, C_gamma=1e30, records=(), seeds=2)
+        train(m, None, digits_train, steps=50, C_gamma=1e30, records=(), seeds=2)
 
 
-def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, digits, model):
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, digits_train, model):
     kw = dict(optimizer="adam", C_gamma=0.01, records=range(0, 51, 10), seed=5, seeds=2)
-    full = train(model, None, digits, steps=50, **kw)
+    full = train(model, None, digits_train, steps=50, **kw)
     ckpt = tmp_path / "run.pt"
-    first = train(model, None, digits, steps=30, checkpoint=ckpt, **kw)
+    first = train(model, None, digits_train, steps=30, checkpoint=ckpt, **kw)
     assert ckpt.is_file() and first.steps == 30
-    resumed = train(model, None, digits, steps=50, resume=ckpt, checkpoint=ckpt, **kw)
+    resumed = train(model, None, digits_train, steps=50, resume=ckpt, checkpoint=ckpt, **kw)
     assert_same_run(full, resumed)
     with pytest.raises(ConfigError, match="C_gamma"):
-        train(model, None, digits, steps=50, resume=ckpt, **{**kw, "C_gamma": 0.02})
+        train(model, None, digits_train, steps=50, resume=ckpt, **{**kw, "C_gamma": 0.02})
     with pytest.raises(ConfigError, match="seeds"):
-        train(model, None, digits, steps=50, resume=ckpt, **{**kw, "seeds": 3})
+        train(model, None, digits_train, steps=50, resume=ckpt, **{**kw, "seeds": 3})
     with pytest.raises(ConfigError, match="steps"):
-        train(model, None, digits, steps=20, resume=ckpt, **kw)
+        train(model, None, digits_train, steps=20, resume=ckpt, **kw)
     bad = tmp_path / "bad.pt"
     torch.save({"format": 1}, bad)
     with pytest.raises(ConfigError, match="not a vaebounds training checkpoint"):
-        train(model, None, digits, steps=50, resume=bad, **kw)
+        train(model, None, digits_train, steps=50, resume=bad, **kw)
 
 
-def test_delayed_adam_run_is_recorded(digits, model):
+def test_delayed_adam_run_is_recorded(digits_train, model):
     kw = dict(optimizer="adam", steps=30, C_gamma=3e-3, betas=(0.0, 0.99), adam_eps=1e-3)
-    run = train(model, None, digits, adam_variant="delayed", **kw)
+    run = train(model, None, digits_train, adam_variant="delayed", **kw)
     assert run.options["adam_variant"] == "delayed" and run.full_loss[0, -1] < run.full_loss[0, 0]
-    torch_run = train(model, None, digits, **kw)
+    torch_run = train(model, None, digits_train, **kw)
     assert torch_run.options["adam_variant"] == "torch"
     assert not np.array_equal(run.snapshots[:, -1], torch_run.snapshots[:, -1])
-    assert train(model, None, digits, steps=2, C_gamma=0.05).options["adam_variant"] is None
+    assert train(model, None, digits_train, steps=2, C_gamma=0.05).options["adam_variant"] is None
 
 
-def test_dtype_device_and_progress(digits, model, capsys):
-    run = train(model, None, digits, steps=3, C_gamma=0.05, dtype="float64", progress=True)
+def test_dtype_device_and_progress(digits_train, model, capsys):
+    run = train(model, None, digits_train, steps=3, C_gamma=0.05, dtype="float64", progress=True)
     assert all(p.dtype == torch.float64 for p in run.params.values())
     assert run.options["dtype"] == "float64" and run.options["device"] == "cpu"
     assert "step" in capsys.readouterr().err
-    train(model, None, digits, steps=3, C_gamma=0.05, progress=False)
+    train(model, None, digits_train, steps=3, C_gamma=0.05, progress=False)
     assert capsys.readouterr().err == ""
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="cuda"):
-            train(model, None, digits, steps=3, C_gamma=0.1, device="cuda")
+            train(model, None, digits_train, steps=3, C_gamma=0.1, device="cuda")
 
 
-def test_given_params_shared_or_stacked(digits, model):
+def test_given_params_shared_or_stacked(digits_train, model):
     p0 = model.init_params(torch.Generator().manual_seed(11))
-    shared = train(model, p0, digits, steps=2, C_gamma=0.05, seeds=2)
+    shared = train(model, p0, digits_train, steps=2, C_gamma=0.05, seeds=2)
     flat = torch.cat([p0[k].reshape(-1) for k in shared.param_keys]).double().numpy()
     assert np.array_equal(shared.snapshots[0, 0], flat) and np.array_equal(shared.snapshots[1, 0], flat)
     stacked = {k: torch.stack([v, v + 0.01]) for k, v in p0.items()}
-    two = train(model, stacked, digits, steps=2, C_gamma=0.05, seeds=2)
+    two = train(model, stacked, digits_train, steps=2, C_gamma=0.05, seeds=2)
     assert not np.array_equal(two.snapshots[0, 0], two.snapshots[1, 0])
     with pytest.raises(ConfigError, match="shape"):
-        train(model, {k: torch.stack([v] * 3) for k, v in p0.items()}, digits, steps=2, C_gamma=0.05, seeds=2)
+        train(
+            model,
+            {k: torch.stack([v] * 3) for k, v in p0.items()},
+            digits_train,
+            steps=2,
+            C_gamma=0.05,
+            seeds=2,
+        )
 
 
 @pytest.mark.parametrize(
@@ -260,7 +264,7 @@ def test_given_params_shared_or_stacked(digits, model):
         ({"threads": 0}, "threads"),
     ],
 )
-def test_bad_train_options(digits, model, opts, word):
+def test_bad_train_options(digits_train, model, opts, word):
     kw = {"steps": 5, "C_gamma": 0.1, **opts}
     with pytest.raises(ConfigError, match=word):
-        train(model, None, digits, **kw)
+        train(model, None, digits_train, **kw)
