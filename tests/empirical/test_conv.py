@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from cases import uniform_rows
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from empirical import conv, data
@@ -28,7 +29,7 @@ def test_default_conv_vae_on_mnist_rows():
 
 def test_loss_is_the_negative_elbo_of_torch_distributions():
     model, loss = conv.make(64, K=3, beta=0.5, latent_dim=4, channels=(3, 5), dtype="float64")
-    X = torch.rand(6, 64, generator=torch.Generator().manual_seed(1), dtype=F64)
+    X = uniform_rows(6, 64, seed=1, dtype=F64)
     torch.manual_seed(5)
     got = loss(model, X)
     torch.manual_seed(5)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from cases import uniform_rows
 from scipy import stats
 
 from empirical import models
@@ -83,7 +84,7 @@ def test_loss_at_and_model_lower_bounds(kind, opts, bound):
     m = models.make(kind, 16, hidden=(8,), latent_dim=2, **opts)
     assert m.loss_lower_bound == (pytest.approx(bound) if bound is not None else None)
     params = m.init_params(torch.Generator().manual_seed(0))
-    X = torch.rand(30, 16, generator=torch.Generator().manual_seed(1))
+    X = uniform_rows(30, 16, seed=1)
     F0 = loss_at(m, params, X, 3, seed=4)
     gen = torch.Generator().manual_seed(4)
     eps = m.sample_noise(gen, batch=90)
@@ -108,7 +109,7 @@ def test_max_seen_and_norms_along_run():
 def test_norms_at_point_match_a_per_example_loop():
     m = models.make("gaussian", 16, hidden=(8,), latent_dim=2)
     params = m.init_params(torch.Generator().manual_seed(0))
-    X = torch.rand(7, 16, generator=torch.Generator().manual_seed(1))
+    X = uniform_rows(7, 16, seed=1)
     eps = m.sample_noise(torch.Generator().manual_seed(2), batch=7)
     M, R = norms_at_point(m.loss, params, X, eps)
     l2, sup = [], []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from cases import uniform_rows
 from torch import nn
 
 from empirical.errors import ConfigError, LossError
@@ -97,7 +98,7 @@ def assert_same(fast, slow):
 
 
 def data(n: int, side: int = 6, seed: int = 0) -> torch.Tensor:
-    return torch.rand(n, side * side, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    return uniform_rows(n, side * side, seed=seed, dtype=F64)
 
 
 @pytest.mark.parametrize("layout", ["rows", "stacked"])

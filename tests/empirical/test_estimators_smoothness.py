@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from cases import quadratic
 
 from empirical import models
 from empirical.errors import ConfigError, LossError
@@ -22,25 +23,6 @@ F64 = torch.float64
 
 # torch.func.jvp loads its jvp decompositions through torch.jit.script (deprecated upstream).
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
-
-
-def quadratic(eigs: list[float], d_extra: int = 0, seed: int = 0):
-    """F(x, y) = x^T A x / 2 + ||y||^2 with A = Q diag(eigs) Q^T; Hessian blocks A and 2 I."""
-    g = torch.Generator().manual_seed(seed)
-    n = len(eigs)
-    Q, _ = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=F64))
-    A = Q @ torch.diag(torch.tensor(eigs, dtype=F64)) @ Q.T
-
-    def loss(p):
-        out = 0.5 * p["x"] @ A @ p["x"]
-        if d_extra:
-            out = out + (p["y"] ** 2).sum()
-        return out
-
-    params = {"x": torch.randn(n, generator=g, dtype=F64)}
-    if d_extra:
-        params["y"] = torch.randn(d_extra, generator=g, dtype=F64)
-    return loss, params, A, Q
 
 
 @pytest.mark.parametrize("solver", ["lanczos", "arpack"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from cases import uniform_rows
 
 from empirical import models
 from empirical.errors import ConfigError, LossError
@@ -143,7 +144,7 @@ def test_recorder_statistics_match_vmap_twin(kind, opts):
 def test_model_variance_backends_agree_and_groups_add_up():
     m = models.make("gaussian", 64, hidden=(8,), latent_dim=2)
     params = m.init_params(torch.Generator().manual_seed(0))
-    X = torch.rand(50, 64, generator=torch.Generator().manual_seed(1))
+    X = uniform_rows(50, 64, seed=1)
     a = model_gradient_variance(m, params, X, 3, seed=2, backend="recorder")
     b = model_gradient_variance(m, params, X, 3, seed=2, backend="vmap")
     assert a.data.value == pytest.approx(b.data.value, rel=1e-4)
@@ -156,7 +157,7 @@ def test_model_variance_backends_agree_and_groups_add_up():
 def test_closed_form_linear_vae_is_deterministic():
     m = models.make("linear", 64, latent_dim=3)
     params = m.init_params(torch.Generator().manual_seed(0))
-    X = torch.rand(40, 64, generator=torch.Generator().manual_seed(1))
+    X = uniform_rows(40, 64, seed=1)
     v = model_gradient_variance(m, params, X)
     assert v.mc.value == 0.0 and v.data.value > 0
 
@@ -187,7 +188,7 @@ def test_bad_inputs_raise_typed_errors():
 
 def test_elbo_with_K_draws_has_the_same_data_part_and_K_times_smaller_mc_part():
     # The ELBO loss averages K i.i.d. draws: E_eps g does not depend on K and Var_eps g scales as 1/K.
-    X = torch.rand(400, 16, generator=torch.Generator().manual_seed(0))
+    X = uniform_rows(400, 16, seed=0)
     m1 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=1)
     m4 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=4)
     params = m1.init_params(torch.Generator().manual_seed(1))
@@ -205,7 +206,7 @@ def test_model_path_names_a_non_finite_parameter():
     params = m.init_params(torch.Generator().manual_seed(0))
     params["dec.out.bias"] = params["dec.out.bias"].clone()
     params["dec.out.bias"][3] = float("nan")
-    X = torch.rand(10, 16, generator=torch.Generator().manual_seed(1))
+    X = uniform_rows(10, 16, seed=1)
     for backend in ("recorder", "vmap"):
         with pytest.raises(LossError, match=r"dec\.out\.bias"):
             model_gradient_variance(m, params, X, 2, backend=backend)

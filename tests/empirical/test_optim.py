@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from cases import gradient_sequence, paper_adagrad, paper_adam
 
 from empirical.errors import ConfigError
 from empirical.train import SCHEDULES, AdamState, adam_direction, step_rule, step_size, step_sizes
@@ -95,31 +96,9 @@ def test_adam_delayed_uses_past_gradients_only():
 # ---- Défossez et al.'s algorithms: the step rules and the torch optimizers against the paper ------
 
 
-def _paper_adam(x, grads, alpha, b1, b2, eps):
-    """Défossez, Bottou, Bach, Usunier (TMLR 2022), Adam as written there, float64:
-    m_n = b1 m_{n-1} + g_n, v_n = b2 v_{n-1} + g_n^2,
-    alpha_n = alpha (1 - b1) sqrt(sum_{j=0}^{n-1} b2^j), x_n = x_{n-1} - alpha_n m_n / sqrt(eps + v_n)."""
-    x, m, v = x.copy(), np.zeros_like(x), np.zeros_like(x)
-    for n, g in enumerate(grads, 1):
-        m = b1 * m + g
-        v = b2 * v + g * g
-        alpha_n = alpha * (1 - b1) * math.sqrt(sum(b2**j for j in range(n)))
-        x = x - alpha_n * m / np.sqrt(eps + v)
-    return x
-
-
-def _paper_adagrad(x, grads, alpha, eps):
-    """Défossez et al. 2022, Adagrad: v_n = v_{n-1} + g_n^2, x_n = x_{n-1} - alpha g_n / sqrt(eps + v_n)."""
-    x, v = x.copy(), np.zeros_like(x)
-    for g in grads:
-        v = v + g * g
-        x = x - alpha * g / np.sqrt(eps + v)
-    return x
-
-
 def _gradients(shape, steps, seed=3):
-    gen = torch.Generator().manual_seed(seed)
-    return [torch.randn(*shape, generator=gen, dtype=torch.float64) for _ in range(steps)]
+    """cases.gradient_sequence as a list of float64 tensors."""
+    return list(torch.from_numpy(gradient_sequence(steps, shape, seed)))
 
 
 @pytest.mark.parametrize("b1, b2, eps", [(0.9, 0.999, 1e-8), (0.5, 0.9, 1e-3), (0.0, 0.99, 0.1)])
@@ -129,7 +108,7 @@ def test_defossez_adam_rule_and_optimizer_are_the_paper(b1, b2, eps):
 
     alpha, grads = 0.05, _gradients((3, 5), 12)
     x0 = torch.linspace(-1, 1, 15, dtype=torch.float64).reshape(3, 5)
-    paper = _paper_adam(x0.numpy(), [g.numpy() for g in grads], alpha, b1, b2, eps)
+    paper = paper_adam(x0.numpy(), [g.numpy() for g in grads], alpha, b1, b2, eps)[-1]
     rule = step_rule("adam", betas=(b1, b2), adam_eps=eps, adam_variant="defossez")
     state, x = rule.init({"w": x0}), x0.clone()  # 3 runs stacked: the rule is elementwise
     p = x0.clone().requires_grad_()
@@ -151,7 +130,7 @@ def test_defossez_adagrad_rule_and_optimizer_are_the_paper():
 
     alpha, eps, grads = 0.1, 1e-4, _gradients((2, 4), 10)
     x0 = torch.zeros(2, 4, dtype=torch.float64)
-    paper = _paper_adagrad(x0.numpy(), [g.numpy() for g in grads], alpha, eps)
+    paper = paper_adagrad(x0.numpy(), [g.numpy() for g in grads], alpha, eps)[-1]
     rule = step_rule("adagrad", adam_eps=eps, adam_variant="defossez")
     state, x = rule.init({"w": x0}), x0.clone()
     p, q = x0.clone().requires_grad_(), x0.clone().requires_grad_()

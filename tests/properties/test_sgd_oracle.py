@@ -7,11 +7,12 @@ projected bound up to a factor 1 - 4^(-n)."""
 
 import numpy as np
 import sympy as sp
+from cases import cosine_schedule, sgd_oracle
 from hypothesis import given
 from hypothesis import strategies as st
 
 import theory
-from empirical.oracles import NoisyCosine, NoisyQuadratic, run_sgd
+from empirical.oracles import NoisyQuadratic, run_sgd
 from theory import rates
 
 BOUND = theory.bound("generic", "sgd")
@@ -29,28 +30,13 @@ ORACLE_RUNS = dict(
 )
 
 
-def _oracle(kind, dim, L, sigma2, rng):
-    if kind == "quadratic":
-        return NoisyQuadratic.random(dim, L, sigma2, rng)
-    return NoisyCosine.random(dim, L, sigma2, rng, frequency=float(rng.uniform(0.5, 3.0)))
-
-
-def cosine_schedule(n: int, gamma_max: float, warmup: int = 0) -> np.ndarray:
-    """gamma_k = gamma_max (1 + cos(pi (k - 1)/n))/2, k = 1..n, after a linear warm-up."""
-    k = np.arange(1, n + 1)
-    steps = gamma_max * (1 + np.cos(np.pi * (k - 1) / n)) / 2
-    if warmup:
-        steps[:warmup] *= np.arange(1, warmup + 1) / (warmup + 1)
-    return steps
-
-
 @given(
     **ORACLE_RUNS,
     seed=st.integers(0, 2**31 - 1),
 )
 def test_bound_dominates_simulated_sgd(kind, dim, L, sigma2, n, step_fraction, seed):
     rng = np.random.default_rng(seed)
-    problem = _oracle(kind, dim, L, sigma2, rng)
+    problem = sgd_oracle(kind, dim, L, sigma2, rng)
     C = step_fraction / problem.L
     sim = problem.simulate(n, C, rng, replicates=200)
     bound = BOUND.evaluate(n=n, C_gamma=C, **problem.constants())
@@ -65,7 +51,7 @@ def test_bound_dominates_simulated_sgd(kind, dim, L, sigma2, n, step_fraction, s
 )
 def test_schedule_bound_dominates_cosine_schedules(kind, dim, L, sigma2, n, step_fraction, warmup, seed):
     rng = np.random.default_rng(seed)
-    problem = _oracle(kind, dim, L, sigma2, rng)
+    problem = sgd_oracle(kind, dim, L, sigma2, rng)
     steps = cosine_schedule(n, step_fraction / problem.L, min(warmup, n - 1))
     weights = SCHEDULE.lhs.weights(n, step_sizes=steps)
     sim = run_sgd(problem, steps, weights, rng, replicates=200)
@@ -84,7 +70,7 @@ def test_projected_bound_dominates_projected_sgd(kind, dim, L, sigma2, n, step_f
     confidence limit cannot lie below it: the test is that the simulation shows no
     violation, its 99% LOWER confidence limit at most the bound."""
     rng = np.random.default_rng(seed)
-    problem = _oracle(kind, dim, L, sigma2, rng)
+    problem = sgd_oracle(kind, dim, L, sigma2, rng)
     gamma_max = step_fraction / problem.L
     steps = gamma_max * np.arange(1, n + 1) ** -0.5 if decay else np.full(n, gamma_max)
     weights = PROJECTED.lhs.weights(n, step_sizes=steps)

@@ -10,16 +10,13 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from cases import gradient_sequence as gradients
+from cases import paper_adagrad, paper_adam
 
 import theory
 from theory import algorithms as A
 
 HYPER = {"alpha_step": 0.05, "C_gamma": 0.05, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3, "lr_decay": 0.1}
-
-
-def gradients(steps: int, dim: int = 3, seed: int = 0) -> np.ndarray:
-    """A fixed gradient sequence (the update rules do not depend on where g comes from)."""
-    return np.random.default_rng(seed).normal(size=(steps, dim)) * np.array([1.0, 0.01, 3.0])
 
 
 def run(algorithm: A.Algorithm, grads: np.ndarray, **values) -> np.ndarray:
@@ -35,13 +32,15 @@ def run(algorithm: A.Algorithm, grads: np.ndarray, **values) -> np.ndarray:
 def test_defossez_adam_is_the_published_update():
     """x_n = x_{n-1} - alpha (1 - b1) sqrt(sum_{j<n} b2^j) m_n / sqrt(eps + v_n), m, v raw sums."""
     grads, h = gradients(12), HYPER
-    x, m, v, want = np.zeros(3), np.zeros(3), np.zeros(3), [np.zeros(3)]
-    for n, g in enumerate(grads, 1):
-        m, v = h["beta1"] * m + g, h["beta2"] * v + g * g
-        step = h["alpha_step"] * (1 - h["beta1"]) * math.sqrt(sum(h["beta2"] ** j for j in range(n)))
-        x = x - step * m / np.sqrt(h["eps"] + v)
-        want.append(x)
-    np.testing.assert_allclose(run(A.DEFOSSEZ_ADAM, grads, **h), np.array(want), rtol=1e-13, atol=1e-15)
+    want = paper_adam(np.zeros(3), grads, h["alpha_step"], h["beta1"], h["beta2"], h["eps"])
+    np.testing.assert_allclose(run(A.DEFOSSEZ_ADAM, grads, **h), want, rtol=1e-13, atol=1e-15)
+
+
+def test_defossez_adagrad_is_the_published_update():
+    """x_n = x_{n-1} - alpha g_n / sqrt(eps + v_n), v_n = v_{n-1} + g_n^2."""
+    grads, h = gradients(12), HYPER
+    want = paper_adagrad(np.zeros(3), grads, h["alpha_step"], h["eps"])
+    np.testing.assert_allclose(run(A.DEFOSSEZ_ADAGRAD, grads, **h), want, rtol=1e-13, atol=1e-15)
 
 
 def test_delayed_adam_uses_past_gradients_only():
