@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jupytext
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +30,9 @@ def test_every_notebook_is_listed():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_a_jupytext_notebook_that_states_what_it_shows(path):
+    jupytext = pytest.importorskip(
+        "jupytext", reason="reading the notebooks' format needs jupytext (test extra)"
+    )
     notebook = jupytext.read(path)
     assert notebook.metadata["jupytext"]["text_representation"]["format_name"] == "percent"
     first = notebook.cells[0]
