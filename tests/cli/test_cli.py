@@ -233,12 +233,14 @@ def test_out_holding_other_files_is_refused(tmp_path, small_npy, capsys):
     assert code == 2 and "other files" in err and (tmp_path / "notes.txt").read_text() == "mine"
 
 
-def test_derive_writes_every_bound(tmp_path, capsys):
+def test_derive_writes_every_bound(derivations):
+    """``derive --out`` (run once a session, tests/conftest.py) writes a page per bound;
+    tests/theory/test_derive.py compares them with the committed ones."""
     import theory
 
-    code, stdout, _ = _run(["derive", "--out", str(tmp_path)], capsys)
+    code, folder = derivations
     assert code == 0
-    assert len(list(tmp_path.glob("*.md"))) == len(theory.registered())
+    assert len(list(folder.glob("*.md"))) == len(theory.registered())
 
 
 def test_console_script_bad_input_has_no_traceback(tmp_path):
