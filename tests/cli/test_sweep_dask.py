@@ -1,6 +1,8 @@
 """A Dask sweep loses nothing: ``kill -9`` of its driver midway, then a re-run,
 gives every grid point exactly once with the numbers of an uninterrupted
-sweep, and leaves no worker process behind; SIGTERM closes the cluster."""
+sweep (printed in grid order, whatever order they finished in, with the
+combined exit code), and leaves no worker process behind; SIGTERM closes the
+cluster. Each test starts one cluster, the costly part (workers import torch)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from empirical.pipeline import Settings
+from empirical.pipeline import Settings, combined_exit_code
 from empirical.sweep import RESULTS, run_sweep
 
 pytest.importorskip("distributed", reason="the Dask executor needs dask[distributed] (vaebounds[dist])")
@@ -26,7 +28,7 @@ NUMBERS = ("bound", "observed", "observed_lo", "observed_hi", "per_seed", "ratio
 
 
 def _command(data: Path, out: Path) -> list[str]:
-    argv = ["sweep", "--data", str(data), "--steps", "60", "--seeds", "1", "--executor", "dask"]
+    argv = ["sweep", "--data", str(data), "--steps", "60", "--seeds", "1", "--executor", "dask", "--json"]
     return [sys.executable, "-m", "empirical.cli", *argv, *(f"--grid={g}" for g in GRID), "--out", str(out)]
 
 
@@ -73,6 +75,9 @@ def test_kill_9_midway_then_resume_gives_every_point_once_with_the_same_numbers(
     rerun = subprocess.run(_command(small_npy, out), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert f"{len(before)} already done" in rerun.stderr
+    printed = json.loads(rerun.stdout)  # every row, the finished ones included, in grid order
+    assert [r["batch_size"] for r in printed] == [4, 8, 16, 32]
+    assert combined_exit_code(r["exit_code"] for r in printed) == rerun.returncode
     rows = _rows(out)
     assert sorted(r["batch_size"] for r in rows) == [4, 8, 16, 32]  # each point exactly once
     reference = run_sweep(
