@@ -1,14 +1,19 @@
 import os
+import tempfile
+from pathlib import Path
 
 import cases
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 settings.register_profile(
     "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 settings.register_profile("dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# Hypothesis keeps its example database and caches outside the checkout (no test writes there).
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "vaebounds-hypothesis")
 
 # Small models run far faster on one intra-op thread, and on a shared 2-core
 # machine two threads contend with everything else (measured 20-200x slower).
