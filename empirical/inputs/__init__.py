@@ -223,6 +223,15 @@ COMMAND_RULES: dict[str, dict[str, Rule]] = {
     "sweep": {"steps": Whole(2, MAX_STEPS)},
 }
 
+#: ``--quiet``, the same under every sub-command that runs.
+QUIET = Input("quiet", Flag(), False, "no progress on stderr", "--quiet")
+
+
+def _json(what: str, note: str = "") -> Input:
+    """``--json``: print ``what`` as JSON on stdout."""
+    return Input("json", Flag(), False, f"print {what} as JSON on stdout{note}", "--json")
+
+
 #: Options of each sub-command beyond the settings (command -> inputs).
 COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "verify": (
@@ -233,14 +242,8 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
             "output folder of the report, written as a whole",
             "--out",
         ),
-        Input(
-            "json",
-            Flag(),
-            False,
-            "print the report JSON on stdout (the summary then goes to stderr)",
-            "--json",
-        ),
-        Input("quiet", Flag(), False, "no progress on stderr", "--quiet"),
+        _json("the report", " (the summary then goes to stderr)"),
+        QUIET,
         Input(
             "from",
             Text("a report.json path"),
@@ -259,8 +262,8 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
             "output folder of estimate.json, written as a whole",
             "--out",
         ),
-        Input("json", Flag(), False, "print the constants as JSON on stdout", "--json"),
-        Input("quiet", Flag(), False, "no progress on stderr", "--quiet"),
+        _json("the constants"),
+        QUIET,
     ),
     "sweep": (
         Input(
@@ -284,8 +287,8 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
             "output folder (results.jsonl appended per point; resumable)",
             "--out",
         ),
-        Input("json", Flag(), False, "print the rows as JSON on stdout", "--json"),
-        Input("quiet", Flag(), False, "no progress on stderr", "--quiet"),
+        _json("the rows"),
+        QUIET,
     ),
     "derive": (
         Input(

@@ -46,6 +46,21 @@ def _wait_for_rows(folder: Path, count: int, proc: subprocess.Popen, timeout: fl
     raise AssertionError(f"no {count} rows within {timeout} s")
 
 
+def _stop_midway(data: Path, out: Path, signum: int) -> tuple[subprocess.Popen, list, bytes]:
+    """Start the Dask sweep, send ``signum`` once its first row is written; (the process,
+    its worker processes at that moment, its stderr)."""
+    proc = subprocess.Popen(_command(data, out), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for_rows(out, 1, proc)
+        workers = _descendants(proc.pid)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc, workers, err
+
+
 def _descendants(pid: int) -> list:
     return psutil.Process(pid).children(recursive=True)
 
@@ -59,16 +74,8 @@ def _gone(processes, timeout: float = 20.0) -> list:
 @pytest.mark.slow
 def test_kill_9_midway_then_resume_gives_every_point_once_with_the_same_numbers(small_npy, tmp_path):
     out = tmp_path / "sweep"
-    proc = subprocess.Popen(_command(small_npy, out), stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        _wait_for_rows(out, 1, proc)
-        workers = _descendants(proc.pid)
-        assert workers, "the driver started no worker process"
-        proc.kill()  # kill -9: no cleanup in the driver
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, workers, _ = _stop_midway(small_npy, out, signal.SIGKILL)  # kill -9: no cleanup in the driver
+    assert workers, "the driver started no worker process"
     assert _gone(workers) == [], "worker processes outlived their driver"
     before = _rows(out)
     assert 1 <= len(before) < 4
@@ -92,15 +99,7 @@ def test_kill_9_midway_then_resume_gives_every_point_once_with_the_same_numbers(
 @pytest.mark.slow
 def test_sigterm_closes_the_cluster_and_keeps_finished_rows(small_npy, tmp_path):
     out = tmp_path / "sweep"
-    proc = subprocess.Popen(_command(small_npy, out), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    try:
-        _wait_for_rows(out, 1, proc)
-        workers = _descendants(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, workers, err = _stop_midway(small_npy, out, signal.SIGTERM)
     assert proc.returncode == 143 and b"Traceback" not in err, err.decode()
     assert _gone(workers, timeout=5.0) == []
     assert 1 <= len(_rows(out)) <= 4
