@@ -25,6 +25,9 @@ from empirical.train import train
 from theory import rates
 from theory.errors import TheoryError
 
+# Hypothesis warns when it prints the repr of a drawn 10**400 or a large array: expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 
 def fuzz(examples: int) -> settings:
     """The fuzz settings: ``examples`` per run, no deadline, no health checks."""
