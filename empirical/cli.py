@@ -217,9 +217,9 @@ def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:
 
 
 def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
-    from empirical.sweep import EXECUTORS, parse_axis, points, run_sweep
+    from empirical.sweep import parse_axis, points, run_sweep
 
-    inputs.Choice(lambda: EXECUTORS).check("executor (--executor)", args.executor)
+    inputs.option("sweep", "executor").check(args.executor)
     axes = [parse_axis(text) for text in args.grid]
     names = [name for name, _ in axes]
     repeated = sorted({n for n in names if names.count(n) > 1})

@@ -180,6 +180,16 @@ def render_one(model: str, optimizer: str, variant: str | None = None) -> str:
     return render(get_bound(model, optimizer, variant))
 
 
+def page(model: str, optimizer: str, variant: str | None = None) -> tuple[str, str]:
+    """(file name, text) of the page of one registered (model, optimizer, variant);
+    an unknown or unregistered combination raises the error naming the valid choices."""
+    key = (model, optimizer, variant or "")
+    if key not in registered():
+        get_bound(model, optimizer, variant or None)  # raises the error naming the valid choices
+        raise UnknownNameError(f"({model}, {optimizer}, {variant}) is not registered")
+    return file_name(*key), render_one(*key)
+
+
 def write_derivations(
     out_dir: str | Path = "derivations", only: tuple[str, str, str] | None = None
 ) -> list[Path]:
@@ -188,14 +198,10 @@ def write_derivations(
     write that one page and remove nothing. Return the paths written."""
     out = Path(out_dir)
     if only is not None:
-        model, optimizer, variant = only
-        key = (model, optimizer, variant or "")
-        if key not in registered():
-            get_bound(model, optimizer, variant or None)  # raises the error naming the valid choices
-            raise UnknownNameError(f"({model}, {optimizer}, {variant}) is not registered")
+        name, text = page(*only)
         out.mkdir(parents=True, exist_ok=True)
-        path = out / file_name(*key)
-        path.write_text(render_one(*key))
+        path = out / name
+        path.write_text(text)
         return [path]
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -47,7 +47,8 @@ __all__ = [
     "MAX_PARAMS", "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_TRAIN_ROWS",
     "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
     "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
-    "check_api", "check_data_source", "command_defaults", "command_rule", "is_user_model", "setting",
+    "check_api", "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
+    "setting",
 ]  # fmt: skip
 
 # ------------------------------------------------------------------ names
@@ -305,6 +306,11 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
 def setting(name: str) -> Input:
     """The inventory entry of a settings field."""
     return SETTINGS_BY_NAME[name]
+
+
+def option(command: str, name: str) -> Input:
+    """The inventory entry of ``command``'s option ``name`` (beyond the settings)."""
+    return next(i for i in COMMAND_OPTIONS[command] if i.name == name)
 
 
 def command_rule(command: str, name: str) -> Rule:

@@ -73,9 +73,14 @@ API: dict[str, tuple[Input, ...]] = {
 }
 
 
-def check_api(function: str, name: str, value: Any) -> Any:
-    """``value`` checked against the inventory entry ``name`` of ``function``."""
+def api_entry(function: str, name: str) -> Input:
+    """The inventory entry ``name`` of ``function`` (its rule and its default)."""
     for entry in API[function]:
         if entry.name == name:
-            return entry.check(value, f"option {name}")
+            return entry
     raise KeyError(f"{function} has no inventory entry {name!r}")
+
+
+def check_api(function: str, name: str, value: Any) -> Any:
+    """``value`` checked against the inventory entry ``name`` of ``function``."""
+    return api_entry(function, name).check(value, f"option {name}")

@@ -57,8 +57,8 @@ def term(field: str) -> Term:
 
 
 def _named(field: str) -> str:
-    t = _BY_FIELD[field]
-    return f"{field} ({t.flag})"
+    """How messages name a setting: its inventory label, e.g. ``K (--samples)``."""
+    return inputs.setting(field).label
 
 
 # -------------------------------------------------------------------- choices
@@ -76,6 +76,8 @@ is_user_model = inputs.is_user_model
 MAX_STEPS, MAX_BATCH, MAX_SAMPLES, MAX_SEEDS = (
     inputs.MAX_STEPS, inputs.MAX_BATCH, inputs.MAX_SAMPLES, inputs.MAX_SEEDS,
 )  # fmt: skip
+#: Options of the built-in models only: a user's module must leave them at their defaults.
+BUILTIN_ONLY = ("K", "beta", "activation", "s", "box")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
 
@@ -138,14 +140,8 @@ class Settings:
             path = usable_path(_named("model"), self.model.rpartition(":")[0])
             if not path.is_file():
                 raise ConfigError(f"{_named('model')}: no file {path} (give FILE.py:NAME)")
-        for name, default in (
-            ("K", 1),
-            ("beta", None),
-            ("activation", "softclip"),
-            ("s", None),
-            ("box", None),
-        ):
-            if getattr(self, name) != default:
+        for name in BUILTIN_ONLY:
+            if getattr(self, name) != _default(name):
                 raise ConfigError(
                     f"{_named(name)} applies to the built-in models, not to a user's module ({self.model}): "
                     f"its loss draws its own samples and its options are its own; got {getattr(self, name)!r}"

@@ -123,22 +123,16 @@ def write_derivations(out: str | Path, only: tuple[str, str, str] | None = None)
     optimizer, variant), that one page written into the folder, the others left.
     The paths written."""
     from theory.catalog import registered
-    from theory.derive import file_name, render_one
+    from theory.derive import file_name, page
     from theory.derive import write_derivations as render_into
 
     names = {file_name(*key) for key in registered()}
     own = {*names, "README.md"}
     previous = check_target(out, own)
     if only is not None:
-        key = (only[0], only[1], only[2] or "")
-        if key not in registered():
-            from theory import bound
-
-            bound(key[0], key[1], key[2] or None)  # raises the error naming the valid choices
-            raise ConfigError(f"derive: ({', '.join(only)}) is not a registered bound")
-        text = render_one(*key)
+        name, text = page(*only)
         previous.mkdir(parents=True, exist_ok=True)
-        path = previous / file_name(*key)
+        path = previous / name
         write_file(path, text)
         return [path]
 

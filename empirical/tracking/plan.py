@@ -16,25 +16,21 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from empirical.errors import ConfigError
+from empirical.inputs.api import api_entry
 
-#: Growth factor of the record steps.
-GROWTH = 1.3
+#: Growth factor of the record steps (its default and range: the inventory, empirical.inputs).
+GROWTH = api_entry("empirical.track", "record_growth").default
 #: Snapshots kept besides theta_0.
-SNAPSHOTS = 8
+SNAPSHOTS = api_entry("empirical.track", "snapshots").default
 
 
 @dataclass
 class RecordPlan:
-    """Record steps 0, 1, 2, ... growing geometrically by ``growth`` (1: every step)."""
+    """Record steps 0, 1, 2, ... growing geometrically by ``growth`` (1: every step;
+    checked against the inventory by :func:`empirical.track`)."""
 
     growth: float = GROWTH
     next: int = 0
-
-    def __post_init__(self) -> None:
-        ok = isinstance(self.growth, int | float) and not isinstance(self.growth, bool)
-        if not (ok and math.isfinite(self.growth) and 1.0 <= self.growth <= 10.0):
-            raise ConfigError(f"option record_growth must be a number in [1, 10], got {self.growth!r}")
 
     def due(self, k: int) -> bool:
         """True when step k is a record step; then the next one is planned."""
@@ -46,15 +42,12 @@ class RecordPlan:
 
 @dataclass
 class SnapshotPlan:
-    """Which steps keep a parameter snapshot (module docstring)."""
+    """Which steps keep a parameter snapshot (module docstring; ``count`` checked against
+    the inventory by :func:`empirical.track`)."""
 
     count: int = SNAPSHOTS
     stride: int = 1
     kept: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.count, bool) or not isinstance(self.count, int) or self.count < 2:
-            raise ConfigError(f"option snapshots must be an integer >= 2, got {self.count!r}")
 
     def offer(self, k: int) -> tuple[bool, list[int]]:
         """(keep step k?, steps to drop now). Step 0 is always kept and never dropped."""

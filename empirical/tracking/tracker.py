@@ -37,14 +37,15 @@ from torch import nn
 
 from empirical.errors import ConfigError, TrackingError
 from empirical.inputs import check_api
+from empirical.inputs.api import api_entry
 from empirical.optim import factor_range, second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
 from empirical.tracking.run import TrackedRun
 
-#: Independent gradients per record (the U-statistic and its jackknife need >= 3).
-RECORD_GRADIENTS = 4
 API = "empirical.track"  # its arguments in the inventory (empirical.inputs)
+#: Independent gradients per record (the U-statistic and its jackknife need >= 3).
+RECORD_GRADIENTS = api_entry(API, "record_gradients").default
 #: The final record: independent full-data gradients, over at most this many rows each
 #: (uniform rows with replacement beyond).
 FINAL_ROWS = 2048
