@@ -217,16 +217,16 @@ def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:
 
 
 def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
-    from empirical.sweep import parse_axis, points, run_sweep
+    from empirical.sweep import parse_axis, run_sweep
 
-    inputs.option("sweep", "executor").check(args.executor)
     axes = [parse_axis(text) for text in args.grid]
     names = [name for name, _ in axes]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"--grid gives the axis {', '.join(repeated)} more than once; give each axis once")
-    points(settings, dict(axes))  # every point's settings checked before torch is loaded
-    rows = run_sweep(settings, dict(axes), args.out, args.executor, say)
+    rows = run_sweep(  # checks the executor and every point's settings before torch is loaded
+        settings, dict(axes), args.out, args.executor, say
+    )
     if args.json:
         print(json.dumps(rows, indent=2))
     say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")

@@ -38,7 +38,6 @@ from empirical.errors import ConfigError
 from empirical.inputs.rules import shown, usable_path
 from empirical.pipeline.settings import GRID_AXES, Settings
 
-EXECUTORS = inputs.EXECUTORS
 RESULTS = "results.jsonl"
 
 
@@ -173,7 +172,7 @@ def run_sweep(
     """Run every grid point not already in ``out/results.jsonl``; return all rows
     in grid order (module docstring). ``workers``: Dask worker processes
     (default: one per core, at most one per point)."""
-    inputs.Choice(lambda: EXECUTORS).check("executor (--executor)", executor)
+    inputs.option("sweep", "executor").check(executor)
     todo = points(base, grid)  # every point validated before anything is created
     folder = usable_path("sweep output folder (--out)", out)
     for parent in [folder, *folder.absolute().parents]:
