@@ -22,7 +22,7 @@ from typing import Any
 
 from empirical import inputs
 from empirical.errors import ConfigError
-from empirical.pipeline.settings import Settings
+from empirical.settings import Settings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

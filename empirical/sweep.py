@@ -2,7 +2,7 @@
 Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
 
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
-vocabulary table of :mod:`empirical.pipeline.settings` maps them to settings
+vocabulary table of :mod:`empirical.settings` maps them to settings
 fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
 grid point is a :class:`~empirical.pipeline.Settings` with some fields
 replaced (R runs each, ``--seeds``), all validated before anything runs.
@@ -36,7 +36,7 @@ from typing import Any
 from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.inputs.rules import shown, usable_path
-from empirical.pipeline.settings import GRID_AXES, Settings
+from empirical.settings import GRID_AXES, Settings
 
 RESULTS = "results.jsonl"
 
@@ -76,7 +76,7 @@ def key(settings: Settings) -> str:
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
     from empirical.pipeline import verify
-    from empirical.pipeline.result import FAILS
+    from empirical.conclusion.result import FAILS
 
     result = verify(settings)
     obs = result.observed
@@ -220,7 +220,7 @@ def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[st
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
     """``summary.csv`` (one row per point, columns named as the grid) and
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
-    from empirical.pipeline.settings import term
+    from empirical.settings import term
     from empirical.report.atomic import write_file
     from empirical.report.figures import plot_sweep
 

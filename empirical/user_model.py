@@ -15,7 +15,7 @@ Steps: SGD takes gamma_k = C_gamma k^(-1/2) (``LambdaLR``), C_gamma given or fro
 at the initialisation of seed :data:`PILOT_SEED` (L by Lanczos, sigma2 by the module's
 per-example statistics, Delta from the model's ``loss_lower_bound`` when it has one):
 min(C*, 1/(2 L)), C* the minimiser of the SGD bound. Adam and Adagrad take the constant
-step of :mod:`empirical.pipeline.step_constant`.
+step of :mod:`empirical.pipeline.pilot`.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def optimizer_for(settings: Any, model: nn.Module, step: Any):
 def verify_user_model(settings: Any, X: torch.Tensor, progress: Callable[[str], None], bar: bool = True):
     """Train ``settings.seeds`` runs of the user's model one after the other, tracked, and
     verify them together (module docstring)."""
-    from empirical.pipeline.step_constant import StepChoice, choose
+    from empirical.pipeline.pilot import StepChoice, choose
     from empirical.tracking.verify import verify_runs
 
     make = load_make(settings.model)
@@ -189,7 +189,7 @@ def pilot_step(make: Make, X: torch.Tensor, settings: Any, progress: Callable[[s
     import theory
     from empirical.estimators import module_row_stats, smoothness
     from empirical.estimators.variance import select_examples
-    from empirical.pipeline.step_constant import StepChoice
+    from empirical.pipeline.pilot import StepChoice
     from empirical.tracking.estimate import step_variance
     from theory.rates import optimal_step_constant
 

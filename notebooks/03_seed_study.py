@@ -49,7 +49,8 @@ import torch
 
 from empirical.data import load, split
 from empirical.models import make
-from empirical.pipeline import Settings, silent, step_constant, verify
+from empirical.pipeline import Settings, silent, verify
+from empirical.pipeline import pilot as step_constant
 from empirical.pipeline.pipeline import SPLIT_SEED, prepare
 from empirical.report import figures
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from empirical.pipeline.result import APPROXIMATE, FAILS, HOLDS, Row
+from empirical.conclusion.result import APPROXIMATE, FAILS, HOLDS, Row
 
 ALGORITHM_NAME = "algorithm matches the theorem"
 #: Steps of the run: given by the CLI's formula C_gamma k^(-1/2), constant, or as recorded.

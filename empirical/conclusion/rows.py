@@ -22,7 +22,7 @@ import numpy as np
 import sympy as sp
 
 from empirical.compare import Binding
-from empirical.pipeline.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+from empirical.conclusion.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 
 #: Relative slack of the exact box check (float rounding of the clamp).
 BOX_RTOL = 1e-6
@@ -32,7 +32,7 @@ BOX_RTOL = 1e-6
 class Evidence:
     """What the checks look at: the settings, the model, the runs, the
     optimizer options, the estimated constants, the binding and the
-    ``algorithm`` row of the theorem choice (empirical.pipeline.coverage)."""
+    ``algorithm`` row of the theorem choice (empirical.conclusion.coverage)."""
 
     settings: Any
     model: Any

@@ -25,7 +25,7 @@ import numpy as np
 from empirical.compare import bind, observe
 from empirical.errors import EmpiricalError
 from empirical.estimators.results import Estimate
-from empirical.pipeline.coverage import OptimizerRun
+from empirical.conclusion.coverage import OptimizerRun
 
 COVERED, APPROX, NOT_COVERED = "covered", "approximate", "not covered"
 #: Variants that need a gradient bias the runs do not have.
@@ -157,7 +157,7 @@ def variant_extras(
             "lambda_min": lambdas[0],
             "lambda_max": lambdas[1],
             "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
-            "(empirical.train.optim.preconditioner_factor) over every step of every run and every "
+            "(empirical.train.step_rules.preconditioner_factor) over every step of every run and every "
             "coordinate the run moved, read from the optimizer's second-moment state",
         }
     return out

@@ -1,16 +1,13 @@
 """The pipeline: validated settings in, a result with its verdict out.
 
-- :mod:`empirical.pipeline.settings`: :class:`Settings` and the vocabulary table
-  (imports no torch, so bad settings are refused before any model is built).
 - :mod:`empirical.pipeline.pipeline`: :func:`verify` (theorem -> train ->
   estimate -> bind -> compare -> result) and :func:`estimate_constants`.
-- :mod:`empirical.pipeline.checks`: the assumption rows, by assumption id.
-- :mod:`empirical.pipeline.result`: :class:`Result` and its :class:`Verdict`.
+- :mod:`empirical.pipeline.pilot`: the step constant from a pilot estimate.
 """
 
 from __future__ import annotations
 
-from empirical.pipeline.settings import GRID_AXES, VOCABULARY, Settings, Term, term
+from empirical.settings import GRID_AXES, VOCABULARY, Settings, Term, term
 
 __all__ = [
     "GRID_AXES",
@@ -30,11 +27,11 @@ __all__ = [
 _LAZY = {
     "verify": "empirical.pipeline.pipeline",
     "estimate_constants": "empirical.pipeline.pipeline",
-    "silent": "empirical.pipeline.progress",
-    "Result": "empirical.pipeline.result",
-    "Row": "empirical.pipeline.result",
-    "Verdict": "empirical.pipeline.result",
-    "combined_exit_code": "empirical.pipeline.result",
+    "silent": "empirical.progress",
+    "Result": "empirical.conclusion.result",
+    "Row": "empirical.conclusion.result",
+    "Verdict": "empirical.conclusion.result",
+    "combined_exit_code": "empirical.conclusion.result",
 }
 
 

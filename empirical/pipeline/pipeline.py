@@ -1,7 +1,7 @@
 """The main job, top to bottom: theorem -> train -> estimate -> bind -> compare -> result
 (docs/architecture.md, "How a question flows").
 
-1. **theorem**: the one dispatch of :mod:`empirical.pipeline.coverage` (the
+1. **theorem**: the one dispatch of :mod:`empirical.conclusion.coverage` (the
    optimizer and its hyperparameters -> ``theory.bound(model, optimizer,
    variant, expand=False)`` and the ``algorithm`` row); ``--box`` picks the
    projected-SGD theorem, Adam and Adagrad Défossez et al.'s. L, M, R, Delta and
@@ -16,7 +16,7 @@
    and Adagrad every variant on the same runs, and the bound's attribution.
 
 A user's module (``--model conv`` or ``FILE.py:make``) goes through
-:mod:`empirical.tracking.loop` instead: a plain loop, tracked.
+:mod:`empirical.user_model` instead: a plain loop, tracked.
 """
 
 from __future__ import annotations
@@ -33,14 +33,14 @@ import torch
 from empirical.compare import bind
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
-from empirical.pipeline import step_constant
-from empirical.pipeline.checks import Evidence, assumption_rows
-from empirical.pipeline.comparison import CONFIDENCE, compare_runs
-from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.progress import Progress, silent
-from empirical.pipeline.result import Result
-from empirical.pipeline.settings import Settings
-from empirical.pipeline.variants import attribution_of, variant_extras
+from empirical.pipeline import pilot as step_constant
+from empirical.conclusion.rows import Evidence, assumption_rows
+from empirical.conclusion.observed import CONFIDENCE, compare_runs
+from empirical.conclusion.coverage import OptimizerRun, choose_theorem
+from empirical.progress import Progress, silent
+from empirical.conclusion.result import Result
+from empirical.settings import Settings
+from empirical.conclusion.variants import attribution_of, variant_extras
 from empirical.threads import torch_threads
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
@@ -74,7 +74,7 @@ def verify(
     replace the ones the settings name (property tests over random models)."""
     command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
     if settings.is_user_model:
-        from empirical.tracking.loop import verify_user_model
+        from empirical.user_model import verify_user_model
 
         with torch_threads():
             return verify_user_model(
@@ -134,7 +134,7 @@ def verify(
 
 
 def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> OptimizerRun:
-    """The optimizer of the batched runs as the theorems see it (empirical.pipeline.coverage)."""
+    """The optimizer of the batched runs as the theorems see it (empirical.conclusion.coverage)."""
     o = step.optimizer_options
     family = settings.optimizer
     variant = o.get("adam_variant")
@@ -164,7 +164,7 @@ def adaptive_extras(
     model: str, run: OptimizerRun, estimates, fixed: dict[str, float], runs
 ) -> dict[str, Any]:
     """For Adam and Adagrad: every variant on these runs, with the preconditioner's extremes
-    over every step of every run (empirical.pipeline.variants)."""
+    over every step of every run (empirical.conclusion.variants)."""
     if run.family not in ("adam", "adagrad"):
         return {}
     lambdas = None

@@ -7,7 +7,7 @@ Public as ``empirical.track``.
 - :mod:`empirical.tracking.evaluate`: the user's loss at given parameters, isolated.
 - :mod:`empirical.tracking.estimate`: L, sigma2, Delta, R at the snapshots.
 - :mod:`empirical.tracking.verify`: theorem, binding, observed side, rows.
-- :mod:`empirical.tracking.loop`: the CLI's loop for a user's model.
+- :mod:`empirical.user_model`: the CLI's loop for a user's model.
 """
 
 from __future__ import annotations

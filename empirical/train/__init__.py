@@ -1,6 +1,6 @@
 """Training runs that record what the bounds talk about.
 
-- :mod:`empirical.train.optim`: step sizes (the schedules of
+- :mod:`empirical.train.step_rules`: step sizes (the schedules of
   :mod:`theory.schedules`) and step rules (SGD, Adam, Adagrad).
 - :mod:`empirical.train.batched`: R runs in one computation (vmap over
   stacked parameters), the unbiased full-gradient records.
@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from empirical.train.loop import DIVERGE_RATIO, train
-from empirical.train.optim import (
+from empirical.train.step_rules import (
     ADAGRAD_VARIANTS,
     ADAM_VARIANTS,
     OPTIMIZERS,

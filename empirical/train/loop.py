@@ -8,7 +8,7 @@ exactly) and its noise (K draws per row). The recording generator draws the
 noise of the full-data gradients, so recording never changes a trajectory,
 and run i of R is the run of ``seed + i`` alone (:mod:`empirical.train.batched`).
 
-Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.optim`);
+Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.step_rules`);
 with ``box = a`` every iterate, theta_0 included, is projected onto
 ||theta||_inf <= a (coordinatewise clamp), and the step records the
 stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
@@ -32,7 +32,7 @@ from empirical.errors import ConfigError, DivergenceError
 from empirical.inputs import check_api
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
-from empirical.train.optim import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
+from empirical.train.step_rules import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
 from empirical.validate import choice, positive, real, seed_value
 from empirical.validate import dtype as dtype_option

@@ -22,7 +22,7 @@ from empirical.errors import ConfigError, DataError
 from empirical.inputs.docs import render
 from empirical.inputs.rules import Number, Whole
 from empirical.pipeline import Settings
-from empirical.pipeline import step_constant as step
+from empirical.pipeline import pilot as step
 
 ROOT = Path(__file__).resolve().parents[2]
 

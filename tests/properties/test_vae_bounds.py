@@ -17,7 +17,7 @@ import theory
 from empirical.data import ppca
 from empirical.models import make
 from empirical.pipeline import Settings, verify
-from empirical.pipeline.result import FAILS
+from empirical.conclusion.result import FAILS
 from empirical.strategies import vae_configs
 from empirical.train import train
 from empirical.train.batched import draw_minibatches, minibatch_gradients

@@ -17,8 +17,8 @@ from empirical.cli import build_parser
 from empirical.compare import Binding, Observed
 from empirical.errors import ConfigError
 from empirical.pipeline import GRID_AXES, VOCABULARY, Settings
-from empirical.pipeline.checks import Evidence, assumption_rows
-from empirical.pipeline.result import Row, Verdict, decide
+from empirical.conclusion.rows import Evidence, assumption_rows
+from empirical.conclusion.result import Row, Verdict, decide
 from empirical.report.atomic import write_folder
 from theory.assumptions import IDS
 
@@ -38,7 +38,7 @@ def test_vocabulary_is_the_one_translation():
 
 
 def test_settings_names_come_from_the_theorem_catalogue():
-    from empirical.pipeline.settings import MODELS, OPTIMIZERS
+    from empirical.settings import MODELS, OPTIMIZERS
 
     assert set(MODELS) <= set(theory.MODELS) and set(OPTIMIZERS) <= set(theory.OPTIMIZERS)
 
@@ -79,7 +79,7 @@ def test_settings_round_trip_and_model_options():
 
 
 def test_settings_import_no_torch():
-    code = "import sys, empirical.pipeline.settings, empirical.cli; print('torch' in sys.modules)"
+    code = "import sys, empirical.settings, empirical.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -128,9 +128,9 @@ def _evidence(theorem, **over):
         over.pop("violations", ()),
     )
     options = over.pop("options", {})
-    from empirical.pipeline.coverage import choose_theorem
+    from empirical.conclusion.coverage import choose_theorem
     from empirical.pipeline.pipeline import optimizer_run
-    from empirical.pipeline.step_constant import StepChoice
+    from empirical.pipeline.pilot import StepChoice
 
     schedule = (
         "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
@@ -228,6 +228,6 @@ def test_report_folder_is_written_as_a_whole(tmp_path):
 
 
 def test_result_fields_are_frozen():
-    from empirical.pipeline.result import Result
+    from empirical.conclusion.result import Result
 
     assert dataclasses.is_dataclass(Result) and Result.__dataclass_params__.frozen
