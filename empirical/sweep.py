@@ -75,8 +75,8 @@ def key(settings: Settings) -> str:
 
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
-    from empirical.pipeline import verify
     from empirical.conclusion.result import FAILS
+    from empirical.pipeline import verify
 
     result = verify(settings)
     obs = result.observed
@@ -220,9 +220,9 @@ def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[st
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
     """``summary.csv`` (one row per point, columns named as the grid) and
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
-    from empirical.settings import term
     from empirical.report.atomic import write_file
     from empirical.report.figures import plot_sweep
+    from empirical.settings import term
 
     columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
     named = [{**r, **{a: r[term(GRID_AXES[a].field).report] for a in axes}} for r in rows]

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from empirical.compare import bind, observe
+from empirical.conclusion.coverage import OptimizerRun
 from empirical.errors import EmpiricalError
 from empirical.estimators.results import Estimate
-from empirical.conclusion.coverage import OptimizerRun
 
 COVERED, APPROX, NOT_COVERED = "covered", "approximate", "not covered"
 #: Variants that need a gradient bias the runs do not have.

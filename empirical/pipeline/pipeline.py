@@ -31,16 +31,16 @@ import numpy as np
 import torch
 
 from empirical.compare import bind
+from empirical.conclusion.coverage import OptimizerRun, choose_theorem
+from empirical.conclusion.observed import CONFIDENCE, compare_runs
+from empirical.conclusion.result import Result
+from empirical.conclusion.rows import Evidence, assumption_rows
+from empirical.conclusion.variants import attribution_of, variant_extras
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import pilot as step_constant
-from empirical.conclusion.rows import Evidence, assumption_rows
-from empirical.conclusion.observed import CONFIDENCE, compare_runs
-from empirical.conclusion.coverage import OptimizerRun, choose_theorem
 from empirical.progress import Progress, silent
-from empirical.conclusion.result import Result
 from empirical.settings import Settings
-from empirical.conclusion.variants import attribution_of, variant_extras
 from empirical.threads import torch_threads
 
 #: Seed of the held-out split: the same rows for every seed, so runs of

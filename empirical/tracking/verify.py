@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from empirical.compare import bind
-from empirical.errors import ConfigError
-from empirical.conclusion.rows import CHECKS, Evidence, assumption_rows
-from empirical.conclusion.observed import CONFIDENCE, compare_runs
 from empirical.conclusion.coverage import OptimizerRun, choose_theorem
+from empirical.conclusion.observed import CONFIDENCE, compare_runs
 from empirical.conclusion.result import HOLDS, UNCHECKED, Result, Row
+from empirical.conclusion.rows import CHECKS, Evidence, assumption_rows
 from empirical.conclusion.variants import attribution_of, variant_extras
+from empirical.errors import ConfigError
 from empirical.tracking.estimate import MeasuredConstants, estimate_runs
 from empirical.tracking.run import TrackedRun
 from empirical.train.recording import TrainRun

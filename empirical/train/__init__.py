@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from empirical.train.loop import DIVERGE_RATIO, train
+from empirical.train.recording import TrainRun, record_plan, snapshot_plan
 from empirical.train.step_rules import (
     ADAGRAD_VARIANTS,
     ADAM_VARIANTS,
@@ -26,7 +27,6 @@ from empirical.train.step_rules import (
     step_size,
     step_sizes,
 )
-from empirical.train.recording import TrainRun, record_plan, snapshot_plan
 
 __all__ = [
     "ADAGRAD_VARIANTS",

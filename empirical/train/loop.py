@@ -32,8 +32,8 @@ from empirical.errors import ConfigError, DivergenceError
 from empirical.inputs import check_api
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
-from empirical.train.step_rules import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
+from empirical.train.step_rules import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.validate import choice, positive, real, seed_value
 from empirical.validate import dtype as dtype_option
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import theory
+from empirical.conclusion.result import FAILS
 from empirical.data import ppca
 from empirical.models import make
 from empirical.pipeline import Settings, verify
-from empirical.conclusion.result import FAILS
 from empirical.strategies import vae_configs
 from empirical.train import train
 from empirical.train.batched import draw_minibatches, minibatch_gradients

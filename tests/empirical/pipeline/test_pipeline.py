@@ -15,10 +15,10 @@ import pytest
 import theory
 from empirical.cli import build_parser
 from empirical.compare import Binding, Observed
+from empirical.conclusion.result import Row, Verdict, decide
+from empirical.conclusion.rows import Evidence, assumption_rows
 from empirical.errors import ConfigError
 from empirical.pipeline import GRID_AXES, VOCABULARY, Settings
-from empirical.conclusion.rows import Evidence, assumption_rows
-from empirical.conclusion.result import Row, Verdict, decide
 from empirical.report.atomic import write_folder
 from theory.assumptions import IDS
 
@@ -129,8 +129,8 @@ def _evidence(theorem, **over):
     )
     options = over.pop("options", {})
     from empirical.conclusion.coverage import choose_theorem
-    from empirical.pipeline.pipeline import optimizer_run
     from empirical.pipeline.pilot import StepChoice
+    from empirical.pipeline.pipeline import optimizer_run
 
     schedule = (
         "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
