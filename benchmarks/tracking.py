@@ -87,7 +87,7 @@ def measure(name: str, problem, steps: int, repeats: int) -> float:
         t, v, tracker = loop(problem, steps, True)
         tracked.append(t)
         verify.append(v)
-        own.append(tracker.finished.tracking_seconds)
+        own.append(tracker.finished.timings["tracking"])
     t_plain, t_tracked = min(plain), min(tracked)
     overhead = t_tracked / t_plain - 1.0
     run = tracker.finished

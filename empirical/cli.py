@@ -1,7 +1,7 @@
 """The ``vaebounds`` command: verify | estimate | derive | sweep. Its options
 are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
-the values are parsed into :class:`empirical.pipeline.Settings` and the
-pipeline does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
+the values are parsed into :class:`empirical.settings.Settings` and the
+runner (:mod:`empirical.runner`) does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
 holds at the estimated constants, 1 it is violated, 2 bad input (one line on
 stderr, no traceback), 3 not covered (an assumption of the theorem fails on
 the run; the comparison is still reported, but it is no verdict), 130
@@ -60,6 +60,8 @@ def version() -> str:
 
 def _help(entry: inputs.Input, allowed: str, default: Any) -> str:
     text = f"{entry.meaning}; {allowed} (default: {entry.default_text(default)})"
+    if entry.aliases:
+        text += f"; {', '.join(entry.aliases)} is the same option under its former name"
     return text.replace("%", "%%")
 
 
@@ -69,7 +71,7 @@ def _add_settings(p: argparse.ArgumentParser, command: str) -> None:
     for entry in inputs.SETTINGS:
         rule = inputs.command_rule(command, entry.name)
         p.add_argument(
-            entry.flag, dest=entry.name, default=None, metavar=entry.name.upper(),
+            entry.flag, *entry.aliases, dest=entry.name, default=None, metavar=entry.name.upper(),
             help=_help(entry, rule.allowed(), defaults[entry.name]),
         )  # fmt: skip
 
@@ -129,7 +131,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def _progress(quiet: bool):
     """A message printer on stderr, or the silent one (no progress bar either)."""
-    from empirical.pipeline import silent
+    from empirical.progress import silent
 
     if quiet:
         return silent
@@ -164,7 +166,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from empirical.report import FILES, write_report
 
     target = _out(args.out, FILES)
-    from empirical.pipeline import verify
+    from empirical.runner import verify
 
     result = verify(settings, progress=say)
     report = write_report(result, target, command=["vaebounds", *argv])
@@ -230,7 +232,7 @@ def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
-    from empirical.pipeline import combined_exit_code
+    from empirical.conclusion.result import combined_exit_code
 
     return combined_exit_code(r["exit_code"] for r in rows)
 

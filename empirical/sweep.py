@@ -4,7 +4,7 @@ Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
 vocabulary table of :mod:`empirical.settings` maps them to settings
 fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
-grid point is a :class:`~empirical.pipeline.Settings` with some fields
+grid point is a :class:`~empirical.settings.Settings` with some fields
 replaced (R runs each, ``--seeds``), all validated before anything runs.
 
 Each finished point's summary row (bound, observed mean over runs and its
@@ -76,7 +76,7 @@ def key(settings: Settings) -> str:
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
     from empirical.conclusion.result import FAILS
-    from empirical.pipeline import verify
+    from empirical.runner import verify
 
     result = verify(settings)
     obs = result.observed
@@ -222,10 +222,10 @@ def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> 
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
     from empirical.report.atomic import write_file
     from empirical.report.figures import plot_sweep
-    from empirical.settings import term
+    from empirical.settings import setting_names
 
     columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
-    named = [{**r, **{a: r[term(GRID_AXES[a].field).report] for a in axes}} for r in rows]
+    named = [{**r, **{a: r[setting_names(GRID_AXES[a].field).report] for a in axes}} for r in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

@@ -49,10 +49,11 @@ import torch
 
 from empirical.data import load, split
 from empirical.models import make
-from empirical.pipeline import Settings, silent, verify
-from empirical.pipeline import pilot as step_constant
-from empirical.pipeline.pipeline import SPLIT_SEED, prepare
+from empirical.pipeline import verify
+from empirical.pipeline.pipeline import SPLIT_SEED, choose_step, prepare
+from empirical.progress import silent
 from empirical.report import figures
+from empirical.settings import Settings
 
 FULL = os.environ.get("VAEBOUNDS_FULL") == "1"
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
@@ -85,7 +86,7 @@ GRID = {
 # fixed across settings).
 
 # %%
-BASE = Settings(data=DATA, steps=STEPS, seeds=SEEDS)
+BASE = Settings(data=DATA, steps=STEPS, runs=SEEDS)
 
 
 def label_of(study: str, value) -> str:
@@ -106,7 +107,7 @@ def settings_of(study: str, value, C_gamma: float) -> Settings:
 
 t0 = time.perf_counter()
 problem = prepare(BASE)
-pilot = step_constant.choose(BASE, problem.model, problem.X, silent)  # what verify(BASE) would pick
+pilot = choose_step(BASE, problem, silent)  # what verify(BASE) would pick
 C_GAMMA = pilot.C_gamma
 print(f"common step constant C_gamma = {C_GAMMA:.4g} ({pilot.how})")
 

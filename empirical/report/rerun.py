@@ -9,6 +9,7 @@ from typing import Any
 
 from empirical.errors import ConfigError
 from empirical.inputs.rules import usable_path
+from empirical.settings import OWN_LOOP
 
 
 def settings_of_report(path: str | Path) -> dict[str, Any]:
@@ -25,6 +26,11 @@ def settings_of_report(path: str | Path) -> dict[str, Any]:
     settings = data.get("settings") if isinstance(data, dict) else None
     if not isinstance(settings, dict):
         raise ConfigError(f"{where}: not a report.json of vaebounds verify (no 'settings' object)")
+    if settings.get("source") == OWN_LOOP:
+        raise ConfigError(
+            f"{where}: the report of runs tracked in your own loop (empirical.track); the CLI cannot "
+            "re-run them: run your loop again"
+        )
     record = data.get("data_set")
     if isinstance(record, dict) and record.get("sha256"):
         _same_file(where, settings.get("data"), record)

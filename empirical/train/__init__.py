@@ -5,7 +5,7 @@
 - :mod:`empirical.train.batched`: R runs in one computation (vmap over
   stacked parameters), the unbiased full-gradient records.
 - :mod:`empirical.train.recording`: the record and snapshot schedules and the
-  finished :class:`TrainRun`.
+  finished :class:`TrainRun` (also what :func:`empirical.track` finishes as).
 - :mod:`empirical.train.checkpoint`: checkpoint I/O.
 - :mod:`empirical.train.loop`: :func:`train`, the loop itself.
 """
@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from empirical.train.loop import DIVERGE_RATIO, train
-from empirical.train.recording import TrainRun, record_plan, snapshot_plan
+from empirical.train.recording import TrainRun, UserLoop, record_plan, snapshot_plan, stack_runs
 from empirical.train.step_rules import (
     ADAGRAD_VARIANTS,
     ADAM_VARIANTS,
@@ -37,10 +37,12 @@ __all__ = [
     "Adagrad",
     "AdamState",
     "TrainRun",
+    "UserLoop",
     "adam_direction",
     "preconditioner_factor",
     "record_plan",
     "snapshot_plan",
+    "stack_runs",
     "step_rule",
     "step_size",
     "step_sizes",

@@ -68,7 +68,7 @@ def test_adam_torch_variant_matches_torch_optim():
 def test_adam_on_stacked_runs_is_adam_on_each_run():
     """The rule is elementwise: R runs stacked along a leading axis step as R separate runs."""
     gen = torch.Generator().manual_seed(1)
-    rule = step_rule("adam", betas=(0.9, 0.99), adam_eps=1e-8)
+    rule = step_rule("adam", betas=(0.9, 0.99), eps=1e-8)
     grads = [torch.randn(3, 4, generator=gen) for _ in range(4)]
     stacked_state = rule.init({"w": grads[0]})
     singles = [rule.init({"w": grads[0][i]}) for i in range(3)]
@@ -86,7 +86,7 @@ def test_adam_delayed_uses_past_gradients_only():
     assert torch.allclose(d1, g1 / 2.0)  # sqrt(v_0) = 2, g_1 not in it
     d2 = adam_direction(state, {"w": g2}, (0.0, 0.5), 0.0, "delayed")["w"]
     assert torch.allclose(d2, g2 / math.sqrt(0.5 * 4.0 + 0.5 * 9.0))
-    rule = step_rule("adam", adam_variant="delayed")
+    rule = step_rule("adam", variant="delayed")
     assert rule.needs_initial_gradient
     state = rule.init({"w": g1})
     rule.initialise(state, {"w": g1})
@@ -109,7 +109,7 @@ def test_defossez_adam_rule_and_optimizer_are_the_paper(b1, b2, eps):
     alpha, grads = 0.05, _gradients((3, 5), 12)
     x0 = torch.linspace(-1, 1, 15, dtype=torch.float64).reshape(3, 5)
     paper = paper_adam(x0.numpy(), [g.numpy() for g in grads], alpha, b1, b2, eps)[-1]
-    rule = step_rule("adam", betas=(b1, b2), adam_eps=eps, adam_variant="defossez")
+    rule = step_rule("adam", betas=(b1, b2), eps=eps, variant="defossez")
     state, x = rule.init({"w": x0}), x0.clone()  # 3 runs stacked: the rule is elementwise
     p = x0.clone().requires_grad_()
     opt = DefossezAdam([p], lr=alpha, betas=(b1, b2), eps=eps)
@@ -131,7 +131,7 @@ def test_defossez_adagrad_rule_and_optimizer_are_the_paper():
     alpha, eps, grads = 0.1, 1e-4, _gradients((2, 4), 10)
     x0 = torch.zeros(2, 4, dtype=torch.float64)
     paper = paper_adagrad(x0.numpy(), [g.numpy() for g in grads], alpha, eps)[-1]
-    rule = step_rule("adagrad", adam_eps=eps, adam_variant="defossez")
+    rule = step_rule("adagrad", eps=eps, variant="defossez")
     state, x = rule.init({"w": x0}), x0.clone()
     p, q = x0.clone().requires_grad_(), x0.clone().requires_grad_()
     ours = DefossezAdagrad([p], lr=alpha, eps=eps)
@@ -147,7 +147,7 @@ def test_defossez_adagrad_rule_and_optimizer_are_the_paper():
 
 def test_adagrad_torch_variant_matches_torch_optim():
     grads, x0 = _gradients((6,), 8), torch.zeros(6, dtype=torch.float64)
-    rule = step_rule("adagrad", adam_eps=1e-6, adam_variant="torch")
+    rule = step_rule("adagrad", eps=1e-6, variant="torch")
     state, x = rule.init({"w": x0}), x0.clone()
     ref = x0.clone().requires_grad_()
     opt = torch.optim.Adagrad([ref], lr=0.2, eps=1e-6)

@@ -1,31 +1,23 @@
-"""The pipeline's parts: settings and the vocabulary table, the verdict decided
-once on the result, the assumption rows by id, and the atomic report."""
+"""The settings (empirical/settings.py): the vocabulary table, validation naming the field,
+its flag and the value, the source of the runs, and the names report.json files used before."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import subprocess
 import sys
 from dataclasses import fields
-from types import SimpleNamespace
 
 import pytest
 
 import theory
 from empirical.cli import build_parser
-from empirical.compare import Binding, Observed
-from empirical.conclusion.result import Row, Verdict, decide
-from empirical.conclusion.rows import Evidence, assumption_rows
 from empirical.errors import ConfigError
-from empirical.pipeline import GRID_AXES, VOCABULARY, Settings
-from empirical.report.atomic import write_folder
-from theory.assumptions import IDS
+from empirical.settings import GRID_AXES, VOCABULARY, Settings
 
 
 def test_vocabulary_is_the_one_translation():
     """Every settings field has one entry; symbols are theory symbols; flags are the CLI's."""
-    assert [t.field for t in VOCABULARY] == [f.name for f in fields(Settings)]
+    assert [t.field for t in VOCABULARY] + ["source"] == [f.name for f in fields(Settings)]
     for t in VOCABULARY:
         if t.symbol is not None:
             assert t.symbol in theory.symbols.REGISTRY, t
@@ -52,13 +44,13 @@ def test_settings_names_come_from_the_theorem_catalogue():
         ("batch_size", 2.5, "--batch-size"),
         ("K", 0, "--samples"),
         ("seed", 2**63, "--seed"),
-        ("seeds", 0, "--seeds"),
+        ("runs", 0, "--seeds"),
         ("C_gamma", float("nan"), "--lr-constant"),
         ("beta", -1.0, "--beta"),
         ("s", float("inf"), "--sharpness"),
         ("box", 0.0, "--box"),
         ("holdout", 1.0, "--holdout"),
-        ("adam_variant", "amsgrad", "--adam-variant"),
+        ("variant", "amsgrad", "--variant"),
     ],
 )
 def test_bad_settings_name_field_flag_and_value(field, value, word):
@@ -68,8 +60,8 @@ def test_bad_settings_name_field_flag_and_value(field, value, word):
 
 
 def test_settings_round_trip_and_model_options():
-    s = Settings(model="beta", K=3, s=2.0, seeds=2, seed=5)
-    assert s.seed_list == [5, 6] and s.beta_value == 4.0
+    s = Settings(model="beta", K=3, s=2.0, runs=2, seed=5)
+    assert s.seeds == [5, 6] and s.runs == 2 and s.beta_value == 4.0
     assert s.model_options() == ("gaussian", {"beta": 4.0, "activation": "softclip", "K": 3, "s": 2.0})
     assert Settings.from_mapping(s.as_dict()) == s
     with pytest.raises(ConfigError, match="unknown setting"):
@@ -84,150 +76,25 @@ def test_settings_import_no_torch():
     assert out.stdout.strip() == "False"
 
 
-def _observed(lo: float, hi: float) -> Observed:
-    return Observed(
-        value=(lo + hi) / 2,
-        lo=lo,
-        hi=hi,
-        confidence=0.95,
-        method="test",
-        per_run=((lo + hi) / 2,),
-        per_run_lo=(lo,),
-        per_run_hi=(hi,),
-        observable="grad_norm_sq",
-    )
+def test_the_source_says_where_the_runs_come_from():
+    assert Settings().source == "built-in" and Settings(model="conv").source == "user module"
+    assert Settings(model="conv").theorem_model == "generic" and Settings().theorem_model == "gaussian"
+    with pytest.raises(ConfigError, match="source must be 'built-in'"):
+        Settings(source="user module")
+    own = Settings.own_loop("TinyVAE (user module)", "torch.optim.SGD", "user data (4 rows x 2)", 10, 4, 3, 2)
+    assert own.source == "own loop" and own.is_user_model and own.seeds == [3, 4] and own.K is None
+    assert Settings.from_mapping(own.as_dict()) == own
+    with pytest.raises(ConfigError, match="box"):
+        Settings(**{**own.as_dict(), "box": 0.1})
+    with pytest.raises(ConfigError, match="steps"):
+        Settings.own_loop("m", "o", "d", 0.5, 4, 0, 1)
 
 
-def test_verdict_is_decided_by_rows_then_the_upper_end():
-    ok = (Row("smooth", "L-smooth", "estimated", "e"), Row("unbiased", "u", "holds", "e"))
-    failed = (*ok, Row("momentum", "m", "fails", "beta1 = 0.9"))
-    assert decide(ok, _observed(1.0, 2.0), 2.0) is Verdict.HOLDS
-    assert decide(ok, _observed(1.0, 2.01), 2.0) is Verdict.VIOLATED
-    assert decide(failed, _observed(1.0, 2.0), 100.0) is Verdict.NOT_COVERED
-    assert [v.exit_code for v in Verdict] == [0, 1, 3]
-    with pytest.raises(ValueError, match="status"):
-        Row("smooth", "L-smooth", "proved", "e")
-
-
-def _evidence(theorem, **over):
-    settings = Settings(**over.pop("settings", {}))
-    model = SimpleNamespace(activation=settings.activation, s=1.0, loss_lower_bound=58.8, averages_draws=True)
-    runs = SimpleNamespace(param_sup_norm=[[0.3, over.pop("sup", 0.4)]])
-    est = SimpleNamespace(value=2.0, lo=1.9, hi=2.1, method="m")
-    constants = SimpleNamespace(
-        L=est,
-        R=est,
-        delta_is_upper=over.pop("proven", True),
-        where="theta_0",
-        named=lambda: {"sigma2_data": est, "sigma2_mc": est},
-    )
-    binding = Binding(
-        over.pop("values", {"C_gamma": 0.1, "L": 2.1}),
-        over.pop("ends", {"L": "hi"}),
-        1.0,
-        over.pop("violations", ()),
-    )
-    options = over.pop("options", {})
-    from empirical.conclusion.coverage import choose_theorem
-    from empirical.pipeline.pilot import StepChoice
-    from empirical.pipeline.pipeline import optimizer_run
-
-    schedule = (
-        "sqrt" if settings.optimizer == "sgd" or options.get("adam_variant") == "delayed" else "constant"
-    )
-    step = StepChoice(0.1, "test", options, schedule)
-    row = choose_theorem(settings.model, optimizer_run(settings, step)).algorithm_row
-    return Evidence(settings, model, runs, options, constants, binding, theorem.variant == "projected", row)
-
-
-def test_rows_follow_the_assumption_ids_of_the_theorem():
-    b = theory.bound("gaussian", "sgd", expand=False)
-    rows = assumption_rows(b, _evidence(b))
-    assert [r.id for r in rows] == [a.id for a in b.assumptions] + ["smooth-activations", "box"]
-    assert all(r.id in IDS for r in rows)
-    status = {r.id: r.status for r in rows}
-    assert status == {
-        "smooth": "estimated",
-        "lower-bounded": "holds",
-        "unbiased": "holds",
-        "bounded-variance": "estimated",
-        "algorithm": "holds",
-        "step-size": "estimated",
-        "variance-split": "holds",
-        "smooth-activations": "holds",
-        "box": "unchecked",
-    }
-
-
-def test_rows_fail_where_the_theorem_does_not_apply():
-    b = theory.bound("gaussian", "sgd", expand=False)
-    relu = {r.id: r.status for r in assumption_rows(b, _evidence(b, settings={"activation": "relu"}))}
-    assert relu["smooth"] == relu["smooth-activations"] == "fails"
-    no_bound = {r.id: r.status for r in assumption_rows(b, _evidence(b, proven=False))}
-    assert no_bound["lower-bounded"] == "estimated"
-    violation = theory.Violation("step-size", "step size", "C_gamma <= 1/L fails (1 > 0.5)")
-    broken = {r.id: r for r in assumption_rows(b, _evidence(b, violations=(violation,)))}
-    assert broken["step-size"].status == "fails" and "1 > 0.5" in broken["step-size"].evidence
-    adam = theory.bound("gaussian", "adam", expand=False)
-    opts = {"betas": (0.9, 0.999), "adam_eps": 1e-8, "adam_variant": "torch"}
-    rows = {
-        r.id: r.status
-        for r in assumption_rows(adam, _evidence(adam, settings={"optimizer": "adam"}, options=opts))
-    }
-    assert rows["preconditioner"] == rows["momentum"] == "fails" and rows["algorithm"] == "approximate"
-    projected_adam = {
-        r.id: r.status
-        for r in assumption_rows(
-            adam, _evidence(adam, settings={"optimizer": "adam", "box": 0.1}, options=opts)
-        )
-    }
-    assert projected_adam["algorithm"] == "fails"
-
-
-def test_projected_theorem_rows_check_the_box_exactly():
-    b = theory.bound("gaussian", "sgd", "projected", expand=False)
-    values = {"gamma_max": 0.1, "L": 2.1}
-    inside = {
-        r.id: r for r in assumption_rows(b, _evidence(b, settings={"box": 0.5}, sup=0.5, values=values))
-    }
-    assert inside["box"].status == "holds" and "a = 0.5" in inside["box"].evidence
-    assert inside["algorithm"].status == "holds" and "box" in [a.id for a in b.assumptions]
-    outside = {
-        r.id: r for r in assumption_rows(b, _evidence(b, settings={"box": 0.5}, sup=0.6, values=values))
-    }
-    assert outside["box"].status == "fails"
-
-
-def test_report_folder_is_written_as_a_whole(tmp_path):
-    target = tmp_path / "report"
-
-    def fill(folder):
-        (folder / "report.json").write_text(json.dumps({"n": 1}))
-        (folder / "report.md").write_text("one")
-
-    write_folder(target, fill, ("report.json", "report.md"))
-    assert json.loads((target / "report.json").read_text()) == {"n": 1}
-
-    def broken(folder):
-        (folder / "report.json").write_text(json.dumps({"n": 2}))
-        raise KeyboardInterrupt  # interrupted half way
-
-    with pytest.raises(KeyboardInterrupt):
-        write_folder(target, broken, ("report.json", "report.md"))
-    # the previous report is intact and no temporary folder is left behind
-    assert json.loads((target / "report.json").read_text()) == {"n": 1}
-    assert (target / "report.md").read_text() == "one"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
-    (target / "mine.txt").write_text("keep")
-    with pytest.raises(ConfigError, match="other files"):
-        write_folder(target, fill, ("report.json", "report.md"))
-    with pytest.raises(ConfigError, match="not a folder"):
-        write_folder(target / "mine.txt", fill, ())
-    with pytest.raises(ConfigError, match="must be a path"):
-        write_folder("", fill, ())
-
-
-def test_result_fields_are_frozen():
-    from empirical.conclusion.result import Result
-
-    assert dataclasses.is_dataclass(Result) and Result.__dataclass_params__.frozen
+def test_report_files_written_before_the_renames_are_read():
+    """report.json files of earlier versions name the count of runs ``seeds`` and the variant
+    ``adam_variant`` in their settings."""
+    old = {**Settings().as_dict(), "seeds": 3, "adam_variant": "torch"}
+    del old["runs"], old["variant"], old["source"]
+    s = Settings.from_mapping(old)
+    assert (s.runs, s.variant, s.source) == (3, "torch", "built-in")
+    assert Settings.from_mapping({"seeds": 1, "runs": 2}).runs == 2  # the new name wins

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from empirical.cli import main
-from empirical.pipeline import Settings
+from empirical.settings import Settings
 
 MODEL_FILE = """
 import torch
@@ -136,6 +136,6 @@ def test_built_in_options_are_refused_for_a_user_model(files, small_npy, tmp_pat
 
 def test_user_model_defaults_differ_from_the_built_in_ones():
     conv, builtin = Settings(model="conv"), Settings()
-    assert (conv.steps, conv.batch_size, conv.seeds) == (500, 32, 4)
-    assert (builtin.steps, builtin.batch_size, builtin.seeds) == (2000, 32, 4)
+    assert (conv.steps, conv.batch_size, conv.runs) == (500, 32, 4)
+    assert (builtin.steps, builtin.batch_size, builtin.runs) == (2000, 32, 4)
     assert Settings.from_mapping(conv.as_dict()) == conv

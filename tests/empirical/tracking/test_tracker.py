@@ -89,7 +89,7 @@ def test_sgd_under_step_lr_binds_the_schedule_theorem(X):
     assert result.ratio == pytest.approx(result.bound / result.observed.value)
     assert _statuses(result)["algorithm"].status == "holds"
     assert _statuses(result)["unbiased"].status == "unchecked"  # the user's loop draws its own batches
-    np.testing.assert_array_equal(result.runs.step_size, taken)  # 0.02, then 0.01 after 40 steps, ...
+    np.testing.assert_array_equal(result.runs.step_sizes, taken)  # 0.02, then 0.01 after 40 steps, ...
     assert sorted(set(taken)) == [0.005, 0.01, 0.02]
     steps = [k for k, _ in result.records]
     assert steps[0] == 0 and steps[-1] == 120 and steps == sorted(set(steps))
@@ -129,7 +129,7 @@ def test_tracking_leaves_the_users_run_untouched(X):
         assert torch.equal(a, b)
     assert torch.equal(after_plain, after_tracked)
     run = tracker.finish()
-    assert run.batch_size == 32 and run.batch_how.startswith("inferred")
+    assert run.options["batch_size"] == 32 and run.options["batch_how"].startswith("inferred")
 
 
 def test_sgd_with_momentum_is_not_covered(X):
