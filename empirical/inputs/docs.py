@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from empirical import inputs
-from empirical.budget import PART_INPUTS
+from empirical.inputs.limits import PART_INPUTS
 
 INTRO = """\
 # Inputs: every value a user gives, and what is allowed
