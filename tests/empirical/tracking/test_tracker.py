@@ -1,73 +1,24 @@
-"""empirical.track on a user-written VAE in a plain loop: the theorem picked from the optimizer,
-the steps and step sizes it records, its records against brute force, the user's run untouched."""
+"""empirical.track on a user-written VAE in a plain loop (empirical/tracking/tracker.py): the
+steps and step sizes it records, the user's run untouched, its refusals, and what it finishes
+as (the run type of training)."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 import torch
-from scipy import stats
-from torch import nn
+from cases import run_user_loop as run_loop
+from cases import user_loss as loss
+from cases import user_vae
 
 import empirical
 from empirical.errors import ConfigError, TrackingError
-from empirical.estimators.results import Estimate
-from empirical.optim import DefossezAdagrad, DefossezAdam
-
-
-class TinyVAE(nn.Module):
-    """A user's VAE, written from scratch: tanh MLPs, Gaussian decoder with unit variance."""
-
-    def __init__(self, D: int, hidden: int = 16, latent: int = 3) -> None:
-        super().__init__()
-        self.enc = nn.Linear(D, hidden)
-        self.mean = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, D))
-
-    def neg_elbo(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.tanh(self.enc(x))
-        mu, lv = self.mean(h), torch.tanh(self.logvar(h))
-        z = mu + (0.5 * lv).exp() * torch.randn_like(mu)
-        recon = 0.5 * (x - self.dec(z)).square().sum(1)
-        return recon + 0.5 * (lv.exp() + mu.square() - 1 - lv).sum(1)
-
-
-def loss(model: TinyVAE, x: torch.Tensor) -> torch.Tensor:
-    return model.neg_elbo(x)
+from empirical.optim import DefossezAdam
 
 
 @pytest.fixture(scope="module")
-def X(digits):
-    """The user's data: the first 400 rows of digits (in [0, 1])."""
-    return digits[:400]
-
-
-def run_loop(X, make_opt, steps=120, B=32, seed=0, scheduler=None, tracked=True, order="after", **options):
-    """The user's plain loop: uniform minibatches, zero_grad, backward, optimizer.step(), then
-    (with ``tracked``) tracker.step(); ``scheduler(opt)`` steps before or after tracker.step()."""
-    torch.manual_seed(seed)
-    model = TinyVAE(X.shape[1])
-    opt = make_opt(model.parameters())
-    sched = scheduler(opt) if scheduler is not None else None
-    tracker = empirical.track(model, loss, X, opt, seed=seed, **options) if tracked else None
-    taken = []
-    for _ in range(steps):
-        idx = torch.randint(X.shape[0], (B,))
-        opt.zero_grad()
-        value = loss(model, X[idx]).mean()
-        value.backward()
-        taken.append(opt.param_groups[0]["lr"])
-        opt.step()
-        if sched is not None and order == "before":
-            sched.step()
-        if tracker is not None:
-            tracker.step(value)
-        if sched is not None and order == "after":
-            sched.step()
-    return model, tracker, taken
+def X(user_rows):
+    return user_rows
 
 
 def _statuses(result):
@@ -76,39 +27,6 @@ def _statuses(result):
 
 def step_lr(opt):
     return torch.optim.lr_scheduler.StepLR(opt, step_size=40, gamma=0.5)
-
-
-def test_sgd_under_step_lr_binds_the_schedule_theorem(X):
-    """A user VAE, SGD with StepLR: a finite bound and a verdict; the recorded steps are the
-    optimizer's and their step sizes the ones it took; the last record is at the final step
-    and agrees with an independent full-gradient computation at the final parameters."""
-    model, tracker, taken = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), scheduler=step_lr)
-    result = tracker.verify()
-    assert result.theorem.name == "generic/sgd/schedule" and result.holds in (True, False)
-    assert math.isfinite(result.bound) and result.bound > 0 and isinstance(result.observed, Estimate)
-    assert result.ratio == pytest.approx(result.bound / result.observed.value)
-    assert _statuses(result)["algorithm"].status == "holds"
-    assert _statuses(result)["unbiased"].status == "unchecked"  # the user's loop draws its own batches
-    np.testing.assert_array_equal(result.runs.step_sizes, taken)  # 0.02, then 0.01 after 40 steps, ...
-    assert sorted(set(taken)) == [0.005, 0.01, 0.02]
-    steps = [k for k, _ in result.records]
-    assert steps[0] == 0 and steps[-1] == 120 and steps == sorted(set(steps))
-    assert result.fixed["S1"] == pytest.approx(sum(taken)) and result.fixed["gamma_max"] == 0.02
-    # the last record against brute force: <mean of 64 full-data gradients, another 64>
-    params = [p for p in model.parameters()]
-
-    def mean_gradient(seed):
-        torch.manual_seed(seed)
-        total = 0
-        for _ in range(64):
-            grads = torch.autograd.grad(loss(model, X).mean(), params)
-            total = total + torch.cat([g.reshape(-1) for g in grads]).double()
-        return total / 64
-
-    truth = float(mean_gradient(1) @ mean_gradient(2))
-    last, var = result.records[-1][1], float(result.runs.full_grad_norm_sq_var[0, -1])
-    half = stats.t.ppf(0.9995, result.runs.record_dof) * math.sqrt(var)
-    assert abs(last - truth) <= half + 0.02 * truth, (last, half, truth)
 
 
 def test_scheduler_before_or_after_tracker_step_records_the_same_steps(X):
@@ -132,64 +50,9 @@ def test_tracking_leaves_the_users_run_untouched(X):
     assert run.options["batch_size"] == 32 and run.options["batch_how"].startswith("inferred")
 
 
-def test_sgd_with_momentum_is_not_covered(X):
-    _, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9), steps=40)
-    result = tracker.verify()
-    row = _statuses(result)["algorithm"]
-    assert result.holds is None and result.exit_code == 3
-    assert row.status == "fails" and "momentum = 0.9" in row.evidence and "plain SGD" in row.evidence
-    assert "algorithm" in result.headline
-
-
-@pytest.mark.parametrize(
-    "make_opt, theorem, status",
-    [
-        (lambda p: torch.optim.Adam(p, lr=1e-3), "generic/adam/defossez", "approximate"),
-        (lambda p: torch.optim.Adagrad(p, lr=1e-2), "generic/adagrad", "approximate"),
-        (lambda p: DefossezAdam(p, lr=1e-3), "generic/adam/defossez", "holds"),
-        (lambda p: DefossezAdagrad(p, lr=1e-2), "generic/adagrad", "holds"),
-    ],
-)
-def test_adaptive_optimizers_bind_defossez(X, make_opt, theorem, status):
-    """torch's Adam and Adagrad: Défossez et al.'s theorem with the tau-weighted observed side and
-    an approximate "algorithm matches" row naming the differences; their own algorithms: holds."""
-    _, tracker, _ = run_loop(X, make_opt, steps=60)
-    result = tracker.verify()
-    row = _statuses(result)["algorithm"]
-    assert result.theorem.name == theorem and row.status == status and result.holds in (True, False)
-    if "adam" in theorem:
-        assert result.theorem.lhs.weight.has(theory_beta1())
-        assert result.fixed["beta1"] == 0.9 and result.fixed["alpha_step"] == 1e-3
-    if status == "approximate":
-        assert "bias correction" in row.evidence or "eps" in row.evidence
-    assert {v["variant"] for v in result.extras["variants"]} >= {"aposteriori"}
-    assert result.extras["preconditioner"]["lambda_min"] > 0
-
-
-def theory_beta1():
-    from theory.symbols import beta1
-
-    return beta1
-
-
-def test_observed_weights_are_the_tau_distribution(X):
-    """Every step recorded: the observed side is exactly sum_j P(tau = j) f(j), P(tau = j)
-    proportional to 1 - beta1^(n - j), j = 0..n-1, by brute force over the records."""
-    b1, n = 0.7, 25
-    _, tracker, _ = run_loop(
-        X, lambda p: DefossezAdam(p, lr=1e-3, betas=(b1, 0.99)), steps=n, record_growth=1.0
-    )
-    result = tracker.verify()
-    steps, values = zip(*result.records, strict=True)
-    assert list(steps) == list(range(n + 1))
-    p = np.array([1 - b1 ** (n - j) for j in range(n)])
-    brute = float(np.sum(p / p.sum() * np.array(values[:n])))
-    assert result.observed.value == pytest.approx(brute, rel=1e-12)
-
-
 def test_tracker_refuses_out_of_order_use(X):
     torch.manual_seed(0)
-    model = TinyVAE(X.shape[1])
+    model = user_vae(X.shape[1])
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     tracker = empirical.track(model, loss, X, opt, batch_size=8)
     with pytest.raises(TrackingError, match="without an optimizer step"):
@@ -208,33 +71,41 @@ def test_tracker_refuses_out_of_order_use(X):
         empirical.track(model, loss, X, opt, record_gradients=2)
 
 
-def test_groups_with_different_steps_and_other_optimizers_are_not_covered(X):
-    def two_groups(params):
-        params = list(params)
-        return torch.optim.SGD([{"params": params[:2], "lr": 0.01}, {"params": params[2:], "lr": 0.02}])
+def test_a_tracker_finishes_as_the_run_type_of_training(X):
+    """finish() returns a TrainRun of one run (the arrays training records, under its names);
+    runs of two seeds stack into one TrainRun of two, and run(i) takes one back out."""
+    from empirical.train import TrainRun, stack_runs
 
-    _, tracker, _ = run_loop(X, two_groups, steps=20)
-    row = _statuses(tracker.verify())["algorithm"]
-    assert row.status == "fails" and "different step sizes" in row.evidence
-    _, tracker, _ = run_loop(X, lambda p: torch.optim.RMSprop(p, lr=1e-3), steps=20)
-    result = tracker.verify()
-    assert result.holds is None and "torch.optim.RMSprop" in _statuses(result)["algorithm"].evidence
-
-
-def test_adam_with_a_scheduler_is_not_covered(X):
-    _, tracker, _ = run_loop(X, lambda p: torch.optim.Adam(p, lr=1e-3), steps=50, scheduler=step_lr)
-    row = _statuses(tracker.verify())["algorithm"]
-    assert row.status == "fails" and "step changed" in row.evidence
-
-
-def test_result_writes_the_cli_report(X, tmp_path):
-    _, tracker, _ = run_loop(X, lambda p: torch.optim.Adam(p, lr=1e-3), steps=40)
-    result = tracker.verify()
-    report = result.write(tmp_path / "rep")
-    names = {p.name for p in report.folder.iterdir()}
-    assert {"report.json", "report.md", "convergence.png", "constants.png", "training.png"} <= names
-    data = report.data
-    assert data["holds"] == result.holds and data["records"][-1][0] == 40
-    assert data["tracker"]["batch_size"] == 32 and data["variants"]
-    text = (report.folder / "report.md").read_text()
-    assert "TinyVAE (user module)" in text and "Every Adam theorem on this run" in text
+    finished = []
+    for seed in (3, 4):
+        _, tracker, taken = run_loop(
+            X, lambda p: DefossezAdam(p, lr=1e-3), steps=20, seed=seed, batch_size=32
+        )
+        run = tracker.finish()
+        assert isinstance(run, TrainRun) and run.seeds == (seed,) and run.runs == 1 and run.steps == 20
+        np.testing.assert_array_equal(run.step_sizes, taken)
+        assert (
+            run.loss.shape
+            == run.grad_norm_sq.shape
+            == run.grad_sup_norm.shape
+            == run.precond_min.shape
+            == (1, 20)
+        )
+        T = run.record_steps.size
+        assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (1, T)
+        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 3.0
+        assert run.snapshots.shape == (
+            1,
+            run.snapshot_steps.size,
+            sum(p.numel() for p in run.model.parameters()),
+        )
+        assert run.loops[0].model is run.model and run.options["batch_how"] == "given (batch_size=)"
+        assert set(run.timings) == {"training", "tracking"}
+        finished.append(run)
+    both = stack_runs(finished)
+    assert both.seeds == (3, 4) and both.runs == 2 and both.full_grad_norm_sq.shape[0] == 2
+    assert len(both.loops) == 2 and both.run(1).loops[0] is finished[1].loops[0]
+    np.testing.assert_array_equal(both.run(1).full_grad_norm_sq, finished[1].full_grad_norm_sq)
+    with pytest.raises(ConfigError, match="share their steps"):
+        _, other, _ = run_loop(X, lambda p: DefossezAdam(p, lr=1e-3), steps=21, batch_size=32)
+        stack_runs([finished[0], other.finish()])
