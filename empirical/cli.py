@@ -185,10 +185,10 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _derive(args: argparse.Namespace) -> int:
     """``derive``: every page into --out, or one page (MODEL OPTIMIZER [VARIANT]) printed or written."""
-    from empirical.report.atomic import write_derivations
+    from empirical.report.atomic import write_derivation_folder
 
     if args.model is None:
-        written = write_derivations(args.out or "derivations")
+        written = write_derivation_folder(args.out or "derivations")
     elif args.optimizer is None:
         raise UsageError(
             "derive takes MODEL OPTIMIZER [VARIANT] (e.g. derive gaussian adam defossez), or nothing"
@@ -199,7 +199,7 @@ def _derive(args: argparse.Namespace) -> int:
         print(render_one(args.model, args.optimizer, args.variant), end="")
         return 0
     else:
-        written = write_derivations(args.out, only=(args.model, args.optimizer, args.variant or ""))
+        written = write_derivation_folder(args.out, only=(args.model, args.optimizer, args.variant or ""))
     for path in written:
         print(path)
     return 0
