@@ -92,7 +92,7 @@ def test_a_signal_during_verify_leaves_no_report_or_one_complete(
     result, previous = finished
     module, name, when = MOMENTS[moment]
     if name != "train_runs":  # the report write: reuse the finished result
-        monkeypatch.setattr(pipeline_module, "verify", lambda settings, progress=None: result)
+        monkeypatch.setattr(pipeline_module, "verify", lambda settings, progress=None, **_: result)
     original = getattr(module, name)
 
     def interrupted(*args, **kwargs):
