@@ -49,21 +49,23 @@ def require() -> dict[str, str]:
         Their versions, {"PEPit": ..., "clarabel": ..., "cvxpy": ...}.
 
     Raises:
-        MissingSolverError: one of them is missing; the message says which and
-            how to install the extra.
+        MissingSolverError: any of them is missing; the message names them and
+            the command that installs the extra.
     """
     from importlib import import_module, metadata
 
-    versions = {}
+    versions, missing = {}, []
     for name in ("PEPit", "clarabel", "cvxpy"):
         try:
             import_module(name)
             versions[name] = metadata.version(name)
         except (ImportError, metadata.PackageNotFoundError):
-            raise MissingSolverError(
-                f"performance estimation needs the optional extra (PEPit with the CLARABEL solver); "
-                f"{name} is not installed: {INSTALL}"
-            ) from None
+            missing.append(name)
+    if missing:
+        raise MissingSolverError(
+            "performance estimation needs the optional extra (PEPit with the CLARABEL solver); "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: {INSTALL}"
+        )
     return versions
 
 
