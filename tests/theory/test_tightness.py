@@ -209,6 +209,22 @@ def test_proof_slack_of_a_run_ignores_the_noise_and_fits_long_runs():
     assert long.method.fit is not None and long.n == 300
 
 
+def test_model_bounds_and_exponent_forms_pose_the_generic_problem():
+    generic = theory.tightness(BIASED, 12, L=1.0, Delta=1.0, C_gamma=0.25, C_alpha=0.3, alpha_bias=0.5)
+    iwae = theory.bound("iwae", "sgd", "biased")  # C_alpha = C_bias / K from its definitions
+    same = theory.tightness(iwae, 12, L=1.0, Delta=1.0, C_gamma=0.25, C_bias=0.6, K=2, K_growth=0.5)
+    assert same.worst_case == pytest.approx(generic.worst_case, rel=1e-9)
+    fixed = theory.bound("generic", "sgd", "biased", alpha_bias=0.5)
+    assert theory.tightness(fixed, 12, L=1.0, Delta=1.0, C_gamma=0.25, C_alpha=0.3).ratio == pytest.approx(
+        generic.ratio, rel=1e-9
+    )
+    symbolic = theory.bound("generic", "sgd", alpha="symbolic")
+    a = theory.tightness(symbolic, 12, L=1.0, Delta=1.0, C_gamma=1.0, alpha=0.3)
+    b = theory.tightness(theory.bound("generic", "sgd", alpha=0.3), 12, L=1.0, Delta=1.0, C_gamma=1.0)
+    assert a.ratio == pytest.approx(b.ratio, rel=1e-9) and a.ratio >= 1
+    assert a.steps[1] == pytest.approx(2**-0.3)
+
+
 # ---------------------------------------------------------------- refusals
 
 
