@@ -207,7 +207,9 @@ def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = T
         raise ConfigError(f"covered must be True or False, got {covered!r}")
     lower, upper = run_brackets(per_run)
     runs = lower.size
-    mean = float(np.mean((lower + upper) / 2.0))
+    middle = lower / 2.0 + upper / 2.0
+    scale = float(np.max(np.abs(middle))) or 1.0
+    mean = scale * float(np.mean(middle / scale))  # no overflow in the sum near 1e308
     if runs == 1:
         lo, hi, lo_pivot, hi_pivot = float(lower[0]), float(upper[0]), False, False
     else:

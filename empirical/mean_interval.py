@@ -182,10 +182,16 @@ def _solve(s: np.ndarray, runs: int, prob: float, start: np.ndarray) -> np.ndarr
 
 
 def _t_end(values: np.ndarray, confidence: float, side: int) -> np.ndarray:
+    """mean + side t_{R-1, (1 + confidence)/2} s / sqrt(R) per row, computed on the
+    values over their largest magnitude (no overflow in s^2 for values near 1e308)."""
     runs = values.shape[-1]
+    scale = np.max(np.abs(values), axis=-1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0)
+    scaled = values / scale
     quantile = special.stdtrit(runs - 1, 0.5 + confidence / 2.0)
-    half = quantile * values.std(axis=-1, ddof=1) / math.sqrt(runs)
-    return values.mean(axis=-1) + side * half
+    end = scaled.mean(axis=-1) + side * quantile * scaled.std(axis=-1, ddof=1) / math.sqrt(runs)
+    with np.errstate(over="ignore"):
+        return end * scale[..., 0]
 
 
 def _pivot_end(values: np.ndarray, confidence: float, side: int) -> np.ndarray:

@@ -3,6 +3,7 @@ adaptive quadrature and against a simulation of the pivot's definition, and
 the interval's ends against the Student-t interval they widen."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -98,3 +99,14 @@ def test_equal_values_give_a_point_and_huge_spreads_give_inf_not_nan():
     spread = np.array([[1e-3, 1e3]])
     lo, hi, _, _ = interval_ends(spread, spread, 0.95)
     assert hi[0] == math.inf and np.isfinite(lo[0]) and lo[0] < 0  # unclipped
+
+
+def test_values_near_the_float_limits_give_ends_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi, _, _ = interval_ends(
+            np.array([[1e308, 1.7e308, 1.5e308]]), np.array([[1e308, 1.7e308, 1.5e308]]), 0.95
+        )
+        assert 0 < lo[0] < 1.4e308 and hi[0] == math.inf
+        lo, hi, _, _ = interval_ends(np.array([[1e-300, 2e-300]]), np.array([[1e-300, 2e-300]]), 0.95)
+        assert lo[0] < 1.5e-300 < hi[0] < math.inf
