@@ -222,13 +222,21 @@ def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = T
         Verdict.INCONCLUSIVE: f"the bound {bound:.6g} lies inside the interval [{lo:.6g}, {hi:.6g}]",
     }
     if runs == 1:
-        reasons = [ONE_RUN]
+        relation = {Verdict.HOLDS: "is at most", Verdict.VIOLATED: "is above", Verdict.INCONCLUSIVE: "holds"}
+        run_says = rule(lo, hi, bound).item()
+        reasons = [
+            ONE_RUN,
+            f"for reference, that run's [{lo:.6g}, {hi:.6g}] {relation[run_says]} the bound {bound:.6g}",
+        ]
     elif comparison is Verdict.INCONCLUSIVE:
         reasons = [side[comparison] + ": more runs, or a bound further from the truth, are needed"]
     else:
         reasons = [side[comparison]]
     if not covered:
-        reasons = ["the theorem does not cover the run (an assumption fails); for reference: " + reasons[0]]
+        reasons = [
+            "the theorem does not cover the run (an assumption fails); what follows is for reference",
+            *reasons,
+        ]
     return Decision(
         verdict=comparison if covered else Verdict.NOT_COVERED,
         comparison=comparison,

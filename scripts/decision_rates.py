@@ -54,18 +54,21 @@ def label(kind: str, spread: float) -> str:
     return f"normal, CV {spread:.0%}" if kind == "normal" else f"lognormal, sigma_log {spread:g}"
 
 
-def alone_misses(values: np.ndarray, mean: float) -> tuple[float, float, float]:
-    """Errors of the Student-t interval alone (upper end, lower end) and of the upper
-    end of Cox's log-scale interval with a t quantile, ybar + s^2/2 + t sqrt(s^2/R + s^4/(2(R-1)))."""
+def alone(values: np.ndarray, mean: float) -> tuple[float, float, float, float]:
+    """Errors of the Student-t interval alone (upper end, lower end), the upper end's
+    error of Cox's log-scale interval with a t quantile, ybar + s^2/2 + t sqrt(s^2/R +
+    s^4/(2(R-1))), and the Student-t interval's median upper end over the runs' mean."""
     runs = values.shape[1]
     t = special.stdtrit(runs - 1, 0.5 + CONFIDENCE / 2)
     t_half = t * values.std(1, ddof=1) / math.sqrt(runs)
     t_lo, t_hi = values.mean(1) - t_half, values.mean(1) + t_half
+    t_width = float(np.median(t_hi / values.mean(1)))
     positive = np.all(values > 0, axis=1)
     y = np.log(values[positive])
     s2 = y.var(1, ddof=1)
     cox_hi = y.mean(1) + s2 / 2 + t * np.sqrt(s2 / runs + s2**2 / (2 * (runs - 1)))
-    return float(np.mean(t_hi < mean)), float(np.mean(t_lo > mean)), float(np.mean(cox_hi < math.log(mean)))
+    cox = float(np.mean(cox_hi < math.log(mean)))
+    return float(np.mean(t_hi < mean)), float(np.mean(t_lo > mean)), cox, t_width
 
 
 def simulate(sims: int, seed: int) -> list[dict]:
@@ -79,7 +82,7 @@ def simulate(sims: int, seed: int) -> list[dict]:
         for ratio in RATIOS:
             verdicts = rule(lo, hi, mean / ratio)
             rates[ratio] = {v: float(np.mean(verdicts == v)) for v in Verdict if v is not Verdict.NOT_COVERED}
-        t_upper, t_lower, cox_upper = alone_misses(values, mean)
+        t_upper, t_lower, cox_upper, t_width = alone(values, mean)
         rows.append(
             {
                 "label": label(kind, spread),
@@ -90,6 +93,8 @@ def simulate(sims: int, seed: int) -> list[dict]:
                 "t_upper_miss": t_upper,
                 "t_lower_miss": t_lower,
                 "cox_upper_miss": cox_upper,
+                "width": float(np.median(hi / values.mean(1))),
+                "t_width": t_width,
             }
         )
     return rows
@@ -129,13 +134,15 @@ def table(rows: list[dict], sims: int, seed: int) -> str:
         "Student-t one):",
         "",
         "| per-run values | R | upper end below the mean | lower end above the mean "
-        "| Student-t alone: upper / lower | Cox with a t quantile alone: upper |",
-        "|---|---|---|---|---|---|",
+        "| Student-t alone: upper / lower | Cox with a t quantile alone: upper "
+        "| median upper end / the runs' mean: rule / Student-t |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['label']} | {row['runs']} | {pct(row['upper_miss'])} | {pct(row['lower_miss'])} "
-            f"| {pct(row['t_upper_miss'])} / {pct(row['t_lower_miss'])} | {pct(row['cox_upper_miss'])} |"
+            f"| {pct(row['t_upper_miss'])} / {pct(row['t_lower_miss'])} | {pct(row['cox_upper_miss'])} "
+            f"| {row['width']:.3g} / {row['t_width']:.3g} |"
         )
     lines.append(END)
     return "\n".join(lines)
