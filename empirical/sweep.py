@@ -222,7 +222,7 @@ def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> 
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
     from empirical.pipeline.settings import term
     from empirical.report.atomic import write_file
-    from empirical.report.figures import plot_sweep
+    from empirical.report.sweep_figure import plot_sweep
 
     columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
     named = [{**r, **{a: r[term(GRID_AXES[a].field).report] for a in axes}} for r in rows]
