@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 from empirical.inputs.limits import (
+    HIDDEN_DEFAULT,
+    LATENT_DEFAULT,
     MAX_BATCH,
     MAX_PARAMS,
     MAX_REAL,
@@ -23,8 +25,15 @@ API: dict[str, tuple[Input, ...]] = {
     "empirical.models.make": (
         Input("kind", Choice(lambda: ("linear", "gaussian", "iwae")), None, "the model family"),
         Input("data_dim", Whole(1, MAX_WIDTH), None, "columns of the data"),
-        Input("latent_dim", Whole(1, MAX_WIDTH), 8, "latent dimension (at most data_dim)"),
-        Input("hidden", Whole(1, MAX_WIDTH), (64,), "width of each hidden layer"),
+        Input(
+            "latent_dim",
+            Whole(1, MAX_WIDTH),
+            None,
+            "latent dimension (at most data_dim)",
+            optional=True,
+            unset=f"min({LATENT_DEFAULT}, data_dim)",
+        ),  # fmt: skip
+        Input("hidden", Whole(1, MAX_WIDTH), (HIDDEN_DEFAULT,), "width of each hidden layer"),
         Input("K", Whole(1, MAX_SAMPLES), 1, "variational samples"),
         Input("c", Number(0.0, MAX_REAL), 1.0, "decoder standard deviation"),
         Input("beta", Number(0.0, MAX_REAL, closed=True), 1.0, "KL weight"),

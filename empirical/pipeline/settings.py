@@ -38,7 +38,7 @@ class Term:
 
 #: Theory symbol of each setting that has one (docs/architecture.md, "Vocabulary").
 _SYMBOLS = {"steps": "n", "batch_size": "B", "K": "K", "C_gamma": "C_gamma", "beta": "beta", "s": "s"}
-_SYMBOLS["box"] = "a"
+_SYMBOLS.update(box="a", latent_dim="d_z", hidden="width")
 
 VOCABULARY: tuple[Term, ...] = tuple(
     Term(i.name, _SYMBOLS.get(i.name), i.flag or "", i.name, i.meaning) for i in inputs.SETTINGS
@@ -77,7 +77,7 @@ MAX_STEPS, MAX_BATCH, MAX_SAMPLES, MAX_SEEDS = (
     inputs.MAX_STEPS, inputs.MAX_BATCH, inputs.MAX_SAMPLES, inputs.MAX_SEEDS,
 )  # fmt: skip
 #: Options of the built-in models only: a user's module must leave them at their defaults.
-BUILTIN_ONLY = ("K", "beta", "activation", "s", "box")
+BUILTIN_ONLY = ("K", "beta", "activation", "s", "box", "latent_dim", "hidden")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
 
@@ -110,6 +110,8 @@ class Settings:
     seeds: int | None = _default("seeds")
     holdout: float = _default("holdout")
     adam_variant: str = _default("adam_variant")
+    latent_dim: int | None = _default("latent_dim")
+    hidden: int | None = _default("hidden")
 
     def __post_init__(self) -> None:
         inputs.setting("model").check(self.model)
@@ -127,8 +129,18 @@ class Settings:
                 f"{_named('adam_variant')} must be one of {', '.join(ADAGRAD_VARIANTS)} with adagrad, "
                 f"got {self.adam_variant!r}"
             )
+        if self.optimizer == "sgd" and self.adam_variant != _default("adam_variant"):
+            raise ConfigError(
+                f"{_named('adam_variant')} {self.adam_variant!r} picks a variant of --optimizer adam or "
+                "adagrad; sgd has none: give --optimizer adam (or adagrad), or leave --adam-variant out"
+            )
         if self.K > 1 and self.model == "linear":
             raise ConfigError(f"{_named('K')} > 1 applies to the gaussian, beta and iwae models, not linear")
+        if self.hidden is not None and self.model == "linear":
+            raise ConfigError(
+                f"{_named('hidden')} applies to the gaussian, beta and iwae models; the linear VAE has no "
+                f"hidden layer (got {self.hidden})"
+            )
         if self.seed + self.seeds - 1 > SEED_MAX:
             raise ConfigError(
                 f"{_named('seed')} + seeds - 1 must be at most 2**63 - 1, got {self.seed} + {self.seeds} - 1"
@@ -183,6 +195,10 @@ class Settings:
         """(kind for empirical.models.make, options)."""
         kind, fixed = MODELS[self.model]
         opts: dict[str, Any] = dict(fixed)
+        if self.latent_dim is not None:  # else empirical.models.make's default, min(8, D)
+            opts["latent_dim"] = self.latent_dim
+        if self.hidden is not None and kind != "linear":
+            opts["hidden"] = (self.hidden,)
         if self.beta_value is not None:
             opts["beta"] = self.beta_value
         if kind != "linear":
