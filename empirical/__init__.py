@@ -1,7 +1,8 @@
 """vaebounds, empirical half: real VAEs in torch, training runs that record
 what the bounds talk about, estimators of the constants, and the comparison
 of estimate and theory. ``empirical.track(model, loss, data, optimizer)`` follows
-a user's own training loop (:mod:`empirical.tracking`)."""
+a user's own training loop (:mod:`empirical.tracking`); ``empirical.decide(bound,
+per_run)`` is the one decision rule (:mod:`empirical.decision`)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,15 @@ from empirical.errors import ConfigError, DataError, DivergenceError, EmpiricalE
 __all__ = [
     "ConfigError",
     "DataError",
+    "Decision",
     "DivergenceError",
     "EmpiricalError",
     "LossError",
     "Tracker",
     "TrackingError",
+    "Verdict",
+    "assess",
+    "decide",
     "estimate",
     "track",
 ]
@@ -26,6 +31,10 @@ def __getattr__(name: str):
         from empirical.estimators import estimate
 
         return estimate
+    if name in ("decide", "assess", "Decision", "Verdict"):
+        from empirical import decision
+
+        return getattr(decision, name)
     if name in ("track", "Tracker"):
         from empirical import tracking
 

@@ -119,7 +119,12 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
         text = getattr(args, entry.name)
         if text is not None:
             values[entry.name] = inputs.command_rule(args.command, entry.name).parse(entry.label, text)
-    settings = Settings.from_mapping(values)  # steps, batch_size, seeds left None: the model's defaults
+    if base is not None and args.optimizer is not None and args.variant is None:
+        # another optimizer than the report's: its variant is the default, not the report's
+        if values["optimizer"] != base.get("optimizer"):
+            values.pop("adam_variant", None)  # a report of before the rename
+            values["variant"] = inputs.setting("variant").default
+    settings = Settings.from_mapping(values)  # steps, batch_size, runs left None: the model's defaults
     inputs.command_rule(args.command, "steps").check("steps (--steps)", settings.steps)
     return settings
 
@@ -226,7 +231,15 @@ def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"--grid gives the axis {', '.join(repeated)} more than once; give each axis once")
-    rows = run_sweep(  # checks the executor and every point's settings before torch is loaded
+    for field, text in zip(names, args.grid, strict=True):
+        given = getattr(args, field)
+        if given is not None:  # the axis would replace the option at every point
+            flag = inputs.setting(field).flag
+            raise ConfigError(
+                f"--grid {text.strip()} and {flag} {given} both set {field}; give one of them "
+                "(the grid's values, or the option for every point)"
+            )
+    rows = run_sweep(  # checks the executor, the folder, the grid (lazily), then runs the points
         settings, dict(axes), args.out, args.executor, say
     )
     if args.json:

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from empirical.errors import ConfigError
-from empirical.inputs import MAX_PARAMS, MAX_REAL, MAX_SAMPLES, MAX_WIDTH
+from empirical.inputs import HIDDEN_DEFAULT, LATENT_DEFAULT, MAX_PARAMS, MAX_REAL, MAX_SAMPLES, MAX_WIDTH
 from empirical.inputs.rules import shown as inputs_shown
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
 from empirical.vae import (
@@ -58,10 +58,11 @@ KINDS = ("linear", "gaussian", "iwae")
 DECODERS = ("gaussian", "bernoulli")
 KL_FORMS = ("analytic", "mc")
 
-#: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64).
+#: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64); the
+#: latent dimension is min(latent_dim, data_dim) unless given (:func:`make`).
 DEFAULTS: dict[str, Any] = {
-    "latent_dim": 8,
-    "hidden": (64,),
+    "latent_dim": LATENT_DEFAULT,
+    "hidden": (HIDDEN_DEFAULT,),
     "activation": "softclip",
     "decoder": "gaussian",
     "c": 1.0,
@@ -335,8 +336,17 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     Options (None means the default): latent_dim, c, beta, K, dtype; linear:
     closed_form, kl; gaussian/iwae: hidden, activation (softclip | relu),
     decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds,
-    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`.
-    Bad values raise ConfigError naming the option and what is allowed.
+    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`, the
+    latent dimension min(8, data_dim). Bad values raise ConfigError naming the option and
+    what is allowed.
+
+    Args:
+        kind: the model family.
+        data_dim: columns of the data.
+        **options: the options above.
+
+    Returns:
+        The model (its parameters are drawn by ``init_params``).
     """
     if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"unknown model kind {inputs_shown(kind)}; valid kinds: {', '.join(KINDS)}")
@@ -351,6 +361,7 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.init}
     defaults.update({k: v for k, v in DEFAULTS.items() if k in ALLOWED[kind]})
     opts = {k: defaults[k] for k in ALLOWED[kind]}
+    opts["latent_dim"] = min(opts["latent_dim"], data_dim)  # data with fewer columns than 8
     opts.update(given)
     model = cls(data_dim=data_dim, **_validate(kind, data_dim, opts))
     if model.n_params > MAX_PARAMS:  # checked before any parameter is allocated

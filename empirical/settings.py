@@ -45,7 +45,7 @@ class SettingNames:
 
 #: Theory symbol of each setting that has one (docs/architecture.md, "Vocabulary").
 _SYMBOLS = {"steps": "n", "batch_size": "B", "K": "K", "C_gamma": "C_gamma", "beta": "beta", "s": "s"}
-_SYMBOLS["box"] = "a"
+_SYMBOLS.update(box="a", latent_dim="d_z", hidden="width")
 
 VOCABULARY: tuple[SettingNames, ...] = tuple(
     SettingNames(i.name, _SYMBOLS.get(i.name), i.flag or "", i.name, i.meaning) for i in inputs.SETTINGS
@@ -77,9 +77,11 @@ USER_MODEL_DEFAULTS = inputs.USER_MODEL_DEFAULTS
 CONV = inputs.CONV
 is_user_model = inputs.is_user_model
 #: Options of the built-in models only: a user's module must leave them at their defaults.
-BUILTIN_ONLY = ("K", "beta", "activation", "s", "box")
+BUILTIN_ONLY = ("K", "beta", "activation", "s", "box", "latent_dim", "hidden")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
+#: Settings of the CLI's runs only: an own loop leaves them unset.
+CLI_ONLY = ("C_gamma", "beta", "activation", "s", "box", "holdout", "variant", "latent_dim", "hidden")
 #: Where the runs come from (module docstring).
 BUILT_IN, USER_MODULE, OWN_LOOP = "built-in", "user module", "own loop"
 SOURCES = (BUILT_IN, USER_MODULE, OWN_LOOP)
@@ -118,6 +120,8 @@ class Settings:
     runs: int | None = _default("runs")
     holdout: float | None = _default("holdout")
     variant: str | None = _default("variant")
+    latent_dim: int | None = _default("latent_dim")
+    hidden: int | None = _default("hidden")
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -146,8 +150,18 @@ class Settings:
                 f"{_named('variant')} must be one of {', '.join(ADAGRAD_VARIANTS)} with adagrad, "
                 f"got {self.variant!r}"
             )
+        if self.optimizer == "sgd" and self.variant != _default("variant"):
+            raise ConfigError(
+                f"{_named('variant')} {self.variant!r} picks a variant of --optimizer adam or "
+                "adagrad; sgd has none: give --optimizer adam (or adagrad), or leave --variant out"
+            )
         if self.K > 1 and self.model == "linear":
             raise ConfigError(f"{_named('K')} > 1 applies to the gaussian, beta and iwae models, not linear")
+        if self.hidden is not None and self.model == "linear":
+            raise ConfigError(
+                f"{_named('hidden')} applies to the gaussian, beta and iwae models; the linear VAE has no "
+                f"hidden layer (got {self.hidden})"
+            )
         self._check_last_seed()
 
     def _check_last_seed(self) -> None:
@@ -179,9 +193,7 @@ class Settings:
             object.__setattr__(self, name, inputs.setting(name).rule.check(name, getattr(self, name)))
         if self.K is not None:
             Whole(1, None).check("K", self.K)
-        given = [
-            n for n in ("C_gamma", "beta", "activation", "s", "box", "holdout", "variant") if getattr(self, n)
-        ]
+        given = [n for n in CLI_ONLY if getattr(self, n)]
         if given:
             raise ConfigError(f"settings of an own loop leave {', '.join(given)} unset (they are the CLI's)")
         self._check_last_seed()
@@ -245,6 +257,10 @@ class Settings:
         """(kind for empirical.models.make, options)."""
         kind, fixed = MODELS[self.model]
         opts: dict[str, Any] = dict(fixed)
+        if self.latent_dim is not None:  # else empirical.models.make's default, min(8, D)
+            opts["latent_dim"] = self.latent_dim
+        if self.hidden is not None and kind != "linear":
+            opts["hidden"] = (self.hidden,)
         if self.beta_value is not None:
             opts["beta"] = self.beta_value
         if kind != "linear":

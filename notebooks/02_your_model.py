@@ -44,7 +44,7 @@ import empirical
 import theory
 from empirical.data import load
 from empirical.estimators import module_gradient_variance, smoothness
-from empirical.report import figures
+from empirical.report import figures, verify_figures
 from empirical.tracking import verify_runs
 
 FULL = os.environ.get("VAEBOUNDS_FULL") == "1"
@@ -198,8 +198,8 @@ for name, e in result.constants.named().items():
 
 # %%
 convergence = FIGURES / "nb02-your-model-convergence.png"
-figures.plot_convergence(result, convergence)
+verify_figures.plot_convergence(result, convergence)
 figures.show(convergence)
 constants = FIGURES / "nb02-your-model-constants.png"
-figures.plot_constants(result, constants)
+verify_figures.plot_constants(result, constants)
 figures.show(constants)

@@ -341,7 +341,7 @@ with figures.figure(curves_path, 2, len(GRID), size=(4.2 * len(GRID), 7), title=
         )
         top = max(float(np.percentile(r["result"].runs.full_loss, 90)) for r in members)
         grid[1, col].set_ylim(top=top)
-        grid[0, col].legend()
+        grid[0, col].legend()  # no bound in these panels
 figures.show(curves_path)
 
 # %%
@@ -361,7 +361,7 @@ with figures.figure(bounds_path, 1, len(GRID), size=(4.2 * len(GRID), 4), title=
         ax.set_xticks(x, [r["setting"].replace("soft-clip ", "") for r in members])
         ax.set(yscale="log", title=study, xlabel="setting", xlim=(-0.5, len(members) - 0.5))
     grid[0, 0].set_ylabel(figures.observable_label("grad_norm_sq"))
-    grid[0, 0].legend()
+    figures.legend_outside(grid[0, -1], handles=grid[0, 0].get_legend_handles_labels())
 figures.show(bounds_path)
 
 # %% [markdown]

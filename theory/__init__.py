@@ -16,6 +16,15 @@ from theory.bound import Bound, NumpyBound, Step
 from theory.catalog import MODELS, OPTIMIZERS, bound, registered
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
 from theory.lhs import LeftHandSide
+from theory.performance import (
+    MissingSolverError,
+    NotCoveredError,
+    Tightness,
+    WorstCase,
+    momentum_worst_case,
+    proof_slack,
+    tightness,
+)
 from theory.schedules import StepSchedule
 
 __all__ = [
@@ -29,16 +38,23 @@ __all__ = [
     "Constraint",
     "LeftHandSide",
     "MissingConstantError",
+    "MissingSolverError",
+    "NotCoveredError",
     "NumpyBound",
     "Step",
     "StepSchedule",
     "TheoryError",
+    "Tightness",
     "UnknownNameError",
     "Violation",
+    "WorstCase",
     "algorithms",
     "attribution",
     "bound",
+    "momentum_worst_case",
+    "proof_slack",
     "rates",
     "registered",
     "symbols",
+    "tightness",
 ]

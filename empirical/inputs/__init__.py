@@ -25,17 +25,21 @@ from empirical.inputs.files import FILES, FileRule, check_data_source
 from empirical.inputs.limits import (
     DATA_NAMES,
     DATA_SUFFIXES,
+    HIDDEN_DEFAULT,
+    LATENT_DEFAULT,
     MAX_ABS_DATA,
     MAX_BATCH,
     MAX_BYTES,
     MAX_DATA_VALUES,
     MAX_FILE_BYTES,
+    MAX_GRID_POINTS,
     MAX_PARAMS,
     MAX_REAL,
     MAX_SAMPLES,
     MAX_SEEDS,
     MAX_STEPS,
     MAX_WIDTH,
+    MIN_BOX,
     MIN_TRAIN_ROWS,
     SEED_MAX,
 )
@@ -44,9 +48,10 @@ from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whol
 __all__ = [
     "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "BUILTIN_DEFAULTS", "COMMAND_DEFAULTS",
     "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "EXECUTORS", "FILES",
-    "GRID_FIELDS", "GRID_NAMES", "MAX_ABS_DATA", "MAX_BATCH", "MAX_BYTES", "MAX_DATA_VALUES",
-    "MAX_FILE_BYTES", "MAX_PARAMS", "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH",
-    "MIN_TRAIN_ROWS", "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
+    "GRID_FIELDS", "GRID_NAMES", "HIDDEN_DEFAULT", "LATENT_DEFAULT", "MAX_ABS_DATA", "MAX_BATCH",
+    "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS", "MAX_REAL",
+    "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
+    "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
     "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
     "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
     "setting",
@@ -177,9 +182,10 @@ SETTINGS: tuple[Input, ...] = (
     Input("s", Number(0.0, MAX_REAL), None, "soft-clip sharpness", "--sharpness", optional=True, unset="1"),
     Input(
         "box",
-        Number(0.0, MAX_REAL),
+        Number(MIN_BOX, MAX_REAL, closed=True),
         None,
-        "box radius a (A2): projected SGD onto ||theta||_inf <= a",
+        "box radius a (A2): projected SGD onto ||theta||_inf <= a (below 1e-12 the float32 iterates "
+        "underflow to 0)",
         "--box",
         optional=True,
         unset="no projection",
@@ -207,9 +213,29 @@ SETTINGS: tuple[Input, ...] = (
         "defossez",
         "the adaptive theorem's variant, for Adam and Adagrad alike: defossez trains the algorithm "
         "Défossez et al. analyse, torch trains torch.optim.Adam / Adagrad, delayed Adam's delayed "
-        "preconditioner (built-in models; adagrad: defossez or torch)",
+        "preconditioner (built-in models; adagrad: defossez or torch; sgd has none: another value than "
+        "the default is refused)",
         "--variant",
         aliases=("--adam-variant",),
+    ),
+    Input(
+        "latent_dim",
+        Whole(1, MAX_WIDTH),
+        None,
+        "latent dimension of the built-in models (at most the data's columns)",
+        "--latent-dim",
+        optional=True,
+        unset=f"min({LATENT_DEFAULT}, the data's columns)",
+    ),
+    Input(
+        "hidden",
+        Whole(1, MAX_WIDTH),
+        None,
+        "width of the hidden layer of the encoder and of the decoder (gaussian, beta, iwae; the linear "
+        "VAE has none)",
+        "--hidden",
+        optional=True,
+        unset=str(HIDDEN_DEFAULT),
     ),
 )
 SETTINGS_BY_NAME: dict[str, Input] = {i.name: i for i in SETTINGS}
@@ -241,7 +267,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "verify": (
         Input(
             "out",
-            Text("a folder path (a new folder or a previous report's)"),
+            Text("a folder path you can write (a new folder or a previous report's)"),
             "vaebounds-report",
             "output folder of the report, written as a whole",
             "--out",
@@ -250,7 +276,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         QUIET,
         Input(
             "from",
-            Text("a report.json path"),
+            Text("the report.json of a verify run (not an estimate.json or a sweep's file)"),
             None,
             "re-run the settings of a report.json (options given too replace its values)",
             "--from",
@@ -261,7 +287,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "estimate": (
         Input(
             "out",
-            Text("a folder path (a new folder or a previous estimate's)"),
+            Text("a folder path you can write (a new folder or a previous estimate's)"),
             "vaebounds-estimate",
             "output folder of estimate.json, written as a whole",
             "--out",
@@ -272,7 +298,10 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "sweep": (
         Input(
             "grid",
-            Text(f"NAME=V1,V2,... with NAME in {', '.join(GRID_NAMES)}, no value twice"),
+            Text(
+                f"NAME=V1,V2,... with NAME in {', '.join(GRID_NAMES)}, no value twice, not also given as "
+                f"its option (e.g. B and --batch-size); at most {MAX_GRID_POINTS} points in all"
+            ),
             None,
             "a grid axis (repeat for more axes; required)",
             "--grid",
@@ -286,7 +315,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         Input(
             "out",
-            Text("a folder path"),
+            Text("a folder path you can write"),
             "vaebounds-sweep",
             "output folder (results.jsonl appended per point; resumable)",
             "--out",
@@ -297,7 +326,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "derive": (
         Input(
             "out",
-            Text("a folder path"),
+            Text("a folder path you can write"),
             "derivations",
             "output folder of derivations/*.md, written as a whole",
             "--out",

@@ -37,7 +37,7 @@ EXIT_CODES = """\
 |---|---|
 | 0 | the bound holds at the estimated constants (`derive`, `estimate`: done) |
 | 1 | the bound is violated (a sweep: at least one point) |
-| 2 | bad input: one line on stderr, nothing written |
+| 2 | bad input (an unwritable `--out` too, checked before any work): one line on stderr, nothing written |
 | 3 | not covered: an assumption of the theorem fails on the run (the report is written, no verdict) |
 | 130 | interrupted (SIGINT): no output folder, or the previous one intact |
 | 143 | terminated (SIGTERM): as 130 |
@@ -121,6 +121,12 @@ def render() -> str:
         "",
         f"A model has at most {inputs.MAX_PARAMS:.0e} parameters; data at most "
         f"{inputs.MAX_DATA_VALUES} values and {inputs.MAX_FILE_BYTES // 2**30} GiB on disk.",
+        "",
+        f"A sweep's grid has at most {inputs.MAX_GRID_POINTS} points (the product of its axes' sizes, "
+        "counted before any point is built; each point is a verify run of seconds to minutes, so split "
+        "a larger study into several sweeps, each resumable). Each axis value is checked once, the data, "
+        "model and memory once, on the point with every axis at its largest value; the sweep then prints "
+        "its point count at once and one line per finished point (`--quiet`: none).",
         "",
     ]
     out.append(EXIT_CODES)

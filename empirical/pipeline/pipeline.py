@@ -185,6 +185,11 @@ def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = N
 
     X, rows, held = _split(settings, data)
     if model is None:
+        if settings.latent_dim is not None and settings.latent_dim > X.shape[1]:
+            raise ConfigError(
+                f"latent_dim (--latent-dim) must be at most the data's {X.shape[1]} columns "
+                f"(--data {settings.data}), got {settings.latent_dim}"
+            )
         kind, opts = settings.model_options()
         model = make(kind, int(X.shape[1]), **opts)
     model.check_data(rows)

@@ -17,8 +17,8 @@ import pytest
 
 import empirical.pipeline.pipeline as pipeline_module
 import empirical.report.atomic as atomic
-import empirical.report.figures as figures
 import empirical.report.markdown as markdown
+import empirical.report.verify_figures as verify_figures
 from empirical.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, main
 from empirical.progress import silent
 from empirical.report import FILES
@@ -75,7 +75,7 @@ def finished(small_npy, tmp_path_factory):
 #: signal comes before or after the wrapped call.
 MOMENTS = [
     (pipeline_module, "train_runs", "before"),
-    (figures, "write_figures", "before"),  # report.json written in the temporary folder
+    (verify_figures, "write_figures", "before"),  # report.json written in the temporary folder
     (markdown, "markdown", "before"),  # figures written
     (atomic, "_swap_in", "before"),  # everything written, not yet in place
     (atomic, "_swap_in", "after"),  # in place, before the old one is removed
