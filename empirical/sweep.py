@@ -2,9 +2,9 @@
 Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
 
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
-vocabulary table of :mod:`empirical.pipeline.settings` maps them to settings
+vocabulary table of :mod:`empirical.settings` maps them to settings
 fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
-grid point is a :class:`~empirical.pipeline.Settings` with some fields
+grid point is a :class:`~empirical.settings.Settings` with some fields
 replaced (R runs each, ``--seeds``), all validated before anything runs,
 without building every point: the grid's size is the product of its axes'
 sizes (at most :data:`~empirical.inputs.MAX_GRID_POINTS`), each axis value is
@@ -44,7 +44,7 @@ from typing import Any
 from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.inputs.rules import shown, usable_path
-from empirical.pipeline.settings import GRID_AXES, Settings, term
+from empirical.settings import GRID_AXES, Settings, setting_names
 
 RESULTS = "results.jsonl"
 #: settings field -> grid name (the column names of summary.csv).
@@ -116,7 +116,7 @@ def done_in_grid(base: Settings, grid: Mapping[str, Sequence[Any]], done: Mappin
     for row_key in done:
         try:
             values = json.loads(row_key)
-            combo = {f: values[term(f).report] for f in grid}
+            combo = {f: values[setting_names(f).report] for f in grid}
         except (json.JSONDecodeError, KeyError, TypeError):
             continue
         if all(combo[f] in grid[f] for f in grid) and key(replace(base, **combo)) == row_key:
@@ -126,7 +126,7 @@ def done_in_grid(base: Settings, grid: Mapping[str, Sequence[Any]], done: Mappin
 
 def _values(row: Mapping[str, Any], fields: Sequence[str]) -> str:
     """A point's grid values, e.g. ``B=8, seed=3``."""
-    return ", ".join(f"{GRID_AXES_BY_FIELD[f]}={row.get(term(f).report)}" for f in fields)
+    return ", ".join(f"{GRID_AXES_BY_FIELD[f]}={row.get(setting_names(f).report)}" for f in fields)
 
 
 def key(settings: Settings) -> str:
@@ -136,8 +136,8 @@ def key(settings: Settings) -> str:
 
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
-    from empirical.pipeline import verify
-    from empirical.pipeline.result import FAILS
+    from empirical.conclusion.result import FAILS
+    from empirical.runner import verify
 
     result = verify(settings)
     obs = result.observed
@@ -302,12 +302,11 @@ def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[st
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
     """``summary.csv`` (one row per point, columns named as the grid) and
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
-    from empirical.pipeline.settings import term
     from empirical.report.atomic import write_file
     from empirical.report.sweep_figure import plot_sweep
 
     columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
-    named = [{**r, **{a: r[term(GRID_AXES[a].field).report] for a in axes}} for r in rows]
+    named = [{**r, **{a: r[setting_names(GRID_AXES[a].field).report] for a in axes}} for r in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

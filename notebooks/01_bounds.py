@@ -40,8 +40,8 @@ from empirical.report import figures, names
 from theory import rates
 
 FULL = os.environ.get("VAEBOUNDS_FULL") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", HERE.parent / "docs" / "figures"))
+#: A working folder (ignored by git); only scripts/readme_figures.py writes docs/figures.
+FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]

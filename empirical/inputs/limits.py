@@ -46,3 +46,13 @@ MAX_FILE_BYTES = 2**30
 MAX_DATA_VALUES = 2**27
 #: Largest memory a run may allocate by the estimate of empirical.budget (bytes).
 MAX_BYTES = 8 * 2**30
+#: The inputs each part of a run's memory grows with (empirical.budget names it in its message).
+PART_INPUTS = {
+    "data": "the rows x columns of --data",
+    "record noise": "the data rows, --samples (K) and --seeds",
+    "record activations": "--samples (K), --seeds and the model's widths",
+    "step activations": "--batch-size, --samples (K) and --seeds",
+    "estimator activations": "--samples (K) and the model's widths",
+    "parameters": "the model's size and --seeds",
+    "history": "--steps and --seeds",
+}

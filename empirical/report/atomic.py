@@ -160,7 +160,7 @@ def write_file(path: str | Path, text: str) -> None:
         raise
 
 
-def write_derivations(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
+def write_derivation_folder(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
     """``vaebounds derive``: derivations/*.md of every registered bound, written as a
     whole (a README.md of the previous folder is kept); with ``only`` = (model,
     optimizer, variant), that one page written into the folder, the others left.

@@ -21,7 +21,7 @@ MODEL_NAMES: dict[str, str] = {
     "generic": "any model",
     "bbvi": "black-box VI",
 }
-#: (``--optimizer``, ``--adam-variant``) -> plain name; SGD has no variant (None).
+#: (``--optimizer``, ``--variant``) -> plain name; SGD has no variant (None).
 OPTIMIZER_NAMES: dict[tuple[str, str | None], str] = {
     ("sgd", None): "SGD",
     ("adam", "defossez"): "Adam (Défossez et al.'s form)",
@@ -77,7 +77,7 @@ def optimizer_name(optimizer: str, variant: str | None = None, box: float | None
 
     Args:
         optimizer: sgd, adam, adagrad, or a tracker's description of a torch optimizer.
-        variant: ``--adam-variant`` (ignored for SGD).
+        variant: ``--variant`` (ignored for SGD).
         box: the box radius of projected SGD.
 
     Returns:
@@ -90,13 +90,13 @@ def optimizer_name(optimizer: str, variant: str | None = None, box: float | None
 
 def run_name(settings: Any) -> str:
     """ "Gaussian VAE, SGD": the model and optimizer of a run's settings (a
-    :class:`~empirical.pipeline.Settings`, a tracker's settings, or a sweep row)."""
+    :class:`~empirical.settings.Settings` of any source, or a sweep row)."""
     get = settings.get if isinstance(settings, dict) else lambda k: getattr(settings, k, None)
     beta = get("beta")
     if beta is None and get("model") == "beta":
         beta = getattr(settings, "beta_value", None)
     model = model_name(str(get("model")), get("activation"), beta)
-    return f"{model}, {optimizer_name(str(get('optimizer')), get('adam_variant'), get('box'))}"
+    return f"{model}, {optimizer_name(str(get('optimizer')), get('variant'), get('box'))}"
 
 
 def theorem_name(theorem: Any) -> str:

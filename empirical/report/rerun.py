@@ -10,6 +10,7 @@ from typing import Any
 from empirical.errors import ConfigError
 from empirical.inputs.files import file_kind
 from empirical.inputs.rules import usable_path
+from empirical.settings import OWN_LOOP
 
 #: The keys every report.json of verify has besides its settings (empirical.report.content).
 REPORT_KEYS = ("bound", "empirical", "verdict")
@@ -37,6 +38,11 @@ def settings_of_report(path: str | Path) -> dict[str, Any]:
     if not _is_report(data):
         raise ConfigError(f"{where} is {_what(data)}, not the report.json of a verify run; give one")
     settings = data["settings"]
+    if settings.get("source") == OWN_LOOP:
+        raise ConfigError(
+            f"{where}: the report of runs tracked in your own loop (empirical.track); the CLI cannot "
+            "re-run them: run your loop again"
+        )
     record = data.get("data_set")
     if isinstance(record, dict) and record.get("sha256"):
         _same_file(where, settings.get("data"), record)

@@ -24,9 +24,9 @@ from empirical.data import load
 from empirical.errors import ConfigError, DataError
 from empirical.inputs.docs import render
 from empirical.inputs.rules import Number, Whole
-from empirical.pipeline import Settings
-from empirical.pipeline import step_constant as step
+from empirical.pipeline import pilot as step
 from empirical.pipeline.pipeline import prepare
+from empirical.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,8 +53,20 @@ def test_help_shows_every_option_with_its_default_from_the_inventory(command):
 
 def test_settings_are_the_inventory():
     names = [f.name for f in dataclasses.fields(Settings)]
-    assert names == [i.name for i in inputs.SETTINGS]
+    assert names == [i.name for i in inputs.SETTINGS] + ["source"]  # the source is derived, not typed
     assert Settings() == Settings(**{i.name: i.default for i in inputs.SETTINGS})
+
+
+def test_variant_is_one_option_for_adam_and_adagrad_under_its_former_name_too(monkeypatch):
+    """``--variant`` picks the adaptive theorem's variant; ``--adam-variant`` stays, and says so."""
+    monkeypatch.setenv("COLUMNS", "1000")  # no line break inside --adam-variant
+    text = " ".join(_subparser("verify").format_help().split())
+    assert "--variant VARIANT, --adam-variant VARIANT" in text
+    assert "--adam-variant is the same option under its former name" in text
+    args = build_parser().parse_args(["verify", "--optimizer", "adagrad", "--adam-variant", "torch"])
+    assert args.variant == "torch"
+    with pytest.raises(ConfigError, match="variant"):
+        Settings(optimizer="adagrad", variant="delayed")
 
 
 def test_docs_inputs_page_is_generated_from_the_inventory():
@@ -83,8 +95,7 @@ def test_version(capsys):
         (["sweep", "--grid", "B=8", "--executor", "ray"], "executor"),
         (
             ["verify", "--adam-variant", "delayed"],
-            "adam_variant (--adam-variant) 'delayed' picks a variant of --optimizer adam or adagrad; "
-            "sgd has none",
+            "variant (--variant) 'delayed' picks a variant of --optimizer adam or adagrad; sgd has none",
         ),
         (["verify", "--box", "1e-300"], "box (--box) must be a finite number in [1e-12, 1e6], got 1e-300"),
         (["verify", "--model", "linear", "--hidden", "8"], "the linear VAE has no hidden layer (got 8)"),

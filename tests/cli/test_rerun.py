@@ -45,10 +45,8 @@ def test_report_json_records_every_setting_the_data_and_the_command(first, small
     path, argv = first
     data = json.loads(path.read_text())
     s = data["settings"]
-    assert (s["beta"], s["s"], s["holdout"], s["seed"], s["seeds"], s["box"]) == (0.5, 2.0, 0.25, 5, 2, None)
-    assert {"model", "optimizer", "activation", "K", "batch_size", "steps", "C_gamma", "adam_variant"} <= set(
-        s
-    )
+    assert (s["beta"], s["s"], s["holdout"], s["seed"], s["runs"], s["box"]) == (0.5, 2.0, 0.25, 5, 2, None)
+    assert {"model", "optimizer", "activation", "K", "batch_size", "steps", "C_gamma", "variant"} <= set(s)
     record = data["data_set"]
     assert record["sha256"] == hashlib.sha256(small_npy.read_bytes()).hexdigest()
     held_out = round(0.25 * SMALL_ROWS)
@@ -91,7 +89,19 @@ def test_options_given_with_from_replace_the_reports_values(first, tmp_path, mon
     with pytest.raises(Reached) as reached:
         main(["verify", "--from", str(path), "--seeds", "3", "--out", str(tmp_path / "o")])
     s = reached.value.settings
-    assert (s.seeds, s.seed, s.beta, s.holdout, s.steps) == (3, 5, 0.5, 0.25, 30)
+    assert (s.runs, s.seed, s.beta, s.holdout, s.steps) == (3, 5, 0.5, 0.25, 30)
+
+
+def test_from_refuses_the_report_of_an_own_loop(tmp_path, capsys):
+    """Runs tracked in a user's own loop (empirical.track) cannot be re-run by the CLI."""
+    from empirical.settings import Settings
+
+    own = Settings.own_loop("TinyVAE (user module)", "torch.optim.SGD", "user data (9 rows x 2)", 10, 4, 0, 1)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps({"settings": own.as_dict(), "bound": {}, "empirical": {}, "verdict": "holds"}))
+    code = main(["verify", "--from", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "own loop" in err and len(err.strip().splitlines()) == 1
 
 
 def test_from_refuses_a_changed_data_file_and_bad_reports(first, small_npy, tmp_path, capsys):
@@ -140,14 +150,12 @@ def test_from_refuses_an_estimate_json_and_a_sweeps_results_naming_them(small_np
     assert not (tmp_path / "o").exists()
 
 
-def test_another_optimizer_given_with_from_drops_the_reports_adam_variant(
-    first, tmp_path, monkeypatch, capsys
-):
+def test_another_optimizer_given_with_from_drops_the_reports_variant(first, tmp_path, monkeypatch, capsys):
     """An Adam report re-run with --optimizer sgd: SGD has no variant, so the report's is not carried
     over; one given on the command line with SGD is refused, named."""
     path, _ = first
     report = json.loads(path.read_text())
-    report["settings"].update(optimizer="adam", adam_variant="delayed")
+    report["settings"].update(optimizer="adam", variant="delayed")
     adam = tmp_path / "report.json"
     adam.write_text(json.dumps(report))
 
@@ -157,12 +165,12 @@ def test_another_optimizer_given_with_from_drops_the_reports_adam_variant(
     monkeypatch.setattr(pipeline_module, "verify", stop)
     with pytest.raises(Reached) as reached:
         main(["verify", "--from", str(adam), "--optimizer", "sgd", "--out", str(tmp_path / "o")])
-    assert (reached.value.settings.optimizer, reached.value.settings.adam_variant) == ("sgd", "defossez")
+    assert (reached.value.settings.optimizer, reached.value.settings.variant) == ("sgd", "defossez")
     with pytest.raises(Reached) as reached:
         main(["verify", "--from", str(adam), "--seeds", "3", "--out", str(tmp_path / "o")])
-    assert reached.value.settings.adam_variant == "delayed"
+    assert reached.value.settings.variant == "delayed"
     argv = ["verify", "--from", str(adam), "--optimizer", "sgd", "--adam-variant", "torch"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 2
-    assert "adam_variant (--adam-variant) 'torch' picks a variant of --optimizer adam or adagrad" in (
+    assert "variant (--variant) 'torch' picks a variant of --optimizer adam or adagrad" in (
         capsys.readouterr().err
     )

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from empirical.cli import main
+from empirical.conclusion import combined_exit_code
 from empirical.errors import ConfigError
-from empirical.pipeline import Settings, combined_exit_code
+from empirical.settings import Settings
 from empirical.sweep import check_grid, parse_axis, points, run_sweep
 
 
@@ -29,7 +30,7 @@ def test_parse_axis_and_points():
 
 @pytest.mark.slow
 def test_sweep_is_resumable(small_npy, tmp_path):
-    base = Settings(data=str(small_npy), steps=40, seeds=2)
+    base = Settings(data=str(small_npy), steps=40, runs=2)
     grid = {"batch_size": (4, 16)}
     rows = run_sweep(base, grid, tmp_path)
     assert [r["batch_size"] for r in rows] == [4, 16]
@@ -95,7 +96,7 @@ def test_a_truncated_last_line_is_reported_and_its_point_runs_again(small_npy, t
     """A write cut short leaves a partial last line: named with its file, dropped, rerun."""
     import empirical.sweep as sweep
 
-    base = Settings(data=str(small_npy), steps=10, seeds=1)
+    base = Settings(data=str(small_npy), steps=10, runs=1)
     ran = []
 
     def fake(settings):

@@ -16,8 +16,9 @@ from scipy import stats
 import theory
 from empirical import inputs
 from empirical.compare import RateFit
-from empirical.pipeline import Settings, verify
+from empirical.pipeline import verify
 from empirical.report import figures, names, sweep_figure, verify_figures
+from empirical.settings import Settings
 from theory.catalog import registered
 
 HOLDS, VIOLATED, NOT_COVERED = "holds at the estimated constants", "violated", "not covered"
@@ -97,7 +98,7 @@ def test_sweep_figure_from_rows(tmp_path):
     for r in rows:
         r["K"] = 1 if r["seed"] == 0 else 2
     for r in rows:
-        r.update(model="gaussian", optimizer="sgd", adam_variant="defossez", box=None, activation="softclip")
+        r.update(model="gaussian", optimizer="sgd", variant="defossez", box=None, activation="softclip")
     fig = sweep_figure.plot_sweep(rows, ["B", "K"], tmp_path / "sweep.png")
     assert (tmp_path / "sweep.png").stat().st_size > 10_000
     assert fig.get_suptitle().startswith("sweep, Gaussian VAE, SGD: bound and observed")
@@ -116,12 +117,12 @@ def test_a_sweep_figure_draws_at_most_its_panel_limit_and_says_so(tmp_path):
 
 @pytest.fixture(scope="module")
 def sgd_result(small_npy):
-    return verify(Settings(data=str(small_npy), steps=30, seeds=2))
+    return verify(Settings(data=str(small_npy), steps=30, runs=2))
 
 
 @pytest.fixture(scope="module")
 def adam_result(small_npy):
-    return verify(Settings(data=str(small_npy), steps=30, seeds=2, optimizer="adam"))
+    return verify(Settings(data=str(small_npy), steps=30, runs=2, optimizer="adam"))
 
 
 def _assert_legends_outside(fig):
@@ -150,9 +151,9 @@ def _band(ax):
         (Settings(), "Gaussian VAE, SGD"),
         (Settings(model="linear"), "linear VAE, SGD"),
         (Settings(model="iwae", optimizer="adagrad"), "IWAE, Adagrad (Défossez et al.'s form)"),
-        (Settings(model="beta", optimizer="adam", adam_variant="delayed"),
+        (Settings(model="beta", optimizer="adam", variant="delayed"),
          "β-VAE (β = 4), Adam, delayed preconditioner"),
-        (Settings(optimizer="adam", adam_variant="torch", activation="relu"),
+        (Settings(optimizer="adam", variant="torch", activation="relu"),
          "Gaussian VAE (ReLU), Adam (torch.optim.Adam)"),
         (Settings(box=0.5), "Gaussian VAE, projected SGD (a = 0.5)"),
         (Settings(model="conv"), "convolutional VAE, SGD"),
