@@ -88,7 +88,7 @@ def test_the_probe_leaves_the_rng_and_the_gradients_alone(X):
     "loader, status, words",
     [
         (lambda ds: DataLoader(ds, batch_size=32, shuffle=True), "approximate", "without replacement"),
-        (lambda ds: DataLoader(ds, batch_size=32, sampler=RandomSampler(ds, replacement=True, num_samples=32)),
+        (lambda ds: DataLoader(ds, batch_size=32, sampler=RandomSampler(ds, True, num_samples=32)),
          "holds", "uniformly with replacement"),
         (lambda ds: DataLoader(ds, batch_size=32, shuffle=False), "fails", "fixed order"),
     ],

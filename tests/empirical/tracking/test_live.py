@@ -109,7 +109,7 @@ def _closure_loop(X, closure: bool):
     for _ in range(15):
         x = X[torch.randint(X.shape[0], (16,), generator=gen)]
 
-        def compute():
+        def compute(x=x):
             opt.zero_grad()
             value = user_loss(model, x).mean()
             value.backward()
