@@ -173,7 +173,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     target = _out(args.out, FILES)
     from empirical.runner import verify
 
-    result = verify(settings, progress=say)
+    device = inputs.option("verify", "device")
+    result = verify(settings, progress=say, device=device.rule.parse(device.label, args.device))
     report = write_report(result, target, command=["vaebounds", *argv])
     if args.json:
         print(json.dumps(report.data, indent=2))

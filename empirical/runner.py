@@ -6,9 +6,11 @@ CLI's tracked loop (:mod:`empirical.user_model`); both end in
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from empirical.errors import ConfigError
+from empirical.inputs import DEVICES
 from empirical.progress import Progress, silent
 from empirical.settings import BUILT_IN, USER_MODULE, Settings
 
@@ -19,7 +21,12 @@ if TYPE_CHECKING:
 
 
 def verify(
-    settings: Settings, progress: Progress = silent, *, model: object = None, data: torch.Tensor | None = None
+    settings: Settings,
+    progress: Progress = silent,
+    *,
+    model: object = None,
+    data: torch.Tensor | None = None,
+    device: str = "cpu",
 ) -> Result:
     """Train, estimate and conclude for ``settings`` (no files written).
 
@@ -28,6 +35,8 @@ def verify(
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
         model: replaces a built-in model the settings name (property tests).
         data: replaces the data the settings name (its training rows are used).
+        device: ``cpu`` or ``cuda`` (:func:`checked_device`): where a user's module trains and
+            is measured; the built-in models' batched runs train on the CPU.
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
@@ -35,7 +44,13 @@ def verify(
     from empirical.inputs import command_rule
     from empirical.pipeline import pipeline
 
+    device = checked_device(device)
     if settings.source == BUILT_IN:
+        if device != "cpu":
+            raise ConfigError(
+                f"device (--device) {device}: the built-in models' batched runs train on the CPU; --device "
+                "cuda trains a user's module (--model conv or FILE.py:make)"
+            )
         return pipeline.verify(settings, progress, model=model, data=data)
     if settings.source != USER_MODULE:
         raise ConfigError(
@@ -49,4 +64,26 @@ def verify(
     from empirical.user_model import verify_user_model
 
     with torch_threads():
-        return verify_user_model(settings, pipeline.training_rows(settings, data), progress)
+        started = time.perf_counter()
+        rows = pipeline.training_rows(settings, data)
+        loaded = {"data": time.perf_counter() - started}
+        return verify_user_model(settings, rows, progress, device, timings=loaded)
+
+
+def checked_device(device: str) -> str:
+    """``device`` if it is usable here: ``cpu``, or ``cuda`` when a CUDA device is present.
+
+    Raises:
+        ConfigError: another name, or ``cuda`` without a CUDA device.
+    """
+    if device not in DEVICES:
+        raise ConfigError(f"device (--device) must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "device (--device) cuda: no CUDA device is present here (torch.cuda.is_available() is "
+                "False); use --device cpu"
+            )
+    return device

@@ -22,7 +22,6 @@ import math
 from typing import Any
 
 from empirical.errors import ConfigError
-from empirical.tracking.live import LiveRecord
 
 #: The tags written, in the order written.
 TAGS = ("grad_norm_sq", "grad_norm_sq_std", "loss", "step_size", "running_average")
@@ -44,7 +43,8 @@ class TensorBoardCallback:
             )
         self.writer, self.prefix = writer, prefix
 
-    def __call__(self, step: int, record: LiveRecord) -> None:
+    def __call__(self, step: int, record: Any) -> None:
+        """Write ``record`` (an :class:`empirical.tracking.live.LiveRecord`) at global step ``step``."""
         values = {
             "grad_norm_sq": record.value,
             "grad_norm_sq_std": math.sqrt(max(record.variance, 0.0)),
