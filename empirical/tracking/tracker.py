@@ -174,9 +174,11 @@ class Tracker:
         t = time.perf_counter()
         if len(optimizer.param_groups) != self.group_count:
             self._find_groups(optimizer)
-        lrs = [float(optimizer.param_groups[i]["lr"]) for i in self.groups]
-        self.groups_agree &= max(lrs) == min(lrs)
-        self.h["lr"].append(lrs[0])
+        groups = optimizer.param_groups
+        lr = float(groups[self.groups[0]]["lr"])
+        if len(self.groups) > 1:
+            self.groups_agree &= all(float(groups[i]["lr"]) == lr for i in self.groups)
+        self.h["lr"].append(lr)
         closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0]: the optimizer
         if closure is None:
             self._read()
@@ -248,7 +250,9 @@ class Tracker:
                 "optimizer.step()"
             )
         value = math.nan if loss is None else loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
-        self.h["loss"] += [math.nan] * (self.pending - 1) + [value]  # tensors read at the end: no sync
+        if self.pending > 1:
+            self.h["loss"] += [math.nan] * (self.pending - 1)
+        self.h["loss"].append(value)  # tensors read at the end: no sync
         self.pending = 0
         if self.counting and self.k >= INFER_STEPS:  # B is known: back to the modules' fast path
             for handle in self.counting:
@@ -328,8 +332,8 @@ class Tracker:
         with torch.no_grad():
             return torch.cat([p.detach().reshape(-1) for p in self.params.values()]).to("cpu", copy=True)
 
-    def _versions(self) -> tuple[int, ...]:
-        return tuple(p._version for p in self.params.values())
+    def _versions(self) -> list[int]:
+        return [p._version for p in self.plist]
 
     def _batch(self) -> tuple[int, str]:
         if self.batch_size is not None:

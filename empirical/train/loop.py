@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
 from empirical.inputs import MAX_BATCH, MAX_SEEDS, MAX_STEPS
+from empirical.progress import interactive
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
@@ -328,7 +329,7 @@ def _train(model, params, data, o, plan, dtype, device, progress, ckpt, resume) 
     bar = tqdm(
         total=o["steps"],
         initial=runs.k,
-        disable=progress is False,
+        disable=progress is False or not interactive(),  # no carriage returns into a log file
         delay=0.0 if progress else PROGRESS_DELAY,
         file=sys.stderr,
         unit="step",

@@ -109,3 +109,43 @@ def test_a_tracker_finishes_as_the_run_type_of_training(X):
     with pytest.raises(ConfigError, match="share their steps"):
         _, other, _ = run_loop(X, lambda p: DefossezAdam(p, lr=1e-3), steps=21, batch_size=32)
         stack_runs([finished[0], other.finish()])
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+        ),
+    ],
+)
+def test_a_module_is_tracked_where_it_lives_and_its_rng_streams_are_untouched(X, device):
+    """The records run on the module's device (the data moved there once); the global generators
+    of the CPU and of that device are the same after tracking as without it."""
+
+    def loop(tracked):
+        torch.manual_seed(0)
+        model = user_vae(X.shape[1]).to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=0.02)
+        tracker = empirical.track(model, loss, X, opt, batch_size=32) if tracked else None
+        for _ in range(12):
+            x = X[torch.randint(X.shape[0], (32,))].to(device)
+            opt.zero_grad()
+            loss(model, x).mean().backward()
+            opt.step()
+            if tracker is not None:
+                tracker.step()
+        after = [torch.rand(2, device=d) for d in {"cpu", device}]
+        return model, tracker, after
+
+    plain, _, plain_after = loop(False)
+    tracked, tracker, tracked_after = loop(True)
+    assert tracker.data.device.type == device and tracker.device.type == device
+    for a, b in zip(
+        plain_after + list(plain.parameters()), tracked_after + list(tracked.parameters()), strict=True
+    ):
+        assert torch.equal(a, b)
+    run = tracker.finish()
+    assert np.all(np.isfinite(run.full_grad_norm_sq)) and run.record_steps[-1] == 12
