@@ -7,6 +7,7 @@ CLI's tracked loop (:mod:`empirical.user_model`); both end in
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from empirical.errors import ConfigError
@@ -27,6 +28,7 @@ def verify(
     model: object = None,
     data: torch.Tensor | None = None,
     device: str = "cpu",
+    timings: Mapping[str, float] | None = None,
 ) -> Result:
     """Train, estimate and conclude for ``settings`` (no files written).
 
@@ -37,13 +39,18 @@ def verify(
         data: replaces the data the settings name (its training rows are used).
         device: ``cpu`` or ``cuda`` (:func:`checked_device`): where a user's module trains and
             is measured; the built-in models' batched runs train on the CPU.
+        timings: seconds the caller spent before, by part (the CLI's ``startup``); the imports
+            the run needs are added to ``startup``.
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
     """
+    started = time.perf_counter()
     from empirical.inputs import command_rule
     from empirical.pipeline import pipeline
 
+    spent = dict(timings or {})
+    spent["startup"] = spent.get("startup", 0.0) + time.perf_counter() - started  # importing torch, ...
     device = checked_device(device)
     if settings.source == BUILT_IN:
         if device != "cpu":
@@ -51,7 +58,7 @@ def verify(
                 f"device (--device) {device}: the built-in models' batched runs train on the CPU; --device "
                 "cuda trains a user's module (--model conv or FILE.py:make)"
             )
-        return pipeline.verify(settings, progress, model=model, data=data)
+        return pipeline.verify(settings, progress, model=model, data=data, timings=spent)
     if settings.source != USER_MODULE:
         raise ConfigError(
             f"settings of source {settings.source!r} describe runs tracked in a user's own loop; "
@@ -60,14 +67,16 @@ def verify(
     if model is not None:
         raise ConfigError(f"model= replaces a built-in model; {settings.model} builds its own module")
     command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
+    started = time.perf_counter()
     from empirical.threads import torch_threads
     from empirical.user_model import verify_user_model
 
+    spent["startup"] += time.perf_counter() - started  # the tracker, the conclusion, scipy, ...
     with torch_threads():
         started = time.perf_counter()
         rows = pipeline.training_rows(settings, data)
-        loaded = {"data": time.perf_counter() - started}
-        return verify_user_model(settings, rows, progress, device, timings=loaded)
+        spent["data"] = time.perf_counter() - started
+        return verify_user_model(settings, rows, progress, device, timings=spent)
 
 
 def checked_device(device: str) -> str:

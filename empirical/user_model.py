@@ -217,8 +217,9 @@ def verify_user_model(
     for i, seed in enumerate(settings.seeds):
         with spent.part("setup"):
             model, loss = build(make, X, seed, settings.model)
+            optimizer = optimizer_for(settings, model, step)
         with bar(progress, f"training run {i + 1}/{R}", settings.steps) as shown:
-            tracker = _train_one(settings, model, loss, X, seed, step, shown)
+            tracker = _train_one(settings, model, loss, X, seed, optimizer, shown)
         if progress is not silent:
             rows = min(int(X.shape[0]), FINAL_ROWS)
             progress(f"run {i + 1}/{R}: final record at theta_n ({rows} rows x {tracker.m} gradients)")
@@ -231,13 +232,14 @@ def verify_user_model(
 
 
 def _train_one(
-    settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, step: StepChoice, shown
+    settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, optimizer: tuple, shown
 ) -> Tracker:
     """The CLI's loop for one run, tracked: the tracker, not yet finished. Minibatch rows and the
     seeds of the loss's noise come from the run's own generator (the global generators of the
-    CPU and of the module's devices reseeded once a step, :func:`empirical.rng.forked`)."""
+    CPU and of the module's devices reseeded once a step, :func:`empirical.rng.forked`);
+    ``optimizer``: (optimizer, scheduler or None) of :func:`optimizer_for`."""
     X = X.to(next(model.parameters()).dtype)
-    opt, scheduler = optimizer_for(settings, model, step)
+    opt, scheduler = optimizer
     tracker = track(model, loss, X, opt, seed=seed, batch_size=settings.batch_size)
     gen = torch.Generator().manual_seed(seed)
     devices = cuda_devices(model)

@@ -191,8 +191,8 @@ def test_the_timings_account_for_the_whole_run_and_stderr_has_no_carriage_return
     small_npy, tmp_path, capsys
 ):
     """verify --model FILE.py:make (progress on, stderr not a terminal): the report's parts
-    (data, setup, pilot, training, tracking, final record, estimation, theory, report) add up to
-    the time main() took within 10 % + 0.5 s, and the progress is plain lines, no \\r."""
+    (startup, data, setup, pilot, training, tracking, final record, estimation, theory, report)
+    add up to the time main() took within 5 % + 0.2 s, and the progress is plain lines, no \\r."""
     import time
 
     args = ["verify", "--model", USER_MAKE, "--data", str(small_npy), "--steps", "40", "--seeds", "2"]
@@ -203,9 +203,9 @@ def test_the_timings_account_for_the_whole_run_and_stderr_has_no_carriage_return
     data = json.loads(out)
     assert code == data["exit_code"]
     parts = data["timings"]
-    assert {"data", "setup", "pilot", "training", "tracking", "final record", "estimation", "theory",
-            "report"} <= set(parts)  # fmt: skip
-    assert total * 0.9 - 0.5 <= sum(parts.values()) <= total, (parts, total)
+    assert {"startup", "data", "setup", "pilot", "training", "tracking", "final record", "estimation",
+            "theory", "report"} <= set(parts)  # fmt: skip
+    assert total * 0.95 - 0.2 <= sum(parts.values()) <= total, (parts, total)
     assert "\r" not in err and "final record at theta_n" in err
 
 
