@@ -47,11 +47,10 @@ from empirical.tracking.accept import accept
 from empirical.tracking.live import Callback, LiveRecord, callbacks_of
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
 from empirical.tracking.run import finished_run
+from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, number, whole
 
-#: Independent gradients per record (the U-statistic and its jackknife need >= 3).
-RECORD_GRADIENTS = 4
 #: The final record: independent full-data gradients, over at most this many rows each
 #: (uniform rows with replacement beyond).
 FINAL_ROWS = 2048
@@ -76,7 +75,7 @@ def track(
     Options: ``batch_size`` (B of the user's minibatches; default: a DataLoader's, else
     inferred from the rows through the model's layers during the first steps),
     ``record_growth`` (record step growth, default 1.3; 1 records every step),
-    ``record_gradients`` (m, default 4), ``record_rows`` (rows per record gradient, default B),
+    ``record_gradients`` (m, default 3, the CLI's), ``record_rows`` (rows per record gradient, default B),
     ``snapshots`` (kept besides theta_0, default 8), ``callback`` (``fn(step, record)``, called
     as each record is taken: :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard``
     (a ``torch.utils.tensorboard.SummaryWriter``: the records, step sizes and running average

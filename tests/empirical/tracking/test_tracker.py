@@ -93,7 +93,7 @@ def test_a_tracker_finishes_as_the_run_type_of_training(X):
         )
         T = run.record_steps.size
         assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (1, T)
-        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 3.0
+        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 2.0
         assert run.snapshots.shape == (
             1,
             run.snapshot_steps.size,
