@@ -2,8 +2,9 @@
 Deep Gaussian VAE, SGD, n = 2000, B = 32, 4 seeds, 16 snapshots per run), measured in this one
 run of the script: the wall time of verify, then of the constants along the runs (every
 snapshot) and of the search at the default budget, as ratios of verify's time (aim: the
-table and the search together at most 30 %), and what the search found (L, sigma2 parts:
-used, stressed, gain).
+table and the search together at most 30 %), what the search found (L, sigma2 parts: used,
+stressed, gain), and the growth-condition fit of the runs' records (A, G, their upper values,
+its step condition at the used and at the stressed L, A against the bounded-variance sigma2).
 
 Run: python benchmarks/stress.py [--repeats 1] [--box A]
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from empirical.estimators.along_run import constants_along_run  # noqa: E402
+from empirical.estimators.growth import growth_fit_of  # noqa: E402
 from empirical.estimators.probes import vae_problem  # noqa: E402
 from empirical.estimators.stress import stress  # noqa: E402
 from empirical.pipeline import Settings, verify  # noqa: E402
@@ -69,6 +71,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     for column in along.columns():
         r = along.largest(column)
         print(f"largest {column:11s} {r.value(column):9.4g} at {r.label}, step {r.step}")
+    t = time.perf_counter()
+    fit = growth_fit_of(runs)
+    fit_time = time.perf_counter() - t
+    c = result.constants
+    K = problem.model.K
+    sigma2 = c.sigma2_data.value / settings.batch_size + c.sigma2_mc.value / (settings.batch_size * K)
+    print(
+        f"growth fit ({fit_time:.2f} s, {len(fit.points)} cells): A = {fit.A.value:.4g} "
+        f"[{fit.A.lo:.4g}, {fit.A.hi:.4g}] (upper {fit.A_upper:.4g}), G = {fit.G.value:.4g} "
+        f"[{fit.G.lo:.4g}, {fit.G.hi:.4g}] (upper {fit.G_upper:.4g}); max excess {fit.max_excess_sd:.2f} sd; "
+        f"A / bounded-variance sigma2 (B = {settings.batch_size}) = {fit.A_upper:.4g} / {sigma2:.4g} "
+        f"= {fit.A_upper / sigma2:.2f}"
+    )
+    step_sizes = getattr(runs, "step_sizes", None)
+    step_sizes = runs.step_size if step_sizes is None else step_sizes
+    for what, L in (("used", found.L.used.value), ("stressed", found.L.stressed.value)):
+        sc = fit.step_condition(L, step_sizes)
+        print(
+            f"step condition at L {what} = {L:.4g}: gamma_max {sc.gamma_max:.4g} <= 1/(L (1 + G_upper)) = "
+            f"{sc.limit:.4g}: {'holds' if sc.holds else 'FAILS'}"
+        )
     return {**best, "share": share}
 
 

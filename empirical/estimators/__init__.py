@@ -24,6 +24,7 @@ from empirical.estimators.constants import Constants, estimate
 from empirical.estimators.curvature import top_eigen
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
 from empirical.estimators.gradnorm import gradient_norm_sq, unbiased_sq_norm
+from empirical.estimators.growth import GrowthFit, growth_fit, growth_fit_of
 from empirical.estimators.hvp import HessianOperator, hvp
 from empirical.estimators.module_stats import ModuleStats, module_gradient_variance, module_row_stats
 from empirical.estimators.norms import max_seen, norms_along_run, norms_at_point, per_example_norms
@@ -40,6 +41,7 @@ __all__ = [
     "AlongRun",
     "Constants",
     "Estimate",
+    "GrowthFit",
     "HessianOperator",
     "ModuleStats",
     "RunsStress",
@@ -54,6 +56,8 @@ __all__ = [
     "gradient_norm_sq",
     "gradient_snr",
     "gradient_variance",
+    "growth_fit",
+    "growth_fit_of",
     "hvp",
     "loss_at",
     "max_seen",

@@ -2,7 +2,8 @@
 Monte-Carlo part than the snapshots showed (docs/theory.md, "lower estimates of suprema").
 
 Region: run i's box, per coordinate [min_j theta_ij, max_j theta_ij] over its snapshots,
-widened by ``margin`` times its width on each side. Every point evaluated lies in a box.
+widened by ``margin`` times its width on each side (:func:`empirical.estimators.ascent.boxes`).
+Every point evaluated lies in a box.
 
 L (the top |eigenvalue| lambda of the Hessian of the fixed-noise loss):
 
@@ -11,13 +12,12 @@ L (the top |eigenvalue| lambda of the Hessian of the fixed-noise loss):
    ``screen_products`` Lanczos products from the earlier snapshot's Ritz vector: a lower
    estimate there, enough to rank);
 2. starts: the ``starts`` best screened points, the best of each run first;
-3. ascent: projected gradient ascent in the box's own coordinates u = (theta - lo)/width
-   (step theta + t width^2 * grad |lambda|, then the projection onto the box), grad |lambda| =
+3. ascent: projected gradient ascent in the box's own coordinates
+   (:func:`empirical.estimators.ascent.box_ascent`: increases only, backtracking), grad |lambda| =
    s grad_theta(v^T H v) with v the top Ritz vector held fixed
    (:mod:`empirical.estimators.curvature`). A trial point is accepted only if its Rayleigh
    quotient s v^T H(trial) v exceeds |lambda| at the current point (then the top |eigenvalue|
-   there, >= that quotient, rose too); a rejected trial halves t (``backtracks`` times, then the
-   start stops), an accepted one doubles it. The noise is the same fixed draw for every step;
+   there, >= that quotient, rose too). The noise is the same fixed draw for every step;
 4. fresh noise: the best end point is re-evaluated by Lanczos on ``fresh`` new noise draws;
    the stressed value is their mean with a Student-t interval over the draws, its upper end
    widened by the largest Lanczos residual.
@@ -43,10 +43,20 @@ import numpy as np
 import torch
 
 from empirical.estimators.along_run import AlongRun, check_snapshots, constants_along_run
-from empirical.estimators.curvature import CurvatureAt, top_pair
+from empirical.estimators.ascent import (
+    Box,
+    Counter,
+    CurvatureClimber,
+    Point,
+    VarianceClimber,
+    box_ascent,
+    boxes,
+    pick_starts,
+)
+from empirical.estimators.curvature import top_pair
 from empirical.estimators.hvp import HessianOperator
 from empirical.estimators.probes import SearchProblem, VarianceAt
-from empirical.estimators.results import Estimate, flatten, mean_interval, seeded, unflatten
+from empirical.estimators.results import Estimate, mean_interval, seeded, unflatten
 from empirical.estimators.smoothness import smoothness
 from empirical.inputs.rules import Number, Whole
 
@@ -157,39 +167,6 @@ class StressResult:
         return out
 
 
-@dataclass
-class _Point:
-    run: int
-    start: str
-    theta: torch.Tensor
-    value: float
-    vector: torch.Tensor
-    steps: int = 0
-
-
-class _Counter:
-    def __init__(self, cap: int) -> None:
-        self.cap, self.spent = cap, 0
-
-    def add(self, n: int) -> None:
-        self.spent += n
-
-    @property
-    def left(self) -> bool:
-        return self.spent < self.cap
-
-
-def boxes(runs: Sequence[torch.Tensor], margin: float) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """Per run, (lo, hi): the snapshots' coordinate-wise min and max, each widened by
-    ``margin`` times the coordinate's width (max - min)."""
-    out = []
-    for snaps in runs:
-        lo, hi = snaps.min(0).values, snaps.max(0).values
-        w = hi - lo
-        out.append((lo - margin * w, hi + margin * w))
-    return out
-
-
 def stress(
     problem: SearchProblem,
     snapshots: Sequence[np.ndarray | torch.Tensor],
@@ -233,14 +210,19 @@ def stress(
             problem, runs, steps=steps, labels=labels, tol=tol, max_iter=max_iter, generator=gen
         )
     box = boxes(runs, margin)
-    screen = _Counter(0)
+    screen = Counter()
     cands = _screen(problem, runs, along, budget.segment_points, tol, budget.screen_products, screen)
-    count = _Counter(budget.products)
+    count = Counter(budget.products)
     ends = []
-    for start in _starts(cands, budget.starts):
+    for start in pick_starts(cands, budget.starts):
         if not count.left:
             break
-        ends.append(_ascend(problem, start, box[start.run], budget, tol, max_iter, count))
+        climber = CurvatureClimber(problem, start, tol, max_iter, count)
+        theta, taken = box_ascent(
+            climber, start.theta, box[start.run], steps=budget.steps, backtracks=budget.backtracks,
+            first_move=budget.first_move, left=lambda: count.left,
+        )  # fmt: skip
+        ends.append(Point(start.run, start.start, theta, climber.value, climber.v, taken))
     best = max([*ends, *cands], key=lambda p: p.value)
     labels_ = sorted({(r.run, r.label) for r in along.rows})
     name_of = dict(labels_)
@@ -269,21 +251,19 @@ def _largest(along: AlongRun, column: str) -> Estimate:
 
 def _screen(
     problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, per_segment: int, tol: float,
-    max_iter: int, count: _Counter,
-) -> list[_Point]:  # fmt: skip
+    max_iter: int, count: Counter,
+) -> list[Point]:  # fmt: skip
     """The snapshots (values from the table) and ``per_segment`` points on each segment."""
-    out = []
-    for r in along.rows:
-        theta = runs[r.run][r.snapshot]
-        out.append(
-            _Point(
-                r.run,
-                f"snapshot {r.snapshot} (step {r.step})",
-                theta,
-                r.L.value,
-                along.vectors[(r.run, r.snapshot)],
-            )
-        )
+    out = [
+        Point(
+            r.run,
+            f"snapshot {r.snapshot} (step {r.step})",
+            runs[r.run][r.snapshot],
+            r.L.value,
+            along.vectors[(r.run, r.snapshot)],
+        )  # fmt: skip
+        for r in along.rows
+    ]
     for i, snaps in enumerate(runs):
         for j in range(snaps.shape[0] - 1):
             for f in np.arange(1, per_segment + 1) / (per_segment + 1):
@@ -291,73 +271,12 @@ def _screen(
                 op = HessianOperator(problem.loss, unflatten(theta, problem.like))
                 run = top_pair(op, along.vectors[(i, j)], tol, max_iter)
                 count.add(op.n_evals)
-                out.append(_Point(i, f"segment {j}-{j + 1} at {f:.3g}", theta, abs(run.theta), run.vector))
+                out.append(Point(i, f"segment {j}-{j + 1} at {f:.3g}", theta, abs(run.theta), run.vector))
     return out
 
 
-def _starts(cands: list[_Point], k: int) -> list[_Point]:
-    """The ``k`` best candidates, the best of each run first (runs by their best value)."""
-    ranked = sorted(cands, key=lambda p: -p.value)
-    firsts, seen = [], set()
-    for p in ranked:
-        if p.run not in seen:
-            seen.add(p.run)
-            firsts.append(p)
-    rest = [p for p in ranked if all(p is not q for q in firsts)]
-    return (firsts + rest)[:k]
-
-
-def _step(
-    theta: torch.Tensor, t: float, direction: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor
-) -> torch.Tensor:
-    return torch.minimum(torch.maximum(theta + t * direction, lo), hi)
-
-
-def _ascend(
-    problem: SearchProblem, start: _Point, box: tuple[torch.Tensor, torch.Tensor], budget: StressBudget,
-    tol: float, max_iter: int, count: _Counter,
-) -> _Point:  # fmt: skip
-    """Projected ascent on |lambda| from ``start`` inside ``box`` (module docstring, step 3)."""
-    lo, hi = box
-    w = hi - lo
-    theta, v, value = start.theta, start.vector, start.value
-    op = CurvatureAt(problem.loss, unflatten(theta, problem.like))
-    count.add(op.n_evals)
-    sign = 1.0 if op.rayleigh(v) >= 0 else -1.0
-    count.add(1)
-    t, taken = None, 0
-    while taken < budget.steps and count.left:
-        before = op.n_evals
-        grad = sign * op.rayleigh_gradient(v)
-        count.add(op.n_evals - before)
-        scale = float((w * grad).abs().max())
-        if not scale > 0:
-            break
-        direction = w * w * grad
-        t = budget.first_move / scale if t is None else t
-        moved = False
-        for _ in range(budget.backtracks + 1):
-            trial = _step(theta, t, direction, lo, hi)
-            if torch.equal(trial, theta) or not count.left:
-                break
-            trial_op = CurvatureAt(problem.loss, unflatten(trial, problem.like))
-            q = sign * trial_op.rayleigh(v)
-            if q > value:
-                run = top_pair(trial_op, v, tol, max_iter)
-                count.add(trial_op.n_evals)
-                theta, op, v, value = trial, trial_op, run.vector, abs(run.theta)
-                sign = 1.0 if run.theta >= 0 else -1.0
-                moved, t, taken = True, 2 * t, taken + 1
-                break
-            count.add(trial_op.n_evals)
-            t /= 2
-        if not moved:
-            break
-    return _Point(start.run, start.start, theta, value, v, taken)
-
-
 def _fresh_L(
-    problem: SearchProblem, best: _Point, draws: int, tol: float, max_iter: int, confidence: float,
+    problem: SearchProblem, best: Point, draws: int, tol: float, max_iter: int, confidence: float,
     gen: torch.Generator, name_of: dict[int, str],
 ) -> tuple[Estimate, int]:  # fmt: skip
     """Lanczos at ``best`` on ``draws`` fresh noise draws: mean, t interval, + the largest residual."""
@@ -382,57 +301,34 @@ def _fresh_L(
 
 
 def _stress_variance(
-    problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, ends: list[_Point],
-    box: list[tuple[torch.Tensor, torch.Tensor]], budget: StressBudget, used: dict[str, Estimate],
+    problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, ends: list[Point],
+    box: list[Box], budget: StressBudget, used: dict[str, Estimate],
     name_of: dict[int, str],
 ) -> tuple[Stressed, Stressed, int]:  # fmt: skip
     """Variance: the best of the snapshots and the L-ascents' ends, ascent from it, a fresh sample."""
     probe = problem.variance
     assert probe is not None
     n_evals = 0
-    cands: list[tuple[_Point, VarianceAt]] = []
+    cands: list[tuple[Point, VarianceAt]] = []
     for r in along.rows:
         assert r.variance is not None
         theta = runs[r.run][r.snapshot]
         start = f"snapshot {r.snapshot} (step {r.step})"
-        cands.append((_Point(r.run, start, theta, r.variance.objective, theta), r.variance))
+        cands.append((Point(r.run, start, theta, r.variance.objective, theta), r.variance))
     for e in ends:
         at = probe.at(unflatten(e.theta, problem.like), 0)
         n_evals += at.n_evals
         start = f"{e.start}, after {e.steps} L-ascent steps"
-        cands.append((_Point(e.run, start, e.theta, at.objective, e.vector), at))
+        cands.append((Point(e.run, start, e.theta, at.objective, e.vector), at))
     point, at = max(cands, key=lambda c: c[1].objective)
-    lo, hi = box[point.run]
-    w = hi - lo
-    theta, value, t, taken = point.theta, at.objective, None, 0
-    while taken < budget.variance_steps:
-        grads = torch.func.grad(probe.objective)(unflatten(theta, problem.like))
-        n_evals += probe.objective_evals
-        grad = flatten(grads, list(problem.like)).to(torch.float64)
-        scale = float((w * grad).abs().max())
-        if not scale > 0:
-            break
-        t = budget.first_move / scale if t is None else t
-        moved = False
-        for _ in range(budget.backtracks + 1):
-            trial = _step(theta, t, w * w * grad, lo, hi)
-            if torch.equal(trial, theta):
-                break
-            trial_at = probe.at(unflatten(trial, problem.like), 0)
-            n_evals += trial_at.n_evals
-            if trial_at.objective > value:
-                theta, value, at, moved, t, taken = (
-                    trial,
-                    trial_at.objective,
-                    trial_at,
-                    True,
-                    2 * t,
-                    taken + 1,
-                )
-                break
-            t /= 2
-        if not moved:
-            break
+    count = Counter()
+    climber = VarianceClimber(problem, point.theta, at, count)
+    theta, taken = box_ascent(
+        climber, point.theta, box[point.run], steps=budget.variance_steps, backtracks=budget.backtracks,
+        first_move=budget.first_move,
+    )  # fmt: skip
+    at = climber.at
+    n_evals += count.spent
     fresh = probe.at(unflatten(theta, problem.like), 1)
     n_evals += fresh.n_evals
     where = Found(point.run, name_of[point.run], point.start, taken, theta)

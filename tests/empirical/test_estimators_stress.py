@@ -25,9 +25,9 @@ from empirical.estimators import (
     top_eigen,
     vae_problem,
 )
+from empirical.estimators.ascent import boxes
 from empirical.estimators.probes import VAEProbe
 from empirical.estimators.results import flatten, unflatten
-from empirical.estimators.stress import boxes
 from empirical.train import train
 
 F64 = torch.float64
@@ -162,14 +162,25 @@ def test_top_eigenvalue_gradient_matches_finite_differences():
         assert float(te.gradient @ d) == pytest.approx(float(fd), rel=1e-5, abs=1e-8)
 
 
-def test_variance_objective_is_the_nested_estimator():
-    m = models.make("gaussian", 8, latent_dim=2, hidden=(6,), dtype=F64)
+@pytest.mark.parametrize(
+    ("kind", "options", "mc_name", "per_draw"),
+    [
+        ("gaussian", {"hidden": (6,)}, "sigma2_mc", 1.0),
+        ("gaussian", {"hidden": (6,), "K": 3}, "sigma2_mc", 3.0),  # per variational sample: K x
+        ("iwae", {"hidden": (6,), "K": 3}, "sigma2_mc_K", 1.0),  # at the K used
+        ("linear", {}, "sigma2_mc", 1.0),  # deterministic: the MC part is 0
+    ],
+)
+def test_variance_objective_is_the_nested_estimator(kind, options, mc_name, per_draw):
+    m = models.make(kind, 8, latent_dim=2, dtype=F64, **options)
     data = torch.rand(40, 8, generator=torch.Generator().manual_seed(1), dtype=F64)
     p = m.init_params(torch.Generator().manual_seed(2))
     probe = VAEProbe(m, data, n_examples=24, mc_samples=3, n_grad=24, seed=5)
+    assert probe.mc_name == mc_name
     at = probe.at(p, 0)
+    # the differentiable twin on the whole fixed sample = the project's estimator (before its clip)
     assert float(probe.objective(p)) == pytest.approx(at.objective, rel=1e-9)
-    assert at.mc.value == pytest.approx(at.objective - at.data.value, rel=1e-9)  # K = 1
+    assert at.mc.value == pytest.approx(per_draw * (at.objective - at.data.value), rel=1e-9, abs=1e-12)
     fresh = probe.at(p, 1)
     assert fresh.objective != at.objective  # another sample of examples and noise
 
@@ -193,10 +204,11 @@ def test_stress_runs_on_a_vae(small_run, digits):
     assert len(along.rows) == R * S and {(r.run, r.snapshot) for r in along.rows} == {
         (i, j) for i in range(R) for j in range(S)
     }
-    # the table shares estimate's examples and noise: at theta_0 the variance parts coincide
-    at0 = [r for r in along.rows if r.snapshot == 0]
-    assert max(r.variance.data.value for r in at0) <= c.sigma2_data.value * (1 + 1e-9)
-    assert max(r.variance.data.value for r in at0 + [along.largest("sigma2_data")]) >= 0
+    # the table shares estimate's examples and noise: at theta_0 and theta_n, estimate's points,
+    # its variance parts are estimate's, exactly
+    ends = [r for r in along.rows if r.snapshot in (0, S - 1)]
+    assert max(r.variance.data.value for r in ends) == pytest.approx(c.sigma2_data.value, rel=1e-12)
+    assert max(r.variance.mc.value for r in ends) == pytest.approx(c.sigma2_mc.value, rel=1e-12)
     for r in along.rows:
         theta = np.asarray(run.snapshots[r.run, r.snapshot])
         assert r.theta_sup == pytest.approx(float(np.abs(theta).max()))
