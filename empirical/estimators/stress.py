@@ -245,7 +245,7 @@ def stress(
 
 def _largest(along: AlongRun, column: str) -> Estimate:
     r = along.largest(column)
-    e = r.L if column == "L" else getattr(r.variance, {"mc": "mc"}.get(column, column))
+    e = r.L if column == "L" else getattr(r.variance, {"sigma2_data": "data"}.get(column, column))
     return Estimate(e.value, e.lo, e.hi, e.confidence, f"largest over the snapshots: {e.method}", e.n_evals)
 
 
@@ -314,7 +314,7 @@ def _stress_variance(
         assert r.variance is not None
         theta = runs[r.run][r.snapshot]
         start = f"snapshot {r.snapshot} (step {r.step})"
-        cands.append((Point(r.run, start, theta, r.variance.objective, theta), r.variance))
+        cands.append((Point(r.run, start, theta, r.variance.objective), r.variance))
     for e in ends:
         at = probe.at(unflatten(e.theta, problem.like), 0)
         n_evals += at.n_evals

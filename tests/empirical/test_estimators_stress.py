@@ -230,6 +230,12 @@ def test_stress_runs_on_a_vae(small_run, digits):
         assert bool(((s.where.point >= lo) & (s.where.point <= hi)).all()), name
     table_only = stress_runs(m, digits, run, c, search=False, n_examples=64, mc_samples=3)
     assert table_only.stress is None and table_only.along.rows == along.rows
+    # without the pipeline's constants the values used are the table's largest
+    tiny = StressBudget(segment_points=0, starts=1, steps=1, variance_steps=0)
+    alone = stress_runs(m, digits, run, None, budget=tiny, n_examples=64, mc_samples=3).stress
+    assert alone.L.used.value == along.largest("L").L.value
+    assert alone.sigma2_data.used.value == along.largest("sigma2_data").variance.data.value
+    assert alone.mc.used.value == along.largest("mc").variance.mc.value
 
 
 def test_vae_problem_uses_estimates_examples_and_noise(digits):
