@@ -45,7 +45,7 @@ from empirical.estimators.hvp import HessianOperator  # noqa: E402
 from empirical.estimators.module_stats import module_stats_at  # noqa: E402
 from empirical.estimators.per_example import per_example_gradients, recorder_row_stats, vmap_row_stats  # noqa: E402
 from empirical.estimators.smoothness import lanczos_extreme  # noqa: E402
-from empirical.estimators.variance import model_gradient_variance  # noqa: E402
+from empirical.estimators.variance import vae_gradient_variance  # noqa: E402
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
@@ -122,7 +122,7 @@ def default_vae(args: argparse.Namespace, sections: set[int]) -> None:
                 ),
                 "vmap_grads": lambda: per_example_gradients(model.loss, params, X, eps),
                 "vmap_stats": lambda: vmap_row_stats(model.loss, params, X, eps.unsqueeze(1), chunk_size=B),
-                "full_J2": lambda: model_gradient_variance(model, params, X, 2, seed=3),
+                "full_J2": lambda: vae_gradient_variance(model, params, X, 2, seed=3),
             },
             args.rounds,
         )
@@ -139,7 +139,7 @@ def default_vae(args: argparse.Namespace, sections: set[int]) -> None:
             f"x backward over the same {2 * B} rows",
         )
         row(
-            "model_gradient_variance(J=2), end to end",
+            "vae_gradient_variance(J=2), end to end",
             t["full_J2"] / base2,
             f"x backward over the same {2 * B} rows",
         )

@@ -24,8 +24,8 @@ from empirical.estimators.along_run import constants_along_run  # noqa: E402
 from empirical.estimators.growth import growth_fit_of  # noqa: E402
 from empirical.estimators.probes import vae_problem  # noqa: E402
 from empirical.estimators.stress import stress  # noqa: E402
-from empirical.pipeline import Settings, verify  # noqa: E402
-from empirical.pipeline.pipeline import prepare  # noqa: E402
+from empirical.pipeline.pipeline import prepare, verify  # noqa: E402
+from empirical.settings import Settings  # noqa: E402
 from empirical.threads import torch_threads  # noqa: E402
 
 
@@ -84,10 +84,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"A / bounded-variance sigma2 (B = {settings.batch_size}) = {fit.A_upper:.4g} / {sigma2:.4g} "
         f"= {fit.A_upper / sigma2:.2f}"
     )
-    step_sizes = getattr(runs, "step_sizes", None)
-    step_sizes = runs.step_size if step_sizes is None else step_sizes
     for what, L in (("used", found.L.used.value), ("stressed", found.L.stressed.value)):
-        sc = fit.step_condition(L, step_sizes)
+        sc = fit.step_condition(L, runs.step_sizes)
         print(
             f"step condition at L {what} = {L:.4g}: gamma_max {sc.gamma_max:.4g} <= 1/(L (1 + G_upper)) = "
             f"{sc.limit:.4g}: {'holds' if sc.holds else 'FAILS'}"

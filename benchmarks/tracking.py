@@ -87,13 +87,13 @@ def measure(name: str, problem, steps: int, repeats: int) -> float:
         t, v, tracker = loop(problem, steps, True)
         tracked.append(t)
         verify.append(v)
-        own.append(tracker.finished.tracking_seconds)
+        own.append(tracker.finished.timings["tracking"])
     t_plain, t_tracked = min(plain), min(tracked)
     overhead = t_tracked / t_plain - 1.0
     run = tracker.finished
     print(
         f"{name}: n = {steps}, B = 32, {run.record_steps.size} records ({run.options['record_gradients']} "
-        f"gradients each) and {run.snapshot_steps.size} snapshots of {run.snapshots.shape[1]} parameters"
+        f"gradients each) and {run.snapshot_steps.size} snapshots of {run.snapshots.shape[2]} parameters"
     )
     print(
         f"  plain loop {t_plain:.2f} s, tracked {t_tracked:.2f} s (fastest of {repeats}): tracking overhead "

@@ -29,7 +29,7 @@ from empirical.train import record_plan, train  # noqa: E402
 def timed_run(model, X, steps: int, batch_size: int, records, seeds: int = 1) -> float:
     """Wall-clock seconds of one training run (progress bar off)."""
     t0 = time.perf_counter()
-    train(model, None, X, steps=steps, batch_size=batch_size, C_gamma=0.01, records=records, seeds=seeds,
+    train(model, None, X, steps=steps, batch_size=batch_size, C_gamma=0.01, records=records, runs=seeds,
           progress=False)  # fmt: skip
     return time.perf_counter() - t0
 

@@ -19,8 +19,9 @@ from pathlib import Path
 # benchmarks/theory.py would shadow the `theory` package that empirical imports.
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from empirical.pipeline import Settings, verify  # noqa: E402
 from empirical.report import write_report  # noqa: E402
+from empirical.runner import verify  # noqa: E402
+from empirical.settings import Settings  # noqa: E402
 
 
 def timed(settings: Settings) -> tuple[float, dict[str, float], object]:
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     total, parts, result = timed(default)
     other = total - sum(parts.values())
     print(
-        f"default verify ({default.steps} steps, B = {default.batch_size}, {default.seeds} seeds): "
+        f"default verify ({default.steps} steps, B = {default.batch_size}, {default.runs} seeds): "
         f"{total:.1f} s in all (aim <= 60 s: {'met' if total <= 60 else 'NOT met'})"
     )
     for part in ("training", "estimation", "theory", "report"):
@@ -60,8 +61,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     one, eight = [], []
     for _ in range(args.repeats):  # alternate, so drifting load affects both alike
-        one.append(timed(replace(default, seeds=1))[0])
-        eight.append(timed(replace(default, seeds=8))[0])
+        one.append(timed(replace(default, runs=1))[0])
+        eight.append(timed(replace(default, runs=8))[0])
     ratio = min(eight) / min(one)
     print(
         f"--seeds 1: {min(one):.1f} s, --seeds 8: {min(eight):.1f} s (fastest of {args.repeats}); "

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from empirical.errors import ConfigError
-from empirical.inputs import MAX_BYTES
+from empirical.inputs.limits import MAX_BYTES, PART_INPUTS
 
 FLOAT = 4
 #: Values of one row's forward pass kept for the backward pass, per unit of width.
@@ -42,18 +42,6 @@ STAT_ROWS = 1024
 #: Bytes of history per step and run (Python floats in lists, then float64
 #: arrays), and per step (the step size and list headers).
 HISTORY_PER_RUN, HISTORY_PER_STEP = 3 * 32 + 3 * 8, 3 * 64
-
-
-#: The inputs each part grows with (named in the message).
-PART_INPUTS = {
-    "data": "the rows x columns of --data",
-    "record noise": "the data rows, --samples (K) and --seeds",
-    "record activations": "--samples (K), --seeds and the model's widths",
-    "step activations": "--batch-size, --samples (K) and --seeds",
-    "estimator activations": "--samples (K) and the model's widths",
-    "parameters": "the model's size and --seeds",
-    "history": "--steps and --seeds",
-}
 
 
 @dataclass(frozen=True)

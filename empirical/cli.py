@@ -1,7 +1,7 @@
 """The ``vaebounds`` command: verify | estimate | derive | sweep. Its options
 are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
-the values are parsed into :class:`empirical.pipeline.Settings` and the
-pipeline does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
+the values are parsed into :class:`empirical.settings.Settings` and the
+runner (:mod:`empirical.runner`) does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
 holds at the estimated constants, 1 it is violated, 2 bad input (one line on
 stderr, no traceback), 3 not covered (an assumption of the theorem fails on
 the run; the comparison is still reported, but it is no verdict), 130
@@ -22,7 +22,7 @@ from typing import Any
 
 from empirical import inputs
 from empirical.errors import ConfigError
-from empirical.pipeline.settings import Settings
+from empirical.settings import Settings
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -60,6 +60,8 @@ def version() -> str:
 
 def _help(entry: inputs.Input, allowed: str, default: Any) -> str:
     text = f"{entry.meaning}; {allowed} (default: {entry.default_text(default)})"
+    if entry.aliases:
+        text += f"; {', '.join(entry.aliases)} is the same option under its former name"
     return text.replace("%", "%%")
 
 
@@ -69,7 +71,7 @@ def _add_settings(p: argparse.ArgumentParser, command: str) -> None:
     for entry in inputs.SETTINGS:
         rule = inputs.command_rule(command, entry.name)
         p.add_argument(
-            entry.flag, dest=entry.name, default=None, metavar=entry.name.upper(),
+            entry.flag, *entry.aliases, dest=entry.name, default=None, metavar=entry.name.upper(),
             help=_help(entry, rule.allowed(), defaults[entry.name]),
         )  # fmt: skip
 
@@ -117,7 +119,12 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
         text = getattr(args, entry.name)
         if text is not None:
             values[entry.name] = inputs.command_rule(args.command, entry.name).parse(entry.label, text)
-    settings = Settings.from_mapping(values)  # steps, batch_size, seeds left None: the model's defaults
+    if base is not None and args.optimizer is not None and args.variant is None:
+        # another optimizer than the report's: its variant is the default, not the report's
+        if values["optimizer"] != base.get("optimizer"):
+            values.pop("adam_variant", None)  # a report of before the rename
+            values["variant"] = inputs.setting("variant").default
+    settings = Settings.from_mapping(values)  # steps, batch_size, runs left None: the model's defaults
     inputs.command_rule(args.command, "steps").check("steps (--steps)", settings.steps)
     return settings
 
@@ -129,7 +136,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def _progress(quiet: bool):
     """A message printer on stderr, or the silent one (no progress bar either)."""
-    from empirical.pipeline import silent
+    from empirical.progress import silent
 
     if quiet:
         return silent
@@ -164,7 +171,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from empirical.report import FILES, write_report
 
     target = _out(args.out, FILES)
-    from empirical.pipeline import verify
+    from empirical.runner import verify
 
     result = verify(settings, progress=say)
     report = write_report(result, target, command=["vaebounds", *argv])
@@ -183,10 +190,10 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _derive(args: argparse.Namespace) -> int:
     """``derive``: every page into --out, or one page (MODEL OPTIMIZER [VARIANT]) printed or written."""
-    from empirical.report.atomic import write_derivations
+    from empirical.report.atomic import write_derivation_folder
 
     if args.model is None:
-        written = write_derivations(args.out or "derivations")
+        written = write_derivation_folder(args.out or "derivations")
     elif args.optimizer is None:
         raise UsageError(
             "derive takes MODEL OPTIMIZER [VARIANT] (e.g. derive gaussian adam defossez), or nothing"
@@ -197,7 +204,7 @@ def _derive(args: argparse.Namespace) -> int:
         print(render_one(args.model, args.optimizer, args.variant), end="")
         return 0
     else:
-        written = write_derivations(args.out, only=(args.model, args.optimizer, args.variant or ""))
+        written = write_derivation_folder(args.out, only=(args.model, args.optimizer, args.variant or ""))
     for path in written:
         print(path)
     return 0
@@ -224,13 +231,21 @@ def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ConfigError(f"--grid gives the axis {', '.join(repeated)} more than once; give each axis once")
-    rows = run_sweep(  # checks the executor and every point's settings before torch is loaded
+    for field, text in zip(names, args.grid, strict=True):
+        given = getattr(args, field)
+        if given is not None:  # the axis would replace the option at every point
+            flag = inputs.setting(field).flag
+            raise ConfigError(
+                f"--grid {text.strip()} and {flag} {given} both set {field}; give one of them "
+                "(the grid's values, or the option for every point)"
+            )
+    rows = run_sweep(  # checks the executor, the folder, the grid (lazily), then runs the points
         settings, dict(axes), args.out, args.executor, say
     )
     if args.json:
         print(json.dumps(rows, indent=2))
     say(f"sweep results in {args.out}/results.jsonl, summary.csv, sweep.png")
-    from empirical.pipeline import combined_exit_code
+    from empirical.conclusion.result import combined_exit_code
 
     return combined_exit_code(r["exit_code"] for r in rows)
 

@@ -41,7 +41,7 @@ from torch import nn
 from empirical.errors import ConfigError
 from empirical.nets import softclip
 from empirical.validate import dtype as dtype_option
-from empirical.validate import positive, positive_int
+from empirical.validate import number, whole
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
 #: Options of :func:`make` and their defaults.
@@ -137,7 +137,7 @@ def make(data_dim: int, *, seed: int = 0, **options: Any) -> tuple[ConvVAE, Any]
     beta, s, dtype. The initialisation (torch's default per layer) is drawn
     from a stream seeded with ``seed``; the caller's global RNG is untouched.
     """
-    side = math.isqrt(positive_int("data_dim", data_dim))
+    side = math.isqrt(whole("data_dim", data_dim))
     if side * side != data_dim or side % 4:
         raise ConfigError(
             f"the conv VAE needs square images with a side divisible by 4 (e.g. 784 = 28^2), "
@@ -150,7 +150,7 @@ def make(data_dim: int, *, seed: int = 0, **options: Any) -> tuple[ConvVAE, Any]
         )
     opts = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     try:
-        c1, c2 = (positive_int("channels (each)", c) for c in opts["channels"])
+        c1, c2 = (whole("channels (each)", c) for c in opts["channels"])
     except TypeError as err:
         raise ConfigError(f"option channels must be a pair of integers, got {opts['channels']!r}") from err
     beta = opts["beta"]
@@ -160,10 +160,10 @@ def make(data_dim: int, *, seed: int = 0, **options: Any) -> tuple[ConvVAE, Any]
         torch.manual_seed(seed)
         model = ConvVAE(
             side,
-            positive_int("latent_dim", opts["latent_dim"]),
+            whole("latent_dim", opts["latent_dim"]),
             (c1, c2),
-            positive_int("K", opts["K"]),
+            whole("K", opts["K"]),
             float(beta),
-            positive("s", opts["s"]),
+            number("s", opts["s"]),
         )
     return model.to(dtype_option(opts["dtype"])), elbo_loss

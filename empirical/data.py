@@ -159,12 +159,17 @@ def check_array(array: Any, source: str) -> torch.Tensor:
 
 
 def _read_csv(path: Path) -> np.ndarray:
+    """A comma-separated numeric file with at most one header line. A UTF-8 byte-order
+    mark (written by spreadsheet programs) is dropped, so it cannot make the first data
+    row look like a header."""
     error: Exception | None = None
     for skip in (0, 1):  # allow one header line
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "input contained no data": checked below
-                table = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64)
+                table = np.loadtxt(
+                    path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64, encoding="utf-8-sig"
+                )
         except ValueError as err:
             error = err
             continue

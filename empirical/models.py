@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from empirical.errors import ConfigError
-from empirical.inputs import MAX_PARAMS, check_api
+from empirical.inputs import HIDDEN_DEFAULT, LATENT_DEFAULT, MAX_PARAMS, MAX_REAL, MAX_SAMPLES, MAX_WIDTH
 from empirical.inputs.rules import shown as inputs_shown
 from empirical.nets import ACTIVATIONS, MLP, Activation, LinearLayer, Params, Recorder, chain
 from empirical.vae import (
@@ -36,7 +36,7 @@ from empirical.vae import (
     kl_analytic,
     log_q_minus_log_p,
 )
-from empirical.validate import choice
+from empirical.validate import choice, number, whole
 from empirical.validate import dtype as dtype_option
 from theory.models.softclip import DEFAULT_S, HIDDEN_BOUNDS, LOGVAR_BOUNDS, MEAN_BOUNDS
 
@@ -58,10 +58,11 @@ KINDS = ("linear", "gaussian", "iwae")
 DECODERS = ("gaussian", "bernoulli")
 KL_FORMS = ("analytic", "mc")
 
-#: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64).
+#: Options of the default Deep Gaussian VAE (small and fast on CPU for digits, D = 64); the
+#: latent dimension is min(latent_dim, data_dim) unless given (:func:`make`).
 DEFAULTS: dict[str, Any] = {
-    "latent_dim": 8,
-    "hidden": (64,),
+    "latent_dim": LATENT_DEFAULT,
+    "hidden": (HIDDEN_DEFAULT,),
     "activation": "softclip",
     "decoder": "gaussian",
     "c": 1.0,
@@ -299,21 +300,16 @@ def _bounds(name: str, value: Any) -> tuple[float, float]:
     return (s1, s2)
 
 
-def _MAKE(name: str, value: Any) -> Any:
-    """An option of :func:`make` checked against its range in the inventory (empirical.inputs)."""
-    return check_api("empirical.models.make", name, value)
-
-
 def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     out = dict(opts)
-    out["latent_dim"] = _MAKE("latent_dim", out["latent_dim"])
+    out["latent_dim"] = whole("latent_dim", out["latent_dim"], 1, MAX_WIDTH)
     if out["latent_dim"] > data_dim:
         raise ConfigError(
             f"option latent_dim must be <= the data dimension {data_dim}, got {out['latent_dim']}"
         )
-    out["K"] = _MAKE("K", out["K"])
-    out["c"] = _MAKE("c", out["c"])
-    out["beta"] = _MAKE("beta", out["beta"])
+    out["K"] = whole("K", out["K"], 1, MAX_SAMPLES)
+    out["c"] = number("c", out["c"], 0.0, MAX_REAL)
+    out["beta"] = number("beta", out["beta"], 0.0, MAX_REAL, closed=True)
     out["dtype"] = dtype_option(out["dtype"])
     if "kl" in out:
         choice("kl", out["kl"], KL_FORMS)
@@ -322,13 +318,13 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     if kind != "linear":
         choice("activation", out["activation"], ACTIVATIONS)
         choice("decoder", out["decoder"], DECODERS)
-        out["s"] = _MAKE("s", out["s"])
+        out["s"] = number("s", out["s"], 0.0, MAX_REAL)
         hidden = out["hidden"]
         try:
             hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
         except TypeError:
             raise ConfigError(f"option hidden must be a width or a list of widths, got {hidden!r}") from None
-        out["hidden"] = tuple(_MAKE("hidden", h) for h in hidden)
+        out["hidden"] = tuple(whole("hidden", h, 1, MAX_WIDTH) for h in hidden)
         for name in ("hidden_bounds", "mean_bounds", "logvar_bounds"):
             out[name] = _bounds(name, out[name])
     return out
@@ -340,12 +336,21 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     Options (None means the default): latent_dim, c, beta, K, dtype; linear:
     closed_form, kl; gaussian/iwae: hidden, activation (softclip | relu),
     decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds,
-    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`.
-    Bad values raise ConfigError naming the option and what is allowed.
+    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`, the
+    latent dimension min(8, data_dim). Bad values raise ConfigError naming the option and
+    what is allowed.
+
+    Args:
+        kind: the model family.
+        data_dim: columns of the data.
+        **options: the options above.
+
+    Returns:
+        The model (its parameters are drawn by ``init_params``).
     """
     if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"unknown model kind {inputs_shown(kind)}; valid kinds: {', '.join(KINDS)}")
-    data_dim = _MAKE("data_dim", data_dim)
+    data_dim = whole("data_dim", data_dim, 1, MAX_WIDTH)
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(ALLOWED[kind]))
     if unknown:
@@ -356,6 +361,7 @@ def make(kind: str, data_dim: int, **options: Any) -> VAE:
     defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.init}
     defaults.update({k: v for k, v in DEFAULTS.items() if k in ALLOWED[kind]})
     opts = {k: defaults[k] for k in ALLOWED[kind]}
+    opts["latent_dim"] = min(opts["latent_dim"], data_dim)  # data with fewer columns than 8
     opts.update(given)
     model = cls(data_dim=data_dim, **_validate(kind, data_dim, opts))
     if model.n_params > MAX_PARAMS:  # checked before any parameter is allocated

@@ -15,8 +15,8 @@ Per coordinate, with raw sums m_0 = v_0 = 0 (theory.algorithms.DEFOSSEZ_ADAM):
 
 Adagrad (theory.algorithms.DEFOSSEZ_ADAGRAD): v_k = v_{k-1} + g_k^2,
 theta_k = theta_{k-1} - lr g_k / sqrt(eps + v_k). The update is the one
-definition of the batched training loop (:func:`empirical.train.optim.adam_direction`,
-:class:`empirical.train.optim.Adagrad`), applied per parameter.
+definition of the batched training loop (:func:`empirical.train.step_rules.adam_direction`,
+:class:`empirical.train.step_rules.Adagrad`), applied per parameter.
 
 :func:`preconditioner_extremes` reads the extremes of the preconditioner's
 factor from the state of these and of ``torch.optim.Adam`` / ``Adagrad``
@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from empirical.errors import ConfigError
-from empirical.train.optim import Adagrad, AdamState, adam_direction, preconditioner_factor
+from empirical.train.step_rules import Adagrad, AdamState, adam_direction, preconditioner_factor
 
 
 def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
@@ -45,7 +45,7 @@ def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) 
 
 
 class _Analysed(torch.optim.Optimizer):
-    """A step rule of :mod:`empirical.train.optim` applied to each parameter: the optimizer keeps
+    """A step rule of :mod:`empirical.train.step_rules` applied to each parameter: the optimizer keeps
     its per-parameter state (``step``, ``v`` and, for Adam, ``m``) in ``self.state``."""
 
     def _direction(self, group: dict, grad: torch.Tensor, state: AdamState) -> torch.Tensor:
@@ -152,7 +152,7 @@ def second_moment_extremes(
 def factor_range(
     kind: str, k: int, b2: float, eps: float, largest: float, smallest: float
 ) -> tuple[float, float]:
-    """(smallest, largest) factor A (:func:`empirical.train.optim.preconditioner_factor`) from the
+    """(smallest, largest) factor A (:func:`empirical.train.step_rules.preconditioner_factor`) from the
     largest v and the smallest positive v (a coordinate the run never moved, v = 0, is left out;
     none moved: the factor at v = 0)."""
     smallest = 0.0 if math.isinf(smallest) else smallest
@@ -162,7 +162,7 @@ def factor_range(
 
 def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, float] | None:
     """(smallest, largest) factor A of the step just taken, over every coordinate of every
-    parameter the run has moved (v > 0; :func:`empirical.train.optim.preconditioner_factor`),
+    parameter the run has moved (v > 0; :func:`empirical.train.step_rules.preconditioner_factor`),
     read from the optimizer's state; None for an optimizer without a known preconditioner or
     before its first step."""
     got = second_moment_extremes(optimizer)

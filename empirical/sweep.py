@@ -2,10 +2,17 @@
 Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
 
 Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
-vocabulary table of :mod:`empirical.pipeline.settings` maps them to settings
+vocabulary table of :mod:`empirical.settings` maps them to settings
 fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
-grid point is a :class:`~empirical.pipeline.Settings` with some fields
-replaced (R runs each, ``--seeds``), all validated before anything runs.
+grid point is a :class:`~empirical.settings.Settings` with some fields
+replaced (R runs each, ``--seeds``), all validated before anything runs,
+without building every point: the grid's size is the product of its axes'
+sizes (at most :data:`~empirical.inputs.MAX_GRID_POINTS`), each axis value is
+checked once against ``base`` (every cross-field check of the settings involves
+at most one grid axis), and the data, model and memory checks run once, on the
+point with every axis at its largest value (memory grows with B and K; the
+other axes change neither data nor model size). Points are then built one by
+one as they run; the count prints at once and one line per finished point.
 
 Each finished point's summary row (bound, observed mean over runs and its
 interval, ratio, verdict, exit code, fitted rate) is appended to
@@ -27,6 +34,7 @@ import csv
 import io
 import itertools
 import json
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -36,9 +44,11 @@ from typing import Any
 from empirical import inputs
 from empirical.errors import ConfigError
 from empirical.inputs.rules import shown, usable_path
-from empirical.pipeline.settings import GRID_AXES, Settings
+from empirical.settings import GRID_AXES, Settings, setting_names
 
 RESULTS = "results.jsonl"
+#: settings field -> grid name (the column names of summary.csv).
+GRID_AXES_BY_FIELD = {t.field: name for name, t in GRID_AXES.items()}
 
 
 def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
@@ -59,13 +69,64 @@ def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
     return entry.name, parsed
 
 
-def points(base: Settings, grid: Mapping[str, Sequence[Any]]) -> list[Settings]:
-    """The cartesian product of ``grid`` (settings field -> values) over ``base``;
-    each point is validated by Settings itself."""
+def points(base: Settings, grid: Mapping[str, Sequence[Any]]) -> Iterator[Settings]:
+    """The cartesian product of ``grid`` (settings field -> values) over ``base``, in grid
+    order, built one at a time; each point is validated by Settings itself."""
     names = list(grid)
-    return [
-        replace(base, **dict(zip(names, combo, strict=True))) for combo in itertools.product(*grid.values())
-    ]
+    for combo in itertools.product(*grid.values()):
+        yield replace(base, **dict(zip(names, combo, strict=True)))
+
+
+def check_grid(base: Settings, grid: Mapping[str, Sequence[Any]]) -> int:
+    """The number of points of ``grid`` over ``base``, counted without building them;
+    refuses more than :data:`~empirical.inputs.MAX_GRID_POINTS` and checks each axis's
+    values once (``base`` with that one value replaced).
+
+    Args:
+        base: the settings every point starts from.
+        grid: settings field -> values.
+
+    Returns:
+        The number of points.
+
+    Raises:
+        ConfigError: a grid too large, or an axis value the settings refuse.
+    """
+    count = math.prod(len(values) for values in grid.values())
+    if count > inputs.MAX_GRID_POINTS:
+        sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
+        raise ConfigError(
+            f"--grid has {count} points ({sizes}), above the limit of {inputs.MAX_GRID_POINTS}; "
+            "split the study into several sweeps (each is resumable)"
+        )
+    for field, values in grid.items():
+        for value in values:
+            replace(base, **{field: value})
+    return count
+
+
+def largest(base: Settings, grid: Mapping[str, Sequence[Any]]) -> Settings:
+    """The grid's point with every axis at its largest value: the most memory."""
+    return replace(base, **{field: max(values) for field, values in grid.items()})
+
+
+def done_in_grid(base: Settings, grid: Mapping[str, Sequence[Any]], done: Mapping[str, Any]) -> set[str]:
+    """The keys of ``done`` that are points of ``grid`` over ``base`` (one point built per row)."""
+    out = set()
+    for row_key in done:
+        try:
+            values = json.loads(row_key)
+            combo = {f: values[setting_names(f).report] for f in grid}
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+        if all(combo[f] in grid[f] for f in grid) and key(replace(base, **combo)) == row_key:
+            out.add(row_key)
+    return out
+
+
+def _values(row: Mapping[str, Any], fields: Sequence[str]) -> str:
+    """A point's grid values, e.g. ``B=8, seed=3``."""
+    return ", ".join(f"{GRID_AXES_BY_FIELD[f]}={row.get(setting_names(f).report)}" for f in fields)
 
 
 def key(settings: Settings) -> str:
@@ -75,8 +136,8 @@ def key(settings: Settings) -> str:
 
 def summarise(settings: Settings) -> dict[str, Any]:
     """Run the pipeline at one point (no files) and return its summary row."""
-    from empirical.pipeline import verify
-    from empirical.pipeline.result import FAILS
+    from empirical.conclusion.result import FAILS
+    from empirical.runner import verify
 
     result = verify(settings)
     obs = result.observed
@@ -170,41 +231,62 @@ def run_sweep(
     workers: int | None = None,
 ) -> list[dict[str, Any]]:
     """Run every grid point not already in ``out/results.jsonl``; return all rows
-    in grid order (module docstring). ``workers``: Dask worker processes
-    (default: one per core, at most one per point)."""
+    in grid order (module docstring). Everything is checked before the first point
+    runs or anything is written: the executor, the output folder (writable), the
+    grid (:func:`check_grid`), the data, model and memory (:func:`largest`).
+    ``progress`` hears the point count at once, then one line per finished point.
+    ``workers``: Dask worker processes (default: one per core, at most one per point)."""
     inputs.option("sweep", "executor").check(executor)
-    todo = points(base, grid)  # every point validated before anything is created
-    folder = usable_path("sweep output folder (--out)", out)
-    for parent in [folder, *folder.absolute().parents]:
-        if parent.exists() and not parent.is_dir():
-            raise ConfigError(f"sweep output folder (--out) {folder}: {parent} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _check_folder(out)
+    total = check_grid(base, grid)
     results = folder / RESULTS
     done = read_results(results, progress)
-    pending = [p for p in todo if key(p) not in done]
-    _check_data(pending)
-    progress(f"sweep: {len(todo)} points, {len(todo) - len(pending)} already done")
-    rows = _dask_rows(pending, workers) if executor == "dask" else (summarise(p) for p in pending)
+    skip = done_in_grid(base, grid, done)
+    todo = total - len(skip)
+    sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
+    progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {todo} to run")
+    if todo:
+        _check_data(largest(base, grid))
+    folder.mkdir(parents=True, exist_ok=True)
+    pending = (p for p in points(base, grid) if key(p) not in skip)
+    rows = _dask_rows(list(pending), workers) if executor == "dask" else (summarise(p) for p in pending)
     for i, row in enumerate(rows, 1):
         append_row(results, row)
         done[row["key"]] = row
-        progress(f"sweep: {i}/{len(pending)} {row['verdict']} (ratio {row['ratio']:.3g})")
-    rows = [done[key(p)] for p in todo]
+        what = f"{row['verdict']}, ratio {row['ratio']:.3g}"
+        progress(f"sweep: point {i}/{todo} done ({_values(row, list(grid))}): {what}")
+    rows = [done[key(p)] for p in points(base, grid)]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
     return rows
 
 
-def _check_data(pending: list[Settings]) -> None:
-    """The data, model and memory checks of every pending point, before any runs."""
-    if pending:
-        from empirical.pipeline.pipeline import prepare
+def _check_data(point: Settings) -> None:
+    """The data, model and memory checks of the built-in models at ``point``; the data's
+    for a user's module (conv, FILE.py:NAME), whose module is built by its own loop."""
+    from empirical.pipeline.pipeline import prepare, training_rows
 
-        for point in pending:
-            prepare(point)
+    if point.is_user_model:
+        training_rows(point)
+    else:
+        prepare(point)
 
 
-#: settings field -> grid name (the column names of summary.csv).
-GRID_AXES_BY_FIELD = {t.field: name for name, t in GRID_AXES.items()}
+def _check_folder(out: str | Path) -> Path:
+    """The sweep's output folder: a usable path, not under a file, writable where the
+    sweep writes (in it, or where it will be created), its results.jsonl writable."""
+    from empirical.report.atomic import check_not_under_a_file, check_writable
+
+    label = "sweep output folder (--out)"
+    folder = usable_path(label, out).absolute()
+    check_not_under_a_file(folder, label)
+    check_writable(folder, label, beside=False)
+    results = folder / RESULTS
+    if results.exists():
+        try:
+            os.close(os.open(results, os.O_WRONLY | os.O_APPEND))  # opened for appending, nothing written
+        except OSError as err:
+            raise ConfigError(f"{label}: {results} cannot be appended to ({err.strerror})") from None
+    return folder
 
 
 def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[str, Any]]:
@@ -220,12 +302,11 @@ def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[st
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
     """``summary.csv`` (one row per point, columns named as the grid) and
     ``sweep.png`` (bound and observed mean per point), each written atomically."""
-    from empirical.pipeline.settings import term
     from empirical.report.atomic import write_file
-    from empirical.report.figures import plot_sweep
+    from empirical.report.sweep_figure import plot_sweep
 
     columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
-    named = [{**r, **{a: r[term(GRID_AXES[a].field).report] for a in axes}} for r in rows]
+    named = [{**r, **{a: r[setting_names(GRID_AXES[a].field).report] for a in axes}} for r in rows]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()

@@ -1,6 +1,7 @@
-"""Option checks shared by the models, the training loop and the settings:
-each raises :class:`empirical.errors.ConfigError` naming the option and what
-is allowed, through the rules of the inventory (:mod:`empirical.inputs.rules`).
+"""The checks of a Python function's arguments, three of them: :func:`whole`, :func:`number`
+and :func:`choice` (and :func:`dtype`, which reads a dtype). The defaults stay in the
+functions' signatures; each check raises :class:`empirical.errors.ConfigError` naming the
+option, the value and what is allowed, through the rules of :mod:`empirical.inputs.rules`.
 Imports no torch at module level (the settings use it before any model is built)."""
 
 from __future__ import annotations
@@ -12,29 +13,16 @@ from empirical.errors import ConfigError
 from empirical.inputs.rules import SEED_MAX, Choice, Number, Whole
 
 
-def integer(name: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
-    """``value`` as an integer in [lo, hi] (no upper end when ``hi`` is None; bools rejected)."""
+def whole(name: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
+    """``value`` as an integer in [lo, hi] (no upper end when ``hi`` is None; bools refused).
+    A seed is ``whole(name, value, 0, SEED_MAX)``."""
     return Whole(lo, hi).check(f"option {name}", value)
 
 
-def number(name: str, value: Any, *, allow_zero: bool = False, hi: float = math.inf) -> float:
-    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``), at most ``hi`` (bools rejected)."""
-    return Number(0.0, hi, closed=allow_zero).check(f"option {name}", value)
-
-
-def real(name: str, value: Any) -> float:
-    """``value`` as a finite float (bools rejected)."""
-    return Number(-math.inf, math.inf).check(f"option {name}", value)
-
-
-def positive_int(name: str, value: Any) -> int:
-    """``value`` as an integer > 0 (bools rejected)."""
-    return integer(name, value, 1)
-
-
-def positive(name: str, value: Any) -> float:
-    """``value`` as a finite float > 0 (bools rejected)."""
-    return number(name, value)
+def number(name: str, value: Any, lo: float = 0.0, hi: float = math.inf, *, closed: bool = False) -> float:
+    """``value`` as a finite float in (lo, hi] (``closed``: [lo, hi]); bools, NaN and inf refused.
+    The default is a positive number; ``lo = -math.inf`` allows any finite number."""
+    return Number(lo, hi, closed=closed).check(f"option {name}", value)
 
 
 def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -57,19 +45,4 @@ def dtype(value: Any):
     raise ConfigError(f"option dtype must be float32 or float64, got {value!r}")
 
 
-def seed_value(name: str, value: Any) -> int:
-    """``value`` as a seed: an integer in [0, 2**63 - 1] (bools rejected)."""
-    return integer(name, value, 0, SEED_MAX)
-
-
-__all__ = [
-    "SEED_MAX",
-    "choice",
-    "dtype",
-    "integer",
-    "number",
-    "positive",
-    "positive_int",
-    "real",
-    "seed_value",
-]
+__all__ = ["SEED_MAX", "choice", "dtype", "number", "whole"]

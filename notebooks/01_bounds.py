@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 
 import theory
-from empirical.report import figures
+from empirical.report import figures, names
 from theory import rates
 
 FULL = os.environ.get("VAEBOUNDS_FULL") == "1"
-HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", HERE.parent / "docs" / "figures"))
+#: A working folder (ignored by git); only scripts/readme_figures.py writes docs/figures.
+FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 
 # %% [markdown]
@@ -203,7 +203,7 @@ with figures.figure(
     for label, curve in curves.items():
         left.loglog(ns, curve, color=styles[label.split()[0].rstrip(",")], label=label)
     left.set(xlabel="iterations n", ylabel=r"bound on the average $\|\nabla F\|^2$", title="bound against n")
-    left.legend()
+    figures.legend_outside(left, below=True)
     samples = sorted({p.K for p in trade.points})
     for i, K in enumerate(samples):
         pts = sorted((p for p in trade.points if p.K == K), key=lambda p: p.B)
@@ -223,7 +223,7 @@ with figures.figure(
     right.set(
         xlabel="batch size B",
         ylabel="bound (C_gamma optimal)",
-        title=f"gaussian/sgd at B·K·n = {BUDGET:,}",
+        title=f"{names.run_name({'model': 'gaussian', 'optimizer': 'sgd'})} at B·K·n = {BUDGET:,}",
     )
-    right.legend(ncol=2)
+    figures.legend_outside(right, below=True, ncol=2)
 figures.show(path)

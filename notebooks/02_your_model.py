@@ -16,8 +16,9 @@
 # %% [markdown]
 # # 02 — Your own model: its constants, then its training runs verified
 #
-# **What this shows.** A VAE written here as a plain `torch.nn.Module`
-# (nothing from vaebounds inside it), then: the constants of the SGD theorem
+# **What this shows.** A VAE written as a plain `torch.nn.Module` (nothing
+# from vaebounds inside it: the README's example, `scripts/track_example.py`,
+# shown below), then: the constants of the SGD theorem
 # estimated at its initialisation with `empirical.estimators` (L by Lanczos on
 # Hessian-vector products of a fixed-noise loss, sigma2_data and sigma2_mc by
 # the nested per-example estimator, Delta from a lower bound the model
@@ -31,23 +32,25 @@
 # Small by default (CI: 200 steps, 3 runs); `VAEBOUNDS_FULL=1`: 2000 steps, 4 runs.
 
 # %%
+import inspect
 import math
 import os
+import sys
 from pathlib import Path
 
 import torch
-from torch import nn
 
 import empirical
 import theory
 from empirical.data import load
 from empirical.estimators import module_gradient_variance, smoothness
-from empirical.report import figures
+from empirical.report import figures, verify_figures
 from empirical.tracking import verify_runs
 
 FULL = os.environ.get("VAEBOUNDS_FULL") == "1"
 HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
-FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", HERE.parent / "docs" / "figures"))
+#: A working folder (ignored by git); only scripts/readme_figures.py writes docs/figures.
+FIGURES = Path(os.environ.get("VAEBOUNDS_FIGURES", "figures"))
 FIGURES.mkdir(parents=True, exist_ok=True)
 STEPS, RUNS, B = (2000, 4, 32) if FULL else (200, 3, 32)
 
@@ -60,31 +63,16 @@ STEPS, RUNS, B = (2000, 4, 32) if FULL else (200, 3, 32)
 # error plus the KL term, both >= 0, so the loss is bounded below by 0, which
 # the model states as `loss_lower_bound` (the tracker takes Delta from it).
 # The noise comes from torch's global generator, as in most training code.
-
+# It is the one small user model of the project: the README's tracker example
+# (`scripts/track_example.py`), whose source is printed here.
 
 # %%
-class TanhVAE(nn.Module):
-    loss_lower_bound = 0.0  # 0.5 ||x - G(z)||^2 >= 0 and KL >= 0
+sys.path.insert(0, str(HERE.parent / "scripts"))
+from track_example import VAE, loss  # noqa: E402
 
-    def __init__(self, D: int, hidden: int = 64, latent: int = 8):
-        super().__init__()
-        self.enc = nn.Linear(D, hidden)
-        self.mean, self.logvar = nn.Linear(hidden, latent), nn.Linear(hidden, latent)
-        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, D))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # per-example -ELBO, shape (len(x),)
-        h = torch.tanh(self.enc(x))
-        mu, logvar = self.mean(h), torch.tanh(self.logvar(h))  # log-variances in [-1, 1]
-        z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        kl = 0.5 * (logvar.exp() + mu**2 - 1 - logvar).sum(1)
-        return 0.5 * (x - self.dec(z)).square().sum(1) + kl
-
-
+print(inspect.getsource(VAE))
+print(inspect.getsource(loss))
 X = load("digits")  # 1797 x 64, pixel values in [0, 1]
-
-
-def loss(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return model(x)
 
 
 # %% [markdown]
@@ -99,7 +87,7 @@ def loss(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 # %%
 with torch.random.fork_rng():
     torch.manual_seed(0)
-    model0 = TanhVAE(X.shape[1])
+    model0 = VAE(X.shape[1])
 params0 = {k: v.detach() for k, v in model0.named_parameters()}
 
 
@@ -114,7 +102,7 @@ var0 = module_gradient_variance(model0, loss, X, n_examples=256, seed=0)
 sigma2_0 = var0.total(B)
 with torch.no_grad():
     F0 = float(fixed_noise_loss(params0))
-Delta0 = F0 - TanhVAE.loss_lower_bound
+Delta0 = F0 - VAE.loss_lower_bound
 print(f"L = {L0.value:.4g} [{L0.lo:.4g}, {L0.hi:.4g}] ({L0.method})")
 print(f"sigma2_data = {var0.data.value:.4g} [{var0.data.lo:.4g}, {var0.data.hi:.4g}]")
 print(f"sigma2_mc   = {var0.mc.value:.4g} [{var0.mc.lo:.4g}, {var0.mc.hi:.4g}]")
@@ -155,7 +143,7 @@ tracked = []
 for seed in range(RUNS):
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = TanhVAE(X.shape[1])
+        model = VAE(X.shape[1])
         opt = torch.optim.SGD(model.parameters(), lr=C_gamma)
         schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 / math.sqrt(k + 1))
         tracker = empirical.track(model, loss, X, opt, seed=seed)
@@ -210,8 +198,8 @@ for name, e in result.constants.named().items():
 
 # %%
 convergence = FIGURES / "nb02-your-model-convergence.png"
-figures.plot_convergence(result, convergence)
+verify_figures.plot_convergence(result, convergence)
 figures.show(convergence)
 constants = FIGURES / "nb02-your-model-constants.png"
-figures.plot_constants(result, constants)
+verify_figures.plot_constants(result, constants)
 figures.show(constants)

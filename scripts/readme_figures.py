@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from empirical.pipeline import Settings, verify
 from empirical.report import write_report
+from empirical.runner import verify
+from empirical.settings import Settings
 from empirical.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]

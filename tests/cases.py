@@ -14,6 +14,12 @@ Data sets
   does not matter.
 - :func:`write_bad_files`: data files of every bad shape and two good ones.
 
+User models
+- :data:`USER_EXAMPLE`, :func:`user_vae`, :func:`user_loss`: the one small user VAE
+  (``VAE`` of scripts/track_example.py, the README's example; notebook 02 imports it too),
+  a ``torch.nn.Module`` with ``loss(model, x)`` the per-example -ELBO; ``USER_MAKE`` its
+  ``--model FILE.py:make`` spec; :func:`run_user_loop`, a user's plain loop on it, tracked.
+
 Oracles
 - :func:`sgd_oracle`: a noisy quadratic (convex) or noisy cosine (nonconvex) with
   exactly known L, sigma2 and Delta (``empirical.oracles``).
@@ -29,6 +35,7 @@ Oracles
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
 from pathlib import Path
 
@@ -39,6 +46,62 @@ from empirical import data
 from empirical.oracles import NoisyCosine, NoisyQuadratic
 
 F64 = torch.float64
+
+# ------------------------------------------------------------------ user models
+
+#: The example the README, notebook 02 and the tests share: the one small user VAE.
+USER_EXAMPLE = Path(__file__).resolve().parents[1] / "scripts" / "track_example.py"
+#: Its ``make`` as the CLI's ``--model FILE.py:make``.
+USER_MAKE = f"{USER_EXAMPLE}:make"
+
+
+@functools.cache
+def _user_example():
+    spec = importlib.util.spec_from_file_location("vaebounds_track_example", USER_EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def user_vae(D: int, hidden: int = 16, latent: int = 3) -> torch.nn.Module:
+    """The small user VAE (scripts/track_example.py), small by default (16 hidden, 3 latent)."""
+    return _user_example().VAE(D, hidden, latent)
+
+
+def user_loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Its per-example losses, loss(model, x) of empirical.track."""
+    return _user_example().loss(model, x)
+
+
+def run_user_loop(
+    X, make_opt, steps=120, B=32, seed=0, scheduler=None, tracked=True, order="after", **options
+):
+    """The user's plain loop on the small user VAE: uniform minibatches, zero_grad, backward,
+    optimizer.step(), then (with ``tracked``) tracker.step(); ``scheduler(opt)`` steps before or
+    after tracker.step(). Returns (model, tracker or None, the step sizes taken)."""
+    import empirical
+
+    torch.manual_seed(seed)
+    model = user_vae(X.shape[1])
+    opt = make_opt(model.parameters())
+    sched = scheduler(opt) if scheduler is not None else None
+    tracker = empirical.track(model, user_loss, X, opt, seed=seed, **options) if tracked else None
+    taken = []
+    for _ in range(steps):
+        idx = torch.randint(X.shape[0], (B,))
+        opt.zero_grad()
+        value = user_loss(model, X[idx]).mean()
+        value.backward()
+        taken.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if sched is not None and order == "before":
+            sched.step()
+        if tracker is not None:
+            tracker.step(value)
+        if sched is not None and order == "after":
+            sched.step()
+    return model, tracker, taken
+
 
 # ------------------------------------------------------------------ data sets
 

@@ -41,6 +41,12 @@ def digits():
 
 
 @pytest.fixture(scope="session")
+def user_rows(digits):
+    """The data of a user's own loop in the tracker tests: the first 400 rows of digits."""
+    return digits[:400]
+
+
+@pytest.fixture(scope="session")
 def digits_train():
     """The training rows of digits at verify's default split (1438, 64): cases.digits_train()."""
     return cases.digits_train()

@@ -1,6 +1,8 @@
 """The import graph of theory/ and empirical/ (module- and function-level
-imports, relative imports resolved): no cycle, and theory/ never imports torch
-or empirical (docs/architecture.md, "Two halves, one direction")."""
+imports, relative imports resolved): no cycle between modules nor between
+sub-packages, theory/ never imports torch or empirical (docs/architecture.md,
+"Two halves, one direction"), and the two front ends of empirical/ stay apart
+(docs/architecture.md, "Two front ends, one conclusion")."""
 
 from __future__ import annotations
 
@@ -73,6 +75,25 @@ def graph(package: str | None = None) -> dict[str, set[str]]:
     return {m: imported(m, modules[m], modules) & keep - {m} for m in sorted(keep)}
 
 
+def unit(module: str) -> str:
+    """The sub-package a module belongs to (``empirical.pipeline`` for
+    ``empirical.pipeline.pilot``); a module directly in ``theory`` or ``empirical`` is its own."""
+    parts = module.split(".")
+    if len(parts) >= 2 and (ROOT / parts[0] / parts[1]).is_dir():
+        return ".".join(parts[:2])
+    return module
+
+
+def unit_graph(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The import graph between sub-packages: A -> B when a module of A imports one of B."""
+    out: dict[str, set[str]] = {}
+    for module, deps in edges.items():
+        u = unit(module)
+        out.setdefault(u, set())
+        out[u] |= {unit(d) for d in deps} - {u}
+    return out
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """The strongly connected components with more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -125,6 +146,18 @@ def test_graph_sees_function_level_and_relative_imports(tmp_path):
     assert cycles({"pkg.a": {"pkg.b"}, "pkg.b": {"pkg.a"}, "pkg.c": {"pkg.a"}}) == [["pkg.a", "pkg.b"]]
 
 
+def test_sub_packages_are_found_and_their_cycles_seen():
+    assert unit("empirical.pipeline.pilot") == "empirical.pipeline" == unit("empirical.pipeline")
+    assert unit("empirical.cli") == "empirical.cli" and unit("theory.rates.signs") == "theory.rates"
+    # a function-level import from one sub-package into another, and back: a cycle of units only
+    edges = {
+        "empirical.pipeline.a": {"empirical.tracking.b"},
+        "empirical.tracking.c": {"empirical.pipeline.d"},
+    }
+    assert cycles(edges) == []
+    assert cycles(unit_graph(edges)) == [["empirical.pipeline", "empirical.tracking"]]
+
+
 def test_theory_has_no_import_cycle():
     assert cycles(graph("theory")) == []
 
@@ -145,6 +178,22 @@ def test_no_import_cycle_across_both_packages():
 
 def test_empirical_has_no_import_cycle():
     assert cycles(graph("empirical")) == []
+
+
+def test_no_import_cycle_between_sub_packages():
+    """e.g. empirical.pipeline <-> empirical.tracking through imports inside functions."""
+    assert cycles(unit_graph(graph())) == []
+
+
+def test_the_front_ends_meet_only_in_the_conclusion():
+    """pipeline/ (the built-in models) never imports tracking/ (a user's loop); tracking/ never
+    imports pipeline/ (its settings, pilot and batched driver); the shared back half,
+    conclusion/, imports neither; the drivers above them (runner, user_model, cli) may."""
+    units = unit_graph(graph("empirical"))
+    assert "empirical.tracking" not in units["empirical.pipeline"]
+    assert "empirical.pipeline" not in units["empirical.tracking"]
+    assert not {"empirical.pipeline", "empirical.tracking"} & units["empirical.conclusion"]
+    assert "empirical.conclusion" in units["empirical.pipeline"] & units["empirical.tracking"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -2,7 +2,7 @@
 
 - :func:`smoothness`, :func:`smoothness_along_run`, :func:`smoothness_in_box`: L.
 - :func:`gradient_variance` (any per-example loss, vmap) and
-  :func:`model_gradient_variance` (a VAE, BackPACK-style norms): sigma2_data, sigma2_mc.
+  :func:`vae_gradient_variance` (a VAE, BackPACK-style norms): sigma2_data, sigma2_mc.
 - :func:`module_gradient_variance`, :func:`module_row_stats`: the same for a user's
   ``torch.nn.Module`` (per-layer norms for Linear/Conv2d, vmap for the rest).
 - :func:`gradient_norm_sq`, :func:`unbiased_sq_norm`: an unbiased ||grad F||^2.
@@ -35,7 +35,7 @@ from empirical.estimators.smoothness import smoothness, smoothness_along_run, sm
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.stress import StressBudget, StressResult, stress
 from empirical.estimators.stress_runs import RunsStress, stress_runs
-from empirical.estimators.variance import VarianceEstimate, gradient_variance, model_gradient_variance
+from empirical.estimators.variance import VarianceEstimate, gradient_variance, vae_gradient_variance
 
 __all__ = [
     "AlongRun",
@@ -61,7 +61,7 @@ __all__ = [
     "hvp",
     "loss_at",
     "max_seen",
-    "model_gradient_variance",
+    "vae_gradient_variance",
     "module_gradient_variance",
     "module_row_stats",
     "norms_along_run",

@@ -37,7 +37,7 @@ fixed noise for L:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,39 +49,49 @@ from empirical.estimators.norms import combine_max, max_seen, norms_at_point
 from empirical.estimators.results import Estimate, Params, check_confidence, check_params, seeded, unflatten
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.snr import SNRTable, gradient_snr
-from empirical.estimators.variance import model_row_stats, select_examples
+from empirical.estimators.variance import select_examples, vae_row_stats
 
 R_EXAMPLES = 64
 
 #: Constants measured as lower estimates of a supremum over the parameters
 #: (the bound needs the supremum; the estimate is the largest value seen).
-LOWER_ESTIMATES_OF_SUPREMA = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "M", "R")
+LOWER_ESTIMATES_OF_SUPREMA = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "sigma2", "M", "R")
+#: Every constant :class:`Constants` may hold, in the order the report lists them.
+NAMES = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "sigma2", "M", "R", "Delta")
 
 
 @dataclass(frozen=True)
 class Constants:
-    """The constants of the bounds with intervals; ``n_evals`` = all evaluations spent.
+    """The constants of the bounds with intervals; ``n_evals`` = all evaluations spent; the
+    one constants type of the CLI's VAEs (:func:`estimate`) and the tracker's modules
+    (:func:`empirical.tracking.estimate.estimate_runs`).
 
     Exactly one of ``sigma2_mc`` (per variational sample, models that average
-    their K draws) and ``sigma2_mc_K`` (IWAE: at the K used) is set.
+    their K draws) and ``sigma2_mc_K`` (IWAE, a user's module: at the K used) is
+    set. ``sigma2`` is the variance of the step's minibatch gradient where it was
+    measured as one (the tracker's), ``M``, ``R`` and ``snr`` None where they were
+    not measured. ``routes`` / ``route_summary``: how each parameter's per-example
+    gradients were taken (a user's module).
     """
 
     L: Estimate
     sigma2_data: Estimate
     sigma2_mc: Estimate | None
     sigma2_mc_K: Estimate | None
-    M: Estimate
-    R: Estimate
+    M: Estimate | None
+    R: Estimate | None
     Delta: Estimate
-    snr: SNRTable
+    snr: SNRTable | None
     n_evals: int
     delta_is_upper: bool
     where: str
+    sigma2: Estimate | None = None
+    routes: dict[str, str] = field(default_factory=dict)
+    route_summary: str = ""
 
     def named(self) -> dict[str, Estimate]:
         """Every measured constant under its theory symbol name."""
-        names = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "M", "R", "Delta")
-        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+        return {name: getattr(self, name) for name in NAMES if getattr(self, name) is not None}
 
     @property
     def lower_estimates(self) -> tuple[str, ...]:
@@ -93,12 +103,13 @@ class Constants:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: each constant as ``{value, lo, hi, confidence, method, n_evals}``."""
         out: dict[str, Any] = {name: e.as_dict() for name, e in self.named().items()}
-        out["snr"] = {
-            "Ks": list(self.snr.Ks),
-            "batch_sizes": list(self.snr.batch_sizes),
-            "decoder": self.snr.values("decoder"),
-            "encoder": self.snr.values("encoder"),
-        }
+        if self.snr is not None:
+            out["snr"] = {
+                "Ks": list(self.snr.Ks),
+                "batch_sizes": list(self.snr.batch_sizes),
+                "decoder": self.snr.values("decoder"),
+                "encoder": self.snr.values("encoder"),
+            }
         out.update(n_evals=self.n_evals, delta_is_upper=self.delta_is_upper, where=self.where)
         return out
 
@@ -137,7 +148,7 @@ def estimate(
     L_parts, data_parts, mc_parts, M_parts, R_parts = [], [], [], [], []
     for label, p in points:
         L_parts.append(smoothness(fixed_loss, p, tol=tol, max_iter=max_iter, seed=seed, where=label))
-        ms = model_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
+        ms = vae_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
         v = ms.variance(confidence=confidence, label=f"{label}: ")
         data_parts.append(v.data)
         mc_parts.append(per_variational_sample(v.mc, model) if averages_draws else v.mc)

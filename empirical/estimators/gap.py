@@ -15,13 +15,15 @@ examples of the per-example mean loss).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate, Params, check_finite, exact, mean_interval, seeded
 from empirical.inputs import MAX_SAMPLES
-from empirical.validate import integer, real
+from empirical.validate import number, whole
 
 PROVEN = "proven lower bound"
 OBSERVED = "lowest observed loss"
@@ -40,7 +42,7 @@ def loss_at(
 ) -> Estimate:
     """F(params) as the mean over the rows of X of the loss averaged over ``mc_samples`` draws."""
     gen = seeded(generator, seed)
-    J = 1 if getattr(model, "is_deterministic", False) else integer("mc_samples", mc_samples, 1, MAX_SAMPLES)
+    J = 1 if getattr(model, "is_deterministic", False) else whole("mc_samples", mc_samples, 1, MAX_SAMPLES)
     n = int(X.shape[0])
     with torch.no_grad():
         eps = model.sample_noise(gen, batch=n * J)
@@ -63,10 +65,10 @@ def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float
     if not isinstance(F0, Estimate):
         raise ConfigError(f"F0 must be an Estimate of F(theta_0), got {type(F0).__name__}")
     if lower_bound is not None:
-        f_star, how = real("lower bound of F", lower_bound), PROVEN
+        f_star, how = number("lower bound of F", lower_bound, -math.inf), PROVEN
         head = "Delta upper value (valid for the bound)"
     elif lowest_observed is not None:
-        f_star, how = real("lowest observed loss", lowest_observed), OBSERVED
+        f_star, how = number("lowest observed loss", lowest_observed, -math.inf), OBSERVED
         head = "Delta lower estimate (NOT a valid upper value for the bound)"
     else:
         raise ConfigError("Delta needs a proven lower bound of F or the lowest observed loss")

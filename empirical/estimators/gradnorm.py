@@ -46,7 +46,7 @@ from empirical.estimators.results import (
     exact,
     seeded,
 )
-from empirical.validate import integer
+from empirical.validate import whole
 
 Grads = torch.Tensor | Mapping[str, torch.Tensor]
 
@@ -120,7 +120,7 @@ def gradient_norm_sq(
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
-    chunk_size = integer("chunk_size", chunk_size, 1)
+    chunk_size = whole("chunk_size", chunk_size, 1)
     if not isinstance(data, torch.Tensor) or data.ndim < 1 or data.shape[0] < 1:
         raise ConfigError("data must be a non-empty tensor whose rows are examples")
     N = int(data.shape[0])
@@ -130,7 +130,7 @@ def gradient_norm_sq(
         return exact(value, f"||grad F||^2 from the full-data gradient over {N} rows (deterministic loss)", N)
     if isinstance(n_gradients, int) and not isinstance(n_gradients, bool) and n_gradients < 3:
         raise ConfigError(f"n_gradients must be >= 3 for a jackknife interval, got {n_gradients}")
-    n_gradients = integer("n_gradients", n_gradients, 3, MAX_GRADIENTS)
+    n_gradients = whole("n_gradients", n_gradients, 3, MAX_GRADIENTS)
     gen = seeded(generator, seed)
     m = n_gradients
     draws = [noise(gen) for _ in range(m * N)]

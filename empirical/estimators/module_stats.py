@@ -46,8 +46,8 @@ from empirical.errors import ConfigError, LossError
 from empirical.estimators.per_example import RowStats, stats_of_gradients
 from empirical.estimators.per_layer import Layer, capture, known_layers, layer_stats, output_grads, row_grads
 from empirical.estimators.results import check_confidence, seeded
-from empirical.estimators.variance import ModelStats, VarianceEstimate, select_examples
-from empirical.validate import seed_value
+from empirical.estimators.variance import ParameterStats, VarianceEstimate, select_examples
+from empirical.validate import SEED_MAX, whole
 
 #: ``loss(model, x) -> per-example losses (len(x),)``, drawing its own noise.
 ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
@@ -61,8 +61,8 @@ _VERIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
-class ModuleStats(ModelStats):
-    """:class:`ModelStats` of a user's module plus the route of every parameter."""
+class ModuleStats(ParameterStats):
+    """:class:`ParameterStats` of a user's module plus the route of every parameter."""
 
     routes: dict[str, str] = field(default_factory=dict)
 
@@ -197,7 +197,7 @@ def module_stats_at(
 def _forked(seed: int) -> Iterator[None]:
     """The user's loss draws from torch's global RNG: give it its own stream, restore theirs."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed_value("seed", seed))
+        torch.manual_seed(whole("seed", seed, 0, SEED_MAX))
         yield
 
 

@@ -29,7 +29,7 @@ from empirical.errors import ConfigError
 from empirical.estimators.constants import per_variational_sample
 from empirical.estimators.norms import max_seen
 from empirical.estimators.results import Estimate, Params, ScalarLoss, check_confidence, check_params, seeded
-from empirical.estimators.variance import model_row_stats, select_examples
+from empirical.estimators.variance import select_examples, vae_row_stats
 from empirical.inputs.rules import Whole
 
 
@@ -95,7 +95,7 @@ def nested_objective(g: torch.Tensor) -> torch.Tensor:
 class VAEProbe:
     """:class:`VarianceProbe` of a built-in VAE (:mod:`empirical.models`).
 
-    ``at(params, draw)``: :func:`~empirical.estimators.variance.model_row_stats` (BackPACK-style
+    ``at(params, draw)``: :func:`~empirical.estimators.variance.vae_row_stats` (BackPACK-style
     norms) on ``n_examples`` rows x ``mc_samples`` draws drawn with ``seeded(None, seed, draw)``
     (draw 0 = the sample :func:`~empirical.estimators.constants.estimate` uses), the Monte-Carlo
     part per variational sample for models that average their K draws (``sigma2_mc``) and at
@@ -120,7 +120,7 @@ class VAEProbe:
         check_confidence(self.confidence)
         averages = bool(getattr(self.model, "averages_draws", True))
         object.__setattr__(self, "mc_name", "sigma2_mc" if averages else "sigma2_mc_K")
-        gen = seeded(None, self.seed)  # as model_row_stats draws it
+        gen = seeded(None, self.seed)  # as vae_row_stats draws it
         X = select_examples(self.data, self.n_examples, gen)
         n = int(X.shape[0])
         J = 1 if getattr(self.model, "is_deterministic", False) else int(self.mc_samples)
@@ -130,7 +130,7 @@ class VAEProbe:
 
     def at(self, params: Params, draw: int = 0) -> VarianceAt:
         """The nested estimator at ``params`` on sample ``draw`` (0: the fixed one)."""
-        ms = model_row_stats(
+        ms = vae_row_stats(
             self.model, params, self.data, self.mc_samples, n_examples=self.n_examples,
             generator=seeded(None, self.seed, draw),
         )  # fmt: skip

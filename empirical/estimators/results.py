@@ -19,7 +19,7 @@ from scipy import stats
 
 from empirical.errors import ConfigError, LossError
 from empirical.inputs.rules import Number
-from empirical.validate import SEED_MAX, seed_value
+from empirical.validate import SEED_MAX, whole
 
 Params = dict[str, torch.Tensor]
 ScalarLoss = Callable[[Params], torch.Tensor]
@@ -130,7 +130,7 @@ def seeded(generator: torch.Generator | None, seed: int, offset: int = 0) -> tor
         if not isinstance(generator, torch.Generator):
             raise ConfigError(f"option generator must be a torch.Generator, got {type(generator).__name__}")
         return generator
-    return torch.Generator().manual_seed((seed_value("seed", seed) + offset) % (SEED_MAX + 1))
+    return torch.Generator().manual_seed((whole("seed", seed, 0, SEED_MAX) + offset) % (SEED_MAX + 1))
 
 
 def check_params(params: object, finite: bool = True) -> Params:

@@ -43,7 +43,7 @@ from empirical.estimators.results import (
     unflatten,
 )
 from empirical.inputs.rules import Number
-from empirical.validate import integer
+from empirical.validate import whole
 
 SOLVERS = ("lanczos", "arpack")
 #: Most Lanczos steps (and points of smoothness_in_box).
@@ -74,7 +74,7 @@ def smoothness(
     if solver not in SOLVERS:
         raise ConfigError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
     tol = Number(0.0, 1.0, hi_open=True).check("option tol", tol)
-    max_iter = integer("max_iter", max_iter, 1, MAX_ITER)
+    max_iter = whole("max_iter", max_iter, 1, MAX_ITER)
     op = HessianOperator(loss, params, hvp)
     gen = seeded(generator, seed)
     v0 = torch.randn(op.dim, generator=gen, dtype=torch.float64)
@@ -277,7 +277,7 @@ def smoothness_in_box(
     like = check_params(like)
     if not a > 0:
         raise ConfigError(f"box radius a must be > 0, got {a}")
-    n_points = integer("n_points", n_points, 1, MAX_ITER)
+    n_points = whole("n_points", n_points, 1, MAX_ITER)
     gen = seeded(generator, seed)
     best: Estimate | None = None
     his, n_evals = [], 0

@@ -27,7 +27,7 @@ import torch
 
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate, Params, check_confidence, seeded
-from empirical.estimators.variance import VarianceEstimate, model_row_stats
+from empirical.estimators.variance import VarianceEstimate, vae_row_stats
 
 GROUPS = ("decoder", "encoder")
 
@@ -102,9 +102,7 @@ def gradient_snr(
     for K in Ks:
         m = _with_K(model, K)
         gen = seeded(generator, seed)
-        ms = model_row_stats(
-            m, params, data, mc_samples, n_examples=n_examples, generator=gen, backend=backend
-        )
+        ms = vae_row_stats(m, params, data, mc_samples, n_examples=n_examples, generator=gen, backend=backend)
         n_evals += ms.n_evals
         for keys, rows, name in (
             (m.decoder_keys, dec_rows, "decoder"),

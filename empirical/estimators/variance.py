@@ -53,7 +53,7 @@ from empirical.estimators.results import (
     seeded,
 )
 from empirical.inputs import MAX_SAMPLES
-from empirical.validate import integer
+from empirical.validate import whole
 
 BACKENDS = ("recorder", "vmap")
 
@@ -178,7 +178,7 @@ def gradient_variance(
     else:
         if isinstance(mc_samples, int) and not isinstance(mc_samples, bool) and mc_samples < 2:
             raise ConfigError(f"mc_samples must be >= 2 to separate the Monte-Carlo part, got {mc_samples}")
-        J = integer("mc_samples", mc_samples, 2, MAX_SAMPLES)
+        J = whole("mc_samples", mc_samples, 2, MAX_SAMPLES)
         draws = [noise(gen) for _ in range(n * J)]
         if not all(isinstance(e, torch.Tensor) for e in draws):
             raise LossError("noise(generator) must return a torch.Tensor")
@@ -194,7 +194,7 @@ def gradient_variance(
 
 
 @dataclass(frozen=True)
-class ModelStats:
+class ParameterStats:
     """Per-parameter :class:`RowStats` of a model at a point and what they cost."""
 
     stats: dict[str, RowStats]
@@ -215,7 +215,7 @@ class ModelStats:
         )
 
 
-def model_row_stats(
+def vae_row_stats(
     model: object,
     params: Params,
     data: torch.Tensor,
@@ -225,7 +225,7 @@ def model_row_stats(
     generator: torch.Generator | None = None,
     seed: int = 0,
     backend: str = "recorder",
-) -> ModelStats:
+) -> ParameterStats:
     """Per-parameter gradient statistics of a VAE (``empirical.models``) at ``params``.
 
     ``backend="recorder"``: BackPACK-style norms from one batched backward;
@@ -246,10 +246,10 @@ def model_row_stats(
         stats = recorder_row_stats(model, params, X, eps)
     else:
         stats = vmap_row_stats(model.loss, params, X, eps)
-    return ModelStats(stats, int(data.shape[0]), n * J, deterministic)
+    return ParameterStats(stats, int(data.shape[0]), n * J, deterministic)
 
 
-def model_gradient_variance(
+def vae_gradient_variance(
     model: object,
     params: Params,
     data: torch.Tensor,
@@ -269,7 +269,7 @@ def model_gradient_variance(
     ``total(B, K')`` that of averaging K' such draws.
     """
     confidence = check_confidence(confidence)
-    ms = model_row_stats(
+    ms = vae_row_stats(
         model,
         params,
         data,
@@ -289,7 +289,7 @@ def select_examples(data: torch.Tensor, n_examples: int | None, gen: torch.Gener
         raise ConfigError(f"data must be a tensor of at least 2 rows (examples), got {shape}")
     N = int(data.shape[0])
     if n_examples is not None:
-        n_examples = integer("n_examples", n_examples, 2)
+        n_examples = whole("n_examples", n_examples, 2)
     if n_examples is None or n_examples >= N:
         return data
     return data[torch.randperm(N, generator=gen)[:n_examples]]

@@ -1,12 +1,14 @@
-"""Every input a user controls, as data (docs/inputs.md is generated from it).
+"""Every input a user types, as data (docs/inputs.md is generated from it).
 
 Each :class:`Input` has a name, a rule (:class:`Whole`, :class:`Number`,
 :class:`Choice`, :class:`Text`, :class:`Flag`) with its allowed range, a
 default and a one-line meaning. The command-line options of every
-sub-command (:data:`SETTINGS`, :data:`COMMAND_OPTIONS`), the files a user
-gives (:data:`FILES`) and the arguments of the public functions
-(:data:`API`) are listed here; the settings, the CLI's ``--help`` and
-docs/inputs.md read them, so they cannot disagree. A rule's ``check`` raises
+sub-command (:data:`SETTINGS`, :data:`COMMAND_OPTIONS`), the sweep's grid
+axes (:data:`GRID_NAMES`, each taking its setting's rule) and the files a
+user gives (:data:`FILES`: data files, results.jsonl, report.json) are listed
+here; the settings, the CLI's ``--help`` and docs/inputs.md read them, so they
+cannot disagree. The Python functions keep their defaults in their signatures
+and check their arguments with :mod:`empirical.validate`. A rule's ``check`` raises
 :class:`~empirical.errors.ConfigError` naming the input, the value and what
 is allowed. Names a user picks from (models, optimizers, data sets) are one
 table each: adding a name is one line there.
@@ -19,35 +21,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from empirical.inputs.api import API, check_api
 from empirical.inputs.files import FILES, FileRule, check_data_source
 from empirical.inputs.limits import (
     DATA_NAMES,
     DATA_SUFFIXES,
+    HIDDEN_DEFAULT,
+    LATENT_DEFAULT,
     MAX_ABS_DATA,
     MAX_BATCH,
     MAX_BYTES,
     MAX_DATA_VALUES,
     MAX_FILE_BYTES,
+    MAX_GRID_POINTS,
     MAX_PARAMS,
     MAX_REAL,
     MAX_SAMPLES,
     MAX_SEEDS,
     MAX_STEPS,
     MAX_WIDTH,
+    MIN_BOX,
     MIN_TRAIN_ROWS,
     SEED_MAX,
 )
 from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whole
 
 __all__ = [
-    "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "API", "BUILTIN_DEFAULTS", "COMMAND_DEFAULTS",
+    "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "BUILTIN_DEFAULTS", "COMMAND_DEFAULTS",
     "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "EXECUTORS", "FILES",
-    "GRID_NAMES", "MAX_ABS_DATA", "MAX_BATCH", "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES",
-    "MAX_PARAMS", "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_TRAIN_ROWS",
+    "GRID_FIELDS", "GRID_NAMES", "HIDDEN_DEFAULT", "LATENT_DEFAULT", "MAX_ABS_DATA", "MAX_BATCH",
+    "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS", "MAX_REAL",
+    "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
     "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
     "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
-    "check_api", "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
+    "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
     "setting",
 ]  # fmt: skip
 
@@ -84,8 +90,8 @@ MODEL_FORMS: tuple[tuple[str, Callable[[str], bool]], ...] = (
 #: Defaults of steps, batch_size and seeds left unset, for the built-in models and for a
 #: user's module (``conv`` or ``FILE.py:NAME``: trained one run after the other; sized so
 #: that ``verify --model conv --data mnist`` takes a few minutes on 2 cores).
-BUILTIN_DEFAULTS: dict[str, int] = {"steps": 2000, "batch_size": 32, "seeds": 4}
-USER_MODEL_DEFAULTS: dict[str, int] = {"steps": 500, "batch_size": 32, "seeds": 4}
+BUILTIN_DEFAULTS: dict[str, int] = {"steps": 2000, "batch_size": 32, "runs": 4}
+USER_MODEL_DEFAULTS: dict[str, int] = {"steps": 500, "batch_size": 32, "runs": 4}
 #: Step rules of ``--optimizer`` (the training loop runs each; a subset of theory.OPTIMIZERS).
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 ACTIVATIONS = ("softclip", "relu")
@@ -93,8 +99,9 @@ ADAM_VARIANTS = ("defossez", "torch", "delayed")
 #: The variants Adagrad has (no delayed Adagrad is trained).
 ADAGRAD_VARIANTS = ("defossez", "torch")
 EXECUTORS = ("local", "dask")
-#: Sweep grid axes (theory names, and ``seed``).
-GRID_NAMES = ("B", "K", "beta", "s", "C_gamma", "seed")
+#: Sweep grid axes (theory names, and ``seed``) and the settings field of each.
+GRID_FIELDS = {"B": "batch_size", "K": "K", "beta": "beta", "s": "s", "C_gamma": "C_gamma", "seed": "seed"}
+GRID_NAMES = tuple(GRID_FIELDS)
 
 # --------------------------------------------------------- verify/estimate/sweep
 
@@ -108,7 +115,7 @@ def _by_model(name: str) -> str:
     )
 
 
-#: One input per field of :class:`empirical.pipeline.Settings`, in its order.
+#: One input per field of :class:`empirical.settings.Settings` (but ``source``, derived), in its order.
 SETTINGS: tuple[Input, ...] = (
     Input(
         "model",
@@ -175,22 +182,23 @@ SETTINGS: tuple[Input, ...] = (
     Input("s", Number(0.0, MAX_REAL), None, "soft-clip sharpness", "--sharpness", optional=True, unset="1"),
     Input(
         "box",
-        Number(0.0, MAX_REAL),
+        Number(MIN_BOX, MAX_REAL, closed=True),
         None,
-        "box radius a (A2): projected SGD onto ||theta||_inf <= a",
+        "box radius a (A2): projected SGD onto ||theta||_inf <= a (below 1e-12 the float32 iterates "
+        "underflow to 0)",
         "--box",
         optional=True,
         unset="no projection",
     ),
     Input("seed", Whole(0, SEED_MAX), 0, "seed of the first run", "--seed"),
     Input(
-        "seeds",
+        "runs",
         Whole(1, MAX_SEEDS),
         None,
         "runs R: seeds seed..seed+R-1, compared through their mean",
         "--seeds",
         optional=True,
-        unset=_by_model("seeds"),
+        unset=_by_model("runs"),
     ),
     Input(
         "holdout",
@@ -200,13 +208,34 @@ SETTINGS: tuple[Input, ...] = (
         "--holdout",
     ),
     Input(
-        "adam_variant",
+        "variant",
         Choice(lambda: ADAM_VARIANTS),
         "defossez",
-        "Adam/Adagrad: defossez trains the algorithm Défossez et al. analyse, torch trains "
-        "torch.optim.Adam / Adagrad, delayed Adam's delayed preconditioner (built-in models; "
-        "adagrad: defossez or torch)",
-        "--adam-variant",
+        "the adaptive theorem's variant, for Adam and Adagrad alike: defossez trains the algorithm "
+        "Défossez et al. analyse, torch trains torch.optim.Adam / Adagrad, delayed Adam's delayed "
+        "preconditioner (built-in models; adagrad: defossez or torch; sgd has none: another value than "
+        "the default is refused)",
+        "--variant",
+        aliases=("--adam-variant",),
+    ),
+    Input(
+        "latent_dim",
+        Whole(1, MAX_WIDTH),
+        None,
+        "latent dimension of the built-in models (at most the data's columns)",
+        "--latent-dim",
+        optional=True,
+        unset=f"min({LATENT_DEFAULT}, the data's columns)",
+    ),
+    Input(
+        "hidden",
+        Whole(1, MAX_WIDTH),
+        None,
+        "width of the hidden layer of the encoder and of the decoder (gaussian, beta, iwae; the linear "
+        "VAE has none)",
+        "--hidden",
+        optional=True,
+        unset=str(HIDDEN_DEFAULT),
     ),
 )
 SETTINGS_BY_NAME: dict[str, Input] = {i.name: i for i in SETTINGS}
@@ -214,7 +243,7 @@ SETTINGS_BY_NAME: dict[str, Input] = {i.name: i for i in SETTINGS}
 #: Defaults a sub-command sets differently from :data:`SETTINGS`.
 COMMAND_DEFAULTS: dict[str, dict[str, Any]] = {
     "verify": {},
-    "estimate": {"steps": 0, "seeds": 1},
+    "estimate": {"steps": 0, "runs": 1},
     "sweep": {"steps": 500},
 }
 #: Rules a sub-command narrows (verify compares a trajectory: at least 2 steps).
@@ -238,7 +267,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "verify": (
         Input(
             "out",
-            Text("a folder path (a new folder or a previous report's)"),
+            Text("a folder path you can write (a new folder or a previous report's)"),
             "vaebounds-report",
             "output folder of the report, written as a whole",
             "--out",
@@ -247,7 +276,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         QUIET,
         Input(
             "from",
-            Text("a report.json path"),
+            Text("the report.json of a verify run (not an estimate.json or a sweep's file)"),
             None,
             "re-run the settings of a report.json (options given too replace its values)",
             "--from",
@@ -258,7 +287,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "estimate": (
         Input(
             "out",
-            Text("a folder path (a new folder or a previous estimate's)"),
+            Text("a folder path you can write (a new folder or a previous estimate's)"),
             "vaebounds-estimate",
             "output folder of estimate.json, written as a whole",
             "--out",
@@ -269,7 +298,10 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "sweep": (
         Input(
             "grid",
-            Text(f"NAME=V1,V2,... with NAME in {', '.join(GRID_NAMES)}, no value twice"),
+            Text(
+                f"NAME=V1,V2,... with NAME in {', '.join(GRID_NAMES)}, no value twice, not also given as "
+                f"its option (e.g. B and --batch-size); at most {MAX_GRID_POINTS} points in all"
+            ),
             None,
             "a grid axis (repeat for more axes; required)",
             "--grid",
@@ -283,7 +315,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         Input(
             "out",
-            Text("a folder path"),
+            Text("a folder path you can write"),
             "vaebounds-sweep",
             "output folder (results.jsonl appended per point; resumable)",
             "--out",
@@ -294,7 +326,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
     "derive": (
         Input(
             "out",
-            Text("a folder path"),
+            Text("a folder path you can write"),
             "derivations",
             "output folder of derivations/*.md, written as a whole",
             "--out",

@@ -7,19 +7,22 @@ import sys
 from pathlib import Path
 
 from empirical import inputs
-from empirical.budget import PART_INPUTS
+from empirical.inputs.limits import PART_INPUTS
 
 INTRO = """\
 # Inputs: every value a user gives, and what is allowed
 
 Generated from `empirical/inputs` (`python -m empirical.inputs.docs`); the
 command line's `--help`, the settings and this page read the same table, so
-they agree. A value outside its range is refused before anything runs: the
-command prints one line, `vaebounds: error: ...` naming the input, the value
-and what is allowed, and exits 2; the Python functions raise a `ValueError`
-subclass (`empirical.errors.ConfigError` / `DataError`,
-`theory.errors.TheoryError`). Any other exception is a bug and keeps its
-traceback.
+they agree. It lists what a user types: the command-line options, the sweep's
+grid axes and the files a command reads. A value outside its range is refused
+before anything runs: the command prints one line, `vaebounds: error: ...`
+naming the input, the value and what is allowed, and exits 2. The Python
+functions keep their defaults in their signatures and check their arguments
+with the same rules (`empirical.validate`): a bad argument raises a
+`ValueError` subclass (`empirical.errors.ConfigError` / `DataError`,
+`theory.errors.TheoryError`) naming it, the value and what is allowed. Any
+other exception is a bug and keeps its traceback.
 
 Text on the command line is read strictly: an integer option takes digits
 only (`1e3` or `2.0` is refused), a number option takes what Python's
@@ -34,7 +37,7 @@ EXIT_CODES = """\
 |---|---|
 | 0 | the bound holds at the estimated constants (`derive`, `estimate`: done) |
 | 1 | the bound is violated (a sweep: at least one point) |
-| 2 | bad input: one line on stderr, nothing written |
+| 2 | bad input (an unwritable `--out` too, checked before any work): one line on stderr, nothing written |
 | 3 | not covered: an assumption of the theorem fails on the run (the report is written, no verdict) |
 | 130 | interrupted (SIGINT): no output folder, or the previous one intact |
 | 143 | terminated (SIGTERM): as 130 |
@@ -47,6 +50,8 @@ def _cell(text: str) -> str:
 
 def _row(entry: inputs.Input) -> str:
     where = f"`{entry.flag}`" if entry.flag else f"`{entry.name}`"
+    if entry.aliases:
+        where += " (former name: " + ", ".join(f"`{a}`" for a in entry.aliases) + ")"
     cells = (entry.meaning, entry.rule.allowed(), entry.default_text())
     return f"| {where} | " + " | ".join(_cell(c) for c in cells) + " |"
 
@@ -63,7 +68,7 @@ def render() -> str:
         "The same options under every sub-command (the sweep's grid axes take the "
         "same values); defaults that differ: "
         + "; ".join(
-            f"`{cmd}`: " + ", ".join(f"{k} {v}" for k, v in d.items())
+            f"`{cmd}`: " + ", ".join(f"{inputs.setting(k).flag} {v}" for k, v in d.items())
             for cmd, d in inputs.COMMAND_DEFAULTS.items()
             if d
         )
@@ -87,6 +92,19 @@ def render() -> str:
         out += [f"## Options of `vaebounds {command}`", ""]
         out += _table([_row(e) for e in options])
     out += ["`vaebounds --version` prints the version.", ""]
+    out += ["## Sweep grids", ""]
+    out += [
+        "`vaebounds sweep --grid NAME=V1,V2,...` (repeat `--grid` for more axes; no axis and no value "
+        "twice): each axis is a setting under its theory name, and each value follows that setting's rule.",
+        "",
+        "| axis | setting | allowed |",
+        "|---|---|---|",
+        *[
+            f"| `{name}` | `{inputs.setting(field).flag}` | {_cell(inputs.setting(field).rule.allowed())} |"
+            for name, field in inputs.GRID_FIELDS.items()
+        ],
+        "",
+    ]
     out += ["## Files", ""]
     for rule in inputs.FILES:
         out += [f"**{rule.name}** ({rule.given_by}):", ""]
@@ -104,11 +122,13 @@ def render() -> str:
         f"A model has at most {inputs.MAX_PARAMS:.0e} parameters; data at most "
         f"{inputs.MAX_DATA_VALUES} values and {inputs.MAX_FILE_BYTES // 2**30} GiB on disk.",
         "",
+        f"A sweep's grid has at most {inputs.MAX_GRID_POINTS} points (the product of its axes' sizes, "
+        "counted before any point is built; each point is a verify run of seconds to minutes, so split "
+        "a larger study into several sweeps, each resumable). Each axis value is checked once, the data, "
+        "model and memory once, on the point with every axis at its largest value; the sweep then prints "
+        "its point count at once and one line per finished point (`--quiet`: none).",
+        "",
     ]
-    out += ["## Public functions", ""]
-    for function, entries in inputs.API.items():
-        out += [f"### `{function}`", ""]
-        out += _table([_row(e) for e in entries])
     out.append(EXIT_CODES)
     return "\n".join(out).rstrip() + "\n"
 

@@ -4,6 +4,7 @@ the check of a ``--data`` value before it is read. Imports no torch."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,15 +33,16 @@ FILES: tuple[FileRule, ...] = (
         "data file",
         "--data FILE.npy | FILE.csv; empirical.data.load",
         (
-            "a file (not a folder) with suffix .npy (numpy, no pickles) or .csv (comma-separated, "
-            "at most one header line)",
+            "a regular file (not a folder, FIFO, device or socket: refused before it is opened) with "
+            "suffix .npy (numpy, no pickles) or .csv (comma-separated, at most one header line; a "
+            "UTF-8 byte-order mark is read as such)",
             f"at most {MAX_FILE_BYTES // 2**30} GiB and {MAX_DATA_VALUES} values (rows x columns), checked "
             "before it is read (a .npy by its header)",
             "numeric (int, float or bool), 2-D: rows are examples, columns features",
             "finite values with |x| <= 1e6 (MAX_ABS_DATA; standardise larger data)",
             f"at least {MIN_TRAIN_ROWS} rows left for training after the held-out split (--holdout)",
-            "a model's data dimension: as many columns as the model's input (and at least its "
-            "latent dimension, 8 by default)",
+            "a model's data dimension: as many columns as the model's input (and at least "
+            "--latent-dim when given; the built-in models' default latent dimension is min(8, columns))",
         ),
     ),
     FileRule(
@@ -57,11 +59,37 @@ FILES: tuple[FileRule, ...] = (
         "report.json",
         "verify --from FILE",
         (
-            "a report.json written by verify (its 'settings' object)",
+            "a report.json written by verify (its 'settings', 'bound' and 'verdict'); an "
+            "estimate.json, a sweep's results.jsonl or any other JSON is refused, named",
             "a data file it names must still exist with the same sha256",
         ),
     ),
 )
+
+
+#: What a path that exists names, by its stat mode (symbolic links followed).
+_KINDS = (
+    (stat.S_ISREG, "regular file"),
+    (stat.S_ISDIR, "folder"),
+    (stat.S_ISFIFO, "FIFO (named pipe)"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+)
+
+
+def file_kind(path: os.PathLike | str) -> str:
+    """What an existing ``path`` is ("regular file", "folder", "FIFO (named pipe)", ...),
+    read from its metadata without opening it.
+
+    Args:
+        path: an existing path.
+
+    Returns:
+        The kind, "special file" for any other.
+    """
+    mode = os.stat(path).st_mode
+    return next((kind for test, kind in _KINDS if test(mode)), "special file")
 
 
 def check_data_source(value: Any, label: str = "data (--data)") -> str:
@@ -82,6 +110,9 @@ def check_data_source(value: Any, label: str = "data (--data)") -> str:
         if path.suffix.lower() in DATA_SUFFIXES:
             raise DataError(f"{label} {value}: no such file")
         raise DataError(f"{label} {shown(value)} is neither a built-in data set nor a file; give {allowed}")
+    kind = file_kind(path)
+    if kind != "regular file":  # reading a FIFO waits for a writer; a device never ends
+        raise DataError(f"{label} {value} is a {kind}, not a regular file; give {allowed}")
     if path.suffix.lower() not in DATA_SUFFIXES:
         raise DataError(f"{label} {value}: unsupported file type {path.suffix!r}; give {allowed}")
     if not os.access(path, os.R_OK):

@@ -17,8 +17,21 @@ MAX_SAMPLES = 10**4
 MAX_SEEDS = 1024
 #: Largest value of a real-valued setting (beta, s, box, C_gamma).
 MAX_REAL = 1e6
+#: Smallest box radius (--box): the projected runs' iterates, their differences and their
+#: gradients scale with a and are computed in float32, whose normal numbers end at 1.2e-38;
+#: below about 1e-20 they underflow to 0 and the constants cannot be estimated (measured on
+#: digits: 1e-19 runs, 1e-30 does not). 1e-12 keeps a wide margin.
+MIN_BOX = 1e-12
+#: Most points of a sweep grid (the product of its axes' sizes), counted before any point is
+#: built: each point is a verify run of seconds to minutes, so 10**4 points are days of work
+#: already; split a larger study into several sweeps (each resumable).
+MAX_GRID_POINTS = 10**4
 #: Largest data dimension, latent dimension and hidden width of a model.
 MAX_WIDTH = 10**6
+#: The built-in models' latent dimension when the data has at least this many columns (else
+#: the number of columns), and their hidden width (empirical.models.DEFAULTS reads both).
+LATENT_DEFAULT = 8
+HIDDEN_DEFAULT = 64
 #: Largest number of parameters of one model (4 GB in float32).
 MAX_PARAMS = 10**9
 #: Largest |x| of a data value: the estimators sum squared per-example
@@ -33,3 +46,13 @@ MAX_FILE_BYTES = 2**30
 MAX_DATA_VALUES = 2**27
 #: Largest memory a run may allocate by the estimate of empirical.budget (bytes).
 MAX_BYTES = 8 * 2**30
+#: The inputs each part of a run's memory grows with (empirical.budget names it in its message).
+PART_INPUTS = {
+    "data": "the rows x columns of --data",
+    "record noise": "the data rows, --samples (K) and --seeds",
+    "record activations": "--samples (K), --seeds and the model's widths",
+    "step activations": "--batch-size, --samples (K) and --seeds",
+    "estimator activations": "--samples (K) and the model's widths",
+    "parameters": "the model's size and --seeds",
+    "history": "--steps and --seeds",
+}

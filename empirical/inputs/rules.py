@@ -197,7 +197,8 @@ Rule = Whole | Number | Choice | Text | Flag
 class Input:
     """One input: ``name`` (settings field or argument), its ``rule``, ``default``
     (None: ``unset`` says what happens then), ``meaning``, and where it is given
-    (``flag`` on the command line; ``optional``: None is allowed)."""
+    (``flag`` on the command line, also under its former names ``aliases``; ``optional``: None
+    is allowed)."""
 
     name: str
     rule: Rule
@@ -206,6 +207,7 @@ class Input:
     flag: str | None = None
     optional: bool = False
     unset: str = ""
+    aliases: tuple[str, ...] = ()
 
     def check(self, value: Any, where: str | None = None) -> Any:
         """``value`` checked against the rule (None passes when optional)."""

@@ -1,47 +1,25 @@
-"""The pipeline: validated settings in, a result with its verdict out.
+"""The front end of the built-in models: validated settings in, R batched runs trained,
+their constants estimated, and :func:`empirical.conclusion.conclude` for the result.
 
-- :mod:`empirical.pipeline.settings`: :class:`Settings` and the vocabulary table
-  (imports no torch, so bad settings are refused before any model is built).
-- :mod:`empirical.pipeline.pipeline`: :func:`verify` (theorem -> train ->
-  estimate -> bind -> compare -> result) and :func:`estimate_constants`.
-- :mod:`empirical.pipeline.checks`: the assumption rows, by assumption id.
-- :mod:`empirical.pipeline.result`: :class:`Result` and its :class:`Verdict`.
+- :mod:`empirical.pipeline.pipeline`: :func:`verify` (step -> train -> estimate ->
+  conclude) and :func:`estimate_constants`.
+- :mod:`empirical.pipeline.pilot`: the step constant from a pilot estimate (the one pilot).
+
+Imports nothing of :mod:`empirical.tracking`; :mod:`empirical.runner` picks this front end
+or the user-module one.
 """
 
 from __future__ import annotations
 
-from empirical.pipeline.settings import GRID_AXES, VOCABULARY, Settings, Term, term
+from empirical.settings import Settings
 
-__all__ = [
-    "GRID_AXES",
-    "VOCABULARY",
-    "Result",
-    "Row",
-    "Settings",
-    "Term",
-    "Verdict",
-    "combined_exit_code",
-    "estimate_constants",
-    "silent",
-    "term",
-    "verify",
-]
-
-_LAZY = {
-    "verify": "empirical.pipeline.pipeline",
-    "estimate_constants": "empirical.pipeline.pipeline",
-    "silent": "empirical.pipeline.progress",
-    "Result": "empirical.pipeline.result",
-    "Row": "empirical.pipeline.result",
-    "Verdict": "empirical.pipeline.result",
-    "combined_exit_code": "empirical.pipeline.result",
-}
+__all__ = ["Settings", "estimate_constants", "verify"]
 
 
 def __getattr__(name: str):
     # Lazy: the settings must be importable without torch.
-    if name in _LAZY:
-        import importlib
+    if name in ("verify", "estimate_constants"):
+        from empirical.pipeline import pipeline
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(pipeline, name)
     raise AttributeError(name)

@@ -1,22 +1,17 @@
-"""The main job, top to bottom: theorem -> train -> estimate -> bind -> compare -> result
+"""The built-in models' front end, top to bottom: train -> estimate -> conclude
 (docs/architecture.md, "How a question flows").
 
-1. **theorem**: the one dispatch of :mod:`empirical.pipeline.coverage` (the
-   optimizer and its hyperparameters -> ``theory.bound(model, optimizer,
-   variant, expand=False)`` and the ``algorithm`` row); ``--box`` picks the
-   projected-SGD theorem, Adam and Adagrad Défossez et al.'s. L, M, R, Delta and
-   the variance parts stay symbols, to be measured.
+1. **step**: the step constant (:mod:`empirical.pipeline.pilot`) and the optimizer's options.
 2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
-   recording what the theorem's left-hand side is about.
+   recording what the theorems' left-hand sides are about.
 3. **estimate**: every constant along every run's snapshots.
-4. **bind**: each constant at the end of its interval that makes the bound larger.
-5. **compare**: the theorem's own weighted average per run, over runs the mean
-   with a Student-t interval; the observed rate.
-6. **result**: assumption rows by id, and the verdict, decided once; for Adam
-   and Adagrad every variant on the same runs, and the bound's attribution.
+4. **conclude**: :func:`empirical.conclusion.conclude` -- the theorem covering the
+   optimizer (``--box`` picks the projected-SGD theorem, Adam and Adagrad Défossez
+   et al.'s; L, M, R, Delta and the variance parts stay symbols, to be measured), the
+   binding, the observed side, the assumption rows and the verdict, decided once.
 
-A user's module (``--model conv`` or ``FILE.py:make``) goes through
-:mod:`empirical.tracking.loop` instead: a plain loop, tracked.
+A user's module (``--model conv`` or ``FILE.py:make``) is trained by
+:mod:`empirical.user_model` instead; :mod:`empirical.runner` picks the front end.
 """
 
 from __future__ import annotations
@@ -25,23 +20,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from empirical.compare import bind
+from empirical.conclusion import Result, conclude
+from empirical.conclusion.coverage import OptimizerRun
+from empirical.conclusion.values import fixed_values
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
-from empirical.pipeline import step_constant
-from empirical.pipeline.checks import Evidence, assumption_rows
-from empirical.pipeline.comparison import CONFIDENCE, compare_runs
-from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.progress import Progress, silent
-from empirical.pipeline.result import Result
-from empirical.pipeline.settings import Settings
-from empirical.pipeline.variants import attribution_of, variant_extras
+from empirical.pipeline import pilot
+from empirical.progress import Progress, silent
+from empirical.settings import Settings
 from empirical.threads import torch_threads
+
+if TYPE_CHECKING:
+    from empirical.estimators.constants import Constants
+    from empirical.train.recording import TrainRun
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
 #: different seeds see the same training data.
@@ -70,74 +66,73 @@ class _Timings(dict):
 def verify(
     settings: Settings, progress: Progress = silent, *, model: Any = None, data: torch.Tensor | None = None
 ) -> Result:
-    """Train, estimate, bind, compare (no files written); ``model``/``data``
-    replace the ones the settings name (property tests over random models)."""
+    """Train, estimate and conclude for a built-in model (no files written).
+
+    Args:
+        settings: the settings of a built-in model (``settings.source`` "built-in").
+        progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
+        model: replaces the model the settings name (property tests over random models).
+        data: replaces the data the settings name.
+
+    Returns:
+        The :class:`~empirical.conclusion.Result` of the R runs.
+    """
     command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
     if settings.is_user_model:
-        from empirical.tracking.loop import verify_user_model
-
-        with torch_threads():
-            return verify_user_model(
-                settings, training_rows(settings, data), progress, bar=progress is not silent
-            )
+        raise ConfigError(
+            f"the pipeline trains the built-in models; a user's module ({settings.model}) is trained by "
+            "empirical.user_model (empirical.runner.verify picks it)"
+        )
     timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
     with torch_threads():
         problem = prepare(settings, model, data)
         with timings("estimation"):
-            step = step_constant.choose(settings, problem.model, problem.X, progress)
+            step = choose_step(settings, problem, progress)
         progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
-        with timings("theory"):
-            run_desc = optimizer_run(settings, step)
-            choice = choose_theorem(settings.model, run_desc)
-            theorem = choice.theorem
         with timings("training"):
             runs = train_runs(settings, problem, step, progress)
         with timings("estimation"):
             progress("estimating the constants along the runs")
             constants = estimate_along(settings, problem, runs)
-        with timings("theory"):
-            fixed = {**fixed_values(settings, step, runs.step_size), **choice.values}
-            fixed["d"] = float(problem.model.n_params)
-            needed = set(theorem.constants)
-            binding = bind(theorem, constants.named(), {k: v for k, v in fixed.items() if k in needed})
-            observed, rate, curves = compare_runs(theorem, runs, binding.values, fixed)
-            adaptive = adaptive_extras(settings.model, run_desc, constants.named(), fixed, runs)
-            attribution = attribution_of(theorem, binding.values)
-        evidence = Evidence(
-            settings, problem.model, runs, step.optimizer_options, constants, binding,
-            projected_theorem=theorem.variant == "projected", algorithm_row=choice.algorithm_row,
+        fixed = fixed_values(
+            runs.step_sizes, batch_size=settings.batch_size, n_params=problem.model.n_params,
+            C_gamma=step.C_gamma, K=settings.K, box=settings.box,
         )  # fmt: skip
-        rows = assumption_rows(theorem, evidence)
-    snr = {
-        part: constants.snr.at(part, settings.batch_size, problem.model.K).as_dict()
-        for part in ("decoder", "encoder")
-    }
-    extras = {
-        "step_constant_choice": step.how,
-        "optimizer_options": step.optimizer_options,
-        "model_options": problem.model.options(),
-        "n_params": problem.model.n_params,
-        "rows": int(problem.X.shape[0]),
-        "data": problem.data,
-        "snr": snr,
-        "n_evals": constants.n_evals,
-        "attribution": attribution,
-        **adaptive,
-        **curves,
-    }
-    return Result(
-        settings, theorem, runs, constants, binding, observed, rate, rows, fixed, dict(timings), extras
-    )
+        snr = {
+            part: constants.snr.at(part, settings.batch_size, problem.model.K).as_dict()
+            for part in ("decoder", "encoder")
+        }
+        extras = {
+            "step_constant_choice": step.how,
+            "optimizer_options": step.optimizer_options,
+            "model_options": problem.model.options(),
+            "n_params": problem.model.n_params,
+            "rows": int(problem.X.shape[0]),
+            "data": problem.data,
+            "snr": snr,
+        }
+        return conclude(
+            settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras
+        )
 
 
 # ----------------------------------------------------------------- the steps
 
 
-def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> OptimizerRun:
-    """The optimizer of the batched runs as the theorems see it (empirical.pipeline.coverage)."""
+def choose_step(settings: Settings, problem: Problem, progress: Progress) -> pilot.StepChoice:
+    """The step constant and the optimizer's options (:func:`empirical.pipeline.pilot.choose`,
+    measured by :func:`empirical.pipeline.pilot.vae_pilot` when it needs a pilot)."""
+    measure = None
+    if settings.optimizer == "sgd" and settings.C_gamma is None:
+        measure = pilot.vae_pilot(settings, problem.model, problem.X, progress)
+    return pilot.choose(settings, measure, progress)
+
+
+def optimizer_run(settings: Settings, step: pilot.StepChoice) -> OptimizerRun:
+    """The optimizer of the batched runs as the theorems see it (empirical.conclusion.coverage)."""
     o = step.optimizer_options
     family = settings.optimizer
-    variant = o.get("adam_variant")
+    variant = o.get("variant")
     algorithm = {
         ("adam", "defossez"): "adam-defossez",
         ("adam", "torch"): "torch.optim.Adam",
@@ -145,7 +140,7 @@ def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> Optimiz
         ("adagrad", "defossez"): "adagrad-defossez",
         ("adagrad", "torch"): "torch.optim.Adagrad",
     }.get((family, variant), "")
-    options = {"eps": o["adam_eps"]} if "adam_eps" in o else {}
+    options = {"eps": o["eps"]} if "eps" in o else {}
     if "betas" in o:
         options["betas"] = tuple(o["betas"])
     what = f"batched {family.capitalize() if family != 'sgd' else 'SGD'}"
@@ -158,19 +153,6 @@ def optimizer_run(settings: Settings, step: step_constant.StepChoice) -> Optimiz
         steps=step.schedule,
         box=settings.box if family == "sgd" else None,
     )
-
-
-def adaptive_extras(
-    model: str, run: OptimizerRun, estimates, fixed: dict[str, float], runs
-) -> dict[str, Any]:
-    """For Adam and Adagrad: every variant on these runs, with the preconditioner's extremes
-    over every step of every run (empirical.pipeline.variants)."""
-    if run.family not in ("adam", "adagrad"):
-        return {}
-    lambdas = None
-    if runs.precond_min is not None:
-        lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
-    return variant_extras(model, run, estimates, fixed, runs, lambdas, CONFIDENCE)
 
 
 def training_rows(settings: Settings, data: torch.Tensor | None = None) -> torch.Tensor:
@@ -203,6 +185,11 @@ def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = N
 
     X, rows, held = _split(settings, data)
     if model is None:
+        if settings.latent_dim is not None and settings.latent_dim > X.shape[1]:
+            raise ConfigError(
+                f"latent_dim (--latent-dim) must be at most the data's {X.shape[1]} columns "
+                f"(--data {settings.data}), got {settings.latent_dim}"
+            )
         kind, opts = settings.model_options()
         model = make(kind, int(X.shape[1]), **opts)
     model.check_data(rows)
@@ -218,7 +205,7 @@ def check_memory(settings: Settings, model: Any, rows: torch.Tensor) -> None:
     fp = budget.footprint(
         rows=int(rows.shape[0]), columns=int(rows.shape[1]), n_params=int(model.n_params),
         widths=tuple(getattr(model, "hidden", ()) or ()), latent=int(getattr(model, "latent_dim", 1)),
-        runs=settings.seeds, batch_size=settings.batch_size, K=settings.K, steps=settings.steps,
+        runs=settings.runs, batch_size=settings.batch_size, K=settings.K, steps=settings.steps,
     )  # fmt: skip
     budget.check(fp)
 
@@ -247,11 +234,11 @@ def data_record(
     return out
 
 
-def train_runs(settings: Settings, problem: Problem, step: step_constant.StepChoice, progress: Progress):
+def train_runs(settings: Settings, problem: Problem, step: pilot.StepChoice, progress: Progress) -> TrainRun:
     """The R runs of ``settings``, batched."""
     from empirical.train import train
 
-    progress(f"training {settings.seeds} run(s) of {settings.steps} {settings.optimizer.upper()} steps")
+    progress(f"training {settings.runs} run(s) of {settings.steps} {settings.optimizer.upper()} steps")
     return train(
         problem.model,
         None,
@@ -263,14 +250,14 @@ def train_runs(settings: Settings, problem: Problem, step: step_constant.StepCho
         schedule=step.schedule,
         box=settings.box,
         seed=settings.seed,
-        seeds=settings.seeds,
+        runs=settings.runs,
         progress=False if progress is silent else None,
         threads=None,
         **step.optimizer_options,
     )
 
 
-def estimate_along(settings: Settings, problem: Problem, runs):
+def estimate_along(settings: Settings, problem: Problem, runs: TrainRun) -> Constants:
     """Every constant along every run (empirical.estimators.constants)."""
     from empirical.estimators import estimate
 
@@ -278,30 +265,6 @@ def estimate_along(settings: Settings, problem: Problem, runs):
         problem.model, problem.X, run=runs, batch_size=settings.batch_size, seed=settings.seed,
         snr_Ks=(problem.model.K,),
     )  # fmt: skip
-
-
-def fixed_values(
-    settings: Settings, step: step_constant.StepChoice, step_sizes: np.ndarray
-) -> dict[str, float]:
-    """The values of the theorem that are not estimated: n, B, K, C_gamma, the
-    step sums S1 = sum gamma_k, S2 = sum gamma_k^2 and gamma_max of the steps
-    actually taken, the box radius and the optimizer's parameters."""
-    gammas = np.asarray(step_sizes, dtype=float)
-    out = {
-        "n": float(gammas.size),
-        "B": float(settings.batch_size),
-        "K": float(settings.K),
-        "C_gamma": float(step.C_gamma),
-        "S1": float(gammas.sum()),
-        "S2": float(np.square(gammas).sum()),
-        "gamma_max": float(gammas.max()),
-    }
-    if settings.box is not None:
-        out["a"] = float(settings.box)
-    if "betas" in step.optimizer_options:
-        b1, b2 = step.optimizer_options["betas"]
-        out.update(beta1=float(b1), beta2=float(b2), eps=float(step.optimizer_options["adam_eps"]))
-    return out
 
 
 # --------------------------------------------------------------- estimation
@@ -323,7 +286,7 @@ def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[
         model, X = problem.model, problem.X
         runs = None
         if settings.steps > 0:
-            step = step_constant.choose(settings, model, X, progress)
+            step = choose_step(settings, problem, progress)
             runs = train_runs(settings, problem, step, progress)
         progress("estimating L, sigma2, M, R, Delta and the gradient SNR")
         c = estimate(model, X, None, runs, batch_size=settings.batch_size, seed=settings.seed)
@@ -333,7 +296,7 @@ def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[
         "batch_size": settings.batch_size,
         "K": settings.K,
         "seed": settings.seed,
-        "seeds": settings.seed_list if runs is not None else [settings.seed],
+        "seeds": settings.seeds if runs is not None else [settings.seed],
         "point": c.where,
         "constants": {name: e.as_dict() for name, e in c.named().items()},
         "lower_estimates": list(c.lower_estimates),

@@ -30,8 +30,8 @@ def write_report(result, folder: str | Path, command: list[str] | None = None) -
 
     from empirical.report.atomic import write_folder
     from empirical.report.content import report_json
-    from empirical.report.figures import write_figures
     from empirical.report.markdown import markdown
+    from empirical.report.verify_figures import write_figures
 
     data = report_json(result, command)
 

@@ -7,7 +7,9 @@ with SIGINT and SIGTERM blocked between them. An interrupted or failed run
 leaves either the previous complete folder or none, never a mixture. A
 target folder that holds anything but that output's own files is refused
 rather than replaced. Single files (a sweep's summary) go through a
-temporary file renamed into place.
+temporary file renamed into place. Before any work, :func:`check_writable`
+creates and removes a probe folder where the output will be written, so an
+unwritable target is refused at once (exit 2), not after training.
 """
 
 from __future__ import annotations
@@ -27,17 +29,49 @@ from empirical.inputs.rules import usable_path
 
 #: The files of an estimate folder.
 ESTIMATE_FILES = ("estimate.json",)
+#: How messages name an output folder.
+OUT = "output folder (--out)"
 _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def check_writable(target: Path, label: str = OUT, *, beside: bool = True) -> None:
+    """Refuse a folder ``target`` that cannot be written, before any work: a probe folder
+    is created and removed in it if it exists (its files are replaced or appended to) and,
+    with ``beside``, in its parent (where a new folder is built and swapped in); else in
+    the nearest existing folder above it (where the missing folders will be created).
+    The probe asks the system itself, so read-only mounts, permissions, /proc and
+    running as root are all answered truthfully.
+
+    Args:
+        target: an absolute folder path, not under a file (:func:`check_target`).
+        label: how messages name it.
+        beside: whether the output is built beside ``target`` (a folder written as a whole).
+
+    Raises:
+        ConfigError: one line naming ``target``, the folder that cannot be written and why.
+    """
+    existing = next(p for p in [target, *target.parents] if p.exists())
+    if existing == target:
+        places = [target, target.parent] if beside and target.parent != target else [target]
+    else:
+        places = [existing]
+    for place in places:
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".vaebounds-probe.", dir=place))
+        except OSError as err:
+            where = "in it" if place == target else f"in {place}"
+            reason = err.strerror or str(err)
+            raise ConfigError(
+                f"{label} {target}: cannot write {where} ({reason}); give a folder you can write"
+            ) from None
 
 
 def check_target(target: str | Path, own: Collection[str]) -> Path:
     """``target`` as an absolute folder path that may be (re)written: not empty,
-    not a file, not under a file, and holding only files of ``own`` if it exists."""
-    target = usable_path("output folder (--out)", target).absolute()
-    for parent in [target, *target.parents]:
-        if parent.exists() and not parent.is_dir():
-            where = "exists and is not a folder" if parent == target else f"is under the file {parent}"
-            raise ConfigError(f"output folder (--out) {target} {where}")
+    not a file, not under a file, holding only files of ``own`` if it exists, and
+    writable (:func:`check_writable`)."""
+    target = usable_path(OUT, target).absolute()
+    check_not_under_a_file(target)
     if target.is_dir():
         foreign = sorted(p.name for p in target.iterdir() if p.name not in own)
         if foreign:
@@ -45,7 +79,16 @@ def check_target(target: str | Path, own: Collection[str]) -> Path:
                 f"output folder (--out) {target} holds other files ({', '.join(foreign[:3])}"
                 f"{', ...' if len(foreign) > 3 else ''}); give a new folder or a previous output's"
             )
+    check_writable(target)
     return target
+
+
+def check_not_under_a_file(target: Path, label: str = OUT) -> None:
+    """ConfigError when ``target`` or a folder above it exists and is not a folder."""
+    for parent in [target, *target.parents]:
+        if parent.exists() and not parent.is_dir():
+            where = "exists and is not a folder" if parent == target else f"is under the file {parent}"
+            raise ConfigError(f"{label} {target} {where}")
 
 
 def write_folder(target: str | Path, fill: Callable[[Path], None], own: Collection[str]) -> Path:
@@ -117,7 +160,7 @@ def write_file(path: str | Path, text: str) -> None:
         raise
 
 
-def write_derivations(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
+def write_derivation_folder(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
     """``vaebounds derive``: derivations/*.md of every registered bound, written as a
     whole (a README.md of the previous folder is kept); with ``only`` = (model,
     optimizer, variant), that one page written into the folder, the others left.

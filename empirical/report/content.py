@@ -5,10 +5,11 @@ re-run the verification, which constants are lower estimates of suprema, the
 records, the bound's attribution term by term and, for Adam and Adagrad, every
 variant of the theorem on the same run (``variants``) with the
 preconditioner's extremes measured along it.
-Everything is read from the :class:`empirical.pipeline.Result`; nothing is
+Everything is read from the :class:`empirical.conclusion.Result`; nothing is
 decided here. ``settings`` holds every field of the
-:class:`~empirical.pipeline.Settings` (``seeds`` as the number of runs there,
-the list of seeds at the top level), so ``Settings.from_mapping`` rebuilds them;
+:class:`~empirical.settings.Settings` (``runs`` the number of runs, ``source`` where
+they came from), so ``Settings.from_mapping`` rebuilds them; ``seeds`` is the list of
+the runs' seeds and ``runs`` their number;
 ``data_set`` says where the rows came from (file path and sha256, rows,
 training and held-out rows, the split's seed) and ``command`` the command line:
 ``vaebounds verify --from report.json`` re-runs it."""
@@ -69,7 +70,8 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "batch_size": s.batch_size,
         "K": s.K,
         "seed": s.seed,
-        "seeds": s.seed_list,
+        "seeds": [int(seed) for seed in result.runs.seeds],
+        "runs": s.runs,
         "constants": constants_entry(result),
         "lower_estimates": list(result.lower_estimates),
         "bound": {

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from empirical.errors import ConfigError
+from empirical.inputs.files import file_kind
 from empirical.inputs.rules import usable_path
+from empirical.settings import OWN_LOOP
+
+#: The keys every report.json of verify has besides its settings (empirical.report.content).
+REPORT_KEYS = ("bound", "empirical", "verdict")
 
 
 def settings_of_report(path: str | Path) -> dict[str, Any]:
@@ -16,19 +21,62 @@ def settings_of_report(path: str | Path) -> dict[str, Any]:
     the same bytes (sha256), else the numbers could not be reproduced."""
     where = f"--from {path}"
     path = usable_path("--from", path)
-    if not path.is_file():
-        raise ConfigError(f"{where}: no such file" if not path.exists() else f"{where}: not a file")
+    if not path.exists():
+        raise ConfigError(f"{where}: no such file")
+    kind = file_kind(path)
+    if kind != "regular file":
+        raise ConfigError(f"{where} is a {kind}; give the report.json of a verify run")
     try:
-        data = json.loads(path.read_text())
+        text = path.read_text()
+        data = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{where}: not a JSON file ({err})") from None
-    settings = data.get("settings") if isinstance(data, dict) else None
-    if not isinstance(settings, dict):
-        raise ConfigError(f"{where}: not a report.json of vaebounds verify (no 'settings' object)")
+        if isinstance(err, json.JSONDecodeError) and _first_line_is_row(text):
+            raise ConfigError(
+                f"{where} is a sweep's results.jsonl, not the report.json of a verify run; give one"
+            ) from None
+        raise ConfigError(f"{where}: not a JSON file ({err}); give the report.json of a verify run") from None
+    if not _is_report(data):
+        raise ConfigError(f"{where} is {_what(data)}, not the report.json of a verify run; give one")
+    settings = data["settings"]
+    if settings.get("source") == OWN_LOOP:
+        raise ConfigError(
+            f"{where}: the report of runs tracked in your own loop (empirical.track); the CLI cannot "
+            "re-run them: run your loop again"
+        )
     record = data.get("data_set")
     if isinstance(record, dict) and record.get("sha256"):
         _same_file(where, settings.get("data"), record)
     return dict(settings)
+
+
+def _is_report(data: Any) -> bool:
+    """True for the content of a verify report.json: a 'settings' object and :data:`REPORT_KEYS`."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("settings"), dict)
+        and all(k in data for k in REPORT_KEYS)
+    )
+
+
+def _first_line_is_row(text: str) -> bool:
+    """True when the first line of ``text`` is a result row of vaebounds sweep."""
+    try:
+        first = json.loads(text.split("\n", 1)[0])
+    except json.JSONDecodeError:
+        return False
+    return isinstance(first, dict) and "key" in first and "exit_code" in first
+
+
+def _what(data: Any) -> str:
+    """What a JSON document that is no verify report looks like, for the message."""
+    if isinstance(data, dict) and "constants" in data and "snr" in data and "bound" not in data:
+        return "an estimate.json of vaebounds estimate (constants, no bound or verdict)"
+    if isinstance(data, dict) and "key" in data and "exit_code" in data:
+        return "a result row of vaebounds sweep"
+    if isinstance(data, dict):
+        keys = ", ".join(sorted(map(str, data))[:5])
+        return f"a JSON object with the keys {keys or '(none)'}" + (", ..." if len(data) > 5 else "")
+    return f"a JSON {type(data).__name__.replace('dict', 'object').replace('list', 'array')}"
 
 
 def _same_file(where: str, name: Any, record: dict[str, Any]) -> None:

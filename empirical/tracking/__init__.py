@@ -1,21 +1,22 @@
 """Following a user's own training loop: :func:`track` returns a :class:`Tracker`
-(:mod:`empirical.tracking.tracker`); its ``verify()`` returns the same
-:class:`empirical.pipeline.Result` as the CLI (:mod:`empirical.tracking.verify`).
-Public as ``empirical.track``.
+(:mod:`empirical.tracking.tracker`); it finishes as the run type of training
+(:class:`empirical.train.TrainRun`) and its ``verify()`` returns the same
+:class:`empirical.conclusion.Result` as the CLI (:mod:`empirical.tracking.verify`,
+through :func:`empirical.conclusion.conclude`). Public as ``empirical.track``.
 
 - :mod:`empirical.tracking.plan`: when records and snapshots are taken.
 - :mod:`empirical.tracking.evaluate`: the user's loss at given parameters, isolated.
 - :mod:`empirical.tracking.estimate`: L, sigma2, Delta, R at the snapshots.
-- :mod:`empirical.tracking.verify`: theorem, binding, observed side, rows.
-- :mod:`empirical.tracking.loop`: the CLI's loop for a user's model.
+- :mod:`empirical.tracking.verify`: :func:`verify_runs`, the tracker's front end.
+
+Imports nothing of :mod:`empirical.pipeline` (the CLI's front end for the built-in models).
 """
 
 from __future__ import annotations
 
-from empirical.tracking.run import TrackedRun
 from empirical.tracking.tracker import Tracker, track
 
-__all__ = ["TrackedRun", "Tracker", "track", "verify_runs"]
+__all__ = ["Tracker", "track", "verify_runs"]
 
 
 def __getattr__(name: str):

@@ -113,12 +113,3 @@ def record(
             losses.append(value)
     u, var = u_statistic(torch.stack(grads))
     return Record(float(u), float(var), sum(losses) / m)
-
-
-def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
-    """A flat vector split into tensors shaped (and typed) like ``like``, in its order."""
-    out, start = {}, 0
-    for k, v in like.items():
-        out[k] = vector[start : start + v.numel()].reshape(v.shape).to(v.dtype)
-        start += v.numel()
-    return out

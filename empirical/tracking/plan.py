@@ -16,18 +16,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from empirical.inputs.api import api_entry
-
-#: Growth factor of the record steps (its default and range: the inventory, empirical.inputs).
-GROWTH = api_entry("empirical.track", "record_growth").default
-#: Snapshots kept besides theta_0.
-SNAPSHOTS = api_entry("empirical.track", "snapshots").default
+#: Growth factor of the record steps (empirical.track's default; 1 to 10 allowed).
+GROWTH = 1.3
+#: Snapshots kept besides theta_0 (empirical.track's default).
+SNAPSHOTS = 8
 
 
 @dataclass
 class RecordPlan:
     """Record steps 0, 1, 2, ... growing geometrically by ``growth`` (1: every step;
-    checked against the inventory by :func:`empirical.track`)."""
+    checked by :func:`empirical.track`)."""
 
     growth: float = GROWTH
     next: int = 0
@@ -42,8 +40,8 @@ class RecordPlan:
 
 @dataclass
 class SnapshotPlan:
-    """Which steps keep a parameter snapshot (module docstring; ``count`` checked against
-    the inventory by :func:`empirical.track`)."""
+    """Which steps keep a parameter snapshot (module docstring; ``count`` checked by
+    :func:`empirical.track`)."""
 
     count: int = SNAPSHOTS
     stride: int = 1

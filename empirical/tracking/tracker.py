@@ -36,16 +36,16 @@ import torch
 from torch import nn
 
 from empirical.errors import ConfigError, TrackingError
-from empirical.inputs import check_api
-from empirical.inputs.api import api_entry
+from empirical.estimators.results import unflatten
+from empirical.inputs import MAX_BATCH, MAX_SAMPLES
 from empirical.optim import factor_range, second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
-from empirical.tracking.run import TrackedRun
+from empirical.train.recording import TrainRun, UserLoop
+from empirical.validate import SEED_MAX, number, whole
 
-API = "empirical.track"  # its arguments in the inventory (empirical.inputs)
 #: Independent gradients per record (the U-statistic and its jackknife need >= 3).
-RECORD_GRADIENTS = api_entry(API, "record_gradients").default
+RECORD_GRADIENTS = 4
 #: The final record: independent full-data gradients, over at most this many rows each
 #: (uniform rows with replacement beyond).
 FINAL_ROWS = 2048
@@ -90,13 +90,13 @@ class Tracker:
     ) -> None:
         started = time.perf_counter()
         self.model, self.loss, self.data, self.optimizer = _checked(model, loss, data, optimizer)
-        self.seed = check_api(API, "seed", seed)
+        self.seed = whole("seed", seed, 0, SEED_MAX)
         self.names, self.params = _tracked_params(model, optimizer)
-        self.batch_size = check_api(API, "batch_size", batch_size)
-        self.m = check_api(API, "record_gradients", record_gradients)
-        self.record_rows = check_api(API, "record_rows", record_rows)
-        self.records_plan = RecordPlan(check_api(API, "record_growth", record_growth))
-        self.snap_plan = SnapshotPlan(check_api(API, "snapshots", snapshots))
+        self.batch_size = None if batch_size is None else whole("batch_size", batch_size, 1, MAX_BATCH)
+        self.m = whole("record_gradients", record_gradients, 3, MAX_SAMPLES)
+        self.record_rows = None if record_rows is None else whole("record_rows", record_rows, 1, MAX_BATCH)
+        self.records_plan = RecordPlan(number("record_growth", record_growth, 1.0, 10.0, closed=True))
+        self.snap_plan = SnapshotPlan(whole("snapshots", snapshots, 2, MAX_SAMPLES))
         self.gen = torch.Generator().manual_seed(self.seed)
         self.k, self.pending, self.busy = 0, 0, False
         self.h: dict[str, list] = {
@@ -131,7 +131,7 @@ class Tracker:
             for mod in model.modules()
             if any(True for _ in mod.parameters(recurse=False))
         ]
-        self.finished: TrackedRun | None = None
+        self.finished: TrainRun | None = None
         self.versions = self._versions()
         self.tracking += time.perf_counter() - started
 
@@ -214,8 +214,17 @@ class Tracker:
 
         return verify_runs([self.finish()], **options)
 
-    def finish(self) -> TrackedRun:
-        """The final record at theta_n and everything kept, frozen (idempotent); removes the hooks."""
+    def finish(self) -> TrainRun:
+        """The final record at theta_n and everything kept, frozen (idempotent); removes the hooks.
+
+        Returns:
+            The run as the one run type of training (:class:`empirical.train.TrainRun`, R = 1):
+            per step the step sizes, the minibatch losses (NaN where :meth:`step` got none),
+            ||g_k||^2, ||g_k||_inf (adaptive optimizers) and the preconditioner's extremes; at
+            the record steps the unbiased records, their variances and losses; the snapshots;
+            ``options`` (B and how it was found, the record plan, whether the parameter groups
+            agreed); ``loops`` (the module, the loss, the data, the optimizer); ``timings``.
+        """
         if self.finished is not None:
             return self.finished
         if self.pending:
@@ -243,55 +252,57 @@ class Tracker:
         self.snaps[self.k] = self._flat()
         B, how = self._batch()
         steps = sorted(self.snaps)
-        self.finished = TrackedRun(
+        lo, hi = self._precond()
+        self.finished = TrainRun(
             model=self.model,
-            loss=self.loss,
-            data=self.data,
-            optimizer=self.optimizer,
-            names=self.names,
-            seed=self.seed,
+            seeds=(self.seed,),
+            params={k: p.detach().clone().unsqueeze(0) for k, p in self.params.items()},
+            loss=np.asarray([self.h["loss"]], dtype=float),
+            grad_norm_sq=torch.stack(self.h["sq"]).double().numpy()[None],
             step_sizes=np.asarray(self.h["lr"], dtype=float),
-            groups_agree=self.groups_agree,
-            grad_norm_sq=torch.stack(self.h["sq"]).double().numpy(),
-            grad_sup=torch.stack(self.h["sup"]).double().numpy()
-            if self.h["sup"]
-            else np.full(self.k, np.nan),
-            step_loss=np.asarray(self.h["loss"], dtype=float),
-            batch_size=B,
-            batch_how=how,
+            mapping_sq=None,
             record_steps=np.asarray(self.h["rec_k"], dtype=np.int64),
-            records=np.asarray(self.h["rec"]),
-            record_var=np.asarray(self.h["rec_var"]),
-            record_loss=np.asarray(self.h["rec_loss"]),
-            param_sup=np.asarray(self.h["psup"]),
-            elapsed=np.asarray(self.h["elapsed"]),
+            full_grad_norm_sq=np.asarray([self.h["rec"]], dtype=float),
+            full_loss=np.asarray([self.h["rec_loss"]], dtype=float),
+            param_sup_norm=np.asarray([self.h["psup"]], dtype=float),
+            elapsed=np.asarray(self.h["elapsed"], dtype=float),
             snapshot_steps=np.asarray(steps, dtype=np.int64),
-            snapshots=torch.stack([self.snaps[j] for j in steps]),
-            lambdas=self._lambdas(),
-            tracking_seconds=self.tracking,
-            training_seconds=training,
+            snapshots=torch.stack([self.snaps[j] for j in steps]).double().numpy()[None],
+            param_keys=self.names,
             options={
+                "batch_size": B,
+                "batch_how": how,
+                "groups_agree": self.groups_agree,
                 "record_gradients": self.m,
                 "record_rows": self.record_rows,
                 "final_rows": final_rows,
                 "record_growth": self.records_plan.growth,
                 "snapshots": self.snap_plan.count,
             },
+            full_grad_norm_sq_var=np.asarray([self.h["rec_var"]], dtype=float),
+            record_dof=float(self.m - 1),
+            precond_min=lo,
+            precond_max=hi,
+            grad_sup_norm=torch.stack(self.h["sup"]).double().numpy()[None] if self.h["sup"] else None,
+            loops=(UserLoop(self.model, self.loss, self.data, self.optimizer),),
+            timings={"training": training, "tracking": self.tracking},
         )
         return self.finished
 
     # ---- internals ---------------------------------------------------------------------------
-    def _lambdas(self) -> tuple[float, float] | None:
-        """The extremes of the preconditioner's factor over every step (from the second moments
-        read after each step)."""
+    def _precond(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(smallest, largest) factor of the preconditioner at every step, shaped (1, n), from the
+        second moments read after each step; (None, None) without a preconditioner."""
         if not self.moments:
-            return None
-        ranges = [factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in self.moments]
-        return min(lo for lo, _ in ranges), max(hi for _, hi in ranges)
+            return None, None
+        ranges = np.array(
+            [factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in self.moments]
+        )
+        return ranges[None, :, 0], ranges[None, :, 1]
 
     def params_at_snapshot(self, k: int) -> dict[str, torch.Tensor]:
         like = {name: p for name, p in self.params.items()}
-        return evaluate.unflatten(self.snaps[k], like)
+        return unflatten(self.snaps[k], like)
 
     def _flat(self) -> torch.Tensor:
         with torch.no_grad():

@@ -1,7 +1,6 @@
-"""Verify tracked runs: the theorem their optimizer is covered by, the constants measured
-along them, the bound, the observed side with the theorem's weights, the assumption rows,
-and for Adam / Adagrad every variant side by side -- one :class:`empirical.pipeline.Result`,
-the type the CLI returns (docs/architecture.md, "The tracker").
+"""Verify tracked runs: the optimizer as the theorems see it, the constants measured along
+the runs, the fixed values, and :func:`empirical.conclusion.conclude` -- the same
+:class:`~empirical.conclusion.Result` the CLI returns (docs/architecture.md, "The tracker").
 
 Several runs (the CLI's ``--seeds R`` for a user model) must share their steps and step
 sizes; the observed side is then the mean over runs with a Student-t interval, as for the
@@ -12,53 +11,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from empirical.compare import bind
-from empirical.errors import ConfigError
-from empirical.pipeline.checks import CHECKS, Evidence, assumption_rows
-from empirical.pipeline.comparison import CONFIDENCE, compare_runs
-from empirical.pipeline.coverage import OptimizerRun, choose_theorem
-from empirical.pipeline.result import HOLDS, UNCHECKED, Result, Row
-from empirical.pipeline.variants import attribution_of, variant_extras
-from empirical.tracking.estimate import MeasuredConstants, estimate_runs
-from empirical.tracking.run import TrackedRun
-from empirical.train.recording import TrainRun
-
-
-@dataclass(frozen=True)
-class TrackSettings:
-    """What was tracked, under the names the report uses."""
-
-    model: str
-    optimizer: str
-    data: str
-    steps: int
-    batch_size: int
-    seed: int
-    seeds: int
-    seed_list: list[int] = field(default_factory=list)
-    K: int | None = None
-    box: None = None
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "optimizer": self.optimizer,
-            "data": self.data,
-            "steps": self.steps,
-            "batch_size": self.batch_size,
-            "K": self.K,
-            "seed": self.seed,
-            "seeds": self.seeds,
-            **self.options,
-        }
+from empirical.conclusion import Result, conclude
+from empirical.conclusion.coverage import OptimizerRun
+from empirical.conclusion.values import fixed_values
+from empirical.estimators.constants import Constants
+from empirical.progress import Progress, silent
+from empirical.settings import Settings
+from empirical.tracking.estimate import estimate_runs
+from empirical.train.recording import TrainRun, stack_runs
 
 
 def describe_optimizer(
@@ -106,182 +72,85 @@ def describe_optimizer(
 
 
 def verify_runs(
-    runs: Sequence[TrackedRun],
+    runs: TrainRun | Sequence[TrainRun],
     *,
     seed: int = 0,
-    progress: Callable[[str], None] = lambda _: None,
-    sampling: str | None = None,
+    progress: Progress = silent,
+    settings: Settings | None = None,
+    extras: Mapping[str, Any] | None = None,
+    timings: Mapping[str, float] | None = None,
 ) -> Result:
-    """The :class:`Result` of tracked runs (module docstring). ``sampling``: how the loop
-    drew its minibatches and noise, when the caller knows it (the CLI's loop: rows uniformly
-    with replacement, fresh noise at every step); the unbiasedness row then holds by
-    construction. None (a user's own loop): that row stays unchecked."""
-    runs = list(runs)
-    _check_alike(runs)
-    first = runs[0]
-    timings = {
-        "training": sum(r.training_seconds for r in runs),
-        "tracking": sum(r.tracking_seconds for r in runs),
-    }
+    """The :class:`~empirical.conclusion.Result` of tracked runs (module docstring).
+
+    Args:
+        runs: what :meth:`empirical.tracking.Tracker.finish` returned, one run or several
+            (stacked by :func:`empirical.train.stack_runs`).
+        seed: seed of the estimators' rows and noise.
+        progress: the progress callback.
+        settings: what was run (the CLI's, for ``conv`` / ``FILE.py:NAME``); None: the
+            :meth:`~empirical.settings.Settings.own_loop` settings the runs describe.
+        extras: what the caller reports besides (the step constant's choice, ...).
+        timings: seconds the caller spent, by part (added to the runs' own).
+
+    Returns:
+        The Result: the theorem the optimizer is covered by, bound at the constants measured
+        along the runs, against the theorem's weighted average of their records.
+    """
+    run = stack_runs([runs] if isinstance(runs, TrainRun) else runs)
+    spent = {"training": run.timings.get("training", 0.0), "tracking": run.timings.get("tracking", 0.0)}
+    for part, seconds in (timings or {}).items():
+        spent[part] = spent.get(part, 0.0) + seconds
+    loop = run.loops[0]
+    desc = describe_optimizer(loop.optimizer, run.step_sizes, bool(run.options.get("groups_agree", True)))
     t = time.perf_counter()
-    desc = describe_optimizer(first.optimizer, first.step_sizes, all(r.groups_agree for r in runs))
-    choice = choose_theorem("generic", desc)
-    theorem = choice.theorem
-    timings["theory"] = time.perf_counter() - t
-    t = time.perf_counter()
-    constants = estimate_runs(runs, seed, progress=progress)
-    timings["estimation"] = time.perf_counter() - t
-    t = time.perf_counter()
-    B = min(r.batch_size for r in runs)
-    gammas = first.step_sizes
-    fixed = {
-        "n": float(first.steps),
-        "B": float(B),
-        "S1": float(gammas.sum()),
-        "S2": float(np.square(gammas).sum()),
-        "gamma_max": float(gammas.max()),
-        "d": float(first.snapshots.shape[1]),
-        "C_gamma": float(gammas[0]),
-        **choice.values,
-    }
-    binding = bind(
-        theorem, constants.named(), {k: v for k, v in fixed.items() if k in set(theorem.constants)}
-    )
-    train_run = as_train_run(runs)
-    observed, rate, curves = compare_runs(theorem, train_run, binding.values, fixed, schedule_rate=False)
-    settings = _settings(runs, desc, B, sampling)
-    evidence = Evidence(
-        settings, first.model, train_run, desc.options, constants, binding, False, choice.algorithm_row
-    )
-    rows = assumption_rows(theorem, evidence, OVERRIDES)
-    extras: dict[str, Any] = {
-        "tracker": _tracker_info(runs, constants, desc),
+    constants = estimate_runs(run, seed, progress=progress)
+    spent["estimation"] = spent.get("estimation", 0.0) + time.perf_counter() - t
+    B = int(run.options["batch_size"])
+    n_params = int(run.snapshots.shape[2])
+    fixed = fixed_values(run.step_sizes, batch_size=B, n_params=n_params, C_gamma=float(run.step_sizes[0]))
+    if settings is None:
+        settings = own_loop_settings(run, desc)
+    report = {
+        "tracker": _tracker_info(run, constants, desc),
         "optimizer_options": {
             "lr": desc.lr,
             "lr_range": list(desc.lr_range or ()),
             **_jsonable(desc.options),
         },
-        "n_params": int(first.snapshots.shape[1]),
-        "rows": int(first.data.shape[0]),
-        "n_evals": constants.n_evals,
-        "attribution": attribution_of(theorem, binding.values),
-        **curves,
+        "n_params": n_params,
+        "rows": int(loop.data.shape[0]),
+        **(extras or {}),
     }
-    if desc.family in ("adam", "adagrad"):
-        extras.update(
-            variant_extras("generic", desc, constants.named(), fixed, train_run, _lambdas(runs), CONFIDENCE)
-        )
-    timings["theory"] += time.perf_counter() - t
-    return Result(
-        settings, theorem, train_run, constants, binding, observed, rate, rows, fixed, timings, extras
-    )
+    return conclude(settings, run, constants, fixed, desc, timings=spent, extras=report)
 
 
-def as_train_run(runs: Sequence[TrackedRun]) -> TrainRun:
-    """The tracked runs as a :class:`TrainRun` (R runs stacked), as the CLI's runs are."""
-    first = runs[0]
-    own = [dict(r.model.named_parameters()) for r in runs]
-    return TrainRun(
-        model=first.model,
-        seeds=tuple(r.seed for r in runs),
-        params={k: torch.stack([p[k].detach().clone() for p in own]) for k in first.names},
-        loss=np.stack([r.step_loss for r in runs]),
-        grad_norm_sq=np.stack([r.grad_norm_sq for r in runs]),
-        step_size=np.asarray(first.step_sizes, dtype=float),
-        mapping_sq=None,
-        record_steps=np.asarray(first.record_steps),
-        full_grad_norm_sq=np.stack([r.records for r in runs]),
-        full_loss=np.stack([r.record_loss for r in runs]),
-        param_sup_norm=np.stack([r.param_sup for r in runs]),
-        elapsed=np.asarray(first.elapsed),
-        snapshot_steps=np.asarray(first.snapshot_steps),
-        snapshots=np.stack([r.snapshots.double().numpy() for r in runs]),
-        param_keys=first.names,
-        options=dict(first.options),
-        full_grad_norm_sq_var=np.stack([r.record_var for r in runs]),
-        record_dof=float(first.options["record_gradients"] - 1),
-    )
-
-
-# ---- the rows a user's loop needs its own words for ----------------------------------------
-
-
-def _unbiased(a, ev: Evidence) -> Row:
-    sampling = ev.settings.options.get("sampling")
-    if sampling:
-        return Row(
-            a.id, a.name, HOLDS, f"by construction: {sampling}, so E[g_k | past] = grad F(theta_(k-1))"
-        )
-    return Row(
-        a.id,
-        a.name,
-        UNCHECKED,
-        "the minibatches and the noise come from your loop: rows drawn uniformly (with replacement) and "
-        "fresh noise at every step make E[g_k | past] = grad F(theta_(k-1)); shuffled epochs are close, "
-        "not the same",
-    )
-
-
-def _bounded_variance(a, ev: Evidence) -> Row:
-    row = CHECKS["bounded-variance"](a, ev)
-    how = ev.settings.options.get("batch_how", "")
-    routes = ev.constants.route_summary
-    return Row(row.id, row.name, row.status, f"{row.evidence}; B = {int(ev.settings.batch_size)} ({how}); "
-               f"per-example gradients by {routes}")  # fmt: skip
-
-
-def _smooth_activations(a, ev: Evidence) -> Row:
-    return Row(a.id, a.name, UNCHECKED, "a user's module: its activations are not inspected")
-
-
-OVERRIDES = {
-    "unbiased": _unbiased,
-    "bounded-variance": _bounded_variance,
-    "smooth-activations": _smooth_activations,
-}
-
-
-def _check_alike(runs: list[TrackedRun]) -> None:
-    if not runs:
-        raise ConfigError("verify needs at least one tracked run")
-    first = runs[0]
-    for r in runs[1:]:
-        same = r.steps == first.steps and np.array_equal(r.record_steps, first.record_steps)
-        same = same and np.allclose(r.step_sizes, first.step_sizes, rtol=1e-12) and r.names == first.names
-        if not same or not np.array_equal(r.snapshot_steps, first.snapshot_steps):
-            raise ConfigError("runs verified together must share their steps, step sizes and record steps")
-
-
-def _settings(runs: list[TrackedRun], desc: OptimizerRun, B: int, sampling: str | None) -> TrackSettings:
-    first = runs[0]
-    N, D = (int(s) for s in first.data.shape)
-    K = getattr(first.model, "K", None)
-    return TrackSettings(
-        model=f"{type(first.model).__name__} (user module)",
+def own_loop_settings(run: TrainRun, desc: OptimizerRun) -> Settings:
+    """The settings tracked runs of the user's own loop describe (``source`` own loop)."""
+    N, D = (int(s) for s in run.loops[0].data.shape)
+    K = getattr(run.model, "K", None)
+    return Settings.own_loop(
+        model=f"{type(run.model).__name__} (user module)",
         optimizer=desc.implementation,
         data=f"user data ({N} rows x {D})",
-        steps=first.steps,
-        batch_size=B,
-        seed=first.seed,
-        seeds=len(runs),
-        seed_list=[r.seed for r in runs],
-        K=K if isinstance(K, int) else None,
-        options={"batch_how": first.batch_how, "sampling": sampling, **first.options},
+        steps=run.steps,
+        batch_size=int(run.options["batch_size"]),
+        seed=run.seeds[0],
+        runs=run.runs,
+        K=K if isinstance(K, int) and not isinstance(K, bool) else None,
     )
 
 
-def _tracker_info(runs: list[TrackedRun], constants: MeasuredConstants, desc: OptimizerRun) -> dict[str, Any]:
-    first = runs[0]
-    training = sum(r.training_seconds for r in runs)
-    tracking = sum(r.tracking_seconds for r in runs)
+def _tracker_info(run: TrainRun, constants: Constants, desc: OptimizerRun) -> dict[str, Any]:
+    o = run.options
+    training, tracking = run.timings.get("training", 0.0), run.timings.get("tracking", 0.0)
     return {
-        "batch_size": min(r.batch_size for r in runs),
-        "batch_how": first.batch_how,
-        "records": int(first.record_steps.size),
-        "record_gradients": first.options["record_gradients"],
-        "record_rows": first.options["record_rows"] or "B",
-        "final_rows": first.options["final_rows"] or "all",
-        "snapshots": int(first.snapshot_steps.size),
+        "batch_size": o["batch_size"],
+        "batch_how": o["batch_how"],
+        "records": int(run.record_steps.size),
+        "record_gradients": o["record_gradients"],
+        "record_rows": o["record_rows"] or "B",
+        "final_rows": o["final_rows"] or "all",
+        "snapshots": int(run.snapshot_steps.size),
         "routes": constants.routes,
         "route_summary": constants.route_summary,
         "tracking_seconds": tracking,
@@ -289,13 +158,6 @@ def _tracker_info(runs: list[TrackedRun], constants: MeasuredConstants, desc: Op
         "overhead": tracking / training if training > 0 else math.nan,
         "optimizer": desc.implementation,
     }
-
-
-def _lambdas(runs: list[TrackedRun]) -> tuple[float, float] | None:
-    got = [r.lambdas for r in runs if r.lambdas is not None]
-    if not got:
-        return None
-    return min(lo for lo, _ in got), max(hi for _, hi in got)
 
 
 def _jsonable(options: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """Training runs that record what the bounds talk about.
 
-- :mod:`empirical.train.optim`: step sizes (the schedules of
+- :mod:`empirical.train.step_rules`: step sizes (the schedules of
   :mod:`theory.schedules`) and step rules (SGD, Adam, Adagrad).
 - :mod:`empirical.train.batched`: R runs in one computation (vmap over
   stacked parameters), the unbiased full-gradient records.
 - :mod:`empirical.train.recording`: the record and snapshot schedules and the
-  finished :class:`TrainRun`.
+  finished :class:`TrainRun` (also what :func:`empirical.track` finishes as).
 - :mod:`empirical.train.checkpoint`: checkpoint I/O.
 - :mod:`empirical.train.loop`: :func:`train`, the loop itself.
 """
@@ -13,7 +13,8 @@
 from __future__ import annotations
 
 from empirical.train.loop import DIVERGE_RATIO, train
-from empirical.train.optim import (
+from empirical.train.recording import TrainRun, UserLoop, record_plan, snapshot_plan, stack_runs
+from empirical.train.step_rules import (
     ADAGRAD_VARIANTS,
     ADAM_VARIANTS,
     OPTIMIZERS,
@@ -26,7 +27,6 @@ from empirical.train.optim import (
     step_size,
     step_sizes,
 )
-from empirical.train.recording import TrainRun, record_plan, snapshot_plan
 
 __all__ = [
     "ADAGRAD_VARIANTS",
@@ -37,10 +37,12 @@ __all__ = [
     "Adagrad",
     "AdamState",
     "TrainRun",
+    "UserLoop",
     "adam_direction",
     "preconditioner_factor",
     "record_plan",
     "snapshot_plan",
+    "stack_runs",
     "step_rule",
     "step_size",
     "step_sizes",

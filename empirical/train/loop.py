@@ -8,7 +8,7 @@ exactly) and its noise (K draws per row). The recording generator draws the
 noise of the full-data gradients, so recording never changes a trajectory,
 and run i of R is the run of ``seed + i`` alone (:mod:`empirical.train.batched`).
 
-Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.optim`);
+Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.step_rules`);
 with ``box = a`` every iterate, theta_0 included, is projected onto
 ||theta||_inf <= a (coordinatewise clamp), and the step records the
 stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
@@ -29,15 +29,14 @@ from tqdm.auto import tqdm
 
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
-from empirical.inputs import check_api
+from empirical.inputs import MAX_BATCH, MAX_SEEDS, MAX_STEPS
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
-from empirical.train.optim import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
-from empirical.validate import choice, positive, real, seed_value
+from empirical.train.step_rules import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
+from empirical.validate import SEED_MAX, choice, number, whole
 from empirical.validate import dtype as dtype_option
 
-API = "empirical.train.train"  # its entry in the inventory (empirical.inputs)
 #: A loss this many times further above F_inf than F(theta_0) counts as divergence.
 DIVERGE_RATIO = 1e3
 #: The variant of each adaptive optimizer when none is given (train's library default).
@@ -58,7 +57,7 @@ class _Runs:
         self.rec_gens = [
             torch.Generator().manual_seed(int(torch.randint(2**62, (1,), generator=g))) for g in gens
         ]
-        self.rule = step_rule(o["optimizer"], o["betas"], o["adam_eps"], o["adam_variant"] or "torch")
+        self.rule = step_rule(o["optimizer"], o["betas"], o["eps"], o["variant"] or "torch")
         self.rule_state = self.rule.init(params)
         self.k = 0
         self.elapsed0 = 0.0
@@ -155,7 +154,7 @@ class _Runs:
                 self.hist["mapping_sq"].append((batched.per_run_sq_norm(moved) / gamma**2).tolist())
         self.hist["loss"].append(loss_vals)
         self.hist["grad_norm_sq"].append(gn_vals)
-        self.hist["step_size"].append(gamma)
+        self.hist["step_sizes"].append(gamma)
 
     # -- checkpoints ----------------------------------------------------------
     def state(self, elapsed: float) -> dict[str, Any]:
@@ -231,7 +230,7 @@ def _pair(name: str, value: Any) -> tuple[float, float]:
         first, second = value
     except (TypeError, ValueError):
         raise ConfigError(f"option {name} must be a pair of numbers, got {value!r:.60}") from None
-    return real(f"{name}[0]", first), real(f"{name}[1]", second)
+    return number(f"{name}[0]", first, -math.inf), number(f"{name}[1]", second, -math.inf)
 
 
 def train(
@@ -247,10 +246,10 @@ def train(
     box: float | None = None,
     records: Sequence[int] | None = None,
     seed: int = 0,
-    seeds: int = 1,
+    runs: int = 1,
     betas: tuple[float, float] = (0.9, 0.999),
-    adam_eps: float = 1e-8,
-    adam_variant: str | None = None,
+    eps: float = 1e-8,
+    variant: str | None = None,
     dtype: str | torch.dtype | None = None,
     device: str | torch.device | None = None,
     progress: bool | None = None,
@@ -259,8 +258,10 @@ def train(
     threads: int | None = 1,
     diverge_ratio: float | None = DIVERGE_RATIO,
 ) -> TrainRun:
-    """Run ``seeds`` = R runs of n = ``steps`` iterations of SGD, Adam or Adagrad on F
-    (the mean loss over the rows of ``data``), with seeds seed..seed+R-1.
+    """Run ``runs`` = R runs of n = ``steps`` iterations of SGD, Adam or Adagrad on F
+    (the mean loss over the rows of ``data``), with seeds seed..seed+R-1. ``betas``, ``eps``
+    and ``variant`` are those of Adam and Adagrad (the variant: :data:`ADAM_VARIANTS`,
+    :data:`ADAGRAD_VARIANTS`; default :data:`DEFAULT_VARIANT`).
 
     ``params`` None: each run draws theta_0 from its own generator; a dict of
     one run's tensors starts every run there; a dict stacked along a leading
@@ -275,25 +276,25 @@ def train(
     ``diverge_ratio`` times the initial gap (None disables this check).
     ``threads``: torch intra-op threads during the run (:mod:`empirical.threads`).
     """
-    steps = check_api(API, "steps", steps)
+    steps = whole("steps", steps, 1, MAX_STEPS)
     plan = checked_plan(records, steps)
     o = {
         "optimizer": choice("optimizer", optimizer, OPTIMIZERS),
         "steps": steps,
-        "batch_size": check_api(API, "batch_size", batch_size),
-        "C_gamma": positive("C_gamma", C_gamma),
+        "batch_size": whole("batch_size", batch_size, 1, MAX_BATCH),
+        "C_gamma": number("C_gamma", C_gamma),
         "schedule": choice("schedule", schedule, tuple(SCHEDULES)),
-        "box": None if box is None else positive("box", box),
+        "box": None if box is None else number("box", box),
         "records": None if records is None else tuple(int(k) for k in records),
-        "seeds": tuple(range(seed_value("seed", seed), seed + check_api(API, "seeds", seeds))),
+        "seeds": tuple(range(whole("seed", seed, 0, SEED_MAX), seed + whole("runs", runs, 1, MAX_SEEDS))),
         "betas": _pair("betas", betas),
-        "adam_eps": adam_eps,
-        "adam_variant": None if optimizer == "sgd" else adam_variant or DEFAULT_VARIANT[optimizer],
-        "diverge_ratio": None if diverge_ratio is None else positive("diverge_ratio", diverge_ratio),
+        "eps": eps,
+        "variant": None if optimizer == "sgd" else variant or DEFAULT_VARIANT[optimizer],
+        "diverge_ratio": None if diverge_ratio is None else number("diverge_ratio", diverge_ratio),
     }
-    seed_value("seed + seeds - 1", o["seeds"][-1])
-    Adam(o["betas"], adam_eps)  # validates betas and eps whatever the optimizer
-    step_rule(o["optimizer"], o["betas"], adam_eps, o["adam_variant"] or "torch")  # and the variant
+    whole("seed + runs - 1", o["seeds"][-1], 0, SEED_MAX)
+    Adam(o["betas"], eps)  # validates betas and eps whatever the optimizer
+    step_rule(o["optimizer"], o["betas"], eps, o["variant"] or "torch")  # and the variant
     with torch_threads(threads):
         return _train(model, params, data, o, plan, dtype, device, progress, checkpoint, resume)
 

@@ -15,7 +15,7 @@ parameters themselves, for estimating constants along the runs afterwards.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -77,20 +77,42 @@ def snapshot_plan(record_steps: Sequence[int], count: int = SNAPSHOTS) -> tuple[
 
 
 @dataclass(frozen=True, eq=False)
+class UserLoop:
+    """What a run tracked in a user's loop needs to be evaluated again: the user's
+    ``torch.nn.Module``, ``loss(model, x)`` (per-example losses), the data rows and the
+    optimizer that trained it (:func:`empirical.track`)."""
+
+    model: Any
+    loss: Callable[[Any, torch.Tensor], torch.Tensor]
+    data: torch.Tensor
+    optimizer: Any
+
+
+@dataclass(frozen=True, eq=False)
 class TrainRun:
-    """R finished runs (R = ``len(seeds)``), arrays with a leading run axis.
+    """R finished runs (R = ``len(seeds)``), arrays with a leading run axis: the batched
+    runs of :func:`empirical.train.train` and the runs :func:`empirical.track` followed
+    alike (one run type).
 
     Per step k = 1..n (index k - 1): ``loss`` (R, n) minibatch loss at
-    theta_{k-1}, ``grad_norm_sq`` (R, n) ||g_k||^2, ``step_size`` (n,) gamma_k,
+    theta_{k-1}, ``grad_norm_sq`` (R, n) ||g_k||^2, ``step_sizes`` (n,) gamma_k,
     ``mapping_sq`` (R, n) ||theta_{k-1} - theta_k||^2 / gamma_k^2 (projected
-    runs; None otherwise). At ``record_steps`` (T,): ``full_grad_norm_sq``
-    (R, T) unbiased records of ||grad F(theta_k)||^2 (each may be negative;
-    their expectation is not), ``full_loss`` (R, T) F(theta_k),
-    ``param_sup_norm`` (R, T) ||theta_k||_inf, ``elapsed`` (T,) seconds,
-    ``full_grad_norm_sq_var`` (R, T) each record's estimated variance on
-    ``record_dof`` degrees of freedom (None: unknown). At
-    ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k flattened in the
-    order of ``param_keys`` (float64). ``params``: theta_n, stacked (R, ...).
+    runs; None otherwise), ``grad_sup_norm`` (R, n) ||g_k||_inf (None: not read),
+    ``precond_min``, ``precond_max`` (R, n) the extremes of an adaptive step's
+    per-coordinate factor (None: no preconditioner). At ``record_steps`` (T,):
+    ``full_grad_norm_sq`` (R, T) unbiased records of ||grad F(theta_k)||^2 (each
+    may be negative; their expectation is not), ``full_loss`` (R, T) F(theta_k)
+    (an unbiased estimate where the loss draws noise), ``param_sup_norm`` (R, T)
+    ||theta_k||_inf, ``elapsed`` (T,) seconds, ``full_grad_norm_sq_var`` (R, T)
+    each record's estimated variance on ``record_dof`` degrees of freedom (None:
+    unknown). At ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k
+    flattened in the order of ``param_keys`` (float64). ``params``: theta_n,
+    stacked (R, ...). ``options``: how the runs were made (the optimizer's
+    options; for tracked runs the batch size B and how it was found, the record
+    plan, whether the parameter groups agreed, how the minibatches were drawn
+    when known). ``loops``: for tracked runs, each run's :class:`UserLoop`
+    (empty for the batched runs, whose ``model`` is an :mod:`empirical.models`
+    VAE). ``timings``: seconds spent (tracked runs: training and tracking).
     """
 
     model: Any
@@ -98,7 +120,7 @@ class TrainRun:
     params: dict[str, torch.Tensor]
     loss: np.ndarray
     grad_norm_sq: np.ndarray
-    step_size: np.ndarray
+    step_sizes: np.ndarray
     mapping_sq: np.ndarray | None
     record_steps: np.ndarray
     full_grad_norm_sq: np.ndarray
@@ -113,11 +135,14 @@ class TrainRun:
     record_dof: float = float("nan")
     precond_min: np.ndarray | None = None
     precond_max: np.ndarray | None = None
+    grad_sup_norm: np.ndarray | None = None
+    loops: tuple[UserLoop, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
         """n, the number of iterations."""
-        return int(self.step_size.shape[0])
+        return int(self.step_sizes.shape[0])
 
     @property
     def runs(self) -> int:
@@ -137,18 +162,8 @@ class TrainRun:
             self,
             seeds=self.seeds[sl],
             params={k: p[sl] for k, p in self.params.items()},
-            loss=self.loss[sl],
-            grad_norm_sq=self.grad_norm_sq[sl],
-            mapping_sq=None if self.mapping_sq is None else self.mapping_sq[sl],
-            full_grad_norm_sq=self.full_grad_norm_sq[sl],
-            full_grad_norm_sq_var=None
-            if self.full_grad_norm_sq_var is None
-            else self.full_grad_norm_sq_var[sl],
-            precond_min=None if self.precond_min is None else self.precond_min[sl],
-            precond_max=None if self.precond_max is None else self.precond_max[sl],
-            full_loss=self.full_loss[sl],
-            param_sup_norm=self.param_sup_norm[sl],
-            snapshots=self.snapshots[sl],
+            loops=self.loops[sl],
+            **{name: _rows(getattr(self, name), sl) for name in PER_RUN},
         )
 
     @property
@@ -156,8 +171,59 @@ class TrainRun:
         return self.steps / float(self.elapsed[-1]) if self.elapsed[-1] > 0 else math.inf
 
 
+#: The fields of :class:`TrainRun` with a leading run axis (besides ``params`` and ``loops``).
+PER_RUN = (
+    "loss", "grad_norm_sq", "mapping_sq", "full_grad_norm_sq", "full_grad_norm_sq_var", "full_loss",
+    "param_sup_norm", "snapshots", "precond_min", "precond_max", "grad_sup_norm",
+)  # fmt: skip
+
+
+def _rows(values: np.ndarray | None, sl: slice) -> np.ndarray | None:
+    return None if values is None else values[sl]
+
+
+def stack_runs(runs: Sequence[TrainRun]) -> TrainRun:
+    """Runs made one after the other (e.g. tracked runs of several seeds) as one
+    :class:`TrainRun` of all their runs; they must share their steps, step sizes, record
+    and snapshot steps and parameter names. ``options`` are the first run's with the
+    smallest batch size B (whose variance is the largest); ``timings`` are summed."""
+    runs = list(runs)
+    if not runs:
+        raise ConfigError("verify needs at least one run")
+    first = runs[0]
+    for r in runs[1:]:
+        same = r.steps == first.steps and np.array_equal(r.record_steps, first.record_steps)
+        same = same and np.allclose(r.step_sizes, first.step_sizes, rtol=1e-12)
+        same = same and r.param_keys == first.param_keys
+        if not same or not np.array_equal(r.snapshot_steps, first.snapshot_steps):
+            raise ConfigError("runs verified together must share their steps, step sizes and record steps")
+    if len(runs) == 1:
+        return first
+    options = dict(first.options)
+    if all("batch_size" in r.options for r in runs):
+        options["batch_size"] = min(r.options["batch_size"] for r in runs)
+    timings: dict[str, float] = {}
+    for r in runs:
+        for key, value in r.timings.items():
+            timings[key] = timings.get(key, 0.0) + value
+
+    def stacked(name: str) -> np.ndarray | None:
+        parts = [getattr(r, name) for r in runs]
+        return None if any(p is None for p in parts) else np.concatenate(parts)
+
+    return replace(
+        first,
+        seeds=tuple(s for r in runs for s in r.seeds),
+        params={k: torch.cat([r.params[k] for r in runs]) for k in first.param_keys},
+        loops=tuple(loop for r in runs for loop in r.loops),
+        options=options,
+        timings=timings,
+        **{name: stacked(name) for name in PER_RUN},
+    )
+
+
 #: Per-step and per-record histories (lists of per-run rows), in checkpoint order.
-STEP_KEYS = ("loss", "grad_norm_sq", "step_size", "mapping_sq", "precond_min", "precond_max")
+STEP_KEYS = ("loss", "grad_norm_sq", "step_sizes", "mapping_sq", "precond_min", "precond_max")
 RECORD_KEYS = (
     "record_steps",
     "full_grad_norm_sq",
@@ -190,14 +256,14 @@ def finish(
         arr = np.asarray(history[name], dtype=np.float64).reshape(rows, R)
         return np.ascontiguousarray(arr.T)
 
-    n, T = len(history["step_size"]), len(history["record_steps"])
+    n, T = len(history["step_sizes"]), len(history["record_steps"])
     return TrainRun(
         model=model,
         seeds=tuple(seeds),
         params={k: p.detach() for k, p in params.items()},
         loss=per_run("loss", n),
         grad_norm_sq=per_run("grad_norm_sq", n),
-        step_size=np.asarray(history["step_size"], dtype=np.float64),
+        step_sizes=np.asarray(history["step_sizes"], dtype=np.float64),
         mapping_sq=per_run("mapping_sq", n) if projected else None,
         record_steps=np.asarray(history["record_steps"], dtype=np.int64),
         full_grad_norm_sq=per_run("full_grad_norm_sq", T),

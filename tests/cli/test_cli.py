@@ -9,7 +9,7 @@ import pytest
 from cases import SMALL_ROWS
 
 from empirical.cli import main
-from empirical.pipeline import Settings
+from empirical.settings import Settings
 
 STATUSES = ("holds", "estimated", "approximate", "fails", "unchecked")
 
@@ -142,7 +142,7 @@ def test_adam_binds_defossez_and_reports_every_variant(small_npy, tmp_path, caps
     assert 0 < data["preconditioner"]["lambda_min"] <= data["preconditioner"]["lambda_max"]
     assert data["attribution"]["terms"] and "d R^2" in data["attribution"]["dominant"]
     code, data = _small_verify(
-        small_npy, tmp_path / "t", capsys, "--optimizer", "adam", "--adam-variant", "torch", steps=60
+        small_npy, tmp_path / "t", capsys, "--optimizer", "adam", "--variant", "torch", steps=60
     )
     assert code in (0, 1) and _statuses(data)["algorithm"] == "approximate"
     code, data = _small_verify(

@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
+import os
 import re
 import subprocess
 import sys
 import warnings
 from pathlib import Path
 
+import cases
 import numpy as np
 import pytest
 
 from empirical import budget, inputs
-from empirical.cli import build_parser, main
+from empirical.cli import build_parser, main, settings_from
 from empirical.data import load
 from empirical.errors import ConfigError, DataError
 from empirical.inputs.docs import render
 from empirical.inputs.rules import Number, Whole
-from empirical.pipeline import Settings
-from empirical.pipeline import step_constant as step
+from empirical.pipeline import pilot as step
+from empirical.pipeline.pipeline import prepare
+from empirical.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +53,20 @@ def test_help_shows_every_option_with_its_default_from_the_inventory(command):
 
 def test_settings_are_the_inventory():
     names = [f.name for f in dataclasses.fields(Settings)]
-    assert names == [i.name for i in inputs.SETTINGS]
+    assert names == [i.name for i in inputs.SETTINGS] + ["source"]  # the source is derived, not typed
     assert Settings() == Settings(**{i.name: i.default for i in inputs.SETTINGS})
+
+
+def test_variant_is_one_option_for_adam_and_adagrad_under_its_former_name_too(monkeypatch):
+    """``--variant`` picks the adaptive theorem's variant; ``--adam-variant`` stays, and says so."""
+    monkeypatch.setenv("COLUMNS", "1000")  # no line break inside --adam-variant
+    text = " ".join(_subparser("verify").format_help().split())
+    assert "--variant VARIANT, --adam-variant VARIANT" in text
+    assert "--adam-variant is the same option under its former name" in text
+    args = build_parser().parse_args(["verify", "--optimizer", "adagrad", "--adam-variant", "torch"])
+    assert args.variant == "torch"
+    with pytest.raises(ConfigError, match="variant"):
+        Settings(optimizer="adagrad", variant="delayed")
 
 
 def test_docs_inputs_page_is_generated_from_the_inventory():
@@ -77,6 +93,20 @@ def test_version(capsys):
         (["verify", "--model", "nosuch"], "model (--model) must be one of"),
         (["verify", "--optimizer", "nosuch"], "optimizer (--optimizer) must be one of"),
         (["sweep", "--grid", "B=8", "--executor", "ray"], "executor"),
+        (
+            ["verify", "--adam-variant", "delayed"],
+            "variant (--variant) 'delayed' picks a variant of --optimizer adam or adagrad; sgd has none",
+        ),
+        (["verify", "--box", "1e-300"], "box (--box) must be a finite number in [1e-12, 1e6], got 1e-300"),
+        (["verify", "--model", "linear", "--hidden", "8"], "the linear VAE has no hidden layer (got 8)"),
+        (
+            ["verify", "--model", "conv", "--latent-dim", "4"],
+            "latent_dim (--latent-dim) applies to the built-in",
+        ),
+        (
+            ["verify", "--latent-dim", "0"],
+            "latent_dim (--latent-dim) must be an integer in [1, 10**6], got 0",
+        ),
     ],
 )
 def test_unknown_names_are_refused_before_torch_is_imported(argv, words):
@@ -118,6 +148,8 @@ def test_a_name_added_to_its_table_is_accepted(monkeypatch):
         ("s", 1e308, "got 1e+308"),
         ("holdout", 1.0, "in [0, 1)"),
         ("K", 10**9, "[1, 10**4]"),
+        ("box", 1e-13, "box (--box) must be a finite number in [1e-12, 1e6], got 1e-13"),
+        ("hidden", 0, "hidden (--hidden) must be an integer in [1, 10**6], got 0"),
     ],
 )
 def test_out_of_range_settings_name_the_input_the_value_and_the_range(field, value, words):
@@ -187,3 +219,66 @@ def test_bad_data_files_give_one_clear_error_and_no_warning(tmp_path, name, word
         warnings.simplefilter("error")  # a warning would be a second line on the terminal
         load(str(tmp_path / name))
     assert words in str(err.value)
+
+
+# ------------------------------------------------------------- issue 21: items 3 and 7
+
+
+def test_the_smallest_box_allowed_verifies(small_npy, tmp_path, capsys):
+    """--box 1e-300 underflowed float32 to 0 after 11 s ("all points along the run are
+    identical"); the range now starts at 1e-12, and that end runs."""
+    argv = ["verify", "--data", str(small_npy), "--box", "1e-12", "--steps", "20", "--seeds", "2"]
+    assert main([*argv, "--out", str(tmp_path / "r"), "--quiet"]) == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["settings"]["box"] == 1e-12
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_data_naming_a_special_file_is_refused_without_opening_it(tmp_path, special):
+    """A FIFO made verify hang; a subprocess with a timeout turns a hang into a failure."""
+    path = tmp_path / "pipe.csv"
+    if special == "fifo":
+        os.mkfifo(path)
+    else:
+        path = Path(special)
+    argv = ["verify", "--data", str(path), "--out", str(tmp_path / "r")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "empirical.cli", *argv], capture_output=True, text=True, timeout=120
+    )
+    kind = "FIFO (named pipe)" if special == "fifo" else "character device"
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert f"data (--data) {path} is a {kind}, not a regular file" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_six_column_csv_verifies_with_the_defaults(tmp_path, capsys):
+    """No option sets the latent size: the built-in models take min(8, columns)."""
+    six = tmp_path / "six.csv"
+    np.savetxt(six, cases.sigmoid_rows(d=6), delimiter=",")
+    argv = ["verify", "--data", str(six), "--steps", "30", "--seeds", "2", "--out", str(tmp_path / "r")]
+    assert main([*argv, "--quiet", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model_options"]["latent_dim"] == 6 and report["model_options"]["hidden"] == [64]
+    assert (report["settings"]["latent_dim"], report["settings"]["hidden"]) == (None, None)
+    code = main([*argv[:-1], str(tmp_path / "r7"), "--latent-dim", "7"])
+    assert code == 2 and "latent_dim (--latent-dim) must be at most the data's 6 columns" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "r7").exists()
+
+
+def test_latent_dim_and_hidden_set_the_built_in_model(small_npy):
+    args = build_parser().parse_args(
+        ["verify", "--data", str(small_npy), "--latent-dim", "3", "--hidden", "16"]
+    )
+    settings = settings_from(args)
+    assert (settings.latent_dim, settings.hidden) == (3, 16)
+    model = prepare(settings).model
+    assert (model.latent_dim, model.hidden) == (3, (16,))
+    assert prepare(dataclasses.replace(settings, model="linear", hidden=None)).model.latent_dim == 3
+
+
+def test_the_default_model_is_unchanged():
+    """digits has 64 columns: latent 8 and one hidden layer of 64, as before --latent-dim existed."""
+    assert Settings().model_options() == ("gaussian", {"activation": "softclip", "K": 1})
+    model = prepare(Settings()).model
+    assert (model.latent_dim, model.hidden, model.n_params) == (8, (64,), 9936)

@@ -17,10 +17,12 @@ import pytest
 
 import empirical.pipeline.pipeline as pipeline_module
 import empirical.report.atomic as atomic
-import empirical.report.figures as figures
 import empirical.report.markdown as markdown
+import empirical.report.verify_figures as verify_figures
 from empirical.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, main
+from empirical.progress import silent
 from empirical.report import FILES
+from empirical.settings import Settings
 
 EXIT = {signal.SIGINT: EXIT_INTERRUPTED, signal.SIGTERM: EXIT_TERMINATED}
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -64,9 +66,7 @@ def assert_no_or_one_report(out: Path, previous: dict[str, bytes] | None) -> str
 def finished(small_npy, tmp_path_factory):
     """One finished result and a complete report of it (the 'previous' report)."""
     folder = tmp_path_factory.mktemp("previous") / "report"
-    result = pipeline_module.verify(
-        pipeline_module.Settings(data=str(small_npy), steps=12, seeds=2), progress=pipeline_module.silent
-    )
+    result = pipeline_module.verify(Settings(data=str(small_npy), steps=12, runs=2), progress=silent)
     assert main(_args(small_npy, folder)) in (0, 1, 3)
     return result, _snapshot(folder)
 
@@ -75,7 +75,7 @@ def finished(small_npy, tmp_path_factory):
 #: signal comes before or after the wrapped call.
 MOMENTS = [
     (pipeline_module, "train_runs", "before"),
-    (figures, "write_figures", "before"),  # report.json written in the temporary folder
+    (verify_figures, "write_figures", "before"),  # report.json written in the temporary folder
     (markdown, "markdown", "before"),  # figures written
     (atomic, "_swap_in", "before"),  # everything written, not yet in place
     (atomic, "_swap_in", "after"),  # in place, before the old one is removed
@@ -92,7 +92,7 @@ def test_a_signal_during_verify_leaves_no_report_or_one_complete(
     result, previous = finished
     module, name, when = MOMENTS[moment]
     if name != "train_runs":  # the report write: reuse the finished result
-        monkeypatch.setattr(pipeline_module, "verify", lambda settings, progress=None: result)
+        monkeypatch.setattr(pipeline_module, "verify", lambda settings, progress=None, **_: result)
     original = getattr(module, name)
 
     def interrupted(*args, **kwargs):

@@ -45,10 +45,8 @@ def test_report_json_records_every_setting_the_data_and_the_command(first, small
     path, argv = first
     data = json.loads(path.read_text())
     s = data["settings"]
-    assert (s["beta"], s["s"], s["holdout"], s["seed"], s["seeds"], s["box"]) == (0.5, 2.0, 0.25, 5, 2, None)
-    assert {"model", "optimizer", "activation", "K", "batch_size", "steps", "C_gamma", "adam_variant"} <= set(
-        s
-    )
+    assert (s["beta"], s["s"], s["holdout"], s["seed"], s["runs"], s["box"]) == (0.5, 2.0, 0.25, 5, 2, None)
+    assert {"model", "optimizer", "activation", "K", "batch_size", "steps", "C_gamma", "variant"} <= set(s)
     record = data["data_set"]
     assert record["sha256"] == hashlib.sha256(small_npy.read_bytes()).hexdigest()
     held_out = round(0.25 * SMALL_ROWS)
@@ -91,7 +89,19 @@ def test_options_given_with_from_replace_the_reports_values(first, tmp_path, mon
     with pytest.raises(Reached) as reached:
         main(["verify", "--from", str(path), "--seeds", "3", "--out", str(tmp_path / "o")])
     s = reached.value.settings
-    assert (s.seeds, s.seed, s.beta, s.holdout, s.steps) == (3, 5, 0.5, 0.25, 30)
+    assert (s.runs, s.seed, s.beta, s.holdout, s.steps) == (3, 5, 0.5, 0.25, 30)
+
+
+def test_from_refuses_the_report_of_an_own_loop(tmp_path, capsys):
+    """Runs tracked in a user's own loop (empirical.track) cannot be re-run by the CLI."""
+    from empirical.settings import Settings
+
+    own = Settings.own_loop("TinyVAE (user module)", "torch.optim.SGD", "user data (9 rows x 2)", 10, 4, 0, 1)
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps({"settings": own.as_dict(), "bound": {}, "empirical": {}, "verdict": "holds"}))
+    code = main(["verify", "--from", str(path), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2 and "own loop" in err and len(err.strip().splitlines()) == 1
 
 
 def test_from_refuses_a_changed_data_file_and_bad_reports(first, small_npy, tmp_path, capsys):
@@ -107,9 +117,60 @@ def test_from_refuses_a_changed_data_file_and_bad_reports(first, small_npy, tmp_
         str(small_npy): "not a JSON file",
     }
     (tmp_path / "list.json").write_text("[1]")
-    cases[str(tmp_path / "list.json")] = "no 'settings' object"
+    cases[str(tmp_path / "list.json")] = "is a JSON array, not the report.json of a verify run"
+    (tmp_path / "other.json").write_text('{"settings": {}, "model": "gaussian"}')
+    cases[str(tmp_path / "other.json")] = (
+        "is a JSON object with the keys model, settings, not the report.json"
+    )
+    cases[str(tmp_path)] = "is a folder; give the report.json of a verify run"
     for where, words in cases.items():
         assert main(["verify", "--from", where, "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and words in err, (where, err)
     assert not (tmp_path / "o").exists()
+
+
+def test_from_refuses_an_estimate_json_and_a_sweeps_results_naming_them(small_npy, tmp_path, capsys):
+    """Both hold a 'settings' object; an estimate.json used to be accepted as a report."""
+    assert main(["estimate", "--data", str(small_npy), "--out", str(tmp_path / "e"), "--quiet"]) == 0
+    estimate = tmp_path / "e" / "estimate.json"
+    row = {"key": "{}", "exit_code": 0, "settings": {}, "verdict": "holds"}
+    (tmp_path / "results.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    (tmp_path / "one.jsonl").write_text(json.dumps(row))
+    capsys.readouterr()
+    for path, words in (
+        (estimate, "is an estimate.json of vaebounds estimate (constants, no bound or verdict), not the "
+                   "report.json of a verify run"),
+        (tmp_path / "results.jsonl", "is a sweep's results.jsonl, not the report.json of a verify run"),
+        (tmp_path / "one.jsonl", "is a result row of vaebounds sweep, not the report.json of a verify run"),
+    ):  # fmt: skip
+        assert main(["verify", "--from", str(path), "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--from {path} {words}" in err, err
+    assert not (tmp_path / "o").exists()
+
+
+def test_another_optimizer_given_with_from_drops_the_reports_variant(first, tmp_path, monkeypatch, capsys):
+    """An Adam report re-run with --optimizer sgd: SGD has no variant, so the report's is not carried
+    over; one given on the command line with SGD is refused, named."""
+    path, _ = first
+    report = json.loads(path.read_text())
+    report["settings"].update(optimizer="adam", variant="delayed")
+    adam = tmp_path / "report.json"
+    adam.write_text(json.dumps(report))
+
+    def stop(settings, progress=None, **_):
+        raise Reached(settings)
+
+    monkeypatch.setattr(pipeline_module, "verify", stop)
+    with pytest.raises(Reached) as reached:
+        main(["verify", "--from", str(adam), "--optimizer", "sgd", "--out", str(tmp_path / "o")])
+    assert (reached.value.settings.optimizer, reached.value.settings.variant) == ("sgd", "defossez")
+    with pytest.raises(Reached) as reached:
+        main(["verify", "--from", str(adam), "--seeds", "3", "--out", str(tmp_path / "o")])
+    assert reached.value.settings.variant == "delayed"
+    argv = ["verify", "--from", str(adam), "--optimizer", "sgd", "--adam-variant", "torch"]
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    assert "variant (--variant) 'torch' picks a variant of --optimizer adam or adagrad" in (
+        capsys.readouterr().err
+    )

@@ -5,9 +5,10 @@ import json
 import pytest
 
 from empirical.cli import main
+from empirical.conclusion import combined_exit_code
 from empirical.errors import ConfigError
-from empirical.pipeline import Settings, combined_exit_code
-from empirical.sweep import parse_axis, points, run_sweep
+from empirical.settings import Settings
+from empirical.sweep import check_grid, parse_axis, points, run_sweep
 
 
 def test_parse_axis_and_points():
@@ -16,18 +17,20 @@ def test_parse_axis_and_points():
     assert parse_axis("C_gamma=0.01") == ("C_gamma", (0.01,))
     assert parse_axis("K=1,5") == ("K", (1, 5))
     grid = dict([parse_axis("B=8,32"), parse_axis("seed=0,1,2")])
-    pts = points(Settings(), grid)
-    assert len(pts) == 6 and {p.batch_size for p in pts} == {8, 32}
+    pts = list(points(Settings(), grid))
+    assert len(pts) == 6 == check_grid(Settings(), grid) and {p.batch_size for p in pts} == {8, 32}
     for bad in ("B", "Q=1", "B=x", "K=", "batch_size=8", "lr_constant=0.1", "B=8,8"):
         with pytest.raises(ConfigError):
             parse_axis(bad)
     with pytest.raises(ConfigError, match="samples"):
-        points(Settings(), {"K": (0,)})
+        check_grid(Settings(), {"K": (0,)})
+    with pytest.raises(ConfigError, match=r"K \(--samples\) > 1 applies to the gaussian, beta and iwae"):
+        check_grid(Settings(model="linear"), {"batch_size": (8, 16), "K": (1, 2)})
 
 
 @pytest.mark.slow
 def test_sweep_is_resumable(small_npy, tmp_path):
-    base = Settings(data=str(small_npy), steps=40, seeds=2)
+    base = Settings(data=str(small_npy), steps=40, runs=2)
     grid = {"batch_size": (4, 16)}
     rows = run_sweep(base, grid, tmp_path)
     assert [r["batch_size"] for r in rows] == [4, 16]
@@ -93,7 +96,7 @@ def test_a_truncated_last_line_is_reported_and_its_point_runs_again(small_npy, t
     """A write cut short leaves a partial last line: named with its file, dropped, rerun."""
     import empirical.sweep as sweep
 
-    base = Settings(data=str(small_npy), steps=10, seeds=1)
+    base = Settings(data=str(small_npy), steps=10, runs=1)
     ran = []
 
     def fake(settings):
@@ -130,3 +133,135 @@ def test_bad_grids_are_refused_before_anything_is_written(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--grid" in err, err
     assert not (tmp_path / "s").exists()
+
+
+# ------------------------------------------------------------ issue 21: items 3 and 7
+
+
+@pytest.mark.parametrize(
+    "grid, option, words",
+    [
+        ("B=8,16", ["--batch-size", "16"], "--grid B=8,16 and --batch-size 16 both set batch_size; give one"),
+        ("seed=0,1", ["--seed", "3"], "--grid seed=0,1 and --seed 3 both set seed; give one"),
+        (
+            "C_gamma=0.1",
+            ["--lr-constant", "0.2"],
+            "--grid C_gamma=0.1 and --lr-constant 0.2 both set C_gamma",
+        ),
+    ],
+)
+def test_a_grid_axis_and_the_same_option_are_refused_together(grid, option, words, tmp_path, capsys):
+    """The axis used to replace the option silently at every point."""
+    assert main(["sweep", "--grid", grid, *option, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize(
+    "grid, words",
+    [
+        (["seed=" + ",".join(map(str, range(20_000)))],
+         "--grid has 20000 points (seed: 20000), above the limit"),
+        (["B=" + ",".join(map(str, range(1, 201))), "K=" + ",".join(map(str, range(1, 101)))],
+         "--grid has 20000 points (B: 200 x K: 100), above the limit of 10000; split the study"),
+    ],
+)  # fmt: skip
+def test_a_grid_above_its_size_limit_is_refused_at_once(grid, words, tmp_path, capsys):
+    argv = ["sweep", *(f"--grid={g}" for g in grid), "--out", str(tmp_path / "s")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err
+    assert not (tmp_path / "s").exists()
+
+
+class Stop(BaseException):
+    pass
+
+
+@pytest.fixture
+def lazy_sweep(monkeypatch):
+    """Counts Settings built and prepare calls; points "run" instantly, every third stops the sweep."""
+    import empirical.pipeline.pipeline as pipeline_module
+    import empirical.sweep as sweep
+
+    counts = {"settings": 0, "prepare": 0, "points": 0}
+    original = Settings.__post_init__
+
+    def counted(self):
+        counts["settings"] += 1
+        original(self)
+
+    def prepare(settings, *args, **kwargs):
+        counts["prepare"] += 1
+
+    def summarise(settings):
+        counts["points"] += 1
+        if counts["points"] % 3 == 0:
+            raise Stop()
+        return {
+            **settings.as_dict(),
+            "key": sweep.key(settings),
+            "verdict": "holds",
+            "ratio": 2.0,
+            "exit_code": 0,
+        }
+
+    monkeypatch.setattr(Settings, "__post_init__", counted)
+    monkeypatch.setattr(pipeline_module, "prepare", prepare)
+    monkeypatch.setattr(sweep, "summarise", summarise)
+    return counts
+
+
+GRID_10K = ["B=" + ",".join(map(str, range(1, 101))), "seed=" + ",".join(map(str, range(100)))]
+
+
+def test_a_large_grid_says_its_size_at_once_then_one_line_per_finished_point(lazy_sweep, tmp_path, capsys):
+    """10 000 points: each axis value checked once (200 settings, not 10 000), the data and
+    memory once, the count printed before the first point runs, then a line per point."""
+    argv = ["sweep", *(f"--grid={g}" for g in GRID_10K), "--out", str(tmp_path / "s")]
+    with pytest.raises(Stop):
+        main(argv)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "vaebounds: sweep: 10000 points (B: 100 x seed: 100), 0 already done, 10000 to run",
+        "vaebounds: sweep: point 1/10000 done (B=1, seed=0): holds, ratio 2",
+        "vaebounds: sweep: point 2/10000 done (B=1, seed=1): holds, ratio 2",
+    ]
+    assert lazy_sweep["prepare"] == 1
+    assert lazy_sweep["settings"] <= 1 + 200 + 1 + 3  # the base, each axis value, the largest point, 3 points
+    assert len((tmp_path / "s" / "results.jsonl").read_text().splitlines()) == 2
+    # resumed: the two finished points are counted, not run again
+    with pytest.raises(Stop):
+        main([*argv, "--quiet"])
+    assert capsys.readouterr().err == ""  # --quiet: no progress at all
+    assert len((tmp_path / "s" / "results.jsonl").read_text().splitlines()) == 4
+    with pytest.raises(Stop):
+        main(argv)
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "vaebounds: sweep: 10000 points (B: 100 x seed: 100), 4 already done, 9996 to run"
+    )
+
+
+def test_a_sweep_of_a_users_module_checks_its_data_without_building_a_built_in_model(
+    small_npy, tmp_path, monkeypatch
+):
+    """The data check used to build the point's built-in model: KeyError 'conv', a traceback."""
+    import empirical.sweep as sweep
+
+    ran = []
+
+    def summarise(settings):
+        ran.append(settings.seed)
+        return {
+            **settings.as_dict(),
+            "key": sweep.key(settings),
+            "verdict": "holds",
+            "ratio": 2.0,
+            "exit_code": 0,
+        }
+
+    monkeypatch.setattr(sweep, "summarise", summarise)
+    monkeypatch.setattr(sweep, "write_summary", lambda rows, folder, axes: None)
+    rows = run_sweep(Settings(model="conv", data=str(small_npy), steps=10), {"seed": (0, 1)}, tmp_path)
+    assert ran == [0, 1] and [r["seed"] for r in rows] == [0, 1]

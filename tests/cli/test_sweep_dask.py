@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from empirical.pipeline import Settings, combined_exit_code
+from empirical.conclusion import combined_exit_code
+from empirical.settings import Settings
 from empirical.sweep import RESULTS, run_sweep
 
 pytest.importorskip("distributed", reason="the Dask executor needs dask[distributed] (vaebounds[dist])")
@@ -88,7 +89,7 @@ def test_kill_9_midway_then_resume_gives_every_point_once_with_the_same_numbers(
     rows = _rows(out)
     assert sorted(r["batch_size"] for r in rows) == [4, 8, 16, 32]  # each point exactly once
     reference = run_sweep(
-        Settings(data=str(small_npy), steps=60, seeds=1), {"batch_size": (4, 8, 16, 32)}, tmp_path / "ref"
+        Settings(data=str(small_npy), steps=60, runs=1), {"batch_size": (4, 8, 16, 32)}, tmp_path / "ref"
     )
     by_b = {r["batch_size"]: r for r in rows}
     for ref in reference:

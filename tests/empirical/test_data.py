@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import re
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from empirical import data
 from empirical.errors import ConfigError, DataError
+
+
+@contextmanager
+def no_hang(seconds: int = 60):
+    """A read that blocks (a FIFO without a writer) fails the test instead of hanging it."""
+
+    def stop(signum, frame):
+        raise AssertionError(f"blocked for {seconds} s: the file was opened")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_digits_is_embedded_scaled_float32():
@@ -75,6 +96,37 @@ def test_bad_npy_names_file_and_problem(tmp_path, array, problem):
     with pytest.raises(DataError, match=problem) as info:
         data.load(str(path))
     assert "bad.npy" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, rows",
+    [
+        ("1,2\n3,4\n5,6\n", [[1, 2], [3, 4], [5, 6]]),  # no header: every row kept
+        ("x,y\n3,4\n5,6\n", [[3, 4], [5, 6]]),  # a header: skipped
+    ],
+)
+def test_a_utf8_byte_order_mark_keeps_the_first_row_of_a_csv(tmp_path, text, rows):
+    """Spreadsheets write a BOM before the first byte; it must not make row 1 look like a header."""
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert data.load(path).tolist() == rows
+    (tmp_path / "plain.csv").write_text(text)
+    assert data.load(tmp_path / "plain.csv").tolist() == rows
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero", "/dev/null"])
+def test_special_files_are_refused_before_they_are_opened(tmp_path, special):
+    """Reading a FIFO waits for a writer, /dev/zero never ends: refused by their kind."""
+    import os
+
+    path = tmp_path / "pipe.csv"
+    if special == "fifo":
+        os.mkfifo(path)
+    else:
+        path = Path(special)
+    kind = {"fifo": "FIFO (named pipe)"}.get(special, "character device")
+    with no_hang(), pytest.raises(DataError, match=rf"is a {re.escape(kind)}, not a regular file"):
+        data.load(str(path))
 
 
 def test_bad_csv_and_paths(tmp_path):

@@ -90,7 +90,7 @@ def test_fit_of_a_train_run(digits):
     from empirical.train import train
 
     m = models.make("gaussian", 64, hidden=(8,), latent_dim=2)
-    run = train(m, None, digits, steps=30, batch_size=16, C_gamma=0.05, seeds=2)
+    run = train(m, None, digits, steps=30, batch_size=16, C_gamma=0.05, runs=2)
     fit = growth_fit_of(run)
     assert fit.A.value >= 0 and fit.G.value >= 0 and np.isfinite(fit.A_upper)
-    assert fit.step_condition(10.0, run.step_size).gamma_max == pytest.approx(float(run.step_size.max()))
+    assert fit.step_condition(10.0, run.step_sizes).gamma_max == pytest.approx(float(run.step_sizes.max()))

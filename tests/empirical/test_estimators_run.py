@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from empirical import estimate, models
-from empirical.estimators import Constants, Estimate, loss_at, model_gradient_variance, smoothness
+from empirical.estimators import Constants, Estimate, loss_at, smoothness, vae_gradient_variance
 from empirical.estimators.results import unflatten
 from empirical.estimators.variance import select_examples
 from empirical.train import train
@@ -37,7 +37,7 @@ def test_estimate_at_a_point(digits):
 
 def test_estimate_along_runs(digits):
     m = models.make("gaussian", 64, hidden=(16,), latent_dim=4)
-    run = train(m, None, digits, steps=40, batch_size=16, C_gamma=0.05, records=range(0, 41, 10), seeds=2)
+    run = train(m, None, digits, steps=40, batch_size=16, C_gamma=0.05, records=range(0, 41, 10), runs=2)
     c = estimate(m, digits, run=run, n_examples=64, mc_samples=3)
     for label in ("theta_0 (seed 0)", "theta_40 (seed 0)", "theta_0 (seed 1)", "theta_40 (seed 1)"):
         assert label in c.where
@@ -67,7 +67,7 @@ def test_iwae_monte_carlo_variance_is_measured_at_the_k_used(digits):
     c = estimate(m, digits, n_examples=32, mc_samples=3)
     assert c.sigma2_mc is None and c.sigma2_mc_K is not None
     assert "sigma2_mc_K" in c.named() and "sigma2_mc" not in c.named()
-    direct = model_gradient_variance(
+    direct = vae_gradient_variance(
         m, m.init_params(torch.Generator().manual_seed(0)), digits, 3, n_examples=32, seed=0
     )
     assert c.sigma2_mc_K.value == pytest.approx(direct.mc.value, rel=1e-9)

@@ -188,7 +188,7 @@ def test_variance_objective_is_the_nested_estimator(kind, options, mc_name, per_
 @pytest.fixture(scope="module")
 def small_run(digits):
     m = models.make("gaussian", 64, hidden=(8,), latent_dim=2)
-    run = train(m, None, digits, steps=30, batch_size=16, C_gamma=0.05, records=range(0, 31, 5), seeds=2)
+    run = train(m, None, digits, steps=30, batch_size=16, C_gamma=0.05, records=range(0, 31, 5), runs=2)
     return m, run
 
 

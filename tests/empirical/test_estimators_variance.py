@@ -8,9 +8,9 @@ from cases import uniform_rows
 
 from empirical import models
 from empirical.errors import ConfigError, LossError
-from empirical.estimators import gradient_variance, model_gradient_variance, per_example_gradients
+from empirical.estimators import gradient_variance, per_example_gradients, vae_gradient_variance
 from empirical.estimators.per_example import combine, recorder_row_stats, vmap_row_stats
-from empirical.estimators.variance import model_row_stats
+from empirical.estimators.variance import vae_row_stats
 
 F64 = torch.float64
 
@@ -145,11 +145,11 @@ def test_model_variance_backends_agree_and_groups_add_up():
     m = models.make("gaussian", 64, hidden=(8,), latent_dim=2)
     params = m.init_params(torch.Generator().manual_seed(0))
     X = uniform_rows(50, 64, seed=1)
-    a = model_gradient_variance(m, params, X, 3, seed=2, backend="recorder")
-    b = model_gradient_variance(m, params, X, 3, seed=2, backend="vmap")
+    a = vae_gradient_variance(m, params, X, 3, seed=2, backend="recorder")
+    b = vae_gradient_variance(m, params, X, 3, seed=2, backend="vmap")
     assert a.data.value == pytest.approx(b.data.value, rel=1e-4)
     assert a.mc.value == pytest.approx(b.mc.value, rel=1e-4)
-    ms = model_row_stats(m, params, X, 3, seed=2)
+    ms = vae_row_stats(m, params, X, 3, seed=2)
     dec, enc = ms.variance(m.decoder_keys), ms.variance(m.encoder_keys)
     assert dec.mc.value + enc.mc.value == pytest.approx(a.mc.value, rel=1e-9)
 
@@ -158,7 +158,7 @@ def test_closed_form_linear_vae_is_deterministic():
     m = models.make("linear", 64, latent_dim=3)
     params = m.init_params(torch.Generator().manual_seed(0))
     X = uniform_rows(40, 64, seed=1)
-    v = model_gradient_variance(m, params, X)
+    v = vae_gradient_variance(m, params, X)
     assert v.mc.value == 0.0 and v.data.value > 0
 
 
@@ -192,8 +192,8 @@ def test_elbo_with_K_draws_has_the_same_data_part_and_K_times_smaller_mc_part():
     m1 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=1)
     m4 = models.make("gaussian", 16, hidden=(8,), latent_dim=2, K=4)
     params = m1.init_params(torch.Generator().manual_seed(1))
-    v1 = model_gradient_variance(m1, params, X, 4, seed=2)
-    v4 = model_gradient_variance(m4, params, X, 4, seed=3)
+    v1 = vae_gradient_variance(m1, params, X, 4, seed=2)
+    v4 = vae_gradient_variance(m4, params, X, 4, seed=3)
     mc4 = v4.mc.scaled(4, "per sample")
     assert mc4.lo <= v1.mc.hi and v1.mc.lo <= mc4.hi
     assert v4.mc.hi < v1.mc.lo  # and the unscaled parts really differ
@@ -209,4 +209,4 @@ def test_model_path_names_a_non_finite_parameter():
     X = uniform_rows(10, 16, seed=1)
     for backend in ("recorder", "vmap"):
         with pytest.raises(LossError, match=r"dec\.out\.bias"):
-            model_gradient_variance(m, params, X, 2, backend=backend)
+            vae_gradient_variance(m, params, X, 2, backend=backend)

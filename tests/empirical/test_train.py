@@ -13,7 +13,7 @@ from empirical.errors import ConfigError, DivergenceError
 from empirical.train import record_plan, snapshot_plan, train
 from empirical.train.batched import gradient_norm_records
 
-ARRAYS = ("loss", "grad_norm_sq", "step_size", "record_steps", "full_grad_norm_sq")
+ARRAYS = ("loss", "grad_norm_sq", "step_sizes", "record_steps", "full_grad_norm_sq")
 ARRAYS += ("full_loss", "param_sup_norm", "snapshot_steps", "snapshots")
 
 
@@ -50,11 +50,11 @@ def test_same_seed_same_trajectory_other_seed_differs(digits_train, model):
 
 @pytest.mark.parametrize("kind", ["gaussian", "iwae"])
 def test_batched_runs_equal_single_runs(digits_train, kind):
-    """Run i of seeds=R is the run of seed + i alone: same minibatches, noise
+    """Run i of runs=R is the run of seed + i alone: same minibatches, noise
     and initialisation (bit for bit), same trajectory up to float rounding."""
     m = models.make(kind, 64, hidden=(16,), latent_dim=4, K=2)
     kw = dict(steps=80, batch_size=16, C_gamma=0.05, records=(0, 10, 40, 80))
-    batch = train(m, None, digits_train, seed=7, seeds=3, **kw)
+    batch = train(m, None, digits_train, seed=7, runs=3, **kw)
     assert batch.seeds == (7, 8, 9) and batch.runs == 3
     for i in range(3):
         one = train(m, None, digits_train, seed=7 + i, **kw)
@@ -89,19 +89,19 @@ def test_record_and_snapshot_plans():
 
 
 def test_records_shapes_and_schedule(digits_train, model):
-    run = train(model, None, digits_train, steps=25, C_gamma=0.05, records=(10, 20), seeds=2)
-    assert run.loss.shape == run.grad_norm_sq.shape == (2, 25) and run.step_size.shape == (25,)
+    run = train(model, None, digits_train, steps=25, C_gamma=0.05, records=(10, 20), runs=2)
+    assert run.loss.shape == run.grad_norm_sq.shape == (2, 25) and run.step_sizes.shape == (25,)
     assert list(run.record_steps) == [0, 10, 20, 25]
     assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (2, 4)
     assert list(run.snapshot_steps) == [0, 10, 20, 25]
     assert run.snapshots.shape == (2, 4, model.n_params)
-    assert np.allclose(run.step_size, 0.05 / np.sqrt(np.arange(1, 26)))
+    assert np.allclose(run.step_sizes, 0.05 / np.sqrt(np.arange(1, 26)))
     assert np.all(np.diff(run.elapsed) >= 0)
     assert np.allclose(run.param_sup_norm, np.abs(run.snapshots).max(axis=2))
     assert run.mapping_sq is None
     assert not hasattr(run, "mean_full_grad_norm_sq")  # no unweighted mean of uneven records
     const = train(model, None, digits_train, steps=5, C_gamma=0.05, schedule="constant")
-    assert np.all(const.step_size == 0.05)
+    assert np.all(const.step_sizes == 0.05)
 
 
 def test_sgd_step_by_hand():
@@ -160,9 +160,7 @@ def test_noisy_records_are_unbiased(digits_train):
 
 
 def test_projection_keeps_params_in_box_and_records_the_mapping(digits_train, model):
-    run = train(
-        model, None, digits_train, steps=30, C_gamma=0.05, box=0.05, records=range(0, 31, 10), seeds=2
-    )
+    run = train(model, None, digits_train, steps=30, C_gamma=0.05, box=0.05, records=range(0, 31, 10), runs=2)
     assert np.all(run.param_sup_norm <= 0.05 + 1e-7)
     assert max(float(p.abs().max()) for p in run.params.values()) <= 0.05 + 1e-7
     assert run.mapping_sq.shape == (2, 30)
@@ -181,11 +179,11 @@ def test_projection_keeps_params_in_box_and_records_the_mapping(digits_train, mo
 def test_huge_step_is_divergence_naming_the_step_and_seed(digits_train, activation):
     m = models.make("gaussian", 64, activation=activation)
     with pytest.raises(DivergenceError, match=r"at step \d+ \(run of seed \d+\)"):
-        train(m, None, digits_train, steps=50, C_gamma=1e30, records=(), seeds=2)
+        train(m, None, digits_train, steps=50, C_gamma=1e30, records=(), runs=2)
 
 
 def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, digits_train, model):
-    kw = dict(optimizer="adam", C_gamma=0.01, records=range(0, 51, 10), seed=5, seeds=2)
+    kw = dict(optimizer="adam", C_gamma=0.01, records=range(0, 51, 10), seed=5, runs=2)
     full = train(model, None, digits_train, steps=50, **kw)
     ckpt = tmp_path / "run.pt"
     first = train(model, None, digits_train, steps=30, checkpoint=ckpt, **kw)
@@ -195,7 +193,7 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, digits_train, mode
     with pytest.raises(ConfigError, match="C_gamma"):
         train(model, None, digits_train, steps=50, resume=ckpt, **{**kw, "C_gamma": 0.02})
     with pytest.raises(ConfigError, match="seeds"):
-        train(model, None, digits_train, steps=50, resume=ckpt, **{**kw, "seeds": 3})
+        train(model, None, digits_train, steps=50, resume=ckpt, **{**kw, "runs": 3})
     with pytest.raises(ConfigError, match="steps"):
         train(model, None, digits_train, steps=20, resume=ckpt, **kw)
     bad = tmp_path / "bad.pt"
@@ -205,13 +203,13 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path, digits_train, mode
 
 
 def test_delayed_adam_run_is_recorded(digits_train, model):
-    kw = dict(optimizer="adam", steps=30, C_gamma=3e-3, betas=(0.0, 0.99), adam_eps=1e-3)
-    run = train(model, None, digits_train, adam_variant="delayed", **kw)
-    assert run.options["adam_variant"] == "delayed" and run.full_loss[0, -1] < run.full_loss[0, 0]
+    kw = dict(optimizer="adam", steps=30, C_gamma=3e-3, betas=(0.0, 0.99), eps=1e-3)
+    run = train(model, None, digits_train, variant="delayed", **kw)
+    assert run.options["variant"] == "delayed" and run.full_loss[0, -1] < run.full_loss[0, 0]
     torch_run = train(model, None, digits_train, **kw)
-    assert torch_run.options["adam_variant"] == "torch"
+    assert torch_run.options["variant"] == "torch"
     assert not np.array_equal(run.snapshots[:, -1], torch_run.snapshots[:, -1])
-    assert train(model, None, digits_train, steps=2, C_gamma=0.05).options["adam_variant"] is None
+    assert train(model, None, digits_train, steps=2, C_gamma=0.05).options["variant"] is None
 
 
 def test_dtype_device_and_progress(digits_train, model, capsys):
@@ -228,11 +226,11 @@ def test_dtype_device_and_progress(digits_train, model, capsys):
 
 def test_given_params_shared_or_stacked(digits_train, model):
     p0 = model.init_params(torch.Generator().manual_seed(11))
-    shared = train(model, p0, digits_train, steps=2, C_gamma=0.05, seeds=2)
+    shared = train(model, p0, digits_train, steps=2, C_gamma=0.05, runs=2)
     flat = torch.cat([p0[k].reshape(-1) for k in shared.param_keys]).double().numpy()
     assert np.array_equal(shared.snapshots[0, 0], flat) and np.array_equal(shared.snapshots[1, 0], flat)
     stacked = {k: torch.stack([v, v + 0.01]) for k, v in p0.items()}
-    two = train(model, stacked, digits_train, steps=2, C_gamma=0.05, seeds=2)
+    two = train(model, stacked, digits_train, steps=2, C_gamma=0.05, runs=2)
     assert not np.array_equal(two.snapshots[0, 0], two.snapshots[1, 0])
     with pytest.raises(ConfigError, match="shape"):
         train(
@@ -241,7 +239,7 @@ def test_given_params_shared_or_stacked(digits_train, model):
             digits_train,
             steps=2,
             C_gamma=0.05,
-            seeds=2,
+            runs=2,
         )
 
 
@@ -255,12 +253,12 @@ def test_given_params_shared_or_stacked(digits_train, model):
         ({"box": -1.0}, "box"),
         ({"C_gamma": float("nan")}, "C_gamma"),
         ({"records": (0, -1)}, "records"),
-        ({"optimizer": "adam", "adam_variant": "amsgrad"}, "adam_variant"),
+        ({"optimizer": "adam", "variant": "amsgrad"}, "variant"),
         ({"betas": (1.0, 0.9)}, "betas"),
         ({"dtype": "int8"}, "dtype"),
         ({"seed": -1}, "seed"),
-        ({"seeds": 0}, "seeds"),
-        ({"seed": 2**63 - 1, "seeds": 2}, "seed"),
+        ({"runs": 0}, "runs"),
+        ({"seed": 2**63 - 1, "runs": 2}, "seed"),
         ({"threads": 0}, "threads"),
     ],
 )

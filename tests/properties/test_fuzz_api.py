@@ -242,17 +242,17 @@ def test_train_returns_runs_or_an_empirical_error(data):
         "batch_size": value(st.integers(1, 4)),
         "C_gamma": value(st.floats(1e-3, 0.1)),
         "seed": value(st.integers(0, 2**63 - 2)),
-        "seeds": value(st.integers(1, 2)),
+        "runs": value(st.integers(1, 2)),
     }
     extra = data.draw(
         mostly(
             st.just({}),
             st.dictionaries(
-                st.sampled_from(("box", "optimizer", "schedule", "adam_eps", "betas")), NUMBERS, max_size=1
+                st.sampled_from(("box", "optimizer", "schedule", "eps", "betas")), NUMBERS, max_size=1
             ),
         )
     )
     assume(not (isinstance(args["steps"], int) and args["steps"] > 50))  # valid but slow: not the point here
     run = _outcome(lambda: train(model, None, X, progress=False, **args, **extra), EmpiricalError)
     if run is not None:
-        assert run.steps == args["steps"] and len(run.seeds) == args["seeds"]
+        assert run.steps == args["steps"] and len(run.seeds) == args["runs"]

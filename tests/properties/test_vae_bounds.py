@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import theory
+from empirical.conclusion.result import FAILS
 from empirical.data import ppca
 from empirical.models import make
-from empirical.pipeline import Settings, verify
-from empirical.pipeline.result import FAILS
+from empirical.pipeline import verify
+from empirical.settings import Settings
 from empirical.strategies import vae_configs
 from empirical.train import train
 from empirical.train.batched import draw_minibatches, minibatch_gradients
@@ -39,7 +40,7 @@ def _holds(result):
 def test_linear_vae_on_ppca(seed, batch):
     model = make("linear", 6, latent_dim=2, dtype="float64")
     result = verify(
-        Settings(model="linear", steps=150, batch_size=batch, seed=seed, seeds=2),
+        Settings(model="linear", steps=150, batch_size=batch, seed=seed, runs=2),
         model=model,
         data=PPCA.double(),
     )
@@ -52,7 +53,7 @@ def _small_soft_clip_vae(config, seed):
     model = make(kind, dim, **config)
     name = "iwae" if kind == "iwae" else "gaussian"
     result = verify(
-        Settings(model=name, steps=120, batch_size=16, seed=seed, seeds=2, K=model.K),
+        Settings(model=name, steps=120, batch_size=16, seed=seed, runs=2, K=model.K),
         model=model,
         data=PPCA.double(),
     )

@@ -38,7 +38,7 @@ def compare_runs(
     (:func:`theory_rate`); otherwise its rate is the schedule's, not stated."""
     lhs = theorem.lhs
     constants = {c: values.get(c, fixed.get(c)) for c in lhs.constants}
-    gammas = np.asarray(runs.step_size)
+    gammas = np.asarray(runs.step_sizes)
 
     def weights_at(m: int) -> np.ndarray:
         return lhs.weights(m, gammas[:m] if lhs.uses_steps else None, **constants)

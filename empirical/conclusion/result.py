@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
+from empirical.estimators.constants import Constants
+from empirical.settings import Settings
+from empirical.train.recording import TrainRun
+from theory.bound import Bound
 
 #: Statuses of an assumption row (docs/architecture.md, "Assumption ids").
 HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED = "holds", "estimated", "approximate", "fails", "unchecked"
@@ -75,17 +79,18 @@ class Result:
     ``assumptions`` (one :class:`Row` per assumption id), ``records`` ((step,
     record of ||grad F(theta_step)||^2) pairs) and :meth:`write`.
 
-    ``runs`` is the :class:`empirical.train.TrainRun` of the R runs;
-    ``constants`` the measured constants (``named()``, ``lower_estimates``);
+    ``runs`` is the :class:`empirical.train.TrainRun` of the R runs (batched or
+    tracked); ``constants`` the measured :class:`empirical.estimators.Constants`;
     ``fixed`` the values that were not estimated (n, B, step sums, optimizer
-    parameters); ``settings`` what was run (``model``, ``optimizer``, ``data``,
-    ``steps``, ``batch_size``, ``K``, ``seed``, ``seed_list``, ``as_dict()``).
+    parameters); ``settings`` what was run (:class:`empirical.settings.Settings`:
+    ``model``, ``optimizer``, ``data``, ``steps``, ``batch_size``, ``K``, ``seed``,
+    ``runs``, ``seeds``, ``source``, ``as_dict()``).
     """
 
-    settings: Any
-    theorem: Any
-    runs: Any
-    constants: Any
+    settings: Settings
+    theorem: Bound
+    runs: TrainRun
+    constants: Constants
     binding: Binding
     observed: Observed
     rate: RateFit

@@ -1,6 +1,7 @@
-"""The CLI's own training loop for a user's model (``--model conv`` or ``--model FILE.py:make``):
-a plain torch loop with the chosen optimizer, followed by :func:`empirical.track` exactly as
-a user's loop would be (docs/architecture.md, "The tracker").
+"""The CLI's driver for a user's model (``--model conv`` or ``--model FILE.py:make``): a plain
+torch loop with the chosen optimizer, followed by :func:`empirical.track` exactly as a
+user's loop would be, and verified by :func:`empirical.tracking.verify_runs`
+(docs/architecture.md, "The tracker").
 
 ``make(data_dim)`` returns ``(model, loss)``: a ``torch.nn.Module`` and ``loss(model, x)``,
 the per-example losses (len(x),) drawing their own noise from torch's global RNG. The file
@@ -11,11 +12,11 @@ Run i of ``--seeds R`` (seed + i) draws its initialisation, its minibatches (B r
 with replacement) and the seeds of its loss's noise from its own generator; the R runs are
 trained one after the other and verified together (mean over runs, Student-t interval).
 
-Steps: SGD takes gamma_k = C_gamma k^(-1/2) (``LambdaLR``), C_gamma given or from a pilot
-at the initialisation of seed :data:`PILOT_SEED` (L by Lanczos, sigma2 by the module's
-per-example statistics, Delta from the model's ``loss_lower_bound`` when it has one):
-min(C*, 1/(2 L)), C* the minimiser of the SGD bound. Adam and Adagrad take the constant
-step of :mod:`empirical.pipeline.step_constant`.
+Steps: SGD takes gamma_k = C_gamma k^(-1/2) (``LambdaLR``), C_gamma given or from the pilot
+of :mod:`empirical.pipeline.pilot` (its margin, seeds, rows and rule), measured on the module
+by :func:`module_pilot`: L by Lanczos, sigma2 by the module's per-example statistics, Delta
+from the model's ``loss_lower_bound`` when it has one. Adam and Adagrad take the constant
+step of :mod:`empirical.pipeline.pilot`.
 """
 
 from __future__ import annotations
@@ -29,22 +30,30 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from empirical.conclusion import Result
 from empirical.errors import ConfigError, DivergenceError
+from empirical.pipeline.pilot import (
+    PILOT_DRAWS,
+    PILOT_EXAMPLES,
+    PILOT_INITS,
+    PILOT_SEED,
+    PilotPoint,
+    StepChoice,
+    choose,
+)
+from empirical.progress import Progress, silent
+from empirical.settings import Settings
 from empirical.tracking import evaluate
 from empirical.tracking.tracker import track
+from empirical.tracking.verify import verify_runs
+from empirical.train.recording import TrainRun
 
 Make = Callable[..., tuple[nn.Module, Callable]]
-#: The pilot's initialisation seed and its examples (the step does not depend on --seed).
-PILOT_SEED, PILOT_EXAMPLES = 0, 128
-#: Margin between the pilot's L at theta_0 and the L the step is clipped to (as for the built-in models).
-L_MARGIN = 2.0
-
 
 #: How :func:`_train_one` draws a step's minibatch and noise (the unbiasedness row).
 SAMPLING = (
@@ -107,9 +116,9 @@ def build(make: Make, data_dim: int, seed: int, spec: str) -> tuple[nn.Module, C
     return out
 
 
-def optimizer_for(settings: Any, model: nn.Module, step: Any):
+def optimizer_for(settings: Settings, model: nn.Module, step: StepChoice):
     """(optimizer, scheduler or None) of the settings: SGD with gamma_k = C_gamma k^(-1/2),
-    Défossez et al.'s Adam / Adagrad (``--adam-variant defossez``) or torch's, constant step."""
+    Défossez et al.'s Adam / Adagrad (``--variant defossez``) or torch's, constant step."""
     from empirical.optim import DefossezAdagrad, DefossezAdam
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -118,47 +127,52 @@ def optimizer_for(settings: Any, model: nn.Module, step: Any):
         opt = torch.optim.SGD(params, lr=step.C_gamma)
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda e: (e + 1) ** -0.5)
     if settings.optimizer == "adam":
-        if o["adam_variant"] == "delayed":
-            raise ConfigError(
-                "adam_variant (--adam-variant) 'delayed' is trained for the built-in models only"
-            )
-        kind = DefossezAdam if o["adam_variant"] == "defossez" else torch.optim.Adam
-        return kind(params, lr=step.C_gamma, betas=o["betas"], eps=o["adam_eps"]), None
-    kind = DefossezAdagrad if o["adam_variant"] == "defossez" else torch.optim.Adagrad
-    return kind(params, lr=step.C_gamma, eps=o["adam_eps"]), None
+        if o["variant"] == "delayed":
+            raise ConfigError("variant (--variant) 'delayed' is trained for the built-in models only")
+        kind = DefossezAdam if o["variant"] == "defossez" else torch.optim.Adam
+        return kind(params, lr=step.C_gamma, betas=o["betas"], eps=o["eps"]), None
+    kind = DefossezAdagrad if o["variant"] == "defossez" else torch.optim.Adagrad
+    return kind(params, lr=step.C_gamma, eps=o["eps"]), None
 
 
-def verify_user_model(settings: Any, X: torch.Tensor, progress: Callable[[str], None], bar: bool = True):
-    """Train ``settings.seeds`` runs of the user's model one after the other, tracked, and
-    verify them together (module docstring)."""
-    from empirical.pipeline.step_constant import StepChoice, choose
-    from empirical.tracking.verify import verify_runs
+def verify_user_model(settings: Settings, X: torch.Tensor, progress: Progress = silent) -> Result:
+    """Train ``settings.runs`` runs of the user's model one after the other, tracked, and
+    verify them together (module docstring).
 
+    Args:
+        settings: the CLI's settings of ``conv`` or ``FILE.py:NAME``.
+        X: the training rows (the data without its held-out split).
+        progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
+
+    Returns:
+        The :class:`~empirical.conclusion.Result` of the runs, with these settings.
+    """
     make = load_make(settings.model)
-    D = int(X.shape[1])
     started = time.perf_counter()
+    measure = None
     if settings.optimizer == "sgd" and settings.C_gamma is None:
-        step = pilot_step(make, X, settings, progress)
-    else:
-        step = choose(settings, None, X, progress)
-    if settings.optimizer == "sgd" and settings.C_gamma is not None:
-        step = StepChoice(settings.C_gamma, "given")
+        measure = module_pilot(settings, make, X, progress)
+    step = choose(settings, measure, progress)
     progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
     pilot = time.perf_counter() - started
     runs = []
-    total = settings.steps * settings.seeds
-    with tqdm(total=total, disable=not bar, file=sys.stderr, unit="step", leave=False) as pbar:
-        for seed in settings.seed_list:
+    D = int(X.shape[1])
+    total = settings.steps * settings.runs
+    with tqdm(total=total, disable=progress is silent, file=sys.stderr, unit="step", leave=False) as pbar:
+        for seed in settings.seeds:
             model, loss = build(make, D, seed, settings.model)
             runs.append(_train_one(settings, model, loss, X, seed, step, pbar))
     progress("estimating the constants along the runs")
-    result = verify_runs(runs, seed=settings.seed, progress=progress, sampling=SAMPLING)
-    extras = {**result.extras, "step_constant_choice": step.how, "model_options": {"make": settings.model}}
-    timings = {**result.timings, "estimation": result.timings["estimation"] + pilot}
-    return replace(result, settings=settings, extras=extras, timings=timings)
+    extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}}
+    return verify_runs(
+        runs, seed=settings.seed, progress=progress, settings=settings, extras=extras,
+        timings={"estimation": pilot},
+    )  # fmt: skip
 
 
-def _train_one(settings, model, loss, X, seed: int, step, pbar) -> Any:
+def _train_one(
+    settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, step: StepChoice, pbar
+) -> TrainRun:
     X = X.to(next(model.parameters()).dtype)
     opt, scheduler = optimizer_for(settings, model, step)
     tracker = track(model, loss, X, opt, seed=seed, batch_size=settings.batch_size)
@@ -180,47 +194,57 @@ def _train_one(settings, model, loss, X, seed: int, step, pbar) -> Any:
             scheduler.step()
         tracker.step(value.detach())
         pbar.update(1)
-    return tracker.finish()
+    run = tracker.finish()
+    return replace(run, options={**run.options, "sampling": SAMPLING})
 
 
-def pilot_step(make: Make, X: torch.Tensor, settings: Any, progress: Callable[[str], None]):
-    """SGD's C_gamma = min(C*, 1/(2 L)) from L, sigma2 and Delta at the initialisation of
-    :data:`PILOT_SEED` (module docstring)."""
-    import theory
+def module_pilot(
+    settings: Settings, make: Make, X: torch.Tensor, progress: Progress
+) -> Callable[[int], PilotPoint]:
+    """The pilot's measurement for a user's module (:mod:`empirical.pipeline.pilot`).
+
+    Args:
+        settings: B and the model's spec.
+        make: the user's ``make``.
+        X: the training rows.
+        progress: the progress callback.
+
+    Returns:
+        seed -> :class:`~empirical.pipeline.pilot.PilotPoint` at the module ``make`` builds
+        for that seed: L the top Hessian eigenvalue of the fixed-noise loss on PILOT_EXAMPLES
+        rows (Lanczos), sigma2 of a B-row step from the module's per-example statistics
+        (PILOT_DRAWS draws per row), Delta = F(theta_0) - the model's ``loss_lower_bound``
+        (unproven without one).
+    """
+    from empirical.conclusion.values import step_variance
     from empirical.estimators import module_row_stats, smoothness
     from empirical.estimators.variance import select_examples
-    from empirical.pipeline.step_constant import StepChoice
-    from empirical.tracking.estimate import step_variance
-    from theory.rates import optimal_step_constant
 
-    model, loss = build(make, int(X.shape[1]), PILOT_SEED, settings.model)
-    X = X.to(next(model.parameters()).dtype)
-    count = sum(p.numel() for p in model.parameters())
-    progress(f"pilot estimates at the initialisation of seed {PILOT_SEED} ({count} parameters)")
-    gen = torch.Generator().manual_seed(PILOT_SEED)
-    Xs = select_examples(X, PILOT_EXAMPLES, gen)
-    params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+    first = build(make, int(X.shape[1]), PILOT_SEED, settings.model)  # a broken make fails here, first
+    count = sum(p.numel() for p in first[0].parameters())
+    progress(f"pilot estimates at {PILOT_INITS} initialisations ({count} parameters, {X.shape[0]} rows)")
+    Xs = select_examples(X, PILOT_EXAMPLES, torch.Generator().manual_seed(PILOT_SEED))
 
-    def fixed(p: dict[str, torch.Tensor]) -> torch.Tensor:
-        with evaluate.isolated(model, PILOT_SEED + 1):
-            return evaluate.per_example(model, loss, p, Xs).mean()
+    def measure(seed: int) -> PilotPoint:
+        model, loss = first if seed == PILOT_SEED else build(make, int(X.shape[1]), seed, settings.model)
+        dtype = next(model.parameters()).dtype
+        rows, some = X.to(dtype), Xs.to(dtype)
+        params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
 
-    L = smoothness(fixed, params, seed=PILOT_SEED).hi
-    with evaluate.isolated(model, PILOT_SEED + 2):
-        ms = module_row_stats(model, loss, X, 4, n_examples=PILOT_EXAMPLES, seed=PILOT_SEED)
-    v = ms.variance()
-    sigma2 = step_variance(v.data, v.mc, settings.batch_size).hi
-    low = getattr(model, "loss_lower_bound", None)
-    F0 = math.nan
-    if low is not None:
+        def fixed(p: dict[str, torch.Tensor]) -> torch.Tensor:
+            with evaluate.isolated(model, PILOT_SEED + 1):
+                return evaluate.per_example(model, loss, p, some).mean()
+
+        L = smoothness(fixed, params, seed=PILOT_SEED).hi
+        with evaluate.isolated(model, PILOT_SEED + 2):
+            ms = module_row_stats(model, loss, rows, PILOT_DRAWS, n_examples=PILOT_EXAMPLES, seed=PILOT_SEED)
+        v = ms.variance()
+        sigma2 = step_variance(v.data, v.mc, settings.batch_size).hi
+        low = getattr(model, "loss_lower_bound", None)
+        if low is None:
+            return PilotPoint(L, sigma2, 0.0, proven=False)
         with torch.no_grad(), evaluate.isolated(model, PILOT_SEED + 3):
-            F0 = float(evaluate.per_example(model, loss, params, Xs).mean())
-    if low is None or not (F0 - low > 0 and sigma2 > 0):
-        return StepChoice(
-            1.0 / (L_MARGIN * L), f"1/({L_MARGIN:g} L) from a pilot (no proven lower bound of F)"
-        )
-    values = {"L": L_MARGIN * L, "sigma2": sigma2, "Delta": F0 - low, "n": settings.steps}
-    C = float(optimal_step_constant(theory.bound("generic", "sgd"), values))
-    return StepChoice(
-        C, f"min(C*, 1/({L_MARGIN:g} L)) from a pilot at the initialisation of seed {PILOT_SEED}"
-    )
+            F0 = float(evaluate.per_example(model, loss, params, some).mean())
+        return PilotPoint(L, sigma2, F0 - float(low), proven=True)
+
+    return measure

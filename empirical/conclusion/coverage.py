@@ -1,8 +1,8 @@
 """Which theorem covers an optimizer run: the one dispatch from an optimizer and its
 hyperparameters to a theorem of :mod:`theory.catalog` and the ``algorithm``
-assumption row (docs/architecture.md, "Verdict"; docs/theory.md, "What is and is
-not covered"). The CLI's batched runs and :func:`empirical.track` both call
-:func:`choose_theorem`.
+assumption row (docs/architecture.md, "Which theorem covers an optimizer"; docs/theory.md,
+"What is and is not covered"). The CLI's batched runs and :func:`empirical.track` both
+reach :func:`choose_theorem` through :func:`empirical.conclusion.conclude`.
 
 - SGD without momentum, weight decay, nesterov or maximize: SGD under any
   step sequence (``"schedule"``: the steps actually taken), the default SGD
@@ -25,9 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from empirical.pipeline.result import APPROXIMATE, FAILS, HOLDS, Row
+from empirical.conclusion.result import APPROXIMATE, FAILS, HOLDS, Row
+
+if TYPE_CHECKING:
+    from theory.bound import Bound
 
 ALGORITHM_NAME = "algorithm matches the theorem"
 #: Steps of the run: given by the CLI's formula C_gamma k^(-1/2), constant, or as recorded.
@@ -74,10 +77,11 @@ class OptimizerRun:
 
 
 @dataclass(frozen=True)
-class Choice:
-    """The theorem of a run, the ``algorithm`` row and the optimizer's values to bind."""
+class TheoremChoice:
+    """The theorem of a run, the ``algorithm`` row and the optimizer's values to bind
+    (alpha_step, beta1, beta2, eps of an adaptive theorem)."""
 
-    theorem: Any
+    theorem: Bound
     algorithm_row: Row
     values: dict[str, float]
 
@@ -86,7 +90,7 @@ class Choice:
         return self.algorithm_row.status != FAILS
 
 
-def choose_theorem(model: str, run: OptimizerRun) -> Choice:
+def choose_theorem(model: str, run: OptimizerRun) -> TheoremChoice:
     """The theorem covering ``run`` for ``model`` (a name of :data:`theory.MODELS`;
     "generic" for a user's module), module docstring."""
     import theory
@@ -94,17 +98,19 @@ def choose_theorem(model: str, run: OptimizerRun) -> Choice:
     family = run.family
     if family == "adam":
         if run.algorithm == "adam-delayed":
-            return Choice(theory.bound(model, "adam", None, expand=False), _delayed_row(run), _adaptive(run))
+            return TheoremChoice(
+                theory.bound(model, "adam", None, expand=False), _delayed_row(run), _adaptive(run)
+            )
         theorem = theory.bound(model, "adam", "defossez", expand=False)
-        return Choice(theorem, _adaptive_row(run, "adam-defossez"), _adaptive(run))
+        return TheoremChoice(theorem, _adaptive_row(run, "adam-defossez"), _adaptive(run))
     if family == "adagrad":
         theorem = theory.bound(model, "adagrad", None, expand=False)
-        return Choice(theorem, _adaptive_row(run, "adagrad-defossez"), _adaptive(run))
+        return TheoremChoice(theorem, _adaptive_row(run, "adagrad-defossez"), _adaptive(run))
     variant = "projected" if run.box is not None else ("schedule" if run.steps == "recorded" else None)
     theorem = theory.bound(model, "sgd", variant, expand=False)
     if family == "sgd":
-        return Choice(theorem, _sgd_row(run), {})
-    return Choice(
+        return TheoremChoice(theorem, _sgd_row(run), {})
+    return TheoremChoice(
         theorem,
         Row(
             "algorithm",

@@ -1,43 +1,19 @@
-"""``vaebounds verify --model conv`` and ``--model FILE.py:make``: a user's module trained by the
-CLI's plain loop and tracked; bad model files are exit 2 with one line."""
+"""The driver of a user's model (empirical/user_model.py): ``vaebounds verify --model conv`` and
+``--model FILE.py:make`` train a user's module in the CLI's plain loop, tracked; bad model files
+are exit 2 with one line."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from cases import USER_MAKE
 
 from empirical.cli import main
-from empirical.pipeline import Settings
+from empirical.settings import Settings
 
+#: A model file whose functions are broken (the good one is the shared user VAE, cases.USER_MAKE).
 MODEL_FILE = """
-import torch
-from torch import nn
-
-
-class SmallVAE(nn.Module):
-    loss_lower_bound = 0.0  # Bernoulli likelihood and KL are >= 0
-
-    def __init__(self, D):
-        super().__init__()
-        self.enc = nn.Linear(D, 8)
-        self.head = nn.Linear(8, 4)
-        self.dec = nn.Linear(2, D)
-
-    def loss(self, x):
-        h = torch.tanh(self.enc(x))
-        mu, lv = self.head(h).chunk(2, dim=1)
-        lv = torch.tanh(lv)
-        z = mu + (0.5 * lv).exp() * torch.randn_like(mu)
-        bce = nn.functional.binary_cross_entropy_with_logits(self.dec(z), x, reduction="none").sum(1)
-        return bce + 0.5 * (lv.exp() + mu**2 - 1 - lv).sum(1)
-
-
-def make(data_dim):
-    model = SmallVAE(data_dim)
-    return model, lambda m, x: m.loss(x)
-
-
 def broken(data_dim):
     raise RuntimeError("no GPU here")
 
@@ -55,7 +31,7 @@ def _run(args, capsys):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """A folder holding the user's model file vae.py (the data is the shared small_npy)."""
+    """A folder holding a model file vae.py of broken functions (the data is the shared small_npy)."""
     folder = tmp_path_factory.mktemp("user")
     (folder / "vae.py").write_text(MODEL_FILE)
     return folder
@@ -64,7 +40,7 @@ def files(tmp_path_factory):
 @pytest.mark.slow
 def test_model_file_gives_a_verdict_over_runs(files, small_npy, tmp_path, capsys):
     """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together."""
-    model = f"{files / 'vae.py'}:make"
+    model = USER_MAKE
     args = ["verify", "--model", model, "--data", str(small_npy), "--steps", "80", "--seeds", "2"]
     code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
     data = json.loads(stdout)
@@ -129,13 +105,13 @@ def test_bad_model_files_exit_2_with_one_line(files, small_npy, tmp_path, capsys
     [(["--samples", "3"], "--samples"), (["--box", "0.1"], "--box"), (["--beta", "2"], "--beta")],
 )
 def test_built_in_options_are_refused_for_a_user_model(files, small_npy, tmp_path, capsys, extra, word):
-    args = ["verify", "--model", f"{files / 'vae.py'}:make", "--data", str(small_npy), *extra]
+    args = ["verify", "--model", USER_MAKE, "--data", str(small_npy), *extra]
     code, _, err = _run([*args, "--out", str(tmp_path)], capsys)
     assert code == 2 and word in err and "user's module" in err
 
 
 def test_user_model_defaults_differ_from_the_built_in_ones():
     conv, builtin = Settings(model="conv"), Settings()
-    assert (conv.steps, conv.batch_size, conv.seeds) == (500, 32, 4)
-    assert (builtin.steps, builtin.batch_size, builtin.seeds) == (2000, 32, 4)
+    assert (conv.steps, conv.batch_size, conv.runs) == (500, 32, 4)
+    assert (builtin.steps, builtin.batch_size, builtin.runs) == (2000, 32, 4)
     assert Settings.from_mapping(conv.as_dict()) == conv

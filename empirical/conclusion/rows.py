@@ -10,19 +10,31 @@ the algorithm run differs from the analysed one in named details; ``fails``
 A theorem with measured L keeps A1 and A2 out of its own assumptions; the
 rows ``smooth-activations`` and ``box`` are added here, because the measured
 constants are meaningful only under them.
+
+A user's module (``Settings.source`` other than built-in) has its own words for
+three rows: ``unbiased`` holds by construction only when the loop says how it
+drew its minibatches (the CLI's loop does), ``bounded-variance`` names B, how it
+was found and the per-example route, and its activations are not inspected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
 
 from empirical.compare import Binding
-from empirical.pipeline.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+from empirical.conclusion.coverage import OptimizerRun
+from empirical.conclusion.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+from empirical.settings import BUILT_IN, Settings
+
+if TYPE_CHECKING:
+    from empirical.estimators.constants import Constants
+    from empirical.train.recording import TrainRun
+    from theory.bound import Bound
 
 #: Relative slack of the exact box check (float rounding of the clamp).
 BOX_RTOL = 1e-6
@@ -30,18 +42,29 @@ BOX_RTOL = 1e-6
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the checks look at: the settings, the model, the runs, the
-    optimizer options, the estimated constants, the binding and the
-    ``algorithm`` row of the theorem choice (empirical.pipeline.coverage)."""
+    """What the checks look at: the settings, the runs (their model, the parameters'
+    sup-norms, how the minibatches were drawn), the optimizer as the theorems see it, the
+    estimated constants, the binding, whether the theorem is the projected one and the
+    ``algorithm`` row of the theorem choice (:mod:`empirical.conclusion.coverage`)."""
 
-    settings: Any
-    model: Any
-    runs: Any
-    optimizer_options: Mapping[str, Any]
-    constants: Any
+    settings: Settings
+    runs: TrainRun
+    optimizer: OptimizerRun
+    constants: Constants
     binding: Binding
     projected_theorem: bool
     algorithm_row: Row | None = None
+
+    @property
+    def model(self) -> Any:
+        """The model trained: an :mod:`empirical.models` VAE or a user's ``torch.nn.Module``."""
+        return self.runs.model
+
+    @property
+    def user_module(self) -> bool:
+        """A user's module (``conv``, ``FILE.py:NAME``, an own loop): its rows say what is
+        known of the user's loop."""
+        return self.settings.source != BUILT_IN
 
     @property
     def relu(self) -> bool:
@@ -111,12 +134,26 @@ def _lower_bounded(a, ev: Evidence) -> Row:
 
 
 def _unbiased(a, ev: Evidence) -> Row:
+    if not ev.user_module:
+        return Row(
+            a.id,
+            a.name,
+            HOLDS,
+            "by construction: B rows drawn uniformly with replacement and fresh "
+            "independent reparameterised noise at every step",
+        )
+    sampling = ev.runs.options.get("sampling")
+    if sampling:
+        return Row(
+            a.id, a.name, HOLDS, f"by construction: {sampling}, so E[g_k | past] = grad F(theta_(k-1))"
+        )
     return Row(
         a.id,
         a.name,
-        HOLDS,
-        "by construction: B rows drawn uniformly with replacement and fresh "
-        "independent reparameterised noise at every step",
+        UNCHECKED,
+        "the minibatches and the noise come from your loop: rows drawn uniformly (with replacement) and "
+        "fresh noise at every step make E[g_k | past] = grad F(theta_(k-1)); shuffled epochs are close, "
+        "not the same",
     )
 
 
@@ -127,13 +164,14 @@ def _bounded_variance(a, ev: Evidence) -> Row:
         for name, e in c.named().items()
         if "sigma2" in name
     ]
-    return Row(
-        a.id,
-        a.name,
-        ESTIMATED,
+    evidence = (
         f"{', '.join(parts)} at {c.where}: the largest over the points, a "
-        "lower estimate of the supremum over the parameters",
+        "lower estimate of the supremum over the parameters"
     )
+    if ev.user_module:
+        how = ev.runs.options.get("batch_how", "")
+        evidence += f"; B = {int(ev.settings.batch_size)} ({how}); per-example gradients by {c.route_summary}"
+    return Row(a.id, a.name, ESTIMATED, evidence)
 
 
 def _bounded_sup(a, ev: Evidence) -> Row:
@@ -172,15 +210,13 @@ def _algorithm(a, ev: Evidence) -> Row:
 
 
 def _preconditioner(a, ev: Evidence) -> Row:
-    if ev.optimizer_options.get("adam_variant") == "torch":
-        return Row(
-            a.id, a.name, FAILS, "adam_variant 'torch': torch.optim.Adam puts g_k into v_k before the step"
-        )
-    return Row(a.id, a.name, HOLDS, "adam_variant 'delayed': the preconditioner is built from v_{k-1}")
+    if ev.optimizer.algorithm == "torch.optim.Adam":
+        return Row(a.id, a.name, FAILS, "variant 'torch': torch.optim.Adam puts g_k into v_k before the step")
+    return Row(a.id, a.name, HOLDS, "variant 'delayed': the preconditioner is built from v_{k-1}")
 
 
 def _momentum(a, ev: Evidence) -> Row:
-    b1 = ev.optimizer_options["betas"][0]
+    b1 = ev.optimizer.option("betas", (0.0, 0.0))[0]
     if b1 > 0:
         return Row(
             a.id,
@@ -213,6 +249,8 @@ def _box(a, ev: Evidence) -> Row:
 
 
 def _smooth_activations(a, ev: Evidence) -> Row:
+    if ev.user_module:
+        return Row(a.id, a.name, UNCHECKED, "a user's module: its activations are not inspected")
     if ev.relu:
         return Row(a.id, a.name, FAILS, "ReLU: f'' is undefined at 0 (A1 needs bounded f', f'')")
     s = getattr(ev.model, "s", None)
@@ -248,13 +286,10 @@ class _Extra:
     constraints: tuple = ()
 
 
-def assumption_rows(
-    theorem, ev: Evidence, overrides: Mapping[str, Callable[[Any, Evidence], Row]] | None = None
-) -> tuple[Row, ...]:
+def assumption_rows(theorem: Bound, ev: Evidence) -> tuple[Row, ...]:
     """One row per assumption of ``theorem`` (by id), then A1 and A2 when the
-    theorem leaves them out, then any inadmissible value of a constant.
-    ``overrides`` replace the check of some ids (the tracker's, for a user's loop)."""
-    checks = {**CHECKS, **(overrides or {})}
+    theorem leaves them out, then any inadmissible value of a constant."""
+    checks = CHECKS
     rows = []
     for a in theorem.assumptions:
         check = constraint_row if a.constraints else checks.get(a.id)

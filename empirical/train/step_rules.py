@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.validate import choice, positive
+from empirical.validate import choice, number
 
 #: Schedule name -> alpha in gamma_k = C_gamma k^(-alpha).
 SCHEDULES: dict[str, float] = {"sqrt": 0.5, "constant": 0.0}
@@ -176,8 +176,8 @@ class Adam:
     name = "adam"
 
     def __post_init__(self) -> None:
-        choice("adam_variant", self.variant, ADAM_VARIANTS)
-        positive("adam_eps", self.eps)
+        choice("variant", self.variant, ADAM_VARIANTS)
+        number("eps", self.eps)
         b1, b2 = self.betas
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ConfigError(f"option betas must be in [0, 1) x [0, 1), got {self.betas!r}")
@@ -223,7 +223,7 @@ class Adam:
         )
 
     def options(self) -> dict:
-        return {"betas": tuple(self.betas), "adam_eps": self.eps, "adam_variant": self.variant}
+        return {"betas": tuple(self.betas), "eps": self.eps, "variant": self.variant}
 
 
 @dataclass(frozen=True)
@@ -239,8 +239,8 @@ class Adagrad:
     needs_initial_gradient = False
 
     def __post_init__(self) -> None:
-        choice("adagrad variant (adam_variant)", self.variant, ADAGRAD_VARIANTS)
-        positive("adam_eps", self.eps)
+        choice("adagrad variant (variant)", self.variant, ADAGRAD_VARIANTS)
+        number("eps", self.eps)
 
     def init(self, params: Mapping[str, torch.Tensor]) -> AdamState:
         return AdamState(m={}, v={k: torch.zeros_like(p) for k, p in params.items()})
@@ -266,20 +266,21 @@ class Adagrad:
         return AdamState(m={}, v={k: t.to(*to[k]) for k, t in saved["v"].items()}, k=int(saved["k"]))
 
     def options(self) -> dict:
-        return {"adam_eps": self.eps, "adam_variant": self.variant}
+        return {"eps": self.eps, "variant": self.variant}
 
 
 def step_rule(
     optimizer: str,
     betas: tuple[float, float] = (0.9, 0.999),
-    adam_eps: float = 1e-8,
-    adam_variant: str = "torch",
+    eps: float = 1e-8,
+    variant: str = "torch",
 ) -> SGD | Adam | Adagrad:
-    """The step rule named ``optimizer`` (one of :data:`OPTIMIZERS`); ``adam_variant``
-    picks the Adam variant (:data:`ADAM_VARIANTS`) or the Adagrad one (:data:`ADAGRAD_VARIANTS`)."""
+    """The step rule named ``optimizer`` (one of :data:`OPTIMIZERS`); ``variant``
+    picks the Adam variant (:data:`ADAM_VARIANTS`) or the Adagrad one (:data:`ADAGRAD_VARIANTS`);
+    ``eps`` is the epsilon of either."""
     choice("optimizer", optimizer, OPTIMIZERS)
     if optimizer == "adam":
-        return Adam(tuple(float(b) for b in betas), adam_eps, adam_variant)
+        return Adam(tuple(float(b) for b in betas), eps, variant)
     if optimizer == "adagrad":
-        return Adagrad(adam_eps, adam_variant)
+        return Adagrad(eps, variant)
     return SGD()

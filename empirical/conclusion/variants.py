@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from empirical.compare import bind, observe
+from empirical.conclusion.coverage import OptimizerRun
+
+if TYPE_CHECKING:
+    from empirical.train.recording import TrainRun
 from empirical.errors import EmpiricalError
 from empirical.estimators.results import Estimate
-from empirical.pipeline.coverage import OptimizerRun
 
 COVERED, APPROX, NOT_COVERED = "covered", "approximate", "not covered"
 #: Variants that need a gradient bias the runs do not have.
@@ -137,19 +140,22 @@ def variant_extras(
     run: OptimizerRun,
     estimates: Mapping[str, Estimate],
     fixed: Mapping[str, float],
-    runs: Any,
-    lambdas: tuple[float, float] | None,
+    runs: TrainRun,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """The report's ``variants`` of an adaptive run (a TrainRun) and its ``preconditioner``
-    extremes (``lambdas``: smallest and largest factor of the step over every step, or None)."""
+    """The report's ``variants`` of an adaptive run and its ``preconditioner`` extremes: the
+    smallest and largest factor of the step over every step of every run (``runs.precond_min``,
+    ``runs.precond_max``; none for runs that did not read them)."""
+    lambdas = None
+    if runs.precond_min is not None and runs.precond_min.size:
+        lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
     records = (
         np.asarray(runs.record_steps), np.asarray(runs.full_grad_norm_sq), runs.full_grad_norm_sq_var,
         runs.record_dof,
     )  # fmt: skip
     out: dict[str, Any] = {
         "variants": evaluate_variants(
-            model, run, estimates, fixed, records, runs.step_size, lambdas, confidence
+            model, run, estimates, fixed, records, runs.step_sizes, lambdas, confidence
         )
     }
     if lambdas is not None:
@@ -157,7 +163,7 @@ def variant_extras(
             "lambda_min": lambdas[0],
             "lambda_max": lambdas[1],
             "method": "a-posteriori: the smallest and largest per-coordinate factor of the step "
-            "(empirical.train.optim.preconditioner_factor) over every step of every run and every "
+            "(empirical.train.step_rules.preconditioner_factor) over every step of every run and every "
             "coordinate the run moved, read from the optimizer's second-moment state",
         }
     return out

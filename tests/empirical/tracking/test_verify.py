@@ -1,5 +1,5 @@
-"""empirical.track on a user-written VAE in a plain loop: the theorem picked from the optimizer,
-the steps and step sizes it records, its records against brute force, the user's run untouched."""
+"""Tracked runs verified (empirical/tracking/verify.py): the theorem picked from the optimizer,
+its records against brute force, what is not covered, the observed weights, the report."""
 
 from __future__ import annotations
 
@@ -8,66 +8,18 @@ import math
 import numpy as np
 import pytest
 import torch
+from cases import run_user_loop as run_loop
+from cases import user_loss as loss
 from scipy import stats
-from torch import nn
 
 import empirical
-from empirical.errors import ConfigError, TrackingError
 from empirical.estimators.results import Estimate
 from empirical.optim import DefossezAdagrad, DefossezAdam
 
 
-class TinyVAE(nn.Module):
-    """A user's VAE, written from scratch: tanh MLPs, Gaussian decoder with unit variance."""
-
-    def __init__(self, D: int, hidden: int = 16, latent: int = 3) -> None:
-        super().__init__()
-        self.enc = nn.Linear(D, hidden)
-        self.mean = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-        self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, D))
-
-    def neg_elbo(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.tanh(self.enc(x))
-        mu, lv = self.mean(h), torch.tanh(self.logvar(h))
-        z = mu + (0.5 * lv).exp() * torch.randn_like(mu)
-        recon = 0.5 * (x - self.dec(z)).square().sum(1)
-        return recon + 0.5 * (lv.exp() + mu.square() - 1 - lv).sum(1)
-
-
-def loss(model: TinyVAE, x: torch.Tensor) -> torch.Tensor:
-    return model.neg_elbo(x)
-
-
 @pytest.fixture(scope="module")
-def X(digits):
-    """The user's data: the first 400 rows of digits (in [0, 1])."""
-    return digits[:400]
-
-
-def run_loop(X, make_opt, steps=120, B=32, seed=0, scheduler=None, tracked=True, order="after", **options):
-    """The user's plain loop: uniform minibatches, zero_grad, backward, optimizer.step(), then
-    (with ``tracked``) tracker.step(); ``scheduler(opt)`` steps before or after tracker.step()."""
-    torch.manual_seed(seed)
-    model = TinyVAE(X.shape[1])
-    opt = make_opt(model.parameters())
-    sched = scheduler(opt) if scheduler is not None else None
-    tracker = empirical.track(model, loss, X, opt, seed=seed, **options) if tracked else None
-    taken = []
-    for _ in range(steps):
-        idx = torch.randint(X.shape[0], (B,))
-        opt.zero_grad()
-        value = loss(model, X[idx]).mean()
-        value.backward()
-        taken.append(opt.param_groups[0]["lr"])
-        opt.step()
-        if sched is not None and order == "before":
-            sched.step()
-        if tracker is not None:
-            tracker.step(value)
-        if sched is not None and order == "after":
-            sched.step()
-    return model, tracker, taken
+def X(user_rows):
+    return user_rows
 
 
 def _statuses(result):
@@ -89,7 +41,7 @@ def test_sgd_under_step_lr_binds_the_schedule_theorem(X):
     assert result.ratio == pytest.approx(result.bound / result.observed.value)
     assert _statuses(result)["algorithm"].status == "holds"
     assert _statuses(result)["unbiased"].status == "unchecked"  # the user's loop draws its own batches
-    np.testing.assert_array_equal(result.runs.step_size, taken)  # 0.02, then 0.01 after 40 steps, ...
+    np.testing.assert_array_equal(result.runs.step_sizes, taken)  # 0.02, then 0.01 after 40 steps, ...
     assert sorted(set(taken)) == [0.005, 0.01, 0.02]
     steps = [k for k, _ in result.records]
     assert steps[0] == 0 and steps[-1] == 120 and steps == sorted(set(steps))
@@ -109,27 +61,6 @@ def test_sgd_under_step_lr_binds_the_schedule_theorem(X):
     last, var = result.records[-1][1], float(result.runs.full_grad_norm_sq_var[0, -1])
     half = stats.t.ppf(0.9995, result.runs.record_dof) * math.sqrt(var)
     assert abs(last - truth) <= half + 0.02 * truth, (last, half, truth)
-
-
-def test_scheduler_before_or_after_tracker_step_records_the_same_steps(X):
-    before = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=90, scheduler=step_lr, order="before")
-    after = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=90, scheduler=step_lr, order="after")
-    got = [t.finish().step_sizes for _, t, _ in (before, after)]
-    np.testing.assert_array_equal(got[0], got[1])
-    np.testing.assert_array_equal(got[0], before[2])
-
-
-def test_tracking_leaves_the_users_run_untouched(X):
-    """Same global seed with and without the tracker: the same trajectory, the same RNG stream after."""
-    plain, _, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=30, tracked=False)
-    after_plain = torch.rand(3)
-    tracked, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=30)
-    after_tracked = torch.rand(3)
-    for a, b in zip(plain.parameters(), tracked.parameters(), strict=True):
-        assert torch.equal(a, b)
-    assert torch.equal(after_plain, after_tracked)
-    run = tracker.finish()
-    assert run.batch_size == 32 and run.batch_how.startswith("inferred")
 
 
 def test_sgd_with_momentum_is_not_covered(X):
@@ -187,27 +118,6 @@ def test_observed_weights_are_the_tau_distribution(X):
     assert result.observed.value == pytest.approx(brute, rel=1e-12)
 
 
-def test_tracker_refuses_out_of_order_use(X):
-    torch.manual_seed(0)
-    model = TinyVAE(X.shape[1])
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    tracker = empirical.track(model, loss, X, opt, batch_size=8)
-    with pytest.raises(TrackingError, match="without an optimizer step"):
-        tracker.step()
-    with pytest.raises(TrackingError, match="no optimizer step"):
-        tracker.verify()
-    loss(model, X[:8]).mean().backward()
-    opt.step()
-    with pytest.raises(TrackingError, match="after the last tracker.step"):
-        tracker.verify()
-    with pytest.raises(ConfigError, match="2-D tensor"):
-        empirical.track(model, loss, X[0], opt)
-    with pytest.raises(ConfigError, match="torch.optim.Optimizer"):
-        empirical.track(model, loss, X, "sgd")
-    with pytest.raises(ConfigError, match="record_gradients"):
-        empirical.track(model, loss, X, opt, record_gradients=2)
-
-
 def test_groups_with_different_steps_and_other_optimizers_are_not_covered(X):
     def two_groups(params):
         params = list(params)
@@ -237,4 +147,27 @@ def test_result_writes_the_cli_report(X, tmp_path):
     assert data["holds"] == result.holds and data["records"][-1][0] == 40
     assert data["tracker"]["batch_size"] == 32 and data["variants"]
     text = (report.folder / "report.md").read_text()
-    assert "TinyVAE (user module)" in text and "Every Adam theorem on this run" in text
+    assert "VAE (user module)" in text and "Every Adam theorem on this run" in text
+
+
+def test_an_own_loop_is_described_by_its_settings(X):
+    """Runs of the user's own loop conclude with settings of source "own loop": the module's class,
+    the optimizer as it ran, the data's shape; the seeds reported are the runs' own."""
+    runs = []
+    for seed in (2, 7):
+        _, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=30, seed=seed)
+        runs.append(tracker.finish())
+    result = empirical.tracking.verify_runs(runs)
+    s = result.settings
+    assert (s.source, s.model, s.optimizer, s.data) == (
+        "own loop",
+        "VAE (user module)",
+        "torch.optim.SGD",
+        f"user data ({X.shape[0]} rows x {X.shape[1]})",
+    )
+    assert (s.steps, s.batch_size, s.runs, s.K) == (30, 32, 2, None)
+    assert result.observed.runs == 2 and list(result.runs.seeds) == [2, 7]
+    from empirical.report.content import report_json
+
+    data = report_json(result)
+    assert data["seeds"] == [2, 7] and data["runs"] == 2 and data["settings"]["source"] == "own loop"

@@ -1,0 +1,192 @@
+"""The three figures of a verify report (convergence.png, constants.png,
+training.png), in the one style of :mod:`empirical.report.figures`; titles
+name the run in words (:mod:`empirical.report.names`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from empirical.report.figures import (
+    COLOURS,
+    Z_BOUND,
+    Z_MEAN,
+    band_to_bottom,
+    draw_runs,
+    figure,
+    figure_of,
+    legend_outside,
+    observable_label,
+    positive,
+)
+from empirical.report.names import run_name, theorem_name
+
+#: A bound more than this many times above the data is left out of the data's panel.
+FAR_ABOVE = 30.0
+
+
+def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
+    """True when the bound's smallest finite value is more than :data:`FAR_ABOVE`
+    times the largest positive observed value: drawn together, the data would be squashed."""
+    curve = np.asarray(curve, dtype=float)
+    ok = np.isfinite(curve) & (curve > 0)
+    top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
+    return bool(ok.any() and np.isfinite(top) and curve[ok].min() > FAR_ABOVE * top)
+
+
+def rate_text(rate) -> str:
+    """What the theorem says of the rate in n, for the fitted slope's legend entry:
+    "bound constant in n" when the rate is (e.g. Adam's constant-step bound), else the rate."""
+    if rate.theory_exponent == 0 or str(rate.theory).strip() == "1":
+        return "theory: bound constant in n, slope 0"
+    if not np.isfinite(rate.theory_exponent):  # e.g. a bound through the steps' sums
+        return f"theory: {rate.theory}"
+    return f"theory: {rate.theory}, slope {rate.theory_exponent:g}"
+
+
+def plot_convergence(result, path: Path):
+    """Top: the theorem's weighted average up to n, each run thin, the mean
+    with its pointwise t-interval over runs as a band, the final observed
+    interval, the fitted slope, and the bound when it is within
+    :data:`FAR_ABOVE` of the data. Bottom: bound / observed mean against n.
+    Legends to the right of the panels. Returns the Figure."""
+    ns, avg = np.asarray(result.extras["horizons"]), np.asarray(result.extras["running_averages"])
+    curve = np.asarray(result.extras["bound_curve"])
+    obs, rate, R = result.observed, result.rate, avg.shape[0]
+    ok = np.isfinite(curve) & (curve > 0)
+    far = far_above(curve, avg)
+    title = (
+        f"{run_name(result.settings)}: {R} run(s)\n{result.verdict.value}; "
+        f"bound/observed = {result.ratio:.3g}"
+    )
+    ratios = {"height_ratios": [3, 1.4]}
+    with figure(path, 2, 1, size=(10, 6), title=title, sharex=True, gridspec_kw=ratios) as (a1, a2):
+        band = draw_runs(a1, ns, avg)
+        a1.set_xscale("log")
+        yerr = [[obs.value - obs.lo], [obs.hi - obs.value]]
+        label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]"
+        a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="o", color=COLOURS["observed"], capsize=3,
+                    zorder=Z_MEAN, label=label)  # fmt: skip
+        if np.isfinite(rate.exponent):
+            keep = ns >= 0.1 * result.settings.steps
+            label = f"fitted slope {rate.exponent:.2f} [{rate.lo:.2f}, {rate.hi:.2f}] ({rate_text(rate)})"
+            fit = np.exp(rate.intercept) * ns[keep] ** rate.exponent
+            a1.plot(ns[keep], fit, "--", color=COLOURS["fit"], lw=1, zorder=Z_MEAN, label=label)
+        if ok.any() and not far:
+            a1.plot(ns[ok], curve[ok], color=COLOURS["bound"], lw=2, zorder=Z_BOUND,
+                    label=f"bound: {theorem_name(result.theorem)}")  # fmt: skip
+        elif far:
+            text = f"bound at n: {result.bound_value:.3g}, far above (see the ratio below)"
+            a1.text(0.98, 0.97, text, transform=a1.transAxes, ha="right", va="top", color=COLOURS["bound"])
+        band_to_bottom(a1, band)
+        a1.set_ylabel(observable_label(result.theorem.lhs.observable))
+        a1.set_title("observed runs" + ("" if far else " and the bound at every horizon"))
+        legend_outside(a1)
+        mean = avg.mean(0)
+        a2.loglog(
+            ns,
+            positive(curve / np.where(ok, mean, np.nan)),
+            color=COLOURS["bound"],
+            label="bound / observed mean",
+        )
+        a2.axhline(1.0, color=COLOURS["fit"], lw=1, ls=":", label="ratio 1: below it the bound is violated")
+        a2.set(xlabel="iterations n", ylabel="bound / observed")
+        legend_outside(a2)
+    return figure_of(a1)
+
+
+def constants_used(named: dict[str, Any], ends: dict[str, str]) -> list[str]:
+    """The estimated constants the bound uses (those bound at an interval end), in estimation order."""
+    return [name for name in named if name in ends]
+
+
+def plot_constants(result, path: Path):
+    """One panel per constant the bound uses, on its own axis fitted to its
+    interval: the point estimate, the interval, the end put into the bound.
+    Returns the Figure."""
+    named, ends = result.constants.named(), result.binding.ends
+    names = constants_used(named, ends)
+    lower = set(result.constants.lower_estimates)
+    with figure(
+        path,
+        len(names),
+        1,
+        size=(7, 0.95 * len(names) + 0.9),
+        squeeze=False,
+        title=f"{run_name(result.settings)}: estimated constants the bound uses, with their intervals",
+    ) as axes:
+        for ax, name in zip(axes[:, 0], names, strict=True):
+            e, used = named[name], ends[name]
+            width = max(e.hi - e.lo, abs(e.value) * 1e-3, 1e-12)
+            ax.plot([e.lo, e.hi], [0, 0], "-", color=COLOURS["observed"], lw=4, solid_capstyle="butt")
+            ax.plot([e.value], [0], "o", color=COLOURS["observed"], ms=6)
+            ax.plot([e.hi if used == "hi" else e.lo], [0], "|", color=COLOURS["bound"], ms=22, mew=3)
+            ax.set_xlim(min(e.lo, e.value) - 0.35 * width, max(e.hi, e.value) + 0.35 * width)
+            ax.set_ylim(-1, 1)
+            ax.set_yticks([])
+            star = ", lower estimate of a supremum" if name in lower else ""
+            ax.set_title(
+                f"{name} = {e.value:.4g}  [{e.lo:.4g}, {e.hi:.4g}], used: {used} "
+                f"= {e.hi if used == 'hi' else e.lo:.4g}{star}",
+                loc="left",
+            )
+            ax.grid(axis="y", visible=False)
+        axes[-1, 0].set_xlabel("value (blue: interval and point estimate; red: the end put into the bound)")
+    return figure_of(axes)
+
+
+def loss_scale(values: np.ndarray) -> tuple[str, dict[str, float], str]:
+    """(scale, its options, a note for the title) of a loss axis: "log" when every finite
+    value is positive, else "symlog" (linear within the smallest magnitudes), said in the note."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0 or np.all(v > 0):
+        return "log", {}, ""
+    tiny = np.abs(v[v != 0])
+    linthresh = float(np.quantile(tiny, 0.05)) if tiny.size else 1.0
+    return "symlog", {"linthresh": linthresh}, " (symlog axis: the loss takes values <= 0)"
+
+
+def plot_training(result, path: Path):
+    """Per run: minibatch loss and F(theta_k) (log axis, or symlog when a value is <= 0);
+    ||g_k||^2 and the unbiased ||grad F(theta_k)||^2 records. Legends below the panels.
+    Returns the Figure."""
+    runs = result.runs
+    steps = np.arange(1, runs.steps + 1)
+    title = (
+        f"training: {run_name(result.settings)}, {runs.runs} run(s), seeds {runs.seeds[0]}..{runs.seeds[-1]}"
+    )
+    thin = {"lw": 0.5, "alpha": 0.4, "color": COLOURS["other"]}
+    dots = {"ms": 2, "color": COLOURS["observed"]}
+    scale, options, note = loss_scale(np.concatenate([np.ravel(runs.loss), np.ravel(runs.full_loss)]))
+    with figure(path, 1, 2, size=(10, 4.4), title=title) as (a1, a2):
+        for i in range(runs.runs):
+            first = i == 0
+            a1.plot(steps, runs.loss[i], **thin, label="minibatch loss" if first else None)
+            label = r"$F(\theta_k)$, full data" if first else None
+            a1.plot(runs.record_steps, runs.full_loss[i], "o-", **dots, label=label)
+            a2.plot(steps, runs.grad_norm_sq[i], **thin, label=r"$\|g_k\|^2$ (minibatch)" if first else None)
+            label = r"unbiased $\|\nabla F(\theta_k)\|^2$ records (> 0 drawn)" if first else None
+            a2.plot(runs.record_steps, positive(runs.full_grad_norm_sq[i]), "o-", **dots, label=label)
+        a1.set_yscale(scale, **options)
+        if scale == "log":  # a loss spans little of a decade: plain numbers, not 7.4 x 10^1
+            from matplotlib.ticker import FuncFormatter
+
+            plain = FuncFormatter(lambda v, _: f"{v:.4g}")
+            a1.yaxis.set_major_formatter(plain)
+            a1.yaxis.set_minor_formatter(plain)
+        a1.set(xlabel="step k", ylabel=f"loss per example ({scale})", title=f"loss{note}")
+        a2.set(xlabel="step k", ylabel="squared gradient norm (log)", title="gradient norms", yscale="log")
+        legend_outside(a1, below=True)
+        legend_outside(a2, below=True)
+    return figure_of(a1)
+
+
+def write_figures(result, folder: Path) -> tuple[str, ...]:
+    """The three figures of a verify run into ``folder``; their file names."""
+    plot_convergence(result, folder / "convergence.png")
+    plot_constants(result, folder / "constants.png")
+    plot_training(result, folder / "training.png")
+    return ("convergence.png", "constants.png", "training.png")

@@ -1,0 +1,111 @@
+"""empirical.track on a user-written VAE in a plain loop (empirical/tracking/tracker.py): the
+steps and step sizes it records, the user's run untouched, its refusals, and what it finishes
+as (the run type of training)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from cases import run_user_loop as run_loop
+from cases import user_loss as loss
+from cases import user_vae
+
+import empirical
+from empirical.errors import ConfigError, TrackingError
+from empirical.optim import DefossezAdam
+
+
+@pytest.fixture(scope="module")
+def X(user_rows):
+    return user_rows
+
+
+def _statuses(result):
+    return {r.id: r for r in result.assumptions}
+
+
+def step_lr(opt):
+    return torch.optim.lr_scheduler.StepLR(opt, step_size=40, gamma=0.5)
+
+
+def test_scheduler_before_or_after_tracker_step_records_the_same_steps(X):
+    before = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=90, scheduler=step_lr, order="before")
+    after = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=90, scheduler=step_lr, order="after")
+    got = [t.finish().step_sizes for _, t, _ in (before, after)]
+    np.testing.assert_array_equal(got[0], got[1])
+    np.testing.assert_array_equal(got[0], before[2])
+
+
+def test_tracking_leaves_the_users_run_untouched(X):
+    """Same global seed with and without the tracker: the same trajectory, the same RNG stream after."""
+    plain, _, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=30, tracked=False)
+    after_plain = torch.rand(3)
+    tracked, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=0.02), steps=30)
+    after_tracked = torch.rand(3)
+    for a, b in zip(plain.parameters(), tracked.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert torch.equal(after_plain, after_tracked)
+    run = tracker.finish()
+    assert run.options["batch_size"] == 32 and run.options["batch_how"].startswith("inferred")
+
+
+def test_tracker_refuses_out_of_order_use(X):
+    torch.manual_seed(0)
+    model = user_vae(X.shape[1])
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    tracker = empirical.track(model, loss, X, opt, batch_size=8)
+    with pytest.raises(TrackingError, match="without an optimizer step"):
+        tracker.step()
+    with pytest.raises(TrackingError, match="no optimizer step"):
+        tracker.verify()
+    loss(model, X[:8]).mean().backward()
+    opt.step()
+    with pytest.raises(TrackingError, match="after the last tracker.step"):
+        tracker.verify()
+    with pytest.raises(ConfigError, match="2-D tensor"):
+        empirical.track(model, loss, X[0], opt)
+    with pytest.raises(ConfigError, match="torch.optim.Optimizer"):
+        empirical.track(model, loss, X, "sgd")
+    with pytest.raises(ConfigError, match="record_gradients"):
+        empirical.track(model, loss, X, opt, record_gradients=2)
+
+
+def test_a_tracker_finishes_as_the_run_type_of_training(X):
+    """finish() returns a TrainRun of one run (the arrays training records, under its names);
+    runs of two seeds stack into one TrainRun of two, and run(i) takes one back out."""
+    from empirical.train import TrainRun, stack_runs
+
+    finished = []
+    for seed in (3, 4):
+        _, tracker, taken = run_loop(
+            X, lambda p: DefossezAdam(p, lr=1e-3), steps=20, seed=seed, batch_size=32
+        )
+        run = tracker.finish()
+        assert isinstance(run, TrainRun) and run.seeds == (seed,) and run.runs == 1 and run.steps == 20
+        np.testing.assert_array_equal(run.step_sizes, taken)
+        assert (
+            run.loss.shape
+            == run.grad_norm_sq.shape
+            == run.grad_sup_norm.shape
+            == run.precond_min.shape
+            == (1, 20)
+        )
+        T = run.record_steps.size
+        assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (1, T)
+        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 3.0
+        assert run.snapshots.shape == (
+            1,
+            run.snapshot_steps.size,
+            sum(p.numel() for p in run.model.parameters()),
+        )
+        assert run.loops[0].model is run.model and run.options["batch_how"] == "given (batch_size=)"
+        assert set(run.timings) == {"training", "tracking"}
+        finished.append(run)
+    both = stack_runs(finished)
+    assert both.seeds == (3, 4) and both.runs == 2 and both.full_grad_norm_sq.shape[0] == 2
+    assert len(both.loops) == 2 and both.run(1).loops[0] is finished[1].loops[0]
+    np.testing.assert_array_equal(both.run(1).full_grad_norm_sq, finished[1].full_grad_norm_sq)
+    with pytest.raises(ConfigError, match="share their steps"):
+        _, other, _ = run_loop(X, lambda p: DefossezAdam(p, lr=1e-3), steps=21, batch_size=32)
+        stack_runs([finished[0], other.finish()])
