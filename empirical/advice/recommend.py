@@ -325,20 +325,19 @@ def _split_advice(
     values, _ = bound_values(bound, c_best)
     a = _attribution(bound, values, best.n, best.B, best.K, best.C_gamma)
     share0, share = _delta_share(a0), _delta_share(a)
+    top = grid[0]
+    capped = f" with n <= {cap} (--max-steps)" if top is not best else ""
     why = (
         f"at the default (n = {default.n}, B = {default.B}, K = {default.K}) the Delta term is {share0:.0%} "
-        f"of the bound and the noise terms {1 - share0:.0%}; of {len(grid)} (B, K) on powers of two with "
-        f"n = budget/(B K) and C_gamma by the rule at each, the bound is lowest at B = {best.B}, "
+        f"of the bound and the noise terms {1 - share0:.0%}; of the {len(grid)} (B, K) on powers of two "
+        f"(n = budget/(B K), C_gamma by the rule at each){capped}, the bound is lowest at B = {best.B}, "
         f"K = {best.K}, n = {best.n} (C_gamma = {best.C_gamma:.4g}), where the Delta term is {share:.0%}"
     )
-    top = grid[0]
-    if top is not best:
-        why += (
-            f" among those with n <= {cap} (--max-steps); the whole grid's best is B = {top.B}, K = {top.K}, "
-            f"n = {top.n}, bound x {top.bound / default.bound:.3g}"
-        )
     if best.same_run(default):
         why += ": the default is already the bound's best split"
+    if capped:
+        gain = top.bound / default.bound
+        why += f"; without the cap: B = {top.B}, K = {top.K}, n = {top.n}, bound x {gain:.3g}"
     values = {"n": best.n, "B": best.B, "K": best.K, "C_gamma": best.C_gamma}
     return Recommendation("split", values, best.bound / default.bound, why)
 

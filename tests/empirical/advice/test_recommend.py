@@ -159,3 +159,16 @@ def test_a_step_cap_keeps_the_best_split_within_it_and_names_the_whole_grids():
     assert (capped.advice.B, capped.advice.K, capped.advice.n) == (B, K, n)
     split = next(r for r in capped.recommendations if r.name == "split")
     assert f"B = {free.advice.B}, K = {free.advice.K}, n = {free.advice.n}" in split.reasoning
+
+
+def test_a_cap_at_the_default_steps_on_digits_leaves_the_default_as_the_advice():
+    from empirical.pipeline.pilot import PilotPoint, from_pilot
+
+    points = [PilotPoint(84.4, 199.0 / 32 + 400.0 / 32, 15.5, True, 199.0, 400.0)]
+    C0 = from_pilot(points, 2000).C_gamma
+    advice = recommend("gaussian", [DIGITS], 64_000, (32, 1), C0, "pilot", max_steps=2000)
+    assert advice.is_default and advice.gain == pytest.approx(1)
+    assert (
+        "already the bound's best split"
+        in next(r for r in advice.recommendations if r.name == "split").reasoning
+    )
