@@ -6,10 +6,15 @@ runs, the stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
 
 At the record steps (:func:`record_plan`: every early step, then log-spaced,
 then regular; always theta_0 and theta_n), for every run: an unbiased record
-of ||grad F(theta_k)||^2 (two full-data gradients with independent noise, see
-:func:`empirical.train.batched.gradient_norm_records`), F(theta_k) and
-||theta_k||_inf. At a sparse subset of them (:func:`snapshot_plan`) the
-parameters themselves, for estimating constants along the runs afterwards.
+of ||grad F(theta_k)||^2 (the U-statistic of three gradients with independent
+rows and noise, see :func:`empirical.train.batched.gradient_norm_records`) with
+its jackknife variance, an unbiased estimate of F(theta_k) and ||theta_k||_inf.
+Each record's gradients are over as many rows as a relative standard error of
+:data:`RECORD_PRECISION` (:data:`FINAL_PRECISION` at theta_n) needs, planned
+from the run's earlier records (:func:`empirical.estimators.sampled.next_rows`:
+at least :data:`RECORD_MIN_ROWS`, all N rows when the plan reaches N). At a
+sparse subset of them (:func:`snapshot_plan`) the parameters themselves, for
+estimating constants along the runs afterwards.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ LOG_RECORDS = 30
 REGULAR_RECORDS = 16
 #: Parameter snapshots kept per run (including theta_0 and theta_n).
 SNAPSHOTS = 16
+#: Relative standard error sqrt(v)/|U| the records' rows are planned for along a run (every
+#: record enters the observed weighted average with a weight well below 1) ...
+RECORD_PRECISION = 0.10
+#: ... and at theta_n, the final record (empirical.estimators.sampled.PRECISION).
+FINAL_PRECISION = 0.05
+#: The fewest rows per gradient of a record (the first record of a run uses these).
+RECORD_MIN_ROWS = 128
 
 
 def record_plan(
@@ -88,7 +100,8 @@ class TrainRun:
     their expectation is not), ``full_loss`` (R, T) F(theta_k),
     ``param_sup_norm`` (R, T) ||theta_k||_inf, ``elapsed`` (T,) seconds,
     ``full_grad_norm_sq_var`` (R, T) each record's estimated variance on
-    ``record_dof`` degrees of freedom (None: unknown). At
+    ``record_dof`` degrees of freedom (None: unknown), ``record_rows`` (R, T) the
+    rows per gradient of each record (N: the full data; None: not recorded). At
     ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k flattened in the
     order of ``param_keys`` (float64). ``params``: theta_n, stacked (R, ...).
     """
@@ -113,6 +126,7 @@ class TrainRun:
     record_dof: float = float("nan")
     precond_min: np.ndarray | None = None
     precond_max: np.ndarray | None = None
+    record_rows: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -146,6 +160,7 @@ class TrainRun:
             else self.full_grad_norm_sq_var[sl],
             precond_min=None if self.precond_min is None else self.precond_min[sl],
             precond_max=None if self.precond_max is None else self.precond_max[sl],
+            record_rows=None if self.record_rows is None else self.record_rows[sl],
             full_loss=self.full_loss[sl],
             param_sup_norm=self.param_sup_norm[sl],
             snapshots=self.snapshots[sl],
@@ -162,6 +177,7 @@ RECORD_KEYS = (
     "record_steps",
     "full_grad_norm_sq",
     "full_grad_norm_sq_var",
+    "record_rows",
     "full_loss",
     "param_sup_norm",
     "elapsed",
@@ -207,6 +223,7 @@ def finish(
         record_dof=record_dof,
         precond_min=per_run("precond_min", n) if history.get("precond_min") else None,
         precond_max=per_run("precond_max", n) if history.get("precond_max") else None,
+        record_rows=per_run("record_rows", T).astype(np.int64) if history.get("record_rows") else None,
         full_loss=per_run("full_loss", T),
         param_sup_norm=per_run("param_sup_norm", T),
         elapsed=np.asarray(history["elapsed"], dtype=np.float64),
