@@ -39,7 +39,7 @@ REGULAR_RECORDS = 16
 SNAPSHOTS = 16
 #: Relative standard error sqrt(v)/|U| the records' rows are planned for along a run (every
 #: record enters the observed weighted average with a weight well below 1) ...
-RECORD_PRECISION = 0.10
+RECORD_PRECISION = 0.15
 #: ... and at theta_n, the final record (empirical.estimators.sampled.PRECISION).
 FINAL_PRECISION = 0.05
 #: The fewest rows per gradient of a record (the first record of a run uses these).
