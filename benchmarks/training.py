@@ -112,12 +112,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"  {label:58s} {med[name]:7.2f} s ({medw[name]:.2f} s)")
     loop_ratio = med["recorded"] / med["anchor"]
     record_share = med["recorded"] / med["training"] - 1.0
-    rows = run.record_rows
+    rows = getattr(run, "record_rows", None)  # None: every record over all N rows
+    rows_text = (
+        f"median {int(statistics.median(rows.ravel().tolist()))}, mean {rows.mean():.0f}"
+        if rows is not None
+        else "all"
+    )
     print(f"recorded runs / R plain loops: {loop_ratio:.2f} ({met(loop_ratio, 1.0)})")
     print(
         f"records / training: {record_share:.2f} ({met(record_share, 0.2)}); rows per gradient of a record: "
-        f"median {int(statistics.median(rows.ravel().tolist()))}, mean {rows.mean():.0f} of N = {X.shape[0]} "
-        "(3 gradients per record)"
+        f"{rows_text} of N = {X.shape[0]} (3 gradients per record)"
     )
     return {"recorded_over_anchor": loop_ratio, "records_over_training": record_share, **med}
 

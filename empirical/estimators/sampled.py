@@ -31,6 +31,12 @@ kept within [min_rows, N] (a plan of N or more rows is the full-data gradient). 
 on the side of fewer rows where the first term still matters; the variance reported is always
 the record's own jackknife, whatever the plan.
 
+F alone (:func:`sampled_mean`, for Delta = F(theta_0) - F*): the mean of b losses over rows drawn
+without replacement, each with fresh noise, has variance s^2 / b (s^2 the variance of one
+row's loss; less by the finite-population factor): b = s^2 / (precision |F - reference|)^2,
+planned from a pilot the same way, with ``reference`` the value the precision is relative to
+(F*, so that it is Delta's).
+
 Why the plan keeps the estimate unbiased. The rows of a record are planned from draws that
 are *independent of the record's own*: a pilot whose gradients are then discarded
 (:func:`sampled_gradient_norm_sq`), or the earlier records of a training run
@@ -51,6 +57,7 @@ import torch
 
 from empirical.errors import ConfigError, LossError
 from empirical.estimators.gradnorm import u_statistic
+from empirical.estimators.results import Estimate, check_confidence, mean_interval
 
 #: Default relative standard error sqrt(v)/|U| a planned record aims at.
 PRECISION = 0.05
@@ -120,6 +127,14 @@ def record_from(losses: torch.Tensor, grads: torch.Tensor, rows: int, pilot_rows
     return out
 
 
+def _check(N: int, pilot_rows: int, precision: float) -> None:
+    if not (isinstance(precision, int | float) and not isinstance(precision, bool) and 0 < precision < 1):
+        raise ConfigError(f"precision must be a number in (0, 1), got {precision!r}")
+    for name, value in (("N", N), ("pilot_rows", pilot_rows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+
+
 def sampled_gradient_norm_sq(
     gradients: Gradients,
     N: int,
@@ -142,11 +157,7 @@ def sampled_gradient_norm_sq(
     """
     if isinstance(m, bool) or not isinstance(m, int) or m < 3:
         raise ConfigError(f"need m >= 3 gradients for a jackknife variance, got {m!r}")
-    if not (isinstance(precision, int | float) and 0 < precision < 1):
-        raise ConfigError(f"precision must be a number in (0, 1), got {precision!r}")
-    for name, value in (("N", N), ("pilot_rows", pilot_rows)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+    _check(N, pilot_rows, precision)
     min_rows = pilot_rows if min_rows is None else min_rows
     if pilot_rows >= N:
         losses, grads = gradients(None)
@@ -155,6 +166,57 @@ def sampled_gradient_norm_sq(
     rows = planned_rows(pilot.value, pilot.variance, pilot_rows, N, precision, min_rows)
     losses, grads = gradients(draw_rows(N, rows, m, generator))
     return record_from(losses, grads, rows, pilot_rows)
+
+
+def sampled_mean(
+    losses: Callable[[torch.Tensor | None], torch.Tensor],
+    N: int,
+    generator: torch.Generator,
+    *,
+    precision: float = PRECISION,
+    reference: float = 0.0,
+    pilot_rows: int = MIN_ROWS,
+    confidence: float = 0.95,
+    what: str = "F",
+) -> Estimate:
+    """An unbiased estimate of F (the mean loss over the N rows) over as many rows as a
+    standard error of ``precision`` |F - ``reference``| needs (module docstring), with its
+    Student-t interval over the rows.
+
+    ``losses(rows)``: rows (b,) of row indices, or None for all N rows -> the b losses (b,),
+    each with fresh noise. A pilot of ``pilot_rows`` rows plans b rows, s^2 / (precision
+    |F - reference|)^2 within [pilot_rows, N]; b fresh rows (drawn from ``generator``) give the
+    estimate, the pilot discarded (unbiased). ``n_evals`` counts both.
+    """
+    _check(N, pilot_rows, precision)
+    confidence = check_confidence(confidence)
+
+    def drawn(rows: int) -> torch.Tensor:
+        picked = draw_rows(N, rows, 1, generator)
+        out = losses(None if picked is None else picked[0]).detach().to(torch.float64).reshape(-1)
+        if out.numel() != rows or not bool(torch.isfinite(out).all()):
+            raise LossError(f"losses(rows) must return {rows} finite losses, got {tuple(out.shape)}")
+        return out
+
+    spent = 0
+    rows = N
+    if pilot_rows < N:
+        pilot = drawn(pilot_rows)
+        spent = pilot_rows
+        gap = abs(float(pilot.mean()) - reference)
+        need = float(pilot.var()) / (precision * gap) ** 2 if gap > 0 else math.inf
+        rows = N if need >= N else max(pilot_rows, math.ceil(need))
+    sample = drawn(rows)
+    method = (
+        f"{what} over {rows} rows drawn without replacement"
+        + (
+            f" (planned from a {spent}-row pilot for {precision:.0%} of |{what} - {reference:.6g}|)"
+            if spent
+            else ""
+        )
+        + ", t interval over rows"
+    )
+    return mean_interval(sample, method, confidence, n_evals=spent + rows)
 
 
 def next_rows(

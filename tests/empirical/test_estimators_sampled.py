@@ -17,6 +17,7 @@ from empirical.estimators.sampled import (
     planned_rows,
     record_from,
     sampled_gradient_norm_sq,
+    sampled_mean,
 )
 
 F64 = torch.float64
@@ -68,6 +69,36 @@ def test_planned_records_are_unbiased_and_their_variance_errs_wide():
     assert 0.05 < np.median(np.sqrt(variances) / np.abs(values)) < 0.2
 
 
+def losses_with(gen: torch.Generator):
+    """The per-row losses of the toy loss, noise from ``gen``."""
+
+    def losses(rows: torch.Tensor | None) -> torch.Tensor:
+        x = X if rows is None else X[rows]
+        eps = torch.randn((x.shape[0], D + 1), generator=gen, dtype=F64)
+        return (x + S * eps[:, :D]) @ W + 0.5 * (1.0 + eps[:, D]) * (W**2).sum()
+
+    return losses
+
+
+@pytest.mark.slow
+def test_planned_means_are_unbiased_and_their_intervals_cover():
+    reps, reference = 1500, F_TRUE - 0.5  # precision relative to F - reference (like Delta)
+    values, covered, rows = [], 0, []
+    for seed in range(reps):
+        gen = torch.Generator().manual_seed(seed)
+        est = sampled_mean(losses_with(gen), N, gen, precision=0.05, reference=reference, pilot_rows=32)
+        values.append(est.value)
+        covered += est.lo <= F_TRUE <= est.hi
+        rows.append(est.n_evals - 32)
+    values = np.array(values)
+    assert abs(values.mean() - F_TRUE) <= 4 * values.std(ddof=1) / math.sqrt(reps)
+    assert 0.92 <= covered / reps <= 0.99
+    assert 32 < np.median(rows) < N  # planned: more than the pilot, fewer than all rows
+    assert 0.03 < np.median(np.abs(values - F_TRUE)) / 0.5 < 0.08  # about 5 % of F - reference
+    everything = sampled_mean(losses_with(torch.Generator()), N, torch.Generator(), pilot_rows=N)
+    assert everything.n_evals == N and "pilot" not in everything.method
+
+
 def test_the_pilot_is_not_part_of_the_record():
     """A record's own draws come after the pilot's from the same generator: replaying the
     generator past the pilot reproduces the record from its rows alone."""
@@ -116,3 +147,7 @@ def test_bad_inputs_raise_typed_errors():
         sampled_gradient_norm_sq(gradients_with(gen), N, gen, pilot_rows=0)
     with pytest.raises(LossError, match="not finite"):
         record_from(torch.zeros(3), torch.full((3, 2), math.nan), 10)
+    with pytest.raises(LossError, match="finite losses"):
+        sampled_mean(lambda rows: torch.zeros(2), N, gen)
+    with pytest.raises(ConfigError, match="precision"):
+        sampled_mean(losses_with(gen), N, gen, precision=1.5)
