@@ -14,13 +14,17 @@ Why one node. Autograd through the formula records six nodes per layer; its doub
 product, about eight elementwise passes each. Here:
 
 * the forward is the formula, clamped to [s1, s2] (identity in exact arithmetic; far from
-  the bounds the difference of two large softplus values can round one ulp past them);
-* a plain gradient (grad mode off during the backward pass) is
-  softplus_backward(g, a) - softplus_backward(g, b): the same operations, bit for bit, that
-  autograd through the formula performs, so training trajectories are unchanged;
+  the bounds the difference of two large softplus values can round one ulp past them), and
+  f'(x) computed once beside it;
 * a gradient that will itself be differentiated (``create_graph=True``, torch.func.grad) is
   g f'(x) with f' a node (:class:`_Slope`) that computes f'' once, when the gradient's graph is
-  built: every Hessian-vector product then costs two products per layer.
+  built;
+* a backward pass with grad mode off (a Hessian-vector product runs back through the forward
+  part of the graph too) is g f'(x), one product.
+
+So every Hessian-vector product costs three products per layer where autograd through the
+formula runs two softplus backward and two softplus double backward passes (about twenty
+elementwise passes).
 
 Forward-mode derivatives (torch.func.jvp) and vmap are supported (``jvp`` methods,
 ``generate_vmap_rule``).
@@ -29,8 +33,9 @@ When. A custom node costs a Python call per layer, more than it saves on the sma
 of a training step (and far more under vmap): :func:`empirical.nets.softclip` records the
 node only inside :func:`second_order`, which the double-backward Hessian-vector product
 (:class:`empirical.estimators.hvp.HessianOperator`) enters while it builds the gradient's
-graph; everywhere else autograd differentiates the formula itself. Both give the same
-values and gradients (the gradient bit for bit with grad mode off).
+graph; everywhere else (training) autograd differentiates the formula itself. Both give the
+same values (bit for bit) and the same derivatives up to rounding (sigma against softplus's
+own backward formula).
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ import torch.nn.functional as F
 
 #: torch's softplus threshold (F.softplus's default): above it softplus is the identity.
 THRESHOLD = 20.0
-_softplus_backward = torch.ops.aten.softplus_backward
 _SECOND_ORDER: ContextVar[bool] = ContextVar("softclip_second_order", default=False)
 
 
@@ -124,17 +128,15 @@ class _SoftClip(torch.autograd.Function):
     def setup_context(ctx, inputs, output) -> None:
         x, s, s1, s2 = inputs
         ctx.constants = (s, s1, s2)
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(x, slope(x, s, s1, s2) if ctx.needs_input_grad[0] else None)
         ctx.save_for_forward(x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (x,) = ctx.saved_tensors
-        s, s1, s2 = ctx.constants
+        x, first = ctx.saved_tensors
         if torch.is_grad_enabled():  # the gradient will be differentiated: g f'(x), f' a node
-            return grad * _Slope.apply(x, s, s1, s2), None, None, None
-        out = _softplus_backward(grad, x - s1, s, THRESHOLD) - _softplus_backward(grad, x - s2, s, THRESHOLD)
-        return out, None, None, None
+            return grad * _Slope.apply(x, *ctx.constants), None, None, None
+        return grad * first, None, None, None
 
     @staticmethod
     def jvp(ctx, x_t: torch.Tensor, *_):
