@@ -50,11 +50,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize, stats
 from scipy.interpolate import CubicSpline
 
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate, check_confidence, check_finite_array
+from empirical.student import t_quantile
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,8 @@ def growth_fit(
     N = len(z)
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     dfs = _effective_dof(X, w)
-    two = [float(stats.t.ppf(0.5 + confidence / 2, df)) for df in dfs]
-    one = [float(stats.t.ppf(confidence, df)) for df in dfs]
+    two = [t_quantile(confidence, df) for df in dfs]
+    one = [t_quantile(2 * confidence - 1, df) for df in dfs]  # one-sided t_{df, confidence}
     A_hat, G_hat = float(beta[0]), float(beta[1])
     method = (
         f"weighted least squares of z = mean ||g||^2 - mean ||grad F||^2 on mean ||grad F||^2 over {N} "
@@ -272,6 +272,8 @@ def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
         c = np.exp(u)
         s2 = B @ c
         return float(np.sum(np.log(s2) + sq / s2)), (B.T @ (1.0 / s2 - sq / s2**2)) * c
+
+    from scipy import optimize
 
     u0 = np.log(np.full(3, level / 3))
     res = optimize.minimize(

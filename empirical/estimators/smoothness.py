@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from scipy.linalg import lapack
-from scipy.sparse.linalg import LinearOperator, eigsh
 
 from empirical.errors import ConfigError, LossError
 from empirical.estimators.hvp import HessianOperator, gradient
@@ -217,6 +216,8 @@ def _arpack_extreme(
     def mv(x: np.ndarray) -> np.ndarray:
         v = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64).reshape(-1))
         return op.matvec(v.to(op.dtype)).to(torch.float64).numpy()
+
+    from scipy.sparse.linalg import LinearOperator, eigsh
 
     A = LinearOperator((n, n), matvec=mv, dtype=np.float64)
     before = op.n_evals
