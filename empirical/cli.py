@@ -1,4 +1,4 @@
-"""The ``vaebounds`` command: verify | estimate | derive | sweep. Its options
+"""The ``vaebounds`` command: verify | estimate | derive | sweep | advise. Its options
 are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
 the values are parsed into :class:`empirical.settings.Settings` and the
 runner (:mod:`empirical.runner`) does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
@@ -33,6 +33,8 @@ COMMANDS = {
     "estimate": "estimate L, sigma2 parts, M, R, Delta and the gradient SNR; write estimate.json",
     "sweep": "verify over a grid of (B, K, beta, s, C_gamma, seed); resumable",
     "derive": "print one derivation (MODEL OPTIMIZER [VARIANT]) or write derivations/*.md",
+    "advise": "recommend C_gamma and the split of a budget between n, B and K from the SGD bound; "
+    "--check runs the advice against the default",
 }
 
 
@@ -169,6 +171,8 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return _sweep(args, settings, say)
     if args.command == "estimate":
         return _estimate(args, settings, say)
+    if args.command == "advise":
+        return _advise(args, settings, say, argv)
     from empirical.report import FILES, write_report
 
     target = _out(args.out, FILES)
@@ -224,6 +228,41 @@ def _estimate(args: argparse.Namespace, settings: Settings, say) -> int:
     folder = write_folder(target, lambda tmp: (tmp / "estimate.json").write_text(text), ESTIMATE_FILES)
     print(text if args.json else format_constants(result))
     say(f"constants in {folder / 'estimate.json'}")
+    return 0
+
+
+def _advise(args: argparse.Namespace, settings: Settings, say, argv: Sequence[str]) -> int:
+    """``advise``: the request checked (and --out) before any work, the pilot, the advice;
+    with --check both sides run; the summary on stdout (--json: advice.json's content)."""
+    import time
+
+    from empirical.advice import advise, request_of, run_check
+    from empirical.advice.output import ADVICE_FILES, advice_json, summary, write_advice
+
+    given = {}
+    for name in ("budget", "max_steps"):
+        text = getattr(args, name)
+        entry = inputs.option("advise", name)
+        given[name] = None if text is None else entry.rule.parse(entry.label, text)
+    request = request_of(settings, **given, steps_given=args.steps is not None, check=args.check)
+    target = _out(args.out, ADVICE_FILES) if args.out is not None else None
+    started = time.perf_counter()
+    advice = advise(request, progress=say)
+    timings = {"advice": time.perf_counter() - started}
+    check, skipped = None, None
+    if args.check and advice.is_default:
+        skipped = "the advice is the default run itself: nothing to compare"
+    elif args.check:
+        started = time.perf_counter()
+        check = run_check(request, advice, progress=say)
+        timings["check"] = time.perf_counter() - started
+    data = advice_json(request, advice, check, skipped, ["vaebounds", *argv], timings)
+    if target is not None:
+        folder = write_advice(target, data, check)
+        say(f"advice in {folder / 'advice.json'}")
+    if args.json:
+        print(json.dumps(data, indent=2))
+    print(summary(request, advice, check, skipped), file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
 
 

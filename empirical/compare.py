@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate
+from empirical.student import t_quantile
 
 # ------------------------------------------------------------------ binding
 
@@ -160,7 +160,7 @@ def _t_interval(samples: np.ndarray, confidence: float, side: str) -> float:
     mean = float(np.mean(samples))
     if samples.size < 2:
         return mean
-    half = float(stats.t.ppf(0.5 + confidence / 2, samples.size - 1) * np.std(samples, ddof=1))
+    half = float(t_quantile(confidence, samples.size - 1) * np.std(samples, ddof=1))
     half /= math.sqrt(samples.size)
     return mean - half if side == "lo" else mean + half
 
@@ -174,7 +174,7 @@ def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float
     if total <= 0.0:
         return 0.0
     nu = total**2 / float(np.sum(np.square(a)) / dof)
-    return float(stats.t.ppf(0.5 + confidence / 2, nu)) * math.sqrt(total)
+    return t_quantile(confidence, nu) * math.sqrt(total)
 
 
 def observe(
@@ -302,14 +302,26 @@ def fit_rate(
     if keep.sum() < 3:
         nan = float("nan")
         return RateFit(nan, nan, nan, theory_rate, theory_exponent, int(keep.sum()))
-    fit = stats.linregress(np.log(ns[keep]), np.log(avg[keep]))
-    half = float(stats.t.ppf(0.5 + confidence / 2, keep.sum() - 2) * fit.stderr)
+    slope, intercept, stderr = least_squares(np.log(ns[keep]), np.log(avg[keep]))
+    half = t_quantile(confidence, int(keep.sum()) - 2) * stderr
     return RateFit(
-        float(fit.slope),
-        float(fit.slope - half),
-        float(fit.slope + half),
-        theory_rate,
-        theory_exponent,
-        int(keep.sum()),
-        float(fit.intercept),
+        slope, slope - half, slope + half, theory_rate, theory_exponent, int(keep.sum()), intercept
     )
+
+
+def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(slope, intercept, standard error of the slope) of the OLS line y = a + b x through
+    n >= 3 points: b = s_xy / s_xx, a = ybar - b xbar, se(b) = sqrt((1 - r^2) s_yy / s_xx / (n - 2))
+    with the biased (1/n) moments and r = s_xy / sqrt(s_xx s_yy) clipped to [-1, 1]
+    (the arithmetic of ``scipy.stats.linregress``, without importing scipy.stats)."""
+    n = x.size
+    xmean, ymean = np.mean(x, None), np.mean(y, None)
+    sxx, sxy, _, syy = np.cov(x, y, bias=1).flat
+    if sxx == 0.0 or syy == 0.0:
+        r = np.nan if sxy == 0 else 0.0
+    else:
+        r = min(max(sxy / np.sqrt(sxx * syy), -1.0), 1.0)
+    slope = sxy / sxx
+    intercept = ymean - slope * xmean
+    stderr = np.sqrt((1 - r**2) * syy / sxx / (n - 2))
+    return float(slope), float(intercept), float(stderr)

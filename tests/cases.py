@@ -25,6 +25,8 @@ Oracles
   exactly known L, sigma2 and Delta (``empirical.oracles``).
 - :func:`cosine_schedule`: the cosine step sequence with a linear warm-up.
 - :func:`quadratic`: F(x, y) = x^T A x / 2 + ||y||^2 with A's spectrum given.
+- :func:`growth_oracle`: SGD on a quadratic whose gradient noise has variance exactly
+  A + G ||grad F||^2, recorded as a TrainRun records it.
 - :func:`gradient_sequence`: a fixed gradient sequence for the update rules.
 - :func:`paper_adam`, :func:`paper_adagrad`: Défossez, Bottou, Bach, Usunier
   (TMLR 2022), the algorithms as written in the paper, float64.
@@ -254,6 +256,40 @@ def quadratic(eigs, d_extra: int = 0, seed: int = 0):
 #: Coordinate scales of :func:`gradient_sequence`, repeated along the last axis: a
 #: large, a tiny (below eps) and a mid-sized coordinate.
 GRADIENT_SCALES = (1.0, 0.01, 3.0)
+
+
+def growth_oracle(
+    A: float, G: float, seed: int, *, dim: int = 20, steps: int = 2000, runs: int = 4,
+    C: float = 0.1, record_noise: float = 0.02, theta_scale: float = 3.0,
+):  # fmt: skip
+    """SGD theta_k = theta_{k-1} - C k^(-1/2) g_k on F = sum_i lam_i theta_i^2 / 2 (lam evenly in
+    [0.1, 1]) with g = grad F + xi, xi ~ N(0, (A + G ||grad F||^2)/dim I): E||g - grad F||^2 =
+    A + G ||grad F||^2 exactly. Recorded as a TrainRun: ``grad_norm_sq`` (runs, steps) ||g_k||^2,
+    at the default record plan the records ||grad F(theta_k)||^2 plus Gaussian noise of sd
+    ``record_noise`` times it, and that noise's variance. Returns (grad_norm_sq, record_steps,
+    records, record variances), NumPy, from ``numpy.random.default_rng(seed)``."""
+    from empirical.train.recording import record_plan
+
+    rng = np.random.default_rng(seed)
+    lam = np.linspace(0.1, 1.0, dim)
+    theta = rng.normal(size=(runs, dim)) * theta_scale
+    ks = np.array(record_plan(steps))
+    y = np.empty((runs, steps))
+    x, v = np.empty((runs, ks.size)), np.empty((runs, ks.size))
+    t = 0
+    for k in range(steps + 1):
+        grad = lam * theta
+        sq = (grad**2).sum(1)
+        if t < ks.size and ks[t] == k:
+            v[:, t] = (record_noise * sq) ** 2
+            x[:, t] = sq + rng.normal(size=runs) * np.sqrt(v[:, t])
+            t += 1
+        if k == steps:
+            break
+        g = grad + rng.normal(size=(runs, dim)) * np.sqrt((A + G * sq) / dim)[:, None]
+        y[:, k] = (g**2).sum(1)
+        theta = theta - C / math.sqrt(k + 1) * g
+    return y, ks, x, v
 
 
 def gradient_sequence(steps: int, shape: tuple[int, ...] = (3,), seed: int = 0) -> np.ndarray:

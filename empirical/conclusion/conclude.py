@@ -14,6 +14,7 @@ from empirical.conclusion.coverage import OptimizerRun, choose_theorem
 from empirical.conclusion.observed import CONFIDENCE, compare_runs
 from empirical.conclusion.result import Result
 from empirical.conclusion.rows import Evidence, assumption_rows
+from empirical.conclusion.tightness import tightness_of
 from empirical.conclusion.variants import attribution_of, variant_extras
 from empirical.settings import Settings
 
@@ -49,8 +50,10 @@ def conclude(
     Returns:
         The Result: the bound at the constants' ends that make it larger (empirical.compare.bind),
         the theorem's weighted average of the records per run and over runs, the rate, the
-        assumption rows, for Adam and Adagrad every variant on the same runs, and the bound's
-        attribution; its verdict is decided on construction.
+        assumption rows, for Adam and Adagrad every variant on the same runs, the bound's
+        attribution and its tightness (``extras["tightness"]``: bound / observed = proof x
+        landscape x noise term, :mod:`empirical.conclusion.tightness`; its time is
+        ``timings["tightness"]``); its verdict is decided on construction.
     """
     started = time.perf_counter()
     choice = choose_theorem(settings.theorem_model, optimizer)
@@ -70,13 +73,16 @@ def conclude(
         settings, runs, optimizer, constants, binding, theorem.variant == "projected", choice.algorithm_row
     )
     rows = assumption_rows(theorem, evidence)
+    tight = tightness_of(theorem, runs, binding.values, binding.value, observed)
     out = {
         **(extras or {}),
         "n_evals": constants.n_evals,
         "attribution": attribution_of(theorem, binding.values),
         **adaptive,
         **curves,
+        "tightness": tight,
     }
     spent = dict(timings or {})
-    spent["theory"] = spent.get("theory", 0.0) + time.perf_counter() - started
+    spent["theory"] = spent.get("theory", 0.0) + time.perf_counter() - started - tight["seconds"]
+    spent["tightness"] = tight["seconds"]
     return Result(settings, theorem, runs, constants, binding, observed, rate, rows, values, spent, out)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
 from empirical.compare import Binding
 from empirical.conclusion.coverage import OptimizerRun
@@ -75,7 +74,10 @@ class Evidence:
         return float(np.max(self.runs.param_sup_norm))
 
 
-def _show(expr: sp.Expr, values: Mapping[str, float]) -> str:
+def _show(expr: Any, values: Mapping[str, float]) -> str:
+    """A SymPy expression at ``values``, or as text when some symbol is left."""
+    import sympy as sp
+
     subs = {sym: values[sym.name] for sym in expr.free_symbols if sym.name in values}
     try:
         return f"{float(sp.sympify(expr).subs(subs)):.4g}"

@@ -10,34 +10,54 @@
 - :func:`delta`, :func:`loss_at`: Delta = F(theta_0) - F*.
 - :func:`norms_along_run`, :func:`norms_at_point`: M and R.
 - :func:`estimate`: all of them for one model, at a point or along a run.
+- :func:`constants_along_run`: L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf at
+  every snapshot of every run; :func:`stress`: a projected-ascent search of the runs' boxes
+  for larger L and variance parts (:func:`top_eigen`: the top |eigenvalue| and its
+  gradient); :func:`stress_runs`: both for a TrainRun of a built-in VAE.
+- :func:`growth_fit`: E||g||^2 <= A + (1 + G) ||grad F||^2 fitted to the runs' records.
 """
 
 from __future__ import annotations
 
+from empirical.estimators.along_run import AlongRun, constants_along_run
 from empirical.estimators.constants import Constants, estimate
+from empirical.estimators.curvature import top_eigen
 from empirical.estimators.gap import delta, loss_at, uses_proven_bound
 from empirical.estimators.gradnorm import gradient_norm_sq, unbiased_sq_norm
+from empirical.estimators.growth import GrowthFit, growth_fit, growth_fit_of
 from empirical.estimators.hvp import HessianOperator, hvp
 from empirical.estimators.module_stats import ModuleStats, module_gradient_variance, module_row_stats
 from empirical.estimators.norms import max_seen, norms_along_run, norms_at_point, per_example_norms
 from empirical.estimators.per_example import per_example_gradients
+from empirical.estimators.probes import SearchProblem, vae_problem
 from empirical.estimators.results import Estimate
 from empirical.estimators.smoothness import smoothness, smoothness_along_run, smoothness_in_box
 from empirical.estimators.snr import SNRTable, gradient_snr
+from empirical.estimators.stress import StressBudget, StressResult, stress
+from empirical.estimators.stress_runs import RunsStress, stress_runs
 from empirical.estimators.variance import VarianceEstimate, gradient_variance, vae_gradient_variance
 
 __all__ = [
+    "AlongRun",
     "Constants",
     "Estimate",
+    "GrowthFit",
     "HessianOperator",
     "ModuleStats",
+    "RunsStress",
     "SNRTable",
+    "SearchProblem",
+    "StressBudget",
+    "StressResult",
     "VarianceEstimate",
+    "constants_along_run",
     "delta",
     "estimate",
     "gradient_norm_sq",
     "gradient_snr",
     "gradient_variance",
+    "growth_fit",
+    "growth_fit_of",
     "hvp",
     "loss_at",
     "max_seen",
@@ -51,6 +71,10 @@ __all__ = [
     "smoothness",
     "smoothness_along_run",
     "smoothness_in_box",
+    "stress",
+    "stress_runs",
+    "top_eigen",
     "unbiased_sq_norm",
     "uses_proven_bound",
+    "vae_problem",
 ]

@@ -157,11 +157,11 @@ def u_statistic(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if m < 3:
         raise ConfigError(f"need at least 3 gradients for a jackknife variance, got {m}")
     g = g.to(torch.float64)
-    total = g.sum(-2)
-    sq = (g * g).sum(-1)
-    value = ((total * total).sum(-1) - sq.sum(-1)) / (m * (m - 1))
-    rest = total.unsqueeze(-2) - g  # sum without row a
-    loo = ((rest * rest).sum(-1) - (sq.sum(-1, keepdim=True) - sq)) / ((m - 1) * (m - 2))
+    gram = g @ g.transpose(-1, -2)  # <g_a, g_b>: everything below is a sum of its entries
+    cross = gram.sum((-2, -1)) - torch.diagonal(gram, dim1=-2, dim2=-1).sum(-1)  # sum over a != b
+    value = cross / (m * (m - 1))
+    row = gram.sum(-1) - torch.diagonal(gram, dim1=-2, dim2=-1)  # sum over b != a of <g_a, g_b>
+    loo = (cross.unsqueeze(-1) - 2.0 * row) / ((m - 1) * (m - 2))  # U without gradient a
     var = (m - 1) / m * (loo - loo.mean(-1, keepdim=True)).square().sum(-1)
     return value, var
 

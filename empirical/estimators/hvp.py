@@ -4,8 +4,10 @@ Two twins, same maths ``v -> (d^2 F / d theta^2) v`` on the flattened parameter
 vector (dict order):
 
 * ``"double_backward"`` (reverse-over-reverse): one forward and one backward
-  with ``create_graph=True`` build the gradient graph once; every product is
-  then one more backward pass through it (``autograd.grad(g, theta, v)``).
+  with ``create_graph=True`` build the gradient graph once (inside
+  :func:`empirical.softclip.second_order`: the built-in models' soft-clips
+  record their second derivative once, not at every product); every product
+  is then one more backward pass through it (``autograd.grad(g, theta, v)``).
   This is the default: ``benchmarks/estimators.py`` measures it against the
   other twin.
 * ``"forward_over_reverse"``: ``torch.func.jvp(torch.func.grad(F), theta, v)``,
@@ -32,6 +34,7 @@ from empirical.estimators.results import (
     flatten,
     unflatten,
 )
+from empirical.softclip import second_order
 
 MODES = ("double_backward", "forward_over_reverse")
 
@@ -81,9 +84,12 @@ class HessianOperator:
 
     def _build_double_backward(self) -> None:
         leaves = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
-        value = check_scalar(self.loss(leaves), "loss(params)")
         names = list(leaves)
-        grads = torch.autograd.grad(value, [leaves[k] for k in names], create_graph=True, allow_unused=True)
+        with second_order():  # activations that know their second derivative record it
+            value = check_scalar(self.loss(leaves), "loss(params)")
+            grads = torch.autograd.grad(
+                value, [leaves[k] for k in names], create_graph=True, allow_unused=True
+            )
         grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads, strict=True)]
         check_finite(dict(zip(names, grads, strict=True)), "gradient")
         flat_g = torch.cat([g.reshape(-1) for g in grads])

@@ -81,17 +81,27 @@ def per_example_gradients(
     loss: ExampleLoss, params: Params, X: torch.Tensor, eps: torch.Tensor | None = None
 ) -> Params:
     """Materialised per-row gradients ``{k: (n, *shape)}`` of ``loss(params, X[r], eps[r])``
-    via ``torch.func.vmap(torch.func.grad(loss))`` (``eps=None``: deterministic loss)."""
+    (``eps=None``: deterministic loss): every row gets its own copy of the parameters (one
+    expanded tensor per key, no copy made), ``torch.func.vmap`` evaluates row r's loss at copy
+    r, and one backward pass of their sum gives, copy by copy, each row's gradient (as
+    ``vmap(grad(loss))`` would, without ``torch.func.grad``, whose first call imports
+    torch._dynamo: about as long as importing torch)."""
     params = check_params(params)
     detached = {k: v.detach() for k, v in params.items()}
     e0 = None if eps is None else eps[0]
     check_scalar(loss(detached, X[0], e0), "loss(params, x, eps)")
+    n = int(X.shape[0])
+    copies = {k: v.expand(n, *v.shape).requires_grad_(True) for k, v in detached.items()}
 
     def scalar(p: Params, x: torch.Tensor, e: torch.Tensor | None) -> torch.Tensor:
         return loss(p, x, e).reshape(())
 
-    in_dims = (None, 0, None if eps is None else 0)
-    grads = torch.func.vmap(torch.func.grad(scalar), in_dims=in_dims)(detached, X, eps)
+    in_dims = (0, 0, None if eps is None else 0)
+    losses = torch.func.vmap(scalar, in_dims=in_dims)(copies, X, eps)
+    grads = dict(
+        zip(copies, torch.autograd.grad(losses.sum(), list(copies.values()), allow_unused=True), strict=True)
+    )
+    grads = {k: torch.zeros_like(copies[k]) if g is None else g for k, g in grads.items()}
     check_finite(grads, "per-example gradient")
     return grads
 

@@ -8,17 +8,16 @@ the number of loss / gradient / Hessian-vector evaluations spent.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy import stats
 
 from empirical.errors import ConfigError, LossError
 from empirical.inputs.rules import Number
+from empirical.student import t_quantile
 from empirical.validate import SEED_MAX, whole
 
 Params = dict[str, torch.Tensor]
@@ -112,10 +111,9 @@ def mean_interval(
     return Estimate(mean, lo, hi, confidence, method, n_evals)
 
 
-@functools.lru_cache(maxsize=256)
 def _t_quantile(confidence: float, dof: int) -> float:
-    """Two-sided Student-t quantile t_{dof, (1 + confidence)/2} (scipy is slow per call: cached)."""
-    return float(stats.t.ppf(0.5 + confidence / 2, dof))
+    """Two-sided Student-t quantile t_{dof, (1 + confidence)/2} (:func:`empirical.student.t_quantile`)."""
+    return t_quantile(confidence, dof)
 
 
 def check_confidence(confidence: float) -> float:

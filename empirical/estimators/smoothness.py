@@ -23,12 +23,11 @@ which a random start reaches with probability one).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy.linalg import lapack
-from scipy.sparse.linalg import LinearOperator, eigsh
 
 from empirical.errors import ConfigError, LossError
 from empirical.estimators.hvp import HessianOperator, gradient
@@ -95,12 +94,14 @@ def smoothness(
 class Lanczos:
     """The tridiagonal T_m of m Lanczos steps (``alphas``, ``betas``: diagonal and
     off-diagonal), its Ritz value of largest modulus ``theta`` and that pair's residual
-    norm ``resid = beta_m |e_m^T y|``."""
+    norm ``resid = beta_m |e_m^T y|``; ``vector`` its unit Ritz vector ``Q_m y`` (float64)
+    when asked for (``keep_vector``), else None."""
 
     alphas: tuple[float, ...]
     betas: tuple[float, ...]
     theta: float
     resid: float
+    vector: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     @property
     def steps(self) -> int:
@@ -115,10 +116,13 @@ def lanczos_extreme(
     return run.theta, run.resid, run.steps
 
 
-def lanczos(op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int) -> Lanczos:
+def lanczos(
+    op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int, keep_vector: bool = False
+) -> Lanczos:
     """Lanczos with full re-orthogonalisation from ``v0``, stopped when the Ritz pair of
     largest modulus has residual <= ``tol |theta|``, on an invariant subspace, or at
-    ``max_iter`` products.
+    ``max_iter`` products. ``keep_vector``: also the Ritz vector (a warm start for the
+    next point, the direction of :mod:`empirical.estimators.stress`).
 
     Each product ``w = H q_j`` goes through the three-term recurrence, then
     one classical Gram-Schmidt pass against the whole basis, and a second
@@ -162,16 +166,29 @@ def lanczos(op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int) ->
             break
         betas.append(beta)
         torch.div(w, beta, out=Q[j + 1])
-    return Lanczos(tuple(alphas), tuple(betas[: len(alphas) - 1]), theta, resid)
+    betas = betas[: len(alphas) - 1]
+    vector = None
+    if keep_vector:
+        _, y = _extreme_ritz_pair(alphas, betas)
+        vector = Q[: len(alphas)].to(torch.float64).T @ torch.from_numpy(y)
+        vector /= vector.norm()
+    return Lanczos(tuple(alphas), tuple(betas), theta, resid, vector)
 
 
 def _extreme_ritz(alphas: list[float], betas: list[float]) -> tuple[float, float]:
     """Eigenvalue of largest modulus of the tridiagonal T (diagonal ``alphas``, off-diagonal
-    ``betas``) and the last entry of its unit eigenvector. Only the two ends of the spectrum are
-    computed, by LAPACK bisection (``dstebz``) and inverse iteration (``dstein``), O(m) each."""
+    ``betas``) and the last entry of its unit eigenvector (:func:`_extreme_ritz_pair`)."""
+    theta, y = _extreme_ritz_pair(alphas, betas)
+    return theta, float(y[-1])
+
+
+def _extreme_ritz_pair(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarray]:
+    """Eigenvalue of largest modulus of the tridiagonal T (diagonal ``alphas``, off-diagonal
+    ``betas``) and its unit eigenvector. Only the two ends of the spectrum are computed, by
+    LAPACK bisection (``dstebz``) and inverse iteration (``dstein``), O(m) each."""
     m = len(alphas)
     if m == 1:
-        return alphas[0], 1.0
+        return alphas[0], np.ones(1)
     d, e = np.asarray(alphas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
     ends = []
     for i in (1, m):  # 1-based indices of the smallest and the largest eigenvalue
@@ -183,7 +200,7 @@ def _extreme_ritz(alphas: list[float], betas: list[float]) -> tuple[float, float
     z, info = lapack.dstein(d, e, w, iblock, isplit)
     if info != 0:
         raise LossError(f"tridiagonal eigenvector (LAPACK dstein) failed, info={info}")
-    return theta, float(z[-1, 0])
+    return theta, np.asarray(z[:, 0], dtype=np.float64)
 
 
 def _arpack_extreme(
@@ -199,6 +216,8 @@ def _arpack_extreme(
     def mv(x: np.ndarray) -> np.ndarray:
         v = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64).reshape(-1))
         return op.matvec(v.to(op.dtype)).to(torch.float64).numpy()
+
+    from scipy.sparse.linalg import LinearOperator, eigsh
 
     A = LinearOperator((n, n), matvec=mv, dtype=np.float64)
     before = op.n_evals

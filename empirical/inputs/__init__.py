@@ -29,6 +29,7 @@ from empirical.inputs.limits import (
     LATENT_DEFAULT,
     MAX_ABS_DATA,
     MAX_BATCH,
+    MAX_BUDGET,
     MAX_BYTES,
     MAX_DATA_VALUES,
     MAX_FILE_BYTES,
@@ -50,8 +51,8 @@ __all__ = [
     "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "DEVICES", "EXECUTORS",
     "FILES",
     "GRID_FIELDS", "GRID_NAMES", "HIDDEN_DEFAULT", "LATENT_DEFAULT", "MAX_ABS_DATA", "MAX_BATCH",
-    "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS", "MAX_REAL",
-    "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
+    "MAX_BUDGET", "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS",
+    "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
     "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
     "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
     "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
@@ -248,12 +249,14 @@ COMMAND_DEFAULTS: dict[str, dict[str, Any]] = {
     "verify": {},
     "estimate": {"steps": 0, "runs": 1},
     "sweep": {"steps": 500},
+    "advise": {},
 }
 #: Rules a sub-command narrows (verify compares a trajectory: at least 2 steps).
 COMMAND_RULES: dict[str, dict[str, Rule]] = {
     "verify": {"steps": Whole(2, MAX_STEPS)},
     "estimate": {},
     "sweep": {"steps": Whole(2, MAX_STEPS)},
+    "advise": {"steps": Whole(2, MAX_STEPS)},
 }
 
 #: ``--quiet``, the same under every sub-command that runs.
@@ -332,6 +335,47 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
             "--out",
         ),
         _json("the rows"),
+        QUIET,
+    ),
+    "advise": (
+        Input(
+            "budget",
+            Whole(2, MAX_BUDGET),
+            None,
+            "gradient evaluations to spend, n B K (a step costs B rows x K draws); the default run is "
+            "n = floor(budget / (B K)) steps at the given B and K",
+            "--budget",
+            optional=True,
+            unset="the default run's, --steps x --batch-size x --samples",
+        ),
+        Input(
+            "max_steps",
+            Whole(2, MAX_STEPS),
+            None,
+            "the most steps n the advice may propose (a step costs wall time besides its B K gradient "
+            "evaluations); the bound's best split without it is reported too",
+            "--max-steps",
+            optional=True,
+            unset="4 x the default's n",
+        ),
+        Input(
+            "check",
+            Flag(),
+            False,
+            "also run the advice and the default side by side (--seeds runs each, the same budget) and say "
+            "whether the advice helped (Welch t, 95%)",
+            "--check",
+        ),
+        Input(
+            "out",
+            Text("a folder path you can write (a new folder or a previous advice's)"),
+            None,
+            "output folder of advice.json (and, with --check, advice.png), written as a whole",
+            "--out",
+            optional=True,
+            unset="nothing written",
+        ),
+        _json("the advice", " (the summary then goes to stderr)"),
         QUIET,
     ),
     "derive": (

@@ -35,7 +35,7 @@ EXIT_CODES = """\
 
 | code | meaning |
 |---|---|
-| 0 | the bound holds at the estimated constants (`derive`, `estimate`: done) |
+| 0 | the bound holds at the estimated constants (`derive`, `estimate`, `advise`: done) |
 | 1 | the bound is violated (a sweep: at least one point) |
 | 2 | bad input (an unwritable `--out` too, checked before any work): one line on stderr, nothing written |
 | 3 | not covered: an assumption of the theorem fails on the run (the report is written, no verdict) |
@@ -63,7 +63,7 @@ def _table(rows: list[str]) -> list[str]:
 def render() -> str:
     """The text of docs/inputs.md."""
     out = [INTRO]
-    out += ["## Settings of verify, estimate and sweep", ""]
+    out += ["## Settings of verify, estimate, sweep and advise", ""]
     out += [
         "The same options under every sub-command (the sweep's grid axes take the "
         "same values); defaults that differ: "

@@ -15,6 +15,9 @@ MAX_STEPS = 10**8
 MAX_BATCH = 10**6
 MAX_SAMPLES = 10**4
 MAX_SEEDS = 1024
+#: Largest budget of ``vaebounds advise`` (gradient evaluations n B K; 10**12 is years of a
+#: 2-core machine on the smallest model).
+MAX_BUDGET = 10**12
 #: Largest value of a real-valued setting (beta, s, box, C_gamma).
 MAX_REAL = 1e6
 #: Smallest box radius (--box): the projected runs' iterates, their differences and their

@@ -66,12 +66,18 @@ class StepChoice:
 @dataclass(frozen=True)
 class PilotPoint:
     """What the pilot measured at one initialisation: the upper ends of L, of sigma2 (the
-    variance of a (B, K) step) and of Delta, and whether Delta rests on a proven lower bound."""
+    variance of a (B, K) step) and of Delta, and whether Delta rests on a proven lower bound;
+    where measured, the upper ends of sigma2's two parts (``sigma2_data``, and ``sigma2_mc``
+    as :func:`empirical.conclusion.values.step_variance` takes it: per variational sample
+    for a loss averaging its K draws, sigma2_mc_K for IWAE), which ``vaebounds advise``
+    needs to move B and K."""
 
     L: float
     sigma2: float
     Delta: float
     proven: bool
+    sigma2_data: float | None = None
+    sigma2_mc: float | None = None
 
 
 def choose(settings: Settings, measure: Callable[[int], PilotPoint] | None, progress: Progress) -> StepChoice:
@@ -173,6 +179,6 @@ def vae_pilot(
         sigma2 = step_variance(v.data, mc, settings.batch_size, model.K if averages else None).hi
         F0 = loss_at(model, theta, Xs, PILOT_DRAWS, seed=PILOT_SEED + 2)
         gap = delta(F0, getattr(model, "loss_lower_bound", None), F0.value)
-        return PilotPoint(L, sigma2, gap.hi, uses_proven_bound(gap))
+        return PilotPoint(L, sigma2, gap.hi, uses_proven_bound(gap), v.data.hi, mc.hi)
 
     return measure

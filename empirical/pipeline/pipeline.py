@@ -167,6 +167,11 @@ def training_rows(settings: Settings, data: torch.Tensor | None = None) -> torch
     return _split(settings, data)[1]
 
 
+def held_out_rows(settings: Settings, data: torch.Tensor | None = None) -> torch.Tensor:
+    """The held-out rows: the data set (or ``data``) minus its training rows (the same split)."""
+    return _split(settings, data)[2]
+
+
 def _split(settings: Settings, data: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(all rows, training rows, held-out rows); refuses fewer than MIN_TRAIN_ROWS training rows."""
     from empirical.data import load, split

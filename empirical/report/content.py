@@ -2,7 +2,8 @@
 optimizer, data, steps, batch_size, K, seed, constants, bound, empirical,
 seeds, holds, ratio, assumptions, rate, versions), every setting needed to
 re-run the verification, which constants are lower estimates of suprema, the
-records, the bound's attribution term by term and, for Adam and Adagrad, every
+records, the bound's attribution term by term, its tightness (``tightness``: bound /
+observed = proof x landscape x noise term, or why it was not computed) and, for Adam and Adagrad, every
 variant of the theorem on the same run (``variants``) with the
 preconditioner's extremes measured along it.
 Everything is read from the :class:`empirical.conclusion.Result`; nothing is
@@ -107,6 +108,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         ],
         "records": [[k, v] for k, v in result.records],
         "attribution": _attribution(result.extras.get("attribution")),
+        "tightness": result.extras.get("tightness"),
         "variants": result.extras.get("variants"),
         "preconditioner": result.extras.get("preconditioner"),
         "tracker": result.extras.get("tracker"),

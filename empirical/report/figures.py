@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from empirical.student import t_quantile
 
 #: The one style: matplotlib rc parameters applied to every figure when it is drawn
 #: (``matplotlib.rc_context``). Update it to restyle every later figure (module docstring).
@@ -79,17 +80,19 @@ def figure(
     **kw,
 ) -> Iterator[Any]:
     """Axes (``rows`` x ``cols``) of a figure in :data:`STYLE`, saved to ``path``
-    on exit; ``kw`` goes to ``Figure.subplots`` (sharex, squeeze, gridspec_kw ...)."""
+    on exit; ``kw`` goes to ``Figure.subplots`` (sharex, squeeze, gridspec_kw ...).
+    Drawn once: the tight layout is computed inside the one draw ``savefig`` makes, at
+    the resolution it saves at (a separate ``tight_layout()`` would lay every text out at
+    the screen resolution first and again at the saving one)."""
     import matplotlib
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=size)
+        fig = Figure(figsize=size, layout="tight")
         axes = fig.subplots(rows, cols, **kw)
         yield axes
         if title:
             fig.suptitle(title)
-        fig.tight_layout()
         fig.savefig(path)
 
 
@@ -148,7 +151,7 @@ def t_band(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndar
     R = samples.shape[0]
     if R < 2:
         return mean, mean.copy(), mean.copy()
-    half = stats.t.ppf(0.5 + confidence / 2, R - 1) * samples.std(0, ddof=1) / math.sqrt(R)
+    half = t_quantile(confidence, R - 1) * samples.std(0, ddof=1) / math.sqrt(R)
     return mean, mean - half, mean + half
 
 

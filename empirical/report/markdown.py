@@ -47,6 +47,42 @@ def _attribution(entry: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def tightness_line(entry: dict[str, Any] | None) -> str:
+    """The report's one line: bound / observed = proof x landscape x noise term, or why not."""
+    if not entry:
+        return "tightness: not computed (this result has no tightness entry)."
+    if not entry["computed"]:
+        return f"tightness of {entry['theorem']}: {entry['reason']}."
+    e = entry
+    band = ""
+    if e["landscape_lo"] is not None:  # no upper end when the observed interval reaches 0
+        hi = "∞)" if e["landscape_hi"] is None else f"{e['landscape_hi']:.3g}]"
+        band = f" [{e['landscape_lo']:.3g}, {hi}"
+    return (
+        f"tightness: bound / observed = {e['ratio']:.4g} = proof {e['proof']:.4g} × landscape "
+        f"{e['landscape']:.4g}{band} × noise term {e['noise_term']:.4g} "
+        f"(worst case W = {e['worst_case']:.4g}, B(0) = {e['bound_noise_free']:.4g}, "
+        f"B(σ²) = {e['bound']:.4g}; {e['how']})."
+    )
+
+
+def _tightness(entry: dict[str, Any] | None) -> list[str]:
+    """The tightness line and what its three factors mean (empirical.conclusion.tightness)."""
+    lines = ["", "## Tightness", "", tightness_line(entry)]
+    if entry and entry.get("computed"):
+        d = entry["definitions"]
+        lines += [
+            "",
+            f"- proof = {_cell(d['proof'])};",
+            f"- landscape = {_cell(d['landscape'])} (in brackets: at the ends of the observed interval);",
+            f"- noise term = {_cell(d['noise_term'])}.",
+            "",
+            "The three multiply to bound / observed exactly. Worst case by "
+            f"{_cell(entry['solver'])}, {entry['seconds']:.2g} s.",
+        ]
+    return lines
+
+
 def _variants(rows: list[dict[str, Any]] | None, pre: dict[str, Any] | None, optimizer: str) -> list[str]:
     """Every registered theorem of the adaptive optimizer on this run, side by side."""
     if not rows:
@@ -152,6 +188,7 @@ def markdown(result, data: dict[str, Any]) -> str:
     for r in result.assumptions:
         lines.append(f"| `{r.id}` | {_cell(r.name)} | {r.status} | {_cell(r.evidence)} |")
     lines += _attribution(result.extras.get("attribution"))
+    lines += _tightness(result.extras.get("tightness"))
     lines += _variants(
         result.extras.get("variants"), result.extras.get("preconditioner"), result.theorem.optimizer
     )

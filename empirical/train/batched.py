@@ -96,9 +96,11 @@ def full_gradients(
     return values, tuple(totals)
 
 
-#: Independent full-data gradients per record: the U-statistic over 3 of them
-#: and its jackknife variance (2 degrees of freedom).
+#: Independent gradients per record: the U-statistic over 3 of them and its jackknife
+#: variance (2 degrees of freedom).
 RECORD_GRADIENTS = 3
+#: Rows (over all copies) per vmapped call when the records' gradients are over sampled rows.
+SAMPLED_CALL_ROWS = 16384
 
 
 def gradient_norm_records(
@@ -106,17 +108,19 @@ def gradient_norm_records(
     params: Mapping[str, torch.Tensor],
     X: torch.Tensor,
     generators: Sequence[torch.Generator],
+    rows: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(F(theta) (R,), unbiased ||grad F(theta)||^2 (R,), its variance (R,)) for every run.
 
-    ||grad F||^2 is recorded as the U-statistic of m = :data:`RECORD_GRADIENTS`
-    full-data gradients whose noise is drawn independently from the run's
-    recording generator: E<G_a, G_b> = <E G_a, E G_b> = ||grad F||^2 exactly,
-    nothing to subtract (:func:`empirical.estimators.gradnorm.u_statistic`, the
-    one definition shared with :func:`empirical.estimators.gradient_norm_sq`),
-    with its delete-one jackknife variance on m - 1 degrees of freedom,
-    batched over runs. A deterministic loss needs one gradient: ||G||^2 is
-    exact (variance 0). F is the mean of the copies' values (unbiased).
+    ||grad F||^2 is recorded as the U-statistic of m = :data:`RECORD_GRADIENTS` gradients,
+    each over ``rows[i]`` rows of X drawn uniformly without replacement for run i (all N rows:
+    the full-data gradient; ``rows`` None: all N for every run), with noise drawn
+    independently from the run's recording generator: E<G_a, G_b> = <E G_a, E G_b> =
+    ||grad F||^2 exactly, nothing to subtract (:func:`empirical.estimators.gradnorm.u_statistic`,
+    the one definition shared with :func:`empirical.estimators.gradient_norm_sq`; rows as in
+    :mod:`empirical.estimators.sampled`), with its delete-one jackknife variance on m - 1
+    degrees of freedom, batched over runs. A deterministic loss needs one full-data gradient:
+    ||G||^2 is exact (variance 0). F is the mean of the gradients' losses (unbiased).
     """
     R = len(generators)
     if getattr(model, "is_deterministic", False):
@@ -124,10 +128,73 @@ def gradient_norm_records(
         return values.double(), per_run_sq_norm(grads).double(), torch.zeros(R, dtype=torch.float64)
     m = RECORD_GRADIENTS
     N = X.shape[0]
-    shape = (m, N, model.K, model.latent_dim)
-    eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
+    rows = [N] * R if rows is None else [min(int(b), N) for b in rows]
     copies = {k: p.detach().repeat_interleave(m, dim=0) for k, p in params.items()}
-    values, grads = full_gradients(model, copies, X, eps.reshape(m * R, *shape[1:]))
+    if all(b == N for b in rows):
+        shape = (m, N, model.K, model.latent_dim)
+        eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
+        values, grads = full_gradients(model, copies, X, eps.reshape(m * R, *shape[1:]))
+    else:
+        idx, eps, weights = _sampled_rows(model, N, rows, generators, X.dtype)
+        values, grads = sampled_gradients(model, copies, X, idx, eps, weights)
     flat = torch.cat([g.reshape(R, m, -1) for g in grads], -1)
     records, var = u_statistic(flat)
     return values.reshape(R, m).mean(1).double(), records, var
+
+
+def _sampled_rows(
+    model: object, N: int, rows: Sequence[int], generators: Sequence[torch.Generator], dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(indices (R m, b), noise (R m, b, K, d), weights (R m, b)) of every run's m gradients:
+    run i draws, from its own generator, its rows (:func:`empirical.estimators.sampled.draw_rows`;
+    all N in order when ``rows[i]`` = N) and then their noise, so its draws do not depend on the
+    other runs; b = max rows, a run with fewer is padded with weight 0 (weights 1/rows[i])."""
+    from empirical.estimators.sampled import draw_rows
+
+    m, b = RECORD_GRADIENTS, max(rows)
+    idx, eps, weights = [], [], []
+    for g, n in zip(generators, rows, strict=True):
+        drawn = draw_rows(N, n, m, g)
+        drawn = torch.arange(N).expand(m, N) if drawn is None else drawn
+        noise = torch.randn((m, n, model.K, model.latent_dim), generator=g, dtype=dtype)
+        w = torch.full((m, n), 1.0 / n, dtype=dtype)
+        if n < b:
+            drawn = torch.cat([drawn, torch.zeros((m, b - n), dtype=drawn.dtype)], 1)
+            noise = torch.cat([noise, noise.new_zeros((m, b - n, *noise.shape[2:]))], 1)
+            w = torch.cat([w, w.new_zeros((m, b - n))], 1)
+        idx.append(drawn)
+        eps.append(noise)
+        weights.append(w)
+    return torch.cat(idx), torch.cat(eps), torch.cat(weights)
+
+
+def sampled_gradients(
+    model: object,
+    params: Mapping[str, torch.Tensor],
+    X: torch.Tensor,
+    idx: torch.Tensor,
+    eps: torch.Tensor,
+    weights: torch.Tensor,
+) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """(values (C,), gradients (C, ...)) of sum_r weights[c, r] l(theta_c, X[idx[c, r]], eps[c, r])
+    for C parameter copies (the rows of ``idx`` (C, b), ``eps`` (C, b, K, d), ``weights`` (C, b)),
+    :data:`SAMPLED_CALL_ROWS` rows (over all copies) per vmapped call."""
+    keys = list(params)
+    leaves = [params[k].detach().requires_grad_(True) for k in keys]
+    C, b = idx.shape
+    values = torch.zeros(C, dtype=leaves[0].dtype, device=X.device)
+    totals = [torch.zeros_like(p) for p in leaves]
+
+    def weighted(p: Tensors, x: torch.Tensor, e: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return (model.batch_losses(p, x, e) * w).sum()
+
+    f = vmap(weighted)
+    step = max(1, SAMPLED_CALL_ROWS // C)
+    for start in range(0, b, step):
+        sl = slice(start, start + step)
+        Fc = f(dict(zip(keys, leaves, strict=True)), X[idx[:, sl].to(X.device)], eps[:, sl].to(X.device),
+               weights[:, sl].to(X.device))  # fmt: skip
+        grads = torch.autograd.grad(Fc.sum(), leaves)
+        values += Fc.detach()
+        totals = [t + g for t, g in zip(totals, grads, strict=True)]
+    return values, tuple(totals)

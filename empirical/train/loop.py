@@ -29,11 +29,21 @@ from tqdm.auto import tqdm
 
 from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
+from empirical.estimators.sampled import next_rows
 from empirical.inputs import MAX_BATCH, MAX_SEEDS, MAX_STEPS
 from empirical.progress import interactive
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
-from empirical.train.recording import TrainRun, checked_plan, empty_history, finish, snapshot_plan
+from empirical.train.recording import (
+    FINAL_PRECISION,
+    RECORD_MIN_ROWS,
+    RECORD_PRECISION,
+    TrainRun,
+    checked_plan,
+    empty_history,
+    finish,
+    snapshot_plan,
+)
 from empirical.train.step_rules import OPTIMIZERS, SCHEDULES, Adam, step_rule, step_size
 from empirical.validate import SEED_MAX, choice, number, whole
 from empirical.validate import dtype as dtype_option
@@ -91,8 +101,25 @@ class _Runs:
                     f"F(theta_0) - F_inf = {start:.6g} above F_inf = {ref:.6g}{note}",
                 )
 
+    def record_rows(self) -> list[int]:
+        """Rows per gradient of every run's next record, planned from that run's own earlier
+        records for a relative standard error of :data:`RECORD_PRECISION`
+        (:data:`FINAL_PRECISION` at theta_n) (:func:`empirical.estimators.sampled.next_rows`);
+        all rows for a deterministic loss."""
+        N = int(self.X.shape[0])
+        h = self.hist
+        if getattr(self.model, "is_deterministic", False):
+            return [N] * self.R
+        precision = FINAL_PRECISION if self.k == self.o["steps"] else RECORD_PRECISION
+        return [
+            next_rows([u[i] for u in h["full_grad_norm_sq"]], [v[i] for v in h["full_grad_norm_sq_var"]],
+                      [b[i] for b in h["record_rows"]], N, precision, RECORD_MIN_ROWS)
+            for i in range(self.R)
+        ]  # fmt: skip
+
     def record(self, t0: float, snapshot: bool) -> None:
-        F, gn, var = batched.gradient_norm_records(self.model, self.params, self.X, self.rec_gens)
+        rows = self.record_rows()
+        F, gn, var = batched.gradient_norm_records(self.model, self.params, self.X, self.rec_gens, rows)
         values = torch.cat([F, gn, var]).tolist()
         F_vals, gn_vals, var_vals = values[: self.R], values[self.R : 2 * self.R], values[2 * self.R :]
         for i in range(self.R):
@@ -110,6 +137,7 @@ class _Runs:
         h["full_loss"].append(F_vals)
         h["full_grad_norm_sq"].append(gn_vals)
         h["full_grad_norm_sq_var"].append(var_vals)
+        h["record_rows"].append(rows)
         h["elapsed"].append(self.elapsed0 + time.perf_counter() - t0)
 
     def minibatch(self) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
@@ -189,6 +217,8 @@ class _Runs:
         for g, s in zip(self.rec_gens, st["rec_gens"], strict=True):
             g.set_state(s)
         self.hist = {k: list(v) for k, v in st["hist"].items()}
+        if "record_rows" not in self.hist:  # a checkpoint whose records were all over the full data
+            self.hist["record_rows"] = [[int(self.X.shape[0])] * self.R for _ in self.hist["record_steps"]]
         self.k = st["k"]
         self.elapsed0 = st["elapsed"]
 

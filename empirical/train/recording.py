@@ -6,10 +6,15 @@ runs, the stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
 
 At the record steps (:func:`record_plan`: every early step, then log-spaced,
 then regular; always theta_0 and theta_n), for every run: an unbiased record
-of ||grad F(theta_k)||^2 (two full-data gradients with independent noise, see
-:func:`empirical.train.batched.gradient_norm_records`), F(theta_k) and
-||theta_k||_inf. At a sparse subset of them (:func:`snapshot_plan`) the
-parameters themselves, for estimating constants along the runs afterwards.
+of ||grad F(theta_k)||^2 (the U-statistic of three gradients with independent
+rows and noise, see :func:`empirical.train.batched.gradient_norm_records`) with
+its jackknife variance, an unbiased estimate of F(theta_k) and ||theta_k||_inf.
+Each record's gradients are over as many rows as a relative standard error of
+:data:`RECORD_PRECISION` (:data:`FINAL_PRECISION` at theta_n) needs, planned
+from the run's earlier records (:func:`empirical.estimators.sampled.next_rows`:
+at least :data:`RECORD_MIN_ROWS`, all N rows when the plan reaches N). At a
+sparse subset of them (:func:`snapshot_plan`) the parameters themselves, for
+estimating constants along the runs afterwards.
 """
 
 from __future__ import annotations
@@ -32,6 +37,13 @@ LOG_RECORDS = 30
 REGULAR_RECORDS = 16
 #: Parameter snapshots kept per run (including theta_0 and theta_n).
 SNAPSHOTS = 16
+#: Relative standard error sqrt(v)/|U| the records' rows are planned for along a run (every
+#: record enters the observed weighted average with a weight well below 1) ...
+RECORD_PRECISION = 0.15
+#: ... and at theta_n, the final record (empirical.estimators.sampled.PRECISION).
+FINAL_PRECISION = 0.05
+#: The fewest rows per gradient of a record (the first record of a run uses these).
+RECORD_MIN_ROWS = 128
 
 
 def record_plan(
@@ -105,7 +117,8 @@ class TrainRun:
     (an unbiased estimate where the loss draws noise), ``param_sup_norm`` (R, T)
     ||theta_k||_inf, ``elapsed`` (T,) seconds, ``full_grad_norm_sq_var`` (R, T)
     each record's estimated variance on ``record_dof`` degrees of freedom (None:
-    unknown). At ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k
+    unknown), ``record_rows`` (R, T) the rows per gradient of each record (N: the full
+    data; None: not recorded). At ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k
     flattened in the order of ``param_keys`` (float64). ``params``: theta_n,
     stacked (R, ...). ``options``: how the runs were made (the optimizer's
     options; for tracked runs the batch size B and how it was found, the record
@@ -138,6 +151,7 @@ class TrainRun:
     grad_sup_norm: np.ndarray | None = None
     loops: tuple[UserLoop, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    record_rows: np.ndarray | None = None
 
     @property
     def steps(self) -> int:
@@ -174,7 +188,7 @@ class TrainRun:
 #: The fields of :class:`TrainRun` with a leading run axis (besides ``params`` and ``loops``).
 PER_RUN = (
     "loss", "grad_norm_sq", "mapping_sq", "full_grad_norm_sq", "full_grad_norm_sq_var", "full_loss",
-    "param_sup_norm", "snapshots", "precond_min", "precond_max", "grad_sup_norm",
+    "param_sup_norm", "snapshots", "precond_min", "precond_max", "grad_sup_norm", "record_rows",
 )  # fmt: skip
 
 
@@ -228,6 +242,7 @@ RECORD_KEYS = (
     "record_steps",
     "full_grad_norm_sq",
     "full_grad_norm_sq_var",
+    "record_rows",
     "full_loss",
     "param_sup_norm",
     "elapsed",
@@ -273,6 +288,7 @@ def finish(
         record_dof=record_dof,
         precond_min=per_run("precond_min", n) if history.get("precond_min") else None,
         precond_max=per_run("precond_max", n) if history.get("precond_max") else None,
+        record_rows=per_run("record_rows", T).astype(np.int64) if history.get("record_rows") else None,
         full_loss=per_run("full_loss", T),
         param_sup_norm=per_run("param_sup_norm", T),
         elapsed=np.asarray(history["elapsed"], dtype=np.float64),

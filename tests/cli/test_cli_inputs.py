@@ -37,7 +37,7 @@ def _subparser(command: str) -> argparse.ArgumentParser:
     return action.choices[command]
 
 
-@pytest.mark.parametrize("command", ["verify", "estimate", "sweep", "derive"])
+@pytest.mark.parametrize("command", ["verify", "estimate", "sweep", "derive", "advise"])
 def test_help_shows_every_option_with_its_default_from_the_inventory(command):
     text = " ".join(_subparser(command).format_help().split())
     entries = list(inputs.COMMAND_OPTIONS[command])

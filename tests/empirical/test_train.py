@@ -12,6 +12,7 @@ from empirical import data, models
 from empirical.errors import ConfigError, DivergenceError
 from empirical.train import record_plan, snapshot_plan, train
 from empirical.train.batched import gradient_norm_records
+from empirical.train.recording import RECORD_MIN_ROWS
 
 ARRAYS = ("loss", "grad_norm_sq", "step_sizes", "record_steps", "full_grad_norm_sq")
 ARRAYS += ("full_loss", "param_sup_norm", "snapshot_steps", "snapshots")
@@ -100,6 +101,10 @@ def test_records_shapes_and_schedule(digits_train, model):
     assert np.allclose(run.param_sup_norm, np.abs(run.snapshots).max(axis=2))
     assert run.mapping_sq is None
     assert not hasattr(run, "mean_full_grad_norm_sq")  # no unweighted mean of uneven records
+    # rows per record gradient: the first at the minimum, every one planned within [min, N]
+    assert run.record_rows.shape == (2, 4) and np.all(run.record_rows[:, 0] == RECORD_MIN_ROWS)
+    assert np.all((run.record_rows >= RECORD_MIN_ROWS) & (run.record_rows <= digits_train.shape[0]))
+    assert np.array_equal(run.run(1).record_rows, run.record_rows[1:])
     const = train(model, None, digits_train, steps=5, C_gamma=0.05, schedule="constant")
     assert np.all(const.step_sizes == 0.05)
 
@@ -136,8 +141,10 @@ def test_deterministic_record_is_the_exact_gradient_norm():
     assert run.full_loss[0, 0] == pytest.approx(float(closed.full_loss(p0, X)))
 
 
-def test_noisy_records_are_unbiased(digits_train):
-    """The mean of many records (U-statistics of 3 full-data gradients) at one point equals
+@pytest.mark.parametrize("rows", [None, 30, "mixed"])
+def test_noisy_records_are_unbiased(digits_train, rows):
+    """The mean of many records (U-statistics of 3 gradients, full-data or over rows drawn
+    without replacement, runs with different rows batched together) at one point equals
     ||grad F||^2 (a reference from two independent 64-draw averages), within Monte-Carlo
     error; their jackknife variances are on average at least the records' spread (Efron-Stein)."""
     m = models.make("gaussian", 64, hidden=(16,), latent_dim=4, dtype="float64")
@@ -146,7 +153,8 @@ def test_noisy_records_are_unbiased(digits_train):
     R = 400
     stacked = {k: v.unsqueeze(0).expand(R, *v.shape) for k, v in theta.items()}
     gens = [torch.Generator().manual_seed(100 + i) for i in range(R)]
-    _, records, variances = gradient_norm_records(m, stacked, X, gens)
+    per_run = {None: None, 30: [30] * R, "mixed": [(20, 200, 50, 199)[i % 4] for i in range(R)]}[rows]
+    _, records, variances = gradient_norm_records(m, stacked, X, gens, per_run)
     leaves = {k: v.clone().requires_grad_() for k, v in theta.items()}
 
     def full_grad(seed: int, draws: int) -> torch.Tensor:

@@ -47,3 +47,23 @@ def test_expanded_iwae_sign_in_B_proved_none_claimed_in_K():
     signs = rates.batch_sample_signs(theory.bound("iwae", "sgd"), samples=80)
     assert signs.B.sign == -1 and signs.B.proved
     assert signs.K.sign is None and not signs.K.proved
+
+
+def test_budget_tradeoff_tunes_the_step_at_other_values_when_asked():
+    """tune_at: C_gamma = min(C*, 1/L) at L = 2 x 10 (a margin on L), the bound at L = 10."""
+    import math
+
+    b = theory.bound("gaussian", "sgd", expand=False)
+    values = dict(L=10, Delta=5, sigma2_data=1, sigma2_mc=4)
+    out = rates.budget_tradeoff(b, 4096, [1, 8, 64], [1, 2], tune_at={"L": 20}, **values)
+    assert out.tuned and len(out.points) == 6
+    for p in out.points:
+        sigma2 = 1 / p.B + 4 / (p.B * p.K)
+        rule = min(math.sqrt(2 * 5 / (20 * sigma2 * (1 + math.log(p.n)))), 1 / 20)
+        assert p.C_gamma == pytest.approx(rule, rel=1e-12)
+        assert p.value == pytest.approx(b.evaluate(B=p.B, K=p.K, n=p.n, C_gamma=rule, **values), rel=1e-12)
+    plain = rates.budget_tradeoff(b, 4096, [1, 8, 64], [1, 2], **values)
+    assert all(p.C_gamma == pytest.approx(min(p.C_gamma, 1 / 10)) for p in plain.points)
+    assert plain.best.value <= out.best.value  # the margin costs the bound something, never gains
+    with pytest.raises(theory.TheoryError, match="tune_at"):
+        rates.budget_tradeoff(b, 4096, [1], [1], tune_at={"L": 20}, C_gamma=0.01, **values)

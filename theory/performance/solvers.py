@@ -43,7 +43,8 @@ class SolverError(TheoryError):
 
 
 def require() -> dict[str, str]:
-    """Import PEPit, cvxpy and CLARABEL (the ``pep`` extra) or refuse.
+    """Find PEPit, cvxpy and CLARABEL (the ``pep`` extra) or refuse; each is imported where
+    it is used (the consecutive-conditions program needs CLARABEL only).
 
     Returns:
         Their versions, {"PEPit": ..., "clarabel": ..., "cvxpy": ...}.
@@ -52,14 +53,16 @@ def require() -> dict[str, str]:
         MissingSolverError: any of them is missing; the message names them and
             the command that installs the extra.
     """
-    from importlib import import_module, metadata
+    from importlib import metadata, util
 
     versions, missing = {}, []
-    for name in ("PEPit", "clarabel", "cvxpy"):
+    for name in ("PEPit", "clarabel", "cvxpy"):  # found, not imported: PEPit and cvxpy cost ~1 s
         try:
-            import_module(name)
-            versions[name] = metadata.version(name)
-        except (ImportError, metadata.PackageNotFoundError):
+            found = util.find_spec(name) is not None
+            versions[name] = metadata.version(name) if found else ""
+        except (ImportError, ValueError, metadata.PackageNotFoundError):
+            found = False
+        if not found:
             missing.append(name)
     if missing:
         raise MissingSolverError(

@@ -80,12 +80,14 @@ def compute_tradeoff(bound: Bound, compute: int, target: float, **values: float)
 
 @dataclass(frozen=True)
 class BudgetPoint:
-    """The bound after n = floor(budget / (B K)) steps with batch B and K samples."""
+    """The bound after n = floor(budget / (B K)) steps with batch B and K samples; ``C_gamma``
+    the step constant tuned at this point (None when C_gamma was given)."""
 
     B: int
     K: int
     n: int
     value: float
+    C_gamma: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,20 +109,26 @@ def _powers_of_two(limit: int) -> list[int]:
 
 
 def budget_tradeoff(
-    bound: Bound, budget: int, batch_sizes=None, samples=None, **values: float
+    bound: Bound, budget: int, batch_sizes=None, samples=None, *, tune_at=None, **values: float
 ) -> BudgetTradeoff:
     """The bound as a function of B and K when B K n = ``budget`` gradient
     evaluations are spent, on a grid (default: powers of two), and its
     minimiser. Points with n < 1 or breaking an assumption are left out.
     When the bound depends on C_gamma and ``values`` do not give it, each
-    point uses the optimal step constant at its n."""
+    point uses the optimal step constant at its n (``BudgetPoint.C_gamma``):
+    min(C*, step limit), tuned at ``values`` updated by ``tune_at`` when given
+    (e.g. ``tune_at={"L": 2 * L}``: a step rule that keeps a margin on L, as
+    empirical.pipeline.pilot's does), while the bound is evaluated at ``values``."""
     require_bound(bound, "budget_tradeoff")
     total = checks.require_integer("budget", budget, minimum=1)
     for key in ("B", "K", "n"):
-        if key in values:
+        if key in values or key in (tune_at or {}):
             raise TheoryError(f"budget_tradeoff sets {key}: do not pass it in values")
     clean = clean_values(values)
     tuned = "C_gamma" in bound.constants and "C_gamma" not in clean
+    if tune_at is not None and not tuned:
+        raise TheoryError("tune_at changes the values C_gamma is tuned at: leave C_gamma out of values")
+    margin = clean_values(tune_at or {})
     base = at_optimal_step(bound) if tuned else bound.expr
     missing = sorted(
         c
@@ -139,12 +147,14 @@ def budget_tradeoff(
                 continue
             point = {k: v for k, v in {**clean, "B": b, "K": kk, "n": steps}.items() if k in bound.constants}
             if tuned:
+                at = {**point, **margin}
                 point["C_gamma"] = float(
-                    bound.optimal_step.xreplace({s: point[s.name] for s in bound.optimal_step.free_symbols})
+                    bound.optimal_step.xreplace({s: at[s.name] for s in bound.optimal_step.free_symbols})
                 )
             if bound.check(point):
                 continue
-            points.append(BudgetPoint(b, kk, steps, bound.evaluate(**point)))
+            step = point["C_gamma"] if tuned else None
+            points.append(BudgetPoint(b, kk, steps, bound.evaluate(**point), step))
     if not points:
         raise TheoryError(f"{bound.name}: no admissible (B, K) with budget {total}")
     ordered = tuple(sorted(points, key=lambda p: (p.value, -p.B, p.K)))
