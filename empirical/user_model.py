@@ -56,7 +56,7 @@ from empirical.progress import Progress, Timings, bar, silent
 from empirical.rng import cuda_devices, forked
 from empirical.settings import Settings
 from empirical.tracking import evaluate
-from empirical.tracking.tracker import FINAL_ROWS, Tracker, track
+from empirical.tracking.tracker import Tracker, track
 from empirical.tracking.verify import verify_runs
 from empirical.train.recording import TrainRun
 
@@ -221,8 +221,7 @@ def verify_user_model(
         with bar(progress, f"training run {i + 1}/{R}", settings.steps) as shown:
             tracker = _train_one(settings, model, loss, X, seed, optimizer, shown)
         if progress is not silent:
-            rows = min(int(X.shape[0]), FINAL_ROWS)
-            progress(f"run {i + 1}/{R}: final record at theta_n ({rows} rows x {tracker.m} gradients)")
+            progress(f"run {i + 1}/{R}: final record at theta_n ({tracker.m} gradients, rows as needed)")
         runs.append(_finished(tracker))
     progress("estimating the constants along the runs")
     extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}, "device": device}

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from empirical.errors import TrackingError
+from empirical.estimators.sampled import next_rows
 from empirical.optim import factor_range
-from empirical.train.recording import TrainRun, UserLoop
+from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun, UserLoop
 
 if TYPE_CHECKING:
     from empirical.tracking.tracker import Tracker
@@ -85,3 +87,37 @@ def numbers(values: list) -> np.ndarray:
     tensors = [v for v in values if isinstance(v, torch.Tensor)]
     read = iter(torch.stack(tensors).double().cpu().tolist()) if tensors else iter(())
     return np.asarray([next(read) if isinstance(v, torch.Tensor) else v for v in values], dtype=float)
+
+
+def batch_of(t: Tracker) -> tuple[int, str]:
+    """(B, how it was found): given (``batch_size=``, a DataLoader's), else the fewest rows
+    through the model's layers between optimizer steps during the first steps."""
+    if t.batch_size is not None:
+        return t.batch_size, t.batch_how
+    seen = [r for r in t.h["rows"] if r > 0]
+    if not seen:
+        raise TrackingError(
+            "could not infer the batch size (no rows went through the model's layers between optimizer "
+            "steps): pass batch_size= to empirical.track"
+        )
+    B = min(seen)
+    spread = (
+        "" if max(seen) == B else f" (between {B} and {max(seen)}: the smallest, whose variance is largest)"
+    )
+    return B, (
+        f"inferred: rows through the model's layers between optimizer steps (the first {len(t.h['rows'])})"
+        f"{spread}"
+    )
+
+
+def planned_final_rows(t: Tracker, N: int, cap: int) -> int | None:
+    """Rows per gradient of the final record at theta_n (None: all N rows): as many as a relative
+    standard error sqrt(v)/|U| of FINAL_PRECISION needs, planned from the run's earlier records
+    (:func:`empirical.estimators.sampled.next_rows`; their draws are independent of the final
+    record's, so it stays unbiased), at most ``cap``."""
+    r = t.record_rows or batch_of(t)[0]
+    h = t.h
+    plan = min(
+        next_rows(h["rec"], h["rec_var"], [r] * len(h["rec"]), N, FINAL_PRECISION, RECORD_MIN_ROWS), cap
+    )
+    return None if plan >= N else plan

@@ -46,13 +46,14 @@ from empirical.tracking import evaluate
 from empirical.tracking.accept import accept
 from empirical.tracking.live import Callback, LiveRecord, callbacks_of
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
-from empirical.tracking.run import finished_run
+from empirical.tracking.run import batch_of, finished_run, planned_final_rows
 from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, number, whole
 
-#: The final record: independent full-data gradients, over at most this many rows each
-#: (uniform rows with replacement beyond).
+#: The final record: independent gradients over as many rows as its precision needs
+#: (FINAL_PRECISION, planned from the run's records; all rows when the plan reaches them), at
+#: most this many rows each (uniform rows with replacement).
 FINAL_ROWS = 2048
 
 
@@ -309,7 +310,7 @@ class Tracker:
             for key in ("rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed"):
                 self.h[key].pop()
         N = int(self.data.shape[0])
-        final_rows = None if N <= FINAL_ROWS else FINAL_ROWS
+        final_rows = planned_final_rows(self, N, FINAL_ROWS)
         t = time.perf_counter()
         self._record(self.k, None, rows=final_rows, final=True)
         self.snaps[self.k] = self._flat()
@@ -335,24 +336,7 @@ class Tracker:
         return [p._version for p in self.plist]
 
     def _batch(self) -> tuple[int, str]:
-        if self.batch_size is not None:
-            return self.batch_size, self.batch_how
-        seen = [r for r in self.h["rows"] if r > 0]
-        if not seen:
-            raise TrackingError(
-                "could not infer the batch size (no rows went through the model's layers between optimizer "
-                "steps): pass batch_size= to empirical.track"
-            )
-        B = min(seen)
-        spread = (
-            ""
-            if max(seen) == B
-            else f" (between {B} and {max(seen)}: the smallest, whose variance is largest)"
-        )
-        return B, (
-            f"inferred: rows through the model's layers between optimizer steps (the first "
-            f"{len(self.h['rows'])}){spread}"
-        )
+        return batch_of(self)
 
     def _record(
         self,

@@ -149,3 +149,19 @@ def test_a_module_is_tracked_where_it_lives_and_its_rng_streams_are_untouched(X,
         assert torch.equal(a, b)
     run = tracker.finish()
     assert np.all(np.isfinite(run.full_grad_norm_sq)) and run.record_steps[-1] == 12
+
+
+def test_the_final_record_uses_as_many_rows_as_its_precision_needs(X):
+    """Early in training ||grad F||^2 is large against the records' noise: the plan from the run's
+    records asks for the fewest rows (128 of 400), and the final record says so; a record plan
+    reaching all rows gives the full data (None)."""
+    from empirical.tracking.run import planned_final_rows
+    from empirical.train.recording import RECORD_MIN_ROWS
+
+    _, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=1e-4), steps=6)
+    run = tracker.finish()
+    assert run.options["final_rows"] == RECORD_MIN_ROWS == 128
+    assert run.full_grad_norm_sq_var[0, -1] > 0
+    tracker.h["rec_var"] = [1e6 * v for v in tracker.h["rec_var"]]  # records far noisier: all rows
+    assert planned_final_rows(tracker, 400, 2048) is None
+    assert planned_final_rows(tracker, 4000, 2048) == 2048
