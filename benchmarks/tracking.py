@@ -14,7 +14,8 @@ its hooks and ``tracker.step()`` over the rest), medians too:
 * the convolutional VAE (empirical.conv, MNIST) at n = 1000, B = 32.
 
 ``verify()`` (the final record and the estimation) is timed separately: it is not overhead of
-the loop.
+the loop; nor is importing the tracker's modules (about a second, once per process: a short
+tracked loop runs first, untimed).
 
     python benchmarks/tracking.py [--repeats 5] [--mlp-steps 2000] [--conv-steps 1000] [--threads 1]
 """
@@ -120,6 +121,7 @@ def measure(name: str, problem, steps: int, repeats: int) -> tuple[float, float,
     """Medians over alternated pairs: (wall ratio tracked / plain, CPU ratio, the tracker's own
     figure as a ratio)."""
     wall, cpu, own, verify, plain = [], [], [], [], []
+    loop(problem, min(steps, 20), True)  # warm-up: the tracker's modules imported once, not timed
     for _ in range(repeats):
         t_plain, c_plain, _, _ = loop(problem, steps, False)
         t, c, v, result = loop(problem, steps, True)
