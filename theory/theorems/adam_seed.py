@@ -54,7 +54,7 @@ SEED_PARAMETERS = Assumption(
     "Adam parameters (seed paper)",
     r"0 \le \beta_1 < \sqrt{\beta_2} < 1,\ \epsilon > 0",
     (beta1, beta2, eps),
-    (Constraint(beta1, sp.sqrt(beta2), "momentum beta1 < sqrt(beta2)"),),
+    (Constraint(beta1, sp.sqrt(beta2), "momentum beta1 < sqrt(beta2)", strict=True),),
 )
 MOMENTUM = Assumption(
     "momentum",
