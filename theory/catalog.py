@@ -19,7 +19,7 @@ from theory.bound import Bound
 from theory.errors import TheoryError, UnknownNameError
 from theory.models import bbvi, beta, gaussian, iwae, linear
 from theory.models.common import ModelConstants, specialise
-from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, projected, sgd
+from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd
 
 MODELS = ("generic", "linear", "gaussian", "beta", "iwae", "bbvi")
 OPTIMIZERS = ("sgd", "adam", "adagrad")
@@ -60,6 +60,7 @@ GENERIC: dict[tuple[str, str], Builder] = {
     ("sgd", ""): _sgd,
     ("sgd", "schedule"): _plain(sgd.schedule_bound),
     ("sgd", "projected"): _plain(projected.projected_bound),
+    ("sgd", "growth"): _plain(growth.growth_bound),
     ("sgd", "biased"): _biased("sgd"),
     ("adam", ""): _plain(adam_seed.seed_adam),
     ("adam", "biased"): _biased("adam"),
@@ -140,7 +141,8 @@ def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = 
 
     ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
     sgd, adam, adagrad; ``variant`` picks a form where there are several
-    (``"schedule"``: SGD under any steps; ``"projected"``: projected SGD;
+    (``"schedule"``: SGD under any steps; ``"growth"``: SGD under any steps with
+    the noise growing with the gradient; ``"projected"``: projected SGD;
     ``"defossez"``: Défossez et al.'s Adam; ``"aposteriori"``: Adam or Adagrad
     as preconditioned SGD with measured preconditioner extremes;
     ``"biased"``: biased gradients).

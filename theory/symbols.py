@@ -100,6 +100,20 @@ sigma2_mc = _register(
     "nonnegative",
     1.0,
 )
+A_growth = _register(
+    "A_growth",
+    "growth condition, additive part: E||g - grad F||^2 <= A_growth + G_growth ||grad F||^2 "
+    "(Bottou, Curtis, Nocedal 2018: M)",
+    "nonnegative",
+    1.0,
+)
+G_growth = _register(
+    "G_growth",
+    "growth condition, relative part: E||g - grad F||^2 <= A_growth + G_growth ||grad F||^2 "
+    "(Bottou, Curtis, Nocedal 2018: M_V; M_G = 1 + G_growth)",
+    "nonnegative",
+    1.0,
+)
 M = _register("M", "bound on the stochastic gradient norm ||g||", "positive", 10.0)
 R = _register("R", "bound on the stochastic gradient sup-norm ||g||_inf", "positive", 1.0)
 d = _register("d", "number of parameters (theta and phi together)", "count", 100, True)
@@ -192,6 +206,8 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     sigma2: r"\sigma^2",
     sigma2_data: r"\sigma^2_{\mathrm{data}}",
     sigma2_mc: r"\sigma^2_{\mathrm{MC}}",
+    A_growth: r"A_{\mathrm{growth}}",
+    G_growth: r"G_{\mathrm{growth}}",
     C_gamma: r"C_\gamma",
     S1: "S_1",
     S2: "S_2",
