@@ -7,13 +7,13 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
 from theory import checks
 from theory import symbols as S
-from theory.algorithms import Algorithm
 from theory.assumptions import Assumption, Constraint, Violation
 from theory.errors import AssumptionViolation, MissingConstantError, TheoryError
 from theory.lhs import UNIFORM, LeftHandSide
@@ -21,6 +21,9 @@ from theory.optimum import optimal_step
 from theory.orders import leading_order
 from theory.symbols import S1, S2, C_gamma, to_latex
 from theory.vectorised import NumpyBound, check_domains, failures, registered_name
+
+if TYPE_CHECKING:
+    from theory.algorithms import Algorithm
 
 __all__ = ["Bound", "Named", "NumpyBound", "Step", "check_domains"]
 

@@ -23,7 +23,7 @@ from theory.descent import PLACEHOLDER_LATEX
 from theory.errors import UnknownNameError
 from theory.readable import Readable, readable
 from theory.symbols import to_latex
-from theory.table import catalogue_page
+from theory.table import catalogue_page, file_name
 
 #: The page with the table of every theorem (:mod:`theory.table`).
 CATALOGUE = "README.md"
@@ -53,11 +53,6 @@ def _compact(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, str]]:
         symbol = sp.Symbol(f"_{call.func.__name__}_{sp.srepr(call.args[0])}")
         table[call], names[symbol] = symbol, text
     return expr.xreplace(table), names
-
-
-def file_name(model: str, optimizer: str, variant: str) -> str:
-    """``model-optimizer[-variant].md``."""
-    return "-".join(p for p in (model, optimizer, variant) if p) + ".md"
 
 
 def result_line(b: Bound, r: Readable | None = None) -> str:

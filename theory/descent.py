@@ -227,7 +227,8 @@ def per_step(update: Update, floor: str = "half") -> PerStep:
         below = sp.Symbol("w", positive=True)  # gamma_max = (2/L)/(1 + w) covers (0, 2/L)
         _check(
             sp.factor(factor.subs(gamma_max, 2 / (L * (1 + below)))).is_positive is True
-            and sp.solve(factor, gamma_max) == [2 / L],
+            and sp.Poly(factor, gamma_max).degree() == 1
+            and factor.subs(gamma_max, 2 / L) == 0,
             "1 - L gamma_max/2 > 0 for every gamma_max < 2/L, and = 0 at 2/L",
         )
         limit = None
@@ -255,7 +256,8 @@ def per_step(update: Update, floor: str = "half") -> PerStep:
         linear = sp.Poly(sp.cancel(slack / u), u)  # slack = u (q0 + q1 u): nonnegative on [0, u_max]
         _check(
             linear.degree() <= 1
-            and all(sp.simplify(linear.as_expr().subs(u, end)).is_nonnegative for end in (0, u_max)),
+            # factor, not simplify: simplify's first call imports sympy.physics.units (0.25 s)
+            and all(sp.factor(linear.as_expr().subs(u, end)).is_nonnegative for end in (0, u_max)),
             "coefficient at least fraction * lambda_min * gamma",
         )
         limit = u_max * scale
@@ -297,6 +299,16 @@ def _sum_upper(expr: sp.Expr) -> sp.Expr:
     return total
 
 
+def _never(condition: sp.Basic) -> bool:
+    """True for an And of equalities giving one symbol two values (alpha_bias = 0 and 1/4)."""
+    values: dict[sp.Basic, sp.Basic] = {}
+    for part in sp.And.make_args(condition):
+        if isinstance(part, sp.Eq) and part.lhs.is_Symbol and part.rhs.is_number:
+            if values.setdefault(part.lhs, part.rhs) != part.rhs:
+                return True
+    return False
+
+
 def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     """Steps 4-6 for a decreasing schedule: the bound on (1/n) sum_{k<n} measure(k)."""
     steps = [_telescoped(step)]
@@ -321,9 +333,7 @@ def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tup
     _check(not final.has(gamma) and not final.has(sp.Sum), "every sum bounded")
     final = sp.piecewise_fold(final)
     if isinstance(final, sp.Piecewise):  # branches whose condition can never hold are dropped
-        final = sp.Piecewise(
-            *[(sp.factor_terms(sp.together(e)), c) for e, c in final.args if c.as_set() != sp.EmptySet]
-        )
+        final = sp.Piecewise(*[(sp.factor_terms(sp.together(e)), c) for e, c in final.args if not _never(c)])
     else:
         final = sp.factor_terms(sp.together(final))
     steps.append(

@@ -29,6 +29,11 @@ theorem says, and the status of its constants: docs/theory.md.
 """
 
 
+def file_name(model: str, optimizer: str, variant: str) -> str:
+    """``model-optimizer[-variant].md``: the page of one bound."""
+    return "-".join(p for p in (model, optimizer, variant) if p) + ".md"
+
+
 def parts(reference: str) -> tuple[str, str | None]:
     """(the theorem's reference, its model constants' reference or None)."""
     for ending in SPECIALISED:
@@ -43,8 +48,6 @@ def parts(reference: str) -> tuple[str, str | None]:
 def theorem_table() -> str:
     """A Markdown table with one row per registered (model, optimizer, variant), then
     the numbered references, each written once."""
-    from theory.derive import file_name
-
     numbers: dict[str, int] = {}
 
     def number(text: str) -> int:

@@ -89,7 +89,7 @@ def delayed_adam(
     factor 1/(1 - beta1) (the seed paper's order; proved at beta1 = 0)."""
     final, steps, limit = preconditioned_sgd()
     adam_final = final.subs(eigenvalues)
-    adam_limit = sp.simplify(limit.subs(eigenvalues))
+    adam_limit = sp.factor(limit.subs(eigenvalues))  # simplify's first call imports sympy.physics
     expr = adam_final / (1 - beta1)
     why, assumptions = spectrum
     steps = steps + (

@@ -155,7 +155,7 @@ def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: st
     expr = final.subs(eig)
     if exponent is None:
         expr = rate_pieces(expr)
-    step_limit = sp.simplify(limit.subs(eig))
+    step_limit = sp.factor(limit.subs(eig))  # simplify's first call imports sympy.physics
     steps = steps + (
         Step(
             "three regimes of the bias sum" if exponent is None else "bias exponent fixed",
