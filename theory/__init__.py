@@ -13,6 +13,7 @@ log(n)/sqrt(n)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 
@@ -69,6 +70,8 @@ def __getattr__(name: str):
     if name in _SUBMODULES:
         return importlib.import_module(f"theory.{name}")
     if name not in _LAZY:
+        if not name.startswith("_") and importlib.util.find_spec(f"theory.{name}") is not None:
+            return importlib.import_module(f"theory.{name}")  # any other sub-module, e.g. theory.lhs
         raise AttributeError(f"module 'theory' has no attribute {name!r}")
     value = getattr(importlib.import_module(_LAZY[name]), name)
     setattr(sys.modules[__name__], name, value)
