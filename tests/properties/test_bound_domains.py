@@ -102,7 +102,7 @@ def _outcome(call):
 
 
 @pytest.mark.parametrize("key", _keys())
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_never_negative_and_evaluate_agrees_with_numpy(key, data):
     bound = _bound(key)
@@ -142,7 +142,7 @@ WITH_RATE = [
 
 
 @pytest.mark.parametrize("key", WITH_RATE)
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=6, deadline=None)
 @given(data=st.data(), ratios=st.lists(st.floats(1e-3, 1e3), min_size=2, max_size=4))
 def test_iterations_to_reach_is_monotone_in_the_target(key, data, ratios):
     """A larger target never needs more iterations, and the answer is where the bound is valid."""
