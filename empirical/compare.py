@@ -59,9 +59,9 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
     point.update({k: e.value for k, e in estimates.items() if k in needed})
     f = bound.numpy()
 
-    def at(values: Mapping[str, float]) -> float:
+    def at(values: Mapping[str, float]) -> float:  # the theorem's conditions are checked below
         with np.errstate(all="ignore"):
-            return float(f(**{a: values[a] for a in f.args}))
+            return float(f.raw(**{a: values[a] for a in f.args}))
 
     values, ends = dict(point), {}
     for name, est in estimates.items():
