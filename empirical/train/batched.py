@@ -125,7 +125,7 @@ def gradient_norm_records(
     m = RECORD_GRADIENTS
     N = X.shape[0]
     shape = (m, N, model.K, model.latent_dim)
-    eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
+    eps = torch.stack([model.sample_noise(g, m * N, X.dtype).reshape(shape) for g in generators])
     copies = {k: p.detach().repeat_interleave(m, dim=0) for k, p in params.items()}
     values, grads = full_gradients(model, copies, X, eps.reshape(m * R, *shape[1:]))
     flat = torch.cat([g.reshape(R, m, -1) for g in grads], -1)
