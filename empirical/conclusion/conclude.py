@@ -31,6 +31,7 @@ def conclude(
     *,
     timings: Mapping[str, float] | None = None,
     extras: Mapping[str, Any] | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """The :class:`Result` of ``runs``.
 
@@ -45,12 +46,15 @@ def conclude(
             (alpha_step, beta1, beta2, eps) join ``fixed``.
         timings: seconds spent so far, by part; the time spent here is added to ``theory``.
         extras: what the front end reports besides (step constant choice, data, tracker).
+        approximate_ok: accept assumption rows that are only approximately met: the verdict is
+            then HOLDS, VIOLATED or INCONCLUSIVE, marked approximately covered, instead of
+            NOT_COVERED (:mod:`empirical.conclusion.result`).
 
     Returns:
         The Result: the bound at the constants' ends that make it larger (empirical.compare.bind),
         the theorem's weighted average of the records per run and over runs, the rate, the
         assumption rows, for Adam and Adagrad every variant on the same runs, and the bound's
-        attribution; its verdict is decided on construction.
+        attribution; its verdict is decided on construction (:func:`empirical.decision.assess`).
     """
     started = time.perf_counter()
     choice = choose_theorem(settings.theorem_model, optimizer)
@@ -79,4 +83,7 @@ def conclude(
     }
     spent = dict(timings or {})
     spent["theory"] = spent.get("theory", 0.0) + time.perf_counter() - started
-    return Result(settings, theorem, runs, constants, binding, observed, rate, rows, values, spent, out)
+    return Result(
+        settings, theorem, runs, constants, binding, observed, rate, rows, values, spent, out,
+        approximate_ok=approximate_ok,
+    )  # fmt: skip

@@ -49,7 +49,12 @@ def test_default_verify_exits_0_with_the_full_report(tmp_path, capsys):
     for name in ("L", "sigma2_data", "sigma2_mc", "M", "Delta"):
         assert {"value", "lo", "hi", "method", "lower_estimate_of_supremum"} <= set(data["constants"][name])
     assert {"L", "sigma2_data", "sigma2_mc"} <= set(data["lower_estimates"])
+    assert "Delta" not in data["lower_estimates"] and data["delta_lower_estimate"] is False
     assert "lower estimates of suprema" in data["headline"]
+    decision = data["decision"]
+    assert decision["comparison"] == data["verdict"] and decision["runs"] == 4
+    assert (decision["lo"], decision["hi"]) == (data["empirical"]["lo"], data["empirical"]["hi"])
+    assert "Krishnamoorthy" in decision["method"] and data["approximate"] == []
     assert {"value", "latex", "reference"} <= set(data["bound"])
     emp = data["empirical"]
     assert {"mean_grad_norm_sq", "lo", "hi", "per_seed"} <= set(emp) and len(emp["per_seed"]) == 4
@@ -89,6 +94,36 @@ def test_box_is_projected_sgd_and_exits_0(tmp_path, capsys):
     box = next(a for a in data["assumptions"] if a["id"] == "box")
     assert "a = 0.005" in box["evidence"]
     assert data["empirical"]["hi"] <= data["bound"]["value"]
+
+
+def test_one_run_exits_4_with_the_comparison_reported(small_npy, tmp_path, capsys):
+    """--seeds 1: inconclusive (one run cannot estimate an expectation), exit 4; the report is
+    written with the comparison (that run's widened bracket, unclipped) and the summary says so."""
+    code, stdout, err = _run(
+        [
+            "verify",
+            "--data",
+            str(small_npy),
+            "--steps",
+            "20",
+            "--seeds",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capsys,
+    )
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert code == data["exit_code"] == 4 and data["verdict"] == "inconclusive" and data["holds"] is None
+    assert data["headline"].startswith(
+        "Inconclusive: one run cannot estimate an expectation: train at least 2"
+    )
+    assert stdout.startswith("inconclusive (exit 4): bound ") and "one run's interval" in stdout
+    emp = data["empirical"]
+    assert (emp["lo"], emp["hi"]) == (data["decision"]["lo"], data["decision"]["hi"])
+    assert emp["lo"] <= emp["mean_grad_norm_sq"] <= emp["hi"] and not emp["interval_over_runs"]
+    assert "exit 4" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.slow
