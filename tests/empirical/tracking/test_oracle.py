@@ -70,6 +70,29 @@ def test_a_bound_without_its_noise_term_is_violated(runs, truth, monkeypatch):
     assert result.verdict is Verdict.VIOLATED and result.exit_code == 1 and result.holds is False
 
 
+def test_without_a_proven_lower_bound_delta_is_a_lower_estimate_of_the_gap(runs, X, monkeypatch):
+    """No loss_lower_bound: Delta = F(theta_0) - min_k F(theta_k) over the snapshots, labelled a
+    lower estimate of F(theta_0) - F* (row, constants, headline); its interval's lower end is below
+    the exact gap (1/2) e_0^T A e_0."""
+    for run in runs:  # each run's own module: the instance attribute hides the class's
+        monkeypatch.setattr(run.model, "loss_lower_bound", None)
+    result = empirical.tracking.verify_runs(runs)
+    D = result.constants.Delta
+    e0 = runs[0].snapshots[0, 0] - X.mean(0).numpy()
+    gap = 0.5 * float((torch.as_tensor(CURVATURES) * torch.as_tensor(e0) ** 2).sum())
+    assert not result.constants.delta_is_upper and "Delta" not in result.constants.lower_estimates
+    assert "Delta lower estimate" in D.method and "min_k F(theta_k) over" in D.method
+    assert 0 < D.lo <= gap < D.hi, (D, gap)
+    rows = {r.id: r for r in result.assumptions}
+    assert (
+        rows["lower-bounded"].status == "estimated"
+        and "lower estimate of F(theta_0) - F*" in rows["lower-bounded"].evidence
+    )
+    assert (
+        result.verdict is Verdict.HOLDS and "Delta is a lower estimate of F(theta_0) - F*" in result.headline
+    )
+
+
 def test_one_run_is_inconclusive(runs):
     result = empirical.tracking.verify_runs(runs[:1])
     assert result.verdict is Verdict.INCONCLUSIVE and result.exit_code == 4 and result.holds is None
