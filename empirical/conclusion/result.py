@@ -25,6 +25,7 @@ import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
 from empirical.decision import Decision, Verdict, assess, rule
+from empirical.errors import ConfigError
 from empirical.estimators.constants import Constants
 from empirical.settings import Settings
 from empirical.train.recording import TrainRun
@@ -53,8 +54,16 @@ class Row:
 
 
 def coverage(rows: Iterable[Row], approximate_ok: bool) -> tuple[bool, str | None]:
-    """(covered, why not): not covered when a row fails, or when a row is approximate and
-    ``approximate_ok`` is False."""
+    """Whether the theorem covers the run, from its assumption rows.
+
+    Args:
+        rows: the assumption rows.
+        approximate_ok: approximate rows are accepted.
+
+    Returns:
+        (covered, why not in words or None): not covered when a row fails, or when a row is
+        approximate and ``approximate_ok`` is False; the ids of those rows are named.
+    """
     rows = tuple(rows)
     failed = [r.id for r in rows if r.status == FAILS]
     if failed:
@@ -107,7 +116,7 @@ class Result:
 
     def __post_init__(self) -> None:
         if not isinstance(self.approximate_ok, bool):
-            raise TypeError(f"approximate_ok must be True or False, got {self.approximate_ok!r}")
+            raise ConfigError(f"approximate_ok must be True or False, got {self.approximate_ok!r}")
         covered, because = coverage(self.assumptions, self.approximate_ok)
         decision = assess(
             self.binding.value, self.observed.brackets, confidence=self.observed.confidence,
@@ -237,8 +246,18 @@ class Result:
 
 
 def combined_exit_code(codes: Iterable[int]) -> int:
-    """The exit code of several results (a sweep), by :data:`EXIT_ORDER`: 1 if any is violated,
-    else 3 if any is not covered, else 4 if any is inconclusive, else 0."""
+    """The exit code of several results (a sweep).
+
+    Args:
+        codes: the results' exit codes (0, 1, 3, 4).
+
+    Returns:
+        The first of :data:`EXIT_ORDER` any has: 1 if any is violated, else 3 if any is not
+        covered, else 4 if any is inconclusive, else 0 (also for no results).
+
+    Raises:
+        ValueError: a code that is no result's (e.g. 2, bad input).
+    """
     codes = set(codes)
     unknown = codes - set(EXIT_ORDER)
     if unknown:

@@ -132,6 +132,11 @@ def test_result_fields_are_typed_with_the_project_types():
     assert hints["decision"] is empirical.decision.Decision and hints["approximate_ok"] is bool
 
 
+def test_approximate_ok_must_be_a_bool():
+    with pytest.raises(empirical.ConfigError, match="approximate_ok"):
+        _result(APPROX, _observed(RUNS, RUNS), 2.0, approximate_ok="yes")
+
+
 def test_coverage_names_what_is_missing():
     assert coverage(OK, False) == (True, None)
     covered, why = coverage(APPROX, False)
