@@ -19,7 +19,12 @@ if TYPE_CHECKING:
 
 
 def verify(
-    settings: Settings, progress: Progress = silent, *, model: object = None, data: torch.Tensor | None = None
+    settings: Settings,
+    progress: Progress = silent,
+    *,
+    model: object = None,
+    data: torch.Tensor | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for ``settings`` (no files written).
 
@@ -28,6 +33,8 @@ def verify(
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
         model: replaces a built-in model the settings name (property tests).
         data: replaces the data the settings name (its training rows are used).
+        approximate_ok: accept assumption rows that are only approximately met (``--approximate-ok``;
+            :func:`empirical.conclusion.conclude`).
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
@@ -35,8 +42,10 @@ def verify(
     from empirical.inputs import command_rule
     from empirical.pipeline import pipeline
 
+    if not isinstance(approximate_ok, bool):
+        raise ConfigError(f"approximate_ok must be True or False, got {approximate_ok!r}")
     if settings.source == BUILT_IN:
-        return pipeline.verify(settings, progress, model=model, data=data)
+        return pipeline.verify(settings, progress, model=model, data=data, approximate_ok=approximate_ok)
     if settings.source != USER_MODULE:
         raise ConfigError(
             f"settings of source {settings.source!r} describe runs tracked in a user's own loop; "
@@ -49,4 +58,6 @@ def verify(
     from empirical.user_model import verify_user_model
 
     with torch_threads():
-        return verify_user_model(settings, pipeline.training_rows(settings, data), progress)
+        return verify_user_model(
+            settings, pipeline.training_rows(settings, data), progress, approximate_ok=approximate_ok
+        )

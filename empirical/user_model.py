@@ -135,7 +135,9 @@ def optimizer_for(settings: Settings, model: nn.Module, step: StepChoice):
     return kind(params, lr=step.C_gamma, eps=o["eps"]), None
 
 
-def verify_user_model(settings: Settings, X: torch.Tensor, progress: Progress = silent) -> Result:
+def verify_user_model(
+    settings: Settings, X: torch.Tensor, progress: Progress = silent, *, approximate_ok: bool = False
+) -> Result:
     """Train ``settings.runs`` runs of the user's model one after the other, tracked, and
     verify them together (module docstring).
 
@@ -143,6 +145,7 @@ def verify_user_model(settings: Settings, X: torch.Tensor, progress: Progress = 
         settings: the CLI's settings of ``conv`` or ``FILE.py:NAME``.
         X: the training rows (the data without its held-out split).
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
+        approximate_ok: accept assumption rows that are only approximately met.
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the runs, with these settings.
@@ -166,7 +169,7 @@ def verify_user_model(settings: Settings, X: torch.Tensor, progress: Progress = 
     extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}}
     return verify_runs(
         runs, seed=settings.seed, progress=progress, settings=settings, extras=extras,
-        timings={"estimation": pilot},
+        timings={"estimation": pilot}, approximate_ok=approximate_ok,
     )  # fmt: skip
 
 

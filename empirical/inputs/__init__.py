@@ -258,6 +258,16 @@ COMMAND_RULES: dict[str, dict[str, Rule]] = {
 
 #: ``--quiet``, the same under every sub-command that runs.
 QUIET = Input("quiet", Flag(), False, "no progress on stderr", "--quiet")
+#: ``--approximate-ok``: verify and sweep accept assumption rows that are only approximately met.
+APPROXIMATE_OK = Input(
+    "approximate_ok",
+    Flag(),
+    False,
+    "accept assumption rows that are only approximately met (e.g. --variant torch under Défossez et "
+    "al.'s theorem): the verdict is then holds, violated or inconclusive, marked approximately covered, "
+    "instead of not covered (exit 3)",
+    "--approximate-ok",
+)
 
 
 def _json(what: str, note: str = "") -> Input:
@@ -277,6 +287,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         _json("the report", " (the summary then goes to stderr)"),
         QUIET,
+        APPROXIMATE_OK,
         Input(
             "from",
             Text("the report.json of a verify run (not an estimate.json or a sweep's file)"),
@@ -325,6 +336,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         _json("the rows"),
         QUIET,
+        APPROXIMATE_OK,
     ),
     "advise": (
         Input(

@@ -64,7 +64,12 @@ class _Timings(dict):
 
 
 def verify(
-    settings: Settings, progress: Progress = silent, *, model: Any = None, data: torch.Tensor | None = None
+    settings: Settings,
+    progress: Progress = silent,
+    *,
+    model: Any = None,
+    data: torch.Tensor | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for a built-in model (no files written).
 
@@ -73,6 +78,8 @@ def verify(
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
         model: replaces the model the settings name (property tests over random models).
         data: replaces the data the settings name.
+        approximate_ok: accept assumption rows that are only approximately met
+            (:func:`empirical.conclusion.conclude`).
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
@@ -112,8 +119,9 @@ def verify(
             "snr": snr,
         }
         return conclude(
-            settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras
-        )
+            settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras,
+            approximate_ok=approximate_ok,
+        )  # fmt: skip
 
 
 # ----------------------------------------------------------------- the steps
