@@ -1,12 +1,14 @@
 """The ``vaebounds`` command: verify | estimate | derive | sweep | advise. Its options
 are the inventory of :mod:`empirical.inputs` (names, ranges, defaults, help);
 the values are parsed into :class:`empirical.settings.Settings` and the
-runner (:mod:`empirical.runner`) does the rest. Exit codes (docs/architecture.md, "Verdict"): 0 the bound
-holds at the estimated constants, 1 it is violated, 2 bad input (one line on
-stderr, no traceback), 3 not covered (an assumption of the theorem fails on
-the run; the comparison is still reported, but it is no verdict), 130
-interrupted (SIGINT), 143 terminated (SIGTERM). An internal error keeps its
-traceback.
+runner (:mod:`empirical.runner`) does the rest. Exit codes (docs/architecture.md, "Verdict";
+the rule of :mod:`empirical.decision`): 0 the bound holds at the estimated constants, 1 it is
+violated, 2 bad input (one line on stderr, no traceback), 3 not covered (an assumption of the
+theorem fails on the run, or is only approximate without ``--approximate-ok``; the comparison
+is still reported, for reference), 4 inconclusive (the bound lies inside the interval, or one
+run: one run cannot estimate an expectation; the comparison is still reported), 130
+interrupted (SIGINT), 143 terminated (SIGTERM). A sweep exits with the first of 1, 3, 4, 0
+that any of its points has. An internal error keeps its traceback.
 """
 
 from __future__ import annotations
@@ -181,15 +183,18 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     device = inputs.option("verify", "device")
     device = device.rule.parse(device.label, args.device)
     startup = {"startup": time.perf_counter() - _STARTED}  # parsing, checks: a part of the timings
-    result = verify(settings, progress=say, device=device, timings=startup)
+    result = verify(
+        settings, progress=say, device=device, timings=startup, approximate_ok=args.approximate_ok
+    )
     report = write_report(result, target, command=["vaebounds", *argv])
     if args.json:
         print(json.dumps(report.data, indent=2))
     obs = result.observed
+    verdict = result.verdict.value + (", approximately covered" if result.approximately_covered else "")
+    over = f"interval over {obs.runs} runs" if obs.covers_runs else "one run's interval"
     summary = (
-        f"{result.verdict.value}: bound {result.bound_value:.4g}, observed {obs.value:.4g} "
-        f"[{obs.lo:.4g}, {obs.hi:.4g}] ({obs.confidence:.0%} over {obs.runs} run(s)), "
-        f"ratio {result.ratio:.3g}",
+        f"{verdict} (exit {result.exit_code}): bound {result.bound_value:.4g}, observed {obs.value:.4g} "
+        f"[{obs.lo:.4g}, {obs.hi:.4g}] ({obs.confidence:.0%} {over}), ratio {result.ratio:.3g}",
         f"{result.headline} Report: {report.folder}",
     )
     print("\n".join(summary), file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -283,7 +288,7 @@ def _sweep(args: argparse.Namespace, settings: Settings, say) -> int:
                 "(the grid's values, or the option for every point)"
             )
     rows = run_sweep(  # checks the executor, the folder, the grid (lazily), then runs the points
-        settings, dict(axes), args.out, args.executor, say
+        settings, dict(axes), args.out, args.executor, say, approximate_ok=args.approximate_ok
     )
     if args.json:
         print(json.dumps(rows, indent=2))

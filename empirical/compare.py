@@ -9,9 +9,10 @@ observed side the theorem's own way, and fit the observed rate.
   each gap between two records is valued at its left or at its right record,
   which brackets the average where the quantity is monotone between records;
   the point value is the mean of the two. Over R runs: the mean of the
-  per-run averages, with a Student-t interval over runs applied to the lower
-  and the upper brackets; with one run, the bracket widened by the records'
-  own Monte-Carlo noise (docs/architecture.md, "Observed side").
+  per-run averages, with the decision rule's interval over runs
+  (:func:`empirical.decision.interval`) of the lower and the upper brackets;
+  with one run, the bracket widened by the records' own Monte-Carlo noise
+  (docs/architecture.md, "Observed side"). The ends are never clipped.
 - :func:`fit_rate`: slope of the log mean running average against log n.
 """
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from empirical.decision import interval
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate
 from empirical.student import t_quantile
@@ -59,9 +61,9 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
     point.update({k: e.value for k, e in estimates.items() if k in needed})
     f = bound.numpy()
 
-    def at(values: Mapping[str, float]) -> float:
+    def at(values: Mapping[str, float]) -> float:  # the theorem's conditions are checked below
         with np.errstate(all="ignore"):
-            return float(f(**{a: values[a] for a in f.args}))
+            return float(f.raw(**{a: values[a] for a in f.args}))
 
     values, ends = dict(point), {}
     for name, est in estimates.items():
@@ -90,12 +92,13 @@ class Observed(Estimate):
 
     ``widened``: one run whose bracket was widened by its records' noise.
     ``value``: mean over runs of each run's weighted average (the mean of its
-    left and right quadrature). ``[lo, hi]``: with R >= 2 runs, a Student-t
-    interval over runs applied to the lower and upper brackets (it holds the
-    records' Monte-Carlo noise and the run-to-run spread); with one run, the
-    quadrature bracket widened by the records' own Monte-Carlo noise when
-    their variances are known (it covers this run's weighted average, not the
-    expectation over runs).
+    left and right quadrature). ``[lo, hi]``: with R >= 2 runs, the decision
+    rule's interval for the expectation over runs (:func:`empirical.decision.interval`)
+    of the lower and upper brackets (it holds the records' Monte-Carlo noise and
+    the run-to-run spread); with one run, the quadrature bracket widened by the
+    records' own Monte-Carlo noise when their variances are known (it covers
+    this run's weighted average, not the expectation over runs). Unclipped: ``lo``
+    may be negative, ``hi`` may be inf (a lognormal end that overflows).
     """
 
     per_run: tuple[float, ...] = ()
@@ -112,6 +115,14 @@ class Observed(Estimate):
     def covers_runs(self) -> bool:
         """True when the interval is over runs (R >= 2), not a single run's."""
         return self.runs >= 2
+
+    @property
+    def brackets(self) -> tuple[tuple[float, float], ...]:
+        """What the decision rule takes (:func:`empirical.decision.assess`, ``per_run``): each
+        run's quadrature bracket (R >= 2), or the one run's bracket as widened, [lo, hi]."""
+        if self.covers_runs:
+            return tuple(zip(self.per_run_lo, self.per_run_hi, strict=True))
+        return ((self.lo, self.hi),)
 
 
 def _gap_weights(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -156,15 +167,6 @@ def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tupl
     return values @ a, values @ b
 
 
-def _t_interval(samples: np.ndarray, confidence: float, side: str) -> float:
-    mean = float(np.mean(samples))
-    if samples.size < 2:
-        return mean
-    half = float(t_quantile(confidence, samples.size - 1) * np.std(samples, ddof=1))
-    half /= math.sqrt(samples.size)
-    return mean - half if side == "lo" else mean + half
-
-
 def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float, confidence: float) -> float:
     """Half-width of the interval of sum_t c_t X_t for independent records X_t with
     estimated variances v_t (each on ``dof`` degrees of freedom): t_{nu} sqrt(sum c_t^2 v_t),
@@ -183,20 +185,29 @@ def observe(
     weights: np.ndarray,
     observable: str,
     confidence: float = 0.95,
-    nonnegative: bool = True,
     variances: np.ndarray | None = None,
     dof: float | None = None,
 ) -> Observed:
-    """The weighted average per run (module docstring) and its mean and
-    interval over runs. ``nonnegative``: the observable's expectation is >= 0,
-    so the lower end is clipped at 0 (never above the point value).
+    """The weighted average per run (module docstring) and its mean and interval.
 
-    ``variances`` (R, T): each record's estimated Monte-Carlo variance (e.g. the
-    jackknife of its U-statistic), on ``dof`` degrees of freedom; the records are
-    independent given the run. With one run the interval is then the quadrature
-    bracket widened by the noise of each bracket, sqrt(sum_t c_t^2 v_t) times a
-    Student-t quantile (:func:`noise_half_width`). With R >= 2 runs the t
-    interval over runs already holds that noise.
+    Args:
+        index: (T,) the recorded indices j, from 0, increasing, the last at least n - 1.
+        values: (R, T) the records of each run.
+        weights: (n,) the theorem's weights over j = 0..n-1.
+        observable: the name of what was recorded.
+        confidence: two-sided level of the interval.
+        variances: (R, T) each record's estimated Monte-Carlo variance (e.g. the jackknife
+            of its U-statistic), on ``dof`` degrees of freedom; the records are independent
+            given the run. Used with one run only: with R >= 2 runs the interval over runs
+            already holds that noise.
+        dof: the degrees of freedom of ``variances``.
+
+    Returns:
+        The :class:`Observed`: with R >= 2 runs the rule's interval over runs
+        (:func:`empirical.decision.interval`) of the runs' lower and upper quadratures; with
+        one run its bracket widened by sqrt(sum_t c_t^2 v_t) times a Student-t quantile
+        (:func:`noise_half_width`) for each quadrature, or the bare bracket when the
+        variances are unknown. Never clipped.
     """
     a, b = quadrature_weights(index, weights)
     left, right = brackets(index, values, weights)
@@ -205,8 +216,8 @@ def observe(
     R = point.size
     index = np.asarray(index)
     if R >= 2:
-        lo, hi = _t_interval(lower, confidence, "lo"), _t_interval(upper, confidence, "hi")
-        spread = f"Student-t {confidence:.0%} interval over {R} runs of their lower and upper brackets"
+        box = interval(list(zip(lower.tolist(), upper.tolist(), strict=True)), confidence=confidence)
+        lo, hi, spread = box.lo, box.hi, box.method
     elif variances is not None:
         v = np.atleast_2d(np.asarray(variances, dtype=np.float64))
         if v.shape != (1, a.size) or not np.all(np.isfinite(v)) or np.any(v < 0):
@@ -219,15 +230,13 @@ def observe(
                  right[0] + noise_half_width(b, v[0], dof, confidence))  # fmt: skip
         spread = (
             f"one run: its quadrature bracket widened by the records' Monte-Carlo noise ({confidence:.0%}, "
-            "Student-t with Welch-Satterthwaite degrees of freedom from each record's variance); it covers "
-            "this run's weighted average, not run-to-run spread"
+            "Student-t with Welch-Satterthwaite degrees of freedom from each record's variance), unclipped; "
+            "it covers this run's weighted average, not run-to-run spread"
         )
     else:
         lo, hi = float(lower[0]), float(upper[0])
         spread = "one run: the interval is its quadrature bracket only, not run-to-run spread"
     mean = float(point.mean())
-    if nonnegative:
-        lo = min(max(lo, 0.0), mean)
     exact = np.all(np.diff(index) == 1) and index[-1] >= weights.shape[0] - 1
     quadrature = (
         f"every index recorded ({index.size} records): exact weighted sum"
@@ -240,8 +249,8 @@ def observe(
     )
     return Observed(
         value=mean,
-        lo=float(min(lo, mean)),
-        hi=float(max(hi, mean)),
+        lo=float(lo),
+        hi=float(hi),
         confidence=confidence,
         method=method,
         per_run=tuple(float(v) for v in point),

@@ -177,7 +177,65 @@ def _method(lower: np.ndarray, upper: np.ndarray, confidence: float, lo_pivot: b
     )
 
 
-def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = True) -> Decision:
+@dataclass(frozen=True)
+class Interval:
+    """The interval for the expectation over runs of the theorem's left-hand side (the one
+    interval of the rule; :func:`interval`).
+
+    ``mean``: the mean over runs of each run's point value (the middle of its bracket).
+    ``[lo, hi]``: at ``confidence``, unclipped (``hi`` may be inf, see :class:`Decision`);
+    with one run, that run's bracket. ``runs``: R. ``method``: how it was made, in words.
+    """
+
+    mean: float
+    lo: float
+    hi: float
+    confidence: float
+    runs: int
+    method: str
+
+
+def interval(per_run, *, confidence: float = 0.95) -> Interval:
+    """The rule's interval for the expectation over runs (module docstring).
+
+    Args:
+        per_run: each run's value or quadrature bracket (:func:`run_brackets`).
+        confidence: two-sided level, in (0, 1).
+
+    Returns:
+        The :class:`Interval`: with R >= 2 runs, each end the wider of the Student-t end and,
+        for positive values, the lognormal pivot's (:func:`empirical.mean_interval.interval_ends`),
+        the lower end from the lower brackets and the upper end from the upper ones; with one
+        run, its bracket.
+
+    Raises:
+        ConfigError: a confidence outside (0, 1).
+        DataError: bad ``per_run`` (:func:`run_brackets`).
+    """
+    confidence = _real("confidence", confidence)
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be in (0, 1) (e.g. 0.95), got {confidence!r}")
+    lower, upper = run_brackets(per_run)
+    runs = lower.size
+    middle = lower / 2.0 + upper / 2.0
+    scale = float(np.max(np.abs(middle))) or 1.0
+    mean = scale * float(np.mean(middle / scale))  # no overflow in the sum near 1e308
+    if runs == 1:
+        lo, hi, lo_pivot, hi_pivot = float(lower[0]), float(upper[0]), False, False
+    else:
+        ends = interval_ends(lower[None, :], upper[None, :], confidence)
+        lo, hi, lo_pivot, hi_pivot = (x.item() for x in ends)
+    method = _method(lower, upper, confidence, bool(lo_pivot), bool(hi_pivot))
+    return Interval(mean, lo, hi, confidence, runs, method)
+
+
+#: Why a run is not covered, when the caller does not say.
+NOT_COVERED_REASON = "the theorem does not cover the run (an assumption fails)"
+
+
+def assess(
+    bound: float, per_run, *, confidence: float = 0.95, covered: bool = True, because: str | None = None
+) -> Decision:
     """The decision rule (module docstring), with the interval and the reasons.
 
     Args:
@@ -188,6 +246,7 @@ def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = T
         confidence: two-sided level of the interval, in (0, 1).
         covered: False when an assumption row fails: the verdict is then
             NOT_COVERED and the comparison is reported for reference.
+        because: why the run is not covered, in words (default :data:`NOT_COVERED_REASON`).
 
     Returns:
         The :class:`Decision`.
@@ -200,21 +259,10 @@ def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = T
     bound = _real("the bound", bound)
     if not math.isfinite(bound):
         raise ConfigError(f"the bound must be finite, got {bound!r}")
-    confidence = _real("confidence", confidence)
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be in (0, 1) (e.g. 0.95), got {confidence!r}")
     if not isinstance(covered, bool | np.bool_):
         raise ConfigError(f"covered must be True or False, got {covered!r}")
-    lower, upper = run_brackets(per_run)
-    runs = lower.size
-    middle = lower / 2.0 + upper / 2.0
-    scale = float(np.max(np.abs(middle))) or 1.0
-    mean = scale * float(np.mean(middle / scale))  # no overflow in the sum near 1e308
-    if runs == 1:
-        lo, hi, lo_pivot, hi_pivot = float(lower[0]), float(upper[0]), False, False
-    else:
-        ends = interval_ends(lower[None, :], upper[None, :], confidence)
-        lo, hi, lo_pivot, hi_pivot = (x.item() for x in ends)
+    box = interval(per_run, confidence=confidence)
+    lo, hi, runs = box.lo, box.hi, box.runs
     comparison = rule(lo, hi, bound).item() if runs >= 2 else Verdict.INCONCLUSIVE
     side = {
         Verdict.HOLDS: f"the upper end {hi:.6g} of the interval is at most the bound {bound:.6g}",
@@ -233,20 +281,17 @@ def assess(bound: float, per_run, *, confidence: float = 0.95, covered: bool = T
     else:
         reasons = [side[comparison]]
     if not covered:
-        reasons = [
-            "the theorem does not cover the run (an assumption fails); what follows is for reference",
-            *reasons,
-        ]
+        reasons = [f"{because or NOT_COVERED_REASON}; what follows is for reference", *reasons]
     return Decision(
         verdict=comparison if covered else Verdict.NOT_COVERED,
         comparison=comparison,
         bound=bound,
-        mean=mean,
+        mean=box.mean,
         lo=lo,
         hi=hi,
-        confidence=confidence,
+        confidence=box.confidence,
         runs=runs,
-        method=_method(lower, upper, confidence, bool(lo_pivot), bool(hi_pivot)),
+        method=box.method,
         reasons=tuple(reasons),
     )
 

@@ -279,7 +279,7 @@ class IWAE(GaussianVAE):
         return super().loss_lower_bound
 
 
-_COMMON = ("latent_dim", "c", "beta", "K", "dtype")
+_COMMON = ("latent_dim", "c", "beta", "K", "dtype", "noise_bound")
 ALLOWED = {
     "linear": (*_COMMON, "closed_form", "kl"),
     "gaussian": (*_COMMON, "kl", "hidden", "activation", "decoder", "s")
@@ -311,6 +311,8 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
     out["c"] = number("c", out["c"], 0.0, MAX_REAL)
     out["beta"] = number("beta", out["beta"], 0.0, MAX_REAL, closed=True)
     out["dtype"] = dtype_option(out["dtype"])
+    if out["noise_bound"] is not None:
+        out["noise_bound"] = number("noise_bound", out["noise_bound"], 1.0, MAX_REAL, closed=True)
     if "kl" in out:
         choice("kl", out["kl"], KL_FORMS)
     if "closed_form" in out and not isinstance(out["closed_form"], bool):
@@ -333,7 +335,9 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
 def make(kind: str, data_dim: int, **options: Any) -> VAE:
     """Build a VAE. ``kind`` in linear, gaussian, iwae (beta-VAE: ``beta`` option).
 
-    Options (None means the default): latent_dim, c, beta, K, dtype; linear:
+    Options (None means the default): latent_dim, c, beta, K, dtype, noise_bound (t: the
+    noise is the unit-variance normal truncated at t, :func:`empirical.vae.truncated_normal`;
+    None: N(0, I)); linear:
     closed_form, kl; gaussian/iwae: hidden, activation (softclip | relu),
     decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds,
     logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`, the

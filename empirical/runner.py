@@ -29,6 +29,7 @@ def verify(
     data: torch.Tensor | None = None,
     device: str = "cpu",
     timings: Mapping[str, float] | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for ``settings`` (no files written).
 
@@ -41,6 +42,8 @@ def verify(
             is measured; the built-in models' batched runs train on the CPU.
         timings: seconds the caller spent before, by part (the CLI's ``startup``); the imports
             the run needs are added to ``startup``.
+        approximate_ok: accept assumption rows that are only approximately met (``--approximate-ok``;
+            :func:`empirical.conclusion.conclude`).
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
@@ -51,6 +54,8 @@ def verify(
 
     spent = dict(timings or {})
     spent["startup"] = spent.get("startup", 0.0) + time.perf_counter() - started  # importing torch, ...
+    if not isinstance(approximate_ok, bool):
+        raise ConfigError(f"approximate_ok must be True or False, got {approximate_ok!r}")
     device = checked_device(device)
     if settings.source == BUILT_IN:
         if device != "cpu":
@@ -58,7 +63,9 @@ def verify(
                 f"device (--device) {device}: the built-in models' batched runs train on the CPU; --device "
                 "cuda trains a user's module (--model conv or FILE.py:make)"
             )
-        return pipeline.verify(settings, progress, model=model, data=data, timings=spent)
+        return pipeline.verify(
+            settings, progress, model=model, data=data, timings=spent, approximate_ok=approximate_ok
+        )
     if settings.source != USER_MODULE:
         raise ConfigError(
             f"settings of source {settings.source!r} describe runs tracked in a user's own loop; "
@@ -76,7 +83,9 @@ def verify(
         started = time.perf_counter()
         rows = pipeline.training_rows(settings, data)
         spent["data"] = time.perf_counter() - started
-        return verify_user_model(settings, rows, progress, device, timings=spent)
+        return verify_user_model(
+            settings, rows, progress, device, timings=spent, approximate_ok=approximate_ok
+        )
 
 
 def checked_device(device: str) -> str:

@@ -80,6 +80,12 @@ is_user_model = inputs.is_user_model
 BUILTIN_ONLY = ("K", "beta", "activation", "s", "box", "latent_dim", "hidden")
 #: beta of the "beta" model when none is given.
 BETA_VAE_DEFAULT = 4.0
+#: t of the reparameterisation noise of the built-in models under Adam and Adagrad: N(0, 1)
+#: truncated to |eps_j| <= t and scaled to variance 1 (empirical.vae.truncated_normal), so their
+#: gradients are bounded, as Défossez et al. need (||g||_inf <= R almost surely); each coordinate
+#: cuts the mass 2 Phi(-5) = 5.7e-7 (docs/theory.md, "Truncated reparameterisation noise"). SGD's
+#: theorems need no such bound: its runs keep N(0, I).
+ADAPTIVE_NOISE_BOUND = 5.0
 #: Settings of the CLI's runs only: an own loop leaves them unset.
 CLI_ONLY = ("C_gamma", "beta", "activation", "s", "box", "holdout", "variant", "latent_dim", "hidden")
 #: Where the runs come from (module docstring).
@@ -254,7 +260,8 @@ class Settings:
         return self.beta
 
     def model_options(self) -> tuple[str, dict[str, Any]]:
-        """(kind for empirical.models.make, options)."""
+        """(kind for empirical.models.make, options); under Adam and Adagrad the noise is
+        truncated (:data:`ADAPTIVE_NOISE_BOUND`)."""
         kind, fixed = MODELS[self.model]
         opts: dict[str, Any] = dict(fixed)
         if self.latent_dim is not None:  # else empirical.models.make's default, min(8, D)
@@ -267,4 +274,6 @@ class Settings:
             opts.update(activation=self.activation, K=self.K)
             if self.s is not None:
                 opts["s"] = self.s
+        if self.optimizer in ("adam", "adagrad"):
+            opts["noise_bound"] = ADAPTIVE_NOISE_BOUND
         return kind, opts

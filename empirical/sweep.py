@@ -31,6 +31,7 @@ worker whose driver died (``kill -9``) exits by itself within a second.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import itertools
 import json
@@ -110,7 +111,9 @@ def largest(base: Settings, grid: Mapping[str, Sequence[Any]]) -> Settings:
     return replace(base, **{field: max(values) for field, values in grid.items()})
 
 
-def done_in_grid(base: Settings, grid: Mapping[str, Sequence[Any]], done: Mapping[str, Any]) -> set[str]:
+def done_in_grid(
+    base: Settings, grid: Mapping[str, Sequence[Any]], done: Mapping[str, Any], approximate_ok: bool = False
+) -> set[str]:
     """The keys of ``done`` that are points of ``grid`` over ``base`` (one point built per row)."""
     out = set()
     for row_key in done:
@@ -119,7 +122,7 @@ def done_in_grid(base: Settings, grid: Mapping[str, Sequence[Any]], done: Mappin
             combo = {f: values[setting_names(f).report] for f in grid}
         except (json.JSONDecodeError, KeyError, TypeError):
             continue
-        if all(combo[f] in grid[f] for f in grid) and key(replace(base, **combo)) == row_key:
+        if all(combo[f] in grid[f] for f in grid) and key(replace(base, **combo), approximate_ok) == row_key:
             out.add(row_key)
     return out
 
@@ -129,25 +132,32 @@ def _values(row: Mapping[str, Any], fields: Sequence[str]) -> str:
     return ", ".join(f"{GRID_AXES_BY_FIELD[f]}={row.get(setting_names(f).report)}" for f in fields)
 
 
-def key(settings: Settings) -> str:
-    """A stable identifier of a grid point: its settings."""
-    return json.dumps(settings.as_dict(), sort_keys=True)
+def key(settings: Settings, approximate_ok: bool = False) -> str:
+    """A stable identifier of a grid point: its settings (and ``approximate_ok`` when set, which
+    changes the verdict)."""
+    values = settings.as_dict()
+    if approximate_ok:
+        values["approximate_ok"] = True
+    return json.dumps(values, sort_keys=True)
 
 
-def summarise(settings: Settings) -> dict[str, Any]:
-    """Run the pipeline at one point (no files) and return its summary row."""
+def summarise(settings: Settings, approximate_ok: bool = False) -> dict[str, Any]:
+    """Run the pipeline at one point (no files) and return its summary row; ``observed_lo`` and
+    ``observed_hi`` are the decision rule's interval, an infinite end written as the string
+    "inf" (:func:`empirical.report.content.json_number`)."""
     from empirical.conclusion.result import FAILS
+    from empirical.report.content import json_number
     from empirical.runner import verify
 
-    result = verify(settings)
+    result = verify(settings, approximate_ok=approximate_ok)
     obs = result.observed
     row = settings.as_dict()
     row.update(
         C_gamma_used=result.fixed["C_gamma"],
         bound=result.bound_value,
         observed=obs.value,
-        observed_lo=obs.lo,
-        observed_hi=obs.hi,
+        observed_lo=json_number(obs.lo),
+        observed_hi=json_number(obs.hi),
         per_seed=list(obs.per_run),
         observable=obs.observable,
         ratio=result.ratio,
@@ -155,7 +165,9 @@ def summarise(settings: Settings) -> dict[str, Any]:
         exit_code=result.exit_code,
         fitted_exponent=result.rate.exponent,
         failed_assumptions=[r.id for r in result.assumptions if r.status == FAILS],
-        key=key(settings),
+        approximate=list(result.approximate),
+        approximate_ok=approximate_ok,
+        key=key(settings, approximate_ok),
     )
     return row
 
@@ -229,33 +241,38 @@ def run_sweep(
     executor: str = "local",
     progress: Callable[[str], None] = lambda _: None,
     workers: int | None = None,
+    approximate_ok: bool = False,
 ) -> list[dict[str, Any]]:
     """Run every grid point not already in ``out/results.jsonl``; return all rows
     in grid order (module docstring). Everything is checked before the first point
     runs or anything is written: the executor, the output folder (writable), the
     grid (:func:`check_grid`), the data, model and memory (:func:`largest`).
     ``progress`` hears the point count at once, then one line per finished point.
-    ``workers``: Dask worker processes (default: one per core, at most one per point)."""
+    ``workers``: Dask worker processes (default: one per core, at most one per point).
+    ``approximate_ok``: accept approximate assumption rows at every point (``--approximate-ok``).
+    The sweep's exit code combines the points' (:func:`empirical.conclusion.combined_exit_code`:
+    1 > 3 > 4 > 0)."""
     inputs.option("sweep", "executor").check(executor)
     folder = _check_folder(out)
     total = check_grid(base, grid)
     results = folder / RESULTS
     done = read_results(results, progress)
-    skip = done_in_grid(base, grid, done)
+    skip = done_in_grid(base, grid, done, approximate_ok)
     todo = total - len(skip)
     sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
     progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {todo} to run")
     if todo:
         _check_data(largest(base, grid))
     folder.mkdir(parents=True, exist_ok=True)
-    pending = (p for p in points(base, grid) if key(p) not in skip)
-    rows = _dask_rows(list(pending), workers) if executor == "dask" else (summarise(p) for p in pending)
+    pending = (p for p in points(base, grid) if key(p, approximate_ok) not in skip)
+    point = functools.partial(summarise, approximate_ok=True) if approximate_ok else summarise
+    rows = _dask_rows(point, list(pending), workers) if executor == "dask" else (point(p) for p in pending)
     for i, row in enumerate(rows, 1):
         append_row(results, row)
         done[row["key"]] = row
         what = f"{row['verdict']}, ratio {row['ratio']:.3g}"
         progress(f"sweep: point {i}/{todo} done ({_values(row, list(grid))}): {what}")
-    rows = [done[key(p)] for p in points(base, grid)]
+    rows = [done[key(p, approximate_ok)] for p in points(base, grid)]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
     return rows
 
@@ -289,14 +306,16 @@ def _check_folder(out: str | Path) -> Path:
     return folder
 
 
-def _dask_rows(pending: list[Settings], workers: int | None) -> Iterator[dict[str, Any]]:
+def _dask_rows(
+    point: Callable[[Settings], dict[str, Any]], pending: list[Settings], workers: int | None
+) -> Iterator[dict[str, Any]]:
     if not pending:
         return iter(())
     try:
         from empirical.sweep_dask import dask_rows
     except ImportError:
         raise ConfigError("executor 'dask' needs Dask's distributed: pip install 'vaebounds[dist]'") from None
-    return dask_rows(summarise, pending, workers)
+    return dask_rows(point, pending, workers)
 
 
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:

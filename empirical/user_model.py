@@ -185,6 +185,8 @@ def verify_user_model(
     progress: Progress = silent,
     device: str = "cpu",
     timings: Mapping[str, float] | None = None,
+    *,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train ``settings.runs`` runs of the user's model one after the other, tracked, and
     verify them together (module docstring).
@@ -196,6 +198,7 @@ def verify_user_model(
         device: where the module trains and is measured (``cpu``, ``cuda``; checked by the
             caller): the module and the rows are moved there once.
         timings: seconds the caller spent before, by part (e.g. ``data``).
+        approximate_ok: accept assumption rows that are only approximately met.
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the runs, with these settings; its timings
@@ -226,8 +229,9 @@ def verify_user_model(
     progress("estimating the constants along the runs")
     extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}, "device": device}
     return verify_runs(
-        runs, seed=settings.seed, progress=progress, settings=settings, extras=extras, timings=spent
-    )
+        runs, seed=settings.seed, progress=progress, settings=settings, extras=extras, timings=spent,
+        approximate_ok=approximate_ok,
+    )  # fmt: skip
 
 
 def _train_one(

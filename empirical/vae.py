@@ -4,6 +4,11 @@ likelihood and KL terms they share.
 Prior p(z) = N(0, I); encoder q(z|x) = N(m(x), diag(sigma^2(x))); the noise
 eps ~ N(0, I) is an *argument* (z_k = m + sigma * eps_k), so torch.func
 transforms and Hessian-vector products see fixed noise.
+
+A model with ``noise_bound = t`` draws its noise from the truncated normal
+instead (:func:`truncated_normal`: N(0, 1) conditioned on |eps_j| <= t, scaled
+to variance 1), so that its gradients are bounded on any bounded set of
+parameters (docs/theory.md, "Truncated reparameterisation noise").
 """
 
 from __future__ import annotations
@@ -20,6 +25,45 @@ from empirical.errors import ConfigError, DataError
 from empirical.nets import Params, Recorder
 
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def truncated_variance(t: float) -> float:
+    """Var(eps | |eps| <= t) for eps ~ N(0, 1): 1 - 2 t phi(t) / (2 Phi(t) - 1).
+
+    Args:
+        t: the truncation point, > 0.
+
+    Returns:
+        The variance of one coordinate of the truncated normal, in (0, 1).
+    """
+    phi = math.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
+    return 1.0 - 2.0 * t * phi / math.erf(t / math.sqrt(2.0))
+
+
+def truncated_normal(
+    shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype, t: float
+) -> torch.Tensor:
+    """Independent coordinates eps_j = e_j / sqrt(v_t), e_j ~ N(0, 1) conditioned on |e_j| <= t
+    (exact: every draw outside is drawn again from ``generator``), v_t = :func:`truncated_variance`.
+
+    Args:
+        shape: the shape drawn.
+        generator: the source of randomness (its device is the output's).
+        dtype: the output's dtype.
+        t: the truncation point, > 0.
+
+    Returns:
+        eps with E eps_j = 0, E eps_j^2 = 1 and |eps_j| <= t / sqrt(v_t) surely. Each
+        coordinate cuts the mass 2 Phi(-t) of N(0, 1) (5.7e-7 at t = 5).
+    """
+    eps = torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
+    outside = eps.abs() > t
+    while bool(outside.any()):
+        eps[outside] = torch.randn(
+            int(outside.sum()), generator=generator, dtype=dtype, device=generator.device
+        )
+        outside = eps.abs() > t
+    return eps / math.sqrt(truncated_variance(t))
 
 
 def gaussian_log_lik(x: torch.Tensor, mean: torch.Tensor, c: float) -> torch.Tensor:
@@ -60,8 +104,8 @@ def _as_generator_noise(
         raise ConfigError("full_loss of a Monte-Carlo objective needs a torch.Generator or eps")
     if not (isinstance(mc, int) and mc > 0):
         raise ConfigError(f"option mc must be an integer > 0, got {mc!r}")
-    eps = torch.randn((mc, N, model.K, model.latent_dim), generator=noise, dtype=X.dtype, device=noise.device)
-    return eps.to(X.device)
+    eps = model.sample_noise(noise, batch=mc * N, dtype=X.dtype)
+    return eps.reshape(mc, N, model.K, model.latent_dim).to(X.device)
 
 
 @dataclass(frozen=True)
@@ -76,6 +120,7 @@ class VAE:
     K: int = 1
     kl: str = "analytic"
     dtype: torch.dtype = torch.float32
+    noise_bound: float | None = None
 
     kind = "vae"
     decoder = "gaussian"
@@ -115,10 +160,27 @@ class VAE:
         return tuple(k for k in self.param_shapes if k not in in_layers)
 
     # -- noise and losses ---------------------------------------------------
-    def sample_noise(self, generator: torch.Generator, batch: int | None = None) -> torch.Tensor:
-        """eps ~ N(0, I) of shape (K, d), or (batch, K, d) when ``batch`` is given."""
+    def sample_noise(
+        self, generator: torch.Generator, batch: int | None = None, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """eps of shape (K, d), or (batch, K, d) when ``batch`` is given, in ``dtype`` (default the
+        model's): N(0, I), or with ``noise_bound = t`` the unit-variance truncated normal
+        (:func:`truncated_normal`)."""
         shape = (self.K, self.latent_dim) if batch is None else (batch, self.K, self.latent_dim)
-        return torch.randn(shape, generator=generator, dtype=self.dtype, device=generator.device)
+        dtype = self.dtype if dtype is None else dtype
+        if self.noise_bound is not None:
+            return truncated_normal(shape, generator, dtype, self.noise_bound)
+        return torch.randn(shape, generator=generator, dtype=dtype, device=generator.device)
+
+    @property
+    def noise_sup(self) -> float | None:
+        """sup |eps_j| of the noise: t / sqrt(v_t) for truncated noise, None (unbounded) for
+        Gaussian noise, 0 for a model whose loss ignores its noise."""
+        if self.is_deterministic:
+            return 0.0
+        if self.noise_bound is None:
+            return None
+        return self.noise_bound / math.sqrt(truncated_variance(self.noise_bound))
 
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
@@ -174,5 +236,7 @@ class VAE:
         """The options that rebuild this model with :func:`make`."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         out.pop("data_dim")
+        if out["noise_bound"] is None:  # Gaussian noise: the options of before the truncation option
+            out.pop("noise_bound")
         out["dtype"] = str(self.dtype).removeprefix("torch.")
         return out

@@ -23,6 +23,9 @@ User models
 Oracles
 - :func:`sgd_oracle`: a noisy quadratic (convex) or noisy cosine (nonconvex) with
   exactly known L, sigma2 and Delta (``empirical.oracles``).
+- :class:`QuadraticModule`, :func:`quadratic_truth`, :func:`run_quadratic_loop`: a user's
+  ``torch.nn.Module`` whose loss is a noisy quadratic with known L, sigma2, Delta and a
+  ``loss_lower_bound``, the exact expected left-hand side of SGD on it, and its tracked loop.
 - :func:`cosine_schedule`: the cosine step sequence with a linear warm-up.
 - :func:`quadratic`: F(x, y) = x^T A x / 2 + ||y||^2 with A's spectrum given.
 - :func:`growth_oracle`: SGD on a quadratic whose gradient noise has variance exactly
@@ -209,6 +212,76 @@ def write_bad_files(folder: Path) -> dict[str, Path]:
 
 
 # ------------------------------------------------------------------ oracles
+
+
+class QuadraticModule(torch.nn.Module):
+    """A user's module with a noisy quadratic loss: per row x,
+    l(theta; x, xi) = (1/2) (theta - x)^T A (theta - x) + sigma <xi, m * theta>, A = diag(a),
+    m a 0/1 mask of the noisy coordinates, xi ~ N(0, I) from torch's global RNG. So
+    F(theta) = (1/2) (theta - xbar)^T A (theta - xbar) + (1/2) sum_i a_i v_i (v_i the rows'
+    variance of coordinate i, ddof 0), grad F = A (theta - xbar), L = max a_i, and a row's
+    gradient A (theta - x) + sigma m xi has variance sum_i a_i^2 v_i + sigma^2 sum_i m_i.
+    ``loss_lower_bound`` = 0 <= F (the tracker's Delta is then F(theta_0), an upper value)."""
+
+    loss_lower_bound = 0.0
+
+    def __init__(self, theta0, curvatures, mask, sigma: float) -> None:
+        super().__init__()
+        self.theta = torch.nn.Parameter(torch.as_tensor(theta0, dtype=F64).clone())
+        # plain attributes, not buffers: the tracker restores buffers in place after each evaluation
+        self.a, self.m = torch.as_tensor(curvatures, dtype=F64), torch.as_tensor(mask, dtype=F64)
+        self.sigma = float(sigma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = self.theta - x
+        xi = torch.randn_like(x)
+        return 0.5 * (self.a * e * e).sum(1) + self.sigma * (xi * self.m * self.theta).sum(1)
+
+
+def quadratic_loss(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """loss(model, x) of :class:`QuadraticModule`: its per-row losses."""
+    return model(x)
+
+
+def quadratic_truth(model: QuadraticModule, X: torch.Tensor, B: int, gamma: float, n: int) -> float:
+    """(1/n) sum_{j<n} E||grad F(theta_j)||^2 of SGD with the constant step gamma on B rows drawn
+    uniformly with replacement, exactly: with e_j = theta_j - xbar, coordinate by coordinate
+    e_{j,i} = (1 - gamma a_i) e_{j-1,i} - gamma zeta_{j,i}, E zeta_i^2 = s_i = (a_i^2 v_i + sigma^2 m_i)/B,
+    so E e_{j,i}^2 = r_i^j e_{0,i}^2 + gamma^2 s_i (1 - r_i^j)/(1 - r_i), r_i = (1 - gamma a_i)^2."""
+    a, m = model.a.numpy(), model.m.numpy()
+    Xn = X.double().numpy()
+    e0 = model.theta.detach().numpy() - Xn.mean(0)
+    s = (a**2 * Xn.var(0) + model.sigma**2 * m) / B
+    r = (1 - gamma * a) ** 2
+    j = np.arange(n)[:, None]
+    second = r**j * e0**2 + gamma**2 * s * (1 - r**j) / (1 - r)
+    return float(np.mean((a**2 * second).sum(1)))
+
+
+def quadratic_rows(N: int = 256, d: int = 4, spread: float = 0.1, seed: int = 0) -> torch.Tensor:
+    """N x d float64 rows, normal with standard deviation ``spread`` about 0."""
+    return torch.as_tensor(np.random.default_rng(seed).normal(0.0, spread, (N, d)), dtype=F64)
+
+
+def run_quadratic_loop(
+    model: QuadraticModule, X: torch.Tensor, B: int, gamma: float, n: int, seed: int, growth: float = 1.1
+):
+    """SGD(lr = gamma) on ``model`` in a plain loop, B rows uniformly with replacement, tracked
+    (records growing by ``growth``, each record's gradients over 256 rows); returns the tracker."""
+    import empirical
+
+    torch.manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=gamma)
+    tracker = empirical.track(
+        model, quadratic_loss, X, opt, seed=seed, batch_size=B, record_growth=growth, record_rows=256
+    )
+    for _ in range(n):
+        opt.zero_grad()
+        value = quadratic_loss(model, X[torch.randint(X.shape[0], (B,))]).mean()
+        value.backward()
+        opt.step()
+        tracker.step(value)
+    return tracker
 
 
 def sgd_oracle(kind: str, dim: int, L: float, sigma2: float, rng: np.random.Generator):

@@ -33,9 +33,3 @@ def test_ruff_clean():
     for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
         out = subprocess.run([sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True)
         assert out.returncode == 0, out.stdout + out.stderr
-
-
-def test_readme_theorem_table_is_current():
-    from theory.table import theorem_table
-
-    assert theorem_table().strip() in README, "README table is stale: paste theory.table.theorem_table()"

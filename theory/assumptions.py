@@ -22,6 +22,7 @@ IDS: dict[str, str] = {
     "unbiased": "E[g_k given the past] = grad F(theta_{k-1})",
     "biased-gradient": "||E[g_k given the past] - grad F(theta_{k-1})|| <= C_alpha k^(-alpha_bias)",
     "bounded-variance": "E||g_k - grad F(theta_{k-1})||^2 <= sigma2",
+    "growth-variance": "E||g_k - grad F(theta_{k-1})||^2 <= A_growth + G_growth ||grad F(theta_{k-1})||^2",
     "step-size": "the theorem's condition on the step sizes (e.g. gamma_k <= 1/L)",
     "bounded-sup": "||g_k||_inf <= R almost surely",
     "smooth-activations": "A1: activations with bounded f', f'' and bounded network outputs",
@@ -37,26 +38,52 @@ IDS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Constraint:
-    """A relation between constants, ``lhs <= rhs``, with a readable name."""
+    """A relation between constants, ``lhs <= rhs`` (``lhs < rhs`` when ``strict``),
+    with a readable name.
+
+    ``strict``: the theorem needs ``lhs < rhs``; at concrete values it holds when
+    lhs < rhs - TOLERANCE |rhs| (a strict relation keeps a margin beyond rounding,
+    where a non-strict one allows rounding: :func:`theory.checks.holds`).
+    ``defines``: the bound's expression itself needs the relation (outside it the
+    expression is negative, complex or undefined, e.g. N~ = N - beta1/(1 - beta1) > 0),
+    not only its proof: :func:`theory.attribution`, which examines a bound outside
+    the theorem's conditions, still checks these.
+    """
 
     lhs: sp.Expr
     rhs: sp.Expr
     description: str
+    strict: bool = False
+    defines: bool = False
+
+    @property
+    def symbol(self) -> str:
+        """``<`` or ``<=``."""
+        return "<" if self.strict else "<="
 
     def relation(self) -> sp.Rel:
-        return sp.Le(self.lhs, self.rhs, evaluate=False)
+        return (sp.Lt if self.strict else sp.Le)(self.lhs, self.rhs, evaluate=False)
 
     def violation(self, values: Mapping[str, float]) -> str | None:
-        """A message when ``lhs > rhs`` at ``values`` (None when it holds or
+        """A message when the relation fails at ``values`` (None when it holds or
         when not every constant it needs is given)."""
         sides = checks.constraint_sides(self.lhs, self.rhs, values)
         if sides is None:
             return None
         left, right = float(sides[0]), float(sides[1])
-        if checks.holds(left, right):
+        if checks.holds(left, right, self.strict):
             return None
+        return self.message(left, right)
+
+    def message(self, left: float, right: float) -> str:
+        """Why the relation fails with sides ``left`` and ``right``."""
+        negation = ">=" if self.strict else ">"
+        shown = f"{left:.6g}", f"{right:.6g}"
+        if shown[0] == shown[1]:  # equal to 6 digits: show every digit
+            shown = repr(float(left)), repr(float(right))
         return (
-            f"{self.description}: {sp.sstr(self.lhs)} <= {sp.sstr(self.rhs)} fails ({left:.6g} > {right:.6g})"
+            f"{self.description}: {sp.sstr(self.lhs)} {self.symbol} {sp.sstr(self.rhs)} fails "
+            f"({shown[0]} {negation} {shown[1]})"
         )
 
 

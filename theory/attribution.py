@@ -121,9 +121,11 @@ class Attribution:
 
 def attribution(bound: Bound, **values: float) -> Attribution:
     """The terms and elasticities of ``bound`` at ``values`` (every constant of its
-    expression; the theorem's constraints are not checked, so a bound can be
-    examined where it does not apply, e.g. a step above the step limit).
-    Missing, unknown or out-of-domain values raise a :class:`theory.TheoryError`."""
+    expression; the theorem's conditions are not checked, so a bound can be
+    examined where it does not apply, e.g. a step above the step limit, except
+    those its expression needs: a ``defines`` constraint such as
+    N~ = N - beta1/(1 - beta1) > 0). Missing, unknown or out-of-domain values and a
+    broken ``defines`` constraint raise a :class:`theory.TheoryError`."""
     clean = _values(bound, values)
     expr = _branch(bound.expr, clean)
     terms = split_terms(expr)
@@ -173,9 +175,13 @@ def _values(bound: Bound, values: Mapping[str, object]) -> dict[sp.Symbol, float
         raise MissingConstantError(
             f"{bound.name}: missing value for {', '.join(missing)} (needs {', '.join(needed)})"
         )
-    clean = {name: checks.real_value(name, values[name]) for name in needed}
+    clean = {name: checks.real_value(name, values[name]) for name in values}
     check_domains({name: np.asarray(v) for name, v in clean.items()})
-    return {S.get(name): v for name, v in clean.items()}
+    for ident, con in bound.conditions:
+        broken = con.defines and con.violation(clean)
+        if broken:
+            raise AssumptionViolation(f"{bound.name}: [{ident}] {broken}: the expression is undefined there")
+    return {S.get(name): clean[name] for name in needed}
 
 
 def _branch(expr: sp.Expr, values: Mapping[sp.Symbol, float]) -> sp.Expr:

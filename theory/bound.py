@@ -7,19 +7,25 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
 
 from theory import checks
 from theory import symbols as S
-from theory.algorithms import Algorithm
-from theory.assumptions import Assumption, Violation
-from theory.errors import AssumptionViolation, MissingConstantError, TheoryError, UnknownNameError
+from theory.assumptions import Assumption, Constraint, Violation
+from theory.errors import AssumptionViolation, MissingConstantError, TheoryError
 from theory.lhs import UNIFORM, LeftHandSide
 from theory.optimum import optimal_step
 from theory.orders import leading_order
 from theory.symbols import S1, S2, C_gamma, to_latex
+from theory.vectorised import NumpyBound, check_domains, failures, registered_name
+
+if TYPE_CHECKING:
+    from theory.algorithms import Algorithm
+
+__all__ = ["Bound", "Named", "NumpyBound", "Step", "check_domains"]
 
 
 @dataclass(frozen=True)
@@ -39,74 +45,6 @@ class Named:
     symbol: sp.Symbol
     expr: sp.Expr
     meaning: str = ""
-
-
-def _registered(name: str, known: tuple[str, ...]) -> None:
-    if name not in S.REGISTRY:
-        raise UnknownNameError(f"unknown constant {name!r}; this bound needs {', '.join(known)}")
-
-
-@dataclass(frozen=True)
-class NumpyBound:
-    """A vectorised bound: call with keyword arrays (broadcast together) or
-    positionally in the order of :attr:`args`.
-
-    Every call checks the values (vectorised): unknown names raise
-    :class:`UnknownNameError`, a value outside its symbol's domain (n = -1,
-    NaN, B = 2.5, ...) raises :class:`AssumptionViolation` naming the input
-    and the first offending value. The theorem's constraints between
-    constants (e.g. C_gamma <= 1/L) are not checked here, so a bound can be
-    evaluated outside them on purpose; :meth:`Bound.check_arrays` checks
-    them. :attr:`func` is the unchecked callable.
-    """
-
-    args: tuple[str, ...]
-    func: Callable[..., np.ndarray]
-
-    def __call__(self, *positional, **values):
-        if positional and values:
-            raise TheoryError("pass the constants either positionally or by name, not both")
-        if positional:
-            if len(positional) != len(self.args):
-                raise TheoryError(f"expected {len(self.args)} values ({', '.join(self.args)})")
-            values = dict(zip(self.args, positional, strict=True))
-        for key in values:
-            _registered(key, self.args)
-        missing = [a for a in self.args if a not in values]
-        if missing:
-            raise MissingConstantError(f"missing value for {', '.join(missing)}")
-        arrays = {key: _as_array(key, value) for key, value in values.items()}
-        try:
-            np.broadcast_shapes(*(a.shape for a in arrays.values()))
-        except ValueError:
-            shapes = ", ".join(f"{k} {a.shape}" for k, a in arrays.items())
-            raise TheoryError(f"the values must broadcast together, got shapes {shapes}") from None
-        check_domains(arrays)
-        with np.errstate(all="ignore"):
-            return self.func(*(arrays[a] for a in self.args))
-
-
-def check_domains(values: Mapping[str, np.ndarray]) -> None:
-    """Raise :class:`AssumptionViolation` at the first value outside its symbol's domain."""
-    for name, arr in values.items():
-        ok = checks.admits_array(name, arr)
-        if not ok.all():
-            bad = np.asarray(arr).ravel()[int(np.argmin(ok.ravel()))]
-            raise AssumptionViolation(checks.domain_message(name, float(bad)) or name)
-
-
-def _as_array(name: str, value) -> np.ndarray:
-    if isinstance(value, bool | np.bool_):
-        raise AssumptionViolation(f"{name} must be real numbers, got {value!r}")
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError, OverflowError):
-        raise AssumptionViolation(f"{name} must be real numbers, got {value!r}") from None
-    if arr.dtype.kind == "O":
-        arr = np.asarray([checks.real_value(name, v) for v in arr.ravel()], dtype=float).reshape(arr.shape)
-    elif arr.dtype.kind not in "iuf":
-        raise AssumptionViolation(f"{name} must be real numbers, got {value!r} (dtype {arr.dtype})")
-    return arr.astype(float)
 
 
 @dataclass(frozen=True)
@@ -131,6 +69,9 @@ class Bound:
     readably (:mod:`theory.readable`); they do not change ``expr``.
     ``unexpanded`` is the bound before its ``definitions`` were substituted
     (``expr`` is it with them substituted; None when there are none).
+    ``numeric`` rewrites an expression of the bound for float evaluation
+    (:meth:`float_form`; None: as it is), where the exact form would lose its
+    digits to cancellation (e.g. :func:`theory.theorems.biased.float_safe`).
     """
 
     name: str
@@ -152,6 +93,7 @@ class Bound:
     algorithm: Algorithm | None = None
     named: tuple[Named, ...] = ()
     unexpanded: sp.Expr | None = None
+    numeric: Callable[[sp.Expr], sp.Expr] | None = None
 
     # ------------------------------------------------------------------ constants
     @cached_property
@@ -177,23 +119,22 @@ class Bound:
             out.extend(assumption.check(values))
         return out
 
+    @cached_property
+    def conditions(self) -> tuple[tuple[str, Constraint], ...]:
+        """Every constraint of the theorem with the id of its assumption."""
+        return tuple((a.id, con) for a in self.assumptions for con in a.constraints)
+
     def check_arrays(self, values: Mapping[str, np.ndarray]) -> None:
         """Vectorised :meth:`check`: raise :class:`AssumptionViolation` at the first
         point where a domain or a constraint fails."""
         check_domains(values)
-        for assumption in self.assumptions:
-            for con in assumption.constraints:
-                sides = checks.constraint_sides(con.lhs, con.rhs, values)
-                if sides is None:
-                    continue
-                ok = checks.holds_array(*sides)
-                if not np.all(ok):
-                    left, right = np.broadcast_arrays(*sides)
-                    at = int(np.argmin(np.broadcast_to(ok, left.shape).ravel()))
-                    raise AssumptionViolation(
-                        f"{self.name}: [{assumption.id}] {con.description}: {sp.sstr(con.lhs)} <= "
-                        f"{sp.sstr(con.rhs)} fails ({left.ravel()[at]:.6g} > {right.ravel()[at]:.6g})"
-                    )
+        arrays = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
+        for ident, bad, con, left, right in failures(self.conditions, arrays, shape):
+            at = int(np.argmax(bad.ravel()))
+            raise AssumptionViolation(
+                f"{self.name}: [{ident}] {con.message(left.ravel()[at], right.ravel()[at])}"
+            )
 
     def upper_limits(self, names: set[str]) -> tuple[tuple[str, sp.Expr], ...]:
         """The constraints x <= rhs with a constant x of ``names`` on the left (C_gamma
@@ -223,7 +164,7 @@ class Bound:
     def _clean(self, values: Mapping[str, object]) -> dict[str, float]:
         clean: dict[str, float] = {}
         for key, value in values.items():
-            _registered(key, self.constants)
+            registered_name(key, self.constants)
             clean[key] = checks.real_value(key, value)
         return clean
 
@@ -254,19 +195,30 @@ class Bound:
                 result = float(f.func(*(np.float64(clean[a]) for a in f.args)))
             except (ZeroDivisionError, OverflowError):
                 result = math.inf
-        if not math.isfinite(result):
-            raise AssumptionViolation(f"{self.name}: the bound is not finite at {clean} ({result})")
+        if not (math.isfinite(result) and result >= 0):
+            raise AssumptionViolation(
+                f"{self.name}: the bound is not a finite number >= 0 at {clean} ({result}): a float "
+                "overflow, or a domain no constraint encodes"
+            )
         return result
 
     def numpy(self) -> NumpyBound:
-        """A vectorised numpy callable of ``expr`` (arguments: symbol names, sorted)."""
+        """A vectorised numpy callable of ``expr`` that checks what :meth:`evaluate`
+        checks at every point and raises at the first refused one
+        (:class:`theory.vectorised.NumpyBound`; ``.masked`` gives NaN with a mask
+        instead, ``.raw`` leaves the theorem's conditions aside)."""
         return self._numpy
+
+    def float_form(self, expr: sp.Expr | None = None) -> sp.Expr:
+        """``expr`` (default: the bound's) as floats evaluate it: :attr:`numeric` applied."""
+        expr = self.expr if expr is None else expr
+        return expr if self.numeric is None else self.numeric(expr)
 
     @cached_property
     def _numpy(self) -> NumpyBound:
         syms = sorted(self.expr.free_symbols, key=lambda x: x.name)
-        func = sp.lambdify(syms, self.expr, modules="numpy", cse=True)
-        return NumpyBound(tuple(x.name for x in syms), func)
+        func = sp.lambdify(syms, self.float_form(), modules="numpy", cse=True)
+        return NumpyBound(tuple(x.name for x in syms), func, self.constants, self.conditions, self.name)
 
     # ---------------------------------------------------------------- structure
     @property

@@ -12,19 +12,44 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import sympy as sp
-
-from theory.bound import Bound
 from theory.errors import TheoryError, UnknownNameError
-from theory.models import bbvi, beta, gaussian, iwae, linear
-from theory.models.common import ModelConstants, specialise
-from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, projected, sgd
+
+if TYPE_CHECKING:
+    from theory.bound import Bound
 
 MODELS = ("generic", "linear", "gaussian", "beta", "iwae", "bbvi")
 OPTIMIZERS = ("sgd", "adam", "adagrad")
 
-Builder = Callable[..., Bound]
+Builder = Callable[..., "Bound"]
+
+
+@lru_cache(maxsize=1)
+def _theorems() -> dict[str, ModuleType]:
+    """The theorem modules, imported on the first request for a bound (``import theory``
+    builds nothing and imports no SymPy)."""
+    from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd
+
+    return {
+        m.__name__.rsplit(".", 1)[1]: m
+        for m in (adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd)
+    }
+
+
+@lru_cache(maxsize=1)
+def _models() -> dict[str, ModuleType]:
+    """The model modules, imported on the first request for a model's bound."""
+    from theory.models import bbvi, beta, common, gaussian, iwae, linear
+
+    return {m.__name__.rsplit(".", 1)[1]: m for m in (bbvi, beta, common, gaussian, iwae, linear)}
+
+
+def _theorem(path: str) -> Callable[..., Bound]:
+    """The function ``module.name`` of :mod:`theory.theorems`."""
+    module, name = path.split(".")
+    return getattr(_theorems()[module], name)
 
 
 def _expand_flag(expand: object) -> bool:
@@ -35,69 +60,72 @@ def _expand_flag(expand: object) -> bool:
 
 # Generic theorems: (optimizer, variant) -> builder. ``expand`` is accepted and has no effect
 # (a generic bound has no model constants to substitute).
-def _sgd(alpha: object = sp.Rational(1, 2), expand: bool = True) -> Bound:
+def _sgd(alpha: object = "1/2", expand: bool = True) -> Bound:
     _expand_flag(expand)
-    return sgd.sgd_bound(alpha)
+    return _theorem("sgd.sgd_bound")(alpha)
 
 
 def _biased(optimizer: str) -> Builder:
     def build(alpha_bias: object = None, expand: bool = True) -> Bound:
         _expand_flag(expand)
-        return biased.biased_bound(alpha_bias, optimizer)
+        return _theorem("biased.biased_bound")(alpha_bias, optimizer)
 
     return build
 
 
-def _plain(make: Callable[[], Bound]) -> Builder:
+def _plain(path: str) -> Builder:
     def build(expand: bool = True) -> Bound:
         _expand_flag(expand)
-        return make()
+        return _theorem(path)()
 
     return build
 
 
 GENERIC: dict[tuple[str, str], Builder] = {
     ("sgd", ""): _sgd,
-    ("sgd", "schedule"): _plain(sgd.schedule_bound),
-    ("sgd", "projected"): _plain(projected.projected_bound),
+    ("sgd", "schedule"): _plain("sgd.schedule_bound"),
+    ("sgd", "projected"): _plain("projected.projected_bound"),
+    ("sgd", "growth"): _plain("growth.growth_bound"),
     ("sgd", "biased"): _biased("sgd"),
-    ("adam", ""): _plain(adam_seed.seed_adam),
+    ("adam", ""): _plain("adam_seed.seed_adam"),
     ("adam", "biased"): _biased("adam"),
-    ("adam", "defossez"): _plain(adam_defossez.defossez_adam),
-    ("adam", "defossez-horizon"): _plain(adam_defossez.defossez_horizon),
-    ("adam", "aposteriori"): _plain(aposteriori.aposteriori_adam),
-    ("adagrad", ""): _plain(adam_defossez.defossez_adagrad),
-    ("adagrad", "aposteriori"): _plain(aposteriori.aposteriori_adagrad),
+    ("adam", "defossez"): _plain("adam_defossez.defossez_adam"),
+    ("adam", "defossez-horizon"): _plain("adam_defossez.defossez_horizon"),
+    ("adam", "aposteriori"): _plain("aposteriori.aposteriori_adam"),
+    ("adagrad", ""): _plain("adam_defossez.defossez_adagrad"),
+    ("adagrad", "aposteriori"): _plain("aposteriori.aposteriori_adagrad"),
 }
 
-#: The generic theorems every model specialises: (optimizer, variant) -> theorem.
-MODEL_THEOREMS: dict[tuple[str, str], Callable[[], Bound]] = {
-    ("sgd", ""): sgd.sgd_bound,
-    ("sgd", "schedule"): sgd.schedule_bound,
-    ("sgd", "projected"): projected.projected_bound,
-    ("adam", ""): adam_seed.seed_adam,
-    ("adam", "defossez"): adam_defossez.defossez_adam,
-    ("adam", "aposteriori"): aposteriori.aposteriori_adam,
-    ("adagrad", ""): adam_defossez.defossez_adagrad,
-    ("adagrad", "aposteriori"): aposteriori.aposteriori_adagrad,
+#: The generic theorems every model specialises: (optimizer, variant) -> ``module.function``
+#: of :mod:`theory.theorems`.
+MODEL_THEOREMS: dict[tuple[str, str], str] = {
+    ("sgd", ""): "sgd.sgd_bound",
+    ("sgd", "schedule"): "sgd.schedule_bound",
+    ("sgd", "projected"): "projected.projected_bound",
+    ("adam", ""): "adam_seed.seed_adam",
+    ("adam", "defossez"): "adam_defossez.defossez_adam",
+    ("adam", "aposteriori"): "aposteriori.aposteriori_adam",
+    ("adagrad", ""): "adam_defossez.defossez_adagrad",
+    ("adagrad", "aposteriori"): "aposteriori.aposteriori_adagrad",
 }
 
-#: model (and variant suffix) -> its explicit constants.
-MODEL_CONSTANTS: dict[tuple[str, str], Callable[[], ModelConstants]] = {
-    ("linear", ""): linear.constants,
-    ("gaussian", ""): gaussian.constants,
-    ("beta", ""): beta.constants,
-    ("iwae", ""): iwae.constants,
-    ("bbvi", ""): bbvi.constants,
-    ("bbvi", "nonlinear"): lambda: bbvi.constants("nonlinear"),
+#: model (and variant suffix) -> (module of :mod:`theory.models`, the parameterisation or None).
+MODEL_CONSTANTS: dict[tuple[str, str], tuple[str, str | None]] = {
+    ("linear", ""): ("linear", None),
+    ("gaussian", ""): ("gaussian", None),
+    ("beta", ""): ("beta", None),
+    ("iwae", ""): ("iwae", None),
+    ("bbvi", ""): ("bbvi", None),
+    ("bbvi", "nonlinear"): ("bbvi", "nonlinear"),
 }
 
 
-def _specialised(
-    model: str, theorem: Callable[[], Bound], constants: Callable[[], ModelConstants]
-) -> Builder:
+def _specialised(model: str, theorem: str, constants: tuple[str, str | None]) -> Builder:
     def build(expand: bool = True) -> Bound:
-        return specialise(theorem(), model, constants(), expand=_expand_flag(expand))
+        modules = _models()
+        module, parameterisation = constants
+        values = modules[module].constants(*([parameterisation] if parameterisation else []))
+        return modules["common"].specialise(_theorem(theorem)(), model, values, expand=_expand_flag(expand))
 
     return build
 
@@ -105,7 +133,7 @@ def _specialised(
 def _iwae_biased(optimizer: str) -> Builder:
     def build(K_growth: object = None, expand: bool = True) -> Bound:
         _expand_flag(expand)  # L, R, Delta of -log p(x) stay symbols either way
-        return iwae.biased(K_growth, optimizer)
+        return _models()["iwae"].biased(K_growth, optimizer)
 
     return build
 
@@ -140,7 +168,8 @@ def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = 
 
     ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
     sgd, adam, adagrad; ``variant`` picks a form where there are several
-    (``"schedule"``: SGD under any steps; ``"projected"``: projected SGD;
+    (``"schedule"``: SGD under any steps; ``"growth"``: SGD under any steps with
+    the noise growing with the gradient; ``"projected"``: projected SGD;
     ``"defossez"``: Défossez et al.'s Adam; ``"aposteriori"``: Adam or Adagrad
     as preconditioned SGD with measured preconditioner extremes;
     ``"biased"``: biased gradients).

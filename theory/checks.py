@@ -5,8 +5,11 @@ Every input a user gives a bound (``Bound.evaluate``, ``Bound.numpy``,
 ``Bound.check``, ``Assumption.check``, the weights of a left-hand side, the
 functions of :mod:`theory.rates`) goes through these functions, so one
 message names the input, the value and what is allowed. A constraint
-``lhs <= rhs`` holds when ``lhs <= rhs * (1 + TOLERANCE)`` (the one tolerance,
-for rounding in the values given).
+``lhs <= rhs`` holds when ``lhs <= rhs + TOLERANCE |rhs|`` (the one tolerance,
+for rounding in the values given); a strict one, ``lhs < rhs``, when
+``lhs < rhs - TOLERANCE |rhs|`` (a margin beyond rounding: at N = 9, beta1 = 0.9
+the float N - beta1/(1 - beta1) is -1.8e-15, and the strict N > beta1/(1 - beta1)
+must refuse it).
 """
 
 from __future__ import annotations
@@ -121,15 +124,23 @@ def admits_array(name: str, values: np.ndarray) -> np.ndarray:
     return ok
 
 
-def holds(left: float, right: float) -> bool:
-    """left <= right up to the relative :data:`TOLERANCE`."""
+def holds(left: float, right: float, strict: bool = False) -> bool:
+    """left <= right up to the relative :data:`TOLERANCE`; with ``strict``,
+    left < right by more than it. False where either side is NaN."""
+    if math.isnan(left) or math.isnan(right):
+        return False
+    if strict:
+        return left < right - TOLERANCE * abs(right)
     return left <= right + TOLERANCE * abs(right)
 
 
-def holds_array(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`holds` (False where either side is not finite)."""
+def holds_array(left: np.ndarray, right: np.ndarray, strict: bool = False) -> np.ndarray:
+    """Vectorised :func:`holds` (False where either side is NaN)."""
     with np.errstate(invalid="ignore"):
-        return np.isfinite(left) & np.isfinite(right) & (left <= right + TOLERANCE * np.abs(right))
+        finite = ~(np.isnan(left) | np.isnan(right))
+        if strict:
+            return finite & (left < right - TOLERANCE * np.abs(right))
+        return finite & (left <= right + TOLERANCE * np.abs(right))
 
 
 @lru_cache(maxsize=1024)

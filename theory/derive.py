@@ -1,4 +1,5 @@
-"""Render registered bounds as Markdown derivations (``derivations/*.md``).
+"""Render registered bounds as Markdown derivations (``derivations/*.md``) and the
+table of them all (``derivations/README.md``, :mod:`theory.table`).
 
 Each page states its result in one line first, then the statement in the
 theorem's own constants with the named sub-expressions below it
@@ -22,7 +23,10 @@ from theory.descent import PLACEHOLDER_LATEX
 from theory.errors import UnknownNameError
 from theory.readable import Readable, readable
 from theory.symbols import to_latex
+from theory.table import catalogue_page, file_name
 
+#: The page with the table of every theorem (:mod:`theory.table`).
+CATALOGUE = "README.md"
 #: The largest page written (bytes); tests/theory/test_derive.py holds every page to it.
 MAX_PAGE_BYTES = 10_000
 #: A step whose statement is longer than this in LaTeX is shown in plain text (about half as long).
@@ -49,11 +53,6 @@ def _compact(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, str]]:
         symbol = sp.Symbol(f"_{call.func.__name__}_{sp.srepr(call.args[0])}")
         table[call], names[symbol] = symbol, text
     return expr.xreplace(table), names
-
-
-def file_name(model: str, optimizer: str, variant: str) -> str:
-    """``model-optimizer[-variant].md``."""
-    return "-".join(p for p in (model, optimizer, variant) if p) + ".md"
 
 
 def result_line(b: Bound, r: Readable | None = None) -> str:
@@ -193,7 +192,8 @@ def page(model: str, optimizer: str, variant: str | None = None) -> tuple[str, s
 def write_derivations(
     out_dir: str | Path = "derivations", only: tuple[str, str, str] | None = None
 ) -> list[Path]:
-    """Write one file per registered bound into ``out_dir`` (created if needed) and
+    """Write one file per registered bound into ``out_dir`` (created if needed), the
+    table of them all into its README.md (:func:`theory.table.catalogue_page`), and
     remove stale ``*.md`` files there; with ``only`` = (model, optimizer, variant),
     write that one page and remove nothing. Return the paths written."""
     out = Path(out_dir)
@@ -211,9 +211,10 @@ def write_derivations(
         written.append(path)
     keep = {p.name for p in written}
     for stale in out.glob("*.md"):
-        if stale.name not in keep and stale.name != "README.md":
+        if stale.name not in keep and stale.name != CATALOGUE:
             stale.unlink()
-    return written
+    (out / CATALOGUE).write_text(catalogue_page())
+    return [*written, out / CATALOGUE]
 
 
 if __name__ == "__main__":  # python -m theory.derive [DIR]

@@ -73,12 +73,16 @@ def _check(condition: bool, what: str) -> None:
 class Update:
     """The update the descent lemma is applied to: preconditioner eigenvalue
     bounds, an optional bias bound b_k (an expression in k), or the projected
-    step (then lambda_min = lambda_max = 1 and no bias)."""
+    step (then lambda_min = lambda_max = 1 and no bias). ``variance`` and
+    ``growth`` state the noise: E||g_k - grad F||^2 <= variance + growth
+    ||grad F||^2 (bounded variance: sigma2 and 0; the growth condition: A, G)."""
 
     lambda_min: sp.Expr = sp.Integer(1)
     lambda_max: sp.Expr = sp.Integer(1)
     bias: sp.Expr | None = None
     projected: bool = False
+    variance: sp.Expr = sigma2
+    growth: sp.Expr = sp.Integer(0)
 
 
 SGD = Update()
@@ -168,9 +172,19 @@ def _descent_and_expectation(update: Update) -> tuple[list[Step], sp.Le, sp.Func
             descent,
         )
     )
-    if update.bias is None:
+    if update.growth != 0:
+        _check(update.bias is None and plain, "the growth condition for plain unbiased SGD")
+        inner_low = G(k - 1)
+        gsq_up = (1 + update.growth) * G(k - 1) + update.variance
+        why = (
+            "E<grad F, g_k> = E||grad F(theta_{k-1})||^2 (unbiased) and E||g_k||^2 = "
+            "E||grad F(theta_{k-1})||^2 + E||g_k - grad F(theta_{k-1})||^2 <= "
+            f"{sp.sstr(update.variance)} + (1 + {sp.sstr(update.growth)}) E||grad F(theta_{{k-1}})||^2 "
+            "(growth condition)"
+        )
+    elif update.bias is None:
         inner_low = lmin * G(k - 1)
-        gsq_up = lmax**2 * (G(k - 1) + sigma2)
+        gsq_up = lmax**2 * (G(k - 1) + update.variance)
         why = (
             "E<grad F, g_k> = E||grad F(theta_{k-1})||^2 (unbiased) and "
             "E||g_k||^2 <= E||grad F(theta_{k-1})||^2 + sigma2 (bounded variance)"
@@ -209,9 +223,20 @@ def per_step(update: Update, floor: str = "half") -> PerStep:
             sp.factor(slack.subs(gamma(k), gamma_max / (1 + t))).is_nonnegative is True,
             "gamma - L gamma^2/2 >= gamma (1 - L gamma_max/2) for gamma <= gamma_max",
         )
+        # the factor is divided by in step 5: positive exactly when gamma_max < 2/L
+        below = sp.Symbol("w", positive=True)  # gamma_max = (2/L)/(1 + w) covers (0, 2/L)
+        _check(
+            sp.factor(factor.subs(gamma_max, 2 / (L * (1 + below)))).is_positive is True
+            and sp.Poly(factor, gamma_max).degree() == 1
+            and factor.subs(gamma_max, 2 / L) == 0,
+            "1 - L gamma_max/2 > 0 for every gamma_max < 2/L, and = 0 at 2/L",
+        )
         limit = None
-        title = "every step at most gamma_max"
-        why = f"gamma_k - (L/2) gamma_k^2 - gamma_k (1 - L gamma_max/2) = {sp.sstr(slack)} >= 0"
+        title = "every step at most gamma_max < 2/L"
+        why = (
+            f"gamma_k - (L/2) gamma_k^2 - gamma_k (1 - L gamma_max/2) = {sp.sstr(slack)} >= 0; "
+            "the factor 1 - L gamma_max/2 is > 0 exactly when gamma_max < 2/L"
+        )
     else:
         fraction, u_max = (
             (sp.Rational(1, 4), sp.Rational(1, 4))
@@ -222,16 +247,20 @@ def per_step(update: Update, floor: str = "half") -> PerStep:
             )
         )
         factor = fraction * lmin
-        u = sp.Symbol("u", positive=True)  # u = L gamma lambda_max^2 / lambda_min in (0, u_max]
+        u = sp.Symbol("u", positive=True)  # u = L gamma lambda_max^2 (1 + growth) / lambda_min in (0, u_max]
         u_text = "L gamma_k" if lmin == 1 and lmax == 1 else "L gamma_k lambda_max^2/lambda_min"
-        slack = sp.factor(sp.expand((coeff - factor * gamma(k)).subs(gamma(k), u * lmin / (L * lmax**2))))
+        scale = lmin / (L * lmax**2 * (1 + update.growth))
+        if update.growth != 0:
+            u_text = f"L (1 + {sp.sstr(update.growth)}) gamma_k"
+        slack = sp.factor(sp.expand((coeff - factor * gamma(k)).subs(gamma(k), u * scale)))
         linear = sp.Poly(sp.cancel(slack / u), u)  # slack = u (q0 + q1 u): nonnegative on [0, u_max]
         _check(
             linear.degree() <= 1
-            and all(sp.simplify(linear.as_expr().subs(u, end)).is_nonnegative for end in (0, u_max)),
+            # factor, not simplify: simplify's first call imports sympy.physics.units (0.25 s)
+            and all(sp.factor(linear.as_expr().subs(u, end)).is_nonnegative for end in (0, u_max)),
             "coefficient at least fraction * lambda_min * gamma",
         )
-        limit = u_max * lmin / (L * lmax**2)
+        limit = u_max * scale
         title = f"step size at most {sp.sstr(limit)}"
         why = (
             f"coefficient - {sp.sstr(factor)} gamma_k = {sp.sstr(slack)} >= 0 for "
@@ -270,6 +299,16 @@ def _sum_upper(expr: sp.Expr) -> sp.Expr:
     return total
 
 
+def _never(condition: sp.Basic) -> bool:
+    """True for an And of equalities giving one symbol two values (alpha_bias = 0 and 1/4)."""
+    values: dict[sp.Basic, sp.Basic] = {}
+    for part in sp.And.make_args(condition):
+        if isinstance(part, sp.Eq) and part.lhs.is_Symbol and part.rhs.is_number:
+            if values.setdefault(part.lhs, part.rhs) != part.rhs:
+                return True
+    return False
+
+
 def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
     """Steps 4-6 for a decreasing schedule: the bound on (1/n) sum_{k<n} measure(k)."""
     steps = [_telescoped(step)]
@@ -293,8 +332,8 @@ def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tup
     final = bound.subs(rest_sum, _sum_upper(plugged))
     _check(not final.has(gamma) and not final.has(sp.Sum), "every sum bounded")
     final = sp.piecewise_fold(final)
-    if isinstance(final, sp.Piecewise):
-        final = sp.Piecewise(*[(sp.factor_terms(sp.together(e)), c) for e, c in final.args])
+    if isinstance(final, sp.Piecewise):  # branches whose condition can never hold are dropped
+        final = sp.Piecewise(*[(sp.factor_terms(sp.together(e)), c) for e, c in final.args if not _never(c)])
     else:
         final = sp.factor_terms(sp.together(final))
     steps.append(

@@ -79,14 +79,19 @@ def _readable(bound: Bound, extra: tuple[sp.Basic, ...]) -> Readable:
 
 
 def _branches(expr: sp.Expr) -> tuple[sp.Expr, tuple[Named, ...]]:
-    """A bound that is a Piecewise, with its branches named B_1, B_2, ..."""
+    """A bound that is a Piecewise, with its branches named B_1, B_2, ... (equal branches
+    share one name)."""
     if not isinstance(expr, sp.Piecewise):
         return expr, ()
+    names: dict[sp.Expr, sp.Symbol] = {}
+    where: dict[sp.Expr, list[str]] = {}
+    for branch, condition in expr.args:
+        names.setdefault(branch, sp.Symbol(f"B_{len(names) + 1}"))
+        where.setdefault(branch, []).append(sp.sstr(condition))
     named = tuple(
-        Named(sp.Symbol(f"B_{i}"), branch, f"the bound where {sp.sstr(condition)}")
-        for i, (branch, condition) in enumerate(expr.args, 1)
+        Named(sym, branch, f"the bound where {' or '.join(where[branch])}") for branch, sym in names.items()
     )
-    return sp.Piecewise(*((n.symbol, c) for n, (_, c) in zip(named, expr.args, strict=True))), named
+    return sp.Piecewise(*((names[branch], c) for branch, c in expr.args)), named
 
 
 def _fold(expr: sp.Basic, folding: Mapping[sp.Expr, sp.Symbol]) -> sp.Basic:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import sympy as sp
 
@@ -97,6 +98,20 @@ sigma2_data = _register(
 sigma2_mc = _register(
     "sigma2_mc",
     "Monte-Carlo part of the per-example variance, E_x Var_eps grad",
+    "nonnegative",
+    1.0,
+)
+A_growth = _register(
+    "A_growth",
+    "growth condition, additive part: E||g - grad F||^2 <= A_growth + G_growth ||grad F||^2 "
+    "(Bottou, Curtis, Nocedal 2018: M)",
+    "nonnegative",
+    1.0,
+)
+G_growth = _register(
+    "G_growth",
+    "growth condition, relative part: E||g - grad F||^2 <= A_growth + G_growth ||grad F||^2 "
+    "(Bottou, Curtis, Nocedal 2018: M_V; M_G = 1 + G_growth)",
     "nonnegative",
     1.0,
 )
@@ -192,6 +207,8 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
     sigma2: r"\sigma^2",
     sigma2_data: r"\sigma^2_{\mathrm{data}}",
     sigma2_mc: r"\sigma^2_{\mathrm{MC}}",
+    A_growth: r"A_{\mathrm{growth}}",
+    G_growth: r"G_{\mathrm{growth}}",
     C_gamma: r"C_\gamma",
     S1: "S_1",
     S2: "S_2",
@@ -273,24 +290,54 @@ def domain_form(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
     expr = expr.xreplace(logs)
     subs = {}
     for sym in expr.free_symbols:
-        registered = REGISTRY.get(sym.name)
-        domain = registered.domain if registered is not None and registered.symbol == sym else None
-        if domain == "count":
-            new = sp.Symbol(f"{sym.name}_m", nonnegative=True)
-            subs[sym], back[new] = 1 + new, sym - 1
-        elif domain in ("unit", "unit_closed"):
-            sign = {"positive": True} if domain == "unit" else {"nonnegative": True}
-            new = sp.Symbol(f"{sym.name}_u", **sign)
-            subs[sym], back[new] = new / (1 + new), sym / (1 - sym)
+        shifted = _shift(sym)
+        if shifted is not None:
+            subs[sym] = shifted[0]
+            back[shifted[1]] = shifted[2]
     units = {sym for sym, v in subs.items() if not v.is_Add}
     # 1 - u/(1 + u) -> 1/(1 + u): small sums over a unit are brought to one fraction
     sums = {
-        add: sp.together(add.xreplace(subs))
+        add: _one_fraction(add)
         for add in expr.atoms(sp.Add)
-        if len(add.args) <= 4 and add.free_symbols & units
+        if len(add.args) <= 4 and add.free_symbols & units and _nodes(add) <= SMALL_SUM
     }
     out = expr.xreplace(sums).xreplace(subs)
     return out, back
+
+
+#: The largest sum (nodes of its expression tree) domain_form brings to one fraction: a larger
+#: one costs up to 0.3 s of sp.together and decided no sign of the catalogue's bounds.
+SMALL_SUM = 200
+
+
+@lru_cache(maxsize=2**16)
+def _nodes(expr: sp.Expr) -> int:
+    return sum(1 for _ in sp.preorder_traversal(expr))
+
+
+@cache
+def _shift(sym: sp.Symbol) -> tuple[sp.Expr, sp.Symbol, sp.Expr] | None:
+    """(what ``sym`` becomes, the new variable, the new variable in terms of ``sym``) for a
+    registered count (1 + x_m) or unit (x_u/(1 + x_u)); None for any other symbol."""
+    registered = REGISTRY.get(sym.name)
+    domain = registered.domain if registered is not None and registered.symbol == sym else None
+    if domain == "count":
+        new = sp.Symbol(f"{sym.name}_m", nonnegative=True)
+        return 1 + new, new, sym - 1
+    if domain in ("unit", "unit_closed"):
+        new = sp.Symbol(
+            f"{sym.name}_u", **({"positive": True} if domain == "unit" else {"nonnegative": True})
+        )
+        return new / (1 + new), new, sym / (1 - sym)
+    return None
+
+
+@lru_cache(maxsize=2**16)
+def _one_fraction(add: sp.Expr) -> sp.Expr:
+    """``add`` with its registered symbols shifted (:func:`_shift`), brought to one fraction: the
+    same small sums recur in the derivatives of every bound, so each is computed once."""
+    subs = {sym: shifted[0] for sym in add.free_symbols if (shifted := _shift(sym)) is not None}
+    return sp.together(add.xreplace(subs))
 
 
 def to_latex(expr: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:

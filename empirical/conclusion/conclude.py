@@ -32,6 +32,7 @@ def conclude(
     *,
     timings: Mapping[str, float] | None = None,
     extras: Mapping[str, Any] | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """The :class:`Result` of ``runs``.
 
@@ -46,6 +47,9 @@ def conclude(
             (alpha_step, beta1, beta2, eps) join ``fixed``.
         timings: seconds spent so far, by part; the time spent here is added to ``theory``.
         extras: what the front end reports besides (step constant choice, data, tracker).
+        approximate_ok: accept assumption rows that are only approximately met: the verdict is
+            then HOLDS, VIOLATED or INCONCLUSIVE, marked approximately covered, instead of
+            NOT_COVERED (:mod:`empirical.conclusion.result`).
 
     Returns:
         The Result: the bound at the constants' ends that make it larger (empirical.compare.bind),
@@ -53,7 +57,8 @@ def conclude(
         assumption rows, for Adam and Adagrad every variant on the same runs, the bound's
         attribution and its tightness (``extras["tightness"]``: bound / observed = proof x
         landscape x noise term, :mod:`empirical.conclusion.tightness`; its time is
-        ``timings["tightness"]``); its verdict is decided on construction.
+        ``timings["tightness"]``); its verdict is decided on construction
+        (:func:`empirical.decision.assess`).
     """
     started = time.perf_counter()
     choice = choose_theorem(settings.theorem_model, optimizer)
@@ -85,4 +90,7 @@ def conclude(
     spent = dict(timings or {})
     spent["theory"] = spent.get("theory", 0.0) + time.perf_counter() - started - tight["seconds"]
     spent["tightness"] = tight["seconds"]
-    return Result(settings, theorem, runs, constants, binding, observed, rate, rows, values, spent, out)
+    return Result(
+        settings, theorem, runs, constants, binding, observed, rate, rows, values, spent, out,
+        approximate_ok=approximate_ok,
+    )  # fmt: skip

@@ -86,5 +86,5 @@ def bound_curve(theorem, values: dict[str, float], gammas: np.ndarray, horizons:
     m = horizons.astype(int)
     at = {**values, "n": horizons, "S1": cum1[m - 1], "S2": cum2[m - 1], "gamma_max": run_max[m - 1]}
     with np.errstate(all="ignore"):
-        out = f.func(*(np.asarray(at[a], dtype=float) for a in f.args))
+        out = f.raw(**{a: np.asarray(at[a], dtype=float) for a in f.args})
     return np.broadcast_to(np.asarray(out, dtype=float), horizons.shape).copy()

@@ -1,19 +1,21 @@
-"""The result of a verify run, its verdict and exit code, decided once here
-(docs/architecture.md, "Verdict"); the CLI, the report and the sweep only read them.
+"""The result of a verify run, its verdict and exit code, decided once here by the one
+decision rule (:mod:`empirical.decision`; docs/decision.md, docs/architecture.md, "Verdict");
+the CLI, the report and the sweep only read them.
 
-- **holds at the estimated constants**: no assumption row fails and the upper
-  end of the observed interval is at most the bound; exit 0. Some constants
-  are lower estimates of suprema (L, sigma2, M, R): the check is not a proof.
-- **violated**: no assumption row fails and the upper end exceeds the bound; exit 1.
-- **not covered**: an assumption row fails (the theorem does not apply to the
-  run); the comparison is still reported, ``holds`` is None; exit 3.
+- **not covered** (exit 3): an assumption row fails, or a row is only ``approximate``
+  and approximate covers were not accepted (``approximate_ok``); the comparison is
+  still made and reported, for reference;
+- otherwise the rule's comparison of the bound with the interval for the expectation
+  over runs: **holds at the estimated constants** (exit 0: the upper end is at most
+  the bound), **violated** (exit 1: the lower end is above it) or **inconclusive**
+  (exit 4: the bound lies inside the interval, or there is one run). With
+  ``approximate_ok`` and an approximate row the verdict is marked "approximately covered".
 
 Bad input is exit 2, decided by the CLI before any result exists.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
+from empirical.decision import Decision, Verdict, assess, rule
+from empirical.errors import ConfigError
 from empirical.estimators.constants import Constants
 from empirical.settings import Settings
 from empirical.train.recording import TrainRun
@@ -30,18 +34,8 @@ from theory.bound import Bound
 #: Statuses of an assumption row (docs/architecture.md, "Assumption ids").
 HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED = "holds", "estimated", "approximate", "fails", "unchecked"
 STATUSES = (HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED)
-
-
-class Verdict(enum.Enum):
-    """The three verdicts and their exit codes."""
-
-    HOLDS = "holds at the estimated constants"
-    VIOLATED = "violated"
-    NOT_COVERED = "not covered"
-
-    @property
-    def exit_code(self) -> int:
-        return {Verdict.HOLDS: 0, Verdict.VIOLATED: 1, Verdict.NOT_COVERED: 3}[self]
+#: Combined exit code of several results (a sweep): the first of these any result has.
+EXIT_ORDER = (1, 3, 4, 0)
 
 
 @dataclass(frozen=True)
@@ -59,11 +53,28 @@ class Row:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
 
 
-def decide(rows: Iterable[Row], observed: Observed, bound_value: float) -> Verdict:
-    """The verdict (module docstring)."""
-    if any(r.status == FAILS for r in rows):
-        return Verdict.NOT_COVERED
-    return Verdict.HOLDS if observed.hi <= bound_value else Verdict.VIOLATED
+def coverage(rows: Iterable[Row], approximate_ok: bool) -> tuple[bool, str | None]:
+    """Whether the theorem covers the run, from its assumption rows.
+
+    Args:
+        rows: the assumption rows.
+        approximate_ok: approximate rows are accepted.
+
+    Returns:
+        (covered, why not in words or None): not covered when a row fails, or when a row is
+        approximate and ``approximate_ok`` is False; the ids of those rows are named.
+    """
+    rows = tuple(rows)
+    failed = [r.id for r in rows if r.status == FAILS]
+    if failed:
+        return False, f"the theorem does not apply to this run (failed: {', '.join(failed)})"
+    approximate = [r.id for r in rows if r.status == APPROXIMATE]
+    if approximate and not approximate_ok:
+        return False, (
+            f"the theorem covers this run only approximately (approximate: {', '.join(approximate)}); "
+            "--approximate-ok (approximate_ok=True) accepts approximate covers"
+        )
+    return True, None
 
 
 @dataclass(frozen=True)
@@ -71,20 +82,22 @@ class Result:
     """A finished verification, from the CLI's runs or from :func:`empirical.track`:
     everything the report needs, and its verdict.
 
-    The contract: ``holds`` (True / False / None when not covered), ``bound``
+    The contract: ``holds`` (True for HOLDS, False for VIOLATED, None otherwise), ``bound``
     (its value at the estimated constants), ``observed`` (an
     :class:`~empirical.estimators.Estimate` of the weighted average the theorem
-    bounds, with the theorem's weights), ``ratio``, ``theorem`` (the
-    :class:`theory.Bound`: model, optimizer, variant, reference),
-    ``assumptions`` (one :class:`Row` per assumption id), ``records`` ((step,
-    record of ||grad F(theta_step)||^2) pairs) and :meth:`write`.
+    bounds, with the theorem's weights; its interval is the decision rule's),
+    ``ratio``, ``theorem`` (the :class:`theory.Bound`: model, optimizer, variant,
+    reference), ``assumptions`` (one :class:`Row` per assumption id), ``records``
+    ((step, record of ||grad F(theta_step)||^2) pairs) and :meth:`write`.
 
     ``runs`` is the :class:`empirical.train.TrainRun` of the R runs (batched or
     tracked); ``constants`` the measured :class:`empirical.estimators.Constants`;
     ``fixed`` the values that were not estimated (n, B, step sums, optimizer
     parameters); ``settings`` what was run (:class:`empirical.settings.Settings`:
     ``model``, ``optimizer``, ``data``, ``steps``, ``batch_size``, ``K``, ``seed``,
-    ``runs``, ``seeds``, ``source``, ``as_dict()``).
+    ``runs``, ``seeds``, ``source``, ``as_dict()``). ``approximate_ok``: approximate
+    rows are accepted (the verdict is then marked approximately covered).
+    ``decision``: the rule's :class:`~empirical.decision.Decision`, made on construction.
     """
 
     settings: Settings
@@ -98,10 +111,22 @@ class Result:
     fixed: Mapping[str, float]
     timings: Mapping[str, float]
     extras: Mapping[str, Any] = field(default_factory=dict)
-    verdict: Verdict = field(init=False)
+    approximate_ok: bool = False
+    decision: Decision = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "verdict", decide(self.assumptions, self.observed, self.binding.value))
+        if not isinstance(self.approximate_ok, bool):
+            raise ConfigError(f"approximate_ok must be True or False, got {self.approximate_ok!r}")
+        covered, because = coverage(self.assumptions, self.approximate_ok)
+        decision = assess(
+            self.binding.value, self.observed.brackets, confidence=self.observed.confidence,
+            covered=covered, because=because,
+        )  # fmt: skip
+        object.__setattr__(self, "decision", decision)
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.decision.verdict
 
     @property
     def exit_code(self) -> int:
@@ -109,8 +134,19 @@ class Result:
 
     @property
     def holds(self) -> bool | None:
-        """True / False, or None when the theorem does not cover the run."""
-        return None if self.verdict is Verdict.NOT_COVERED else self.verdict is Verdict.HOLDS
+        """True (holds at the estimated constants), False (violated), None (inconclusive or
+        not covered)."""
+        return {Verdict.HOLDS: True, Verdict.VIOLATED: False}.get(self.verdict)
+
+    @property
+    def approximate(self) -> tuple[str, ...]:
+        """The ids of the rows that are only approximately met."""
+        return tuple(r.id for r in self.assumptions if r.status == APPROXIMATE)
+
+    @property
+    def approximately_covered(self) -> bool:
+        """A verdict given under accepted approximate rows (``approximate_ok``)."""
+        return bool(self.approximate) and self.verdict is not Verdict.NOT_COVERED
 
     @property
     def bound(self) -> float:
@@ -142,26 +178,90 @@ class Result:
 
     @property
     def lower_estimates(self) -> tuple[str, ...]:
-        """The constants bound into the theorem that are lower estimates of suprema."""
+        """The constants bound into the theorem that are lower estimates of suprema (L, sigma2, M, R)."""
         used = set(self.binding.ends)
         return tuple(name for name in self.constants.lower_estimates if name in used)
 
     @property
+    def delta_lower_estimate(self) -> bool:
+        """True when the Delta bound into the theorem is a lower estimate of F(theta_0) - F*."""
+        return "Delta" in self.binding.ends and not self.constants.delta_is_upper
+
+    @property
     def headline(self) -> str:
-        """One sentence: the verdict and what it rests on."""
-        lower = ", ".join(self.lower_estimates)
-        if self.verdict is Verdict.HOLDS:
-            tail = f" ({lower} are lower estimates of suprema: a check, not a proof)" if lower else ""
-            return f"The bound holds at the estimated constants{tail}."
-        if self.verdict is Verdict.VIOLATED:
-            return "The bound is violated: the upper end of the observed interval exceeds the bound."
-        failed = ", ".join(r.id for r in self.assumptions if r.status == FAILS)
-        return f"Not covered: the theorem does not apply to this run (failed: {failed}); no verdict."
+        """The verdict in a sentence or two, and what it rests on."""
+        d = self.decision
+        over = f"the {d.confidence:.0%} interval for the expectation over {d.runs} runs"
+        if d.runs == 1:
+            relation = {Verdict.HOLDS: "is at most", Verdict.VIOLATED: "is above"}.get(
+                rule(d.lo, d.hi, d.bound).item(), "contains"
+            )
+            comparison = (
+                f"Inconclusive: one run cannot estimate an expectation: train at least 2 (for reference, "
+                f"that run's interval [{d.lo:.4g}, {d.hi:.4g}] {relation} the bound {d.bound:.4g})."
+            )
+        elif d.comparison is Verdict.HOLDS:
+            comparison = (
+                f"The bound holds at the estimated constants: the upper end {d.hi:.4g} of {over} is at most "
+                f"the bound {d.bound:.4g}."
+            )
+        elif d.comparison is Verdict.VIOLATED:
+            comparison = (
+                f"The bound is violated: the lower end {d.lo:.4g} of {over} is above the bound {d.bound:.4g}."
+            )
+        else:
+            comparison = (
+                f"Inconclusive: the bound {d.bound:.4g} lies inside {over}, [{d.lo:.4g}, {d.hi:.4g}]; more "
+                "runs, or a bound further from the truth, are needed."
+            )
+        if self.verdict is Verdict.NOT_COVERED:
+            _, because = coverage(self.assumptions, self.approximate_ok)
+            reference = comparison[0].lower() + comparison[1:]
+            return f"Not covered: {because}; no verdict. For reference only: {reference}"
+        if self.approximately_covered:
+            comparison = (
+                f"Approximately covered (approximate: {', '.join(self.approximate)}, accepted): {comparison}"
+            )
+        return comparison + self._estimates_note()
+
+    def _estimates_note(self) -> str:
+        """What the verdicts HOLDS and VIOLATED rest on: the lower estimates, each by its kind."""
+        if self.verdict not in (Verdict.HOLDS, Verdict.VIOLATED):
+            return ""
+        parts = []
+        if self.lower_estimates:
+            parts.append(
+                f"{', '.join(self.lower_estimates)} are lower estimates of suprema (the largest values seen)"
+            )
+        if self.delta_lower_estimate:
+            parts.append("Delta is a lower estimate of F(theta_0) - F* (no proven lower bound of F)")
+        if not parts:
+            return ""
+        tail = (
+            "a check, not a proof"
+            if self.verdict is Verdict.HOLDS
+            else "at their true values the bound may be larger"
+        )
+        return f" {'; '.join(parts)}: {tail}."
 
 
 def combined_exit_code(codes: Iterable[int]) -> int:
-    """Several results (a sweep): 1 if any is violated, else 3 if any is not covered, else 0."""
+    """The exit code of several results (a sweep).
+
+    Args:
+        codes: the results' exit codes (0, 1, 3, 4).
+
+    Returns:
+        The first of :data:`EXIT_ORDER` any has: 1 if any is violated, else 3 if any is not
+        covered, else 4 if any is inconclusive, else 0 (also for no results).
+
+    Raises:
+        ValueError: a code that is no result's (e.g. 2, bad input).
+    """
     codes = set(codes)
-    if 1 in codes:
-        return 1
-    return 3 if 3 in codes else 0
+    unknown = codes - set(EXIT_ORDER)
+    if unknown:
+        raise ValueError(
+            f"exit codes of results are {', '.join(map(str, EXIT_ORDER))}, got {sorted(unknown)}"
+        )
+    return next((code for code in EXIT_ORDER if code in codes), 0)

@@ -15,6 +15,13 @@ A user's module (``Settings.source`` other than built-in) has its own words for
 three rows: ``unbiased`` holds by construction only when the loop says how it
 drew its minibatches (the CLI's loop does), ``bounded-variance`` names B, how it
 was found and the per-example route, and its activations are not inspected.
+
+``bounded-sup`` (||g_k||_inf <= R almost surely) is ``estimated`` only when the
+noise the loss draws is bounded (the built-in models under Adam and Adagrad draw
+it truncated, :data:`empirical.settings.ADAPTIVE_NOISE_BOUND`; a user's module may
+declare ``noise_bound``, the largest |eps_j| its loss draws, 0 for none): R is then
+a lower estimate of a finite supremum, like L. Under Gaussian noise no almost-sure
+bound exists and the row is ``approximate``: R is a quantile, the largest value seen.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import numpy as np
 
 from empirical.compare import Binding
 from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
+from empirical.conclusion.result import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 from empirical.settings import BUILT_IN, Settings
 
 if TYPE_CHECKING:
@@ -72,6 +79,17 @@ class Evidence:
     @property
     def max_sup_norm(self) -> float:
         return float(np.max(self.runs.param_sup_norm))
+
+    @property
+    def noise_sup(self) -> float | None:
+        """The largest |eps_j| the loss can draw: a built-in model's (None for Gaussian noise), or
+        the ``noise_bound`` a user's module declares (None when it declares none)."""
+        if not self.user_module:
+            return getattr(self.model, "noise_sup", None)
+        declared = getattr(self.model, "noise_bound", None)
+        if isinstance(declared, int | float) and not isinstance(declared, bool) and 0 <= declared < np.inf:
+            return float(declared)
+        return None
 
 
 def _show(expr: Any, values: Mapping[str, float]) -> str:
@@ -127,11 +145,13 @@ def _lower_bounded(a, ev: Evidence) -> Row:
     if ev.constants.delta_is_upper:
         low = getattr(ev.model, "loss_lower_bound", None)
         return Row(a.id, a.name, HOLDS, f"proven lower bound F >= {low:.6g} (the model's loss_lower_bound)")
+    D = ev.constants.Delta
     return Row(
         a.id,
         a.name,
         ESTIMATED,
-        "no proven lower bound: Delta uses the lowest observed loss, a lower estimate of Delta",
+        f"no proven lower bound of F (a loss_lower_bound gives one): Delta = {D.value:.4g} [{D.lo:.4g}, "
+        f"{D.hi:.4g}] is a lower estimate of F(theta_0) - F*: {D.method}",
     )
 
 
@@ -181,7 +201,35 @@ def _bounded_variance(a, ev: Evidence) -> Row:
 
 def _bounded_sup(a, ev: Evidence) -> Row:
     R = ev.constants.R
-    return Row(a.id, a.name, ESTIMATED, f"R = {R.value:.4g}: {R.method}")
+    sups = ev.runs.grad_sup_norm
+    seen = ""
+    if sups is not None and np.all(np.isfinite(sups)):
+        seen = (
+            f"; the largest ||g_k||_inf over the {sups.size} minibatch gradients the runs used: "
+            f"{float(np.max(sups)):.4g}"
+        )
+    bound = ev.noise_sup
+    if bound is None:
+        return Row(
+            a.id,
+            a.name,
+            APPROXIMATE,
+            f"R = {R.value:.4g} ({R.method}){seen}. The reparameterisation noise is not declared bounded "
+            "(Gaussian noise is unbounded), so ||g||_inf has no almost-sure bound: R is the largest value "
+            "seen, a quantile of its distribution, not the almost-sure bound the theorem needs",
+        )
+    why = (
+        "the loss draws no noise"
+        if bound == 0
+        else f"the reparameterisation noise is bounded (|eps_j| <= {bound:.6g})"
+    )
+    return Row(
+        a.id,
+        a.name,
+        ESTIMATED,
+        f"R = {R.value:.4g} ({R.method}){seen}. {why.capitalize()}, so the gradients are bounded on the "
+        "region the runs visit: R is a lower estimate of that finite supremum",
+    )
 
 
 def _variance_split(a, ev: Evidence) -> Row:

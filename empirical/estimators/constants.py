@@ -95,10 +95,10 @@ class Constants:
 
     @property
     def lower_estimates(self) -> tuple[str, ...]:
-        """The constants that are lower estimates of suprema; Delta too when
-        it rests on the lowest observed loss rather than a proven lower bound."""
-        out = tuple(name for name in LOWER_ESTIMATES_OF_SUPREMA if name in self.named())
-        return out if self.delta_is_upper else (*out, "Delta")
+        """The constants that are lower estimates of suprema (L, the sigma2 parts, M, R). Delta is
+        no supremum: without a proven lower bound of F it is a lower estimate of F(theta_0) - F*
+        of its own kind (``delta_is_upper`` False)."""
+        return tuple(name for name in LOWER_ESTIMATES_OF_SUPREMA if name in self.named())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: each constant as ``{value, lo, hi, confidence, method, n_evals}``."""

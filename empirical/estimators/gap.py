@@ -11,6 +11,12 @@
 
 F(theta_0) is estimated over n examples x J noise draws (Student-t interval over
 examples of the per-example mean loss).
+
+:func:`snapshot_delta` (the tracker's, without a proven bound): F estimated at
+theta_0 and at every kept snapshot on the same rows and noise draws, and
+F(theta_0) - min_k F(theta_k), a lower estimate of F(theta_0) - F* with a
+simultaneous interval (never the lowest of a few noisy minibatch losses, whose
+minimum is biased low).
 """
 
 from __future__ import annotations
@@ -21,7 +27,15 @@ import numpy as np
 import torch
 
 from empirical.errors import ConfigError
-from empirical.estimators.results import Estimate, Params, check_finite, exact, mean_interval, seeded
+from empirical.estimators.results import (
+    Estimate,
+    Params,
+    check_finite,
+    check_finite_array,
+    exact,
+    mean_interval,
+    seeded,
+)
 from empirical.inputs import MAX_SAMPLES
 from empirical.validate import number, whole
 
@@ -79,6 +93,50 @@ def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float
     return Estimate(
         max(F0.value - f_star, lo), lo, max(F0.hi - f_star, lo), F0.confidence, method, F0.n_evals
     )
+
+
+def snapshot_delta(losses: np.ndarray, labels: list[str], confidence: float = 0.95) -> Estimate:
+    """Delta = F(theta_0) - min_k F(theta_k) over snapshots, a lower estimate of F(theta_0) - F*.
+
+    Args:
+        losses: (S, n) per-row losses (each the mean over the row's noise draws) at the S
+            snapshots, theta_0 first; the same rows and the same noise draws at every snapshot,
+            so the differences D_k = F(theta_0) - F(theta_k) are estimated by paired per-row
+            differences.
+        labels: the S snapshots' names (e.g. ``theta_120``).
+        confidence: the level of the interval, jointly over the snapshots.
+
+    Returns:
+        value = max_k mean_r D_{k,r} (k = 0 gives D = 0, so >= 0); [lo, hi] = [max_k lo_k,
+        max_k hi_k] with each [lo_k, hi_k] a Student-t interval over rows at level
+        1 - (1 - confidence)/(S - 1) (Bonferroni): with probability >= confidence every D_k is
+        in its interval, hence max_k D_k = F(theta_0) - min_k F(theta_k) in [lo, hi]. Since
+        min_k F(theta_k) >= F*, that is a lower estimate of Delta: a bound evaluated with it is
+        not guaranteed to be an upper bound.
+    """
+    x = np.asarray(losses, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or len(labels) != x.shape[0]:
+        raise ConfigError(
+            f"losses must be (S, n) with n >= 2 rows and S labels, got {x.shape}, {len(labels)}"
+        )
+    check_finite_array(x, "per-example loss at a snapshot")
+    S, n = x.shape
+    each = 1.0 - (1.0 - confidence) / max(S - 1, 1)
+    best, lo, hi, at = 0.0, 0.0, 0.0, 0
+    for k in range(1, S):
+        d = mean_interval(x[0] - x[k], "paired difference", each)
+        if d.value > best:
+            best, at = d.value, k
+        lo, hi = max(lo, d.lo), max(hi, d.hi)
+    F0 = mean_interval(x[0], "F(theta_0)", confidence)
+    method = (
+        f"Delta lower estimate (NOT a valid upper value for the bound) of F(theta_0) - F*: F(theta_0) - "
+        f"min_k F(theta_k) over {S} snapshots ({labels[0]}..{labels[-1]}), lowest at {labels[at]}; every F "
+        f"on the same {n} rows and noise draws, each difference a Student-t interval over rows at "
+        f"{each:.4g} (Bonferroni over {max(S - 1, 1)}: {confidence:.0%} jointly); F(theta_0) = "
+        f"{F0.value:.6g} [{F0.lo:.6g}, {F0.hi:.6g}]"
+    )
+    return Estimate(best, lo, hi, confidence, method, S * n)
 
 
 def uses_proven_bound(estimate: Estimate) -> bool:

@@ -261,6 +261,16 @@ COMMAND_RULES: dict[str, dict[str, Rule]] = {
 
 #: ``--quiet``, the same under every sub-command that runs.
 QUIET = Input("quiet", Flag(), False, "no progress on stderr", "--quiet")
+#: ``--approximate-ok``: verify and sweep accept assumption rows that are only approximately met.
+APPROXIMATE_OK = Input(
+    "approximate_ok",
+    Flag(),
+    False,
+    "accept assumption rows that are only approximately met (e.g. --variant torch under Défossez et "
+    "al.'s theorem): the verdict is then holds, violated or inconclusive, marked approximately covered, "
+    "instead of not covered (exit 3)",
+    "--approximate-ok",
+)
 
 
 def _json(what: str, note: str = "") -> Input:
@@ -280,6 +290,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         _json("the report", " (the summary then goes to stderr)"),
         QUIET,
+        APPROXIMATE_OK,
         Input(
             "device",
             Choice(lambda: DEVICES),
@@ -336,6 +347,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         _json("the rows"),
         QUIET,
+        APPROXIMATE_OK,
     ),
     "advise": (
         Input(

@@ -35,12 +35,19 @@ EXIT_CODES = """\
 
 | code | meaning |
 |---|---|
-| 0 | the bound holds at the estimated constants (`derive`, `estimate`, `advise`: done) |
-| 1 | the bound is violated (a sweep: at least one point) |
+| 0 | the bound holds at the estimated constants: the upper end of the interval for the expectation \
+over runs is at most the bound (`derive`, `estimate`, `advise`: done) |
+| 1 | the bound is violated: the lower end of that interval is above the bound |
 | 2 | bad input (an unwritable `--out` too, checked before any work): one line on stderr, nothing written |
-| 3 | not covered: an assumption of the theorem fails on the run (the report is written, no verdict) |
+| 3 | not covered: an assumption of the theorem fails on the run, or is only approximate without \
+`--approximate-ok` (the report is written, the comparison for reference) |
+| 4 | inconclusive: the bound lies inside the interval, or one run (`--seeds 1`: one run cannot \
+estimate an expectation; the report is written) |
 | 130 | interrupted (SIGINT): no output folder, or the previous one intact |
 | 143 | terminated (SIGTERM): as 130 |
+
+A sweep exits with the first of 1, 3, 4, 0 that any of its points has: a violation
+anywhere first, then a point without a verdict, then an inconclusive one (docs/decision.md).
 """
 
 

@@ -70,6 +70,7 @@ def verify(
     model: Any = None,
     data: torch.Tensor | None = None,
     timings: Mapping[str, float] | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for a built-in model (no files written).
 
@@ -79,6 +80,8 @@ def verify(
         model: replaces the model the settings name (property tests over random models).
         data: replaces the data the settings name.
         timings: seconds the caller spent before, by part.
+        approximate_ok: accept assumption rows that are only approximately met
+            (:func:`empirical.conclusion.conclude`).
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
@@ -119,8 +122,9 @@ def verify(
             "snr": snr,
         }
         return conclude(
-            settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras
-        )
+            settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras,
+            approximate_ok=approximate_ok,
+        )  # fmt: skip
 
 
 # ----------------------------------------------------------------- the steps

@@ -162,7 +162,8 @@ def write_file(path: str | Path, text: str) -> None:
 
 def write_derivation_folder(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
     """``vaebounds derive``: derivations/*.md of every registered bound, written as a
-    whole (a README.md of the previous folder is kept); with ``only`` = (model,
+    whole (README.md: the generated table of theorems; a previous one is kept only if
+    none is generated); with ``only`` = (model,
     optimizer, variant), that one page written into the folder, the others left.
     The paths written."""
     from theory.catalog import registered
@@ -182,7 +183,7 @@ def write_derivation_folder(out: str | Path, only: tuple[str, str, str] | None =
     def fill(tmp: Path) -> None:
         render_into(tmp)
         readme = previous / "README.md"
-        if readme.is_file():
+        if readme.is_file() and not (tmp / "README.md").exists():  # theory writes its own table there
             shutil.copy2(readme, tmp / "README.md")
 
     folder = write_folder(previous, fill, own)

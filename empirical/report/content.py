@@ -13,7 +13,15 @@ they came from), so ``Settings.from_mapping`` rebuilds them; ``seeds`` is the li
 the runs' seeds and ``runs`` their number;
 ``data_set`` says where the rows came from (file path and sha256, rows,
 training and held-out rows, the split's seed) and ``command`` the command line:
-``vaebounds verify --from report.json`` re-runs it."""
+``vaebounds verify --from report.json`` re-runs it.
+
+The verdict is the decision rule's (:mod:`empirical.decision`): ``empirical.lo`` and
+``empirical.hi`` are its interval, unclipped, ``empirical.method`` names it;
+``decision`` gives the comparison whatever the coverage and the reasons;
+``approximate`` lists the rows only approximately met and ``approximate_ok`` whether
+they were accepted ("approximately covered"). JSON has no infinity: an infinite end of
+an interval is written as the string ``"inf"`` (``"-inf"``), which ``float()`` reads
+back (:func:`json_number`)."""
 
 from __future__ import annotations
 
@@ -41,6 +49,15 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def json_number(x: float) -> float | str:
+    """``x`` for JSON: the number, or ``"inf"`` / ``"-inf"`` for an infinite one (``float()``
+    reads either back). NaN is refused: no reported end is ever NaN."""
+    x = float(x)
+    if np.isnan(x):
+        raise ValueError("a NaN cannot be reported as an interval end")
+    return x if np.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
 def constants_entry(result) -> dict[str, dict[str, Any]]:
     """Each measured constant: value, interval, method, which end entered the
     bound, and whether it is a lower estimate of a supremum."""
@@ -60,9 +77,17 @@ def _attribution(entry: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if entry is None else {k: v for k, v in entry.items() if k != "table"}
 
 
+def _variants(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """The variants' rows with their observed interval's ends JSON-safe (:func:`json_number`)."""
+    if rows is None:
+        return None
+    ends = ("observed_lo", "observed_hi")
+    return [{k: json_number(v) if k in ends and v is not None else v for k, v in r.items()} for r in rows]
+
+
 def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
     """The report.json content (module docstring)."""
-    s, b, obs, rate = result.settings, result.theorem, result.observed, result.rate
+    s, b, obs, rate, d = result.settings, result.theorem, result.observed, result.rate, result.decision
     return {
         "model": s.model,
         "optimizer": s.optimizer,
@@ -75,6 +100,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "runs": s.runs,
         "constants": constants_entry(result),
         "lower_estimates": list(result.lower_estimates),
+        "delta_lower_estimate": result.delta_lower_estimate,
         "bound": {
             "value": result.bound_value,
             "latex": b.latex(),
@@ -87,8 +113,8 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         },
         "empirical": {
             "mean_grad_norm_sq": obs.value,
-            "lo": obs.lo,
-            "hi": obs.hi,
+            "lo": json_number(obs.lo),
+            "hi": json_number(obs.hi),
             "per_seed": list(obs.per_run),
             "per_seed_lo": list(obs.per_run_lo),
             "per_seed_hi": list(obs.per_run_hi),
@@ -102,6 +128,20 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "verdict": result.verdict.value,
         "headline": result.headline,
         "exit_code": result.exit_code,
+        "decision": {
+            "rule": "HOLDS if hi <= bound, VIOLATED if lo > bound, else INCONCLUSIVE (always with one run); "
+            "NOT_COVERED if a row fails or is approximate without approximate_ok (docs/decision.md)",
+            "comparison": d.comparison.value,
+            "lo": json_number(d.lo),
+            "hi": json_number(d.hi),
+            "confidence": d.confidence,
+            "runs": d.runs,
+            "method": d.method,
+            "reasons": list(d.reasons),
+        },
+        "approximate": list(result.approximate),
+        "approximate_ok": result.approximate_ok,
+        "approximately_covered": result.approximately_covered,
         "assumptions": [
             {"id": r.id, "name": r.name, "status": r.status, "evidence": r.evidence}
             for r in result.assumptions
@@ -109,7 +149,7 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "records": [[k, v] for k, v in result.records],
         "attribution": _attribution(result.extras.get("attribution")),
         "tightness": result.extras.get("tightness"),
-        "variants": result.extras.get("variants"),
+        "variants": _variants(result.extras.get("variants")),
         "preconditioner": result.extras.get("preconditioner"),
         "tracker": result.extras.get("tracker"),
         "rate": {

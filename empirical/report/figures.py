@@ -54,6 +54,7 @@ SERIES = "viridis"
 VERDICT_MARKERS = {
     "holds at the estimated constants": ("o", True),
     "violated": ("X", True),
+    "inconclusive": ("s", False),
     "not covered": ("o", False),
 }
 #: Axis label of each observable a theorem may bound.

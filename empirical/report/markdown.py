@@ -5,6 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The decision rule in one paragraph (docs/decision.md).
+RULE = (
+    "Rule (docs/decision.md): the verdict compares the bound with a 95% interval for the expectation "
+    "over runs of the theorem's left-hand side (each end the wider of the Student-t end and a lognormal "
+    "pivot's, unclipped): **holds** (exit 0) when its upper end is at most the bound, **violated** "
+    "(exit 1) when its lower end is above it, **inconclusive** (exit 4) when the bound lies inside it "
+    "or there is one run (one run cannot estimate an expectation: train at least 2); **not covered** "
+    "(exit 3) when an assumption row fails, or is only approximate without `--approximate-ok` "
+    "(`approximate_ok=True`), the comparison then given for reference."
+)
+
 
 def _cell(text: object) -> str:
     """Text safe inside a Markdown table cell."""
@@ -122,13 +133,13 @@ def markdown(result, data: dict[str, Any]) -> str:
     """The report as Markdown (``data``: the report.json content)."""
     s, obs, rate = result.settings, result.observed, data["rate"]
     verdict = f"**{result.headline}**"
-    if result.holds is None:
-        verdict += " The comparison below is reported, but it is no verdict."
+    if result.verdict.value == "not covered":
+        verdict += " The comparison below is reported for reference: it is no verdict."
     seeds = data["seeds"]
     if obs.covers_runs:
         spread = (
-            f"mean over {obs.runs} runs (seeds {seeds[0]}..{seeds[-1]}), {obs.confidence:.0%} Student-t "
-            "interval over runs"
+            f"mean over {obs.runs} runs (seeds {seeds[0]}..{seeds[-1]}), the decision rule's "
+            f"{obs.confidence:.0%} interval for the expectation over runs, unclipped"
         )
     elif obs.widened:
         spread = (
@@ -147,6 +158,8 @@ def markdown(result, data: dict[str, Any]) -> str:
         f"# vaebounds report — {title}, {optimizer}, {s.data}",
         "",
         verdict,
+        "",
+        RULE,
         "",
         "| | value |",
         "|---|---|",
@@ -172,13 +185,16 @@ def markdown(result, data: dict[str, Any]) -> str:
         "",
         "Each estimated constant enters the bound at the end of its interval that makes the bound "
         "larger. Constants marked *sup* are lower estimates of suprema (the largest value seen along "
-        "the runs): the verdict holds at these estimates, it is not a proof.",
+        "the runs); Delta marked *low* is a lower estimate of F(θ_0) − F* (no proven lower bound of F): "
+        "the verdict is at these estimates, it is not a proof.",
         "",
         "| constant | value | interval | used | method |",
         "|---|---|---|---|---|",
     ]
     for name, e in data["constants"].items():
         label = f"{name} *sup*" if e["lower_estimate_of_supremum"] else name
+        if name == "Delta" and not result.constants.delta_is_upper:
+            label = f"{name} *low*"
         lines.append(
             f"| {label} | {_fmt(e['value'])} | [{_fmt(e['lo'])}, {_fmt(e['hi'])}] | {e.get('used', '—')} | "
             f"{_cell(e['method'])} |"

@@ -36,6 +36,7 @@ THEOREM_NAMES: dict[tuple[str, str], str] = {
     ("sgd", "schedule"): "SGD theorem for the steps taken",
     ("sgd", "projected"): "projected-SGD theorem",
     ("sgd", "biased"): "biased-gradient SGD theorem",
+    ("sgd", "growth"): "SGD theorem under a growth condition",
     ("adam", ""): "Adam theorem, constant beta2",
     ("adam", "defossez"): "Adam theorem",
     ("adam", "defossez-horizon"): "Adam theorem, beta2 tuned to n",

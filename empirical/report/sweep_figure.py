@@ -41,7 +41,7 @@ def pool_seeds(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> list[dict
     """Rows of the same grid point apart from ``seed`` pooled: the observed mean
     and t-interval over every run of every seed point, the bound's mean and
     range, and the verdict of the pool (violated if one is, else not covered
-    if one is, else holds)."""
+    if one is, else inconclusive if one is, else holds: the order of the combined exit code)."""
     keys = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
@@ -56,7 +56,9 @@ def pool_seeds(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> list[dict
         bounds = np.array([r["bound"] for r in members], dtype=float)
         verdicts = {r["verdict"] for r in members}
         verdict = next(
-            v for v in ("violated", "not covered", "holds at the estimated constants") if v in verdicts
+            v
+            for v in ("violated", "not covered", "inconclusive", "holds at the estimated constants")
+            if v in verdicts
         )
         out.append(
             {

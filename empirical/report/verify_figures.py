@@ -65,10 +65,13 @@ def plot_convergence(result, path: Path):
     with figure(path, 2, 1, size=(10, 6), title=title, sharex=True, gridspec_kw=ratios) as (a1, a2):
         band = draw_runs(a1, ns, avg)
         a1.set_xscale("log")
-        yerr = [[obs.value - obs.lo], [obs.hi - obs.value]]
-        label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]"
-        a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="o", color=COLOURS["observed"], capsize=3,
-                    zorder=Z_MEAN, label=label)  # fmt: skip
+        open_top = not np.isfinite(obs.hi)  # the interval's upper end is inf: the bar ends in an arrow
+        yerr = [[obs.value - obs.lo], [0.0 if open_top else obs.hi - obs.value]]
+        label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]" + (
+            " (^: to inf)" if open_top else ""
+        )
+        a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="^" if open_top else "o", color=COLOURS["observed"],
+                    capsize=3, zorder=Z_MEAN, label=label)  # fmt: skip
         if np.isfinite(rate.exponent):
             keep = ns >= 0.1 * result.settings.steps
             label = f"fitted slope {rate.exponent:.2f} [{rate.lo:.2f}, {rate.hi:.2f}] ({rate_text(rate)})"

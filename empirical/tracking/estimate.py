@@ -13,10 +13,14 @@ generic bounds with measured L, sigma2, Delta, R).
   ``sigma2 = sigma2_data/B + sigma2_mc_K/B`` (:data:`theory.models.common.iwae_variance`).
 * ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step
   (read for every optimizer but plain ``torch.optim.SGD``, whose theorem does not need it).
-* ``Delta``: F(theta_0) (rows x draws, t interval over rows) minus the model's
-  ``loss_lower_bound`` when it has one (an upper value), else minus the lowest loss the
-  run recorded (a lower estimate).
-Each is a lower estimate of the supremum the theorem needs (the largest value seen).
+* ``Delta``: F estimated at theta_0 and at every kept snapshot on the same ``DELTA_ROWS``
+  rows x ``DRAWS`` noise draws. With the model's ``loss_lower_bound``: F(theta_0) minus it
+  (t interval over rows), an upper value of F(theta_0) - F* (valid for the bound). Without:
+  F(theta_0) - min_k F(theta_k) over the snapshots (:func:`empirical.estimators.gap.snapshot_delta`,
+  paired differences with a simultaneous interval), a lower estimate of F(theta_0) - F*.
+  The largest over the runs.
+L, the sigma2 parts and R are lower estimates of the suprema the theorem needs (the largest
+value seen).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import torch
 
 from empirical.conclusion.values import step_variance
 from empirical.estimators.constants import Constants
-from empirical.estimators.gap import delta, uses_proven_bound
+from empirical.estimators.gap import delta, snapshot_delta, uses_proven_bound
 from empirical.estimators.module_stats import module_row_stats
 from empirical.estimators.norms import combine_max, max_seen
 from empirical.estimators.results import Estimate, mean_interval, unflatten
@@ -101,7 +105,7 @@ def estimate_runs(
         supremum the theorem needs), with the per-example route of every parameter.
     """
     gen = torch.Generator().manual_seed(seed)
-    L_parts, data_parts, mc_parts, F0s, labels = [], [], [], [], []
+    L_parts, data_parts, mc_parts, Deltas, labels = [], [], [], [], []
     routes: dict[str, str] = {}
     summary = ""
     names = list(run.param_keys)
@@ -128,10 +132,8 @@ def estimate_runs(
         if S >= 2:
             secant = smoothness_along_run(f, [params_at(run, i, j) for j in range(S)])
             L_parts.append(_prefixed(secant, f"run of seed {run_seed}: "))
-        F0s.append(_loss_at_start(run, i, gen))
-    lowest = min(float(np.min(run.full_loss)), min(F.value for F in F0s))
-    lower_bound = getattr(run.model, "loss_lower_bound", None)
-    Deltas = [delta(F0, lower_bound, lowest) for F0 in F0s]
+        progress(f"Delta along the run of seed {run_seed}")
+        Deltas.append(_delta(run, i, gen))
     Delta = max(Deltas, key=lambda e: e.hi)
     data = combine_max(data_parts, "sigma2_data (max over points)")
     mc = combine_max(
@@ -157,17 +159,32 @@ def estimate_runs(
     )  # fmt: skip
 
 
-def _loss_at_start(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
-    """F(theta_0) of run ``i``: DELTA_ROWS rows x DRAWS draws, Student-t interval over rows."""
+def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
+    """Delta of run ``i`` (module docstring): the per-row losses, each the mean of ``DRAWS`` draws,
+    on the same ``DELTA_ROWS`` rows and the same noise (one seed) at theta_0 and, without a proven
+    lower bound, at every snapshot."""
     loop = run.loops[i]
     X = select_examples(loop.data, DELTA_ROWS, gen)
     n = int(X.shape[0])
-    with torch.no_grad(), evaluate.isolated(loop.model, int(torch.randint(2**62, (1,), generator=gen))):
-        out = evaluate.per_example(loop.model, loop.loss, params_at(run, i, 0), X.repeat_interleave(DRAWS, 0))
-    losses = out.reshape(n, DRAWS).mean(1).double()
-    return mean_interval(
-        losses, f"F(theta_0) over {n} rows x {DRAWS} draws, t interval over rows", n_evals=n * DRAWS
-    )
+    seed = int(torch.randint(2**62, (1,), generator=gen))
+    lower_bound = getattr(run.model, "loss_lower_bound", None)
+    snapshots = [0] if lower_bound is not None else range(len(run.snapshot_steps))
+    losses = []
+    for j in snapshots:
+        with torch.no_grad(), evaluate.isolated(loop.model, seed):  # the same noise at every snapshot
+            out = evaluate.per_example(
+                loop.model, loop.loss, params_at(run, i, j), X.repeat_interleave(DRAWS, 0)
+            )
+        losses.append(out.reshape(n, DRAWS).mean(1).double().numpy())
+    where = f"(seed {run.seeds[i]})"
+    if lower_bound is not None:
+        F0 = mean_interval(
+            losses[0], f"F(theta_0) {where} over {n} rows x {DRAWS} draws, t interval over rows",
+            n_evals=n * DRAWS,
+        )  # fmt: skip
+        return delta(F0, lower_bound)
+    labels = [f"theta_{int(k)}" for k in run.snapshot_steps]
+    return _prefixed(snapshot_delta(np.stack(losses), labels), f"run {where}: ")
 
 
 def _prefixed(e: Estimate, prefix: str) -> Estimate:

@@ -271,11 +271,13 @@ class Tracker:
         self.versions = self._versions()
         self.tracking += time.perf_counter() - t
 
-    def verify(self, **options: Any):
-        """The verification of this run (:func:`empirical.tracking.verify.verify_runs`)."""
+    def verify(self, *, approximate_ok: bool = False, **options: Any):
+        """The verification of this run (:func:`empirical.tracking.verify.verify_runs`; one run
+        is INCONCLUSIVE: verify several finished runs together). ``approximate_ok``: accept rows
+        that are only approximately met (e.g. ``torch.optim.Adam``)."""
         from empirical.tracking.verify import verify_runs
 
-        return verify_runs([self.finish()], **options)
+        return verify_runs([self.finish()], approximate_ok=approximate_ok, **options)
 
     def finish(self) -> TrainRun:
         """The final record at theta_n and everything kept, frozen (idempotent); removes the hooks.

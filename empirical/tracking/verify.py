@@ -79,6 +79,7 @@ def verify_runs(
     settings: Settings | None = None,
     extras: Mapping[str, Any] | None = None,
     timings: Mapping[str, float] | None = None,
+    approximate_ok: bool = False,
 ) -> Result:
     """The :class:`~empirical.conclusion.Result` of tracked runs (module docstring).
 
@@ -91,6 +92,9 @@ def verify_runs(
             :meth:`~empirical.settings.Settings.own_loop` settings the runs describe.
         extras: what the caller reports besides (the step constant's choice, ...).
         timings: seconds the caller spent, by part (added to the runs' own).
+        approximate_ok: accept assumption rows that are only approximately met (e.g.
+            ``torch.optim.Adam`` under Défossez et al.): the verdict is then HOLDS, VIOLATED or
+            INCONCLUSIVE, marked approximately covered, instead of NOT_COVERED.
 
     Returns:
         The Result: the theorem the optimizer is covered by, bound at the constants measured
@@ -121,7 +125,9 @@ def verify_runs(
         "rows": int(loop.data.shape[0]),
         **(extras or {}),
     }
-    return conclude(settings, run, constants, fixed, desc, timings=spent, extras=report)
+    return conclude(
+        settings, run, constants, fixed, desc, timings=spent, extras=report, approximate_ok=approximate_ok
+    )
 
 
 def own_loop_settings(run: TrainRun, desc: OptimizerRun) -> Settings:

@@ -132,7 +132,7 @@ def gradient_norm_records(
     copies = {k: p.detach().repeat_interleave(m, dim=0) for k, p in params.items()}
     if all(b == N for b in rows):
         shape = (m, N, model.K, model.latent_dim)
-        eps = torch.stack([torch.randn(shape, generator=g, dtype=X.dtype) for g in generators])
+        eps = torch.stack([model.sample_noise(g, m * N, X.dtype).reshape(shape) for g in generators])
         values, grads = full_gradients(model, copies, X, eps.reshape(m * R, *shape[1:]))
     else:
         idx, eps, weights = _sampled_rows(model, N, rows, generators, X.dtype)
@@ -156,7 +156,7 @@ def _sampled_rows(
     for g, n in zip(generators, rows, strict=True):
         drawn = draw_rows(N, n, m, g)
         drawn = torch.arange(N).expand(m, N) if drawn is None else drawn
-        noise = torch.randn((m, n, model.K, model.latent_dim), generator=g, dtype=dtype)
+        noise = model.sample_noise(g, m * n, dtype).reshape(m, n, model.K, model.latent_dim)
         w = torch.full((m, n), 1.0 / n, dtype=dtype)
         if n < b:
             drawn = torch.cat([drawn, torch.zeros((m, b - n), dtype=drawn.dtype)], 1)

@@ -30,12 +30,12 @@ def test_parse_axis_and_points():
 
 @pytest.mark.slow
 def test_sweep_is_resumable(small_npy, tmp_path):
-    base = Settings(data=str(small_npy), steps=40, runs=2)
+    base = Settings(data=str(small_npy), steps=40, runs=4)  # 4 runs: a verdict (2 are too few here)
     grid = {"batch_size": (4, 16)}
     rows = run_sweep(base, grid, tmp_path)
     assert [r["batch_size"] for r in rows] == [4, 16]
     assert all(r["exit_code"] == 0 and r["verdict"] == "holds at the estimated constants" for r in rows)
-    assert all(len(r["per_seed"]) == 2 and r["observed_hi"] <= r["bound"] for r in rows)
+    assert all(len(r["per_seed"]) == 4 and r["observed_hi"] <= r["bound"] for r in rows)
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert len(lines) == 2
     # a larger grid reuses the two finished points and runs only the new one
@@ -79,11 +79,37 @@ def test_sweep_cli_prints_the_rows_in_grid_order_with_the_combined_exit_code(sma
 
 
 def test_combined_exit_code():
+    """1 (a violation anywhere) > 3 (a point without a verdict) > 4 (an inconclusive point) > 0."""
     assert (
         combined_exit_code([0, 3]) == 3
         and combined_exit_code([1, 3, 0]) == 1
         and combined_exit_code([0]) == 0
+        and combined_exit_code([0, 4]) == 4
+        and combined_exit_code([4, 3]) == 3
+        and combined_exit_code([4, 1]) == 1
     )
+
+
+def test_approximate_ok_reaches_every_point_and_keys_it(small_npy, tmp_path, monkeypatch):
+    """run_sweep(approximate_ok=True) summarises each point with approximate_ok and keys its rows
+    apart from the rows of a sweep without it (the verdict differs), so neither resumes the other."""
+    import empirical.sweep as sweep
+
+    base = Settings(data=str(small_npy), steps=10, runs=1)
+    seen = []
+
+    def fake(settings, approximate_ok=False):
+        seen.append(approximate_ok)
+        key = sweep.key(settings, approximate_ok)
+        return {**settings.as_dict(), "key": key, "verdict": "holds", "ratio": 2.0, "exit_code": 0}
+
+    monkeypatch.setattr(sweep, "summarise", fake)
+    monkeypatch.setattr(sweep, "write_summary", lambda rows, folder, axes: None)
+    grid = {"batch_size": (4, 8)}
+    run_sweep(base, grid, tmp_path)
+    run_sweep(base, grid, tmp_path, approximate_ok=True)
+    assert seen == [False, False, True, True]
+    assert sweep.key(base, True) != sweep.key(base) and json.loads(sweep.key(base, True))["approximate_ok"]
 
 
 def test_sweep_bad_executor_and_grid_exit_2(capsys):

@@ -54,7 +54,13 @@ def test_weights_are_the_theorems_brute_force():
     np.testing.assert_allclose(WEIGHTS["momentum"], tau / tau.sum())
 
 
-def test_observe_over_runs_is_a_student_t_interval():
+def test_observe_over_runs_is_the_decision_rules_interval():
+    """Over runs: the rule's interval (empirical.mean_interval.interval_ends) of the lower and upper
+    brackets, at least as wide as the Student-t one on each side, unclipped; the brackets are what
+    empirical.decision.assess takes."""
+    from empirical.decision import assess
+    from empirical.mean_interval import interval_ends
+
     rng = np.random.default_rng(0)
     ks, vals = _records()
     runs = vals[None] * rng.uniform(0.8, 1.2, size=(5, 1))
@@ -63,11 +69,15 @@ def test_observe_over_runs_is_a_student_t_interval():
     left, right = brackets(ks, runs, w)
     lower, upper = np.minimum(left, right), np.maximum(left, right)
     t = stats.t.ppf(0.95, 4)
+    lo, hi, _, _ = interval_ends(lower[None], upper[None], 0.9)
     assert obs.value == pytest.approx(((left + right) / 2).mean())
-    assert obs.lo == pytest.approx(lower.mean() - t * lower.std(ddof=1) / np.sqrt(5))
-    assert obs.hi == pytest.approx(upper.mean() + t * upper.std(ddof=1) / np.sqrt(5))
+    assert (obs.lo, obs.hi) == (float(lo[0]), float(hi[0]))
+    assert obs.lo <= lower.mean() - t * lower.std(ddof=1) / np.sqrt(5) + 1e-12
+    assert obs.hi >= upper.mean() + t * upper.std(ddof=1) / np.sqrt(5) - 1e-12
     assert obs.per_run == pytest.approx(tuple((left + right) / 2)) and obs.runs == 5 and obs.covers_runs
-    assert "Student-t" in obs.method
+    assert "Student-t" in obs.method and "Krishnamoorthy" in obs.method and "unclipped" in obs.method
+    d = assess(1.0, obs.brackets, confidence=0.9)
+    assert (d.lo, d.hi) == (obs.lo, obs.hi)
 
 
 def test_one_run_interval_is_its_bracket():
@@ -187,3 +197,27 @@ def test_record_variances_are_checked():
         observe(ks, vals[None], WEIGHTS["uniform"], "grad_norm_sq", variances=-np.ones((1, ks.size)), dof=2)
     with pytest.raises(ConfigError, match="degrees of freedom"):
         observe(ks, vals[None], WEIGHTS["uniform"], "grad_norm_sq", variances=np.ones((1, ks.size)))
+
+
+def test_one_run_widened_bracket_is_unclipped_and_is_what_the_rule_takes():
+    """Records so noisy that the widened bracket reaches below 0: its lower end is reported as it
+    is (no clip at 0), and the one pair the rule takes is that bracket."""
+    from empirical.decision import Verdict, assess
+    from empirical.estimators.gradnorm import u_statistic
+
+    ks, _ = _records()
+    w = WEIGHTS["step-weighted"]
+    gen = np.random.default_rng(1)
+    values, variances = u_statistic(torch_tensor(0.1 + 2.0 * gen.standard_normal((ks.size, 3, 4))))
+    obs = observe(ks, values.numpy()[None], w, "grad_norm_sq", 0.95, variances=variances.numpy()[None], dof=2)
+    left, right = brackets(ks, values.numpy()[None], w)
+    assert obs.lo < min(0.0, left[0], right[0]) and obs.hi > max(left[0], right[0])
+    assert obs.brackets == ((obs.lo, obs.hi),) and "unclipped" in obs.method
+    d = assess(obs.hi * 2, obs.brackets)
+    assert (d.lo, d.hi, d.verdict) == (obs.lo, obs.hi, Verdict.INCONCLUSIVE)
+
+
+def torch_tensor(x):
+    import torch
+
+    return torch.as_tensor(x, dtype=torch.float64)

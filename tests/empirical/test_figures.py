@@ -254,3 +254,27 @@ def test_the_style_is_one_dict_a_user_overrides(sgd_result, tmp_path, monkeypatc
     monkeypatch.setitem(figures.STYLE, "axes.titlesize", 17)
     fig = verify_figures.plot_constants(sgd_result, tmp_path / "c.png")
     assert fig.axes[0].title.get_fontsize() == 17
+
+
+def test_an_infinite_upper_end_is_drawn_as_an_arrow_and_written_as_inf(sgd_result, tmp_path):
+    """The rule's upper end may be inf (a lognormal end that overflows): the figure says so in its
+    label and draws no bar to infinity; report.json writes the end as the string "inf" (strict
+    JSON, float() reads it back)."""
+    import json
+    import math
+
+    from empirical.report.content import json_number, report_json
+
+    obs = dataclasses.replace(sgd_result.observed, hi=math.inf)
+    result = dataclasses.replace(sgd_result, observed=obs)
+    fig = verify_figures.plot_convergence(result, tmp_path / "c.png")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(
+        label.startswith("observed at n:") and label.endswith(", inf] (^: to inf)") for label in labels
+    )
+    data = report_json(result)
+    text = json.dumps(data, allow_nan=False)  # no Infinity token anywhere
+    assert json.loads(text)["empirical"]["hi"] == "inf" and float(data["empirical"]["hi"]) == math.inf
+    assert (json_number(-math.inf), json_number(2.5)) == ("-inf", 2.5)
+    with pytest.raises(ValueError, match="NaN"):
+        json_number(math.nan)

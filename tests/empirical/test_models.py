@@ -268,3 +268,50 @@ def test_dtype_and_defaults():
 def test_bad_options_raise_typed_error(kind, opts, word):
     with pytest.raises(ConfigError, match=word):
         models.make(kind, 64, **opts)
+
+
+def test_truncated_noise_has_unit_variance_and_a_sure_bound():
+    """The truncated normal of the CLI's Adam and Adagrad runs: v_t against scipy's truncnorm (the
+    closed-form twin), every draw within t / sqrt(v_t), mean 0 and variance 1 within Monte-Carlo
+    error (4 standard errors over 400 000 draws), the mass cut 2 Phi(-t) at t = 5."""
+    from scipy import stats
+
+    from empirical.vae import truncated_normal, truncated_variance
+
+    for t in (1.0, 2.5, 5.0):
+        assert truncated_variance(t) == pytest.approx(stats.truncnorm(-t, t).var(), rel=1e-12)
+    t, n = 5.0, 400_000
+    assert 2 * stats.norm.cdf(-t) == pytest.approx(5.733e-7, rel=1e-3)
+    eps = truncated_normal((n,), torch.Generator().manual_seed(0), torch.float64, t)
+    assert float(eps.abs().max()) <= t / math.sqrt(truncated_variance(t))
+    assert abs(float(eps.mean())) <= 4 / math.sqrt(n)
+    assert abs(float(eps.var()) - 1.0) <= 4 * math.sqrt(2 / n)
+    # the rejection step is exercised: at t = 1 about a third of the first draws are outside
+    narrow = truncated_normal((10_000,), torch.Generator().manual_seed(1), torch.float32, 1.0)
+    assert float(narrow.abs().max()) <= 1.0 / math.sqrt(truncated_variance(1.0)) + 1e-6
+
+
+def test_a_model_with_a_noise_bound_draws_it_and_gaussian_models_draw_as_before(digits):
+    D = digits.shape[1]
+    gaussian = models.make("gaussian", D)
+    eps = gaussian.sample_noise(torch.Generator().manual_seed(3), batch=7)
+    same = torch.randn((7, gaussian.K, gaussian.latent_dim), generator=torch.Generator().manual_seed(3))
+    assert torch.equal(eps, same) and gaussian.noise_sup is None and "noise_bound" not in gaussian.options()
+    bounded = models.make("gaussian", D, noise_bound=5.0)
+    draws = bounded.sample_noise(torch.Generator().manual_seed(3), batch=20_000)
+    assert float(draws.abs().max()) <= bounded.noise_sup and bounded.noise_sup == pytest.approx(
+        5.0000372, rel=1e-7
+    )
+    assert models.make("gaussian", D, **{k: v for k, v in bounded.options().items()}).noise_bound == 5.0
+    assert models.make("linear", D).noise_sup == 0.0  # closed form: no noise
+    with pytest.raises(ConfigError, match="noise_bound"):
+        models.make("gaussian", D, noise_bound=0.5)
+
+
+def test_the_clis_adaptive_runs_truncate_their_noise_and_sgd_runs_do_not():
+    from empirical.settings import ADAPTIVE_NOISE_BOUND, Settings
+
+    assert ADAPTIVE_NOISE_BOUND == 5.0
+    for optimizer in ("adam", "adagrad"):
+        assert Settings(optimizer=optimizer).model_options()[1]["noise_bound"] == 5.0
+    assert "noise_bound" not in Settings().model_options()[1]

@@ -84,12 +84,15 @@ def files(tmp_path_factory):
 
 @pytest.mark.slow
 def test_model_file_gives_a_verdict_over_runs(files, small_npy, tmp_path, capsys):
-    """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together."""
+    """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together; two runs
+    are too few to decide here (the interval over 2 runs, t_1 quantile 12.7, holds the bound):
+    inconclusive, exit 4, the comparison reported."""
     model = USER_MAKE
     args = ["verify", "--model", model, "--data", str(small_npy), "--steps", "80", "--seeds", "2"]
     code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
     data = json.loads(stdout)
-    assert code == data["exit_code"] in (0, 1), data["assumptions"]
+    assert code == data["exit_code"] == 4 and data["decision"]["runs"] == 2, data["assumptions"]
+    assert data["empirical"]["lo"] <= data["bound"]["value"] <= data["empirical"]["hi"]
     assert data["bound"]["name"] == "generic/sgd/schedule" and data["seeds"] == [0, 1]
     assert data["empirical"]["interval_over_runs"] and len(data["empirical"]["per_seed"]) == 2
     assert data["tracker"]["batch_size"] == 32 and data["tracker"]["batch_how"].startswith("given")
@@ -101,8 +104,10 @@ def test_model_file_gives_a_verdict_over_runs(files, small_npy, tmp_path, capsys
     code, stdout, _ = _run([*args[:-2], "--optimizer", "adagrad", "--out", str(tmp_path / "a"), "--json",
                             "--quiet"], capsys)  # fmt: skip
     data = json.loads(stdout)
-    assert code in (0, 1) and data["bound"]["name"] == "generic/adagrad"
+    assert data["bound"]["name"] == "generic/adagrad"
     assert {a["id"]: a["status"] for a in data["assumptions"]}["algorithm"] == "holds"
+    # the user's loss draws Gaussian noise: ||g||_inf <= R is approximate, no plain verdict
+    assert code == data["exit_code"] == 3 and data["approximate"] == ["bounded-sup"]
 
 
 @pytest.mark.slow
@@ -113,7 +118,8 @@ def test_conv_on_mnist_gives_a_verdict(tmp_path, capsys):
     args = "verify --model conv --data mnist --steps 30 --seeds 2 --optimizer adam".split()
     code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
     data = json.loads(stdout)
-    assert code == data["exit_code"] in (0, 1), data["assumptions"]
+    # the conv VAE draws Gaussian noise: ||g||_inf <= R is approximate, no plain verdict (exit 3)
+    assert code == data["exit_code"] == 3 and data["approximate"] == ["bounded-sup"], data["assumptions"]
     assert data["model"] == "conv" and data["n_params"] > 100_000 and data["rows"] == 4000
     assert data["tracker"]["route_summary"].startswith("per-layer norms for 14 parameters")
     assert {a["id"]: a["status"] for a in data["assumptions"]}["algorithm"] == "holds"

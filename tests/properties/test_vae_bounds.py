@@ -28,6 +28,8 @@ PPCA = ppca(n=300, dim=6, latent_dim=2, noise_std=0.5, seed=0).X
 
 
 def _holds(result):
+    """4 runs each: with 2 the rule's interval (t_1 quantile 12.7, a lognormal pivot on 1 degree of
+    freedom) is too wide to decide (docs/decision.md)."""
     assert not any(r.status == FAILS for r in result.assumptions), result.assumptions
     # one-sided: the upper end of the observed interval is below the bound (rtol 0)
     assert result.observed.hi <= result.bound_value
@@ -40,7 +42,7 @@ def _holds(result):
 def test_linear_vae_on_ppca(seed, batch):
     model = make("linear", 6, latent_dim=2, dtype="float64")
     result = verify(
-        Settings(model="linear", steps=150, batch_size=batch, seed=seed, runs=2),
+        Settings(model="linear", steps=150, batch_size=batch, seed=seed, runs=4),
         model=model,
         data=PPCA.double(),
     )
@@ -53,7 +55,7 @@ def _small_soft_clip_vae(config, seed):
     model = make(kind, dim, **config)
     name = "iwae" if kind == "iwae" else "gaussian"
     result = verify(
-        Settings(model=name, steps=120, batch_size=16, seed=seed, runs=2, K=model.K),
+        Settings(model=name, steps=120, batch_size=16, seed=seed, runs=4, K=model.K),
         model=model,
         data=PPCA.double(),
     )

@@ -3,6 +3,9 @@ and the IWAE bias schedule."""
 
 from __future__ import annotations
 
+import math
+
+import mpmath
 import pytest
 import sympy as sp
 
@@ -34,8 +37,30 @@ def test_quarter_piece_has_the_log_and_is_continuous_numerically():
     values = [b.evaluate(alpha_bias=a, **base) for a in (0.25 - 1e-9, 0.25, 0.25 + 1e-9)]
     assert values[0] == pytest.approx(values[1], rel=1e-6)
     assert values[2] == pytest.approx(values[1], rel=1e-6)
-    quarter = b.expr.args[1][0]
+    pieces = {cond: piece for piece, cond in b.expr.args}
+    quarter, zero = pieces[sp.Eq(alpha, sp.Rational(1, 4))], pieces[sp.Eq(alpha, 0)]
     assert quarter.has(sp.log(n)) and not quarter.has(alpha)
+    assert zero.has(sp.log(n)) and not zero.has(alpha)
+
+
+def test_a_constant_bias_is_the_harmonic_piece_not_zero_over_zero():
+    """alpha_bias = 0 is admissible: sum_k k^(-1 - 2 alpha_bias) is then harmonic (1 + log n).
+    The p != 1 form is 0/0 there (it gave NaN, refused as 'not finite'); near 0 and near 1/4
+    the floats take the band's edge, an upper bound of the exact value within 2e-6 log n."""
+    b = theory.bound("generic", "sgd", "biased")
+    base = dict(C_gamma=0.01, L=10, Delta=1, sigma2=1, C_alpha=1, n=10**4)
+    exact = {S.get(k): sp.nsimplify(v) for k, v in base.items()}
+    at_zero = b.evaluate(alpha_bias=0.0, **base)
+    assert at_zero == pytest.approx(float(b.expr.subs({**exact, alpha: 0})), rel=1e-12)
+    exact_at = sp.lambdify(alpha, b.expr.subs(exact), "mpmath")
+    with mpmath.workdps(400):  # enough digits for (n^(2 alpha) - 1)/alpha at alpha = 1e-300
+        for a in (1e-300, 1e-12, 3e-7, 0.25 - 3e-7, 0.25 + 3e-7):
+            got = b.evaluate(alpha_bias=a, **base)
+            want = float(exact_at(mpmath.mpf(a)))
+            assert want <= got <= want * (1 + 2e-6 * math.log(10**4)), a
+    # decreasing in alpha_bias, so the band's edge bounds the points inside the band
+    ladder = [b.evaluate(alpha_bias=a, **base) for a in (0.0, 1e-7, 2e-6, 0.1, 0.25, 0.3)]
+    assert ladder == sorted(ladder, reverse=True)
 
 
 def test_fixed_exponent_and_constant_bias():

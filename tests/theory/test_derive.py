@@ -20,7 +20,8 @@ def pages(derivations):
 
 
 def test_committed_derivations_are_current(pages):
-    assert len(pages) == len(registered())
+    """Every page and the table of theorems (README.md): regenerated, diffed."""
+    assert len(pages) == len(registered()) + 1 and any(p.name == "README.md" for p in pages)
     for path in pages:
         committed = ROOT / "derivations" / path.name
         assert committed.exists(), f"{path.name} is not committed: run `vaebounds derive`"
@@ -31,7 +32,7 @@ def test_committed_derivations_are_current(pages):
 
 
 def test_each_page_states_its_result_first_and_has_every_section(pages):
-    for path in pages:
+    for path in (p for p in pages if p.name != "README.md"):
         text = path.read_text()
         lines = text.splitlines()
         assert lines[0].startswith("# ") and lines[1] == "" and lines[2].startswith("**Result.** `"), (
@@ -42,7 +43,8 @@ def test_each_page_states_its_result_first_and_has_every_section(pages):
 
 
 def test_no_page_is_over_the_size_limit(pages):
-    sizes = {path.name: len(path.read_bytes()) for path in pages}
+    """Every derivation page (README.md is the table of them all: it grows with the catalogue)."""
+    sizes = {path.name: len(path.read_bytes()) for path in pages if path.name != "README.md"}
     over = {name: size for name, size in sizes.items() if size > MAX_PAGE_BYTES}
     assert not over, over
 
@@ -73,3 +75,15 @@ def test_model_pages_link_the_generic_derivation(pages):
     text = (ROOT / "derivations" / "gaussian-adam-defossez.md").read_text()
     assert "Step 1 is the generic theorem's derivation, [generic-adam-defossez.md]" in text
     assert "(see Where)" in text and "$J_{e} = " in text
+
+
+def test_the_table_has_a_row_per_theorem_and_each_reference_once(pages):
+    text = next(p for p in pages if p.name == "README.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "](" in line]
+    assert len(rows) == len(registered())
+    for key in registered():
+        assert f"]({file_name(*key)})" in text, key
+    references = [line for line in text.splitlines() if line[:1].isdigit() and ". " in line]
+    assert len(references) == len(set(references)) and len(references) < len(rows) / 3
+    assert text.count("Défossez, Bottou, Bach, Usunier") == 1
+    assert "| generic | sgd | [growth](generic-sgd-growth.md) | `schedule's (S1, S2)` | tight | [" in text

@@ -39,8 +39,10 @@ def test_step_conditions_are_checked(b):
     values = dict(L=2.0, sigma2=1.0, Delta=3.0, S1=10.0, S2=1.0, gamma_max=0.4)
     values = {k: v for k, v in values.items() if k in b.constants}
     assert b.evaluate(**values) > 0
+    limit = 1.0 if b is PROJECTED else 0.5  # 2/L for projected SGD, 1/L otherwise
+    assert b.evaluate(**{**values, "gamma_max": 0.95 * limit, "S2": 0.95 * limit}) > 0
     with pytest.raises(theory.AssumptionViolation, match="gamma_max"):
-        b.evaluate(**{**values, "gamma_max": 0.6})  # > 1/L
+        b.evaluate(**{**values, "gamma_max": 1.2 * limit})
     with pytest.raises(theory.MissingConstantError, match="gamma_max"):
         b.evaluate(**{k: v for k, v in values.items() if k != "gamma_max"})
     if "S2" in values:

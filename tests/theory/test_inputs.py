@@ -56,10 +56,17 @@ def test_numpy_checks_names_and_domains():
         f(**{**good, "L": np.array([True, False])})
     with pytest.raises(theory.AssumptionViolation, match="too large"):
         f(**{**good, "n": 10**400})
-    # constraints between constants are not checked here (a bound may be evaluated outside them)
-    assert np.isfinite(f(**{**good, "C_gamma": np.array([1.0, 1.0])})).all()
+    # the theorem's constraints are checked at every point, as evaluate does (C_gamma <= 1/L = 0.5)
+    with pytest.raises(theory.AssumptionViolation, match=r"\[step-size\].*C_gamma <= 1/L fails.*index 1"):
+        f(**{**good, "C_gamma": np.array([0.1, 1.0])})
     with pytest.raises(theory.AssumptionViolation, match="C_gamma"):
         theory.bound().check_arrays({**good, "C_gamma": np.array([0.1, 1.0])})
+    # ... masked: NaN there, with the mask and the reason; raw: the theorem's conditions left aside
+    masked = f.masked(**{**good, "C_gamma": np.array([0.1, 1.0])})
+    assert masked.valid.tolist() == [True, False] and np.isnan(masked.value[1])
+    assert masked.value[0] == f(**{**good, "C_gamma": 0.1})[0]
+    assert "C_gamma <= 1/L" in masked.reasons[0][0] and masked.reasons[0][1].tolist() == [False, True]
+    assert np.isfinite(f.raw(**{**good, "C_gamma": np.array([1.0, 1.0])})).all()
 
 
 def test_positional_numpy_is_checked_too():

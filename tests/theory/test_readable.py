@@ -52,4 +52,7 @@ def test_piecewise_bound_has_named_branches():
     r = readable(b)
     assert isinstance(r.expr, sp.Piecewise)
     assert [n.symbol.name for n in r.where[:3]] == ["B_1", "B_2", "B_3"]
-    assert r.where[0].meaning == "the bound where alpha_bias < 1/4"
+    assert r.where[0].meaning == "the bound where Eq(alpha_bias, 0)"
+    # below and above 1/4 the bound is one expression: one name for both
+    assert r.where[1].meaning == "the bound where alpha_bias < 1/4 or alpha_bias > 1/4"
+    assert r.unfold(r.expr) == b.expr

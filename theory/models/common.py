@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from theory.assumptions import Assumption, Constraint
+from theory.assumptions import Assumption
 from theory.bound import Bound, Named, Step
 from theory.symbols import B, K, L, M, R, a, n, sigma2, sigma2_data, sigma2_mc, sigma2_mc_K
 
@@ -116,8 +116,7 @@ def substitute_assumption(assumption: Assumption, subs: Mapping[sp.Symbol, sp.Ex
         new = sorted(_sub(sym, subs).free_symbols, key=lambda x: x.name) if sym in subs else [sym]
         constants += [x for x in new if x not in constants]
     constraints = tuple(
-        Constraint(_sub(con.lhs, subs), _sub(con.rhs, subs), con.description)
-        for con in assumption.constraints
+        replace(con, lhs=_sub(con.lhs, subs), rhs=_sub(con.rhs, subs)) for con in assumption.constraints
     )
     return Assumption(assumption.id, assumption.name, assumption.statement, tuple(constants), constraints)
 

@@ -238,7 +238,7 @@ ACTIVATIONS = Assumption(
     (s, C_G, C_mu, c_Sigma, C_Sigma),
     (
         Constraint(c_Sigma, C_Sigma, "encoder variance range c_Sigma <= C_Sigma"),
-        Constraint(s1, s2, "soft-clip bounds s1 <= s2"),
+        Constraint(s1, s2, "soft-clip bounds s1 < s2", strict=True),
     ),
 )
 ARCHITECTURE = Assumption(

@@ -78,14 +78,18 @@ def at_optimal_step(bound: Bound) -> sp.Expr:
 
 
 @lru_cache(maxsize=64)
-def _numpy_pair(expr: sp.Expr) -> tuple[NumpyBound, NumpyBound]:
-    """(expr, d expr / dn) as unchecked vectorised callables."""
-    deriv = sp.diff(expr, n)
-    out = []
-    for e in (expr, deriv):
-        syms = sorted(e.free_symbols | {n}, key=lambda x: x.name)
-        out.append(NumpyBound(tuple(x.name for x in syms), sp.lambdify(syms, e, "numpy")))
-    return out[0], out[1]
+def _numpy_value(expr: sp.Expr) -> NumpyBound:
+    """``expr`` as an unchecked vectorised callable (n always among its arguments)."""
+    syms = sorted(expr.free_symbols | {n}, key=lambda x: x.name)
+    return NumpyBound(tuple(x.name for x in syms), sp.lambdify(syms, expr, "numpy"))
+
+
+@lru_cache(maxsize=64)
+def _optimal_step_function(bound: Bound) -> NumpyBound:
+    """The bound's clipped optimal C_gamma as an unchecked vectorised callable."""
+    best = bound.optimal_step
+    syms = sorted(best.free_symbols, key=lambda x: x.name)
+    return NumpyBound(tuple(x.name for x in syms), sp.lambdify(syms, best, "numpy"))
 
 
 def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
@@ -98,9 +102,11 @@ def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
     Uses that the bound is eventually decreasing in n: an exponential search
     for a point past the peak where the bound is below ``target``, then a
     bisection on the monotone predicate ``bound(m) <= target and
-    d bound/dn (m) <= 0``. Where the assumptions themselves depend on n (e.g.
+    bound(m + 1) <= bound(m)``. Where the assumptions themselves depend on n (e.g.
     N~ = n - beta1/(1 - beta1) > 0 for Défossez's Adam), the search starts at
-    the smallest n at which they hold.
+    the smallest n at which they hold: no n below it is returned, whatever the
+    target. A target the bound never reaches (below the limit of a bound that
+    tends to a positive constant) raises :class:`TheoryError`.
     """
     require_bound(bound, "iterations_to_reach")
     goal = checks.real_value("target", target)
@@ -119,10 +125,19 @@ def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
         raise TheoryError(f"{bound.name} has no n: substitute the schedule's S1, S2 first")
     far = 2**60
 
+    best = _optimal_step_function(bound) if tuned else None
+
     def admissible(m: int) -> bool:
         point = {**clean, "n": m}
-        if tuned:
-            point["C_gamma"] = float(bound.optimal_step.subs({S.get(k): v for k, v in point.items()}))
+        if best is not None:
+            with np.errstate(all="ignore"):
+                z = complex(best.func(*(np.float64(point[a]) for a in best.args)))
+            step = z.real if abs(z.imag) <= 1e-9 * max(1.0, abs(z.real)) else math.nan  # a root in radicals
+            if not (math.isfinite(step) and step > 0):
+                raise AssumptionViolation(
+                    f"{bound.name}: no positive optimal C_gamma at n = {m}, {clean} ({step}): give C_gamma"
+                )
+            point["C_gamma"] = step
         return not bound.check(point)
 
     if not admissible(far):
@@ -132,22 +147,27 @@ def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
     while not admissible(start):
         start *= 2
     start = _bisect(admissible, max(1, start // 2), start)
-    f, df = _numpy_pair(expr)
-    fixed = {a: np.float64(clean[a]) for a in set(f.args) | set(df.args) if a != "n"}
+    f = _numpy_value(bound.float_form(expr))
+    fixed = {a: np.float64(clean[a]) for a in f.args if a != "n"}
+
+    def value(m: float) -> float:
+        with np.errstate(all="ignore"):  # numpy scalars: a pole gives inf/nan, not an exception
+            return float(f.func(*(np.float64(m) if a == "n" else fixed[a] for a in f.args)))
 
     def ok(m: int) -> bool:
         if m < start:
             return False
-        with np.errstate(all="ignore"):  # numpy scalars: a pole gives inf/nan, not an exception
-            v = float(f.func(*(np.float64(m) if a == "n" else fixed[a] for a in f.args)))
-            slope = float(df.func(*(np.float64(m) if a == "n" else fixed[a] for a in df.args)))
-        return math.isfinite(v) and math.isfinite(slope) and v <= goal and slope <= 0
+        v, after = value(m), value(m + 1)  # below the target, and not rising from m to m + 1
+        return math.isfinite(v) and math.isfinite(after) and v <= goal and after <= v + 1e-12 * abs(v)
 
     hi = start
     while not ok(hi):
         hi *= 2
         if hi > 2**200:
-            raise TheoryError(f"{bound.name} does not reach {target} within 2^200 iterations")
+            last = value(2.0**200)
+            raise TheoryError(
+                f"{bound.name} does not reach {target} within 2^200 iterations (it is {last:.6g} there)"
+            )
     return _bisect(ok, max(start, hi // 2), hi)
 
 

@@ -45,8 +45,16 @@ DEFOSSEZ_PARAMETERS = Assumption(
     r"0 \le \beta_1 < \beta_2 < 1,\ \epsilon > 0,\ \alpha > 0,\ N > \beta_1/(1-\beta_1)",
     (beta1, beta2, eps, alpha_step, n),
     (
-        Constraint(beta1, beta2, "momentum below the second-moment parameter, beta1 < beta2"),
-        Constraint(beta1 / (1 - beta1), n, "horizon N > beta1/(1 - beta1), so N~ > 0"),
+        Constraint(
+            beta1,
+            beta2,
+            "momentum below the second-moment parameter, beta1 < beta2 (so 1 - beta1/beta2 > 0)",
+            strict=True,
+            defines=True,
+        ),
+        Constraint(
+            beta1 / (1 - beta1), n, "horizon N > beta1/(1 - beta1), so N~ > 0", strict=True, defines=True
+        ),
     ),
 )
 ADAGRAD_PARAMETERS = Assumption(
@@ -218,8 +226,14 @@ def defossez_horizon() -> Bound:
                 r"\beta_2 = 1 - 1/n,\ \alpha = C_\gamma/\sqrt{n},\ 0 \le \beta_1 < 1 - 1/n",
                 (beta1, eps, C_gamma, n),
                 (
-                    Constraint(beta1, 1 - 1 / n, "beta1 < beta2 = 1 - 1/n"),
-                    Constraint(beta1 / (1 - beta1), n, "horizon N > beta1/(1 - beta1)"),
+                    Constraint(beta1, 1 - 1 / n, "beta1 < beta2 = 1 - 1/n", strict=True, defines=True),
+                    Constraint(
+                        beta1 / (1 - beta1),
+                        n,
+                        "horizon N > beta1/(1 - beta1), so N~ > 0",
+                        strict=True,
+                        defines=True,
+                    ),
                 ),
             ),
         ),

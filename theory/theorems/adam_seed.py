@@ -54,7 +54,7 @@ SEED_PARAMETERS = Assumption(
     "Adam parameters (seed paper)",
     r"0 \le \beta_1 < \sqrt{\beta_2} < 1,\ \epsilon > 0",
     (beta1, beta2, eps),
-    (Constraint(beta1, sp.sqrt(beta2), "momentum beta1 < sqrt(beta2)"),),
+    (Constraint(beta1, sp.sqrt(beta2), "momentum beta1 < sqrt(beta2)", strict=True),),
 )
 MOMENTUM = Assumption(
     "momentum",
@@ -89,7 +89,7 @@ def delayed_adam(
     factor 1/(1 - beta1) (the seed paper's order; proved at beta1 = 0)."""
     final, steps, limit = preconditioned_sgd()
     adam_final = final.subs(eigenvalues)
-    adam_limit = sp.simplify(limit.subs(eigenvalues))
+    adam_limit = sp.factor(limit.subs(eigenvalues))  # simplify's first call imports sympy.physics
     expr = adam_final / (1 - beta1)
     why, assumptions = spectrum
     steps = steps + (

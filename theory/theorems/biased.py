@@ -52,7 +52,6 @@ REFERENCE = (
     "Stochastic Approximation', NeurIPS 2024 (arXiv 2402.02857); constants derived here"
 )
 QUARTER = sp.Rational(1, 4)
-TINY = sp.Rational(1, 10**300)
 
 BIASED_GRADIENT = Assumption(
     "biased-gradient",
@@ -70,24 +69,47 @@ ALGORITHM = {
 
 
 def rate_pieces(expr: sp.Expr, var: sp.Symbol = alpha_bias) -> sp.Expr:
-    """Rewrite a bound that is a Piecewise in ``var`` (from the power sum with
-    p = 1/2 + 2 var) as three explicit pieces var < 1/4, var = 1/4, var > 1/4."""
-    general = sp.piecewise_fold(expr)
-    at_quarter = general.subs(var, QUARTER)
-    if isinstance(general, sp.Piecewise):
-        general = general.args[-1][0]  # the p != 1 branch
-    # numpy evaluates every branch of a Piecewise: keep 1/(1/2 - 2 var) finite at var = 1/4
-    # (the guard only acts when |1/2 - 2 var| < 10^-300, i.e. at var = 1/4 exactly in floats).
-    gap = QUARTER * 2 - 2 * var
+    """Rewrite a bound that is a Piecewise in ``var`` (from the power sums with
+    p = 1/2 + 2 var and p = 1 + 2 var) as four explicit pieces var = 0 (the
+    second sum is harmonic: 1 + log n), var < 1/4, var = 1/4 (the first is), var > 1/4."""
+    folded = sp.piecewise_fold(expr)
+    at_zero, at_quarter = folded.subs(var, 0), folded.subs(var, QUARTER)
+    general = folded.args[-1][0] if isinstance(folded, sp.Piecewise) else folded  # p != 1 in both sums
+    # numpy evaluates every branch of a Piecewise; float_safe keeps the one it selects finite
+    return sp.Piecewise(
+        (at_zero, sp.Eq(var, 0)),
+        (general, var < QUARTER),
+        (at_quarter, sp.Eq(var, QUARTER)),
+        (general, var > QUARTER),
+    )
 
-    def guard(bound: sp.Expr) -> sp.Expr:
-        return general.replace(
-            lambda e: e.is_Pow and e.exp.is_negative and e.base == gap,
-            lambda e: sp.Pow(bound, e.exp),
-        )
 
-    below, above = guard(sp.Max(gap, TINY)), guard(sp.Min(gap, -TINY))
-    return sp.Piecewise((below, var < QUARTER), (at_quarter, sp.Eq(var, QUARTER)), (above, var > QUARTER))
+#: Half-width of the bands around var = 0 and var = 1/4 where :func:`float_safe` evaluates the
+#: bound at the band's edge.
+BAND = sp.Rational(1, 10**6)
+
+
+def float_safe(expr: sp.Expr) -> sp.Expr:
+    """``expr`` as floats should evaluate it. In a bound from :func:`rate_pieces`, the
+    power-sum bounds (n^g - 1)/g lose every digit to cancellation as g = 1/2 - 2 var or
+    g = -2 var tends to 0 (at var = 10^-300 the log n term is lost: a bound below the
+    exact one). The bound decreases in var (each bias sum sum_k k^(-p - 2 var) and its
+    integral bound do), so the bound at a smaller var is a valid, looser one: within
+    :data:`BAND` above 0 the var = 0 piece, within BAND below 1/4 the piece at
+    1/4 - BAND, within BAND above 1/4 the var = 1/4 piece (each at most a relative
+    2 BAND log n looser). Any other expression is returned as it is."""
+    if not isinstance(expr, sp.Piecewise) or len(expr.args) != 4:
+        return expr
+    (zero, c0), (below, c1), (quarter, c2), (above, c3) = expr.args
+    var = next(iter(c0.free_symbols), None) if isinstance(c0, sp.Eq) else None
+    if var is None or (c0, c1, c2, c3) != (sp.Eq(var, 0), var < QUARTER, sp.Eq(var, QUARTER), var > QUARTER):
+        return expr
+    return sp.Piecewise(
+        (zero, var < BAND),
+        (below.xreplace({var: sp.Min(var, QUARTER - BAND)}), var < QUARTER),
+        (quarter, var < QUARTER + BAND),
+        (above, True),
+    )
 
 
 def exponent_value(value, name: str = "alpha_bias") -> sp.Expr | None:
@@ -133,14 +155,15 @@ def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: st
     expr = final.subs(eig)
     if exponent is None:
         expr = rate_pieces(expr)
-    step_limit = sp.simplify(limit.subs(eig))
+    step_limit = sp.factor(limit.subs(eig))  # simplify's first call imports sympy.physics
     steps = steps + (
         Step(
             "three regimes of the bias sum" if exponent is None else "bias exponent fixed",
             what
             + (
                 "; sum k^(-1/2-2 alpha_bias) <= 1 + int: n^(1/2-2 alpha_bias) (alpha_bias<1/4), "
-                "log n (alpha_bias=1/4), bounded (alpha_bias>1/4)"
+                "log n (alpha_bias=1/4), bounded (alpha_bias>1/4); sum k^(-1-2 alpha_bias) <= 1 + log n "
+                "at alpha_bias = 0"
                 if exponent is None
                 else f"; alpha_bias = {exponent}"
             ),
@@ -161,6 +184,15 @@ def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: st
             "Derived here for beta1 = 0 and a preconditioner built from past gradients; the order "
             "log(n)/sqrt(n) + b_n is that of Surendran et al. (NeurIPS 2024), who analyse AMSGrad.",
             "alpha_bias is the bias-decay exponent (the step exponent is fixed at 1/2).",
+        )
+        + (
+            (
+                "Floats take the bound at alpha_bias = 0 within 1e-6 above 0, at 1/4 - 1e-6 within 1e-6 "
+                "below 1/4 and at 1/4 within 1e-6 above it (theory.theorems.biased.float_safe): upper "
+                "bounds of the exact value, which cancellation would lose there.",
+            )
+            if exponent is None
+            else ()
         ),
         optimizer=preconditioner,
         variant="biased",
@@ -168,4 +200,5 @@ def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: st
         # With a constant bias (alpha_bias = 0) the bias term 2 C_alpha^2 lambda_max^2 (2 sqrt(n) - 1)
         # / (lambda_min^2 sqrt(n)) tends to a positive constant: the bound does not vanish.
         order=sp.Integer(1) if exponent == 0 else None,
+        numeric=float_safe if exponent is None else None,
     )

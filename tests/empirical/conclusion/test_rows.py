@@ -17,14 +17,19 @@ from theory.assumptions import IDS
 
 def _evidence(theorem, **over):
     settings = over.pop("settings_object", None) or Settings(**over.pop("settings", {}))
-    model = SimpleNamespace(activation=settings.activation, s=1.0, loss_lower_bound=58.8, averages_draws=True)
+    model = SimpleNamespace(
+        activation=settings.activation, s=1.0, loss_lower_bound=58.8, averages_draws=True,
+        **over.pop("model", {}),
+    )  # fmt: skip
     runs = SimpleNamespace(
-        model=model, param_sup_norm=[[0.3, over.pop("sup", 0.4)]], options=over.pop("run_options", {})
-    )
+        model=model, param_sup_norm=[[0.3, over.pop("sup", 0.4)]], options=over.pop("run_options", {}),
+        grad_sup_norm=over.pop("grad_sup_norm", None),
+    )  # fmt: skip
     est = SimpleNamespace(value=2.0, lo=1.9, hi=2.1, method="m")
     constants = SimpleNamespace(
         L=est,
         R=est,
+        Delta=est,
         delta_is_upper=over.pop("proven", True),
         where="theta_0",
         named=lambda: {"sigma2_data": est, "sigma2_mc": est},
@@ -120,3 +125,36 @@ def test_a_user_module_has_its_own_rows():
     cli = Settings(model="conv", batch_size=4)
     rows = {r.id: r for r in assumption_rows(b, _evidence(b, settings_object=cli, run_options=sampled))}
     assert rows["unbiased"].status == "holds" and "the CLI's loop" in rows["unbiased"].evidence
+
+
+def test_bounded_gradients_are_estimated_only_under_bounded_noise():
+    """||g||_inf <= R almost surely: Gaussian noise (a built-in model without a noise bound, a user's
+    module that declares none) makes the row approximate, R a quantile; truncated noise (the CLI's
+    Adam and Adagrad) or a declared noise_bound makes it estimated, a lower estimate of a finite sup."""
+    import numpy as np
+
+    adam = theory.bound("gaussian", "adam", "defossez", expand=False)
+    opts = {"betas": (0.9, 0.999), "eps": 1e-8, "variant": "defossez"}
+    base = {"settings": {"optimizer": "adam"}, "options": opts}
+
+    def row(**over):
+        return {r.id: r for r in assumption_rows(adam, _evidence(adam, **base, **over))}["bounded-sup"]
+
+    gaussian = row(model={"noise_sup": None})
+    assert gaussian.status == "approximate" and "quantile" in gaussian.evidence
+    truncated = row(model={"noise_sup": 5.00004}, grad_sup_norm=np.array([[1.0, 3.5, 2.0]]))
+    assert truncated.status == "estimated" and "|eps_j| <= 5.00004" in truncated.evidence
+    assert "over the 3 minibatch gradients the runs used: 3.5" in truncated.evidence
+    generic = theory.bound("generic", "adam", "defossez", expand=False)
+    own = Settings.own_loop(
+        "TinyVAE (user module)", "torch.optim.Adam", "user data (4 rows x 2)", 10, 4, 0, 1
+    )
+
+    def user_row(**model):
+        ev = _evidence(generic, settings_object=own, options=opts, model=model)
+        return {r.id: r for r in assumption_rows(generic, ev)}["bounded-sup"]
+
+    assert user_row().status == "approximate"
+    assert user_row(noise_bound=3.0).status == "estimated" and user_row(noise_bound=0).status == "estimated"
+    assert "draws no noise" in user_row(noise_bound=0).evidence
+    assert user_row(noise_bound=float("nan")).status == "approximate"
