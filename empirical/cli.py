@@ -18,6 +18,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -179,7 +180,12 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     target = _out(args.out, FILES)
     from empirical.runner import verify
 
-    result = verify(settings, progress=say, approximate_ok=args.approximate_ok)
+    device = inputs.option("verify", "device")
+    device = device.rule.parse(device.label, args.device)
+    startup = {"startup": time.perf_counter() - _STARTED}  # parsing, checks: a part of the timings
+    result = verify(
+        settings, progress=say, device=device, timings=startup, approximate_ok=args.approximate_ok
+    )
     report = write_report(result, target, command=["vaebounds", *argv])
     if args.json:
         print(json.dumps(report.data, indent=2))
@@ -346,8 +352,14 @@ def _sigterm_raises() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+#: When main() started (the report's ``startup`` part counts from it).
+_STARTED = time.perf_counter()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``vaebounds`` console script."""
+    global _STARTED
+    _STARTED = time.perf_counter()
     argv = list(sys.argv[1:] if argv is None else argv)
     with _sigterm_raises():
         try:

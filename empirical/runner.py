@@ -6,9 +6,12 @@ CLI's tracked loop (:mod:`empirical.user_model`); both end in
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from empirical.errors import ConfigError
+from empirical.inputs import DEVICES
 from empirical.progress import Progress, silent
 from empirical.settings import BUILT_IN, USER_MODULE, Settings
 
@@ -24,6 +27,8 @@ def verify(
     *,
     model: object = None,
     data: torch.Tensor | None = None,
+    device: str = "cpu",
+    timings: Mapping[str, float] | None = None,
     approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for ``settings`` (no files written).
@@ -33,19 +38,34 @@ def verify(
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
         model: replaces a built-in model the settings name (property tests).
         data: replaces the data the settings name (its training rows are used).
+        device: ``cpu`` or ``cuda`` (:func:`checked_device`): where a user's module trains and
+            is measured; the built-in models' batched runs train on the CPU.
+        timings: seconds the caller spent before, by part (the CLI's ``startup``); the imports
+            the run needs are added to ``startup``.
         approximate_ok: accept assumption rows that are only approximately met (``--approximate-ok``;
             :func:`empirical.conclusion.conclude`).
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
     """
+    started = time.perf_counter()
     from empirical.inputs import command_rule
     from empirical.pipeline import pipeline
 
+    spent = dict(timings or {})
+    spent["startup"] = spent.get("startup", 0.0) + time.perf_counter() - started  # importing torch, ...
     if not isinstance(approximate_ok, bool):
         raise ConfigError(f"approximate_ok must be True or False, got {approximate_ok!r}")
+    device = checked_device(device)
     if settings.source == BUILT_IN:
-        return pipeline.verify(settings, progress, model=model, data=data, approximate_ok=approximate_ok)
+        if device != "cpu":
+            raise ConfigError(
+                f"device (--device) {device}: the built-in models' batched runs train on the CPU; --device "
+                "cuda trains a user's module (--model conv or FILE.py:make)"
+            )
+        return pipeline.verify(
+            settings, progress, model=model, data=data, timings=spent, approximate_ok=approximate_ok
+        )
     if settings.source != USER_MODULE:
         raise ConfigError(
             f"settings of source {settings.source!r} describe runs tracked in a user's own loop; "
@@ -54,10 +74,34 @@ def verify(
     if model is not None:
         raise ConfigError(f"model= replaces a built-in model; {settings.model} builds its own module")
     command_rule("verify", "steps").check("verify: steps (--steps)", settings.steps)
+    started = time.perf_counter()
     from empirical.threads import torch_threads
     from empirical.user_model import verify_user_model
 
+    spent["startup"] += time.perf_counter() - started  # the tracker, the conclusion, scipy, ...
     with torch_threads():
+        started = time.perf_counter()
+        rows = pipeline.training_rows(settings, data)
+        spent["data"] = time.perf_counter() - started
         return verify_user_model(
-            settings, pipeline.training_rows(settings, data), progress, approximate_ok=approximate_ok
+            settings, rows, progress, device, timings=spent, approximate_ok=approximate_ok
         )
+
+
+def checked_device(device: str) -> str:
+    """``device`` if it is usable here: ``cpu``, or ``cuda`` when a CUDA device is present.
+
+    Raises:
+        ConfigError: another name, or ``cuda`` without a CUDA device.
+    """
+    if device not in DEVICES:
+        raise ConfigError(f"device (--device) must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "device (--device) cuda: no CUDA device is present here (torch.cuda.is_available() is "
+                "False); use --device cpu"
+            )
+    return device

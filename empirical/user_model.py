@@ -5,8 +5,14 @@ user's loop would be, and verified by :func:`empirical.tracking.verify_runs`
 
 ``make(data_dim)`` returns ``(model, loss)``: a ``torch.nn.Module`` and ``loss(model, x)``,
 the per-example losses (len(x),) drawing their own noise from torch's global RNG. The file
-is loaded with importlib from its path; a ``make`` accepting ``seed=`` gets the run's seed,
-otherwise the global RNG is seeded with it (inside ``fork_rng``) around the call.
+is loaded with importlib from its path, its folder first on ``sys.path`` while it is imported
+and while ``make`` runs (so it can import a module beside it; ``sys.path`` is restored after);
+a ``make`` accepting ``seed=`` gets the run's seed, otherwise the global RNG is seeded with it
+(inside ``fork_rng``) around the call. What ``make`` returns is probed before any training
+(:func:`empirical.tracking.evaluate.probe`: one forward and backward on 2 rows): a module
+without trainable parameters, a loss that does not depend on them, a module built for another
+width, integer losses, and a file or ``make`` that calls ``sys.exit`` are each one line naming
+the file (exit 2).
 
 Run i of ``--seeds R`` (seed + i) draws its initialisation, its minibatches (B rows uniformly
 with replacement) and the seeds of its loss's noise from its own generator; the R runs are
@@ -21,19 +27,19 @@ step of :mod:`empirical.pipeline.pilot`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
 import math
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from empirical.conclusion import Result
 from empirical.errors import ConfigError, DivergenceError
@@ -46,10 +52,11 @@ from empirical.pipeline.pilot import (
     StepChoice,
     choose,
 )
-from empirical.progress import Progress, silent
+from empirical.progress import Progress, Timings, bar, silent
+from empirical.rng import cuda_devices, forked
 from empirical.settings import Settings
 from empirical.tracking import evaluate
-from empirical.tracking.tracker import track
+from empirical.tracking.tracker import Tracker, track
 from empirical.tracking.verify import verify_runs
 from empirical.train.recording import TrainRun
 
@@ -80,20 +87,51 @@ def load_make(spec: str) -> Make:
     module = importlib.util.module_from_spec(loader)
     sys.modules[module_name] = module
     try:
-        loader.loader.exec_module(module)
-    except Exception as err:  # the user's file: any error it raises is bad input
+        with _beside(path):
+            loader.loader.exec_module(module)
+    except (Exception, SystemExit) as err:  # the user's file: any error it raises is bad input
         sys.modules.pop(module_name, None)
-        raise ConfigError(
-            f"model (--model) {spec!r}: importing {path} failed: {type(err).__name__}: {err}"
-        ) from err
+        raise ConfigError(f"model (--model) {spec!r}: importing {path} {_failed(err)}") from err
     make = getattr(module, name, None)
     if not callable(make):
         raise ConfigError(f"model (--model) {spec!r}: {path} has no function {name!r}")
-    return make
+
+    @functools.wraps(make)  # its signature too: a make taking seed= still gets it
+    def beside(*args, **kwargs):
+        with _beside(path):
+            return make(*args, **kwargs)
+
+    return beside
 
 
-def build(make: Make, data_dim: int, seed: int, spec: str) -> tuple[nn.Module, Callable]:
-    """``make(data_dim)`` for the run of ``seed``, checked: (an nn.Module, a callable)."""
+@contextmanager
+def _beside(path: Path) -> Iterator[None]:
+    """``path``'s folder first on ``sys.path`` for the block (``sys.path`` restored after)."""
+    saved = list(sys.path)
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+def _failed(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return (
+            f"called sys.exit({err.code!r}): a model file must define make(data_dim) -> (module, loss), "
+            "not exit"
+        )
+    return f"failed: {type(err).__name__}: {err}"
+
+
+def build(make: Make, X: torch.Tensor, seed: int, spec: str) -> tuple[nn.Module, Callable]:
+    """``make(data_dim)`` for the run of ``seed``, checked: (an nn.Module, a callable), probed on 2
+    rows of ``X`` (module docstring).
+
+    Raises:
+        ConfigError: one line naming ``spec`` and what is wrong.
+    """
+    data_dim = int(X.shape[1])
     try:
         takes_seed = "seed" in inspect.signature(make).parameters
     except (TypeError, ValueError):
@@ -104,15 +142,21 @@ def build(make: Make, data_dim: int, seed: int, spec: str) -> tuple[nn.Module, C
             out = make(data_dim, seed=seed) if takes_seed else make(data_dim)
     except ConfigError:
         raise
-    except Exception as err:  # the user's function
-        raise ConfigError(
-            f"model (--model) {spec!r}: make({data_dim}) failed: {type(err).__name__}: {err}"
-        ) from err
+    except (Exception, SystemExit) as err:  # the user's function
+        raise ConfigError(f"model (--model) {spec!r}: make({data_dim}) {_failed(err)}") from err
     if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[0], nn.Module) and callable(out[1])):
         raise ConfigError(
             f"model (--model) {spec!r}: make(data_dim) must return (torch.nn.Module, loss), "
             f"got {type(out).__name__}"
         )
+    model, loss = out
+    model.to(X.device)  # --device: where the rows are
+    params = {k: p for k, p in model.named_parameters() if p.requires_grad}
+    dtype = next(iter(params.values())).dtype if params else X.dtype
+    try:
+        evaluate.probe(model, loss, params, X[: evaluate.PROBE_ROWS].to(dtype))
+    except ConfigError as err:
+        raise ConfigError(f"model (--model) {spec!r}: {err}") from err
     return out
 
 
@@ -136,7 +180,13 @@ def optimizer_for(settings: Settings, model: nn.Module, step: StepChoice):
 
 
 def verify_user_model(
-    settings: Settings, X: torch.Tensor, progress: Progress = silent, *, approximate_ok: bool = False
+    settings: Settings,
+    X: torch.Tensor,
+    progress: Progress = silent,
+    device: str = "cpu",
+    timings: Mapping[str, float] | None = None,
+    *,
+    approximate_ok: bool = False,
 ) -> Result:
     """Train ``settings.runs`` runs of the user's model one after the other, tracked, and
     verify them together (module docstring).
@@ -145,46 +195,61 @@ def verify_user_model(
         settings: the CLI's settings of ``conv`` or ``FILE.py:NAME``.
         X: the training rows (the data without its held-out split).
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
+        device: where the module trains and is measured (``cpu``, ``cuda``; checked by the
+            caller): the module and the rows are moved there once.
+        timings: seconds the caller spent before, by part (e.g. ``data``).
         approximate_ok: accept assumption rows that are only approximately met.
 
     Returns:
-        The :class:`~empirical.conclusion.Result` of the runs, with these settings.
+        The :class:`~empirical.conclusion.Result` of the runs, with these settings; its timings
+        by part (``setup``: the model file, ``pilot``, ``training``, ``tracking``, ``final
+        record``, ``estimation``, ``theory``) add up to the time spent here.
     """
-    make = load_make(settings.model)
-    started = time.perf_counter()
-    measure = None
-    if settings.optimizer == "sgd" and settings.C_gamma is None:
-        measure = module_pilot(settings, make, X, progress)
-    step = choose(settings, measure, progress)
+    spent = Timings(timings or {})
+    with spent.part("setup"):
+        make = load_make(settings.model)
+        X = X.to(device)
+    with spent.part("pilot"):
+        measure = None
+        if settings.optimizer == "sgd" and settings.C_gamma is None:
+            measure = module_pilot(settings, make, X, progress)
+        step = choose(settings, measure, progress)
     progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
-    pilot = time.perf_counter() - started
     runs = []
-    D = int(X.shape[1])
-    total = settings.steps * settings.runs
-    with tqdm(total=total, disable=progress is silent, file=sys.stderr, unit="step", leave=False) as pbar:
-        for seed in settings.seeds:
-            model, loss = build(make, D, seed, settings.model)
-            runs.append(_train_one(settings, model, loss, X, seed, step, pbar))
+    R = settings.runs
+    for i, seed in enumerate(settings.seeds):
+        with spent.part("setup"):
+            model, loss = build(make, X, seed, settings.model)
+            optimizer = optimizer_for(settings, model, step)
+        with bar(progress, f"training run {i + 1}/{R}", settings.steps) as shown:
+            tracker = _train_one(settings, model, loss, X, seed, optimizer, shown)
+        if progress is not silent:
+            progress(f"run {i + 1}/{R}: final record at theta_n ({tracker.m} gradients, rows as needed)")
+        runs.append(_finished(tracker))
     progress("estimating the constants along the runs")
-    extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}}
+    extras = {"step_constant_choice": step.how, "model_options": {"make": settings.model}, "device": device}
     return verify_runs(
-        runs, seed=settings.seed, progress=progress, settings=settings, extras=extras,
-        timings={"estimation": pilot}, approximate_ok=approximate_ok,
+        runs, seed=settings.seed, progress=progress, settings=settings, extras=extras, timings=spent,
+        approximate_ok=approximate_ok,
     )  # fmt: skip
 
 
 def _train_one(
-    settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, step: StepChoice, pbar
-) -> TrainRun:
+    settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, optimizer: tuple, shown
+) -> Tracker:
+    """The CLI's loop for one run, tracked: the tracker, not yet finished. Minibatch rows and the
+    seeds of the loss's noise come from the run's own generator (the global generators of the
+    CPU and of the module's devices reseeded once a step, :func:`empirical.rng.forked`);
+    ``optimizer``: (optimizer, scheduler or None) of :func:`optimizer_for`."""
     X = X.to(next(model.parameters()).dtype)
-    opt, scheduler = optimizer_for(settings, model, step)
+    opt, scheduler = optimizer
     tracker = track(model, loss, X, opt, seed=seed, batch_size=settings.batch_size)
     gen = torch.Generator().manual_seed(seed)
+    devices = cuda_devices(model)
     N, B = int(X.shape[0]), settings.batch_size
     for k in range(1, settings.steps + 1):
-        idx = torch.randint(N, (B,), generator=gen)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+        idx = torch.randint(N, (B,), generator=gen).to(X.device)
+        with forked(int(torch.randint(2**62, (1,), generator=gen)), devices):
             value = loss(model, X[idx]).mean()
         if not math.isfinite(float(value.detach())):
             raise DivergenceError(
@@ -196,7 +261,11 @@ def _train_one(
         if scheduler is not None:
             scheduler.step()
         tracker.step(value.detach())
-        pbar.update(1)
+        shown.update(1)
+    return tracker
+
+
+def _finished(tracker: Tracker) -> TrainRun:
     run = tracker.finish()
     return replace(run, options={**run.options, "sampling": SAMPLING})
 
@@ -223,13 +292,13 @@ def module_pilot(
     from empirical.estimators import module_row_stats, smoothness
     from empirical.estimators.variance import select_examples
 
-    first = build(make, int(X.shape[1]), PILOT_SEED, settings.model)  # a broken make fails here, first
+    first = build(make, X, PILOT_SEED, settings.model)  # a broken make fails here, first
     count = sum(p.numel() for p in first[0].parameters())
     progress(f"pilot estimates at {PILOT_INITS} initialisations ({count} parameters, {X.shape[0]} rows)")
     Xs = select_examples(X, PILOT_EXAMPLES, torch.Generator().manual_seed(PILOT_SEED))
 
     def measure(seed: int) -> PilotPoint:
-        model, loss = first if seed == PILOT_SEED else build(make, int(X.shape[1]), seed, settings.model)
+        model, loss = first if seed == PILOT_SEED else build(make, X, seed, settings.model)
         dtype = next(model.parameters()).dtype
         rows, some = X.to(dtype), Xs.to(dtype)
         params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}

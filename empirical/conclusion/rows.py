@@ -165,6 +165,9 @@ def _unbiased(a, ev: Evidence) -> Row:
             "independent reparameterised noise at every step",
         )
     sampling = ev.runs.options.get("sampling")
+    status = ev.runs.options.get("sampling_status", HOLDS)  # a DataLoader's sampler says which
+    if sampling and status != HOLDS:
+        return Row(a.id, a.name, status, sampling)
     if sampling:
         return Row(
             a.id, a.name, HOLDS, f"by construction: {sampling}, so E[g_k | past] = grad F(theta_(k-1))"

@@ -194,10 +194,12 @@ def module_stats_at(
 
 
 @contextmanager
-def _forked(seed: int) -> Iterator[None]:
-    """The user's loss draws from torch's global RNG: give it its own stream, restore theirs."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(whole("seed", seed, 0, SEED_MAX))
+def _forked(seed: int, model: nn.Module) -> Iterator[None]:
+    """The user's loss draws from torch's global RNG: give it its own stream on the CPU and the
+    module's devices, restore theirs (:func:`empirical.rng.forked`)."""
+    from empirical.rng import cuda_devices, forked
+
+    with forked(whole("seed", seed, 0, SEED_MAX), cuda_devices(model)):
         yield
 
 
@@ -231,7 +233,7 @@ def _per_layer_pass(
     or one unused at the probe that is called now, is left to vmap (``late``)."""
     if not layers:
         return {}, set()
-    with _forked(seed), capture(layers) as calls:
+    with _forked(seed, model), capture(layers) as calls:
         losses = _losses(model, loss, rows)
     grads = output_grads(losses.sum(), layers, calls)
     stats: dict[str, RowStats] = {}
@@ -264,7 +266,7 @@ def _verdicts(
     if todo:
         rows = X[:PROBE_EXAMPLES].repeat_interleave(PROBE_DRAWS, 0)
         R = int(rows.shape[0])
-        with _forked(seed), capture(todo) as calls:
+        with _forked(seed, model), capture(todo) as calls:
             losses = _losses(model, loss, rows)
         grads = output_grads(losses.sum(), todo, calls, retain_graph=True)
         keys = [k for layer in todo for k in layer.keys]
@@ -344,7 +346,7 @@ def _vmap_stats(
         torch.func.grad(one), in_dims=(None, 0), randomness="different", chunk_size=chunk_size
     )
     try:
-        with _forked(seed):
+        with _forked(seed, model):
             grads = per_row(detached, rows)
     except RuntimeError as err:
         raise LossError(

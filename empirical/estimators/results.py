@@ -189,12 +189,12 @@ def flatten(tensors: Mapping[str, torch.Tensor], keys: list[str] | None = None) 
 
 
 def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
-    """Inverse of :func:`flatten` with the shapes, dtypes and key order of ``like``."""
+    """Inverse of :func:`flatten` with the shapes, dtypes, devices and key order of ``like``."""
     out: Params = {}
     i = 0
     for k, v in like.items():
         n = v.numel()
-        out[k] = vector[i : i + n].reshape(v.shape).to(v.dtype)
+        out[k] = vector[i : i + n].reshape(v.shape).to(device=v.device, dtype=v.dtype)
         i += n
     if i != vector.numel():
         raise LossError(f"flat vector has {vector.numel()} entries, params have {i}")

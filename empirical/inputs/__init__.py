@@ -48,7 +48,8 @@ from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whol
 
 __all__ = [
     "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "BUILTIN_DEFAULTS", "COMMAND_DEFAULTS",
-    "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "EXECUTORS", "FILES",
+    "COMMAND_OPTIONS", "COMMAND_RULES", "CONV", "DATA_NAMES", "DATA_SUFFIXES", "DEVICES", "EXECUTORS",
+    "FILES",
     "GRID_FIELDS", "GRID_NAMES", "HIDDEN_DEFAULT", "LATENT_DEFAULT", "MAX_ABS_DATA", "MAX_BATCH",
     "MAX_BUDGET", "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS",
     "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
@@ -100,6 +101,8 @@ ADAM_VARIANTS = ("defossez", "torch", "delayed")
 #: The variants Adagrad has (no delayed Adagrad is trained).
 ADAGRAD_VARIANTS = ("defossez", "torch")
 EXECUTORS = ("local", "dask")
+#: Where a user's module (conv, FILE.py:make) trains and is measured (``verify --device``).
+DEVICES = ("cpu", "cuda")
 #: Sweep grid axes (theory names, and ``seed``) and the settings field of each.
 GRID_FIELDS = {"B": "batch_size", "K": "K", "beta": "beta", "s": "s", "C_gamma": "C_gamma", "seed": "seed"}
 GRID_NAMES = tuple(GRID_FIELDS)
@@ -288,6 +291,14 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         _json("the report", " (the summary then goes to stderr)"),
         QUIET,
         APPROXIMATE_OK,
+        Input(
+            "device",
+            Choice(lambda: DEVICES),
+            "cpu",
+            "where a user's module (--model conv or FILE.py:make) trains and is measured; cuda is refused "
+            "when no CUDA device is present, and for the built-in models (they train on the CPU)",
+            "--device",
+        ),
         Input(
             "from",
             Text("the report.json of a verify run (not an estimate.json or a sweep's file)"),

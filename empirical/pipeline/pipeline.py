@@ -17,7 +17,7 @@ A user's module (``--model conv`` or ``FILE.py:make``) is trained by
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,7 @@ def verify(
     *,
     model: Any = None,
     data: torch.Tensor | None = None,
+    timings: Mapping[str, float] | None = None,
     approximate_ok: bool = False,
 ) -> Result:
     """Train, estimate and conclude for a built-in model (no files written).
@@ -78,6 +79,7 @@ def verify(
         progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
         model: replaces the model the settings name (property tests over random models).
         data: replaces the data the settings name.
+        timings: seconds the caller spent before, by part.
         approximate_ok: accept assumption rows that are only approximately met
             (:func:`empirical.conclusion.conclude`).
 
@@ -90,10 +92,11 @@ def verify(
             f"the pipeline trains the built-in models; a user's module ({settings.model}) is trained by "
             "empirical.user_model (empirical.runner.verify picks it)"
         )
-    timings = _Timings(theory=0.0, estimation=0.0, training=0.0)
+    timings = _Timings({"theory": 0.0, "estimation": 0.0, "training": 0.0, **(timings or {})})
     with torch_threads():
-        problem = prepare(settings, model, data)
-        with timings("estimation"):
+        with timings("data"):
+            problem = prepare(settings, model, data)
+        with timings("pilot"):
             step = choose_step(settings, problem, progress)
         progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
         with timings("training"):

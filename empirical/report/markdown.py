@@ -224,7 +224,7 @@ def markdown(result, data: dict[str, Any]) -> str:
         "## Run",
         "",
         f"- observed: {obs.method}.",
-        "- time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()),
+        "- time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in data["timings"].items()),
         "- versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()),
         "",
     ]

@@ -4,8 +4,13 @@
 :class:`empirical.conclusion.Result` as the CLI (:mod:`empirical.tracking.verify`,
 through :func:`empirical.conclusion.conclude`). Public as ``empirical.track``.
 
-- :mod:`empirical.tracking.plan`: when records and snapshots are taken.
-- :mod:`empirical.tracking.evaluate`: the user's loss at given parameters, isolated.
+- :mod:`empirical.tracking.accept`: what ``track()`` takes (rows, NumPy, DataLoader), checked.
+- :mod:`empirical.tracking.plan`: when records, norm readings and snapshots are taken.
+- :mod:`empirical.tracking.evaluate`: the user's loss at given parameters, isolated; the probe.
+- :mod:`empirical.tracking.run`: what a tracker finishes as (a TrainRun).
+- :mod:`empirical.tracking.live`: the records as they are taken (``callback=``);
+  :mod:`empirical.tracking.tensorboard` and :mod:`empirical.tracking.lightning` (optional
+  extras, imported only when used).
 - :mod:`empirical.tracking.estimate`: L, sigma2, Delta, R at the snapshots.
 - :mod:`empirical.tracking.verify`: :func:`verify_runs`, the tracker's front end.
 

@@ -1,10 +1,16 @@
 """Calling a user's ``loss(model, x)`` at given parameters without disturbing the user's run.
 
-Every call runs inside ``torch.random.fork_rng`` seeded from the tracker's generator
-(the loss draws its noise from the global RNG: the user's stream is untouched and our
-numbers are reproducible), with the module's buffers (e.g. BatchNorm running statistics)
-restored afterwards, and at parameters given as a dict (``torch.func.functional_call``:
-a snapshot is evaluated without loading it into the model).
+Every evaluation runs inside :func:`empirical.rng.forked` (the CPU generator and those of
+the CUDA devices the module lives on), seeded once from the tracker's generator (the loss
+draws its noise from the global RNG: the user's streams are untouched and our numbers are
+reproducible), with the module's buffers (e.g. BatchNorm running statistics) restored
+afterwards, and at parameters given as a dict (``torch.func.functional_call``: a snapshot
+is evaluated without loading it into the model). Rows are drawn from the tracker's own
+``torch.Generator`` and moved to the data's device.
+
+:func:`probe` checks a model and its loss once, before any training: one forward and
+backward on a few rows, with a one-line :class:`~empirical.errors.ConfigError` for each way
+they can be unusable.
 
 The records: m >= 3 independent gradients g_a = (1/b) sum_{i in S_a} grad l(theta, x_i, eps_i),
 each over b rows drawn uniformly with replacement with fresh noise, are unbiased for
@@ -15,6 +21,7 @@ grad F (F the mean loss over all rows of the data), so their U-statistic
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,8 +29,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from empirical.errors import ConfigError, LossError
 from empirical.estimators.gradnorm import u_statistic
 from empirical.estimators.module_stats import LossModule, checked_losses
+from empirical.rng import cuda_devices, forked
 
 ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 Params = dict[str, torch.Tensor]
@@ -31,10 +40,10 @@ Params = dict[str, torch.Tensor]
 
 @contextmanager
 def isolated(model: nn.Module, seed: int) -> Iterator[None]:
-    """The global RNG forked and seeded with ``seed``, the module's buffers restored afterwards."""
+    """The global generators of the CPU and of the module's CUDA devices forked and seeded with
+    ``seed`` (:func:`empirical.rng.forked`), the module's buffers restored afterwards."""
     saved = {name: b.detach().clone() for name, b in model.named_buffers()}
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with forked(seed, cuda_devices(model)):
         try:
             yield
         finally:
@@ -52,7 +61,8 @@ def per_example(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.T
 
 
 def flat(grads: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    return torch.cat([g.reshape(-1).to(torch.float64) for g in grads])
+    """The gradients as one flat float64 vector (one concatenation, one conversion)."""
+    return torch.cat([g.reshape(-1) for g in grads]).to(torch.float64)
 
 
 @dataclass(frozen=True)
@@ -67,15 +77,24 @@ class Record:
 
 def gradient(
     model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, live: bool = False
-) -> tuple[float, torch.Tensor]:
-    """(mean loss over the rows x, flat float64 gradient of it) at ``params``, the loss drawing its
-    noise from the global RNG as it stands (call inside :func:`isolated`). ``live``: ``params``
-    are the model's own parameters (no swapping; ``autograd.grad`` leaves their ``.grad`` alone)."""
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean loss over the rows x as a 0-d tensor, flat float64 gradient of it) at ``params``, the
+    loss drawing its noise from the global RNG as it stands (call inside :func:`isolated`).
+    ``live``: ``params`` are the model's own parameters (no swapping; ``autograd.grad`` leaves
+    their ``.grad`` alone). Nothing is read back (no synchronisation); :func:`record` checks
+    that the record it makes is finite."""
     leaves = params if live else {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    out = (checked_losses(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
+    out = (_shaped(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
     grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
     grads = tuple(torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(leaves, grads, strict=True))
-    return float(out.detach()), flat(grads)
+    return out.detach(), flat(grads)
+
+
+def _shaped(out: object, x: torch.Tensor) -> torch.Tensor:
+    """``loss(model, x)`` of shape (len(x),) (finiteness is checked on the record it enters)."""
+    if not isinstance(out, torch.Tensor) or out.shape != (x.shape[0],):
+        return checked_losses(out, x)  # its message names what was wrong
+    return out
 
 
 def record(
@@ -91,9 +110,13 @@ def record(
 ) -> Record:
     """The record at ``params`` (module docstring): m gradients over ``rows`` rows drawn
     uniformly with replacement, or over all rows of ``data`` (``rows`` None), one after the
-    other inside one forked RNG stream seeded from ``generator``, so each has its own noise;
-    a full-data gradient is computed ``chunk`` rows at a time. ``live``: ``params`` are the
-    model's own parameters (theta_k of a running loop)."""
+    other inside one forked RNG stream seeded from ``generator`` (seeded once per record), so
+    each has its own noise; a full-data gradient is computed ``chunk`` rows at a time.
+    ``live``: ``params`` are the model's own parameters (theta_k of a running loop).
+
+    Raises:
+        LossError: the record, its variance or the loss is NaN or inf.
+    """
     N = int(data.shape[0])
     grads, losses = [], []
     seed = int(torch.randint(2**62, (1,), generator=generator))
@@ -102,14 +125,91 @@ def record(
             if rows is None:
                 parts = [data[start : start + chunk] for start in range(0, N, chunk)]
             else:
-                parts = [data[torch.randint(N, (rows,), generator=generator)]]
-            total, value = None, 0.0
-            for x in parts:
-                f, g = gradient(model, loss, params, x, live)
-                w = x.shape[0] / (N if rows is None else rows)
-                total = g * w if total is None else total + g * w
-                value += f * w
+                parts = [data[torch.randint(N, (rows,), generator=generator).to(data.device)]]
+            if len(parts) == 1:
+                f, total = gradient(model, loss, params, parts[0], live)
+            else:
+                f, total = 0.0, 0.0
+                for x in parts:
+                    fx, gx = gradient(model, loss, params, x, live)
+                    w = x.shape[0] / N
+                    f, total = f + fx * w, total + gx * w
             grads.append(total)
-            losses.append(value)
+            losses.append(f)
     u, var = u_statistic(torch.stack(grads))
-    return Record(float(u), float(var), sum(losses) / m)
+    value, variance, mean_loss = (
+        float(t) for t in torch.stack([u, var, torch.stack(losses).double().mean()])
+    )
+    if not all(math.isfinite(t) for t in (value, variance, mean_loss)):
+        raise LossError(
+            f"loss(model, x) gave a record that is not finite: ||grad F||^2 {value}, its variance "
+            f"{variance}, F {mean_loss} (NaN or inf in the losses or their gradients)"
+        )
+    return Record(value, variance, mean_loss)
+
+
+#: Rows the probe evaluates the loss on.
+PROBE_ROWS = 2
+
+
+def probe(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor], data: torch.Tensor) -> None:
+    """Check that ``loss(model, x)`` is usable on the rows of ``data`` before any training: one
+    forward and backward on the first :data:`PROBE_ROWS` rows, isolated (:func:`isolated`,
+    seed 0; ``.grad`` untouched).
+
+    Args:
+        model: the user's module.
+        loss: ``loss(model, x)``, per-example losses.
+        params: the parameters that are trained (name -> parameter of ``model``); empty is an
+            error.
+        data: the rows (2-D), on the module's device.
+
+    Raises:
+        ConfigError: one line saying what is wrong (no parameter requiring grad, the loss failing
+            on the data's rows, e.g. a module built for another width, losses of the wrong
+            shape, an integer dtype, NaN or inf, no dependence on the parameters, a gradient
+            that is not finite) and what is allowed.
+    """
+    if not params:
+        raise ConfigError(
+            "the model has no parameter that requires grad and is trained by the optimizer: "
+            "nothing to track (give the optimizer the module's trainable parameters)"
+        )
+    x = data[:PROBE_ROWS]
+    D = int(data.shape[1])
+    with isolated(model, 0):
+        try:
+            out = loss(model, x)
+        except Exception as err:  # the user's code: any error it raises on our rows is bad input
+            raise ConfigError(
+                f"loss(model, x) failed on {x.shape[0]} rows of the data ({D} columns, {x.dtype}): "
+                f"{type(err).__name__}: {_first_line(err)} (is the module built for {D} columns?)"
+            ) from err
+        if isinstance(out, torch.Tensor) and not (out.is_floating_point() or out.is_complex()):
+            raise ConfigError(
+                f"loss(model, x) returned {str(out.dtype).removeprefix('torch.')} losses: they must be "
+                "floating-point (per-example losses that depend on the parameters)"
+            )
+        try:
+            out = checked_losses(out, x)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
+        leaves = list(params.values())
+        if not out.requires_grad:
+            raise ConfigError(
+                "loss(model, x) does not depend on the trained parameters (its output needs no "
+                "gradient): the loss must be computed from the model's parameters"
+            )
+        grads = torch.autograd.grad(out.sum(), leaves, allow_unused=True)
+    if all(g is None for g in grads):
+        raise ConfigError(
+            "loss(model, x) does not depend on the trained parameters (no gradient reaches any of "
+            "them): the loss must be computed from the model's parameters"
+        )
+    if not all(bool(torch.isfinite(g).all()) for g in grads if g is not None):
+        raise ConfigError("the gradient of loss(model, x) is NaN or inf at the initial parameters")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else "(no message)"

@@ -5,6 +5,11 @@ steps in advance (docs/architecture.md, "The tracker").
   ceil(growth k)): every step at first (1, 2, 3, 4 at growth 1.3), then geometrically
   sparser (6, 8, 11, 15, 20, 26, ...), about log(n)/log(growth) records in all. The last
   record, at the final step, is made when the run is verified.
+* The minibatch gradient's ||g_k||^2 (the report's training figure): at every step up to
+  :data:`NORM_DENSE`, then every 2nd, 4th, ... step, :data:`NORM_DENSE` readings per doubling
+  of k (:func:`reads_norm`; about NORM_DENSE log2(n / NORM_DENSE) in all: each costs a
+  concatenation of the gradients, a visible share of a small model's step). The adaptive
+  optimizers read ||g_k||_inf (their R) and ||g_k||^2 at every step.
 * Parameter snapshots (flat copies on the CPU, for estimating L, sigma2 and Delta
   afterwards): theta_0 always, and every ``stride``-th step with at most ``count`` kept:
   when one more would exceed ``count``, the stride doubles and the snapshots off the new
@@ -20,6 +25,20 @@ from dataclasses import dataclass, field
 GROWTH = 1.3
 #: Snapshots kept besides theta_0 (empirical.track's default).
 SNAPSHOTS = 8
+#: Steps read densely, and readings per doubling of k after them (:func:`reads_norm`).
+NORM_DENSE = 64
+#: Optimizer steps during which the tracker counts the rows through the model's layers to
+#: infer B (when not given); then its forward hooks are removed (the modules' fast path).
+INFER_STEPS = 8
+
+
+def reads_norm(k: int) -> bool:
+    """True when step k reads ||g_k||^2: k <= NORM_DENSE, else k a multiple of
+    2^floor(log2(k / NORM_DENSE)) (module docstring)."""
+    if k <= NORM_DENSE:
+        return True
+    stride = 1 << ((k // NORM_DENSE).bit_length() - 1)
+    return k % stride == 0
 
 
 @dataclass

@@ -21,7 +21,11 @@ What the tracker reads, and when:
   parameter snapshots estimation needs (flat, on the CPU).
 
 Nothing the tracker does changes the user's run: its evaluations draw noise inside
-``fork_rng`` seeded from its own generator, restore the buffers, and do not touch ``.grad``.
+:func:`empirical.rng.forked` (the CPU's and the module's CUDA devices' generators) seeded from
+its own generator, restore the buffers, and do not touch ``.grad``. Its records run where the
+module lives (the data moved there once); per step it only reads (no synchronisation).
+An optimizer stepped with a closure (``optimizer.step(closure)``, as Lightning does) is read
+after the closure ran.
 """
 
 from __future__ import annotations
@@ -31,30 +35,32 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
-from empirical.errors import ConfigError, TrackingError
+from empirical.errors import TrackingError
 from empirical.estimators.results import unflatten
 from empirical.inputs import MAX_BATCH, MAX_SAMPLES
-from empirical.optim import factor_range, second_moment_extremes
+from empirical.optim import second_moment_extremes
 from empirical.tracking import evaluate
-from empirical.tracking.plan import GROWTH, SNAPSHOTS, RecordPlan, SnapshotPlan
-from empirical.train.recording import TrainRun, UserLoop
+from empirical.tracking.accept import accept
+from empirical.tracking.live import Callback, LiveRecord, callbacks_of
+from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
+from empirical.tracking.run import batch_of, finished_run, planned_final_rows
+from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
+from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, number, whole
 
-#: Independent gradients per record (the U-statistic and its jackknife need >= 3).
-RECORD_GRADIENTS = 4
-#: The final record: independent full-data gradients, over at most this many rows each
-#: (uniform rows with replacement beyond).
+#: The final record: independent gradients over as many rows as its precision needs
+#: (FINAL_PRECISION, planned from the run's records; all rows when the plan reaches them), at
+#: most this many rows each (uniform rows with replacement).
 FINAL_ROWS = 2048
 
 
 def track(
     model: nn.Module,
     loss: Callable[[nn.Module, torch.Tensor], torch.Tensor],
-    data: torch.Tensor,
+    data: Any,
     optimizer: torch.optim.Optimizer,
     seed: int = 0,
     **options: Any,
@@ -62,11 +68,19 @@ def track(
     """A :class:`Tracker` of ``model`` trained by ``optimizer`` on F = the mean of
     ``loss(model, x)`` over the rows of ``data`` (module docstring).
 
-    Options: ``batch_size`` (B of the user's minibatches; default: inferred from the rows
-    through the model's layers between optimizer steps), ``record_growth`` (record step
-    growth, default 1.3; 1 records every step), ``record_gradients`` (m, default 4),
-    ``record_rows`` (rows per record gradient, default B), ``snapshots`` (kept besides
-    theta_0, default 8).
+    ``data``: a 2-D tensor, a 2-D NumPy array, or a DataLoader (its rows, its batch size and
+    how it samples: :mod:`empirical.tracking.accept`), at least 10 rows. The loss is probed on 2
+    rows here, so a module built for another width or a loss that cannot be tracked is refused
+    before training.
+
+    Options: ``batch_size`` (B of the user's minibatches; default: a DataLoader's, else
+    inferred from the rows through the model's layers during the first steps),
+    ``record_growth`` (record step growth, default 1.3; 1 records every step),
+    ``record_gradients`` (m, default 3, the CLI's), ``record_rows`` (rows per record gradient, default B),
+    ``snapshots`` (kept besides theta_0, default 8), ``callback`` (``fn(step, record)``, called
+    as each record is taken: :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard``
+    (a ``torch.utils.tensorboard.SummaryWriter``: the records, step sizes and running average
+    written to it, :class:`~empirical.tracking.tensorboard.TensorBoardCallback`).
     """
     return Tracker(model, loss, data, optimizer, seed, **options)
 
@@ -78,7 +92,7 @@ class Tracker:
         self,
         model: nn.Module,
         loss: Callable[[nn.Module, torch.Tensor], torch.Tensor],
-        data: torch.Tensor,
+        data: Any,
         optimizer: torch.optim.Optimizer,
         seed: int = 0,
         *,
@@ -87,12 +101,20 @@ class Tracker:
         record_gradients: int = RECORD_GRADIENTS,
         record_rows: int | None = None,
         snapshots: int = SNAPSHOTS,
+        callback: Callback | None = None,
+        tensorboard: Any = None,
     ) -> None:
         started = time.perf_counter()
-        self.model, self.loss, self.data, self.optimizer = _checked(model, loss, data, optimizer)
         self.seed = whole("seed", seed, 0, SEED_MAX)
-        self.names, self.params = _tracked_params(model, optimizer)
         self.batch_size = None if batch_size is None else whole("batch_size", batch_size, 1, MAX_BATCH)
+        self.callbacks = callbacks_of(callback, tensorboard)
+        got = accept(model, loss, data, optimizer)
+        self.model, self.loss, self.data, self.optimizer = model, loss, got.rows, optimizer
+        self.params, self.names = got.params, tuple(got.params)
+        self.sampling = got.sampling
+        self.batch_how = "given (batch_size=)"
+        if self.batch_size is None and got.batch_size is not None:
+            self.batch_size, self.batch_how = got.batch_size, "the DataLoader's batch_size"
         self.m = whole("record_gradients", record_gradients, 3, MAX_SAMPLES)
         self.record_rows = None if record_rows is None else whole("record_rows", record_rows, 1, MAX_BATCH)
         self.records_plan = RecordPlan(number("record_growth", record_growth, 1.0, 10.0, closed=True))
@@ -117,6 +139,7 @@ class Tracker:
         }
         self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())
+        self.nan = torch.full((), math.nan, device=self.device)
         self.moments: list = []
         self.need_sup = type(optimizer) is not torch.optim.SGD
         self._find_groups(optimizer)
@@ -126,11 +149,15 @@ class Tracker:
             optimizer.register_step_pre_hook(self._before),
             optimizer.register_step_post_hook(self._after),
         ]
-        self.handles += [
-            mod.register_forward_pre_hook(self._count)
-            for mod in model.modules()
-            if any(True for _ in mod.parameters(recurse=False))
-        ]
+        self.counting = (
+            []
+            if self.batch_size is not None
+            else [
+                mod.register_forward_pre_hook(self._count)
+                for mod in model.modules()
+                if any(True for _ in mod.parameters(recurse=False))
+            ]
+        )
         self.finished: TrainRun | None = None
         self.versions = self._versions()
         self.tracking += time.perf_counter() - started
@@ -140,27 +167,57 @@ class Tracker:
         if not self.busy and args and isinstance(args[0], torch.Tensor) and args[0].ndim >= 1:
             self.rows_now[id(module)] = self.rows_now.get(id(module), 0) + int(args[0].shape[0])
 
-    def _before(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
-        """Before optimizer step k: the step sizes of the groups, ||g_k||^2 and ||g_k||_inf (kept
-        as tensors, read at the end: no synchronisation per step), the rows since the last step."""
+    def _before(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict):
+        """Before optimizer step k: the step sizes of the groups; then (:meth:`_read`) ||g_k||^2,
+        ||g_k||_inf and the rows since the last step -- now, or after the closure the step was
+        given has computed the gradients."""
         t = time.perf_counter()
         if len(optimizer.param_groups) != self.group_count:
             self._find_groups(optimizer)
-        lrs = [float(optimizer.param_groups[i]["lr"]) for i in self.groups]
-        self.groups_agree &= max(lrs) == min(lrs)
-        grads = [p.grad for p in self.plist if p.grad is not None]
-        with torch.no_grad():
-            if grads:  # one concatenation: cheaper than foreach norms for small tensors
-                g = torch.cat([x.reshape(-1) for x in grads])
-                self.h["sq"].append(g.dot(g))
-                if self.need_sup:  # R, for the adaptive theorems
-                    self.h["sup"].append(torch.linalg.vector_norm(g, math.inf))
-            else:
-                self.h["sq"].append(torch.tensor(math.nan))
-        self.h["lr"].append(lrs[0])
-        self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
-        self.rows_now = {}
+        groups = optimizer.param_groups
+        lr = float(groups[self.groups[0]]["lr"])
+        if len(self.groups) > 1:
+            self.groups_agree &= all(float(groups[i]["lr"]) == lr for i in self.groups)
+        self.h["lr"].append(lr)
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0]: the optimizer
+        if closure is None:
+            self._read()
+            self.tracking += time.perf_counter() - t
+            return None
+
+        def read_after(*a: Any, **kw: Any) -> Any:
+            out = closure(*a, **kw)
+            started = time.perf_counter()
+            self._read()
+            self.tracking += time.perf_counter() - started
+            return out
+
         self.tracking += time.perf_counter() - t
+        if "closure" in kwargs:
+            return args, {**kwargs, "closure": read_after}
+        return (args[0], read_after, *args[2:]), kwargs
+
+    def _read(self) -> None:
+        """||g_k||^2 (on the plan of :func:`~empirical.tracking.plan.reads_norm`, NaN between)
+        and ||g_k||_inf (adaptive optimizers, every step), kept as tensors where the module lives
+        and read at the end (no synchronisation per step); the rows since the last step."""
+        k = len(self.h["lr"])
+        if self.need_sup or reads_norm(k):
+            grads = [p.grad for p in self.plist if p.grad is not None]
+            with torch.no_grad():
+                if grads:  # one concatenation: cheaper than foreach norms for small tensors
+                    g = torch.cat([x.reshape(-1) for x in grads])
+                    self.h["sq"].append(g.dot(g))
+                    if self.need_sup:  # R, for the adaptive theorems (aminmax: 7x faster than the inf-norm)
+                        lo, hi = torch.aminmax(g)
+                        self.h["sup"].append(torch.maximum(-lo, hi))
+                else:
+                    self.h["sq"].append(self.nan)
+        else:
+            self.h["sq"].append(self.nan)
+        if self.counting:
+            self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
+            self.rows_now = {}
 
     def _find_groups(self, optimizer: torch.optim.Optimizer) -> None:
         tracked = set(map(id, self.plist))
@@ -173,7 +230,7 @@ class Tracker:
         t = time.perf_counter()
         self.k += 1
         self.pending += 1
-        got = second_moment_extremes(optimizer)
+        got = second_moment_extremes(optimizer) if self.need_sup else None  # SGD: no preconditioner
         if got is not None:
             self.moments.append(got)
         self.tracking += time.perf_counter() - t
@@ -192,9 +249,15 @@ class Tracker:
                 "tracker.step() without an optimizer step since the last one: call it once after every "
                 "optimizer.step()"
             )
-        value = math.nan if loss is None else float(loss.detach() if isinstance(loss, torch.Tensor) else loss)
-        self.h["loss"] += [math.nan] * (self.pending - 1) + [value]
+        value = math.nan if loss is None else loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
+        if self.pending > 1:
+            self.h["loss"] += [math.nan] * (self.pending - 1)
+        self.h["loss"].append(value)  # tensors read at the end: no sync
         self.pending = 0
+        if self.counting and self.k >= INFER_STEPS:  # B is known: back to the modules' fast path
+            for handle in self.counting:
+                handle.remove()
+            self.counting = []
         if not self.h["rec_k"]:  # theta_0, now that B is known
             self._record(0, self.params_at_snapshot(0))
             self.records_plan.due(0)
@@ -243,95 +306,49 @@ class Tracker:
                 "the parameters changed since the last tracker.step(): verify() needs theta_n"
             )
         training = time.perf_counter() - self.t0 - self.tracking
-        for handle in self.handles:
+        for handle in self.handles + self.counting:
             handle.remove()
         if self.h["rec_k"] and self.h["rec_k"][-1] == self.k:
             for key in ("rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed"):
                 self.h[key].pop()
         N = int(self.data.shape[0])
-        final_rows = None if N <= FINAL_ROWS else FINAL_ROWS
-        self._record(self.k, None, rows=final_rows)
+        final_rows = planned_final_rows(self, N, FINAL_ROWS)
+        t = time.perf_counter()
+        self._record(self.k, None, rows=final_rows, final=True)
         self.snaps[self.k] = self._flat()
-        B, how = self._batch()
-        steps = sorted(self.snaps)
-        lo, hi = self._precond()
-        self.finished = TrainRun(
-            model=self.model,
-            seeds=(self.seed,),
-            params={k: p.detach().clone().unsqueeze(0) for k, p in self.params.items()},
-            loss=np.asarray([self.h["loss"]], dtype=float),
-            grad_norm_sq=torch.stack(self.h["sq"]).double().numpy()[None],
-            step_sizes=np.asarray(self.h["lr"], dtype=float),
-            mapping_sq=None,
-            record_steps=np.asarray(self.h["rec_k"], dtype=np.int64),
-            full_grad_norm_sq=np.asarray([self.h["rec"]], dtype=float),
-            full_loss=np.asarray([self.h["rec_loss"]], dtype=float),
-            param_sup_norm=np.asarray([self.h["psup"]], dtype=float),
-            elapsed=np.asarray(self.h["elapsed"], dtype=float),
-            snapshot_steps=np.asarray(steps, dtype=np.int64),
-            snapshots=torch.stack([self.snaps[j] for j in steps]).double().numpy()[None],
-            param_keys=self.names,
-            options={
-                "batch_size": B,
-                "batch_how": how,
-                "groups_agree": self.groups_agree,
-                "record_gradients": self.m,
-                "record_rows": self.record_rows,
-                "final_rows": final_rows,
-                "record_growth": self.records_plan.growth,
-                "snapshots": self.snap_plan.count,
-            },
-            full_grad_norm_sq_var=np.asarray([self.h["rec_var"]], dtype=float),
-            record_dof=float(self.m - 1),
-            precond_min=lo,
-            precond_max=hi,
-            grad_sup_norm=torch.stack(self.h["sup"]).double().numpy()[None] if self.h["sup"] else None,
-            loops=(UserLoop(self.model, self.loss, self.data, self.optimizer),),
-            timings={"training": training, "tracking": self.tracking},
-        )
+        final_record = time.perf_counter() - t
+        self.finished = finished_run(self, training, final_record, final_rows)
         return self.finished
 
     # ---- internals ---------------------------------------------------------------------------
-    def _precond(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """(smallest, largest) factor of the preconditioner at every step, shaped (1, n), from the
-        second moments read after each step; (None, None) without a preconditioner."""
-        if not self.moments:
-            return None, None
-        ranges = np.array(
-            [factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in self.moments]
-        )
-        return ranges[None, :, 0], ranges[None, :, 1]
-
     def params_at_snapshot(self, k: int) -> dict[str, torch.Tensor]:
         like = {name: p for name, p in self.params.items()}
         return unflatten(self.snaps[k], like)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the module's tracked parameters live (the records run there)."""
+        return self.plist[0].device
 
     def _flat(self) -> torch.Tensor:
         with torch.no_grad():
             return torch.cat([p.detach().reshape(-1) for p in self.params.values()]).to("cpu", copy=True)
 
-    def _versions(self) -> tuple[int, ...]:
-        return tuple(p._version for p in self.params.values())
+    def _versions(self) -> list[int]:
+        return [p._version for p in self.plist]
 
     def _batch(self) -> tuple[int, str]:
-        if self.batch_size is not None:
-            return self.batch_size, "given (batch_size=)"
-        seen = [r for r in self.h["rows"] if r > 0]
-        if not seen:
-            raise TrackingError(
-                "could not infer the batch size (no rows went through the model's layers between optimizer "
-                "steps): pass batch_size= to empirical.track"
-            )
-        B = min(seen)
-        spread = (
-            ""
-            if max(seen) == B
-            else f" (between {B} and {max(seen)}: the smallest, whose variance is largest)"
-        )
-        return B, f"inferred: rows through the model's layers between optimizer steps{spread}"
+        return batch_of(self)
 
-    def _record(self, k: int, params: dict[str, torch.Tensor] | None, rows: int | None | str = "B") -> None:
-        """The record at step k, at ``params`` (None: the model's own parameters, theta_k now)."""
+    def _record(
+        self,
+        k: int,
+        params: dict[str, torch.Tensor] | None,
+        rows: int | None | str = "B",
+        final: bool = False,
+    ) -> None:
+        """The record at step k, at ``params`` (None: the model's own parameters, theta_k now),
+        handed to the callbacks."""
         if rows == "B":
             rows = self.record_rows or self.batch_size or (self.h["rows"][0] if self.h["rows"] else 0) or None
             if rows is None:
@@ -352,32 +369,15 @@ class Tracker:
         self.h["rec_loss"].append(rec.loss)
         self.h["psup"].append(psup)
         self.h["elapsed"].append(time.perf_counter() - self.t0)
+        if self.callbacks:
+            self._tell(k, rec, final)
 
+    def _tell(self, k: int, rec: evaluate.Record, final: bool) -> None:
+        from empirical.tracking.live import running_average
 
-def _checked(model, loss, data, optimizer):
-    if not isinstance(model, nn.Module):
-        raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not callable(loss):
-        raise ConfigError(
-            f"loss must be a function loss(model, x) -> per-example losses, got {type(loss).__name__}"
+        running = running_average(self.h["rec_k"], self.h["rec"], self.h["lr"][:k]) if k else None
+        live = LiveRecord(
+            k, rec.value, rec.variance, rec.loss, self.h["lr"][k - 1] if k else None, running, final
         )
-    if not isinstance(data, torch.Tensor) or data.ndim != 2 or data.shape[0] < 2:
-        shape = tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__
-        raise ConfigError(f"data must be a 2-D tensor with at least 2 rows, got {shape}")
-    if not data.is_floating_point() or not bool(torch.isfinite(data).all()):
-        raise ConfigError("data must hold finite floating-point numbers")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise ConfigError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    return model, loss, data, optimizer
-
-
-def _tracked_params(model: nn.Module, optimizer: torch.optim.Optimizer):
-    """(names, {name: parameter}) of the model's parameters the optimizer trains, in model order."""
-    trained = {id(p) for g in optimizer.param_groups for p in g["params"]}
-    named = [(k, p) for k, p in model.named_parameters() if id(p) in trained]
-    known = {id(p) for _, p in named}
-    if trained - known:
-        raise ConfigError("the optimizer trains tensors that are not parameters of the model")
-    if not named:
-        raise ConfigError("the optimizer trains none of the model's parameters")
-    return tuple(k for k, _ in named), dict(named)
+        for fn in self.callbacks:
+            fn(k, live)

@@ -101,7 +101,7 @@ def verify_runs(
         along the runs, against the theorem's weighted average of their records.
     """
     run = stack_runs([runs] if isinstance(runs, TrainRun) else runs)
-    spent = {"training": run.timings.get("training", 0.0), "tracking": run.timings.get("tracking", 0.0)}
+    spent = dict(run.timings)  # training, tracking, final record (summed over runs)
     for part, seconds in (timings or {}).items():
         spent[part] = spent.get(part, 0.0) + seconds
     loop = run.loops[0]

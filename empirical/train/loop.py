@@ -31,6 +31,7 @@ from empirical.data import check_array
 from empirical.errors import ConfigError, DivergenceError
 from empirical.estimators.sampled import next_rows
 from empirical.inputs import MAX_BATCH, MAX_SEEDS, MAX_STEPS
+from empirical.progress import interactive
 from empirical.threads import torch_threads
 from empirical.train import batched, checkpoint
 from empirical.train.recording import (
@@ -298,7 +299,8 @@ def train(
     axis of size R gives each run its own. ``records``: the steps at which
     ||grad F||^2, F and ||theta||_inf are recorded (0 and n always; default
     :func:`empirical.train.recording.record_plan`). ``progress`` None shows a
-    bar on stderr once a run exceeds a few seconds. ``checkpoint`` is written
+    bar on stderr once a run exceeds a few seconds, when stderr is a terminal (no carriage
+    returns into a log); True always, False never. ``checkpoint`` is written
     at every record step; ``resume`` continues a checkpointed run (its state
     replaces ``params``) up to ``steps``, giving the same trajectory as one
     uninterrupted run. NaN/inf raises DivergenceError naming the step and the
@@ -358,7 +360,7 @@ def _train(model, params, data, o, plan, dtype, device, progress, ckpt, resume) 
     bar = tqdm(
         total=o["steps"],
         initial=runs.k,
-        disable=progress is False,
+        disable=progress is False or (progress is None and not interactive()),  # auto: a terminal only
         delay=0.0 if progress else PROGRESS_DELAY,
         file=sys.stderr,
         unit="step",

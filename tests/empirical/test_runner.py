@@ -23,7 +23,7 @@ def test_the_source_picks_the_front_end(monkeypatch, small_npy):
         calls.append(("pipeline", settings.model))
         raise Reached
 
-    def user(settings, X, progress, **_):
+    def user(settings, X, progress, *_, **__):
         calls.append(("user_model", settings.model, tuple(X.shape)))
         raise Reached
 

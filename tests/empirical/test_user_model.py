@@ -14,12 +14,54 @@ from empirical.settings import Settings
 
 #: A model file whose functions are broken (the good one is the shared user VAE, cases.USER_MAKE).
 MODEL_FILE = """
+import sys
+
+from torch import nn
+
+
 def broken(data_dim):
     raise RuntimeError("no GPU here")
 
 
 def wrong(data_dim):
     return "not a model"
+
+
+def no_parameters(data_dim):
+    return nn.Identity(), lambda m, x: m(x).sum(1)
+
+
+def ignores_parameters(data_dim):
+    return nn.Linear(data_dim, 1), lambda m, x: x.sum(1)
+
+
+def other_width(data_dim):
+    return nn.Linear(data_dim + 5, 1), lambda m, x: m(x).squeeze(1)
+
+
+def integer_loss(data_dim):
+    return nn.Linear(data_dim, 1), lambda m, x: m(x).squeeze(1).long()
+
+
+def exits(data_dim):
+    sys.exit(0)
+"""
+
+#: A model file that imports its module from a file beside it, and a file that exits on import.
+BESIDE_FILE = """
+from sibling_of_model import make  # noqa: F401  (beside this file, not on sys.path)
+"""
+SIBLING_FILE = """
+from torch import nn
+
+
+def make(data_dim):
+    return nn.Linear(data_dim, 1), lambda m, x: m(x).squeeze(1) ** 2
+"""
+EXIT_FILE = """
+import sys
+
+sys.exit(3)
 """
 
 
@@ -34,6 +76,9 @@ def files(tmp_path_factory):
     """A folder holding a model file vae.py of broken functions (the data is the shared small_npy)."""
     folder = tmp_path_factory.mktemp("user")
     (folder / "vae.py").write_text(MODEL_FILE)
+    (folder / "beside.py").write_text(BESIDE_FILE)
+    (folder / "sibling_of_model.py").write_text(SIBLING_FILE)
+    (folder / "exits.py").write_text(EXIT_FILE)
     return folder
 
 
@@ -87,6 +132,12 @@ def test_conv_on_mnist_gives_a_verdict(tmp_path, capsys):
         ("{d}/vae.py:nothing", "no function 'nothing'"),
         ("{d}/vae.py:broken", "no GPU here"),
         ("{d}/vae.py:wrong", "must return"),
+        ("{d}/vae.py:no_parameters", "no parameter that requires grad"),
+        ("{d}/vae.py:ignores_parameters", "does not depend on the trained parameters"),
+        ("{d}/vae.py:other_width", "failed on 2 rows of the data (8 columns"),
+        ("{d}/vae.py:integer_loss", "returned int64 losses"),
+        ("{d}/vae.py:exits", "make(8) called sys.exit(0)"),
+        ("{d}/exits.py:make", "called sys.exit(3)"),
     ],
 )
 def test_bad_model_files_exit_2_with_one_line(files, small_npy, tmp_path, capsys, spec, pattern):
@@ -104,6 +155,24 @@ def test_bad_model_files_exit_2_with_one_line(files, small_npy, tmp_path, capsys
     ]
     code, _, err = _run(args, capsys)
     assert code == 2 and pattern in err and len(err.strip().splitlines()) == 1
+    assert model.partition(":")[0] in err  # the message names the file
+
+
+def test_a_model_file_imports_a_module_beside_it(files, small_npy):
+    """``from sibling_of_model import make`` in beside.py works though its folder is not on
+    sys.path, which is the same afterwards; the module built is probed and returned."""
+    import sys
+
+    import torch
+
+    from empirical.user_model import build, load_make
+
+    before = list(sys.path)
+    make = load_make(f"{files}/beside.py:make")
+    X = torch.rand(12, 8)
+    model, loss = build(make, X, 0, "beside.py:make")
+    assert isinstance(model, torch.nn.Linear) and loss(model, X).shape == (12,)
+    assert sys.path == before
 
 
 @pytest.mark.parametrize(
@@ -121,3 +190,48 @@ def test_user_model_defaults_differ_from_the_built_in_ones():
     assert (conv.steps, conv.batch_size, conv.runs) == (500, 32, 4)
     assert (builtin.steps, builtin.batch_size, builtin.runs) == (2000, 32, 4)
     assert Settings.from_mapping(conv.as_dict()) == conv
+
+
+@pytest.mark.slow
+def test_the_timings_account_for_the_whole_run_and_stderr_has_no_carriage_returns(
+    small_npy, tmp_path, capsys
+):
+    """verify --model FILE.py:make (progress on, stderr not a terminal): the report's parts
+    (startup, data, setup, pilot, training, tracking, final record, estimation, theory, report)
+    add up to the time main() took within 5 % + 0.2 s, and the progress is plain lines, no \\r."""
+    import time
+
+    args = ["verify", "--model", USER_MAKE, "--data", str(small_npy), "--steps", "40", "--seeds", "2"]
+    started = time.perf_counter()
+    code = main([*args, "--out", str(tmp_path), "--json"])
+    total = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert code == data["exit_code"]
+    parts = data["timings"]
+    assert {"startup", "data", "setup", "pilot", "training", "tracking", "final record", "estimation",
+            "theory", "report"} <= set(parts)  # fmt: skip
+    assert total * 0.95 - 0.2 <= sum(parts.values()) <= total, (parts, total)
+    assert "\r" not in err and "final record at theta_n" in err
+
+
+def test_device_cuda_is_refused_where_there_is_no_gpu(small_npy, tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: --device cuda is accepted here")
+    args = [
+        "verify",
+        "--model",
+        USER_MAKE,
+        "--data",
+        str(small_npy),
+        "--device",
+        "cuda",
+        "--out",
+        str(tmp_path),
+    ]
+    code, _, err = _run(args, capsys)
+    assert code == 2 and "device (--device) cuda: no CUDA device is present" in err
+    code, _, err = _run(["verify", "--device", "tpu", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "device (--device)" in err and "cpu, cuda" in err

@@ -93,14 +93,14 @@ def test_a_tracker_finishes_as_the_run_type_of_training(X):
         )
         T = run.record_steps.size
         assert run.full_grad_norm_sq.shape == run.full_loss.shape == run.param_sup_norm.shape == (1, T)
-        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 3.0
+        assert run.full_grad_norm_sq_var.shape == (1, T) and run.record_dof == 2.0
         assert run.snapshots.shape == (
             1,
             run.snapshot_steps.size,
             sum(p.numel() for p in run.model.parameters()),
         )
         assert run.loops[0].model is run.model and run.options["batch_how"] == "given (batch_size=)"
-        assert set(run.timings) == {"training", "tracking"}
+        assert set(run.timings) == {"training", "tracking", "final record"}
         finished.append(run)
     both = stack_runs(finished)
     assert both.seeds == (3, 4) and both.runs == 2 and both.full_grad_norm_sq.shape[0] == 2
@@ -109,3 +109,59 @@ def test_a_tracker_finishes_as_the_run_type_of_training(X):
     with pytest.raises(ConfigError, match="share their steps"):
         _, other, _ = run_loop(X, lambda p: DefossezAdam(p, lr=1e-3), steps=21, batch_size=32)
         stack_runs([finished[0], other.finish()])
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+        ),
+    ],
+)
+def test_a_module_is_tracked_where_it_lives_and_its_rng_streams_are_untouched(X, device):
+    """The records run on the module's device (the data moved there once); the global generators
+    of the CPU and of that device are the same after tracking as without it."""
+
+    def loop(tracked):
+        torch.manual_seed(0)
+        model = user_vae(X.shape[1]).to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=0.02)
+        tracker = empirical.track(model, loss, X, opt, batch_size=32) if tracked else None
+        for _ in range(12):
+            x = X[torch.randint(X.shape[0], (32,))].to(device)
+            opt.zero_grad()
+            loss(model, x).mean().backward()
+            opt.step()
+            if tracker is not None:
+                tracker.step()
+        after = [torch.rand(2, device=d) for d in {"cpu", device}]
+        return model, tracker, after
+
+    plain, _, plain_after = loop(False)
+    tracked, tracker, tracked_after = loop(True)
+    assert tracker.data.device.type == device and tracker.device.type == device
+    for a, b in zip(
+        plain_after + list(plain.parameters()), tracked_after + list(tracked.parameters()), strict=True
+    ):
+        assert torch.equal(a, b)
+    run = tracker.finish()
+    assert np.all(np.isfinite(run.full_grad_norm_sq)) and run.record_steps[-1] == 12
+
+
+def test_the_final_record_uses_as_many_rows_as_its_precision_needs(X):
+    """Early in training ||grad F||^2 is large against the records' noise: the plan from the run's
+    records asks for the fewest rows (128 of 400), and the final record says so; a record plan
+    reaching all rows gives the full data (None)."""
+    from empirical.tracking.run import planned_final_rows
+    from empirical.train.recording import RECORD_MIN_ROWS
+
+    _, tracker, _ = run_loop(X, lambda p: torch.optim.SGD(p, lr=1e-4), steps=6)
+    run = tracker.finish()
+    assert run.options["final_rows"] == RECORD_MIN_ROWS == 128
+    assert run.full_grad_norm_sq_var[0, -1] > 0
+    tracker.h["rec_var"] = [1e6 * v for v in tracker.h["rec_var"]]  # records far noisier: all rows
+    assert planned_final_rows(tracker, 400, 2048) is None
+    assert planned_final_rows(tracker, 4000, 2048) == 2048

@@ -1,0 +1,65 @@
+"""A PyTorch Lightning ``Callback`` that tracks a ``Trainer.fit`` run with
+:func:`empirical.track` (needs the optional ``lightning`` package:
+``pip install -e ".[lightning]"``; it installs beside the pinned torch without replacing it).
+
+    callback = TrackerCallback(loss, train_loader, seed=0)
+    trainer = lightning.Trainer(max_steps=2000, callbacks=[callback])
+    trainer.fit(module, train_loader)
+    result = callback.verify()          # the same Result as the CLI's
+
+``loss(module, x)`` returns the per-example losses of the LightningModule on rows ``x``;
+``data`` is the training DataLoader (or the rows: tensor, NumPy array). The tracker starts at
+``on_train_start`` on the trainer's one optimizer (Lightning steps it with a closure: the tracker
+reads the gradients after the closure ran) and follows every optimizer step in
+``on_train_batch_end``. Lightning's loader usually shuffles once per epoch: sampling without
+replacement, so the ``unbiased`` row is approximate (:mod:`empirical.tracking.accept`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+
+from empirical.errors import ConfigError, TrackingError
+from empirical.tracking.tracker import Tracker, track
+
+
+class TrackerCallback(pl.Callback):
+    """Tracks the fit it is given to (module docstring); :meth:`verify` after ``fit``."""
+
+    def __init__(self, loss: Callable, data: Any, seed: int = 0, **options: Any) -> None:
+        """Args:
+        loss: ``loss(module, x)``, the per-example losses (len(x),), drawing its noise from
+            torch's global RNG.
+        data: the training DataLoader, or the rows F is the mean loss over.
+        seed: the tracker's seed.
+        **options: the options of :func:`empirical.track` (``callback=``, ``tensorboard=``, ...).
+        """
+        super().__init__()
+        self.loss, self.data, self.seed, self.options = loss, data, seed, options
+        self.tracker: Tracker | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if len(trainer.optimizers) != 1:
+            raise ConfigError(
+                f"TrackerCallback follows one optimizer; the trainer has {len(trainer.optimizers)}"
+            )
+        self.tracker = track(
+            pl_module, self.loss, self.data, trainer.optimizers[0], self.seed, **self.options
+        )
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if self.tracker is None or self.tracker.pending == 0:  # accumulating gradients: no step yet
+            return
+        value = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        self.tracker.step(value)
+
+    def verify(self, **options: Any):
+        """The :class:`~empirical.conclusion.Result` of the tracked fit (``Tracker.verify``)."""
+        if self.tracker is None:
+            raise TrackingError("TrackerCallback.verify() before trainer.fit(): nothing was tracked")
+        return self.tracker.verify(**options)

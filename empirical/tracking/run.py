@@ -1,0 +1,123 @@
+"""What a tracker finishes as: the run type of training (:class:`empirical.train.TrainRun`,
+R = 1), assembled from what :class:`empirical.tracking.Tracker` kept."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from empirical.errors import TrackingError
+from empirical.estimators.sampled import next_rows
+from empirical.optim import factor_range
+from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun, UserLoop
+
+if TYPE_CHECKING:
+    from empirical.tracking.tracker import Tracker
+
+
+def finished_run(tracker: Tracker, training: float, final_record: float, final_rows: int | None) -> TrainRun:
+    """The :class:`TrainRun` of a finished tracker (its final record taken).
+
+    Args:
+        tracker: the tracker, its hooks removed and its final record made.
+        training: seconds of the user's loop, the tracker's own time excluded.
+        final_record: seconds of the final record at theta_n.
+        final_rows: rows per gradient of the final record (None: all).
+
+    Returns:
+        The run (:meth:`empirical.tracking.Tracker.finish` says what it holds).
+    """
+    t, h = tracker, tracker.h
+    B, how = t._batch()
+    steps = sorted(t.snaps)
+    lo, hi = precond_ranges(t.moments)
+    sampling = (
+        {} if t.sampling is None else {"sampling": t.sampling.how, "sampling_status": t.sampling.status}
+    )
+    return TrainRun(
+        model=t.model,
+        seeds=(t.seed,),
+        params={k: p.detach().clone().unsqueeze(0) for k, p in t.params.items()},
+        loss=numbers(h["loss"])[None],
+        grad_norm_sq=torch.stack(h["sq"]).double().cpu().numpy()[None],
+        step_sizes=np.asarray(h["lr"], dtype=float),
+        mapping_sq=None,
+        record_steps=np.asarray(h["rec_k"], dtype=np.int64),
+        full_grad_norm_sq=np.asarray([h["rec"]], dtype=float),
+        full_loss=np.asarray([h["rec_loss"]], dtype=float),
+        param_sup_norm=np.asarray([h["psup"]], dtype=float),
+        elapsed=np.asarray(h["elapsed"], dtype=float),
+        snapshot_steps=np.asarray(steps, dtype=np.int64),
+        snapshots=torch.stack([t.snaps[j] for j in steps]).double().numpy()[None],
+        param_keys=t.names,
+        options={
+            "batch_size": B,
+            "batch_how": how,
+            **sampling,
+            "groups_agree": t.groups_agree,
+            "record_gradients": t.m,
+            "record_rows": t.record_rows,
+            "final_rows": final_rows,
+            "record_growth": t.records_plan.growth,
+            "snapshots": t.snap_plan.count,
+        },
+        full_grad_norm_sq_var=np.asarray([h["rec_var"]], dtype=float),
+        record_dof=float(t.m - 1),
+        precond_min=lo,
+        precond_max=hi,
+        grad_sup_norm=torch.stack(h["sup"]).double().cpu().numpy()[None] if h["sup"] else None,
+        loops=(UserLoop(t.model, t.loss, t.data, t.optimizer),),
+        timings={"training": training, "tracking": t.tracking, "final record": final_record},
+    )
+
+
+def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(smallest, largest) factor of the preconditioner at every step, shaped (1, n), from the
+    second moments read after each step; (None, None) without a preconditioner."""
+    if not moments:
+        return None, None
+    ranges = np.array([factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in moments])
+    return ranges[None, :, 0], ranges[None, :, 1]
+
+
+def numbers(values: list) -> np.ndarray:
+    """Floats and 0-d tensors (on any device, moved in one stack) as a float64 array."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    read = iter(torch.stack(tensors).double().cpu().tolist()) if tensors else iter(())
+    return np.asarray([next(read) if isinstance(v, torch.Tensor) else v for v in values], dtype=float)
+
+
+def batch_of(t: Tracker) -> tuple[int, str]:
+    """(B, how it was found): given (``batch_size=``, a DataLoader's), else the fewest rows
+    through the model's layers between optimizer steps during the first steps."""
+    if t.batch_size is not None:
+        return t.batch_size, t.batch_how
+    seen = [r for r in t.h["rows"] if r > 0]
+    if not seen:
+        raise TrackingError(
+            "could not infer the batch size (no rows went through the model's layers between optimizer "
+            "steps): pass batch_size= to empirical.track"
+        )
+    B = min(seen)
+    spread = (
+        "" if max(seen) == B else f" (between {B} and {max(seen)}: the smallest, whose variance is largest)"
+    )
+    return B, (
+        f"inferred: rows through the model's layers between optimizer steps (the first {len(t.h['rows'])})"
+        f"{spread}"
+    )
+
+
+def planned_final_rows(t: Tracker, N: int, cap: int) -> int | None:
+    """Rows per gradient of the final record at theta_n (None: all N rows): as many as a relative
+    standard error sqrt(v)/|U| of FINAL_PRECISION needs, planned from the run's earlier records
+    (:func:`empirical.estimators.sampled.next_rows`; their draws are independent of the final
+    record's, so it stays unbiased), at most ``cap``."""
+    r = t.record_rows or batch_of(t)[0]
+    h = t.h
+    plan = min(
+        next_rows(h["rec"], h["rec_var"], [r] * len(h["rec"]), N, FINAL_PRECISION, RECORD_MIN_ROWS), cap
+    )
+    return None if plan >= N else plan
