@@ -1,7 +1,6 @@
 """Estimate against theory: bind the constants into the bound, evaluate the observed side, fit the rate.
 
-The observed side is the theorem's left-hand side evaluated the theorem's own way
-(docs/architecture.md, "Observed side").
+The observed side is the theorem's own left-hand side (docs/architecture.md, "Observed side").
 """
 
 from __future__ import annotations
@@ -40,9 +39,9 @@ class Binding:
 def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -> Binding:
     """Evaluate a bound at its fixed values and, for each estimated constant, the end that makes it larger.
 
-    The other constants stay at their point values meanwhile. Values that break the
-    bound's own assumptions (e.g. C_gamma above the step limit) are returned in
-    ``violations`` and the bound is still evaluated, so a report can show the comparison.
+    The others stay at their point values meanwhile. Values that break the bound's own
+    assumptions (e.g. C_gamma above the step limit) are returned in ``violations``, the bound
+    still evaluated, so a report can show the comparison.
 
     Args:
         bound: The :class:`theory.Bound`.
@@ -91,10 +90,9 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
 class Observed(Estimate):
     """The theorem's left-hand side estimated from R runs (docs/architecture.md, "Observed side").
 
-    An :class:`~empirical.estimators.results.Estimate`: ``value`` is the mean over runs of
-    each run's weighted average; ``[lo, hi]`` the decision rule's interval over runs (R >= 2)
-    or one run's bracket, widened by its records' noise when their variances are known;
-    unclipped.
+    An :class:`~empirical.estimators.results.Estimate`: ``value`` the mean over runs of each run's
+    weighted average, ``[lo, hi]`` the rule's interval over runs (R >= 2) or one run's bracket
+    (widened by its records' noise when their variances are known); unclipped.
 
     Attributes:
         per_run: Each run's point value (the mean of its left and right quadrature).
@@ -122,10 +120,7 @@ class Observed(Estimate):
 
     @property
     def brackets(self) -> tuple[tuple[float, float], ...]:
-        """What the decision rule takes (:func:`empirical.decision.assess`, ``per_run``).
-
-        Each run's quadrature bracket (R >= 2), or the one run's bracket as widened, [lo, hi].
-        """
+        """What the decision rule takes (``per_run``): each run's bracket (R >= 2), or one run's, widened."""
         if self.covers_runs:
             return tuple(zip(self.per_run_lo, self.per_run_hi, strict=True))
         return ((self.lo, self.hi),)
@@ -199,9 +194,6 @@ def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tupl
 def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float, confidence: float) -> float:
     """The half-width of the interval of sum_t c_t X_t for independent records X_t.
 
-    t_nu sqrt(sum c_t^2 v_t), nu by Welch-Satterthwaite: nu = (sum a_t)^2 / sum (a_t^2 / dof),
-    a_t = c_t^2 v_t.
-
     Args:
         coefficients: c_t.
         variances: The records' estimated variances v_t.
@@ -209,7 +201,8 @@ def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float
         confidence: The two-sided level.
 
     Returns:
-        The half-width (0 when every a_t is 0).
+        t_nu sqrt(sum_t a_t), a_t = c_t^2 v_t, nu = (sum a_t)^2 / sum (a_t^2 / dof) by
+        Welch-Satterthwaite; 0 when every a_t is 0.
     """
     a = np.square(coefficients) * variances
     total = float(a.sum())
@@ -329,16 +322,10 @@ def running_averages(
 
 @dataclass(frozen=True)
 class RateFit:
-    """The slope of log(mean running average) against log(n), with a confidence interval.
+    """The slope ``exponent`` p of log(mean running average) against log(n), with its interval.
 
-    Attributes:
-        exponent: The fitted slope p.
-        lo: The interval's lower end.
-        hi: The interval's upper end.
-        theory: The theorem's rate, as text.
-        theory_exponent: The theorem's exponent of n.
-        points: The number of points fitted.
-        intercept: c in log A(n) ~ c + p log n.
+    ``[lo, hi]`` is the interval of p, ``theory`` and ``theory_exponent`` the theorem's rate as
+    text and its exponent of n, ``points`` the points fitted, ``intercept`` c in log A(n) ~ c + p log n.
     """
 
     exponent: float
@@ -361,8 +348,6 @@ def fit_rate(
 ) -> RateFit:
     """An OLS fit of log A(n) = c + p log n over n >= ``skip_fraction`` * steps.
 
-    The t-interval for p is optimistic: points of a running average are correlated.
-
     Args:
         horizons: The horizons n.
         average: The mean running average A(n) at each.
@@ -373,7 +358,8 @@ def fit_rate(
         skip_fraction: The share of the first steps left out.
 
     Returns:
-        The fit (NaN with fewer than 3 points).
+        The fit, its t-interval optimistic (a running average's points are correlated); NaN
+        with fewer than 3 points.
     """
     ns, avg = np.asarray(horizons, dtype=float), np.asarray(average, dtype=float)
     keep = (ns >= skip_fraction * steps) & (avg > 0)

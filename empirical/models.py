@@ -66,12 +66,11 @@ DEFAULTS: dict[str, Any] = {
 class LinearVAE(VAE):
     """p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(e^{logs})).
 
-    Parameters: dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With ``closed_form``
-    the per-example loss is -ELBO in closed form, m = V (x - mu), S = diag(e^{logs}):
-    (D/2) log(2 pi c^2) + (||x - mu - W m||^2 + sum_j S_j ||W_:j||^2)/(2 c^2)
-    + beta (1/2)(tr S + ||m||^2 - d - log det S); eps is then ignored. Otherwise the
-    reconstruction term is the K-sample Monte-Carlo average. dec.mu enters the encoder
-    too, so every key is in :attr:`other_keys`.
+    Parameters dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,); with ``closed_form`` the
+    loss is -ELBO in closed form (docs/theory.md, "How the model constants are derived", with
+    the (D/2) log(2 pi c^2) and the KL's constants kept) and eps is ignored, else the
+    reconstruction term is the K-sample Monte-Carlo average. dec.mu enters the encoder too, so
+    every key is in :attr:`other_keys`.
 
     Attributes:
         closed_form: The loss in closed form (deterministic).
@@ -159,9 +158,8 @@ class LinearVAE(VAE):
 class GaussianVAE(VAE):
     """Deep Gaussian VAE: MLP encoder x -> (mean, logvar), MLP decoder z -> G(z).
 
-    mean = W_m h + b_m, logvar = W_v h + b_v with h = MLP_enc(x); G(z) = W_o MLP_dec(z) + b_o.
-    Soft-clip activations also clip the heads (||G|| <= C_G, ||mu|| <= C_mu,
-    lambda_min(Sigma) >= e^{s1}, as in A1). Loss: -(1/K) sum_k log p(x | z_k) + beta KL.
+    Loss -(1/K) sum_k log p(x|z_k) + beta KL; soft-clip activations also clip the heads
+    (||G|| <= C_G, ||mu|| <= C_mu, lambda_min(Sigma) >= e^{s1}, as in A1).
 
     Attributes:
         hidden: The widths of the encoder's hidden layers; the decoder uses them reversed.
@@ -214,7 +212,7 @@ class GaussianVAE(VAE):
         return tuple((layer.weight_key, layer.bias_key) for layer in self._layers)
 
     def init_params(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """Draw the start: every layer W, b ~ Uniform(+-1/sqrt(fan_in)) (torch's default).
+        """Draw the start: every layer's W, b ~ Uniform(+-1/sqrt(fan_in)) (torch's default).
 
         Args:
             generator: The source of randomness.
@@ -234,8 +232,8 @@ class GaussianVAE(VAE):
 
         Args:
             params: The parameters.
-            X: The examples, (B, D).
-            recorder: A recorder (:meth:`empirical.nets.LinearLayer.__call__`), or None.
+            X: The rows, (B, D).
+            recorder: As in :meth:`VAE.batch_losses`.
 
         Returns:
             (mean, logvar), each (B, d), of q(z|x).
@@ -252,7 +250,7 @@ class GaussianVAE(VAE):
         Args:
             params: The parameters.
             z: The latent draws, (B, K, d).
-            recorder: A recorder, or None.
+            recorder: As in :meth:`VAE.batch_losses`.
 
         Returns:
             G(z), (B, K, D).

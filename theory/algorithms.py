@@ -1,8 +1,7 @@
 """The adaptive algorithms a theorem analyses, as data, and how each differs from torch's.
 
-So that the empirical side can run exactly the analysed algorithm and name how it
-differs from ``torch.optim.Adam`` / ``torch.optim.Adagrad``. The update every
-algorithm instantiates, and its normal form: docs/theory.md, "The analysed algorithms".
+So that the empirical side can run exactly the analysed update and name how it differs from
+``torch.optim``'s (docs/theory.md, "The analysed algorithms").
 """
 
 from __future__ import annotations
@@ -25,13 +24,7 @@ SEED = "Surendran, Godichon-Baggioni, Le Corff, AISTATS 2025 (arXiv 2410.16750);
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    """A hyperparameter of an adaptive update.
-
-    Attributes:
-        symbol: Its theory symbol (a registered name).
-        torch: The ``torch.optim`` keyword it corresponds to ("" when torch has none).
-        role: What it does, in words.
-    """
+    """A hyperparameter: its theory ``symbol`` (registered), ``torch`` keyword ("" if none) and ``role``."""
 
     symbol: str
     torch: str
@@ -40,13 +33,7 @@ class Hyperparameter:
 
 @dataclass(frozen=True)
 class State:
-    """The moments m_k, v_k after k steps.
-
-    Attributes:
-        m: The first moment, an array of the parameters' shape.
-        v: The second moment, an array of the parameters' shape.
-        k: The number of steps taken.
-    """
+    """The moments after ``k`` steps: ``m`` = m_k and ``v`` = v_k, arrays of the parameters' shape."""
 
     m: np.ndarray
     v: np.ndarray
@@ -55,27 +42,13 @@ class State:
 
 @dataclass(frozen=True)
 class Algorithm:
-    """One adaptive update, per coordinate (docs/theory.md, "The analysed algorithms").
+    """One adaptive update, per coordinate, as data.
 
-    Attributes:
-        name: The algorithm's name (e.g. ``"adam-defossez"``).
-        optimizer: ``"adam"`` or ``"adagrad"``.
-        title: A display name.
-        update_latex: The update in LaTeX.
-        update_text: The update in plain text.
-        hyperparameters: Its hyperparameters, each with its torch keyword.
-        step_size: step_k, a SymPy expression in k and the hyperparameters.
-        first_moment_decay: b1 in m_k = b1 m_{k-1} + c_m g_k.
-        gradient_weight: c_m.
-        second_moment_decay: b2 in v_k = b2 v_{k-1} + c_v g_k^2.
-        square_weight: c_v.
-        first_moment_bias_correction: m^ = m_k / (1 - b1^k) (else m_k).
-        second_moment_bias_correction: v^ = u / (1 - b2^k) (else u).
-        eps_inside_sqrt: The step is m^ / sqrt(eps + v^) (else m^ / (sqrt(v^) + eps)).
-        delayed: u = v_{k-1}, built from past gradients only (else u = v_k).
-        reference: Where the algorithm is defined.
-        initial_v: v_0 (m_0 = 0).
-        notes: Remarks.
+    m_k = b1 m_{k-1} + c_m g_k, v_k = b2 v_{k-1} + c_v g_k^2 (m_0 = 0, v_0 = ``initial_v``) and
+    theta_k = theta_{k-1} - step_k m^ / sqrt(eps + v^) or / (sqrt(v^) + eps), with b1 =
+    ``first_moment_decay``, c_m = ``gradient_weight``, b2 = ``second_moment_decay``, c_v =
+    ``square_weight``, step_k = ``step_size`` (SymPy in k and the hyperparameters); every field
+    is described in docs/theory.md, "The analysed algorithms".
     """
 
     name: str
@@ -115,9 +88,8 @@ class Algorithm:
         """The update in the raw sums M_k = sum_j b1^(k-j) g_j and V = sum_j b2^(k-j) g_j^2.
 
         Returns:
-            (scale_k, inside_k, outside_k): the update is scale_k M_k / (sqrt(V + inside_k)
-            + outside_k), V = V_{k-1} when ``delayed``. Two algorithms with the same
-            hyperparameters do the same steps exactly when their normal forms agree.
+            (scale_k, inside_k, outside_k): the step is scale_k M_k / (sqrt(V + inside_k) + outside_k),
+            V = V_{k-1} when ``delayed``; equal normal forms, equal steps.
         """
         b2, c_v = self.second_moment_decay, self.square_weight
         used = k - 1 if self.delayed else k
