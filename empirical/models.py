@@ -66,11 +66,12 @@ DEFAULTS: dict[str, Any] = {
 class LinearVAE(VAE):
     """p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(e^{logs})).
 
-    Parameters dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,); with ``closed_form`` the
-    loss is -ELBO in closed form (docs/theory.md, "How the model constants are derived", with
-    the (D/2) log(2 pi c^2) and the KL's constants kept) and eps is ignored, else the
-    reconstruction term is the K-sample Monte-Carlo average. dec.mu enters the encoder too, so
-    every key is in :attr:`other_keys`.
+    Parameters dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With ``closed_form`` the
+    per-example loss is -ELBO in closed form, m = V (x - mu), S = diag(e^{logs}):
+    (D/2) log(2 pi c^2) + (||x - mu - W m||^2 + sum_j S_j ||W_:j||^2)/(2 c^2)
+    + beta (1/2)(tr S + ||m||^2 - d - log det S), and eps is ignored; otherwise the
+    reconstruction term is the K-sample Monte-Carlo average. dec.mu enters the encoder too,
+    so every key is in :attr:`other_keys`.
 
     Attributes:
         closed_form: The loss in closed form (deterministic).
