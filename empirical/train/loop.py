@@ -304,7 +304,7 @@ def train(
         variant: The variant of Adam or Adagrad (:data:`ADAM_VARIANTS`,
             :data:`ADAGRAD_VARIANTS`; default :data:`DEFAULT_VARIANT`).
         dtype: The computation's dtype (default the model's).
-        device: The device (default the CPU).
+        device: "cpu", "cuda" or "auto" (CUDA when present; default the CPU).
         progress: Show a bar on stderr (None: once a run exceeds a few seconds).
         checkpoint: A file written at every record step.
         resume: A checkpoint to continue up to ``steps`` (its state replaces ``params``).
