@@ -1,8 +1,10 @@
-"""vaebounds, empirical half: real VAEs in torch, training runs that record
-what the bounds talk about, estimators of the constants, and the comparison
-of estimate and theory. ``empirical.track(model, loss, data, optimizer)`` follows
-a user's own training loop (:mod:`empirical.tracking`); ``empirical.decide(bound,
-per_run)`` is the one decision rule (:mod:`empirical.decision`)."""
+"""The empirical half of vaebounds (torch): real VAEs, training runs and estimators of the constants.
+
+Training runs record what the bounds talk about; the estimates are compared with the
+theory. ``empirical.track(model, loss, data, optimizer)`` follows a user's own
+training loop (:mod:`empirical.tracking`); ``empirical.decide(bound, per_run)`` is the
+one decision rule (:mod:`empirical.decision`). The layout: docs/architecture.md.
+"""
 
 from __future__ import annotations
 

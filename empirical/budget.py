@@ -1,20 +1,8 @@
-"""The memory a verify / estimate run would allocate, estimated before anything
-is allocated, and its limit (docs/inputs.md, "Sizes").
+"""The memory a verify / estimate run would allocate, estimated before anything is allocated.
 
-The estimate sums the dominant allocations, in bytes (float32 = 4 bytes):
-
-- data: the rows, their float32 copy and the training split (3 N D);
-- noise of the recorded full-data gradients: two independent draws per run
-  and row (2 R N K d_z), and the activations of one chunk of rows for the 2R
-  parameter copies;
-- one training step: the activations of R minibatches of B rows x K draws;
-- parameters: R runs x (iterate, gradient, optimizer state, temporaries),
-  their snapshots, the 2R copies of the records, the Lanczos vectors and 64
-  per-example gradients of the estimators;
-- the per-step history (Python lists of R floats, then float64 arrays).
-
-It is an estimate of the order of what a run needs, not a count;
-``benchmarks/budget.py`` prints measured peak memory against it. Imports no torch.
+And its limit (docs/inputs.md, "Sizes"). It is an estimate of the order of what a run
+needs, not a count; ``benchmarks/budget.py`` prints measured peak memory against it.
+Imports no torch.
 """
 
 from __future__ import annotations
@@ -46,12 +34,17 @@ HISTORY_PER_RUN, HISTORY_PER_STEP = 3 * 32 + 3 * 8, 3 * 64
 
 @dataclass(frozen=True)
 class Footprint:
-    """The estimated bytes of each part of a run, and their total."""
+    """The estimated bytes of each part of a run.
+
+    Attributes:
+        parts: Part name -> bytes.
+    """
 
     parts: dict[str, int]
 
     @property
     def total(self) -> int:
+        """The total of the parts, in bytes."""
         return sum(self.parts.values())
 
 
@@ -67,7 +60,30 @@ def footprint(
     K: int,
     steps: int,
 ) -> Footprint:
-    """The estimated allocations of a run (module docstring), by part."""
+    """The estimated allocations of a run, by part, in bytes (float32 = 4 bytes).
+
+    The dominant allocations: the data (the rows, their float32 copy and the training
+    split, 3 N D); the noise of the recorded full-data gradients (two independent draws
+    per run and row, 2 R N K d_z) and the activations of one chunk of rows for the 2R
+    parameter copies; one training step (the activations of R minibatches of B rows x K
+    draws); the estimators' activations; the parameters (R runs x iterate, gradient,
+    optimizer state and temporaries, their snapshots, the 2R copies of the records, the
+    Lanczos vectors and 64 per-example gradients of the estimators); the per-step history.
+
+    Args:
+        rows: The data rows N.
+        columns: The data columns D.
+        n_params: The model's parameters.
+        widths: The model's hidden widths.
+        latent: The latent dimension d_z.
+        runs: The runs R.
+        batch_size: The batch size B.
+        K: The samples per example.
+        steps: The steps per run.
+
+    Returns:
+        The footprint, one part per allocation above.
+    """
     unit = columns + 2 * sum(widths) + 4 * latent  # values per row and draw in one forward pass
     act = FLOAT * ACTIVATION_FACTOR * unit
     chunk = min(rows, FULL_CHUNK)
@@ -87,7 +103,17 @@ def footprint(
 
 
 def check(fp: Footprint, limit: int = MAX_BYTES, what: str = "this run") -> None:
-    """ConfigError when the estimate exceeds ``limit``, naming the largest parts."""
+    """Refuse a run whose estimated memory exceeds a limit.
+
+    Args:
+        fp: The run's footprint.
+        limit: The limit in bytes.
+        what: What the run is, for the message.
+
+    Raises:
+        ConfigError: The total exceeds ``limit``; the message names the largest part and
+            the inputs it grows with.
+    """
     if fp.total <= limit:
         return
     name, largest = max(fp.parts.items(), key=lambda kv: kv[1])

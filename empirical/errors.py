@@ -1,5 +1,8 @@
-"""Errors a user of :mod:`empirical` can cause. All subclass :class:`ValueError`,
-so the CLI turns every one into a single line on stderr and exit code 2."""
+"""Errors a user of :mod:`empirical` can cause.
+
+All subclass :class:`ValueError`, so the CLI turns every one into a single line on
+stderr and exit code 2 (docs/inputs.md, "Exit codes").
+"""
 
 from __future__ import annotations
 
@@ -25,5 +28,8 @@ class LossError(EmpiricalError):
 
 
 class TrackingError(EmpiricalError):
-    """The tracker used out of order: tracker.step() without an optimizer step, parameters
-    changed since the last tracker.step(), verify() before any step."""
+    """The tracker used out of order.
+
+    E.g. tracker.step() without an optimizer step, parameters changed since the last
+    tracker.step(), verify() before any step.
+    """

@@ -1,31 +1,10 @@
-"""A confidence interval for the expectation of per-run values that keeps each
-one-sided error at most its nominal level on right-skewed values too
-(docs/decision.md, "The interval").
+"""A confidence interval for the expectation of per-run values that keeps each one-sided error level.
 
-Each end is the wider of two ends:
-
-- the **Student-t** end, mean +/- t_{R-1, 1-alpha/2} s / sqrt(R): exact for
-  normal values, but on right-skewed values its upper end falls short (over 4
-  lognormal values with sigma_log = 0.8 it misses the mean 12.5 % of the time,
-  not 2.5 %);
-- where every value of that end is positive, the **lognormal generalized
-  pivotal** end for exp(mu + sigma^2/2) (Krishnamoorthy & Mathew 2003, J. Stat.
-  Plan. Inference 115:103-121): with y = log x, ybar and s over R values and
-  k = R - 1, the pivot is ybar - Z s / sqrt(R W) + s^2 / (2 W), Z ~ N(0, 1),
-  W ~ chi^2_k / k independent; its quantiles are computed here by quadrature
-  (over W or over Z, see ``Z_FROM``) and Newton's method, not by simulation,
-  so the interval is a deterministic function of the values. Its upper end
-  keeps its level on lognormal values (about 2 % at 2.5 % nominal, measured),
-  where Cox's log-scale interval, even with a t quantile (Olsson 2005, J.
-  Stat. Educ. 13(1)), does not (5.4 % over 4 values with sigma_log = 0.8).
-
-Taking the wider end at each side keeps each side's error at most the smaller
-of the two methods' errors, so normal values keep the t interval's exactness
-and skewed values the pivot's. The ends are not clipped.
-
-The lower end is computed from ``lower`` values and the upper end from
-``upper`` values (a run's quadrature bracket: its lower and upper
-quadratures); pass the same array twice for plain values.
+Each end is the wider of the Student-t end and, for positive values, the lognormal
+generalized pivotal end (Krishnamoorthy & Mathew 2003), whose quantiles are computed
+here by quadrature and Newton's method, not by simulation: the interval is a
+deterministic function of the values. Why, and the measured error rates:
+docs/decision.md, "The interval".
 """
 
 from __future__ import annotations
@@ -54,8 +33,11 @@ _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 @functools.lru_cache(maxsize=64)
 def _w_nodes(k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sqrt(W_i), w_i): W_i = chi^2_k quantile at Gauss-Legendre node p_i of (0, 1), over k;
-    sum_i w_i g(W_i) approximates E g(chi^2_k / k)."""
+    """The nodes (sqrt(W_i), w_i) for E g(chi^2_k / k).
+
+    W_i is the chi^2_k quantile at Gauss-Legendre node p_i of (0, 1), over k;
+    sum_i w_i g(W_i) approximates E g(chi^2_k / k).
+    """
     x, w = leggauss(W_NODES)
     return np.sqrt(special.chdtri(k, (1.0 - x) / 2.0) / k), w / 2.0
 
@@ -76,9 +58,11 @@ def _over_w(u: np.ndarray, s: np.ndarray, runs: int) -> tuple[np.ndarray, np.nda
 
 
 def _over_z(u: np.ndarray, s: np.ndarray, runs: int) -> tuple[np.ndarray, np.ndarray]:
-    """CDF and density in u, integrating over Z, for a = s u > 0. With x = 1/sqrt(W),
-    V = (s^2/2) x^2 - (Z s / sqrt(R)) x is <= a iff x <= x+ = (c + r) / s, c = Z / sqrt(R),
-    r = sqrt(c^2 + 2a); so P(V <= a | Z) = P(chi^2_k >= y), y = k s^2 / (c + r)^2."""
+    """CDF and density in u, integrating over Z, for a = s u > 0.
+
+    With x = 1/sqrt(W), V = (s^2/2) x^2 - (Z s / sqrt(R)) x is <= a iff x <= x+ = (c + r) / s,
+    c = Z / sqrt(R), r = sqrt(c^2 + 2a); so P(V <= a | Z) = P(chi^2_k >= y), y = k s^2 / (c + r)^2.
+    """
     k = runs - 1
     z, h = _z_nodes()
     a, s2 = (u * s)[:, None], (s * s)[:, None]
@@ -103,8 +87,10 @@ def _cdf_density(u: np.ndarray, s: np.ndarray, runs: int) -> tuple[np.ndarray, n
 
 
 def pivot_cdf(u: np.ndarray, s: np.ndarray, runs: int) -> np.ndarray:
-    """P(V <= s u) for the pivot V = -Z s / sqrt(R W) + s^2 / (2 W) (module docstring),
-    Z ~ N(0, 1) and W ~ chi^2_{R-1} / (R - 1) independent, by quadrature (see ``Z_FROM``).
+    """The CDF of the pivot V = -Z s / sqrt(R W) + s^2 / (2 W), by quadrature.
+
+    Z ~ N(0, 1) and W ~ chi^2_{R-1} / (R - 1) independent; over W or over Z, whichever
+    suits the point (see ``Z_FROM``).
 
     Args:
         u: (N,) points, in units of s.
@@ -112,14 +98,14 @@ def pivot_cdf(u: np.ndarray, s: np.ndarray, runs: int) -> np.ndarray:
         runs: R >= 2.
 
     Returns:
-        (N,) probabilities.
+        (N,) probabilities P(V <= s u).
     """
     u, s = np.atleast_1d(np.asarray(u, dtype=np.float64)), np.atleast_1d(np.asarray(s, dtype=np.float64))
     return _cdf_density(*np.broadcast_arrays(u, s), runs)[0]
 
 
 def pivot_quantile(s: np.ndarray, runs: int, prob: float) -> np.ndarray:
-    """The ``prob`` quantile of the pivot V (module docstring), for each s.
+    """A quantile of the pivot V, for each s.
 
     Solved by Newton's method safeguarded by bisection inside a bracket that
     provably holds it: V > X1 = s T / sqrt(R) (T ~ t_k), so the quantile is at
@@ -155,7 +141,7 @@ def _table(runs: int, prob: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve(s: np.ndarray, runs: int, prob: float, start: np.ndarray) -> np.ndarray:
-    """u = q / s for each s > 0, from ``start`` (see :func:`pivot_quantile`)."""
+    """The solution u = q / s for each s > 0, from ``start`` (see :func:`pivot_quantile`)."""
     k = runs - 1
     eps = (1.0 - prob) / 2.0
     w_eps = special.chdtri(k, 1.0 - eps) / k
@@ -182,8 +168,10 @@ def _solve(s: np.ndarray, runs: int, prob: float, start: np.ndarray) -> np.ndarr
 
 
 def _t_end(values: np.ndarray, confidence: float, side: int) -> np.ndarray:
-    """mean + side t_{R-1, (1 + confidence)/2} s / sqrt(R) per row, computed on the
-    values over their largest magnitude (no overflow in s^2 for values near 1e308)."""
+    """The Student-t end, mean + side t_{R-1, (1 + confidence)/2} s / sqrt(R), per row.
+
+    Computed on the values over their largest magnitude (no overflow in s^2 for values near 1e308).
+    """
     runs = values.shape[-1]
     scale = np.max(np.abs(values), axis=-1, keepdims=True)
     scale = np.where(scale > 0, scale, 1.0)
@@ -208,8 +196,10 @@ def interval_ends(
     """The interval for the expectation of the per-run values, vectorised over rows.
 
     Each end is the wider of the Student-t end and, where every value of that
-    end's row is positive, the lognormal generalized-pivot end (module
-    docstring). Each side is at level (1 - confidence) / 2.
+    end's row is positive, the lognormal generalized-pivot end. Each side is at level
+    (1 - confidence) / 2. The lower end is computed from ``lower`` values and the upper
+    end from ``upper`` values (a run's quadrature bracket); pass the same array twice for
+    plain values.
 
     Args:
         lower: (N, R) values that make the lower end (each run's lower bracket), finite.

@@ -1,18 +1,8 @@
-"""Real VAEs in torch, written functionally: ``loss(params, x, eps)``
-(the interface and shared terms are in :mod:`empirical.vae`).
+"""Real VAEs in torch, written functionally: ``loss(params, x, eps)``, built by :func:`make`.
 
-Per-example losses (docs/theory.md, "Objectives"), with K draws eps_1..eps_K:
-
-- ELBO models (kinds "linear", "gaussian"):
-  loss = -(1/K) sum_k log p(x | z_k) + beta * KL(q(z|x) || p(z)), the KL in
-  closed form (``kl="analytic"``) or as its one-draw-per-sample estimate
-  (1/K) sum_k [log q(z_k|x) - log p(z_k)] (``kl="mc"``). Unbiased for
-  F = -ELBO (beta = 1) or the beta-VAE objective.
-- IWAE (kind "iwae"): loss = -log (1/K) sum_k w_k with
-  log w_k = log p(x|z_k) + beta (log p(z_k) - log q(z_k|x)) (log-sum-exp).
-
-Decoders: Gaussian N(G(z), c^2 I) with fixed std c (as in the theory) or
-Bernoulli with logits G(z) (as in the seed experiments; data in [0, 1]).
+The linear VAE, the Deep Gaussian VAE (beta-VAE with ``beta``) and IWAE, with a Gaussian
+or a Bernoulli decoder; the interface and shared terms are in :mod:`empirical.vae`, the
+objectives in docs/theory.md, "Objectives".
 """
 
 from __future__ import annotations
@@ -76,14 +66,15 @@ DEFAULTS: dict[str, Any] = {
 class LinearVAE(VAE):
     """p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(e^{logs})).
 
-    Parameters: dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With
-    ``closed_form`` the per-example loss is -ELBO in closed form
-    (docs/theory.md, "Objectives"), m = V (x - mu), S = diag(e^{logs}):
+    Parameters dec.W (D, d), dec.mu (D,), enc.V (d, D), enc.logs (d,). With ``closed_form`` the
+    per-example loss is -ELBO in closed form, m = V (x - mu), S = diag(e^{logs}):
     (D/2) log(2 pi c^2) + (||x - mu - W m||^2 + sum_j S_j ||W_:j||^2)/(2 c^2)
-    + beta (1/2)(tr S + ||m||^2 - d - log det S); eps is then ignored.
-    Otherwise the reconstruction term is the K-sample Monte-Carlo average.
-    dec.mu enters the encoder too, so no parameter sits in a plain linear
-    layer: every key is in :attr:`other_keys`.
+    + beta (1/2)(tr S + ||m||^2 - d - log det S), and eps is ignored; otherwise the
+    reconstruction term is the K-sample Monte-Carlo average. dec.mu enters the encoder too,
+    so every key is in :attr:`other_keys`.
+
+    Attributes:
+        closed_form: The loss in closed form (deterministic).
     """
 
     closed_form: bool = True
@@ -91,15 +82,24 @@ class LinearVAE(VAE):
 
     @property
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """W, mu, V and logs by key."""
         D, d = self.data_dim, self.latent_dim
         return {"dec.W": (D, d), "dec.mu": (D,), "enc.V": (d, D), "enc.logs": (d,)}
 
     @property
     def is_deterministic(self) -> bool:
+        """True in closed form."""
         return self.closed_form
 
     def init_params(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """W, V ~ N(0, 1/D) entries; mu = 0; logs = 0 (S = I)."""
+        """Draw the start: W, V ~ N(0, 1/D) entries; mu = 0; logs = 0 (S = I).
+
+        Args:
+            generator: The source of randomness.
+
+        Returns:
+            The parameters.
+        """
         D, d = self.data_dim, self.latent_dim
         W = torch.randn((D, d), generator=generator, dtype=torch.float64) / math.sqrt(D)
         V = torch.randn((d, D), generator=generator, dtype=torch.float64) / math.sqrt(D)
@@ -107,9 +107,18 @@ class LinearVAE(VAE):
         return {k: v.to(self.dtype) for k, v in params.items()}
 
     def truth_params(self, W: torch.Tensor, mu: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Decoder at (W, mu) and the ELBO-optimal encoder for it: V = M^{-1} W^T,
-        S_j = c^2 / M_jj with M = W^T W + c^2 I (exact posterior mean; the best
-        diagonal variances, exact when W has orthogonal columns)."""
+        """The decoder at (W, mu) and the ELBO-optimal encoder for it.
+
+        V = M^{-1} W^T, S_j = c^2 / M_jj with M = W^T W + c^2 I (the exact posterior mean; the
+        best diagonal variances, exact when W has orthogonal columns).
+
+        Args:
+            W: The true loadings, (D, d).
+            mu: The true mean, (D,).
+
+        Returns:
+            The parameters.
+        """
         W64, c2 = W.double(), self.c**2
         M = W64.T @ W64 + c2 * torch.eye(self.latent_dim, dtype=torch.float64)
         V = torch.linalg.solve(M, W64.T)
@@ -120,6 +129,7 @@ class LinearVAE(VAE):
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
     ) -> torch.Tensor:
+        """The per-example losses (the class docstring; arguments as :meth:`VAE.batch_losses`)."""
         W, mu, V, logs = params["dec.W"], params["dec.mu"], params["enc.V"], params["enc.logs"]
         centred = X - mu
         m = centred @ V.T  # (B, d)
@@ -141,8 +151,7 @@ class LinearVAE(VAE):
 
     @property
     def loss_lower_bound(self) -> float:
-        """(D/2) log(2 pi c^2): -log N(x; ., c^2 I) >= it and beta KL >= 0
-        (in expectation for ``kl="mc"``)."""
+        """(D/2) log(2 pi c^2): -log N(x; ., c^2 I) >= it, beta KL >= 0 (in expectation for ``kl="mc"``)."""
         return 0.5 * self.data_dim * math.log(2.0 * math.pi * self.c**2)
 
 
@@ -150,14 +159,17 @@ class LinearVAE(VAE):
 class GaussianVAE(VAE):
     """Deep Gaussian VAE: MLP encoder x -> (mean, logvar), MLP decoder z -> G(z).
 
-    Encoder: h = MLP_enc(x); mean = W_m h + b_m, logvar = W_v h + b_v.
-    Decoder: G(z) = W_o MLP_dec(z) + b_o (Gaussian mean or Bernoulli logits).
-    With ``activation="softclip"`` hidden units are soft-clipped to
-    ``hidden_bounds``, the mean to ``mean_bounds``, the log-variance to
-    ``logvar_bounds`` and the decoder output to ``mean_bounds`` (so
-    ||G|| <= C_G, ||mu|| <= C_mu, lambda_min(Sigma) >= e^{s1} as in A1); with
-    ``"relu"`` the heads are unclipped. ``hidden`` gives the widths of the
-    encoder's hidden layers; the decoder uses them reversed.
+    Loss -(1/K) sum_k log p(x|z_k) + beta KL; soft-clip activations also clip the heads
+    (||G|| <= C_G, ||mu|| <= C_mu, lambda_min(Sigma) >= e^{s1}, as in A1).
+
+    Attributes:
+        hidden: The widths of the encoder's hidden layers; the decoder uses them reversed.
+        activation: ``"softclip"`` or ``"relu"`` (heads unclipped).
+        decoder: ``"gaussian"`` (N(G(z), c^2 I)) or ``"bernoulli"`` (logits G(z), data in [0, 1]).
+        s: The soft-clip's sharpness.
+        hidden_bounds: The hidden units' range.
+        mean_bounds: The range of the mean and of the decoder output.
+        logvar_bounds: The log-variance's range.
     """
 
     hidden: tuple[int, ...] = (64,)
@@ -189,6 +201,7 @@ class GaussianVAE(VAE):
 
     @property
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every layer's weight and bias shapes, by key."""
         shapes: dict[str, tuple[int, ...]] = {}
         for layer in self._layers:
             shapes.update(layer.shapes)
@@ -196,10 +209,18 @@ class GaussianVAE(VAE):
 
     @property
     def linear_layers(self) -> tuple[tuple[str, str], ...]:
+        """(weight_key, bias_key) of every layer, encoder first."""
         return tuple((layer.weight_key, layer.bias_key) for layer in self._layers)
 
     def init_params(self, generator: torch.Generator) -> dict[str, torch.Tensor]:
-        """Every layer: W, b ~ Uniform(+-1/sqrt(fan_in)) (torch's default)."""
+        """Draw the start: every layer's W, b ~ Uniform(+-1/sqrt(fan_in)) (torch's default).
+
+        Args:
+            generator: The source of randomness.
+
+        Returns:
+            The parameters.
+        """
         params: dict[str, torch.Tensor] = {}
         for layer in self._layers:
             params.update(layer.init(generator, self.dtype))
@@ -208,7 +229,16 @@ class GaussianVAE(VAE):
     def encode(
         self, params: Params, X: torch.Tensor, recorder: Recorder | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(mean, logvar), each (B, d), of q(z|x) for X (B, D)."""
+        """The encoder's outputs.
+
+        Args:
+            params: The parameters.
+            X: The rows, (B, D).
+            recorder: As in :meth:`VAE.batch_losses`.
+
+        Returns:
+            (mean, logvar), each (B, d), of q(z|x).
+        """
         act, enc, mean_head, logvar_head, _, _ = self._nets
         h = enc(params, X, recorder)
         mean = act.clip(mean_head(params, h, recorder), self.mean_bounds)
@@ -216,7 +246,16 @@ class GaussianVAE(VAE):
         return mean, logvar
 
     def decode(self, params: Params, z: torch.Tensor, recorder: Recorder | None = None) -> torch.Tensor:
-        """G(z) for z (B, K, d): Gaussian mean or Bernoulli logits, (B, K, D)."""
+        """The decoder's output G(z): the Gaussian mean or the Bernoulli logits.
+
+        Args:
+            params: The parameters.
+            z: The latent draws, (B, K, d).
+            recorder: As in :meth:`VAE.batch_losses`.
+
+        Returns:
+            G(z), (B, K, D).
+        """
         act, _, _, _, dec, out = self._nets
         return act.clip(out(params, dec(params, z, recorder), recorder), self.mean_bounds)
 
@@ -236,6 +275,7 @@ class GaussianVAE(VAE):
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
     ) -> torch.Tensor:
+        """The per-example losses (the class docstring; arguments as :meth:`VAE.batch_losses`)."""
         log_lik, z, mean, logvar = self._terms(params, X, eps, recorder)
         if self.kl == "analytic":
             kl = kl_analytic(mean, logvar)
@@ -245,8 +285,7 @@ class GaussianVAE(VAE):
 
     @property
     def loss_lower_bound(self) -> float:
-        """Bernoulli: 0, since BCE(x, p) >= 0 for x in [0, 1] and beta KL >= 0.
-        Gaussian: (D/2) log(2 pi c^2), since -log N(x; G, c^2 I) >= it."""
+        """Bernoulli: 0 (BCE >= 0 on [0, 1], beta KL >= 0); Gaussian: (D/2) log(2 pi c^2)."""
         if self.decoder == "bernoulli":
             return 0.0
         return 0.5 * self.data_dim * math.log(2.0 * math.pi * self.c**2)
@@ -254,9 +293,11 @@ class GaussianVAE(VAE):
 
 @dataclass(frozen=True)
 class IWAE(GaussianVAE):
-    """Importance-weighted bound with K samples: loss = -log (1/K) sum_k w_k,
-    log w_k = log p(x|z_k) + beta (log p(z_k) - log q(z_k|x)). K = 1 is the
-    ELBO estimate with the Monte-Carlo KL (GaussianVAE with ``kl="mc"``)."""
+    """The importance-weighted bound with K samples: loss = -log (1/K) sum_k w_k.
+
+    log w_k = log p(x|z_k) + beta (log p(z_k) - log q(z_k|x)). K = 1 is the ELBO estimate with
+    the Monte-Carlo KL (GaussianVAE with ``kl="mc"``).
+    """
 
     kind = "iwae"
     #: The K draws sit inside a log-mean-exp: the loss is not a mean of one-draw losses.
@@ -265,15 +306,18 @@ class IWAE(GaussianVAE):
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
     ) -> torch.Tensor:
+        """The per-example losses, by log-sum-exp (arguments as :meth:`VAE.batch_losses`)."""
         log_lik, z, _, logvar = self._terms(params, X, eps, recorder)
         log_w = log_lik - self.beta * log_q_minus_log_p(z, eps, logvar.unsqueeze(1))
         return -(torch.logsumexp(log_w, dim=-1) - math.log(self.K))
 
     @property
     def loss_lower_bound(self) -> float | None:
-        """For beta <= 1: F >= -log E_q[p(x|z) (p(z)/q(z|x))^beta] (Jensen)
-        >= -log max_z p(x|z) (Jensen again, t^beta concave), i.e. the decoder's
-        bound ((D/2) log(2 pi c^2), or 0 for Bernoulli). None for beta > 1."""
+        """The decoder's bound for beta <= 1, None for beta > 1.
+
+        F >= -log E_q[p(x|z) (p(z)/q(z|x))^beta] (Jensen) >= -log max_z p(x|z) (Jensen again,
+        t^beta concave): (D/2) log(2 pi c^2), or 0 for Bernoulli.
+        """
         if self.beta > 1.0:
             return None
         return super().loss_lower_bound
@@ -333,24 +377,26 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def make(kind: str, data_dim: int, **options: Any) -> VAE:
-    """Build a VAE. ``kind`` in linear, gaussian, iwae (beta-VAE: ``beta`` option).
+    """Build a VAE (the beta-VAE is the ``beta`` option).
 
     Options (None means the default): latent_dim, c, beta, K, dtype, noise_bound (t: the
     noise is the unit-variance normal truncated at t, :func:`empirical.vae.truncated_normal`;
-    None: N(0, I)); linear:
-    closed_form, kl; gaussian/iwae: hidden, activation (softclip | relu),
-    decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds,
-    logvar_bounds; gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`, the
-    latent dimension min(8, data_dim). Bad values raise ConfigError naming the option and
-    what is allowed.
+    None: N(0, I)); linear: closed_form, kl; gaussian/iwae: hidden, activation (softclip |
+    relu), decoder (gaussian | bernoulli), s, hidden_bounds, mean_bounds, logvar_bounds;
+    gaussian also kl (analytic | mc). Defaults: :data:`DEFAULTS`, the latent dimension
+    min(8, data_dim).
 
     Args:
-        kind: the model family.
+        kind: the model family: linear, gaussian, iwae.
         data_dim: columns of the data.
         **options: the options above.
 
     Returns:
         The model (its parameters are drawn by ``init_params``).
+
+    Raises:
+        ConfigError: An unknown kind or option, or a bad value (naming what is allowed), or
+            a model above the parameter limit.
     """
     if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"unknown model kind {inputs_shown(kind)}; valid kinds: {', '.join(KINDS)}")

@@ -1,26 +1,12 @@
-"""The adaptive algorithms Défossez et al. (2022) analyse, as ``torch.optim`` optimizers
-for your own training loop (docs/theory.md, "Adam and Adagrad (Défossez et al.)").
+"""The adaptive algorithms Défossez et al. (2022) analyse, as ``torch.optim`` optimizers.
 
-``torch.optim.Adam`` is not the algorithm of their theorem: it bias-corrects
-both moments and puts eps outside the square root. With :class:`DefossezAdam`
-(or :class:`DefossezAdagrad`) in your loop, ``empirical.track`` reports the
-``algorithm`` assumption of the theorem as holding::
+For your own training loop: ``torch.optim.Adam`` is not the algorithm of their
+theorem (it bias-corrects both moments and puts eps outside the square root). With
+:class:`DefossezAdam` (or :class:`DefossezAdagrad`) in your loop, ``empirical.track``
+reports the theorem's ``algorithm`` assumption as holding (docs/theory.md, "The
+analysed algorithms")::
 
     opt = DefossezAdam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
-
-Per coordinate, with raw sums m_0 = v_0 = 0 (theory.algorithms.DEFOSSEZ_ADAM):
-
-    m_k = beta1 m_{k-1} + g_k,  v_k = beta2 v_{k-1} + g_k^2,
-    theta_k = theta_{k-1} - lr (1 - beta1) sqrt(sum_{j<k} beta2^j) m_k / sqrt(eps + v_k);
-
-Adagrad (theory.algorithms.DEFOSSEZ_ADAGRAD): v_k = v_{k-1} + g_k^2,
-theta_k = theta_{k-1} - lr g_k / sqrt(eps + v_k). The update is the one
-definition of the batched training loop (:func:`empirical.train.step_rules.adam_direction`,
-:class:`empirical.train.step_rules.Adagrad`), applied per parameter.
-
-:func:`preconditioner_extremes` reads the extremes of the preconditioner's
-factor from the state of these and of ``torch.optim.Adam`` / ``Adagrad``
-(the a-posteriori theorems measure them along the run).
 """
 
 from __future__ import annotations
@@ -45,14 +31,24 @@ def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) 
 
 
 class _Analysed(torch.optim.Optimizer):
-    """A step rule of :mod:`empirical.train.step_rules` applied to each parameter: the optimizer keeps
-    its per-parameter state (``step``, ``v`` and, for Adam, ``m``) in ``self.state``."""
+    """A step rule of :mod:`empirical.train.step_rules` applied to each parameter.
+
+    The optimizer keeps its per-parameter state (``step``, ``v`` and, for Adam, ``m``) in ``self.state``.
+    """
 
     def _direction(self, group: dict, grad: torch.Tensor, state: AdamState) -> torch.Tensor:
         raise NotImplementedError
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """One step of every parameter with a gradient.
+
+        Args:
+            closure: Reevaluates the model and returns the loss (optional, as torch's).
+
+        Returns:
+            The closure's loss, or None.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -72,9 +68,23 @@ class _Analysed(torch.optim.Optimizer):
 
 
 class DefossezAdam(_Analysed):
-    """Adam exactly as analysed by Défossez, Bottou, Bach, Usunier (TMLR 2022):
-    no bias correction, eps inside the square root, step
-    lr (1 - beta1) sqrt(sum_{j<k} beta2^j) (module docstring). ``lr`` is their alpha."""
+    """Adam exactly as analysed by Défossez, Bottou, Bach, Usunier (TMLR 2022).
+
+    No bias correction, eps inside the square root: per coordinate, with m_0 = v_0 = 0,
+    m_k = beta1 m_{k-1} + g_k, v_k = beta2 v_{k-1} + g_k^2 and theta_k = theta_{k-1} -
+    lr (1 - beta1) sqrt(sum_{j<k} beta2^j) m_k / sqrt(eps + v_k)
+    (:data:`theory.algorithms.DEFOSSEZ_ADAM`; the update is
+    :func:`empirical.train.step_rules.adam_direction`).
+
+    Args:
+        params: The parameters (or parameter groups) to optimize.
+        lr: Their alpha, > 0.
+        betas: (beta1, beta2), each in [0, 1).
+        eps: eps > 0, inside the square root.
+
+    Raises:
+        ConfigError: A bad lr, betas or eps.
+    """
 
     def __init__(
         self,
@@ -97,9 +107,20 @@ class DefossezAdam(_Analysed):
 
 
 class DefossezAdagrad(_Analysed):
-    """Adagrad exactly as analysed by Défossez et al. (2022): v_k = v_{k-1} + g_k^2,
-    theta_k = theta_{k-1} - lr g_k / sqrt(eps + v_k), a constant step lr (their alpha).
-    (``torch.optim.Adagrad(lr, lr_decay=0, initial_accumulator_value=eps, eps=0)`` is the same.)"""
+    """Adagrad exactly as analysed by Défossez et al. (2022).
+
+    v_k = v_{k-1} + g_k^2, theta_k = theta_{k-1} - lr g_k / sqrt(eps + v_k), a constant step
+    lr (their alpha); ``torch.optim.Adagrad(lr, lr_decay=0, initial_accumulator_value=eps,
+    eps=0)`` is the same (:data:`theory.algorithms.DEFOSSEZ_ADAGRAD`).
+
+    Args:
+        params: The parameters (or parameter groups) to optimize.
+        lr: Their alpha, > 0.
+        eps: eps > 0, inside the square root.
+
+    Raises:
+        ConfigError: A bad lr or eps.
+    """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, eps: float = 1e-8) -> None:
         defaults = {
@@ -129,9 +150,19 @@ def _second_moment(optimizer: torch.optim.Optimizer) -> tuple[str, str, float, f
 def second_moment_extremes(
     optimizer: torch.optim.Optimizer,
 ) -> tuple[str, int, float, float, torch.Tensor] | None:
-    """(kind, step k, beta2, eps, tensor [largest v, smallest v > 0 (inf if none)]) over every
-    coordinate of every parameter, read from the state of a known adaptive optimizer; None for
-    another optimizer or before its first step. The tensor is not read (no synchronisation)."""
+    """The extremes of the second moment v of a known adaptive optimizer, read from its state.
+
+    Known: :class:`DefossezAdam`, :class:`DefossezAdagrad`, ``torch.optim.Adam`` and
+    ``torch.optim.Adagrad``.
+
+    Args:
+        optimizer: The optimizer.
+
+    Returns:
+        (kind, step k, beta2, eps, tensor [largest v, smallest v > 0 (inf if none)]) over
+        every coordinate of every parameter; None for another optimizer or before its
+        first step. The tensor is not read (no synchronisation).
+    """
     known = _second_moment(optimizer)
     if known is None:
         return None
@@ -152,19 +183,39 @@ def second_moment_extremes(
 def factor_range(
     kind: str, k: int, b2: float, eps: float, largest: float, smallest: float
 ) -> tuple[float, float]:
-    """(smallest, largest) factor A (:func:`empirical.train.step_rules.preconditioner_factor`) from the
-    largest v and the smallest positive v (a coordinate the run never moved, v = 0, is left out;
-    none moved: the factor at v = 0)."""
+    """The smallest and largest preconditioner factor A from the extremes of v.
+
+    Args:
+        kind: The :func:`empirical.train.step_rules.preconditioner_factor` kind.
+        k: The step.
+        b2: beta2.
+        eps: eps.
+        largest: The largest v.
+        smallest: The smallest positive v (inf when none: a coordinate the run never
+            moved, v = 0, is left out; none moved: the factor at v = 0).
+
+    Returns:
+        (smallest, largest) factor.
+    """
     smallest = 0.0 if math.isinf(smallest) else smallest
     return (float(preconditioner_factor(kind, largest, k, b2, eps)),
             float(preconditioner_factor(kind, smallest, k, b2, eps)))  # fmt: skip
 
 
 def preconditioner_extremes(optimizer: torch.optim.Optimizer) -> tuple[float, float] | None:
-    """(smallest, largest) factor A of the step just taken, over every coordinate of every
-    parameter the run has moved (v > 0; :func:`empirical.train.step_rules.preconditioner_factor`),
-    read from the optimizer's state; None for an optimizer without a known preconditioner or
-    before its first step."""
+    """The extremes of the preconditioner's factor A of the step just taken.
+
+    Over every coordinate of every parameter the run has moved (v > 0;
+    :func:`empirical.train.step_rules.preconditioner_factor`); the a-posteriori theorems
+    measure them along the run.
+
+    Args:
+        optimizer: The optimizer.
+
+    Returns:
+        (smallest, largest) factor A, read from the optimizer's state; None for an
+        optimizer without a known preconditioner or before its first step.
+    """
     got = second_moment_extremes(optimizer)
     if got is None:
         return None

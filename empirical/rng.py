@@ -27,13 +27,17 @@ def cuda_devices(model: nn.Module) -> list[int]:
 
 @contextmanager
 def forked(seed: int, devices: list[int] | tuple[int, ...] = ()) -> Iterator[None]:
-    """Torch's global CPU generator and those of the CUDA ``devices``, seeded with ``seed`` for
-    the block and restored afterwards (module docstring).
+    """Seed torch's global CPU generator and those of the CUDA ``devices`` for the block.
+
+    They are restored afterwards (module docstring).
 
     Args:
         seed: the block's seed (0 <= seed < 2**63).
         devices: CUDA device indices whose generators the block may draw from
             (:func:`cuda_devices` of the module).
+
+    Yields:
+        Nothing: the block runs with the seeded generators.
     """
     with torch.random.fork_rng(devices=list(devices)):
         torch.default_generator.manual_seed(seed)

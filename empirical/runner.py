@@ -1,8 +1,10 @@
-"""Which front end trains a setting: the built-in models go through the batched pipeline
-(:mod:`empirical.pipeline`), a user's module (``conv``, ``FILE.py:NAME``) through the
-CLI's tracked loop (:mod:`empirical.user_model`); both end in
+"""Which front end trains a setting: the batched pipeline or the CLI's tracked loop.
+
+The built-in models go through :mod:`empirical.pipeline`, a user's module (``conv``,
+``FILE.py:NAME``) through :mod:`empirical.user_model`; both end in
 :func:`empirical.conclusion.conclude`. The CLI and the sweep call :func:`verify`
-(docs/architecture.md, "Two front ends, one conclusion")."""
+(docs/architecture.md, "Two front ends, one conclusion").
+"""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def verify(
     timings: Mapping[str, float] | None = None,
     approximate_ok: bool = False,
 ) -> Result:
-    """Train, estimate and conclude for ``settings`` (no files written).
+    """Train, estimate and conclude for some settings (no files written).
 
     Args:
         settings: what to run; ``settings.source`` picks the front end.
@@ -47,6 +49,10 @@ def verify(
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the R runs.
+
+    Raises:
+        ConfigError: A non-bool ``approximate_ok``, settings of an own loop, ``model`` with
+            a user module, or bad steps.
     """
     started = time.perf_counter()
     from empirical.inputs import command_rule

@@ -1,15 +1,9 @@
-"""The settings of a verify / estimate run, validated, and the one vocabulary
-table that translates between settings fields, theory symbols, command-line
-flags and report.json keys (docs/architecture.md, "Vocabulary").
+"""The settings of a verify / estimate run, validated, and the one vocabulary table.
 
-One type for every source of runs: ``source`` says where they came from --
-``built-in`` (a model of :mod:`empirical.models`, trained by the CLI's
-batched runs), ``user module`` (``conv`` or ``FILE.py:NAME``: the CLI's plain
-loop, tracked) or ``own loop`` (a module tracked in the user's own loop,
-:func:`empirical.track`; its model, optimizer and data are descriptions, and
-the CLI cannot re-run it).
-
-Nothing here imports torch: a bad setting is refused before any model is built.
+The table translates between settings fields, theory symbols, command-line flags and
+report.json keys (docs/architecture.md, "Vocabulary"). One type for every source of
+runs; :attr:`Settings.source` says where they came from. Nothing here imports torch:
+a bad setting is refused before any model is built.
 """
 
 from __future__ import annotations
@@ -27,9 +21,15 @@ from empirical.inputs.rules import Text, Whole, usable_path
 
 @dataclass(frozen=True)
 class SettingNames:
-    """One setting under each of its names: ``field`` of :class:`Settings`,
-    ``symbol`` in :mod:`theory.symbols` (None when the theory has none),
-    ``flag`` on the command line and ``report`` key in report.json."""
+    """One setting under each of its names.
+
+    Attributes:
+        field: The field of :class:`Settings`.
+        symbol: The symbol in :mod:`theory.symbols` (None when the theory has none).
+        flag: The command-line flag.
+        report: The key in report.json.
+        meaning: What it is, in words.
+    """
 
     field: str
     symbol: str | None
@@ -57,7 +57,14 @@ GRID_AXES: dict[str, SettingNames] = {t.grid_name: t for t in VOCABULARY if t.gr
 
 
 def setting_names(field: str) -> SettingNames:
-    """The vocabulary entry of a settings field."""
+    """The vocabulary entry of a settings field.
+
+    Args:
+        field: The field's name.
+
+    Returns:
+        Its names.
+    """
     return _BY_FIELD[field]
 
 
@@ -101,15 +108,41 @@ def _default(name: str) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a verify/estimate run depends on, validated on construction
-    (a :class:`~empirical.errors.ConfigError` names the field, its flag, the
-    value and what is allowed). ``steps`` may be 0 only for estimation.
-    ``steps``, ``batch_size`` and ``runs`` left None take the model's defaults
-    (:data:`BUILTIN_DEFAULTS`, or :data:`USER_MODEL_DEFAULTS` for ``conv`` and
-    ``FILE.py:NAME``), resolved here. ``runs`` is R, the number of runs; their
-    seeds are :attr:`seeds` = seed, ..., seed + R - 1. ``source`` (module
-    docstring) is derived from ``model`` unless it is ``own loop``
-    (:meth:`own_loop`)."""
+    """Everything a verify/estimate run depends on, validated on construction.
+
+    The fields, their flags, allowed values and defaults: docs/inputs.md, "Settings of
+    verify, estimate, sweep and advise". ``steps``, ``batch_size`` and ``runs`` left None
+    take the model's defaults (:data:`BUILTIN_DEFAULTS`, or :data:`USER_MODEL_DEFAULTS` for
+    ``conv`` and ``FILE.py:NAME``), resolved here; ``steps`` may be 0 only for estimation.
+
+    Attributes:
+        model: The VAE trained.
+        optimizer: sgd, adam or adagrad.
+        data: The data set's name or file.
+        steps: The iterations n.
+        batch_size: B.
+        K: The variational samples per row.
+        C_gamma: The step constant (None: from the pilot, or the optimizer's lr).
+        beta: The KL weight (None: the model's).
+        activation: The hidden-layer activation.
+        s: The soft-clip's sharpness.
+        box: The box radius a of projected SGD (None: no projection).
+        seed: The seed of the first run.
+        runs: R, the number of runs; their seeds are :attr:`seeds`.
+        holdout: The held-out fraction of the data rows.
+        variant: The adaptive theorem's variant.
+        latent_dim: The latent dimension of the built-in models.
+        hidden: The hidden width of the built-in models.
+        source: Where the runs come from: ``built-in`` (a model of :mod:`empirical.models`,
+            trained by the CLI's batched runs), ``user module`` (``conv`` or
+            ``FILE.py:NAME``: the CLI's plain loop, tracked) or ``own loop`` (a module tracked
+            in the user's own loop, :func:`empirical.track`; its model, optimizer and data
+            are descriptions, and the CLI cannot re-run it). Derived from ``model`` unless it
+            is ``own loop`` (:meth:`own_loop`).
+
+    Raises:
+        ConfigError: A bad value, naming the field, its flag, the value and what is allowed.
+    """
 
     model: str = _default("model")
     optimizer: str = _default("optimizer")
@@ -209,7 +242,21 @@ class Settings:
         cls, model: str, optimizer: str, data: str, steps: int, batch_size: int, seed: int, runs: int,
         K: int | None = None,
     ) -> Settings:  # fmt: skip
-        """The settings of runs tracked in the user's own loop (module docstring)."""
+        """The settings of runs tracked in the user's own loop.
+
+        Args:
+            model: A description of the model.
+            optimizer: A description of the optimizer.
+            data: A description of the data.
+            steps: The iterations tracked.
+            batch_size: The minibatch's rows.
+            seed: The first run's seed.
+            runs: R.
+            K: The samples per row the loss draws, if known.
+
+        Returns:
+            Settings with source ``own loop``.
+        """
         return cls(
             model=model, optimizer=optimizer, data=data, steps=steps, batch_size=batch_size, K=K,
             activation=None, seed=seed, runs=runs, holdout=None, variant=None, source=OWN_LOOP,
@@ -227,8 +274,18 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:
-        """Settings from a mapping of field names (unknown keys are refused; the names of
-        :data:`FORMER_NAMES` are read as the fields they became)."""
+        """Settings from a mapping of field names.
+
+        Args:
+            values: Field name -> value; the names of :data:`FORMER_NAMES` are read as the
+                fields they became.
+
+        Returns:
+            The settings.
+
+        Raises:
+            ConfigError: An unknown key, or a bad value.
+        """
         values = dict(values)
         for old, new in FORMER_NAMES.items():
             if old in values and new not in values:
@@ -241,7 +298,11 @@ class Settings:
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
-        """Every field under its report.json key (``runs`` the count; the seeds are :attr:`seeds`)."""
+        """Every field under its report.json key.
+
+        Returns:
+            Key -> value (``runs`` the count; the seeds are :attr:`seeds`), and ``source``.
+        """
         out = {
             setting_names(f.name).report: getattr(self, f.name) for f in fields(self) if f.name != "source"
         }
@@ -254,14 +315,19 @@ class Settings:
 
     @property
     def beta_value(self) -> float | None:
-        """beta given, or the beta-VAE default for the "beta" model."""
+        """The KL weight: beta given, or the beta-VAE default for the "beta" model."""
         if self.beta is None and self.model == "beta":
             return BETA_VAE_DEFAULT
         return self.beta
 
     def model_options(self) -> tuple[str, dict[str, Any]]:
-        """(kind for empirical.models.make, options); under Adam and Adagrad the noise is
-        truncated (:data:`ADAPTIVE_NOISE_BOUND`)."""
+        """The options of the built-in model for :func:`empirical.models.make`.
+
+        Under Adam and Adagrad the noise is truncated (:data:`ADAPTIVE_NOISE_BOUND`).
+
+        Returns:
+            (kind, options).
+        """
         kind, fixed = MODELS[self.model]
         opts: dict[str, Any] = dict(fixed)
         if self.latent_dim is not None:  # else empirical.models.make's default, min(8, D)

@@ -1,17 +1,8 @@
 """Hypothesis strategies for users' own property tests (needs the ``test`` extra).
 
-- :func:`vae_configs`: options for ``empirical.models.make`` inside the
-  theorems' assumptions (soft-clip activations, positive decoder std, latent
-  dimension at most the data dimension, K >= 1, beta >= 0).
-- :func:`quadratic_oracles`: noisy quadratics with exactly known L, sigma2 and
-  Delta (:class:`empirical.oracles.NoisyQuadratic`).
-- :func:`cosine_oracles`: the nonconvex noisy cosine with exactly known L,
-  sigma2 and Delta (:class:`empirical.oracles.NoisyCosine`).
-- :func:`step_sequences`: positive step sizes gamma_1..gamma_n, each at most
-  a given gamma_max (constant, decaying, cosine, with a warm-up).
-- :func:`bound_constants`: admissible values for every constant of a
-  :class:`theory.Bound` (domains from ``theory.symbols``, step constant within
-  the theorem's step limit, gamma_max <= 1/L and S2 <= gamma_max S1).
+VAE configurations inside the theorems' assumptions, oracles with exactly known
+constants (:mod:`empirical.oracles`), step sequences, and admissible constants of a
+bound.
 
 Example — a user's own property test (this is ``tests/properties/test_user_example.py``)::
 
@@ -53,8 +44,22 @@ def vae_configs(
     max_depth: int = 2,
     max_K: int = 4,
 ) -> dict[str, Any]:
-    """``{"kind": ..., "data_dim": ..., **options}`` for ``make(**config)``, inside
-    the assumptions (A1: soft-clip activations with s > 0, decoder std c > 0)."""
+    """Options for ``empirical.models.make`` inside the theorems' assumptions.
+
+    A1: soft-clip activations with s > 0, decoder std c > 0; latent dimension at most the
+    data dimension, K >= 1, beta >= 0.
+
+    Args:
+        draw: Hypothesis's draw (supplied by ``st.composite``).
+        kinds: The model kinds to draw from.
+        data_dim: The data dimension.
+        max_width: The largest hidden width.
+        max_depth: The most hidden layers.
+        max_K: The most samples per example.
+
+    Returns:
+        ``{"kind": ..., "data_dim": ..., **options}`` for ``make(**config)``.
+    """
     kind = draw(st.sampled_from(kinds))
     config: dict[str, Any] = {
         "kind": kind,
@@ -75,7 +80,17 @@ def vae_configs(
 
 @st.composite
 def quadratic_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: float = 5.0) -> NoisyQuadratic:
-    """A :class:`NoisyQuadratic` with random dimension, spectrum, noise and start."""
+    """A :class:`~empirical.oracles.NoisyQuadratic` with random dimension, spectrum, noise and start.
+
+    Args:
+        draw: Hypothesis's draw (supplied by ``st.composite``).
+        max_dim: The largest dimension.
+        max_L: The largest smoothness L.
+        max_sigma2: The largest noise variance sigma2.
+
+    Returns:
+        The oracle, with exactly known L, sigma2 and Delta.
+    """
     dim = draw(st.integers(1, max_dim))
     L = draw(st.floats(0.1, max_L))
     sigma2 = draw(st.floats(0.0, max_sigma2))
@@ -85,7 +100,17 @@ def quadratic_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: f
 
 @st.composite
 def cosine_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: float = 5.0) -> NoisyCosine:
-    """A :class:`NoisyCosine` (nonconvex) with random dimension, frequency, noise and start."""
+    """A nonconvex :class:`~empirical.oracles.NoisyCosine` with random dimension, frequency, noise, start.
+
+    Args:
+        draw: Hypothesis's draw (supplied by ``st.composite``).
+        max_dim: The largest dimension.
+        max_L: The largest smoothness L.
+        max_sigma2: The largest noise variance sigma2.
+
+    Returns:
+        The oracle, with exactly known L, sigma2 and Delta.
+    """
     dim = draw(st.integers(1, max_dim))
     L = draw(st.floats(0.1, max_L))
     sigma2 = draw(st.floats(0.0, max_sigma2))
@@ -96,8 +121,19 @@ def cosine_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: floa
 
 @st.composite
 def step_sequences(draw, gamma_max: float, max_n: int = 300) -> np.ndarray:
-    """n positive step sizes, each at most ``gamma_max``: constant, k^(-1/2) decay, step
-    decay (halved every n/3 steps) or cosine, with an optional linear warm-up."""
+    """Positive step sizes gamma_1..gamma_n, each at most ``gamma_max``.
+
+    Constant, k^(-1/2) decay, step decay (halved every n/3 steps) or cosine, with an
+    optional linear warm-up.
+
+    Args:
+        draw: Hypothesis's draw (supplied by ``st.composite``).
+        gamma_max: The largest step.
+        max_n: The most steps.
+
+    Returns:
+        The steps.
+    """
     n = draw(st.integers(1, max_n))
     k = np.arange(1, n + 1, dtype=float)
     kind = draw(st.sampled_from(["constant", "sqrt", "step", "cosine"]))
@@ -133,11 +169,20 @@ def _value_strategy(name: str):
 
 @st.composite
 def bound_constants(draw, bound) -> dict[str, float]:
-    """Values for every constant of ``bound`` that pass its assumptions: each drawn
-    in its symbol's domain; a constant x with a constraint x <= rhs (C_gamma
-    below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, beta1 <
-    sqrt(beta2), ...) is drawn as a fraction of rhs (or below it, for a real
-    x), rhs first; draws still breaking a constraint are rejected."""
+    """Values for every constant of a bound that pass its assumptions.
+
+    Each is drawn in its symbol's domain; a constant x with a constraint x <= rhs
+    (C_gamma below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, beta1 <
+    sqrt(beta2), ...) is drawn as a fraction of rhs (or below it, for a real x), rhs
+    first; draws still breaking a constraint are rejected.
+
+    Args:
+        draw: Hypothesis's draw (supplied by ``st.composite``).
+        bound: The :class:`theory.Bound`.
+
+    Returns:
+        Constant name -> value.
+    """
     from hypothesis import assume
 
     from theory.checks import expression_values

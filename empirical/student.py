@@ -13,8 +13,15 @@ import functools
 
 @functools.lru_cache(maxsize=1024)
 def t_quantile(confidence: float, dof: float) -> float:
-    """The two-sided Student-t quantile t_{dof, (1 + confidence)/2} (``dof`` > 0, not
-    necessarily an integer: Welch-Satterthwaite)."""
+    """The two-sided Student-t quantile t_{dof, (1 + confidence)/2}.
+
+    Args:
+        confidence: The two-sided confidence, in (0, 1).
+        dof: The degrees of freedom, > 0 (not necessarily an integer: Welch-Satterthwaite).
+
+    Returns:
+        The quantile.
+    """
     from scipy.special import stdtrit
 
     return float(stdtrit(float(dof), 0.5 + float(confidence) / 2))

@@ -1,31 +1,8 @@
-"""Grids of verify runs over (B, K, beta, s, C_gamma, seed): local or on a
-Dask cluster, resumable, losing nothing (docs/architecture.md, "Sweeps").
+"""Grids of verify runs over (B, K, beta, s, C_gamma, seed): local or on a Dask cluster, resumable.
 
-Grid axes use the theory's names (B, K, beta, s, C_gamma) and ``seed``; the
-vocabulary table of :mod:`empirical.settings` maps them to settings
-fields and the inventory (:mod:`empirical.inputs`) parses their values. Every
-grid point is a :class:`~empirical.settings.Settings` with some fields
-replaced (R runs each, ``--seeds``), all validated before anything runs,
-without building every point: the grid's size is the product of its axes'
-sizes (at most :data:`~empirical.inputs.MAX_GRID_POINTS`), each axis value is
-checked once against ``base`` (every cross-field check of the settings involves
-at most one grid axis), and the data, model and memory checks run once, on the
-point with every axis at its largest value (memory grows with B and K; the
-other axes change neither data nor model size). Points are then built one by
-one as they run; the count prints at once and one line per finished point.
-
-Each finished point's summary row (bound, observed mean over runs and its
-interval, ratio, verdict, exit code, fitted rate) is appended to
-``results.jsonl`` as soon as it finishes, by any executor: one ``write`` of
-the whole line, then fsync. A re-run skips the points already there; an
-incomplete last line (a write cut short) is reported with the file's name
-and dropped, and its point runs again. ``summary.csv`` and ``sweep.png`` are
-written at the end, each atomically.
-
-``executor="dask"`` starts a ``distributed.LocalCluster`` (one single-threaded
-worker process per point, at most one per core) and closes it on normal
-exit, on SIGINT and on SIGTERM (the CLI turns SIGTERM into an exception); a
-worker whose driver died (``kill -9``) exits by itself within a second.
+Every point is validated before anything runs, each finished point's row is appended
+to ``results.jsonl`` at once (one write, fsync), and a re-run skips the points already
+there (docs/architecture.md, "Sweeps").
 """
 
 from __future__ import annotations
@@ -53,8 +30,17 @@ GRID_AXES_BY_FIELD = {t.field: name for name, t in GRID_AXES.items()}
 
 
 def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
-    """``"B=8,32"`` -> ("batch_size", (8, 32)): the settings field and its values,
-    each checked by the inventory's rule; a value given twice is refused."""
+    """One ``--grid`` axis, parsed: ``"B=8,32"`` -> ("batch_size", (8, 32)).
+
+    Args:
+        text: ``NAME=V1,V2,...`` with NAME a grid axis.
+
+    Returns:
+        (the settings field, its values), each value checked by the inventory's rule.
+
+    Raises:
+        ConfigError: An unknown axis, no values, a bad value, or a value given twice.
+    """
     name, sep, values = str(text).partition("=")
     name = name.strip()
     if not sep or name not in GRID_AXES:
@@ -71,16 +57,24 @@ def parse_axis(text: str) -> tuple[str, tuple[Any, ...]]:
 
 
 def points(base: Settings, grid: Mapping[str, Sequence[Any]]) -> Iterator[Settings]:
-    """The cartesian product of ``grid`` (settings field -> values) over ``base``, in grid
-    order, built one at a time; each point is validated by Settings itself."""
+    """The cartesian product of a grid over some settings, in grid order, built one at a time.
+
+    Args:
+        base: The settings every point starts from.
+        grid: Settings field -> values.
+
+    Yields:
+        Each point's settings, validated by Settings itself.
+    """
     names = list(grid)
     for combo in itertools.product(*grid.values()):
         yield replace(base, **dict(zip(names, combo, strict=True)))
 
 
 def check_grid(base: Settings, grid: Mapping[str, Sequence[Any]]) -> int:
-    """The number of points of ``grid`` over ``base``, counted without building them;
-    refuses more than :data:`~empirical.inputs.MAX_GRID_POINTS` and checks each axis's
+    """The number of points of a grid, counted without building them.
+
+    Refuses more than :data:`~empirical.inputs.MAX_GRID_POINTS` and checks each axis's
     values once (``base`` with that one value replaced).
 
     Args:
@@ -107,14 +101,32 @@ def check_grid(base: Settings, grid: Mapping[str, Sequence[Any]]) -> int:
 
 
 def largest(base: Settings, grid: Mapping[str, Sequence[Any]]) -> Settings:
-    """The grid's point with every axis at its largest value: the most memory."""
+    """The grid's point with every axis at its largest value: the most memory.
+
+    Args:
+        base: The settings every point starts from.
+        grid: Settings field -> values.
+
+    Returns:
+        That point's settings.
+    """
     return replace(base, **{field: max(values) for field, values in grid.items()})
 
 
 def done_in_grid(
     base: Settings, grid: Mapping[str, Sequence[Any]], done: Mapping[str, Any], approximate_ok: bool = False
 ) -> set[str]:
-    """The keys of ``done`` that are points of ``grid`` over ``base`` (one point built per row)."""
+    """The rows already done that are points of a grid (one point built per row).
+
+    Args:
+        base: The settings every point starts from.
+        grid: Settings field -> values.
+        done: Key -> row, read from results.jsonl.
+        approximate_ok: Whether the sweep accepts approximate assumption rows (part of the key).
+
+    Returns:
+        The keys of ``done`` that are points of ``grid`` over ``base``.
+    """
     out = set()
     for row_key in done:
         try:
@@ -133,8 +145,15 @@ def _values(row: Mapping[str, Any], fields: Sequence[str]) -> str:
 
 
 def key(settings: Settings, approximate_ok: bool = False) -> str:
-    """A stable identifier of a grid point: its settings (and ``approximate_ok`` when set, which
-    changes the verdict)."""
+    """A stable identifier of a grid point.
+
+    Args:
+        settings: The point's settings.
+        approximate_ok: Whether approximate rows are accepted (it changes the verdict).
+
+    Returns:
+        The settings (and ``approximate_ok`` when set) as sorted JSON.
+    """
     values = settings.as_dict()
     if approximate_ok:
         values["approximate_ok"] = True
@@ -142,9 +161,16 @@ def key(settings: Settings, approximate_ok: bool = False) -> str:
 
 
 def summarise(settings: Settings, approximate_ok: bool = False) -> dict[str, Any]:
-    """Run the pipeline at one point (no files) and return its summary row; ``observed_lo`` and
-    ``observed_hi`` are the decision rule's interval, an infinite end written as the string
-    "inf" (:func:`empirical.report.content.json_number`)."""
+    """Run the pipeline at one point (no files) and summarise it.
+
+    Args:
+        settings: The point's settings.
+        approximate_ok: Accept approximate assumption rows.
+
+    Returns:
+        Its summary row (settings, bound, observed mean and interval, verdict, ...); an
+        infinite end of the interval is written "inf" (:func:`empirical.report.content.json_number`).
+    """
     from empirical.conclusion.result import FAILS
     from empirical.report.content import json_number
     from empirical.runner import verify
@@ -176,9 +202,20 @@ def summarise(settings: Settings, approximate_ok: bool = False) -> dict[str, Any
 
 
 def read_results(path: Path, progress: Callable[[str], None] = lambda _: None) -> dict[str, dict[str, Any]]:
-    """The rows of ``path`` by key. An incomplete last line is reported and cut
-    off the file (its point runs again); any other bad line is a ConfigError
-    naming the file and the line."""
+    """The rows of a results.jsonl file, by key.
+
+    An incomplete last line is reported and cut off the file (its point runs again).
+
+    Args:
+        path: The file (none yet: no rows).
+        progress: Hears the report of an incomplete line.
+
+    Returns:
+        Key -> row.
+
+    Raises:
+        ConfigError: Any other bad line, naming the file and the line.
+    """
     if not path.exists():
         return {}
     raw = path.read_bytes()
@@ -227,7 +264,12 @@ def _append(path: Path, data: bytes) -> None:
 
 
 def append_row(path: Path, row: Mapping[str, Any]) -> None:
-    """One result row as one line of ``path`` (a single write, fsync)."""
+    """Append one result row as one line of a file (a single write, then fsync).
+
+    Args:
+        path: The results.jsonl file.
+        row: The row.
+    """
     _append(path, (json.dumps(row) + "\n").encode())
 
 
@@ -243,15 +285,28 @@ def run_sweep(
     workers: int | None = None,
     approximate_ok: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run every grid point not already in ``out/results.jsonl``; return all rows
-    in grid order (module docstring). Everything is checked before the first point
-    runs or anything is written: the executor, the output folder (writable), the
-    grid (:func:`check_grid`), the data, model and memory (:func:`largest`).
-    ``progress`` hears the point count at once, then one line per finished point.
-    ``workers``: Dask worker processes (default: one per core, at most one per point).
-    ``approximate_ok``: accept approximate assumption rows at every point (``--approximate-ok``).
-    The sweep's exit code combines the points' (:func:`empirical.conclusion.combined_exit_code`:
-    1 > 3 > 4 > 0)."""
+    """Run every grid point not already in ``out/results.jsonl``.
+
+    Everything is checked before the first point runs or anything is written: the
+    executor, the output folder (writable), the grid (:func:`check_grid`), the data, model
+    and memory (:func:`largest`). The sweep's exit code combines the points'
+    (:func:`empirical.conclusion.combined_exit_code`: 1 > 3 > 4 > 0).
+
+    Args:
+        base: The settings every point starts from.
+        grid: Settings field -> values.
+        out: The output folder (results.jsonl, summary.csv, sweep.png).
+        executor: "local" or "dask".
+        progress: Hears the point count at once, then one line per finished point.
+        workers: Dask worker processes (default: one per core, at most one per point).
+        approximate_ok: Accept approximate assumption rows at every point (``--approximate-ok``).
+
+    Returns:
+        Every point's row, in grid order.
+
+    Raises:
+        ConfigError: A bad executor, folder, grid, data, model or memory, or Dask missing.
+    """
     inputs.option("sweep", "executor").check(executor)
     folder = _check_folder(out)
     total = check_grid(base, grid)
@@ -278,8 +333,7 @@ def run_sweep(
 
 
 def _check_data(point: Settings) -> None:
-    """The data, model and memory checks of the built-in models at ``point``; the data's
-    for a user's module (conv, FILE.py:NAME), whose module is built by its own loop."""
+    """The data, model and memory checks at a point (only the data's for a user's module)."""
     from empirical.pipeline.pipeline import prepare, training_rows
 
     if point.is_user_model:
@@ -289,8 +343,7 @@ def _check_data(point: Settings) -> None:
 
 
 def _check_folder(out: str | Path) -> Path:
-    """The sweep's output folder: a usable path, not under a file, writable where the
-    sweep writes (in it, or where it will be created), its results.jsonl writable."""
+    """The sweep's output folder: usable, not under a file, writable, its results.jsonl appendable."""
     from empirical.report.atomic import check_not_under_a_file, check_writable
 
     label = "sweep output folder (--out)"
@@ -319,8 +372,13 @@ def _dask_rows(
 
 
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
-    """``summary.csv`` (one row per point, columns named as the grid) and
-    ``sweep.png`` (bound and observed mean per point), each written atomically."""
+    """Write ``summary.csv`` and ``sweep.png``, each atomically.
+
+    Args:
+        rows: Every point's row.
+        folder: The output folder.
+        axes: The grid's axis names (the csv's first columns, named as the grid).
+    """
     from empirical.report.atomic import write_file
     from empirical.report.sweep_figure import plot_sweep
 

@@ -1,9 +1,9 @@
-"""The Dask executor of a sweep: a ``distributed.LocalCluster`` the driver starts,
-one single-threaded worker process per point (at most one per core), each
-point's row handed back as soon as it finishes. The cluster is closed when
-the iteration ends, fails or is interrupted (SIGINT; SIGTERM through the
-CLI); :class:`ExitWithDriver` makes a worker exit by itself when its driver
-is gone (``kill -9``), so no worker outlives the sweep.
+"""The Dask executor of a sweep: a ``distributed.LocalCluster`` the driver starts.
+
+One single-threaded worker process per point (at most one per core), each point's row
+handed back as soon as it finishes. The cluster is closed when the iteration ends,
+fails or is interrupted; :class:`ExitWithDriver` makes a worker exit by itself when its
+driver is gone, so no worker outlives the sweep (docs/architecture.md, "Sweeps").
 """
 
 from __future__ import annotations
@@ -25,7 +25,16 @@ ORPHAN_POLL = 0.5
 def dask_rows(
     summarise: Callable[[Any], dict[str, Any]], pending: Sequence[Any], workers: int | None = None
 ) -> Iterator[dict[str, Any]]:
-    """``summarise(point)`` of every point, in the order they finish."""
+    """Every point's summary, computed on a local cluster.
+
+    Args:
+        summarise: The function of one point.
+        pending: The points.
+        workers: The worker processes (default one per core), at most one per point.
+
+    Yields:
+        ``summarise(point)`` of every point, in the order they finish.
+    """
     n = min(len(pending), workers or os.cpu_count() or 1)
     with (
         LocalCluster(
@@ -41,8 +50,14 @@ def dask_rows(
 
 
 class ExitWithDriver(WorkerPlugin):
-    """The worker process exits when the process that started it (the sweep's
-    driver) is gone: it polls its parent pid every :data:`ORPHAN_POLL` seconds."""
+    """A worker plugin: the worker process exits when the process that started it is gone.
+
+    The sweep's driver is that process; the worker polls its parent pid every
+    :data:`ORPHAN_POLL` seconds (a driver killed with ``kill -9`` leaves no worker).
+
+    Args:
+        driver: The driver's pid.
+    """
 
     name = "vaebounds-exit-with-driver"
 
@@ -50,6 +65,11 @@ class ExitWithDriver(WorkerPlugin):
         self.driver = driver
 
     def setup(self, worker: Any) -> None:
+        """Start the watch in a worker process this driver started.
+
+        Args:
+            worker: The Dask worker.
+        """
         if os.getppid() == self.driver:  # a worker process this driver started
             threading.Thread(target=_watch, args=(self.driver,), daemon=True, name=self.name).start()
 

@@ -4,13 +4,6 @@ The default models are small: one thread is as fast as two for them, and on a
 shared machine two threads contend with every other process (measured 20-200x
 slower for small Hessian-vector products). Every entry point (training, the
 pipeline, the sweep) runs inside :func:`torch_threads`.
-
-Inside it the CPU also flushes denormal numbers to zero (``torch.set_flush_denormal``,
-FTZ/DAZ). The soft-clip's upper softplus, log(1 + e^{s(x - s2)}) at x - s2 around -50,
-passes through denormal intermediates that cost about ten times a normal operation: a third
-of the time of a batched gradient over many rows. Only magnitudes below 1.2e-38 (float32)
-change, to 0, far below what any loss, gradient or record here resolves (the training
-trajectories are bit for bit the same; tested).
 """
 
 from __future__ import annotations
@@ -31,9 +24,26 @@ _DEPTH: ContextVar[int] = ContextVar("torch_threads_depth", default=0)
 
 @contextmanager
 def torch_threads(count: int | None = DEFAULT_THREADS) -> Iterator[None]:
-    """Run the block with ``count`` torch intra-op threads (restored afterwards; ``None``
-    keeps torch's current setting) and denormals flushed to zero (module docstring; torch's
-    default, not flushing, restored afterwards: torch cannot report the setting it had)."""
+    """Run a block with a number of torch intra-op threads and denormals flushed to zero.
+
+    Inside it the CPU flushes denormal numbers to zero (``torch.set_flush_denormal``,
+    FTZ/DAZ). The soft-clip's upper softplus, log(1 + e^{s(x - s2)}) at x - s2 around -50,
+    passes through denormal intermediates that cost about ten times a normal operation: a
+    third of the time of a batched gradient over many rows. Only magnitudes below 1.2e-38
+    (float32) change, to 0, far below what any loss, gradient or record here resolves (the
+    training trajectories are bit for bit the same; tested). The thread count is restored
+    afterwards, and so is torch's default of not flushing (torch cannot report the setting
+    it had).
+
+    Args:
+        count: The number of threads (None keeps torch's current setting).
+
+    Yields:
+        Nothing; the block runs with the settings.
+
+    Raises:
+        ConfigError: ``count`` is not an integer > 0 or None.
+    """
     if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count <= 0):
         raise ConfigError(f"option threads must be an integer > 0 or None, got {count!r}")
     before = torch.get_num_threads()

@@ -1,14 +1,10 @@
-"""The interface every VAE of :mod:`empirical.models` implements, and the
-likelihood and KL terms they share.
+"""The interface every VAE of :mod:`empirical.models` implements, and the likelihood and KL terms.
 
-Prior p(z) = N(0, I); encoder q(z|x) = N(m(x), diag(sigma^2(x))); the noise
-eps ~ N(0, I) is an *argument* (z_k = m + sigma * eps_k), so torch.func
-transforms and Hessian-vector products see fixed noise.
-
-A model with ``noise_bound = t`` draws its noise from the truncated normal
-instead (:func:`truncated_normal`: N(0, 1) conditioned on |eps_j| <= t, scaled
-to variance 1), so that its gradients are bounded on any bounded set of
-parameters (docs/theory.md, "Truncated reparameterisation noise").
+Prior p(z) = N(0, I); encoder q(z|x) = N(m(x), diag(sigma^2(x))); the noise eps is an
+*argument* (z_k = m + sigma * eps_k), so torch.func transforms and Hessian-vector
+products see fixed noise. It is N(0, I), or with ``noise_bound = t`` the unit-variance
+truncated normal, so that the gradients are bounded on any bounded set of parameters
+(docs/theory.md, "Truncated reparameterisation noise").
 """
 
 from __future__ import annotations
@@ -43,8 +39,10 @@ def truncated_variance(t: float) -> float:
 def truncated_normal(
     shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype, t: float
 ) -> torch.Tensor:
-    """Independent coordinates eps_j = e_j / sqrt(v_t), e_j ~ N(0, 1) conditioned on |e_j| <= t
-    (exact: every draw outside is drawn again from ``generator``), v_t = :func:`truncated_variance`.
+    """Independent coordinates of the unit-variance normal truncated at t.
+
+    eps_j = e_j / sqrt(v_t), e_j ~ N(0, 1) conditioned on |e_j| <= t (exact: every draw
+    outside is drawn again from ``generator``), v_t = :func:`truncated_variance`.
 
     Args:
         shape: the shape drawn.
@@ -67,23 +65,59 @@ def truncated_normal(
 
 
 def gaussian_log_lik(x: torch.Tensor, mean: torch.Tensor, c: float) -> torch.Tensor:
-    """log N(x; mean, c^2 I) summed over the last dimension."""
+    """The Gaussian log-likelihood log N(x; mean, c^2 I), summed over the last dimension.
+
+    Args:
+        x: The data.
+        mean: The decoder's mean, broadcasting with ``x``.
+        c: The decoder's standard deviation.
+
+    Returns:
+        The log-likelihoods.
+    """
     D = x.shape[-1]
     return -0.5 * ((x - mean) ** 2).sum(-1) / c**2 - 0.5 * D * (LOG_2PI + 2.0 * math.log(c))
 
 
 def bernoulli_log_lik(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """-BCE(x, sigmoid(logits)) = x * l - softplus(l), summed over the last dimension."""
+    """The Bernoulli log-likelihood -BCE(x, sigmoid(l)) = x l - softplus(l), summed over the last dimension.
+
+    Args:
+        x: The data, in [0, 1].
+        logits: The decoder's logits l, broadcasting with ``x``.
+
+    Returns:
+        The log-likelihoods.
+    """
     return (x * logits - F.softplus(logits)).sum(-1)
 
 
 def kl_analytic(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(m, diag e^{logvar}) || N(0, I)) = (1/2) sum(e^{logvar} + m^2 - 1 - logvar)."""
+    """KL(N(m, diag e^{logvar}) || N(0, I)) = (1/2) sum(e^{logvar} + m^2 - 1 - logvar).
+
+    Args:
+        mean: m, (..., d).
+        logvar: The log-variances, (..., d).
+
+    Returns:
+        The KL, summed over the last dimension.
+    """
     return 0.5 * (logvar.exp() + mean**2 - 1.0 - logvar).sum(-1)
 
 
 def log_q_minus_log_p(z: torch.Tensor, eps: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log q(z|x) - log p(z) at z = m + sigma * eps: (1/2) sum(z^2 - eps^2 - logvar)."""
+    """The difference log q(z|x) - log p(z) at z = m + sigma * eps: (1/2) sum(z^2 - eps^2 - logvar).
+
+    Its mean over draws is the Monte-Carlo estimate of the KL.
+
+    Args:
+        z: The latent draws, (..., d).
+        eps: Their noise, (..., d).
+        logvar: The log-variances, broadcasting.
+
+    Returns:
+        The difference, summed over the last dimension.
+    """
     return 0.5 * (z**2 - eps**2 - logvar).sum(-1)
 
 
@@ -110,8 +144,21 @@ def _as_generator_noise(
 
 @dataclass(frozen=True)
 class VAE:
-    """Common interface. Subclasses define ``param_shapes``, ``init_params``,
-    ``batch_losses``, key lists and ``loss_lower_bound``."""
+    """The common interface of the VAEs.
+
+    Subclasses define ``param_shapes``, ``init_params``, ``batch_losses``, key lists and
+    ``loss_lower_bound``.
+
+    Attributes:
+        data_dim: D, the data's columns.
+        latent_dim: d, the latent dimension.
+        c: The Gaussian decoder's standard deviation.
+        beta: The weight of the KL term (beta-VAE; 1 for the ELBO).
+        K: The draws per example.
+        kl: ``"analytic"`` or ``"mc"`` (the Monte-Carlo estimate).
+        dtype: The parameters' dtype.
+        noise_bound: t for the truncated noise, None for N(0, I).
+    """
 
     data_dim: int
     latent_dim: int
@@ -131,31 +178,32 @@ class VAE:
     # -- parameters --------------------------------------------------------
     @property
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Parameter name -> shape."""
         raise NotImplementedError
 
     @property
     def n_params(self) -> int:
-        """Total number of scalar parameters d* = d_theta + d_phi."""
+        """The total number of scalar parameters d* = d_theta + d_phi."""
         return sum(math.prod(shape) for shape in self.param_shapes.values())
 
     @property
     def decoder_keys(self) -> tuple[str, ...]:
-        """theta: generative-model parameters (names start with ``dec.``)."""
+        """theta: the generative model's parameters (names start with ``dec.``)."""
         return tuple(k for k in self.param_shapes if k.startswith("dec."))
 
     @property
     def encoder_keys(self) -> tuple[str, ...]:
-        """phi: variational parameters (names start with ``enc.``)."""
+        """phi: the variational parameters (names start with ``enc.``)."""
         return tuple(k for k in self.param_shapes if k.startswith("enc."))
 
     @property
     def linear_layers(self) -> tuple[tuple[str, str], ...]:
-        """(weight_key, bias_key) of every linear layer (see empirical.nets)."""
+        """(weight_key, bias_key) of every linear layer (see :mod:`empirical.nets`)."""
         return ()
 
     @property
     def other_keys(self) -> tuple[str, ...]:
-        """Parameters not in any linear layer of :attr:`linear_layers`."""
+        """The parameters not in any linear layer of :attr:`linear_layers`."""
         in_layers = {k for pair in self.linear_layers for k in pair}
         return tuple(k for k in self.param_shapes if k not in in_layers)
 
@@ -163,9 +211,16 @@ class VAE:
     def sample_noise(
         self, generator: torch.Generator, batch: int | None = None, dtype: torch.dtype | None = None
     ) -> torch.Tensor:
-        """eps of shape (K, d), or (batch, K, d) when ``batch`` is given, in ``dtype`` (default the
-        model's): N(0, I), or with ``noise_bound = t`` the unit-variance truncated normal
-        (:func:`truncated_normal`)."""
+        """Draw the noise eps: N(0, I), or with ``noise_bound = t`` the unit-variance truncated normal.
+
+        Args:
+            generator: The source of randomness.
+            batch: The examples (None: one).
+            dtype: The dtype (default the model's).
+
+        Returns:
+            eps of shape (K, d), or (batch, K, d) when ``batch`` is given.
+        """
         shape = (self.K, self.latent_dim) if batch is None else (batch, self.K, self.latent_dim)
         dtype = self.dtype if dtype is None else dtype
         if self.noise_bound is not None:
@@ -174,8 +229,11 @@ class VAE:
 
     @property
     def noise_sup(self) -> float | None:
-        """sup |eps_j| of the noise: t / sqrt(v_t) for truncated noise, None (unbounded) for
-        Gaussian noise, 0 for a model whose loss ignores its noise."""
+        """The supremum of |eps_j| over the noise.
+
+        t / sqrt(v_t) for truncated noise, None (unbounded) for Gaussian noise, 0 for a model
+        whose loss ignores its noise.
+        """
         if self.is_deterministic:
             return 0.0
         if self.noise_bound is None:
@@ -185,20 +243,48 @@ class VAE:
     def batch_losses(
         self, params: Params, X: torch.Tensor, eps: torch.Tensor, recorder: Recorder | None = None
     ) -> torch.Tensor:
-        """Per-example losses (B,) for X (B, D) and eps (B, K, d)."""
+        """The per-example losses (docs/theory.md, "Objectives").
+
+        Args:
+            params: The parameters.
+            X: The examples, (B, D).
+            eps: The noise, (B, K, d).
+            recorder: A recorder for per-example gradients (:meth:`empirical.nets.LinearLayer.__call__`).
+
+        Returns:
+            (B,) losses.
+        """
         raise NotImplementedError
 
     def batch_loss(self, params: Params, X: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Mean of :meth:`batch_losses`: the minibatch estimate of F."""
+        """The minibatch estimate of F: the mean of :meth:`batch_losses`.
+
+        Args:
+            params: The parameters.
+            X: The examples, (B, D).
+            eps: The noise, (B, K, d).
+
+        Returns:
+            The mean loss, a scalar tensor.
+        """
         return self.batch_losses(params, X, eps).mean()
 
     def loss(self, params: Params, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        """Loss of ONE example x (D,) under noise eps (K, d); works under torch.func."""
+        """The loss of one example under its noise; works under torch.func.
+
+        Args:
+            params: The parameters.
+            x: The example, (D,).
+            eps: Its noise, (K, d).
+
+        Returns:
+            The loss, a scalar tensor.
+        """
         return self.batch_losses(params, x.unsqueeze(0), eps.unsqueeze(0))[0]
 
     @property
     def is_deterministic(self) -> bool:
-        """True when the loss does not depend on eps (closed-form linear VAE)."""
+        """True when the loss does not depend on eps (the closed-form linear VAE)."""
         return False
 
     def full_loss(
@@ -208,9 +294,23 @@ class VAE:
         noise: torch.Generator | torch.Tensor | None = None,
         mc: int = 1,
     ) -> torch.Tensor:
-        """Full-data objective F(params) = mean over all rows of X of the loss,
-        averaged over ``mc`` noise draws per row (a generator) or over the given
-        eps (N, K, d) / (mc, N, K, d); exact for the closed-form linear VAE."""
+        """The full-data objective F(params): the mean over all rows of X of the loss.
+
+        Exact for the closed-form linear VAE.
+
+        Args:
+            params: The parameters.
+            X: Every row, (N, D).
+            noise: A generator (``mc`` draws per row) or the noise itself, (N, K, d) or
+                (mc, N, K, d).
+            mc: The draws per row with a generator.
+
+        Returns:
+            F, averaged over the draws, a scalar tensor.
+
+        Raises:
+            ConfigError: Noise of the wrong shape, none for a Monte-Carlo objective, or a bad ``mc``.
+        """
         if self.is_deterministic:
             eps = torch.zeros((X.shape[0], self.K, self.latent_dim), dtype=X.dtype)
             return self.batch_losses(params, X, eps).mean()
@@ -219,7 +319,15 @@ class VAE:
         return total / eps.shape[0]
 
     def check_data(self, X: torch.Tensor) -> None:
-        """Raise DataError if X (N, D) does not fit this model."""
+        """Check that data fits this model.
+
+        Args:
+            X: The data, (N, D).
+
+        Raises:
+            DataError: A shape other than (N, data_dim), or data outside [0, 1] for the
+                Bernoulli decoder.
+        """
         if X.dim() != 2 or X.shape[1] != self.data_dim:
             raise DataError(f"model expects data of shape (N, {self.data_dim}), got {tuple(X.shape)}")
         if self.decoder == "bernoulli" and (X.min() < 0 or X.max() > 1):
@@ -230,10 +338,15 @@ class VAE:
 
     @property
     def loss_lower_bound(self) -> float | None:
+        """A lower bound of the loss, used for Delta (None when the model has none)."""
         raise NotImplementedError
 
     def options(self) -> dict[str, Any]:
-        """The options that rebuild this model with :func:`make`."""
+        """The options that rebuild this model with :func:`empirical.models.make`.
+
+        Returns:
+            Option name -> value (without data_dim; dtype as its name).
+        """
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         out.pop("data_dim")
         if out["noise_bound"] is None:  # Gaussian noise: the options of before the truncation option

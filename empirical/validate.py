@@ -1,8 +1,10 @@
-"""The checks of a Python function's arguments, three of them: :func:`whole`, :func:`number`
-and :func:`choice` (and :func:`dtype`, which reads a dtype). The defaults stay in the
-functions' signatures; each check raises :class:`empirical.errors.ConfigError` naming the
-option, the value and what is allowed, through the rules of :mod:`empirical.inputs.rules`.
-Imports no torch at module level (the settings use it before any model is built)."""
+"""The checks of a Python function's arguments: :func:`whole`, :func:`number` and :func:`choice`.
+
+(And :func:`dtype`, which reads a dtype.) The defaults stay in the functions'
+signatures; each check raises :class:`empirical.errors.ConfigError` naming the option,
+the value and what is allowed, through the rules of :mod:`empirical.inputs.rules`.
+Imports no torch at module level (the settings use it before any model is built).
+"""
 
 from __future__ import annotations
 
@@ -14,19 +16,60 @@ from empirical.inputs.rules import SEED_MAX, Choice, Number, Whole
 
 
 def whole(name: str, value: Any, lo: int = 1, hi: int | None = None) -> int:
-    """``value`` as an integer in [lo, hi] (no upper end when ``hi`` is None; bools refused).
-    A seed is ``whole(name, value, 0, SEED_MAX)``."""
+    """An argument that must be a whole number in [lo, hi].
+
+    A seed is ``whole(name, value, 0, SEED_MAX)``.
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+        lo: The smallest allowed value.
+        hi: The largest allowed value (None: no upper end).
+
+    Returns:
+        ``value`` as an int.
+
+    Raises:
+        ConfigError: Not a whole number in [lo, hi] (bools refused).
+    """
     return Whole(lo, hi).check(f"option {name}", value)
 
 
 def number(name: str, value: Any, lo: float = 0.0, hi: float = math.inf, *, closed: bool = False) -> float:
-    """``value`` as a finite float in (lo, hi] (``closed``: [lo, hi]); bools, NaN and inf refused.
-    The default is a positive number; ``lo = -math.inf`` allows any finite number."""
+    """An argument that must be a finite number in (lo, hi] (``closed``: [lo, hi]).
+
+    The default is a positive number; ``lo = -math.inf`` allows any finite number.
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+        lo: The lower end.
+        hi: The upper end (included).
+        closed: Include ``lo`` too.
+
+    Returns:
+        ``value`` as a float.
+
+    Raises:
+        ConfigError: Not a finite number in the interval (bools, NaN and inf refused).
+    """
     return Number(lo, hi, closed=closed).check(f"option {name}", value)
 
 
 def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``allowed``."""
+    """An argument that must be one of some names.
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+        allowed: The allowed names.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ConfigError: ``value`` is not one of ``allowed``.
+    """
     return Choice(lambda: tuple(allowed)).check(f"option {name}", value)
 
 
@@ -34,7 +77,17 @@ DTYPES = ("float32", "float64")
 
 
 def dtype(value: Any):
-    """``value`` ("float32" | "float64" or the torch dtype) as a torch dtype."""
+    """A dtype argument as a torch dtype.
+
+    Args:
+        value: "float32", "float64", or one of those torch dtypes.
+
+    Returns:
+        The torch dtype.
+
+    Raises:
+        ConfigError: Any other value.
+    """
     import torch
 
     known = {name: getattr(torch, name) for name in DTYPES}

@@ -1,9 +1,8 @@
-"""vaebounds, theory half (SymPy only, never torch): assumptions, constants,
-theorems and closed-form rates for the convergence of VAE training.
+"""The theory half of vaebounds (SymPy only, never torch): assumptions, theorems and closed-form rates.
 
 ``import theory`` imports neither SymPy nor any theorem: every public name is
 loaded on first use and each bound is built on its first request, then cached
-(docs/theory.md, "Importing theory").
+(docs/theory.md, "Importing theory"); the mathematics is in docs/theory.md.
 
 >>> import theory
 >>> theory.bound("generic", "sgd").rate()
@@ -102,8 +101,10 @@ _SHADOWED = ("attribution", "bound")
 
 
 class _Package(types.ModuleType):
-    """Keeps the functions of :data:`_SHADOWED` on the package, as they always were, although
-    importing the sub-module of the same name sets it on the package."""
+    """The package's module type: keeps the functions of :data:`_SHADOWED` on the package.
+
+    Importing a sub-module of the same name would otherwise set that sub-module on it.
+    """
 
     def __setattr__(self, name: str, value) -> None:
         if name in _SHADOWED and isinstance(value, types.ModuleType):

@@ -1,6 +1,8 @@
-"""Expressions in the Adam parameters simplified on their domain (0 <= beta1 < 1,
-0 < beta2 < 1), and equality of two such expressions as functions: used to
-compare the analysed algorithms (:mod:`theory.algorithms`)."""
+"""Expressions in the Adam parameters simplified on their domain, and equality of two such expressions.
+
+The domain is 0 <= beta1 < 1, 0 < beta2 < 1; used to compare the analysed
+algorithms (:mod:`theory.algorithms`, docs/theory.md "The analysed algorithms").
+"""
 
 from __future__ import annotations
 
@@ -12,8 +14,17 @@ _U1, _U2 = sp.symbols("u1 u2", positive=True)
 
 
 def tidy(expr: sp.Expr) -> sp.Expr:
-    """``expr`` simplified with 0 <= beta1 < 1, 0 < beta2 < 1 known (written beta = 1 - u),
-    and a factor 1/(x - 1) of a negative term shown as 1/(1 - x)."""
+    """An expression simplified with 0 <= beta1 < 1 and 0 < beta2 < 1 known.
+
+    The Adam parameters are written beta = 1 - u with u > 0 while SymPy simplifies,
+    and a factor 1/(x - 1) of a negative term is shown as 1/(1 - x).
+
+    Args:
+        expr: An expression in beta1, beta2 and any other symbols.
+
+    Returns:
+        The simplified expression, equal to ``expr`` on the domain.
+    """
     expr = sp.sympify(expr).subs({beta1: 1 - _U1, beta2: 1 - _U2})
     expr = sp.simplify(sp.powsimp(expr, force=True)).subs({_U1: 1 - beta1, _U2: 1 - beta2})
     expr = expr.replace(_is_root_of_negated_inverse, lambda e: (1 / e.base) ** (-e.exp))
@@ -28,7 +39,7 @@ def tidy(expr: sp.Expr) -> sp.Expr:
 
 
 def _is_root_of_negated_inverse(e: sp.Basic) -> bool:
-    """e = (-1/(x - 1))^p with p not an integer (shown as (1 - x)^(-p))."""
+    """Whether ``e`` is (-1/(x - 1))^p with p not an integer (shown as (1 - x)^(-p))."""
     if not (e.is_Pow and e.exp.is_integer is False):
         return False
     inner = -1 / e.base
@@ -36,7 +47,16 @@ def _is_root_of_negated_inverse(e: sp.Basic) -> bool:
 
 
 def same(a: sp.Expr, b: sp.Expr) -> bool:
-    """Equal as functions: the difference simplifies to 0, or vanishes at sample points."""
+    """Whether two expressions are equal as functions.
+
+    Args:
+        a: The first expression.
+        b: The second expression.
+
+    Returns:
+        True when a - b simplifies to 0 (:func:`tidy`), or else vanishes to 1e-12 at
+        two sample points of the Adam parameters and the step variables.
+    """
     diff = sp.sympify(a) - sp.sympify(b)
     if tidy(diff) == 0:
         return True

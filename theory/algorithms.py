@@ -1,23 +1,7 @@
-"""The adaptive algorithms a theorem analyses, as data (docs/theory.md, "The
-analysed algorithms"): the update rule in LaTeX and text, the hyperparameters,
-and every detail in which two adaptive methods can differ, so that the
-empirical side can run exactly the analysed algorithm and name how it differs
-from ``torch.optim.Adam`` / ``torch.optim.Adagrad``.
+"""The adaptive algorithms a theorem analyses, as data, and how each differs from torch's.
 
-Every algorithm here is, per coordinate, for k = 1..n with m_0 = 0 and
-v_0 = ``initial_v``:
-
-    m_k = b1 m_{k-1} + c_m g_k,        v_k = b2 v_{k-1} + c_v g_k^2,
-    m^ = m_k / (1 - b1^k) if the first moment is bias-corrected, else m_k,
-    v^ = u / (1 - b2^k)   if the second moment is bias-corrected, else u,
-         u = v_{k-1} if ``delayed`` (built from past gradients only) else v_k,
-    theta_k = theta_{k-1} - step_k m^ / sqrt(eps + v^)     (eps inside), or
-    theta_k = theta_{k-1} - step_k m^ / (sqrt(v^) + eps)   (eps outside).
-
-In the raw sums M_k = sum_{j<=k} b1^(k-j) g_j and V = sum b2^(k-j) g_j^2 the
-update is ``scale_k M_k / (sqrt(V + inside_k) + outside_k)``
-(:meth:`Algorithm.normal_form`); two algorithms with the same hyperparameters
-do the same steps exactly when their normal forms agree.
+So that the empirical side can run exactly the analysed update and name how it differs from
+``torch.optim``'s (docs/theory.md, "The analysed algorithms").
 """
 
 from __future__ import annotations
@@ -40,8 +24,7 @@ SEED = "Surendran, Godichon-Baggioni, Le Corff, AISTATS 2025 (arXiv 2410.16750);
 
 @dataclass(frozen=True)
 class Hyperparameter:
-    """A hyperparameter: its theory ``symbol`` (a registered name), the
-    ``torch`` keyword it corresponds to ("" when torch has none) and its role."""
+    """A hyperparameter: its theory ``symbol`` (registered), ``torch`` keyword ("" if none) and ``role``."""
 
     symbol: str
     torch: str
@@ -50,7 +33,7 @@ class Hyperparameter:
 
 @dataclass(frozen=True)
 class State:
-    """m_k, v_k (arrays of the parameters' shape) after ``k`` steps."""
+    """The moments after ``k`` steps: ``m`` = m_k and ``v`` = v_k, arrays of the parameters' shape."""
 
     m: np.ndarray
     v: np.ndarray
@@ -59,9 +42,14 @@ class State:
 
 @dataclass(frozen=True)
 class Algorithm:
-    """One adaptive update (module docstring). Expressions are SymPy in ``k`` and
-    the hyperparameters' symbols; ``b1 = first_moment_decay``, ``c_m =
-    gradient_weight``, ``b2 = second_moment_decay``, ``c_v = square_weight``."""
+    """One adaptive update, per coordinate, as data.
+
+    m_k = b1 m_{k-1} + c_m g_k, v_k = b2 v_{k-1} + c_v g_k^2 (m_0 = 0, v_0 = ``initial_v``) and
+    theta_k = theta_{k-1} - step_k m^ / sqrt(eps + v^) or / (sqrt(v^) + eps), with b1 =
+    ``first_moment_decay``, c_m = ``gradient_weight``, b2 = ``second_moment_decay``, c_v =
+    ``square_weight``, step_k = ``step_size`` (SymPy in k and the hyperparameters); every field
+    is described in docs/theory.md, "The analysed algorithms".
+    """
 
     name: str
     optimizer: str
@@ -88,13 +76,21 @@ class Algorithm:
         return tuple(h.symbol for h in self.hyperparameters)
 
     def assumption(self) -> Assumption:
-        """The ``algorithm`` assumption of a theorem about this algorithm."""
+        """The ``algorithm`` assumption of a theorem about this algorithm.
+
+        Returns:
+            An assumption whose statement is the update in LaTeX.
+        """
         return Assumption("algorithm", self.title, self.update_latex)
 
     # ------------------------------------------------------------------ comparison
     def normal_form(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
-        """(scale_k, inside_k, outside_k): the update is scale_k M_k / (sqrt(V + inside_k)
-        + outside_k) in the raw sums M_k, V (V = V_{k-1} when ``delayed``)."""
+        """The update in the raw sums M_k = sum_j b1^(k-j) g_j and V = sum_j b2^(k-j) g_j^2.
+
+        Returns:
+            (scale_k, inside_k, outside_k): the step is scale_k M_k / (sqrt(V + inside_k) + outside_k),
+            V = V_{k-1} when ``delayed``; equal normal forms, equal steps.
+        """
         b2, c_v = self.second_moment_decay, self.square_weight
         used = k - 1 if self.delayed else k
         bc1 = 1 - self.first_moment_decay**k if self.first_moment_bias_correction else sp.Integer(1)
@@ -108,9 +104,15 @@ class Algorithm:
         return tidy(scale), tidy(inside), tidy(outside)
 
     def differences(self, other: Algorithm) -> tuple[str, ...]:
-        """Every detail in which ``other`` differs from this algorithm, each as "label: what
-        each does", then "net effect: ..." on the step at equal hyperparameters (empty
-        when they are the same)."""
+        """Every detail in which another algorithm differs from this one.
+
+        Args:
+            other: The other algorithm (e.g. torch's).
+
+        Returns:
+            "label: what each does" per detail, then "net effect at equal hyperparameters:
+            ..." on the step (:meth:`normal_form`); empty when they are the same.
+        """
         out = []
         if self.delayed != other.delayed:
             out.append(
@@ -158,18 +160,45 @@ class Algorithm:
         return tuple(out)
 
     def difference_labels(self, other: Algorithm) -> tuple[str, ...]:
-        """The labels of :meth:`differences` (without the net effect)."""
+        """The labels of :meth:`differences`, without the net effect.
+
+        Args:
+            other: The other algorithm.
+
+        Returns:
+            The labels (e.g. ``"eps placement"``).
+        """
         return tuple(d.split(":")[0] for d in self.differences(other) if not d.startswith("net effect"))
 
     # ------------------------------------------------------------------ reference run
     def initial_state(self, shape: tuple[int, ...], **values: float) -> State:
-        """m_0 = 0, v_0 = ``initial_v`` at ``values``."""
+        """The state before the first step: m_0 = 0, v_0 = ``initial_v``.
+
+        Args:
+            shape: The parameters' shape.
+            **values: The hyperparameters ``initial_v`` needs.
+
+        Returns:
+            The state at k = 0.
+        """
         v0 = self._value(self.initial_v, values)
         return State(np.zeros(shape), np.full(shape, v0, dtype=float), 0)
 
     def update(self, x: np.ndarray, g: np.ndarray, state: State, **values: float) -> tuple[np.ndarray, State]:
-        """One step theta_k from theta_{k-1} = ``x`` and g_k = ``g`` (numpy reference,
-        float64): returns theta_k and the new state. ``values`` give the hyperparameters."""
+        """One step theta_k from theta_{k-1}: the float64 numpy reference of the update.
+
+        Args:
+            x: theta_{k-1}.
+            g: The gradient g_k.
+            state: The state after k - 1 steps.
+            **values: The hyperparameters (every name of :attr:`symbols`).
+
+        Returns:
+            (theta_k, the state after k steps).
+
+        Raises:
+            MissingConstantError: A hyperparameter has no value.
+        """
         missing = [name for name in self.symbols if name not in values]
         if missing:
             raise MissingConstantError(f"{self.name}: missing value for {', '.join(missing)}")

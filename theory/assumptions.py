@@ -1,8 +1,7 @@
-"""Assumptions of the theorems: an id, a statement, the constants it
-introduces and the constraints between them, checkable on concrete values.
+"""Assumptions of the theorems: an id, a statement, the constants it introduces and their constraints.
 
-The ids are explained in docs/theory.md ("Assumptions"); the empirical
-checks refer to ids, never to the display names.
+Each is checkable on concrete values. The ids are explained in docs/theory.md
+("Assumptions"); the empirical checks refer to ids, never to the display names.
 """
 
 from __future__ import annotations
@@ -38,16 +37,21 @@ IDS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Constraint:
-    """A relation between constants, ``lhs <= rhs`` (``lhs < rhs`` when ``strict``),
-    with a readable name.
+    """A relation between constants, ``lhs <= rhs`` (``lhs < rhs`` when ``strict``), with a readable name.
 
-    ``strict``: the theorem needs ``lhs < rhs``; at concrete values it holds when
-    lhs < rhs - TOLERANCE |rhs| (a strict relation keeps a margin beyond rounding,
-    where a non-strict one allows rounding: :func:`theory.checks.holds`).
-    ``defines``: the bound's expression itself needs the relation (outside it the
-    expression is negative, complex or undefined, e.g. N~ = N - beta1/(1 - beta1) > 0),
-    not only its proof: :func:`theory.attribution`, which examines a bound outside
-    the theorem's conditions, still checks these.
+    At concrete values a non-strict relation allows rounding and a strict one keeps a
+    margin beyond it (:func:`theory.checks.holds`; docs/theory.md, "Evaluating a bound").
+
+    Attributes:
+        lhs: The left side, an expression in the constants.
+        rhs: The right side, an expression in the constants.
+        description: What the relation is, for messages.
+        strict: The theorem needs ``lhs < rhs``: at concrete values it holds when
+            lhs < rhs - TOLERANCE |rhs|.
+        defines: The bound's expression itself needs the relation (outside it the
+            expression is negative, complex or undefined, e.g. N~ = N - beta1/(1 - beta1) > 0),
+            not only its proof: :func:`theory.attribution`, which examines a bound
+            outside the theorem's conditions, still checks these.
     """
 
     lhs: sp.Expr
@@ -62,11 +66,23 @@ class Constraint:
         return "<" if self.strict else "<="
 
     def relation(self) -> sp.Rel:
+        """The constraint as a SymPy relation.
+
+        Returns:
+            ``lhs < rhs`` when strict, else ``lhs <= rhs``, unevaluated.
+        """
         return (sp.Lt if self.strict else sp.Le)(self.lhs, self.rhs, evaluate=False)
 
     def violation(self, values: Mapping[str, float]) -> str | None:
-        """A message when the relation fails at ``values`` (None when it holds or
-        when not every constant it needs is given)."""
+        """Why the relation fails at some values, if it does.
+
+        Args:
+            values: Constant name -> value.
+
+        Returns:
+            A message when the relation fails at ``values``; None when it holds or when
+            not every constant it needs is given.
+        """
         sides = checks.constraint_sides(self.lhs, self.rhs, values)
         if sides is None:
             return None
@@ -76,7 +92,15 @@ class Constraint:
         return self.message(left, right)
 
     def message(self, left: float, right: float) -> str:
-        """Why the relation fails with sides ``left`` and ``right``."""
+        """Why the relation fails with the given sides.
+
+        Args:
+            left: The left side's value.
+            right: The right side's value.
+
+        Returns:
+            The description, the relation and both values (every digit when they agree to 6).
+        """
         negation = ">=" if self.strict else ">"
         shown = f"{left:.6g}", f"{right:.6g}"
         if shown[0] == shown[1]:  # equal to 6 digits: show every digit
@@ -89,7 +113,13 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Violation:
-    """One failed check: which assumption (its id and display name), and why."""
+    """One failed check: which assumption, and why.
+
+    Attributes:
+        id: The assumption's id (one of :data:`IDS`, or ``"domain"``).
+        assumption: The assumption's display name.
+        message: Why the check failed, with the values.
+    """
 
     id: str
     assumption: str
@@ -100,10 +130,16 @@ class Violation:
 class Assumption:
     """A hypothesis of a theorem.
 
-    ``id`` is one of :data:`IDS`; ``constants`` are the symbols it introduces
-    (their domains, from :mod:`theory.symbols`, are checked too);
-    ``constraints`` are relations between constants that concrete values must
-    satisfy.
+    Attributes:
+        id: One of :data:`IDS`.
+        name: A display name.
+        statement: The hypothesis in LaTeX.
+        constants: The symbols it introduces (their domains, from :mod:`theory.symbols`,
+            are checked too).
+        constraints: Relations between constants that concrete values must satisfy.
+
+    Raises:
+        ValueError: ``id`` is not one of :data:`IDS`.
     """
 
     id: str
@@ -117,10 +153,16 @@ class Assumption:
             raise ValueError(f"unknown assumption id {self.id!r}; known ids: {', '.join(IDS)}")
 
     def check(self, values: Mapping[str, float]) -> list[Violation]:
-        """Violations of this assumption at ``values`` (keys: symbol names).
+        """Violations of this assumption at some values.
 
-        Constants without a value are not checked here (the bound reports
-        them as missing).
+        Constants without a value are not checked here (the bound reports them as missing).
+        The domains of its constants are checked first; the constraints only when they pass.
+
+        Args:
+            values: Symbol name -> value.
+
+        Returns:
+            The violations, empty when the assumption holds at ``values``.
         """
         out = []
         for sym in self.constants:

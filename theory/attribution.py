@@ -1,17 +1,7 @@
-"""Which part of a bound carries its value (docs/theory.md, "Where a bound's
+"""Which part of a bound carries its value: its terms and the elasticities of its constants.
+
+Both views are exact at the given constants (docs/theory.md, "Where a bound's
 value comes from").
-
-Two views, both exact at the given constants:
-
-* the **terms**: the bound written as a sum of terms (products distributed
-  over sums, except sums in n alone such as 1 + log n), each with its value
-  and its share of the bound;
-* the **elasticities** d log(bound) / d log(c) of every constant c: a bound
-  proportional to c^p has elasticity p, so a constant with elasticity 1
-  carries the bound linearly (c ten times smaller, bound ten times smaller).
-  Besides the constants themselves: 1 - beta1, 1/(1 - beta2) (the natural
-  scales of the Adam parameters near 1) and each log factor log(x), scaled as
-  a whole.
 
 Example::
 
@@ -56,8 +46,14 @@ MAX_TERMS = 16
 
 @dataclass(frozen=True)
 class Term:
-    """One additive term of a bound: a readable ``name``, its ``expr``, its
-    ``value`` at the constants and its ``share`` = value / bound."""
+    """One additive term of a bound.
+
+    Attributes:
+        name: A readable name from the constants it contains (e.g. "L sigma2 term (log n)").
+        expr: The term.
+        value: Its value at the constants.
+        share: value / bound.
+    """
 
     name: str
     expr: sp.Expr
@@ -67,8 +63,15 @@ class Term:
 
 @dataclass(frozen=True)
 class Elasticity:
-    """d log(bound) / d log(quantity) at the constants; ``quantity`` is a constant's
-    name, ``1 - beta1``, ``1/(1 - beta2)`` or a log factor such as ``log(n)``."""
+    """The elasticity d log(bound) / d log(quantity) at the constants.
+
+    A bound proportional to c^p has elasticity p in c.
+
+    Attributes:
+        quantity: A constant's name, ``1 - beta1``, ``1/(1 - beta2)`` or a log factor
+            such as ``log(n)``.
+        value: The elasticity.
+    """
 
     quantity: str
     value: float
@@ -76,8 +79,14 @@ class Elasticity:
 
 @dataclass(frozen=True)
 class Attribution:
-    """The bound's ``value`` at the constants, its additive ``terms`` (largest first)
-    and the ``elasticities`` of every constant (largest in absolute value first)."""
+    """Where a bound's value comes from, at given constants.
+
+    Attributes:
+        bound: The bound's name.
+        value: The bound's value at the constants.
+        terms: Its additive terms, largest first.
+        elasticities: The elasticities of every constant, largest in absolute value first.
+    """
 
     bound: str
     value: float
@@ -90,7 +99,17 @@ class Attribution:
         return self.terms[0]
 
     def elasticity(self, quantity: str) -> float:
-        """The elasticity of ``quantity`` (a name as in :attr:`elasticities`)."""
+        """The elasticity of one quantity.
+
+        Args:
+            quantity: A name as in :attr:`elasticities` (e.g. ``"L"``, ``"1 - beta1"``, ``"log(n)"``).
+
+        Returns:
+            d log(bound) / d log(quantity).
+
+        Raises:
+            KeyError: No elasticity of that name (the known names are listed).
+        """
         for e in self.elasticities:
             if e.quantity == quantity:
                 return e.value
@@ -99,7 +118,11 @@ class Attribution:
         )
 
     def as_dict(self) -> dict:
-        """JSON-ready: value, terms (name, expr, value, share), elasticities."""
+        """The attribution, JSON-ready.
+
+        Returns:
+            ``{"bound", "value", "terms": [{name, expr, value, share}], "elasticities": {quantity: value}}``.
+        """
         return {
             "bound": self.bound,
             "value": self.value,
@@ -111,7 +134,11 @@ class Attribution:
         }
 
     def table(self) -> str:
-        """Two Markdown tables: the terms with their shares, the elasticities."""
+        """The attribution as Markdown.
+
+        Returns:
+            Two tables: the terms with their shares, then the elasticities.
+        """
         rows = ["| term | value | share |", "|---|---|---|"]
         rows += [f"| {t.name} | {t.value:.4g} | {t.share:.1%} |" for t in self.terms]
         rows += ["", "| quantity | d log bound / d log quantity |", "|---|---|"]
@@ -120,12 +147,27 @@ class Attribution:
 
 
 def attribution(bound: Bound, **values: float) -> Attribution:
-    """The terms and elasticities of ``bound`` at ``values`` (every constant of its
-    expression; the theorem's conditions are not checked, so a bound can be
-    examined where it does not apply, e.g. a step above the step limit, except
-    those its expression needs: a ``defines`` constraint such as
-    N~ = N - beta1/(1 - beta1) > 0). Missing, unknown or out-of-domain values and a
-    broken ``defines`` constraint raise a :class:`theory.TheoryError`."""
+    """The terms and elasticities of a bound at given constants.
+
+    The theorem's conditions are not checked, so a bound can be examined where it does
+    not apply (e.g. a step above the step limit), except those its expression needs:
+    a ``defines`` constraint such as N~ = N - beta1/(1 - beta1) > 0. A Piecewise bound
+    uses the branch that holds.
+
+    Args:
+        bound: The bound.
+        **values: Symbol name -> value, for every constant of its expression.
+
+    Returns:
+        The bound's value, its terms (products distributed over sums, except sums in n
+        alone such as 1 + log n and sums of hyperparameters such as 1 - beta1) and the
+        elasticity c (d bound/dc) / bound of every constant c (beta1 and beta2 through
+        1 - beta1 and 1/(1 - beta2); each log factor scaled as a whole).
+
+    Raises:
+        TheoryError: Missing, unknown or out-of-domain values, a broken ``defines``
+            constraint, or a bound that is zero or not finite there.
+    """
     clean = _values(bound, values)
     expr = _branch(bound.expr, clean)
     terms = split_terms(expr)
@@ -143,9 +185,16 @@ def attribution(bound: Bound, **values: float) -> Attribution:
 
 
 def split_terms(expr: sp.Expr, limit: int = MAX_TERMS) -> list[sp.Expr]:
-    """``expr`` as a list of terms summing to it: sums are split and products are
-    distributed over their sums, except sums in n alone (1 + log n stays one
-    factor) and products whose distribution would give more than ``limit`` terms."""
+    """An expression as a list of terms summing to it.
+
+    Args:
+        expr: The expression.
+        limit: The most terms; a product whose distribution would give more is kept whole.
+
+    Returns:
+        The terms: sums are split and products are distributed over their sums, except
+        sums in n alone (1 + log n stays one factor).
+    """
     expr = sp.sympify(expr)
     if expr.is_Add:
         parts = [t for a in expr.args for t in split_terms(a, limit)]
@@ -160,8 +209,11 @@ def split_terms(expr: sp.Expr, limit: int = MAX_TERMS) -> list[sp.Expr]:
 
 
 def _splits(factor: sp.Expr) -> bool:
-    """A sum worth distributing over: it holds a naming constant or a log factor, and is not
-    a sum in n alone (1 + log n) nor of hyperparameters alone (1 - beta1)."""
+    """Whether a sum is worth distributing over.
+
+    It holds a naming constant or a log factor, and is not a sum in n alone (1 + log n)
+    nor of hyperparameters alone (1 - beta1).
+    """
     free = factor.free_symbols
     return factor.is_Add and not free <= {S.n} and bool(free & set(NAMING) or factor.has(sp.log))
 
@@ -212,9 +264,11 @@ def _names(terms: list[sp.Expr]) -> list[str]:
 
 
 def _name(term: sp.Expr) -> str:
-    """ "d R^2 term x log(beta2)": the naming constants of the numerator with their
-    powers (constants inside a log do not count), then the log factors (log n shown
-    as "(log n)")."""
+    """A term's name, e.g. "d R^2 term x log(beta2)".
+
+    The naming constants of the numerator with their powers (constants inside a log do
+    not count), then the log factors (log n shown as "(log n)").
+    """
     logs = _logs(term)
     plain = term.xreplace({lg: sp.Dummy() for lg in logs})
     powers = sp.Mul.make_args(plain)
@@ -241,8 +295,11 @@ def _logs(expr: sp.Expr) -> list[sp.Expr]:
 
 
 def _elasticities(expr: sp.Expr, values: Mapping[sp.Symbol, float], total: float) -> list[Elasticity]:
-    """c (d bound/dc) / bound for every constant c with c != 0 (beta1 and beta2 through
-    1 - beta1 and 1/(1 - beta2)) and for each log factor (scaled by t, derivative at t = 1)."""
+    """The elasticity c (d bound/dc) / bound of every constant c with c != 0.
+
+    beta1 and beta2 enter through 1 - beta1 and 1/(1 - beta2); each log factor is
+    scaled by t, with the derivative taken at t = 1.
+    """
     out = []
     for sym in sorted(expr.free_symbols, key=lambda s: s.name):
         slope = _evaluate(sp.diff(expr, sym), values)

@@ -1,5 +1,8 @@
-"""The :class:`Bound` object: a proved upper bound with its left-hand side,
-assumptions, reference, tightness flag and derivation steps."""
+"""The :class:`Bound` object: a proved upper bound with its left-hand side, assumptions and reference.
+
+A bound also carries its tightness flag and derivation steps; how a bound is
+evaluated and checked: docs/theory.md, "Evaluating a bound".
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,13 @@ __all__ = ["Bound", "Named", "NumpyBound", "Step", "check_domains"]
 
 @dataclass(frozen=True)
 class Step:
-    """One step of a derivation: the statement reached and why it holds."""
+    """One step of a derivation: the statement reached and why it holds.
+
+    Attributes:
+        title: The step's name (e.g. "descent lemma").
+        justification: Why it holds, in one line.
+        statement: The statement reached, a SymPy relation or expression.
+    """
 
     title: str
     justification: str
@@ -39,8 +48,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Named:
-    """A named sub-expression, for display only: ``symbol`` stands for ``expr``
-    (e.g. J_e, the Jacobian bound of the encoder); ``meaning`` says what it bounds."""
+    """A named sub-expression, for display only: ``symbol`` stands for ``expr``.
+
+    Attributes:
+        symbol: The name (e.g. J_e, the Jacobian bound of the encoder).
+        expr: What it stands for.
+        meaning: What it bounds, in words.
+    """
 
     symbol: sp.Symbol
     expr: sp.Expr
@@ -51,27 +65,38 @@ class Named:
 class Bound:
     """An upper bound ``lhs <= expr`` proved under ``assumptions``.
 
-    ``lhs`` says what is bounded (observable and weights over the iterates);
-    ``tight`` is True only when the constants are exactly the published or
-    derived ones (no loosened step); ``step_limit`` is the largest admissible
-    step constant C_gamma (None when the theorem has no such condition);
-    ``definitions`` records substitutions already made (e.g.
-    sigma2 = sigma2_data/B + sigma2_mc/(B K)). ``order`` is the leading order
-    in n when the theorem states it (None: derived from ``expr``);
-    ``same_order_as`` names a bound with the same leading order (a
-    specialisation by n-free substitutions), whose rate is reused.
-    ``condition_constants`` appear only in the theorem's conditions (e.g.
-    gamma_max <= 1/L) and must be given to evaluate it all the same.
-    ``algorithm`` describes the adaptive update the theorem analyses (None for
-    the SGD theorems, whose update is stated by their ``algorithm`` assumption).
-    ``named`` are sub-expressions with names (a model's Jacobian and Hessian
-    bounds, and display forms of the definitions), used to write the bound
-    readably (:mod:`theory.readable`); they do not change ``expr``.
-    ``unexpanded`` is the bound before its ``definitions`` were substituted
-    (``expr`` is it with them substituted; None when there are none).
-    ``numeric`` rewrites an expression of the bound for float evaluation
-    (:meth:`float_form`; None: as it is), where the exact form would lose its
-    digits to cancellation (e.g. :func:`theory.theorems.biased.float_safe`).
+    Attributes:
+        name: The theorem's name.
+        expr: The bound, an expression in the constants (and n).
+        assumptions: The hypotheses of the theorem.
+        reference: Where the theorem is proved (or "derived here").
+        tight: True only when the constants are exactly the published or derived
+            ones (no loosened step).
+        steps: The derivation, step by step.
+        lhs: What is bounded: the observable and its weights over the iterates
+            (docs/theory.md, "What a bound bounds").
+        step_limit: The largest admissible step constant C_gamma (None when the
+            theorem has no such condition).
+        definitions: Substitutions already made (e.g. sigma2 = sigma2_data/B + sigma2_mc/(B K)).
+        notes: Remarks shown by :meth:`explain`.
+        model: The model name.
+        optimizer: The optimizer name.
+        variant: The variant name ("" for the default).
+        order: The leading order in n when the theorem states it (None: derived from ``expr``).
+        same_order_as: A bound with the same leading order (a specialisation by n-free
+            substitutions), whose rate is reused.
+        condition_constants: Constants that appear only in the theorem's conditions
+            (e.g. gamma_max <= 1/L) and must be given to evaluate it all the same.
+        algorithm: The adaptive update the theorem analyses (None for the SGD
+            theorems, whose update is stated by their ``algorithm`` assumption).
+        named: Sub-expressions with names (a model's Jacobian and Hessian bounds,
+            display forms of the definitions), used to write the bound readably
+            (:mod:`theory.readable`); they do not change ``expr``.
+        unexpanded: The bound before its ``definitions`` were substituted (None when
+            there are none).
+        numeric: Rewrites an expression of the bound for float evaluation
+            (:meth:`float_form`; None: as it is), where the exact form would lose its
+            digits to cancellation (e.g. :func:`theory.theorems.biased.float_safe`).
     """
 
     name: str
@@ -98,15 +123,24 @@ class Bound:
     # ------------------------------------------------------------------ constants
     @cached_property
     def constants(self) -> tuple[str, ...]:
-        """Names of the free symbols of ``expr``, of the step limit and of the
-        condition constants, sorted: every value :meth:`evaluate` needs."""
+        """Every value :meth:`evaluate` needs, sorted.
+
+        The names of the free symbols of ``expr``, of the step limit and of the condition constants.
+        """
         syms = set(self.expr.free_symbols) | set(self.condition_constants)
         if self.step_limit is not None:
             syms |= self.step_limit.free_symbols
         return tuple(sorted(sym.name for sym in syms))
 
     def check(self, values: Mapping[str, float]) -> list[Violation]:
-        """Every assumption violated at ``values`` (domains first, then constraints)."""
+        """Every assumption violated at some values (domains first, then constraints).
+
+        Args:
+            values: Symbol name -> value.
+
+        Returns:
+            The violations; the constraints are checked only when every domain holds.
+        """
         out: list[Violation] = []
         for name, value in values.items():
             if name in S.REGISTRY:
@@ -125,8 +159,14 @@ class Bound:
         return tuple((a.id, con) for a in self.assumptions for con in a.constraints)
 
     def check_arrays(self, values: Mapping[str, np.ndarray]) -> None:
-        """Vectorised :meth:`check`: raise :class:`AssumptionViolation` at the first
-        point where a domain or a constraint fails."""
+        """Vectorised :meth:`check`: raise at the first point where a domain or a constraint fails.
+
+        Args:
+            values: Symbol name -> array (broadcasting).
+
+        Raises:
+            AssumptionViolation: At the first refused point, naming the assumption.
+        """
         check_domains(values)
         arrays = {k: np.asarray(v, dtype=float) for k, v in values.items()}
         shape = np.broadcast_shapes(*(a.shape for a in arrays.values()))
@@ -137,10 +177,18 @@ class Bound:
             )
 
     def upper_limits(self, names: set[str]) -> tuple[tuple[str, sp.Expr], ...]:
-        """The constraints x <= rhs with a constant x of ``names`` on the left (C_gamma
-        below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, ...), one per x, in
-        an order where every rhs needs only constants of ``names`` that are no left
-        side or come earlier: the order in which a sampler can draw x below rhs."""
+        """The constraints x <= rhs with a constant x of ``names`` on the left, in drawing order.
+
+        E.g. C_gamma below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1.
+
+        Args:
+            names: The constants a sampler draws.
+
+        Returns:
+            (x, rhs) pairs, one per x, ordered so that every rhs needs only constants of
+            ``names`` that are no left side or come earlier: the order in which a sampler
+            can draw x below rhs.
+        """
         pairs = [
             (con.lhs.name, con.rhs)
             for assumption in self.assumptions
@@ -169,14 +217,20 @@ class Bound:
         return clean
 
     def evaluate(self, **values: float) -> float:
-        """The bound's value at ``values`` (keys are symbol names).
+        """The bound's value at some constants.
 
-        Raises :class:`MissingConstantError` naming every constant without a
-        value, :class:`UnknownNameError` for a name that is no symbol, and
-        :class:`AssumptionViolation` for a value that is not a real number,
-        lies outside its domain (negative, NaN, not an integer where one is
-        needed, too large for a float) or breaks a constraint (e.g.
-        C_gamma > 1/L).
+        Args:
+            **values: Symbol name -> value, for every name of :attr:`constants`.
+
+        Returns:
+            The bound, a finite float >= 0.
+
+        Raises:
+            MissingConstantError: A constant has no value (every one is named).
+            UnknownNameError: A name is no symbol of the bound.
+            AssumptionViolation: A value that is not a real number, lies outside its domain
+                (negative, NaN, not an integer where one is needed, too large for a float) or
+                breaks a constraint (e.g. C_gamma > 1/L), or a bound that is not finite and >= 0.
         """
         clean = self._clean(values)
         missing = [name for name in self.constants if name not in clean]
@@ -203,14 +257,24 @@ class Bound:
         return result
 
     def numpy(self) -> NumpyBound:
-        """A vectorised numpy callable of ``expr`` that checks what :meth:`evaluate`
-        checks at every point and raises at the first refused one
-        (:class:`theory.vectorised.NumpyBound`; ``.masked`` gives NaN with a mask
-        instead, ``.raw`` leaves the theorem's conditions aside)."""
+        """A vectorised numpy callable of ``expr`` that checks what :meth:`evaluate` checks.
+
+        Returns:
+            A :class:`theory.vectorised.NumpyBound`, which raises at the first refused
+            point; ``.masked`` gives NaN with a mask instead, ``.raw`` leaves the theorem's
+            conditions aside.
+        """
         return self._numpy
 
     def float_form(self, expr: sp.Expr | None = None) -> sp.Expr:
-        """``expr`` (default: the bound's) as floats evaluate it: :attr:`numeric` applied."""
+        """An expression of the bound as floats evaluate it.
+
+        Args:
+            expr: The expression (default: the bound's).
+
+        Returns:
+            ``expr`` with :attr:`numeric` applied (``expr`` itself when there is none).
+        """
         expr = self.expr if expr is None else expr
         return expr if self.numeric is None else self.numeric(expr)
 
@@ -223,12 +287,21 @@ class Bound:
     # ---------------------------------------------------------------- structure
     @property
     def has_rate(self) -> bool:
-        """False when the bound depends on the steps only through their sums
-        S1, S2 (no leading order in n without a schedule)."""
+        """Whether the bound has a leading order in n of its own.
+
+        False when it depends on the steps only through their sums S1, S2 (the rate is the schedule's).
+        """
         return self.order is not None or not (self.expr.free_symbols & {S1, S2})
 
     def rate(self) -> sp.Expr:
-        """Leading order in n with constants dropped, e.g. ``log(n)/sqrt(n)``."""
+        """Leading order in n with constants dropped, e.g. ``log(n)/sqrt(n)``.
+
+        Returns:
+            The order the theorem states, else :func:`theory.orders.leading_order` of ``expr``.
+
+        Raises:
+            TheoryError: The bound has no rate of its own (:attr:`has_rate` is False).
+        """
         return self._rate
 
     @cached_property
@@ -246,11 +319,18 @@ class Bound:
 
     @cached_property
     def optimal_step(self) -> sp.Expr:
-        """The C_gamma minimising ``expr``, clipped to the step limit (closed form)."""
+        """The C_gamma minimising ``expr``, clipped to the step limit (closed form, :mod:`theory.optimum`)."""
         return optimal_step(self.expr, self.step_limit, self.name)
 
     def substitute(self, **values: float | sp.Expr) -> Bound:
-        """The same bound with some constants replaced (numbers or expressions)."""
+        """The same bound with some constants replaced.
+
+        Args:
+            **values: Symbol name -> number or expression.
+
+        Returns:
+            A new bound; it keeps its rate when no value contains n.
+        """
         subs = {S.get(key): sp.sympify(v) for key, v in values.items()}
         limit = None if self.step_limit is None else self.step_limit.subs(subs)
         keeps_order = not any(v.has(S.n) for v in subs.values())
@@ -264,12 +344,20 @@ class Bound:
         )
 
     def latex(self) -> str:
-        """``lhs \\le expr`` in LaTeX."""
+        r"""The bound in LaTeX.
+
+        Returns:
+            ``lhs \le expr``.
+        """
         return rf"{self.lhs.latex} \le {to_latex(self.expr)}"
 
     def explain(self) -> str:
-        """The statement, assumptions, every derivation step with its one-line
-        justification, the final form, the rate and the reference."""
+        """The theorem as text, for a reader.
+
+        Returns:
+            The statement, assumptions, definitions, every derivation step with its one-line
+            justification, the final form, the rate, notes and the reference.
+        """
         lines = [f"{self.name}  ({'tight' if self.tight else 'loose'} constants)", ""]
         lines.append("Assumptions:")
         lines += [f"  - [{a.id}] {a.name}: {a.statement}" for a in self.assumptions]

@@ -1,10 +1,9 @@
-"""The theorem catalogue: every (model, optimizer, variant) and the function
-that builds its :class:`~theory.bound.Bound` (docs/theory.md, "The theorems").
+"""The theorem catalogue: every (model, optimizer, variant) and the function that builds its bound.
 
-Generic theorems are built in :mod:`theory.theorems`; a model's bound is a
-generic theorem specialised to the model's explicit constants and variance
-(:func:`theory.models.common.specialise`). The model and optimizer names
-below are the only list of them in the package.
+Generic theorems are built in :mod:`theory.theorems`; a model's bound is a generic
+theorem specialised to the model's explicit constants and variance
+(:func:`theory.models.common.specialise`). The model and optimizer names below are
+the only list of them in the package (docs/theory.md, "The theorems").
 """
 
 from __future__ import annotations
@@ -28,8 +27,10 @@ Builder = Callable[..., "Bound"]
 
 @lru_cache(maxsize=1)
 def _theorems() -> dict[str, ModuleType]:
-    """The theorem modules, imported on the first request for a bound (``import theory``
-    builds nothing and imports no SymPy)."""
+    """The theorem modules, imported on the first request for a bound.
+
+    ``import theory`` builds nothing and imports no SymPy.
+    """
     from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd
 
     return {
@@ -157,27 +158,40 @@ CATALOG |= {
 
 
 def registered() -> tuple[tuple[str, str, str], ...]:
-    """Every registered (model, optimizer, variant), in a stable order."""
+    """Every registered (model, optimizer, variant), in a stable order.
+
+    Returns:
+        The keys of the catalogue, sorted by model, optimizer (in the order of
+        :data:`MODELS`, :data:`OPTIMIZERS`) and variant ("" for the default).
+    """
     model_order = {m: i for i, m in enumerate(MODELS)}
     optimizer_order = {o: i for i, o in enumerate(OPTIMIZERS)}
     return tuple(sorted(CATALOG, key=lambda t: (model_order[t[0]], optimizer_order[t[1]], t[2])))
 
 
 def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = None, **options) -> Bound:
-    """The bound of ``model`` trained with ``optimizer``.
+    """The bound of a model trained with an optimizer, built once and cached.
 
-    ``model`` in generic, linear, gaussian, beta, iwae, bbvi; ``optimizer`` in
-    sgd, adam, adagrad; ``variant`` picks a form where there are several
-    (``"schedule"``: SGD under any steps; ``"growth"``: SGD under any steps with
-    the noise growing with the gradient; ``"projected"``: projected SGD;
-    ``"defossez"``: Défossez et al.'s Adam; ``"aposteriori"``: Adam or Adagrad
-    as preconditioned SGD with measured preconditioner extremes;
-    ``"biased"``: biased gradients).
-    Options go to the builder: ``expand`` (model bounds: substitute the
-    model's L, M, R; default True), ``alpha`` (generic SGD: the step-decay
-    exponent, or "symbolic"), ``alpha_bias`` (generic biased: the bias-decay
-    exponent), ``K_growth`` (IWAE biased: the sample-growth exponent).
-    Unknown names raise :class:`UnknownNameError` listing the valid ones.
+    Args:
+        model: One of generic, linear, gaussian, beta, iwae, bbvi.
+        optimizer: One of sgd, adam, adagrad.
+        variant: A form where there are several (None or "" for the default):
+            ``"schedule"`` (SGD under any steps), ``"growth"`` (SGD under any steps with
+            the noise growing with the gradient), ``"projected"`` (projected SGD),
+            ``"defossez"`` (Défossez et al.'s Adam), ``"aposteriori"`` (Adam or Adagrad
+            as preconditioned SGD with measured preconditioner extremes), ``"biased"``
+            (biased gradients). docs/theory.md describes each theorem.
+        **options: Go to the builder: ``expand`` (model bounds: substitute the model's
+            L, M, R; default True), ``alpha`` (generic SGD: the step-decay exponent, or
+            "symbolic"), ``alpha_bias`` (generic biased: the bias-decay exponent),
+            ``K_growth`` (IWAE biased: the sample-growth exponent).
+
+    Returns:
+        The theorem's :class:`~theory.bound.Bound`.
+
+    Raises:
+        UnknownNameError: An unknown model, optimizer, variant or option, listing the
+            valid ones.
     """
     if model not in MODELS:
         raise UnknownNameError(f"unknown model {model!r}; valid models: {', '.join(MODELS)}")

@@ -1,15 +1,10 @@
-"""The one checker of values against the symbols' domains and the theorems'
-constraints, scalar and vectorised.
+"""The one checker of values against the symbols' domains and the theorems' constraints.
 
-Every input a user gives a bound (``Bound.evaluate``, ``Bound.numpy``,
-``Bound.check``, ``Assumption.check``, the weights of a left-hand side, the
-functions of :mod:`theory.rates`) goes through these functions, so one
-message names the input, the value and what is allowed. A constraint
-``lhs <= rhs`` holds when ``lhs <= rhs + TOLERANCE |rhs|`` (the one tolerance,
-for rounding in the values given); a strict one, ``lhs < rhs``, when
-``lhs < rhs - TOLERANCE |rhs|`` (a margin beyond rounding: at N = 9, beta1 = 0.9
-the float N - beta1/(1 - beta1) is -1.8e-15, and the strict N > beta1/(1 - beta1)
-must refuse it).
+Scalar and vectorised. Every input a user gives a bound (``Bound.evaluate``,
+``Bound.numpy``, ``Bound.check``, ``Assumption.check``, the weights of a left-hand
+side, the functions of :mod:`theory.rates`) goes through these functions, so one
+message names the input, the value and what is allowed. The tolerance of a
+constraint, strict or not: docs/theory.md, "Evaluating a bound".
 """
 
 from __future__ import annotations
@@ -40,7 +35,14 @@ DOMAINS: dict[str, tuple[float, bool, float, bool, str]] = {
 
 
 def describe(info: S.SymbolInfo) -> str:
-    """What values ``info``'s symbol admits, in words."""
+    """What values a symbol admits, in words.
+
+    Args:
+        info: The symbol's registry entry.
+
+    Returns:
+        Its domain's description, with "an integer" for an integer symbol.
+    """
     text = DOMAINS[info.domain][4]
     if info.integer:
         text = text.replace("a finite number", "an integer").replace("a number", "an integer")
@@ -55,9 +57,19 @@ def _shown(value: object) -> str:
 
 
 def real_value(name: str, value: object) -> float:
-    """``value`` as a float, for an input called ``name``; bool, str, complex and
-    other non-real values, and integers too large for a float, raise
-    :class:`AssumptionViolation`."""
+    """A value as a float, for an input of the given name.
+
+    Args:
+        name: The input's name, for the message.
+        value: The value given.
+
+    Returns:
+        ``value`` as a float.
+
+    Raises:
+        AssumptionViolation: ``value`` is a bool, str, complex or other non-real value,
+            or an integer too large for a float.
+    """
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | sp.Number):
         raise AssumptionViolation(f"{name} must be a real number, got {_shown(value)}")
     try:
@@ -72,7 +84,20 @@ def real_value(name: str, value: object) -> float:
 
 
 def require_integer(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
-    """``value`` as an int (integral floats accepted) in [minimum, maximum] (None: no end)."""
+    """A value as an int within bounds (integral floats accepted).
+
+    Args:
+        name: The input's name, for the message.
+        value: The value given.
+        minimum: The smallest allowed value (None: no lower end).
+        maximum: The largest allowed value (None: no upper end).
+
+    Returns:
+        ``value`` as an int.
+
+    Raises:
+        AssumptionViolation: ``value`` is not a whole number in [minimum, maximum].
+    """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
         number: float | int = int(value)  # exact, however large
     else:
@@ -88,7 +113,15 @@ def require_integer(name: str, value: object, minimum: int | None = None, maximu
 
 
 def domain_message(name: str, value: float) -> str | None:
-    """Why ``value`` is not admissible for the registered symbol ``name`` (None when it is)."""
+    """Why a value is not admissible for a registered symbol.
+
+    Args:
+        name: The symbol's name (registered in :mod:`theory.symbols`).
+        value: The value, a float.
+
+    Returns:
+        The message, or None when ``value`` is in the symbol's domain.
+    """
     info = S.info(name)
     low, low_open, high, high_open, _ = DOMAINS[info.domain]
     inside = (
@@ -101,8 +134,18 @@ def domain_message(name: str, value: float) -> str | None:
 
 
 def check_scalar(name: str, value: object) -> float:
-    """``value`` as a float inside the domain of the registered symbol ``name``
-    (raises :class:`AssumptionViolation` otherwise)."""
+    """A value as a float inside the domain of a registered symbol.
+
+    Args:
+        name: The symbol's name (registered in :mod:`theory.symbols`).
+        value: The value given.
+
+    Returns:
+        ``value`` as a float.
+
+    Raises:
+        AssumptionViolation: ``value`` is not a real number in the symbol's domain.
+    """
     number = real_value(name, value)
     message = domain_message(name, number)
     if message:
@@ -111,7 +154,15 @@ def check_scalar(name: str, value: object) -> float:
 
 
 def admits_array(name: str, values: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`domain_message`: a boolean array, True where admissible."""
+    """Vectorised :func:`domain_message`.
+
+    Args:
+        name: The symbol's name (registered in :mod:`theory.symbols`).
+        values: An array of values.
+
+    Returns:
+        A boolean array, True where the value is admissible.
+    """
     info = S.info(name)
     low, low_open, high, high_open, _ = DOMAINS[info.domain]
     v = np.asarray(values, dtype=float)
@@ -125,8 +176,17 @@ def admits_array(name: str, values: np.ndarray) -> np.ndarray:
 
 
 def holds(left: float, right: float, strict: bool = False) -> bool:
-    """left <= right up to the relative :data:`TOLERANCE`; with ``strict``,
-    left < right by more than it. False where either side is NaN."""
+    """Whether left <= right up to the relative :data:`TOLERANCE`.
+
+    Args:
+        left: The left side.
+        right: The right side.
+        strict: Demand left < right by more than the tolerance.
+
+    Returns:
+        left <= right + TOLERANCE |right|, or with ``strict`` left < right - TOLERANCE |right|;
+        False where either side is NaN.
+    """
     if math.isnan(left) or math.isnan(right):
         return False
     if strict:
@@ -135,7 +195,16 @@ def holds(left: float, right: float, strict: bool = False) -> bool:
 
 
 def holds_array(left: np.ndarray, right: np.ndarray, strict: bool = False) -> np.ndarray:
-    """Vectorised :func:`holds` (False where either side is NaN)."""
+    """Vectorised :func:`holds`.
+
+    Args:
+        left: The left sides, an array.
+        right: The right sides, broadcasting with ``left``.
+        strict: Demand left < right by more than the tolerance.
+
+    Returns:
+        A boolean array, False where either side is NaN.
+    """
     with np.errstate(invalid="ignore"):
         finite = ~(np.isnan(left) | np.isnan(right))
         if strict:
@@ -150,8 +219,16 @@ def _function(expr: sp.Expr) -> tuple[tuple[str, ...], object]:
 
 
 def expression_values(expr: sp.Expr, values: Mapping[str, object]) -> np.ndarray | None:
-    """``expr`` at ``values`` (floats or broadcasting arrays); None when a
-    constant it needs has no value; NaN where it is undefined."""
+    """An expression at given values.
+
+    Args:
+        expr: The expression.
+        values: Symbol name -> float or array (broadcasting).
+
+    Returns:
+        Its values as an array, NaN where it is undefined; None when a constant it
+        needs has no value.
+    """
     names, func = _function(sp.sympify(expr))
     if any(name not in values for name in names):
         return None
@@ -163,8 +240,17 @@ def expression_values(expr: sp.Expr, values: Mapping[str, object]) -> np.ndarray
 
 
 def constraint_sides(lhs: sp.Expr, rhs: sp.Expr, values: Mapping[str, object]):
-    """(lhs, rhs) of a constraint at ``values`` (floats or broadcasting arrays);
-    None when a constant it needs has no value. NaN where undefined."""
+    """Both sides of a constraint at given values.
+
+    Args:
+        lhs: The left side.
+        rhs: The right side.
+        values: Symbol name -> float or array (broadcasting).
+
+    Returns:
+        (lhs, rhs) as arrays, NaN where undefined; None when a constant they need has
+        no value.
+    """
     left, right = expression_values(lhs, values), expression_values(rhs, values)
     if left is None or right is None:
         return None

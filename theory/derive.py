@@ -1,12 +1,10 @@
-"""Render registered bounds as Markdown derivations (``derivations/*.md``) and the
-table of them all (``derivations/README.md``, :mod:`theory.table`).
+"""Render registered bounds as Markdown derivations (``derivations/*.md``) and their table.
 
-Each page states its result in one line first, then the statement in the
-theorem's own constants with the named sub-expressions below it
-(:mod:`theory.readable`), the analysed algorithm, the assumptions, every
-derivation step, the rate and the reference. :func:`render_one` gives one
-page, :func:`write_derivations` writes all of them (or one). The committed
-files are regenerated and diffed in a test, so they always match the code.
+Each page states its result in one line first, then the statement in the theorem's
+own constants with the named sub-expressions below it (:mod:`theory.readable`), the
+analysed algorithm, the assumptions, every derivation step, the rate and the
+reference (docs/theory.md, "Reading a bound"). The committed files are regenerated
+and diffed in a test, so they always match the code.
 """
 
 from __future__ import annotations
@@ -37,13 +35,15 @@ PLACEHOLDERS = {**PLACEHOLDER_LATEX, BOUND: r"\mathrm{B}_n"}
 
 
 def _latex(expr: sp.Basic, names: dict | None = None) -> str:
-    """LaTeX with log(n) written \\log n."""
+    r"""LaTeX with log(n) written \log n."""
     return to_latex(expr, names).replace(r"\log{\left(n \right)}", r"\log n")
 
 
 def _compact(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, str]]:
-    """Applied placeholder functions (gamma(k), G(k - 1), EF(k)) as indexed symbols:
-    gamma_k, G_{k-1}, E F(theta_k)."""
+    """Applied placeholder functions (gamma(k), G(k - 1), EF(k)) as indexed symbols.
+
+    They are shown as gamma_k, G_{k-1}, E F(theta_k).
+    """
     names: dict[sp.Basic, str] = {}
     table = {}
     for call in sorted(expr.atoms(sp.core.function.AppliedUndef), key=sp.default_sort_key):
@@ -56,7 +56,15 @@ def _compact(expr: sp.Basic) -> tuple[sp.Basic, dict[sp.Basic, str]]:
 
 
 def result_line(b: Bound, r: Readable | None = None) -> str:
-    """The result in one line of plain text: left-hand side <= bound, step condition, rate."""
+    """The result in one line of plain text: left-hand side <= bound, step condition, rate.
+
+    Args:
+        b: The bound.
+        r: Its readable form (default: computed here).
+
+    Returns:
+        The line, in Markdown.
+    """
     r = readable(b) if r is None else r
     names = " (names defined below)" if r.where else ""
     limit = "" if b.step_limit is None else f", for C_gamma <= {sp.sstr(r.shorten(b.step_limit))}"
@@ -65,8 +73,15 @@ def result_line(b: Bound, r: Readable | None = None) -> str:
 
 
 def render(b: Bound) -> str:
-    """A Markdown page: result line, statement, named sub-expressions, algorithm,
-    assumptions, derivation, final form, rate, notes, reference."""
+    """The derivation page of a bound.
+
+    Args:
+        b: The bound.
+
+    Returns:
+        Markdown: result line, statement, named sub-expressions, algorithm, assumptions,
+        derivation, final form, rate, notes, reference.
+    """
     r = readable(b, tuple(step.statement for step in b.steps))
     out = [f"# {b.name}", "", result_line(b, r), ""]
     out += [
@@ -138,8 +153,10 @@ def render(b: Bound) -> str:
 
 
 def _generic_steps(b: Bound) -> tuple[str, int] | None:
-    """(page, count) when the first ``count`` steps of a model's bound are the derivation
-    of a generic theorem, whose page shows them."""
+    """(page, count) when the first ``count`` steps of a model's bound are a generic theorem's derivation.
+
+    That page shows them; None for a generic bound or when no generic derivation matches.
+    """
     if b.model == "generic":
         return None
     best = None
@@ -175,13 +192,33 @@ def _algorithm(b: Bound) -> list[str]:
 
 
 def render_one(model: str, optimizer: str, variant: str | None = None) -> str:
-    """The derivation page of one registered (model, optimizer, variant)."""
+    """The derivation page of one registered (model, optimizer, variant).
+
+    Args:
+        model: The model name.
+        optimizer: The optimizer name.
+        variant: The variant name (None or "" for the default).
+
+    Returns:
+        The page in Markdown (:func:`render`).
+    """
     return render(get_bound(model, optimizer, variant))
 
 
 def page(model: str, optimizer: str, variant: str | None = None) -> tuple[str, str]:
-    """(file name, text) of the page of one registered (model, optimizer, variant);
-    an unknown or unregistered combination raises the error naming the valid choices."""
+    """The file name and text of the page of one registered (model, optimizer, variant).
+
+    Args:
+        model: The model name.
+        optimizer: The optimizer name.
+        variant: The variant name (None or "" for the default).
+
+    Returns:
+        (file name, text).
+
+    Raises:
+        UnknownNameError: An unknown or unregistered combination, naming the valid choices.
+    """
     key = (model, optimizer, variant or "")
     if key not in registered():
         get_bound(model, optimizer, variant or None)  # raises the error naming the valid choices
@@ -192,10 +229,19 @@ def page(model: str, optimizer: str, variant: str | None = None) -> tuple[str, s
 def write_derivations(
     out_dir: str | Path = "derivations", only: tuple[str, str, str] | None = None
 ) -> list[Path]:
-    """Write one file per registered bound into ``out_dir`` (created if needed), the
-    table of them all into its README.md (:func:`theory.table.catalogue_page`), and
-    remove stale ``*.md`` files there; with ``only`` = (model, optimizer, variant),
-    write that one page and remove nothing. Return the paths written."""
+    """Write the derivation pages and their table.
+
+    Without ``only``: one file per registered bound into ``out_dir``, the table of them
+    all into its README.md (:func:`theory.table.catalogue_page`), and stale ``*.md``
+    files there removed. With ``only``: that one page, and nothing removed.
+
+    Args:
+        out_dir: The folder (created if needed).
+        only: One (model, optimizer, variant) to write.
+
+    Returns:
+        The paths written.
+    """
     out = Path(out_dir)
     if only is not None:
         name, text = page(*only)

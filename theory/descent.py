@@ -1,24 +1,9 @@
-"""The descent-lemma derivation, written once as a chain of SymPy
-transformations and instantiated by every stochastic-gradient theorem here
-(docs/theory.md, "The descent-lemma derivation").
+"""The descent-lemma derivation, written once as a chain of SymPy transformations.
 
-The update is theta_k = theta_{k-1} - gamma_k A_{k-1} g_k with A_{k-1} known
-before g_k is drawn and spec(A_{k-1}) in [lambda_min, lambda_max] (plain SGD:
-A = I), an optional gradient bias ||E[g_k | past] - grad F|| <= b_k, or the
-projected step theta_k = P_X(theta_{k-1} - gamma_k g_k). The chain:
-
-1. descent lemma (F is L-smooth);
-2. expectation given the past (and, for the projected step, the projection
-   property and nonexpansiveness first);
-3. a step condition making the coefficient of the stationarity measure at
-   least a fixed multiple of gamma_k;
-4. sum over k = 1..n and telescope: E F(theta_0) - E F(theta_n) <= Delta;
-5. an average over the iterates: uniform (using gamma_k >= gamma_n for a
-   decreasing schedule, then bounding the step-size sums by integral
-   comparison) or gamma-weighted (the sums S1, S2 stay as they are).
-
-Every step is checked by SymPy where it is an algebraic fact (``_check``);
-the final expression is what the chain produces, not a typed-in formula.
+Every stochastic-gradient theorem here instantiates it: plain, preconditioned,
+biased and projected updates (docs/theory.md, "The descent-lemma derivation", lists
+the five steps). Every step is checked by SymPy where it is an algebraic fact
+(``_check``); the final expression is what the chain produces, not a typed-in formula.
 """
 
 from __future__ import annotations
@@ -71,11 +56,22 @@ def _check(condition: bool, what: str) -> None:
 
 @dataclass(frozen=True)
 class Update:
-    """The update the descent lemma is applied to: preconditioner eigenvalue
-    bounds, an optional bias bound b_k (an expression in k), or the projected
-    step (then lambda_min = lambda_max = 1 and no bias). ``variance`` and
-    ``growth`` state the noise: E||g_k - grad F||^2 <= variance + growth
-    ||grad F||^2 (bounded variance: sigma2 and 0; the growth condition: A, G)."""
+    """The update the descent lemma is applied to.
+
+    theta_k = theta_{k-1} - gamma_k A_{k-1} g_k with spec(A_{k-1}) in [lambda_min,
+    lambda_max] and an optional bias ||E[g_k | past] - grad F|| <= b_k, or the projected
+    step theta_k = P_X(theta_{k-1} - gamma_k g_k).
+
+    Attributes:
+        lambda_min: The smallest eigenvalue of the preconditioner (1 for SGD).
+        lambda_max: The largest eigenvalue of the preconditioner (1 for SGD).
+        bias: The bias bound b_k, an expression in k (None: unbiased).
+        projected: The projected step (then lambda_min = lambda_max = 1 and no bias).
+        variance: The noise's additive part: E||g_k - grad F||^2 <= variance + growth
+            ||grad F||^2 (sigma2 under bounded variance, A_growth under the growth condition).
+        growth: The noise's relative part (0 under bounded variance, G_growth under the
+            growth condition).
+    """
 
     lambda_min: sp.Expr = sp.Integer(1)
     lambda_max: sp.Expr = sp.Integer(1)
@@ -92,9 +88,16 @@ PROJECTED = Update(projected=True)
 
 @dataclass(frozen=True)
 class PerStep:
-    """The per-step inequality ``factor * gamma(k) * measure(k-1) <= EF(k-1) -
-    EF(k) + rest`` after step 3, the steps so far, and the largest admissible
-    gamma_k (None when the condition is on gamma_max)."""
+    """The per-step inequality ``factor * gamma(k) * measure(k-1) <= EF(k-1) - EF(k) + rest`` after step 3.
+
+    Attributes:
+        steps: The derivation steps so far.
+        factor: The coefficient of gamma_k measure(k-1).
+        measure: The stationarity measure, a placeholder function of the iterate (G or GM).
+        rest: The remainder, an expression in gamma(k).
+        limit: The largest admissible gamma_k (None when the condition is on gamma_max).
+        bias: The bias bound b_k, or None.
+    """
 
     steps: tuple[Step, ...]
     factor: sp.Expr
@@ -206,10 +209,18 @@ def _descent_and_expectation(update: Update) -> tuple[list[Step], sp.Le, sp.Func
 
 
 def per_step(update: Update, floor: str = "half") -> PerStep:
-    """Steps 1-3. ``floor`` is the step condition: ``"half"`` (gamma_k at most
-    u_max lambda_min/(L lambda_max^2), coefficient >= (fraction) lambda_min
-    gamma_k) or ``"largest-step"`` (plain or projected SGD, every gamma_k <=
-    gamma_max: coefficient gamma_k (1 - L gamma_k/2) >= gamma_k (1 - L gamma_max/2))."""
+    """Steps 1-3 of the chain: the descent lemma, the expectation and the step condition.
+
+    Args:
+        update: The update.
+        floor: The step condition: ``"half"`` (gamma_k at most u_max
+            lambda_min/(L lambda_max^2), coefficient >= (fraction) lambda_min gamma_k) or
+            ``"largest-step"`` (plain or projected SGD, every gamma_k <= gamma_max:
+            coefficient gamma_k (1 - L gamma_k/2) >= gamma_k (1 - L gamma_max/2)).
+
+    Returns:
+        The per-step inequality with its steps and step limit.
+    """
     steps, expected, measure = _descent_and_expectation(update)
     lmin, lmax = update.lambda_min, update.lambda_max
     coeff = -sp.expand(expected.rhs - EF(k - 1)).coeff(measure(k - 1))
@@ -289,8 +300,10 @@ def _telescoped(step: PerStep) -> Step:
 
 
 def _sum_upper(expr: sp.Expr) -> sp.Expr:
-    """Upper bound of sum_{k=1}^n expr(k) for expr a sum of c k^(-p), p > 0,
-    by the integral comparison of :mod:`theory.schedules`."""
+    """Upper bound of sum_{k=1}^n expr(k) for expr a sum of c k^(-p), p > 0.
+
+    By the integral comparison of :mod:`theory.schedules`.
+    """
     total = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(expr)):
         coeff, power = sp.powsimp(term, force=True).as_coeff_exponent(k)
@@ -300,7 +313,7 @@ def _sum_upper(expr: sp.Expr) -> sp.Expr:
 
 
 def _never(condition: sp.Basic) -> bool:
-    """True for an And of equalities giving one symbol two values (alpha_bias = 0 and 1/4)."""
+    """Whether an And of equalities gives one symbol two values (alpha_bias = 0 and 1/4)."""
     values: dict[sp.Basic, sp.Basic] = {}
     for part in sp.And.make_args(condition):
         if isinstance(part, sp.Eq) and part.lhs.is_Symbol and part.rhs.is_number:
@@ -310,7 +323,15 @@ def _never(condition: sp.Basic) -> bool:
 
 
 def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tuple[Step, ...]]:
-    """Steps 4-6 for a decreasing schedule: the bound on (1/n) sum_{k<n} measure(k)."""
+    """Steps 4-6 for a decreasing schedule: the bound on the uniform average.
+
+    Args:
+        step: The per-step inequality (:func:`per_step`).
+        schedule: The decreasing step schedule gamma_k.
+
+    Returns:
+        (the bound on (1/n) sum_{k<n} measure(k), the steps from the telescoping sum on).
+    """
     steps = [_telescoped(step)]
     gk = schedule.gamma(k)
     slope = sp.powsimp(sp.expand(sp.diff(gk, k) * k ** (schedule.exponent + 1)))
@@ -347,9 +368,15 @@ def uniform_average(step: PerStep, schedule: StepSchedule) -> tuple[sp.Expr, tup
 
 
 def weighted_average(step: PerStep) -> tuple[sp.Expr, tuple[Step, ...]]:
-    """Steps 4-5 for any positive steps: the bound on the gamma-weighted
-    average sum_k gamma_k measure(k-1) / S1, with S1 = sum gamma_k and
-    S2 = sum gamma_k^2."""
+    """Steps 4-5 for any positive steps: the bound on the gamma-weighted average.
+
+    Args:
+        step: The per-step inequality (:func:`per_step`), without bias.
+
+    Returns:
+        (the bound on sum_k gamma_k measure(k-1) / S1 with S1 = sum gamma_k and
+        S2 = sum gamma_k^2, the steps from the telescoping sum on).
+    """
     steps = [_telescoped(step)]
     _check(step.bias is None, "no bias term in the gamma-weighted form")
     poly = sp.Poly(step.rest, gamma(k))

@@ -1,15 +1,9 @@
-"""The left-hand side of a bound as data: which quantity is averaged over the
-iterates theta_0..theta_{n-1}, and with which weights.
+"""The left-hand side of a bound as data: which quantity is averaged over the iterates, with which weights.
 
-Every theorem here bounds an expectation of a weighted average
-
-    sum_{j=0}^{n-1} w_j E[X_j] / sum_{j=0}^{n-1} w_j,
-
-with X_j the observable at iterate theta_j and w_j >= 0 an expression in
-j, n, the bound's constants and gamma_{j+1} (the step size taken from
-theta_j). This module is the one definition of those weights: the empirical
-side calls :meth:`LeftHandSide.weights` and never re-types them
-(docs/theory.md, "What a bound bounds").
+Every theorem bounds sum_j w_j E[X_j] / sum_j w_j over theta_0..theta_{n-1}
+(docs/theory.md, "What a bound bounds"). This module is the one definition of
+those weights: the empirical side calls :meth:`LeftHandSide.weights` and never
+re-types them.
 """
 
 from __future__ import annotations
@@ -34,10 +28,19 @@ OBSERVABLES = (GRAD_NORM_SQ, GRADIENT_MAPPING_SQ)
 
 @dataclass(frozen=True)
 class LeftHandSide:
-    """What a bound bounds: ``observable`` (one of :data:`OBSERVABLES`) averaged
-    over iterates j = 0..n-1 with unnormalised weights ``weight`` (a SymPy
-    expression in ``j``, ``n``, constants such as ``beta1`` and ``gamma_next``
-    = gamma_{j+1}); ``latex`` and ``text`` are its LaTeX and plain-text forms."""
+    """What a bound bounds: an observable averaged over iterates j = 0..n-1 with weights.
+
+    Attributes:
+        observable: X_j, one of :data:`OBSERVABLES`.
+        weight: The unnormalised weight w_j >= 0, a SymPy expression in ``j``, ``n``,
+            constants such as ``beta1`` and ``gamma_next`` = gamma_{j+1} (the step taken
+            from theta_j).
+        latex: The left-hand side in LaTeX.
+        text: The left-hand side in plain text.
+
+    Raises:
+        ValueError: ``observable`` is not one of :data:`OBSERVABLES`.
+    """
 
     observable: str
     weight: sp.Expr
@@ -69,12 +72,20 @@ class LeftHandSide:
         return sp.lambdify([j, n, gamma_next, *(get(c) for c in self.constants)], self.weight, "numpy")
 
     def weights(self, n: int, step_sizes=None, **values: float) -> np.ndarray:
-        """The normalised weights of iterates j = 0..n-1 (length n, sum 1).
+        """The normalised weights w_j / sum_i w_i of iterates j = 0..n-1.
 
-        ``step_sizes`` are the n step sizes gamma_1..gamma_n actually used
-        (required when the weights use them); ``values`` give the other
-        constants (e.g. ``beta1``). Bad input raises a
-        :class:`theory.errors.TheoryError` naming it.
+        Args:
+            n: The number of iterates averaged (an integer >= 1).
+            step_sizes: The n step sizes gamma_1..gamma_n actually used (required when the
+                weights use them, :attr:`uses_steps`).
+            **values: The other constants of the weights (e.g. ``beta1``).
+
+        Returns:
+            An array of length n, nonnegative, summing to 1.
+
+        Raises:
+            TheoryError: A bad ``n`` or ``step_sizes``, an unknown or missing constant, or
+                weights that are not finite nonnegative numbers with a positive sum.
         """
         count = require_integer("n", n, minimum=1)
         unknown = sorted(set(values) - set(self.constants))

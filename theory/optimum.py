@@ -1,9 +1,7 @@
-"""The step constant C_gamma minimising a bound, in closed form (used by
-Bound.optimal_step).
+"""The step constant C_gamma minimising a bound, in closed form (used by ``Bound.optimal_step``).
 
-For the SGD bound (2 Delta + L sigma2 C^2 (1 + log n)) / (C sqrt(n)) the
-derivative in C vanishes at C* = sqrt(2 Delta / (L sigma2 (1 + log n))), the
-unique positive root; the optimum is min(C*, step limit).
+For the SGD bound it is C* = sqrt(2 Delta / (L sigma2 (1 + log n))) clipped to the
+step limit (docs/theory.md, "SGD" and "Closed-form consequences").
 """
 
 from __future__ import annotations
@@ -17,17 +15,35 @@ from theory.symbols import C_gamma
 
 
 def positive_at_typical(expr: sp.Expr) -> bool:
-    """True when ``expr`` is real and positive at the symbols' typical values."""
+    """Whether an expression is real and positive at the symbols' typical values.
+
+    Args:
+        expr: An expression in registered symbols.
+
+    Returns:
+        True when ``expr`` evaluated at the typical values (:func:`theory.orders.generic_point`)
+        has a real part > 0 and an imaginary part below 1e-12.
+    """
     value = complex(generic_point(expr, sp.Symbol("_none"), set()).evalf())
     return abs(value.imag) < 1e-12 and value.real > 0
 
 
 def compress(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
-    """``expr`` with every largest subexpression free of ``x`` replaced by a symbol
-    (positive where SymPy proves the subexpression positive), and the map back.
-    The solve for x then sees a small expression: the expanded model bounds,
-    whose constants are long products, are solved in a fraction of a second
-    instead of not at all. The terms of a sum free of x become one symbol."""
+    """An expression with every largest subexpression free of ``x`` replaced by a symbol.
+
+    The solve for x then sees a small expression: the expanded model bounds, whose
+    constants are long products, are solved in a fraction of a second instead of not
+    at all. The terms of a sum free of x become one symbol.
+
+    Args:
+        expr: The expression.
+        x: The variable to keep.
+
+    Returns:
+        (the compressed expression, the map from each new symbol back to the
+        subexpression it replaces). A new symbol is positive where SymPy proves
+        its subexpression positive.
+    """
     parts: dict[sp.Symbol, sp.Expr] = {}
 
     def opaque(sub: sp.Expr) -> sp.Expr:
@@ -56,11 +72,24 @@ def compress(expr: sp.Expr, x: sp.Symbol) -> tuple[sp.Expr, dict[sp.Symbol, sp.E
 
 
 def optimal_step(expr: sp.Expr, step_limit: sp.Expr | None, name: str) -> sp.Expr:
-    """argmin over C_gamma > 0 of ``expr``, clipped to ``step_limit``.
+    """The argmin over C_gamma > 0 of a bound, clipped to its step limit.
 
     The expression is written in variables that encode the domains
     (:func:`theory.symbols.domain_form`) so that SymPy can drop roots that are
     negative for every admissible value; exactly one root must remain.
+
+    Args:
+        expr: The bound's expression, a function of C_gamma.
+        step_limit: The largest admissible C_gamma, or None for no limit.
+        name: The bound's name, for error messages.
+
+    Returns:
+        The stationary point C* of ``expr`` in C_gamma, as min(C*, step_limit) when a
+        limit is given.
+
+    Raises:
+        TheoryError: ``expr`` does not depend on C_gamma, or has no unique positive
+            stationary point.
     """
     if C_gamma not in expr.free_symbols:
         raise TheoryError(f"{name} does not depend on C_gamma")

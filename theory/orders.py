@@ -1,10 +1,8 @@
-"""Leading order in n of a bound, with constants dropped (used by Bound.rate).
+"""Leading order in n of a bound, with constants dropped (used by ``Bound.rate``).
 
-A term's order is n^p log(n)^q; the leading order of a sum is its largest
-term's. Exponents may depend on one exponent symbol (the step decay
-``alpha``, the bias decay ``alpha_bias`` or the IWAE sample growth
-``K_growth``); they are then compared over that symbol's admissible range,
-and a bound that is a Piecewise in it has a Piecewise leading order.
+A term's order is n^p log(n)^q; the leading order of a sum is its largest term's.
+Exponents may depend on one exponent symbol (alpha, alpha_bias or K_growth) and are
+then compared over its admissible range (docs/theory.md, "Closed-form consequences").
 """
 
 from __future__ import annotations
@@ -27,18 +25,40 @@ EXPONENTS: dict[sp.Symbol, sp.Set] = {
 
 @dataclass(frozen=True)
 class Order:
-    """A term's growth in n: n**exponent * log(n)**log_power."""
+    """A term's growth in n: n**exponent * log(n)**log_power.
+
+    Attributes:
+        exponent: The power p of n.
+        log_power: The power q of log(n).
+    """
 
     exponent: sp.Expr
     log_power: sp.Expr
 
     def expr(self, var: sp.Symbol = n) -> sp.Expr:
+        """The order as an expression.
+
+        Args:
+            var: The variable that grows (default n).
+
+        Returns:
+            var**exponent * log(var)**log_power.
+        """
         return var**self.exponent * sp.log(var) ** self.log_power
 
 
 def generic_point(expr: sp.Expr, var: sp.Symbol, keep: set[sp.Symbol]) -> sp.Expr:
-    """Replace every constant but ``var`` and ``keep`` by its typical value,
-    so the expression is a function of ``var`` alone (constants dropped)."""
+    """An expression with every constant but some replaced by its typical value.
+
+    Args:
+        expr: The expression.
+        var: The variable to keep (e.g. n).
+        keep: Other symbols to keep (e.g. exponent symbols).
+
+    Returns:
+        ``expr`` as a function of ``var`` and ``keep`` alone: registered symbols take
+        their typical value, unregistered ones 2.
+    """
     subs = {}
     for sym in expr.free_symbols - {var} - keep:
         typical = S.REGISTRY[sym.name].typical if sym.name in S.REGISTRY else 2.0
@@ -106,15 +126,26 @@ def _exponent_symbol(expr: sp.Expr) -> sp.Symbol | None:
 
 
 def leading_order(expr: sp.Expr, var: sp.Symbol = n, assume: sp.Set | None = None) -> sp.Expr:
-    """Leading order of ``expr`` as ``var`` -> oo with constants dropped,
-    e.g. ``log(n)/sqrt(n)`` for the SGD bound at alpha = 1/2.
+    """Leading order of an expression as ``var`` -> oo, with constants dropped.
 
-    Constants are replaced by typical values, the expression is expanded into
-    terms, each term's order n^p log(n)^q is found (exactly for products of
-    powers and logs, by limits otherwise), and the largest is kept; a term
-    free of n is of order 1. A Piecewise in an exponent symbol gives a
-    Piecewise of leading orders; exponents depending on it are compared over
-    ``assume`` (default: the symbol's admissible range).
+    E.g. ``log(n)/sqrt(n)`` for the SGD bound at alpha = 1/2. Constants are replaced
+    by typical values, the expression is expanded into terms, each term's order
+    n^p log(n)^q is found (exactly for products of powers and logs, by limits
+    otherwise), and the largest is kept; a term free of n is of order 1.
+
+    Args:
+        expr: The expression (a bound).
+        var: The variable that grows (default n).
+        assume: The range over which exponents depending on an exponent symbol are
+            compared (default: the symbol's admissible range, :data:`EXPONENTS`).
+
+    Returns:
+        The leading order n^p log(n)^q; a Piecewise of leading orders when ``expr`` is
+        a Piecewise in an exponent symbol.
+
+    Raises:
+        TheoryError: More than one exponent symbol, or log factors that cannot be
+            ordered under a symbolic exponent.
     """
     expr = sp.sympify(expr)
     exponent = _exponent_symbol(expr)
@@ -140,8 +171,15 @@ def leading_order(expr: sp.Expr, var: sp.Symbol = n, assume: sp.Set | None = Non
 
 
 def rate_exponent(expr: sp.Expr, var: sp.Symbol = n) -> tuple[sp.Expr, sp.Expr]:
-    """(p, q) of the leading order n^p log(n)^q of ``expr`` (p may be a
-    Piecewise in an exponent symbol)."""
+    """The exponents (p, q) of the leading order n^p log(n)^q of an expression.
+
+    Args:
+        expr: The expression (a bound).
+        var: The variable that grows (default n).
+
+    Returns:
+        (p, q); each a Piecewise in the exponent symbol when the leading order is one.
+    """
     lead = leading_order(expr, var)
     if isinstance(lead, sp.Piecewise):
         ps = [(rate_exponent(piece, var)[0], cond) for piece, cond in lead.args]

@@ -1,15 +1,8 @@
-"""A bound written readably: its statement in the theorem's own constants
-(L, M, R, sigma2, ...) followed by named sub-expressions instead of one nested
-expression (docs/theory.md, "Reading a bound").
+"""A bound written readably: its statement in the theorem's own constants, then named sub-expressions.
 
-The names come from where the constants are built: a specialised bound
-records its substitutions (L = ..., sigma2 = ...) in ``Bound.definitions``,
-and a model names the pieces of its derivation (J_e, the Jacobian bound of
-the encoder; H_G, the Hessian bound of the decoder; ...) in ``Bound.named``,
-each written with the names defined before it: common-subexpression
-elimination with the derivation's own names. :meth:`Readable.unfold`
-substitutes every name back, and the tests check that it gives the bound
-exactly.
+The names come from where the constants are built (``Bound.definitions`` and
+``Bound.named``): common-subexpression elimination with the derivation's own
+names, undone exactly by :meth:`Readable.unfold` (docs/theory.md, "Reading a bound").
 """
 
 from __future__ import annotations
@@ -26,20 +19,39 @@ from theory.bound import Bound, Named
 
 @dataclass(frozen=True)
 class Readable:
-    """``expr``: the bound with its definitions and named sub-expressions as symbols;
-    ``where``: what each name stands for (in terms of other names): the definitions
-    first, then the named sub-expressions in derivation order."""
+    """A bound with its definitions and named sub-expressions as symbols.
+
+    Attributes:
+        expr: The bound in the theorem's own constants (L, M, R, sigma2, ...) and the names.
+        where: What each name stands for (in terms of other names): the definitions
+            first, then the named sub-expressions in derivation order.
+        folding: Value -> symbol, the substitutions :meth:`shorten` makes.
+    """
 
     expr: sp.Expr
     where: tuple[Named, ...]
     folding: tuple[tuple[sp.Expr, sp.Symbol], ...] = field(default=(), repr=False)
 
     def shorten(self, expr: sp.Basic) -> sp.Basic:
-        """Another expression of the same bound (a step, the step limit) with the same names."""
+        """Another expression of the same bound (a step, the step limit) with the same names.
+
+        Args:
+            expr: The expression.
+
+        Returns:
+            ``expr`` with every definition's value replaced by its symbol.
+        """
         return _fold(sp.sympify(expr), dict(self.folding))
 
     def unfold(self, expr: sp.Basic | None = None) -> sp.Basic:
-        """``expr`` (default: the bound) with every name replaced by what it stands for."""
+        """An expression with every name replaced by what it stands for.
+
+        Args:
+            expr: The expression (default: the bound, :attr:`expr`).
+
+        Returns:
+            ``expr`` in the constants alone; for the bound, the bound exactly.
+        """
         out = self.expr if expr is None else sp.sympify(expr)
         table = {n.symbol: n.expr for n in self.where}
         for _ in range(len(table) + 1):
@@ -51,8 +63,16 @@ class Readable:
 
 
 def readable(bound: Bound, extra: tuple[sp.Basic, ...] = ()) -> Readable:
-    """The readable form of ``bound``; ``extra`` expressions (its derivation steps) are
-    searched for names to list too."""
+    """The readable form of a bound.
+
+    Args:
+        bound: The bound.
+        extra: Other expressions of it (its derivation steps), searched for names to list too.
+
+    Returns:
+        The bound and the names it and ``extra`` use; a Piecewise bound's branches are
+        named B_1, B_2, ...
+    """
     return _readable(bound, tuple(extra))
 
 
@@ -79,8 +99,10 @@ def _readable(bound: Bound, extra: tuple[sp.Basic, ...]) -> Readable:
 
 
 def _branches(expr: sp.Expr) -> tuple[sp.Expr, tuple[Named, ...]]:
-    """A bound that is a Piecewise, with its branches named B_1, B_2, ... (equal branches
-    share one name)."""
+    """A bound that is a Piecewise, with its branches named B_1, B_2, ...
+
+    Equal branches share one name.
+    """
     if not isinstance(expr, sp.Piecewise):
         return expr, ()
     names: dict[sp.Expr, sp.Symbol] = {}
@@ -95,9 +117,11 @@ def _branches(expr: sp.Expr) -> tuple[sp.Expr, tuple[Named, ...]]:
 
 
 def _fold(expr: sp.Basic, folding: Mapping[sp.Expr, sp.Symbol]) -> sp.Basic:
-    """``expr`` with every occurrence of a value of ``folding`` replaced by its symbol: as a
-    sub-tree (where it was substituted into the theorem), else as a factor of a product or
-    a part of a sum that SymPy merged with its neighbours (e.g. max(1, beta) L)."""
+    """An expression with every occurrence of a value of ``folding`` replaced by its symbol.
+
+    As a sub-tree (where it was substituted into the theorem), else as a factor of a
+    product or a part of a sum that SymPy merged with its neighbours (e.g. max(1, beta) L).
+    """
     out = sp.sympify(expr).xreplace(dict(folding)) if folding else sp.sympify(expr)
     for value, sym in folding.items():
         if sym not in out.free_symbols and value.free_symbols and value.free_symbols <= out.free_symbols:

@@ -20,15 +20,19 @@ from theory.errors import UnknownNameError
 class SymbolInfo:
     """A registered symbol: its SymPy object, meaning and admissible values.
 
-    ``domain`` is one of ``"positive"`` (> 0), ``"nonnegative"`` (>= 0),
-    ``"unit"`` (in (0, 1)), ``"unit_closed"`` (in [0, 1)), ``"count"`` (>= 1),
-    ``"real"``. ``typical`` is a representative admissible value, used where
-    a value is needed only to fix generic positions (e.g. dropping constants
-    in :func:`theory.rates.leading_order`). ``integer`` symbols take integral
-    values only. ``varies_with`` names the symbols this quantity depends on
-    although a bound treats it as a free constant (e.g. the IWAE Monte-Carlo
-    variance measured at the K used): no sign of a derivative in those
-    symbols is claimed for a bound containing it.
+    Attributes:
+        symbol: The SymPy symbol.
+        meaning: What it stands for, in words.
+        domain: One of ``"positive"`` (> 0), ``"nonnegative"`` (>= 0), ``"unit"``
+            (in (0, 1)), ``"unit_closed"`` (in [0, 1)), ``"count"`` (>= 1), ``"real"``.
+        typical: A representative admissible value, used where a value is needed only
+            to fix generic positions (e.g. dropping constants in
+            :func:`theory.rates.leading_order`).
+        integer: The symbol takes integral values only.
+        varies_with: The symbols this quantity depends on although a bound treats it as
+            a free constant (e.g. the IWAE Monte-Carlo variance measured at the K
+            used): no sign of a derivative in those symbols is claimed for a bound
+            containing it.
     """
 
     symbol: sp.Symbol
@@ -40,6 +44,7 @@ class SymbolInfo:
 
     @property
     def name(self) -> str:
+        """The symbol's name."""
         return self.symbol.name
 
 
@@ -231,7 +236,17 @@ LATEX_NAMES: dict[sp.Symbol, str] = {
 
 
 def get(name: str) -> sp.Symbol:
-    """The registered symbol called ``name``; unknown names raise ``UnknownNameError``."""
+    """The registered symbol of a name.
+
+    Args:
+        name: The symbol's name.
+
+    Returns:
+        The SymPy symbol.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered.
+    """
     try:
         return REGISTRY[name].symbol
     except (KeyError, TypeError):  # TypeError: an unhashable name
@@ -241,19 +256,37 @@ def get(name: str) -> sp.Symbol:
 
 
 def info(symbol: sp.Symbol | str) -> SymbolInfo:
-    """The :class:`SymbolInfo` of a registered symbol (by object or name)."""
+    """The :class:`SymbolInfo` of a registered symbol.
+
+    Args:
+        symbol: The symbol or its name.
+
+    Returns:
+        Its registry entry.
+
+    Raises:
+        UnknownNameError: The symbol is not registered.
+    """
     name = symbol if isinstance(symbol, str) else symbol.name
     get(name)
     return REGISTRY[name]
 
 
 def domain_form(expr: sp.Expr) -> tuple[sp.Expr, dict[sp.Symbol, sp.Expr]]:
-    """``expr`` in new variables whose SymPy assumptions encode the whole domain
-    of each registered symbol, and the map back: a count x >= 1 becomes 1 + x_m
-    (x_m >= 0, and log(x) a symbol log_x >= 0), a unit x in (0, 1) or [0, 1)
-    becomes x_u/(1 + x_u) (x_u > 0 or >= 0), and a Max, Min or Abs whose sign
-    is known becomes a symbol of that sign. SymPy can then decide signs that
-    hold on the domains only (e.g. 1 - beta1 > 0)."""
+    """An expression in new variables whose SymPy assumptions encode the registered symbols' domains.
+
+    A count x >= 1 becomes 1 + x_m (x_m >= 0, and log(x) a symbol log_x >= 0), a unit
+    x in (0, 1) or [0, 1) becomes x_u/(1 + x_u) (x_u > 0 or >= 0), and a Max, Min or
+    Abs whose sign is known becomes a symbol of that sign. SymPy can then decide signs
+    that hold on the domains only (e.g. 1 - beta1 > 0).
+
+    Args:
+        expr: The expression.
+
+    Returns:
+        (the expression in the new variables, the map from each new variable back to
+        the original symbols).
+    """
     expr = sp.sympify(expr)
     back: dict[sp.Symbol, sp.Expr] = {}
     # Max/Min/Abs with a known sign become symbols of that sign (rebuilding them is costly)
@@ -317,8 +350,11 @@ def _nodes(expr: sp.Expr) -> int:
 
 @cache
 def _shift(sym: sp.Symbol) -> tuple[sp.Expr, sp.Symbol, sp.Expr] | None:
-    """(what ``sym`` becomes, the new variable, the new variable in terms of ``sym``) for a
-    registered count (1 + x_m) or unit (x_u/(1 + x_u)); None for any other symbol."""
+    """What a registered count (1 + x_m) or unit (x_u/(1 + x_u)) becomes.
+
+    Returns (what ``sym`` becomes, the new variable, the new variable in terms of
+    ``sym``), or None for any other symbol.
+    """
     registered = REGISTRY.get(sym.name)
     domain = registered.domain if registered is not None and registered.symbol == sym else None
     if domain == "count":
@@ -334,13 +370,22 @@ def _shift(sym: sp.Symbol) -> tuple[sp.Expr, sp.Symbol, sp.Expr] | None:
 
 @lru_cache(maxsize=2**16)
 def _one_fraction(add: sp.Expr) -> sp.Expr:
-    """``add`` with its registered symbols shifted (:func:`_shift`), brought to one fraction: the
-    same small sums recur in the derivatives of every bound, so each is computed once."""
+    """A sum with its registered symbols shifted (:func:`_shift`), brought to one fraction.
+
+    The same small sums recur in the derivatives of every bound, so each is computed once.
+    """
     subs = {sym: shifted[0] for sym in add.free_symbols if (shifted := _shift(sym)) is not None}
     return sp.together(add.xreplace(subs))
 
 
 def to_latex(expr: sp.Basic, names: Mapping[sp.Basic, str] | None = None) -> str:
-    """LaTeX of ``expr`` with the registry's symbol names and ``names`` for
-    further symbols (e.g. the placeholders of a derivation); use this, not sp.latex."""
+    """LaTeX of an expression with the registry's symbol names; use this, not sp.latex.
+
+    Args:
+        expr: The expression.
+        names: LaTeX for further symbols (e.g. the placeholders of a derivation).
+
+    Returns:
+        The LaTeX string.
+    """
     return sp.latex(expr, symbol_names={**LATEX_NAMES, **(names or {})})

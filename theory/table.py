@@ -1,8 +1,10 @@
-"""The table of registered theorems (model, optimizer, variant, rate, tight or
-loose, reference), written into ``derivations/README.md`` by
-:func:`theory.derive.write_derivations`. Each reference is written once, in a
-numbered list below the table; a row names its theorem's number (and its model
-constants' number, for a model bound)."""
+"""The table of registered theorems, written into ``derivations/README.md``.
+
+One row per (model, optimizer, variant) with its rate, tight or loose, and
+reference (:func:`theory.derive.write_derivations` writes it). Each reference is
+written once, in a numbered list below the table; a row names its theorem's
+number (and its model constants' number, for a model bound).
+"""
 
 from __future__ import annotations
 
@@ -30,12 +32,29 @@ theorem says, and the status of its constants: docs/theory.md.
 
 
 def file_name(model: str, optimizer: str, variant: str) -> str:
-    """``model-optimizer[-variant].md``: the page of one bound."""
+    """The file name of one bound's derivation page.
+
+    Args:
+        model: The model name.
+        optimizer: The optimizer name.
+        variant: The variant name ("" for the default).
+
+    Returns:
+        ``model-optimizer[-variant].md``.
+    """
     return "-".join(p for p in (model, optimizer, variant) if p) + ".md"
 
 
 def parts(reference: str) -> tuple[str, str | None]:
-    """(the theorem's reference, its model constants' reference or None)."""
+    """A bound's reference split into the theorem's and its model constants'.
+
+    Args:
+        reference: The bound's reference (:attr:`theory.bound.Bound.reference`).
+
+    Returns:
+        (the theorem's reference, its model constants' reference or None); endings
+        that say what was specialised here (:data:`SPECIALISED`) are removed.
+    """
     for ending in SPECIALISED:
         reference = reference.replace(ending, "")
     for marker in CONSTANTS_MARKERS:
@@ -46,8 +65,12 @@ def parts(reference: str) -> tuple[str, str | None]:
 
 
 def theorem_table() -> str:
-    """A Markdown table with one row per registered (model, optimizer, variant), then
-    the numbered references, each written once."""
+    """The Markdown table of registered theorems, with its references.
+
+    Returns:
+        One row per registered (model, optimizer, variant), then the numbered
+        references, each written once.
+    """
     numbers: dict[str, int] = {}
 
     def number(text: str) -> int:
@@ -74,5 +97,9 @@ def theorem_table() -> str:
 
 
 def catalogue_page() -> str:
-    """The text of ``derivations/README.md``: a short introduction and :func:`theorem_table`."""
+    """The text of ``derivations/README.md``.
+
+    Returns:
+        A short introduction (:data:`INTRO`) followed by :func:`theorem_table`.
+    """
     return INTRO + "\n" + theorem_table()

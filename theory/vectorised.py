@@ -1,20 +1,9 @@
-"""A bound as a vectorised numpy callable, checked like :meth:`theory.Bound.evaluate`
+"""A bound as a vectorised numpy callable, checked like :meth:`theory.Bound.evaluate`.
+
+:class:`NumpyBound` is what ``Bound.numpy()`` returns: a call refuses the first
+point that breaks a domain or a constraint, :meth:`NumpyBound.masked` gives NaN
+there with a mask, :meth:`NumpyBound.raw` leaves the theorem's conditions aside
 (docs/theory.md, "Evaluating a bound").
-
-:class:`NumpyBound` is what ``Bound.numpy()`` returns. Calling it checks every
-value against its symbol's domain and every constraint of the theorem at every
-point, and raises :class:`~theory.errors.AssumptionViolation` at the first point
-that breaks one (or where the bound is not a finite number >= 0): the same
-refusal as ``evaluate``, never a silent number. Two other views, for arrays that
-are meant to reach outside:
-
-* :meth:`NumpyBound.masked`: NaN at the refused points, with the mask and the
-  reasons (nothing raised for a violation);
-* :meth:`NumpyBound.raw`: the theorem's conditions not checked (a bound examined
-  where the theorem does not apply, e.g. a step above its limit), NaN only where
-  the expression itself is undefined (a ``defines`` constraint fails).
-
-:attr:`NumpyBound.func` is the unchecked lambdified expression.
 """
 
 from __future__ import annotations
@@ -32,13 +21,28 @@ from theory.errors import AssumptionViolation, MissingConstantError, TheoryError
 
 
 def registered_name(name: str, known: tuple[str, ...]) -> None:
-    """Raise :class:`UnknownNameError` unless ``name`` is a registered symbol."""
+    """Check that a name is a registered symbol.
+
+    Args:
+        name: The name given.
+        known: The constants of the bound, for the message.
+
+    Raises:
+        UnknownNameError: ``name`` is not a registered symbol.
+    """
     if not isinstance(name, str) or name not in S.REGISTRY:
         raise UnknownNameError(f"unknown constant {name!r}; this bound needs {', '.join(known)}")
 
 
 def check_domains(values: Mapping[str, np.ndarray]) -> None:
-    """Raise :class:`AssumptionViolation` at the first value outside its symbol's domain."""
+    """Check every value against its symbol's domain.
+
+    Args:
+        values: Symbol name -> array.
+
+    Raises:
+        AssumptionViolation: At the first value outside its symbol's domain.
+    """
     for name, arr in values.items():
         ok = checks.admits_array(name, arr)
         if not ok.all():
@@ -47,7 +51,18 @@ def check_domains(values: Mapping[str, np.ndarray]) -> None:
 
 
 def as_array(name: str, value) -> np.ndarray:
-    """``value`` as a float array; bools, strings and other non-reals raise."""
+    """A value as a float array.
+
+    Args:
+        name: The input's name, for the message.
+        value: A number or an array-like of numbers.
+
+    Returns:
+        ``value`` as an array of floats.
+
+    Raises:
+        AssumptionViolation: Bools, strings and other non-real values.
+    """
     if isinstance(value, bool | np.bool_):
         raise AssumptionViolation(f"{name} must be real numbers, got {value!r}")
     try:
@@ -68,8 +83,17 @@ Condition = tuple[str, Constraint]
 def failures(
     conditions: tuple[Condition, ...], values: Mapping[str, np.ndarray], shape: tuple[int, ...]
 ) -> list[tuple[str, np.ndarray, Constraint, np.ndarray, np.ndarray]]:
-    """(id, failed mask, constraint, lhs, rhs) of every constraint that fails at some point of
-    ``values`` (broadcast to ``shape``); constraints missing a value are skipped."""
+    """Every constraint that fails at some point of the values.
+
+    Args:
+        conditions: The constraints with their assumption ids.
+        values: Symbol name -> array.
+        shape: The shape the values broadcast to.
+
+    Returns:
+        (id, failed mask, constraint, lhs, rhs) of each failing constraint;
+        constraints missing a value are skipped.
+    """
     out = []
     for ident, con in conditions:
         sides = checks.constraint_sides(con.lhs, con.rhs, values)
@@ -83,7 +107,14 @@ def failures(
 
 
 def outcome_failures(out: np.ndarray) -> tuple[np.ndarray, str]:
-    """(mask, reason) of the points where a bound's value is not a finite number >= 0."""
+    """The points where a bound's value is not a finite number >= 0.
+
+    Args:
+        out: The bound's values.
+
+    Returns:
+        (mask, reason): True where the value is refused, and why.
+    """
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(out) & (out >= 0))
     return bad, "the bound is not a finite number >= 0 (float overflow, or a domain no constraint encodes)"
@@ -91,9 +122,14 @@ def outcome_failures(out: np.ndarray) -> tuple[np.ndarray, str]:
 
 @dataclass(frozen=True)
 class Masked:
-    """A bound over arrays with its refusals: ``value`` (NaN where refused), ``valid``
-    (True where the value is the bound's) and ``reasons`` ((message, mask) for each
-    check that refused some point: a symbol's domain, a constraint, a non-finite value)."""
+    """A bound over arrays with its refusals.
+
+    Attributes:
+        value: The bound, NaN where refused.
+        valid: True where the value is the bound's.
+        reasons: (message, mask) for each check that refused some point: a symbol's
+            domain, a constraint, a non-finite value.
+    """
 
     value: np.ndarray
     valid: np.ndarray
@@ -102,18 +138,22 @@ class Masked:
 
 @dataclass(frozen=True)
 class NumpyBound:
-    """A vectorised bound: call with keyword arrays (broadcast together) or positionally
-    in the order of :attr:`constants`.
+    """A vectorised bound, called with keyword arrays (broadcast together) or positionally.
 
-    ``args`` are the expression's constants, in the order :attr:`func` (the unchecked
-    lambdified expression) takes them; ``constants`` every value a call needs (``args``
-    and those only the theorem's conditions use, e.g. gamma_max); ``conditions`` the
-    theorem's constraints with their assumption ids; ``name`` the bound's name.
+    A call takes the values in the order of :attr:`constants`, checks names, domains
+    and every constraint at every point, and raises
+    :class:`~theory.errors.AssumptionViolation` at the first point that breaks one, or
+    where the value is not a finite number >= 0, like :meth:`theory.Bound.evaluate`.
+    :meth:`masked` gives NaN with a mask instead; :meth:`raw` leaves the theorem's
+    conditions aside.
 
-    A call checks names, domains and every constraint at every point and raises
-    :class:`AssumptionViolation` at the first point that breaks one, or where the value
-    is not a finite number >= 0, like :meth:`theory.Bound.evaluate`. :meth:`masked`
-    gives NaN with a mask instead; :meth:`raw` leaves the theorem's conditions aside.
+    Attributes:
+        args: The expression's constants, in the order :attr:`func` takes them.
+        func: The unchecked lambdified expression.
+        constants: Every value a call needs: ``args`` and those only the theorem's
+            conditions use (e.g. gamma_max).
+        conditions: The theorem's constraints with their assumption ids.
+        name: The bound's name, for messages.
     """
 
     args: tuple[str, ...]
@@ -155,6 +195,20 @@ class NumpyBound:
         return np.broadcast_to(np.asarray(out, dtype=float), shape)
 
     def __call__(self, *positional, **values) -> np.ndarray:
+        """The bound at every point of the values, checked like :meth:`theory.Bound.evaluate`.
+
+        Args:
+            *positional: The values in the order of :attr:`constants` (or none).
+            **values: Symbol name -> array (broadcasting), for every name of :attr:`constants`.
+
+        Returns:
+            The bound's values (a float for scalar inputs).
+
+        Raises:
+            TheoryError: Unknown names, missing constants, shapes that do not broadcast;
+                :class:`~theory.errors.AssumptionViolation` at the first point outside a
+                domain, breaking a constraint, or where the value is not a finite number >= 0.
+        """
         arrays, shape = self._arrays(positional, values)
         check_domains(arrays)
         for ident, bad, con, left, right in failures(self.conditions, arrays, shape):
@@ -172,10 +226,20 @@ class NumpyBound:
         return out[()] if out.ndim == 0 else out
 
     def masked(self, **values) -> Masked:
-        """The bound with NaN wherever a call would refuse (a value outside its symbol's
-        domain, a constraint broken, a value that is not a finite number >= 0), the
-        mask of valid points and the reasons; unknown names, missing constants and
-        shapes that do not broadcast still raise."""
+        """The bound with NaN wherever a call would refuse, with the mask and the reasons.
+
+        A point is refused for a value outside its symbol's domain, a constraint broken,
+        or a value that is not a finite number >= 0.
+
+        Args:
+            **values: Symbol name -> array (broadcasting).
+
+        Returns:
+            The values, the mask of valid points and each reason's mask.
+
+        Raises:
+            TheoryError: Unknown names, missing constants or shapes that do not broadcast.
+        """
         arrays, shape = self._arrays((), values)
         valid = np.ones(shape, dtype=bool)
         reasons = []
@@ -195,10 +259,21 @@ class NumpyBound:
         return Masked(np.where(valid, out, np.nan), valid, tuple(reasons))
 
     def raw(self, **values) -> np.ndarray:
-        """The expression where it is defined, the theorem's conditions left aside (a
-        bound examined where the theorem does not apply, e.g. a step above the step
-        limit): names and symbols' domains are checked (raise), NaN where a
-        ``defines`` constraint fails (the expression means nothing there)."""
+        """The expression where it is defined, the theorem's conditions left aside.
+
+        For a bound examined where the theorem does not apply, e.g. a step above the step limit.
+
+        Args:
+            **values: Symbol name -> array (broadcasting), for every name of :attr:`args`.
+
+        Returns:
+            The expression's values, NaN where a ``defines`` constraint fails (the
+            expression means nothing there).
+
+        Raises:
+            TheoryError: Unknown names, missing constants, values outside their symbols'
+                domains, or shapes that do not broadcast.
+        """
         arrays, shape = self._arrays((), values, self.args)
         check_domains(arrays)
         out = self._value(arrays, shape)

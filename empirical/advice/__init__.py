@@ -1,15 +1,10 @@
-"""``vaebounds advise``: what SGD's bound recommends for a budget of gradient evaluations,
-and whether it helps (docs/advise.md).
+"""``vaebounds advise``: what SGD's bound recommends for a budget of gradient evaluations, and if it helps.
 
-- :mod:`empirical.advice.request`: the request (default run's settings, budget), checked
-  before any work; no torch.
-- :mod:`empirical.advice.recommend`: C_gamma, the split of the budget between n, B and K
-  and, for IWAE, K, each with the bound's predicted gain and its reasoning.
-- :mod:`empirical.advice.measure`: the pilot's constants (the one pilot of the verify runs)
-  and :func:`advise`.
-- :mod:`empirical.advice.sides`: ``--check``, both sides run through the pipeline's verify.
-- :mod:`empirical.advice.twosample`: the two-sample decision (Welch t).
-- :mod:`empirical.advice.output`: the summary, advice.json, advice.png.
+The request, checked before any work (:mod:`~empirical.advice.request`, no torch); the
+recommendations (:mod:`~empirical.advice.recommend`) at the pilot's constants
+(:mod:`~empirical.advice.measure`); ``--check``, both sides through verify and the
+two-sample decisions (:mod:`~empirical.advice.sides`, :mod:`~empirical.advice.twosample`);
+the outputs (:mod:`~empirical.advice.output`). docs/advise.md.
 """
 
 from __future__ import annotations

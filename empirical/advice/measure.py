@@ -1,6 +1,8 @@
-"""The pilot behind the advice: the constants at theta_0 that the bound is evaluated at, from
-the one pilot of the verify runs (:mod:`empirical.pipeline.pilot`, same initialisations, rows
-and seeds), and the advice itself (:func:`advise`)."""
+"""The pilot behind the advice, and the advice itself (:func:`advise`).
+
+The constants at theta_0 that the bound is evaluated at, from the one pilot of the verify
+runs (:mod:`empirical.pipeline.pilot`: same initialisations, rows and seeds).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +15,21 @@ from empirical.progress import Progress, silent
 
 
 def constants_at(points: list[pilot.PilotPoint], K: int) -> PilotConstants:
-    """The largest upper end of each constant over the pilot's points (as
-    :func:`empirical.pipeline.pilot.from_pilot` takes them); Delta proven only when every
-    point's is."""
+    """The pilot's constants at one K: the largest upper end of each over the pilot's points.
+
+    As :func:`empirical.pipeline.pilot.from_pilot` takes them; Delta is proven only when every
+    point's is.
+
+    Args:
+        points: The pilot's points (each with its variance parts).
+        K: The K they were measured at.
+
+    Returns:
+        The constants.
+
+    Raises:
+        ValueError: A point without variance parts.
+    """
     if any(p.sigma2_data is None or p.sigma2_mc is None for p in points):
         raise ValueError("the pilot's points carry no variance parts (sigma2_data, sigma2_mc)")
     return PilotConstants(
@@ -29,8 +43,15 @@ def constants_at(points: list[pilot.PilotPoint], K: int) -> PilotConstants:
 
 
 def sample_grid(request: Request) -> list[int]:
-    """The K at which the pilot runs: the default's K and, for IWAE (whose constants change with
-    K), every power of two up to MAX_GRID_K that leaves 2 steps of one row."""
+    """The K at which the pilot runs.
+
+    Args:
+        request: The checked request.
+
+    Returns:
+        The default's K and, for IWAE (whose constants change with K), every power of two up to
+        MAX_GRID_K that leaves 2 steps of one row.
+    """
     K0 = request.settings.K
     if request.settings.model != "iwae":
         return [K0]

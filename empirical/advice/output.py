@@ -1,6 +1,8 @@
-"""What ``vaebounds advise`` prints and writes: the human summary, advice.json and, with
-``--check``, advice.png (both sides against the gradient evaluations spent), written as a
-whole (:mod:`empirical.report.atomic`)."""
+"""What ``vaebounds advise`` prints and writes: the summary, advice.json and advice.png.
+
+advice.png (with ``--check``) shows both sides against the gradient evaluations spent; the
+folder is written as a whole (:mod:`empirical.report.atomic`).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +34,17 @@ def _interval(mean: float, lo: float, hi: float) -> str:
 
 
 def summary(request: Request, advice: Advice, check=None, skipped: str | None = None) -> str:
-    """The human summary (stdout)."""
+    """The human summary, for stdout.
+
+    Args:
+        request: The checked request.
+        advice: The advice.
+        check: The check (with ``--check``), or None.
+        skipped: Why the check was skipped, if it was.
+
+    Returns:
+        The text.
+    """
     s = request.settings
     c0 = next(c for c in advice.constants if c.K == s.K)
     lines = [
@@ -94,7 +106,19 @@ def summary(request: Request, advice: Advice, check=None, skipped: str | None = 
 def advice_json(
     request: Request, advice: Advice, check=None, skipped: str | None = None, command=None, timings=None
 ) -> dict[str, Any]:
-    """The advice.json content."""
+    """The advice.json content.
+
+    Args:
+        request: The checked request.
+        advice: The advice.
+        check: The check, or None.
+        skipped: Why the check was skipped, if it was.
+        command: The command line.
+        timings: Seconds spent, by part.
+
+    Returns:
+        The JSON-ready dict.
+    """
     from empirical.report.content import versions
 
     return {
@@ -111,8 +135,15 @@ def advice_json(
 
 
 def draw(check, path: Path) -> None:
-    """advice.png: each side's running average of the theorem's quantity against the gradient
-    evaluations spent (runs, their mean and t-band), and each run's held-out -ELBO."""
+    """Draw advice.png.
+
+    Each side's running average of the theorem's quantity against the gradient evaluations
+    spent (runs, their mean and t-band), and each run's held-out -ELBO.
+
+    Args:
+        check: The check.
+        path: The file.
+    """
     from empirical.report import figures
 
     colours = {"default": figures.COLOURS["other"], "advice": figures.COLOURS["observed"]}
@@ -147,7 +178,16 @@ def draw(check, path: Path) -> None:
 
 
 def write_advice(target: Path, data: dict[str, Any], check=None) -> Path:
-    """advice.json (and advice.png with a check) into ``target``, as a whole."""
+    """Write advice.json (and advice.png with a check) into a folder, as a whole.
+
+    Args:
+        target: The folder.
+        data: The advice.json content.
+        check: The check, or None.
+
+    Returns:
+        The folder written.
+    """
     import json
 
     from empirical.report.atomic import write_folder

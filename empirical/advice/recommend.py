@@ -1,29 +1,7 @@
-"""What SGD's bound recommends for a budget of gradient evaluations (docs/advise.md).
+"""What SGD's bound recommends for a budget of gradient evaluations: C_gamma, the split of n B K, IWAE's K.
 
-The bound is the model's SGD theorem with L, Delta and the variance parts as constants
-(``theory.bound(model, "sgd", expand=False)``):
-
-    bound(n, B, K, C) = (2 Delta + L C^2 sigma2(B, K) (1 + log n)) / (C sqrt(n)),
-    sigma2(B, K) = sigma2_data/B + sigma2_mc/(B K)     (IWAE: sigma2_data/B + sigma2_mc_K/B),
-
-evaluated at the pilot's constants (:class:`PilotConstants`: upper ends at theta_0, the
-values the report's bound is evaluated at when the largest L is at theta_0), with C_gamma
-from the pilot's step rule, the one ``vaebounds verify`` uses
-(:func:`empirical.pipeline.pilot.from_pilot`): C = min(C*, 1/(L_MARGIN L)) with
-C* = sqrt(2 Delta / (L_MARGIN L sigma2 (1 + log n))), the bound's minimiser over C at a margin
-L_MARGIN on L (L grows along a run). A budget of ``budget`` gradient evaluations (a step costs
-B K: B rows, K draws each) buys n = floor(budget / (B K)) steps. The recommendations:
-
-- **C_gamma** at the default's n, B, K: that rule;
-- **the split** (n, B, K): the minimiser of the bound over B and K on powers of two (and the
-  default's), C by the rule at each point (:func:`theory.rates.budget_tradeoff` with
-  ``tune_at={"L": L_MARGIN L}``), among the points a run can take (2 <= n <= MAX_STEPS);
-- **K** for IWAE: the pilot is repeated at every K of the grid (L, sigma2_mc_K and Delta all
-  change with K; each K's bound is about the gradient of its own objective, the IWAE bound
-  with K draws); the best B at each K, then the best K.
-
-Each comes with its predicted gain, bound at the advice / bound at the default (below 1: a
-lower bound), and its reasoning in one line.
+Each recommendation comes with its predicted gain (bound at the advice / bound at the
+default) and its reasoning in one line (:func:`recommend`; docs/advise.md).
 """
 
 from __future__ import annotations
@@ -42,10 +20,17 @@ MAX_GRID_K = 16
 
 @dataclass(frozen=True)
 class PilotConstants:
-    """The pilot's upper values at theta_0 for one K (the largest over its initialisations):
-    ``L``, ``sigma2_data``, ``sigma2_mc`` (per variational sample for a loss that averages its K
-    draws; sigma2_mc_K, measured at this K, for IWAE), ``Delta`` and whether Delta rests on a
-    proven lower bound of F (``proven``)."""
+    """The pilot's upper values at theta_0 for one K (the largest over its initialisations).
+
+    Attributes:
+        K: The samples per row.
+        L: The smoothness.
+        sigma2_data: The data part of the variance.
+        sigma2_mc: The Monte-Carlo part (per variational sample for a loss that averages its K
+            draws; sigma2_mc_K, measured at this K, for IWAE).
+        Delta: F(theta_0) - F*.
+        proven: Delta rests on a proven lower bound of F.
+    """
 
     K: int
     L: float
@@ -57,8 +42,15 @@ class PilotConstants:
 
 @dataclass(frozen=True)
 class Setting:
-    """n steps of B rows and K draws with step constant C_gamma, and the bound there
-    (``bound``); ``evaluations`` = n B K."""
+    """n steps of B rows and K draws with step constant C_gamma, and the bound there.
+
+    Attributes:
+        n: The steps.
+        B: The rows per step.
+        K: The draws per row.
+        C_gamma: The step constant.
+        bound: The bound at these values.
+    """
 
     n: int
     B: int
@@ -68,10 +60,18 @@ class Setting:
 
     @property
     def evaluations(self) -> int:
+        """The gradient evaluations n B K."""
         return self.n * self.B * self.K
 
     def same_run(self, other: Setting) -> bool:
-        """True when both settings train the same runs (n, B, K and C_gamma to 1e-12)."""
+        """Whether two settings train the same runs.
+
+        Args:
+            other: The other setting.
+
+        Returns:
+            True when n, B, K agree and C_gamma agrees to 1e-12.
+        """
         return (self.n, self.B, self.K) == (other.n, other.B, other.K) and math.isclose(
             self.C_gamma, other.C_gamma, rel_tol=1e-12
         )
@@ -79,9 +79,15 @@ class Setting:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One recommendation: ``name`` ("C_gamma", "split" or "K"), the recommended values,
-    ``gain`` = bound at the advice / bound at the default (None when the bound does not
-    apply at the default) and the ``reasoning`` in one line."""
+    """One recommendation, with its predicted gain and reasoning.
+
+    Attributes:
+        name: "C_gamma", "split" or "K".
+        values: The recommended values.
+        gain: Bound at the advice / bound at the default (None when the bound does not apply
+            at the default).
+        reasoning: Why, in one line.
+    """
 
     name: str
     values: dict[str, float]
@@ -91,10 +97,18 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Advice:
-    """Everything ``vaebounds advise`` recommends: the ``theorem``, the ``budget``, the
-    ``default`` and the ``advice`` (:class:`Setting`), the ``recommendations``, the pilot's
-    ``constants`` (one per K measured), every admissible point of the ``grid`` (sorted by the
-    bound), and ``notes``."""
+    """Everything ``vaebounds advise`` recommends.
+
+    Attributes:
+        theorem: The bound's name.
+        budget: The gradient evaluations n B K.
+        default: The default run.
+        advice: The advised run.
+        recommendations: The recommendations.
+        constants: The pilot's constants, one per K measured.
+        grid: Every admissible point of the grid, sorted by the bound.
+        notes: Remarks.
+    """
 
     theorem: str
     budget: int
@@ -107,7 +121,7 @@ class Advice:
 
     @property
     def gain(self) -> float:
-        """bound at the advice / bound at the default."""
+        """Bound at the advice / bound at the default."""
         return self.advice.bound / self.default.bound
 
     @property
@@ -116,7 +130,11 @@ class Advice:
         return self.advice.same_run(self.default)
 
     def as_dict(self) -> dict:
-        """JSON-ready."""
+        """The advice, JSON-ready.
+
+        Returns:
+            The fields, the gain, whether it is the default, and L_MARGIN.
+        """
         return {
             "theorem": self.theorem,
             "budget": self.budget,
@@ -133,7 +151,14 @@ class Advice:
 
 
 def powers_of_two(limit: int) -> list[int]:
-    """1, 2, 4, ... up to ``limit`` (>= 1)."""
+    """The powers of two 1, 2, 4, ... up to a limit.
+
+    Args:
+        limit: The limit (>= 1).
+
+    Returns:
+        The powers.
+    """
     return [2**i for i in range(int(math.log2(max(limit, 1))) + 1)]
 
 
@@ -142,10 +167,17 @@ def _mc_name(bound) -> str:
 
 
 def bound_values(bound, c: PilotConstants) -> tuple[dict[str, float], dict[str, float] | None]:
-    """(values, tune_at): the constants the bound is evaluated at (L, the variance parts,
-    Delta) and those C_gamma is tuned at instead ({"L": L_MARGIN L}); or, when the pilot's rule
-    takes the step limit whatever n (no proven Delta, no noise), C_gamma = 1/(L_MARGIN L) among
-    the values and no tuning."""
+    """The constants the bound is evaluated at, and those C_gamma is tuned at instead.
+
+    Args:
+        bound: The model's SGD bound (``expand=False``).
+        c: The pilot's constants.
+
+    Returns:
+        (values, tune_at): L, the variance parts and Delta, with {"L": L_MARGIN L} to tune
+        C_gamma at; or, when the pilot's rule takes the step limit whatever n (no proven Delta,
+        no noise), C_gamma = 1/(L_MARGIN L) among the values and None.
+    """
     values = {"L": c.L, "sigma2_data": c.sigma2_data, _mc_name(bound): c.sigma2_mc, "Delta": c.Delta}
     if not c.proven or c.Delta <= 0 or c.sigma2_data + c.sigma2_mc <= 0:
         return {**values, "C_gamma": 1.0 / (L_MARGIN * c.L)}, None
@@ -166,8 +198,7 @@ def _sigma2(bound, values: dict[str, float], B: int, K: int) -> float:
 
 
 def _unclipped(bound, values: dict[str, float], n: int, B: int, K: int) -> float:
-    """C*, the stationary point of the bound in C_gamma at ``values`` (the argument of
-    Bound.optimal_step's Min that is not the step limit 1/L)."""
+    """C*, the bound's stationary point in C_gamma at ``values`` (optimal_step's part other than 1/L)."""
     import sympy as sp
 
     from theory import symbols as S
@@ -189,8 +220,7 @@ def _delta_share(attribution) -> float:
 
 
 def _grid(bound, c: PilotConstants, budget: int, Bs: list[int], Ks: list[int]) -> list[Setting]:
-    """Every (B, K) of the grids a run can take (2 <= n <= MAX_STEPS), C by the rule at each,
-    sorted by the bound."""
+    """Every (B, K) with 2 <= n <= MAX_STEPS, C_gamma by the rule at each, sorted by the bound."""
     from theory.errors import TheoryError
     from theory.rates import budget_tradeoff
 
@@ -215,7 +245,14 @@ def recommend(
     C_default_how: str,
     max_steps: int | None = None,
 ) -> Advice:
-    """The advice for ``budget`` gradient evaluations (module docstring).
+    """The advice for a budget of gradient evaluations (docs/advise.md).
+
+    The bound is the model's SGD theorem with L, Delta and the variance parts as constants
+    (``theory.bound(model, "sgd", expand=False)``) at the pilot's upper ends at theta_0, C_gamma by
+    the pilot's rule min(C*, 1/(L_MARGIN L)) (:func:`empirical.pipeline.pilot.from_pilot`). It
+    recommends C_gamma at the default's n, B, K; the split (n, B, K) minimising the bound over
+    powers of two with n = floor(budget / (B K)), C by the rule at each point
+    (:func:`theory.rates.budget_tradeoff`); and, for IWAE, K (a pilot at every K).
 
     Args:
         model: the theorem catalogue's model (e.g. "gaussian", "iwae").

@@ -1,5 +1,8 @@
-"""What ``vaebounds advise`` is asked, checked before any work (no torch): the settings of
-the default run, the budget of gradient evaluations and whether to check the advice by runs."""
+"""What ``vaebounds advise`` is asked, checked before any work (no torch).
+
+The settings of the default run, the budget of gradient evaluations and whether to check
+the advice by runs (docs/advise.md).
+"""
 
 from __future__ import annotations
 
@@ -15,9 +18,15 @@ STEPS_FACTOR = 4
 
 @dataclass(frozen=True)
 class Request:
-    """The default run's ``settings``, the ``budget`` (gradient evaluations n B K: B rows of K
-    draws per step), ``max_steps`` (the most steps the advice may propose) and ``check`` (run
-    both sides). The default's n is floor(budget / (B K))."""
+    """A checked request of ``vaebounds advise``.
+
+    Attributes:
+        settings: The default run's settings.
+        budget: The gradient evaluations n B K (B rows of K draws per step); the default's n is
+            floor(budget / (B K)).
+        max_steps: The most steps the advice may propose.
+        check: Run both sides.
+    """
 
     settings: Settings
     budget: int
@@ -26,7 +35,7 @@ class Request:
 
     @property
     def default_steps(self) -> int:
-        """n of the default: floor(budget / (B K))."""
+        """The default's steps n = floor(budget / (B K))."""
         return self.budget // (self.settings.batch_size * self.settings.K)
 
 

@@ -1,11 +1,8 @@
-"""``vaebounds advise --check``: the advice and the default run side by side, R runs each
-with the same budget, through the pipeline's verify (:func:`empirical.pipeline.verify`), and
-the two-sample decisions (:mod:`empirical.advice.twosample`) on
+"""``vaebounds advise --check``: the advice and the default run side by side, R runs each.
 
-- the theorem's own quantity, each run's weighted average of ||grad F(theta_j)||^2 (what the
-  bound bounds; for IWAE with another K, the gradient of another objective);
-- the held-out -ELBO at theta_n, each run's mean over the held-out rows of the one-draw
-  -ELBO averaged over ELBO_DRAWS draws (the same draws for every run and both sides).
+Both through the pipeline's verify (:func:`empirical.pipeline.verify`) with the same budget,
+and the two-sample decisions (:mod:`empirical.advice.twosample`) on the theorem's own quantity
+and on the held-out -ELBO at theta_n (docs/advise.md).
 """
 
 from __future__ import annotations
@@ -35,8 +32,15 @@ ELBO_DRAWS, ELBO_SEED = 16, 0
 
 @dataclass(frozen=True, eq=False)
 class Side:
-    """One side: its ``name`` ("default" or "advice"), the :class:`Setting` it ran, its verify
-    ``result``, each run's held-out -ELBO at theta_n (``elbo``) and the wall time (``seconds``)."""
+    """One side of the check.
+
+    Attributes:
+        name: "default" or "advice".
+        setting: The :class:`Setting` it ran.
+        result: Its verify result.
+        elbo: Each run's held-out -ELBO at theta_n.
+        seconds: The wall time.
+    """
 
     name: str
     setting: Setting
@@ -45,6 +49,12 @@ class Side:
     seconds: float
 
     def as_dict(self) -> dict:
+        """The side, JSON-ready.
+
+        Returns:
+            The setting, its evaluations, bound, verdict, observed side and held-out -ELBO per run,
+            and the seconds.
+        """
         r, obs = self.result, self.result.observed
         return {
             **dataclasses.asdict(self.setting),
@@ -62,8 +72,17 @@ class Side:
 
 @dataclass(frozen=True, eq=False)
 class Check:
-    """Both sides and the decisions: ``observed`` (the theorem's quantity), ``elbo`` (the
-    held-out -ELBO); ``held_out_rows`` the rows the -ELBO is averaged over; ``notes``."""
+    """Both sides and the decisions.
+
+    Attributes:
+        default: The default's side.
+        advice: The advice's side.
+        observed: The decision on the theorem's quantity, each run's weighted average of
+            ||grad F(theta_j)||^2 (for IWAE with another K, the gradient of another objective).
+        elbo: The decision on the held-out -ELBO.
+        held_out_rows: The rows the -ELBO is averaged over.
+        notes: Remarks.
+    """
 
     default: Side
     advice: Side
@@ -73,6 +92,11 @@ class Check:
     notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
+        """The check, JSON-ready.
+
+        Returns:
+            Both sides, both decisions, the held-out rows and draws, the notes.
+        """
         return {
             "default": self.default.as_dict(),
             "advice": self.advice.as_dict(),
@@ -85,14 +109,32 @@ class Check:
 
 
 def settings_of(request: Request, setting: Setting) -> Settings:
-    """The verify settings of a side: the request's, with its n, B, K and C_gamma."""
+    """The verify settings of a side: the request's, with its n, B, K and C_gamma.
+
+    Args:
+        request: The checked request.
+        setting: The side's setting.
+
+    Returns:
+        The settings.
+    """
     return dataclasses.replace(
         request.settings, steps=setting.n, batch_size=setting.B, K=setting.K, C_gamma=setting.C_gamma
     )
 
 
 def held_out_elbo(result: Result, held: torch.Tensor) -> tuple[float, ...]:
-    """Each run's held-out -ELBO at theta_n (module docstring).
+    """Each run's held-out -ELBO at theta_n.
+
+    The mean over the held-out rows of the one-draw -ELBO averaged over ELBO_DRAWS draws (the
+    same draws for every run and both sides).
+
+    Args:
+        result: A side's verify result.
+        held: The held-out rows.
+
+    Returns:
+        One value per run.
 
     Raises:
         DivergenceError: a run whose -ELBO is not finite.
@@ -113,7 +155,7 @@ def held_out_elbo(result: Result, held: torch.Tensor) -> tuple[float, ...]:
 
 
 def run_check(request: Request, advice: Advice, progress: Progress = silent) -> Check:
-    """Both sides of the advice, R runs each (module docstring).
+    """Both sides of the advice, R runs each.
 
     Args:
         request: the checked request (R >= 2 runs, held-out rows).

@@ -1,18 +1,7 @@
 """Did the advice help? A two-sample decision on per-run values (numpy and scipy only).
 
-For a quantity where lower is better (the theorem's average of ||grad F||^2, the held-out
--ELBO), with a_1..a_R the advice's per-run values and d_1..d_R' the default's:
-
-    diff = mean(a) - mean(d),  se^2 = s_a^2/R + s_d^2/R',
-    Welch-Satterthwaite nu = se^4 / ((s_a^2/R)^2/(R-1) + (s_d^2/R')^2/(R'-1)),
-    interval = diff -/+ t_{nu, 1-(1-confidence)/2} se.
-
-**helped** when the interval's upper end is below 0, **did not help** (worse) when its
-lower end is above 0, **could not be told apart** otherwise. Each side's own interval is
-the Student-t interval of its mean over runs. Runs of both sides start from the same
-initialisations (seeds seed..seed+R-1): positively correlated sides make the interval
-wider than it needs to be, never narrower, so the decision errs on "could not be told
-apart".
+Welch's t interval for mean(advice) - mean(default), lower being better: helped, did not
+help, or could not be told apart (:func:`compare`; docs/advise.md).
 """
 
 from __future__ import annotations
@@ -36,10 +25,23 @@ METHOD = (
 
 @dataclass(frozen=True)
 class Comparison:
-    """Both sides of one quantity and the decision: each side's per-run values, mean and
-    Student-t interval over runs; ``difference`` = mean(advice) - mean(default) with its
-    Welch interval [``lo``, ``hi``] on ``dof`` degrees of freedom and two-sided ``p_value``;
-    ``decision`` one of "helped", "did not help", "could not be told apart"."""
+    """Both sides of one quantity and the decision.
+
+    Attributes:
+        quantity: What the values are, in words.
+        advice: The advice's per-run values.
+        default: The default's per-run values.
+        advice_interval: (mean, lo, hi), the Student-t interval of the advice's mean over runs.
+        default_interval: (mean, lo, hi), the default's.
+        difference: mean(advice) - mean(default).
+        lo: The Welch interval's lower end.
+        hi: Its upper end.
+        dof: Its Welch-Satterthwaite degrees of freedom.
+        p_value: The two-sided p-value.
+        decision: "helped", "did not help" or "could not be told apart".
+        confidence: The two-sided level.
+        method: How the decision was made, in words.
+    """
 
     quantity: str
     advice: tuple[float, ...]
@@ -56,6 +58,11 @@ class Comparison:
     method: str
 
     def as_dict(self) -> dict:
+        """The comparison, JSON-ready.
+
+        Returns:
+            The fields, each side's mean and interval spelt out.
+        """
         keys = ("quantity", "advice", "default", "difference", "lo", "hi", "dof", "p_value", "decision")
         out = {k: getattr(self, k) for k in keys}
         out["advice_mean"], out["advice_lo"], out["advice_hi"] = self.advice_interval
@@ -74,7 +81,15 @@ def _values(name: str, values: Sequence[float]) -> np.ndarray:
 
 
 def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """(mean, lo, hi): the Student-t interval of the mean over runs (R >= 2)."""
+    """The Student-t interval of the mean over runs (R >= 2).
+
+    Args:
+        values: The per-run values.
+        confidence: The two-sided level.
+
+    Returns:
+        (mean, lo, hi).
+    """
     mean = float(values.mean())
     half = stats.t.ppf(0.5 + confidence / 2, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
     return mean, mean - float(half), mean + float(half)
@@ -83,11 +98,20 @@ def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[floa
 def compare(
     quantity: str, advice: Sequence[float], default: Sequence[float], confidence: float = CONFIDENCE
 ) -> Comparison:
-    """The two-sample decision (module docstring) for ``quantity``, lower is better.
+    """The two-sample decision for a quantity where lower is better.
+
+    With a_1..a_R the advice's per-run values and d_1..d_R' the default's:
+    diff = mean(a) - mean(d), se^2 = s_a^2/R + s_d^2/R', Welch-Satterthwaite
+    nu = se^4 / ((s_a^2/R)^2/(R-1) + (s_d^2/R')^2/(R'-1)), interval diff -/+ t_{nu, 1-(1-c)/2} se.
+    **helped** when the interval's upper end is below 0, **did not help** (worse) when its
+    lower end is above 0, **could not be told apart** otherwise. Runs of both sides start from
+    the same initialisations: positively correlated sides make the interval wider than it needs
+    to be, never narrower, so the decision errs on "could not be told apart".
 
     Args:
         quantity: what the values are, in words.
-        advice, default: each side's per-run values (at least 2 each, finite).
+        advice: the advice's per-run values (at least 2, finite).
+        default: the default's per-run values (at least 2, finite).
         confidence: two-sided level, in (0, 1).
 
     Returns:

@@ -1,20 +1,12 @@
-"""Estimators of the constants of the bounds, each with an interval and its cost.
+"""Estimators of the constants of the bounds, each an :class:`Estimate` with its interval and cost.
 
-- :func:`smoothness`, :func:`smoothness_along_run`, :func:`smoothness_in_box`: L.
-- :func:`gradient_variance` (any per-example loss, vmap) and
-  :func:`vae_gradient_variance` (a VAE, BackPACK-style norms): sigma2_data, sigma2_mc.
-- :func:`module_gradient_variance`, :func:`module_row_stats`: the same for a user's
-  ``torch.nn.Module`` (per-layer norms for Linear/Conv2d, vmap for the rest).
-- :func:`gradient_norm_sq`, :func:`unbiased_sq_norm`: an unbiased ||grad F||^2.
-- :func:`gradient_snr`: decoder / encoder SNR over (B, K).
-- :func:`delta`, :func:`loss_at`: Delta = F(theta_0) - F*.
-- :func:`norms_along_run`, :func:`norms_at_point`: M and R.
-- :func:`estimate`: all of them for one model, at a point or along a run.
-- :func:`constants_along_run`: L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf at
-  every snapshot of every run; :func:`stress`: a projected-ascent search of the runs' boxes
-  for larger L and variance parts (:func:`top_eigen`: the top |eigenvalue| and its
-  gradient); :func:`stress_runs`: both for a TrainRun of a built-in VAE.
-- :func:`growth_fit`: E||g||^2 <= A + (1 + G) ||grad F||^2 fitted to the runs' records.
+L (:func:`smoothness`), sigma2_data and sigma2_mc (:func:`gradient_variance`,
+:func:`vae_gradient_variance`, :func:`module_gradient_variance`), an unbiased
+||grad F||^2 (:func:`gradient_norm_sq`), Delta (:func:`delta`), M and R
+(:func:`norms_along_run`), the SNR over (B, K) (:func:`gradient_snr`) and the growth
+condition (:func:`growth_fit`); :func:`estimate` gives all of them for one model,
+:func:`constants_along_run` at every snapshot of every run, :func:`stress` searches the
+runs' boxes for larger values (docs/architecture.md, "How a question flows").
 """
 
 from __future__ import annotations

@@ -1,37 +1,8 @@
 """``empirical.estimate``: every constant of the bounds for one VAE, at a point or along runs.
 
-At a point (``run=None``): the point is ``params`` (default ``model.init_params``
-with the seed). Along runs (a ``TrainRun`` of R runs from ``empirical.train``):
-for every run, ``points_per_run`` of its parameter snapshots (always theta_0
-and theta_n), plus ``params`` if given; the runs' own records are used too.
-With n examples drawn once (``n_examples``, seeded) and, where noise enters,
-fixed noise for L:
-
-* ``L``: Lanczos top |eigenvalue| of the Hessian of the fixed-noise loss on the
-  n examples at every point; along runs also the largest secant
-  ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j|| over each run's
-  snapshots. Reported: the maximum (a lower estimate of sup L).
-* ``sigma2_data`` and the Monte-Carlo part: the nested estimator (n examples x
-  ``mc_samples`` draws, BackPACK-style per-example norms) at every point; the
-  maximum over points (the bound needs a sup). One draw of the model holds its
-  K variational samples. For a model whose loss averages K one-draw losses
-  (the ELBO models) the per-draw variance is exactly K times that of one
-  variational sample: ``sigma2_mc`` is per sample, and the split
-  sigma2_data/B + sigma2_mc/(B K) is exact. For IWAE the K draws sit inside a
-  log-mean-exp: the variance of the K-sample gradient is measured at the K
-  used and reported as ``sigma2_mc_K`` (sigma2 = sigma2_data/B + sigma2_mc_K/B),
-  never extrapolated from another K.
-* ``M``: max per-(example, draw) gradient norm at every point (bounds every
-  minibatch gradient built from them) and, along runs, max ||g_k|| over every
-  step of every run.
-* ``R``: max per-example gradient sup-norm (vmap, up to 64 examples, one draw)
-  at every point.
-* ``Delta``: F(theta_0) (n examples x ``mc_samples`` draws) of every run, minus
-  the model's proven lower bound of F if it has one, else minus the lowest
-  observed loss (the runs' recorded full losses, or F at the point); the
-  largest over runs. :attr:`Constants.delta_is_upper` says which.
-* ``snr``: decoder/encoder gradient SNR at the last point for ``snr_Ks`` and
-  B in {1, batch_size}.
+L, sigma2_data and the Monte-Carlo part, M, R, Delta and the SNR, each the largest over
+the points (the bounds need suprema); what each is: docs/estimators.md, "Every constant
+of a model".
 """
 
 from __future__ import annotations
@@ -62,16 +33,28 @@ NAMES = ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K", "sigma2", "M", "R", "De
 
 @dataclass(frozen=True)
 class Constants:
-    """The constants of the bounds with intervals; ``n_evals`` = all evaluations spent; the
-    one constants type of the CLI's VAEs (:func:`estimate`) and the tracker's modules
-    (:func:`empirical.tracking.estimate.estimate_runs`).
+    """The constants of the bounds with intervals: the one constants type.
 
-    Exactly one of ``sigma2_mc`` (per variational sample, models that average
-    their K draws) and ``sigma2_mc_K`` (IWAE, a user's module: at the K used) is
-    set. ``sigma2`` is the variance of the step's minibatch gradient where it was
-    measured as one (the tracker's), ``M``, ``R`` and ``snr`` None where they were
-    not measured. ``routes`` / ``route_summary``: how each parameter's per-example
-    gradients were taken (a user's module).
+    Of the CLI's VAEs (:func:`estimate`) and of the tracker's modules
+    (:func:`empirical.tracking.estimate.estimate_runs`). Exactly one of ``sigma2_mc`` and
+    ``sigma2_mc_K`` is set.
+
+    Attributes:
+        L: The smoothness (a lower estimate of sup L).
+        sigma2_data: The data part of the variance.
+        sigma2_mc: The Monte-Carlo part per variational sample (models that average their K draws).
+        sigma2_mc_K: The Monte-Carlo part at the K used (IWAE, a user's module).
+        M: The gradient-norm bound (None: not measured).
+        R: The gradient sup-norm bound (None: not measured).
+        Delta: F(theta_0) - F*.
+        snr: The decoder and encoder SNR (None: not measured).
+        n_evals: All evaluations spent.
+        delta_is_upper: Delta used a proven lower bound of F (a valid upper value).
+        where: Where the constants were measured, in words.
+        sigma2: The variance of the step's minibatch gradient, where it was measured as one
+            (the tracker's).
+        routes: How each parameter's per-example gradients were taken (a user's module).
+        route_summary: The routes in words.
     """
 
     L: Estimate
@@ -90,18 +73,29 @@ class Constants:
     route_summary: str = ""
 
     def named(self) -> dict[str, Estimate]:
-        """Every measured constant under its theory symbol name."""
+        """Every measured constant under its theory symbol name.
+
+        Returns:
+            Name -> estimate, in the order of :data:`NAMES`, the unmeasured left out.
+        """
         return {name: getattr(self, name) for name in NAMES if getattr(self, name) is not None}
 
     @property
     def lower_estimates(self) -> tuple[str, ...]:
-        """The constants that are lower estimates of suprema (L, the sigma2 parts, M, R). Delta is
-        no supremum: without a proven lower bound of F it is a lower estimate of F(theta_0) - F*
-        of its own kind (``delta_is_upper`` False)."""
+        """The constants that are lower estimates of suprema (L, the sigma2 parts, M, R).
+
+        Delta is no supremum: without a proven lower bound of F it is a lower estimate of
+        F(theta_0) - F* of its own kind (``delta_is_upper`` False).
+        """
         return tuple(name for name in LOWER_ESTIMATES_OF_SUPREMA if name in self.named())
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: each constant as ``{value, lo, hi, confidence, method, n_evals}``."""
+        """The constants, JSON-ready.
+
+        Returns:
+            Each constant as ``{value, lo, hi, confidence, method, n_evals}``, the SNR table,
+            ``n_evals``, ``delta_is_upper`` and ``where``.
+        """
         out: dict[str, Any] = {name: e.as_dict() for name, e in self.named().items()}
         if self.snr is not None:
             out["snr"] = {
@@ -131,7 +125,35 @@ def estimate(
     confidence: float = 0.95,
     backend: str = "recorder",
 ) -> Constants:
-    """Estimate L, sigma2_data, the Monte-Carlo part, M, R, Delta and the SNR (module docstring)."""
+    """Estimate L, sigma2_data, the Monte-Carlo part, M, R, Delta and the SNR of a VAE.
+
+    At a point (``run`` None): the point is ``params`` (default ``model.init_params`` with the
+    seed). Along runs: for every run, ``points_per_run`` of its parameter snapshots (always
+    theta_0 and theta_n), plus ``params`` if given; the runs' own records are used too.
+
+    Args:
+        model: An :mod:`empirical.models` VAE.
+        data: The rows.
+        params: The point, or an extra point along runs.
+        run: A :class:`~empirical.train.TrainRun`, or None.
+        n_examples: The examples drawn once (seeded) for every estimate.
+        mc_samples: The noise draws per example.
+        batch_size: The B of the SNR table (default the run's, else 1).
+        snr_Ks: The K of the SNR table (default the model's).
+        points_per_run: The snapshots per run, >= 2.
+        tol: Lanczos's relative tolerance.
+        max_iter: Lanczos's most products.
+        seed: The seed of every draw.
+        confidence: The intervals' two-sided level.
+        backend: "recorder" (BackPACK-style norms) or "vmap" (the brute-force twin).
+
+    Returns:
+        The constants.
+
+    Raises:
+        ConfigError: Bad options, data or snapshots.
+        LossError: A loss or gradient that is not finite.
+    """
     confidence = check_confidence(confidence)
     if hasattr(model, "check_data"):
         model.check_data(data)
@@ -217,7 +239,15 @@ def estimate(
 
 
 def per_variational_sample(mc: Estimate, model: Any) -> Estimate:
-    """A model draw averages K one-sample losses: per sample, the variance is K times larger."""
+    """A Monte-Carlo variance per variational sample: a model draw averages K one-sample losses.
+
+    Args:
+        mc: The variance of one model draw (K samples).
+        model: The model (its K).
+
+    Returns:
+        K times the variance (itself for K = 1 or 0).
+    """
     K = int(getattr(model, "K", 1))
     if K == 1 or mc.value == 0.0:
         return mc

@@ -1,22 +1,8 @@
 """Delta = F(theta_0) - F*, the optimality gap at the start of a run.
 
-``inf F`` is unknown. Two replacements, and the ``method`` says which:
-
-* a *proven lower bound* F_low <= inf F (``model.loss_lower_bound``: 0 for a
-  Bernoulli decoder, (D/2) log(2 pi c^2) for a Gaussian decoder with std c):
-  ``F(theta_0) - F_low >= Delta``, a valid upper value to put into a bound;
-* else the *lowest observed loss* min_k F(theta_k) >= inf F:
-  ``F(theta_0) - min_k F(theta_k) <= Delta``, only a lower estimate, so a bound
-  evaluated with it is not guaranteed to be an upper bound.
-
-F(theta_0) is estimated over n examples x J noise draws (Student-t interval over
-examples of the per-example mean loss).
-
-:func:`snapshot_delta` (the tracker's, without a proven bound): F estimated at
-theta_0 and at every kept snapshot on the same rows and noise draws, and
-F(theta_0) - min_k F(theta_k), a lower estimate of F(theta_0) - F* with a
-simultaneous interval (never the lowest of a few noisy minibatch losses, whose
-minimum is biased low).
+inf F is unknown: F(theta_0) minus a proven lower bound of F is a valid upper value, minus
+the lowest observed loss only a lower estimate, and the ``method`` says which
+(docs/estimators.md, "Delta").
 """
 
 from __future__ import annotations
@@ -54,7 +40,24 @@ def loss_at(
     confidence: float = 0.95,
     where: str = "theta",
 ) -> Estimate:
-    """F(params) as the mean over the rows of X of the loss averaged over ``mc_samples`` draws."""
+    """F at a point: the mean over the rows of X of the loss averaged over ``mc_samples`` draws.
+
+    Args:
+        model: The VAE.
+        params: The point.
+        X: The rows.
+        mc_samples: The draws per row (1 for a deterministic loss).
+        generator: The generator of the noise (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The interval's two-sided level.
+        where: The point's name, for the method.
+
+    Returns:
+        F with a Student-t interval over the rows.
+
+    Raises:
+        LossError: A loss that is not finite.
+    """
     gen = seeded(generator, seed)
     J = 1 if getattr(model, "is_deterministic", False) else whole("mc_samples", mc_samples, 1, MAX_SAMPLES)
     n = int(X.shape[0])
@@ -73,8 +76,19 @@ def loss_at(
 def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float | None = None) -> Estimate:
     """Delta from F(theta_0) and either a proven lower bound of F or the lowest observed loss.
 
-    The proven bound is used whenever it is given; the method starts with
-    ``"Delta upper value"`` or ``"Delta lower estimate"`` accordingly.
+    The proven bound is used whenever it is given; the method starts with ``"Delta upper
+    value"`` or ``"Delta lower estimate"`` accordingly.
+
+    Args:
+        F0: The estimate of F(theta_0).
+        lower_bound: A proven lower bound of F, or None.
+        lowest_observed: The lowest loss observed, or None.
+
+    Returns:
+        F(theta_0) - F* with its interval (clipped at 0 from below with a proven bound).
+
+    Raises:
+        ConfigError: No F0 estimate, or neither a bound nor an observed loss.
     """
     if not isinstance(F0, Estimate):
         raise ConfigError(f"F0 must be an Estimate of F(theta_0), got {type(F0).__name__}")
@@ -113,6 +127,10 @@ def snapshot_delta(losses: np.ndarray, labels: list[str], confidence: float = 0.
         in its interval, hence max_k D_k = F(theta_0) - min_k F(theta_k) in [lo, hi]. Since
         min_k F(theta_k) >= F*, that is a lower estimate of Delta: a bound evaluated with it is
         not guaranteed to be an upper bound.
+
+    Raises:
+        ConfigError: Losses of the wrong shape.
+        LossError: A loss that is not finite.
     """
     x = np.asarray(losses, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or len(labels) != x.shape[0]:
@@ -140,12 +158,29 @@ def snapshot_delta(losses: np.ndarray, labels: list[str], confidence: float = 0.
 
 
 def uses_proven_bound(estimate: Estimate) -> bool:
-    """True if a Delta estimate used a proven lower bound of F (a valid upper value)."""
+    """Whether a Delta estimate used a proven lower bound of F (a valid upper value).
+
+    Args:
+        estimate: The Delta estimate.
+
+    Returns:
+        True when its method names a proven lower bound.
+    """
     return PROVEN in estimate.method
 
 
 def lowest_observed(values: np.ndarray) -> Estimate:
-    """min_k F(theta_k) over recorded full losses (exact for what it is)."""
+    """The lowest of the recorded full losses, exact for what it is.
+
+    Args:
+        values: The recorded F(theta_k).
+
+    Returns:
+        min_k F(theta_k).
+
+    Raises:
+        ConfigError: No value, or one that is not finite.
+    """
     x = np.asarray(values, dtype=np.float64).reshape(-1)
     if x.size == 0 or not np.all(np.isfinite(x)):
         raise ConfigError("recorded full losses must be a non-empty finite array")

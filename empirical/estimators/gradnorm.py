@@ -1,29 +1,8 @@
-"""An unbiased estimate of ||grad F(theta)||^2 for a noisy objective.
+"""An unbiased estimate of ||grad F(theta)||^2 for a noisy objective: the U-statistic of gradients.
 
-F(theta) = (1/N) sum_i E_eps l(theta, x_i, eps) over ALL N rows of the data.
-A full-data gradient with fresh noise, g = (1/N) sum_i grad l(theta, x_i, eps_i),
-is unbiased for grad F, but its squared norm is not:
-E||g||^2 = ||grad F||^2 + tr Cov(g). Nothing here subtracts an estimate of
-that inflation. Instead, for m >= 2 independent such gradients g_1..g_m,
-
-    U = 1/(m(m-1)) sum_{a != b} <g_a, g_b>
-      = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1))
-
-has E U = ||grad F||^2 EXACTLY: each term has E<g_a, g_b> = <E g_a, E g_b>
-by independence. For m = 2, U = <g_a, g_b> (:func:`unbiased_sq_norm`, the one
-definition of a recorded ||grad F||^2, shared with the training loop). U is
-the U-statistic of the kernel <g_a, g_b>: with the same m gradients it has a
-smaller variance than the mean of m/2 disjoint pairs (its noise-noise term
-shrinks like 1/m^2 instead of 1/m).
-
-Interval: the delete-one jackknife of U, v = (m-1)/m sum_a (U_(-a) - U)^2
-(the mean of the U_(-a) is U for a U-statistic), with a Student-t quantile on
-m - 1 degrees of freedom. By the Efron-Stein inequality E v >= Var U, so the
-interval errs on the wide side. Neither U nor the interval is clipped at 0:
-U is unbiased precisely because it may come out negative.
-
-A deterministic loss (``noise=None``) gives the exact value ||grad F||^2 from
-one full-data gradient (``lo = hi``).
+For m independent unbiased gradients, U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)) has
+E U = ||grad F||^2 exactly, with a delete-one jackknife interval; nothing is subtracted and
+nothing is clipped (docs/estimators.md, "An unbiased ||grad F||^2").
 """
 
 from __future__ import annotations
@@ -54,11 +33,19 @@ Grads = torch.Tensor | Mapping[str, torch.Tensor]
 def unbiased_sq_norm(*grads: Grads, batch_dims: int = 0) -> torch.Tensor:
     """U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)) over m >= 2 independent gradients.
 
-    Each ``g_a`` is an unbiased estimate of grad F computed with its own
-    noise (a tensor, or a dict of tensors with the same keys); the result is
-    an unbiased estimate of ||grad F||^2 (for two, <g_a, g_b>). The first
-    ``batch_dims`` dimensions index separate records (e.g. runs batched into
-    one computation) and are kept; the rest are summed. float64.
+    Each ``g_a`` is an unbiased estimate of grad F computed with its own noise; the result is
+    an unbiased estimate of ||grad F||^2 (for two, <g_a, g_b>).
+
+    Args:
+        *grads: The gradients: tensors, or dicts of tensors with the same keys.
+        batch_dims: The first dimensions that index separate records (e.g. runs batched into
+            one computation) and are kept; the rest are summed.
+
+    Returns:
+        U, float64, one per record.
+
+    Raises:
+        ConfigError: Fewer than 2 gradients, or gradients of different kinds or shapes.
     """
     if len(grads) < 2:
         raise ConfigError(f"unbiased_sq_norm needs at least 2 independent gradients, got {len(grads)}")
@@ -109,14 +96,29 @@ def gradient_norm_sq(
     confidence: float = 0.95,
     chunk_size: int = 4096,
 ) -> Estimate:
-    """Unbiased estimate of ||grad F(params)||^2 with F the mean over all rows of ``data``.
+    """An unbiased estimate of ||grad F(params)||^2, F the mean over all rows of ``data``.
 
-    ``loss(params, x, eps)`` is the loss of one example under one noise draw;
-    ``noise(generator)`` draws one eps (``None``: deterministic loss, exact
-    result). ``n_gradients`` (>= 3) independent full-data gradients give the
-    U-statistic and its jackknife t interval (module docstring). Each
-    full-data gradient is one batched (vmapped) evaluation, ``chunk_size``
-    example evaluations at a time. ``n_evals`` = per-example gradients spent.
+    ``n_gradients`` independent full-data gradients give the U-statistic and its jackknife
+    t interval. Each full-data gradient is one batched (vmapped) evaluation, ``chunk_size``
+    example evaluations at a time.
+
+    Args:
+        loss: ``loss(params, x, eps)``, the loss of one example under one noise draw.
+        params: The point.
+        data: The rows.
+        noise: ``noise(generator)`` draws one eps (None: a deterministic loss, exact result).
+        n_gradients: The independent gradients, >= 3.
+        generator: The generator of the noise (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The interval's two-sided level.
+        chunk_size: The example evaluations per call.
+
+    Returns:
+        The estimate; ``n_evals`` = the per-example gradients spent.
+
+    Raises:
+        ConfigError: Bad data or options.
+        LossError: A loss or noise that is not a finite tensor.
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
@@ -148,11 +150,21 @@ def gradient_norm_sq(
 
 
 def u_statistic(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(U, v) from ``g`` (..., m, d), m >= 3 independent unbiased gradients per record:
-    U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)), unbiased for ||grad F||^2, and its
-    delete-one jackknife variance v = (m-1)/m sum_a (U_(-a) - mean U_(-a))^2 on m - 1
-    degrees of freedom (E v >= Var U by the Efron-Stein inequality). Leading dimensions
-    index separate records (e.g. runs). float64."""
+    """U and its delete-one jackknife variance from m >= 3 independent unbiased gradients per record.
+
+    U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)), unbiased for ||grad F||^2, and
+    v = (m-1)/m sum_a (U_(-a) - mean U_(-a))^2 on m - 1 degrees of freedom (E v >= Var U by the
+    Efron-Stein inequality); the one definition of a recorded ||grad F||^2.
+
+    Args:
+        g: (..., m, d) gradients; leading dimensions index separate records (e.g. runs).
+
+    Returns:
+        (U, v), float64, one each per record.
+
+    Raises:
+        ConfigError: m < 3.
+    """
     m = int(g.shape[-2])
     if m < 3:
         raise ConfigError(f"need at least 3 gradients for a jackknife variance, got {m}")
@@ -167,7 +179,20 @@ def u_statistic(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def u_statistic_estimate(g: torch.Tensor, confidence: float, method: str, n_evals: int) -> Estimate:
-    """U and its delete-one jackknife Student-t interval from ``g`` (m, d), m >= 3 (module docstring)."""
+    """U and its delete-one jackknife Student-t interval.
+
+    Args:
+        g: (m, d) gradients, m >= 3.
+        confidence: The interval's two-sided level.
+        method: What was computed.
+        n_evals: The evaluations spent.
+
+    Returns:
+        The estimate, unclipped.
+
+    Raises:
+        LossError: A value or half-width that is not finite.
+    """
     m = int(g.shape[0])
     value_t, var_t = u_statistic(g)
     value, var = float(value_t), float(var_t)
@@ -184,11 +209,23 @@ def full_gradients(
     eps: torch.Tensor | None,
     chunk_size: int = 4096,
 ) -> torch.Tensor:
-    """Flat full-data gradients (m, d) in float64 (dict order), one per noise set.
+    """Flat full-data gradients, one per noise set, in float64 (dict order).
 
-    g_a = (1/N) sum_i grad l(params, x_i, eps[a, i]); ``eps`` is (m, N, ...)
-    or None (deterministic: m = 1). Every chunk is one call of
+    g_a = (1/N) sum_i grad l(params, x_i, eps[a, i]); every chunk is one call of
     ``vmap(grad(sum_i vmap(loss)))`` over the m noise sets.
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        X: The N rows.
+        eps: (m, N, ...) noise, or None (deterministic: m = 1).
+        chunk_size: The example evaluations per call.
+
+    Returns:
+        (m, d) gradients.
+
+    Raises:
+        LossError: A loss or gradient that is not finite.
     """
     detached = {k: v.detach() for k, v in params.items()}
     N = int(X.shape[0])

@@ -1,20 +1,9 @@
 """Hessian-vector products of a scalar loss over a dict of parameters.
 
-Two twins, same maths ``v -> (d^2 F / d theta^2) v`` on the flattened parameter
-vector (dict order):
-
-* ``"double_backward"`` (reverse-over-reverse): one forward and one backward
-  with ``create_graph=True`` build the gradient graph once (inside
-  :func:`empirical.softclip.second_order`: the built-in models' soft-clips
-  record their second derivative once, not at every product); every product
-  is then one more backward pass through it (``autograd.grad(g, theta, v)``).
-  This is the default: ``benchmarks/estimators.py`` measures it against the
-  other twin.
-* ``"forward_over_reverse"``: ``torch.func.jvp(torch.func.grad(F), theta, v)``,
-  recomputed from scratch for every product.
-
-The loss is called as ``loss(params)``; any randomness (reparameterisation
-noise) must live inside the closure, so every product sees the same noise.
+Two twins of v -> (d^2 F / d theta^2) v on the flattened parameter vector (dict order):
+``"double_backward"`` (the default) and ``"forward_over_reverse"``. The loss is called as
+``loss(params)``: its noise lives inside the closure, so every product sees the same
+noise (docs/estimators.md, "Smoothness L").
 """
 
 from __future__ import annotations
@@ -41,10 +30,23 @@ MODES = ("double_backward", "forward_over_reverse")
 
 @dataclass
 class HessianOperator:
-    """``matvec(v)`` = Hessian of ``loss`` at ``params`` times flat ``v`` (same dtype as params).
+    """The Hessian of ``loss`` at ``params`` as an operator on flat vectors (same dtype as params).
 
-    ``value`` and ``grad`` are the loss and its flat gradient at ``params``;
-    ``n_evals`` counts the gradient evaluation plus every product done so far.
+    ``"double_backward"`` builds the gradient's graph once (inside
+    :func:`empirical.softclip.second_order`) and every product is one more backward pass
+    through it; ``"forward_over_reverse"`` recomputes ``jvp(grad(F))`` for every product.
+
+    Attributes:
+        loss: ``loss(params) -> scalar tensor``.
+        params: The point.
+        mode: One of :data:`MODES`.
+        value: The loss at ``params``.
+        grad: Its flat gradient.
+        n_evals: The gradient evaluation plus every product done so far.
+
+    Raises:
+        ConfigError: An unknown mode.
+        LossError: A loss or gradient that is not finite.
     """
 
     loss: ScalarLoss
@@ -67,14 +69,26 @@ class HessianOperator:
 
     @property
     def dim(self) -> int:
+        """The number of parameters."""
         return int(self.grad.numel())
 
     @property
     def dtype(self) -> torch.dtype:
+        """The parameters' dtype."""
         return self.grad.dtype
 
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
-        """Hessian times the flat vector ``v``; raises :class:`LossError` if the result is not finite."""
+        """The Hessian times a flat vector.
+
+        Args:
+            v: (dim,).
+
+        Returns:
+            H v.
+
+        Raises:
+            LossError: A vector of the wrong shape, or a result that is not finite.
+        """
         if v.shape != (self.dim,):
             raise LossError(f"HVP vector must have shape ({self.dim},), got {tuple(v.shape)}")
         out = self._matvec(v.to(self.dtype))
@@ -132,13 +146,34 @@ class HessianOperator:
 
 
 def hvp(loss: ScalarLoss, params: Params, v: Params, mode: str = "double_backward") -> Params:
-    """One Hessian-vector product ``H(params) v`` with ``v`` a dict shaped like ``params``."""
+    """One Hessian-vector product ``H(params) v``.
+
+    Args:
+        loss: ``loss(params) -> scalar tensor``.
+        params: The point.
+        v: A dict shaped like ``params``.
+        mode: One of :data:`MODES`.
+
+    Returns:
+        H v, shaped like ``params``.
+    """
     op = HessianOperator(loss, params, mode)
     return unflatten(op.matvec(flatten(v, list(op.params))), op.params)
 
 
 def gradient(loss: ScalarLoss, params: Params) -> tuple[float, torch.Tensor]:
-    """Loss value and flat gradient (dict order) at ``params``; checked finite."""
+    """The loss value and flat gradient (dict order) at a point, checked finite.
+
+    Args:
+        loss: ``loss(params) -> scalar tensor``.
+        params: The point.
+
+    Returns:
+        (value, flat gradient).
+
+    Raises:
+        LossError: A loss or gradient that is not finite.
+    """
     params = check_params(params)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
     value = check_scalar(loss(leaves), "loss(params)")

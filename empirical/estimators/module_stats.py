@@ -1,34 +1,8 @@
 """Per-example gradient statistics of a user's ``torch.nn.Module`` near the cost of one backward.
 
-The user brings ``model`` and ``loss(model, x) -> per-example losses (len(x),)``,
-which draws its own reparameterisation noise from torch's global RNG. Every
-call here runs inside ``torch.random.fork_rng`` seeded from our generator: the
-user's stream is untouched and the numbers are reproducible.
-
-n examples x J draws are evaluated as one batch of R = n J rows (each example
-repeated J times; the loss draws independent noise per row). The result is
-the :class:`~empirical.estimators.per_example.RowStats` of every trainable
-parameter, so :func:`empirical.estimators.variance.from_row_stats` gives
-sigma2_data and sigma2_mc exactly as for the built-in models. Two routes:
-
-* ``per-layer`` (``nn.Linear``, ``nn.Conv2d``): forward hooks keep each call's
-  input ``a`` and add a zero probe to its output, one backward of
-  ``sum_r loss_r`` to the probes gives the output gradients ``d``; the weight
-  gradient of row r is ``sum_t d_rt a_rt^T`` over the positions t of that row
-  (tokens, samples, or the unfolded patches of a convolution) and the bias
-  gradient ``sum_t d_rt``. Norms by the Gram form or the materialised product
-  (:func:`~empirical.estimators.per_example._weight_stats`).
-* ``vmap``: ``torch.func.vmap(grad(functional_call))`` over single rows for
-  every other parameter (randomness ``"different"``: one noise draw per row).
-
-The per-layer route assumes that a layer's input, flattened to rows of its
-fan-in, holds the R rows in order, each a contiguous block (true for (R, in),
-(R, K, in), (R*K, in) made by a reshape of (R, K, in), and (R, C, H, W)). A
-layout it cannot know for certain (a (K*R, in) stack, weight tying, a layer
-used outside its module) is caught at first use: on a probe of a few rows the
-per-layer gradients of each layer are compared with per-row autograd
-gradients of the same batched graph, and a layer that disagrees goes through
-vmap. The route of every parameter is in :attr:`ModuleStats.routes`.
+Per-layer norms for ``nn.Linear`` and ``nn.Conv2d`` (checked against autograd on a probe
+at first use), vmap for every other parameter; the user's loss draws its noise in a
+forked, seeded RNG (docs/estimators.md, "Per-example gradients").
 """
 
 from __future__ import annotations
@@ -62,18 +36,30 @@ _VERIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 @dataclass(frozen=True)
 class ModuleStats(ParameterStats):
-    """:class:`ParameterStats` of a user's module plus the route of every parameter."""
+    """:class:`ParameterStats` of a user's module plus the route of every parameter.
+
+    Attributes:
+        routes: Parameter name -> ``"per-layer"`` or ``"vmap"``.
+    """
 
     routes: dict[str, str] = field(default_factory=dict)
 
     def variance(
         self, keys: Iterable[str] | None = None, confidence: float = 0.95, label: str = ""
     ) -> VarianceEstimate:
+        """The variance split of some parameters (as :meth:`ParameterStats.variance`), naming their routes."""
         keys = list(self.stats) if keys is None else list(keys)
         return super().variance(keys, confidence, label or f"{self.route_summary(keys)}; ")
 
     def route_summary(self, keys: Iterable[str] | None = None) -> str:
-        """E.g. ``"per-layer norms for 8 parameters, vmap for 2 (enc.scale, dec.gain)"``."""
+        """The routes of some parameters in words.
+
+        Args:
+            keys: The parameters (default all).
+
+        Returns:
+            E.g. ``"per-layer norms for 8 parameters, vmap for 2 (enc.scale, dec.gain)"``.
+        """
         keys = list(self.routes) if keys is None else list(keys)
         fast = [k for k in keys if self.routes[k] == PER_LAYER]
         slow = [k for k in keys if self.routes[k] == VMAP]
@@ -97,9 +83,19 @@ def module_gradient_variance(
 ) -> VarianceEstimate:
     """sigma2_data and sigma2_mc of a user module's per-example gradient (nested estimator).
 
-    ``n_examples`` rows of ``data`` (default all) x ``mc_samples`` draws; the
-    method strings name the route (per-layer norms / vmap) of the parameters.
-    ``keys`` restricts to some parameters (names of ``model.named_parameters()``).
+    Args:
+        model: The module.
+        loss: ``loss(model, x) -> per-example losses (len(x),)``, drawing its own noise.
+        data: The rows.
+        mc_samples: The draws per example.
+        keys: Some parameters (names of ``model.named_parameters()``; default all).
+        n_examples: The rows used (default all).
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The intervals' two-sided level.
+
+    Returns:
+        The split; the method strings name the route (per-layer norms / vmap) of the parameters.
     """
     confidence = check_confidence(confidence)
     ms = module_row_stats(
@@ -120,11 +116,22 @@ def module_row_stats(
     chunk_size: int | None = None,
     per_layer: bool = True,
 ) -> ModuleStats:
-    """Per-parameter :class:`RowStats` of ``loss(model, x)`` over n examples x J = ``mc_samples`` draws.
+    """Per-parameter :class:`RowStats` of ``loss(model, x)`` over n examples x J draws.
 
-    ``n_examples`` rows of ``data`` (default all) drawn without replacement
-    with the generator, which also seeds the loss's noise
-    (:func:`module_stats_at`).
+    Args:
+        model: The module.
+        loss: ``loss(model, x)``.
+        data: The rows.
+        mc_samples: J.
+        n_examples: The rows used (default all).
+        generator: Draws the examples without replacement and seeds the loss's noise
+            (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        chunk_size: The rows of one vmap call (default: all at once).
+        per_layer: Use per-layer norms where they apply (False: vmap for every parameter).
+
+    Returns:
+        The statistics with the routes (:func:`module_stats_at`).
     """
     gen = seeded(generator, seed)
     X = select_examples(data, n_examples, gen)
@@ -152,14 +159,27 @@ def module_stats_at(
     chunk_size: int | None = None,
     per_layer: bool = True,
 ) -> ModuleStats:
-    """:class:`RowStats` of every trainable parameter for exactly the examples ``X`` (n, ...),
-    each repeated ``mc_samples`` = J times in one batch ``X.repeat_interleave(J, 0)``, the loss
+    """:class:`RowStats` of every trainable parameter for exactly some examples.
+
+    Each example is repeated J times in one batch ``X.repeat_interleave(J, 0)``, the loss
     drawing its noise from torch's global RNG seeded with ``noise_seed`` (inside ``fork_rng``).
 
-    ``population``: rows of the data set ``X`` was drawn from (default n).
-    ``chunk_size`` bounds the rows of one vmap call (default: all at once).
-    ``per_layer=False`` sends every parameter through vmap (the slow twin).
-    ``n_evals`` = n J per-example gradients.
+    Args:
+        model: The module.
+        loss: ``loss(model, x)``.
+        X: (n, ...) the examples.
+        mc_samples: J, >= 2.
+        noise_seed: The seed of the loss's noise.
+        population: The rows of the data set ``X`` was drawn from (default n).
+        chunk_size: The rows of one vmap call (default: all at once).
+        per_layer: False sends every parameter through vmap (the slow twin).
+
+    Returns:
+        The statistics with the routes; ``n_evals`` = n J per-example gradients.
+
+    Raises:
+        ConfigError: Not a module, no trainable parameter, mc_samples < 2, or bad data.
+        LossError: Losses or gradients that are not finite, or vmap failing.
     """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -195,8 +215,11 @@ def module_stats_at(
 
 @contextmanager
 def _forked(seed: int, model: nn.Module) -> Iterator[None]:
-    """The user's loss draws from torch's global RNG: give it its own stream on the CPU and the
-    module's devices, restore theirs (:func:`empirical.rng.forked`)."""
+    """Give the user's loss (which draws from torch's global RNG) its own stream.
+
+    The streams of the CPU and of the module's devices are seeded for the block and restored
+    afterwards (:func:`empirical.rng.forked`).
+    """
     from empirical.rng import cuda_devices, forked
 
     with forked(whole("seed", seed, 0, SEED_MAX), cuda_devices(model)):
@@ -208,7 +231,18 @@ def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Ten
 
 
 def checked_losses(out: object, rows: torch.Tensor) -> torch.Tensor:
-    """The output of ``loss(model, rows)``: per-example losses of shape (len(rows),), finite."""
+    """The output of ``loss(model, rows)``, checked.
+
+    Args:
+        out: The output.
+        rows: The rows given.
+
+    Returns:
+        ``out``: per-example losses of shape (len(rows),), finite.
+
+    Raises:
+        LossError: Another shape, or a value that is not finite.
+    """
     if not isinstance(out, torch.Tensor) or out.shape != (rows.shape[0],):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise LossError(
@@ -229,8 +263,11 @@ def _per_layer_pass(
     J: int,
     seed: int,
 ) -> tuple[dict[str, RowStats], set[str]]:
-    """Stats of the verified parameters of ``layers``; a layer whose calls do not split into rows,
-    or one unused at the probe that is called now, is left to vmap (``late``)."""
+    """Stats of the verified parameters of ``layers``.
+
+    A layer whose calls do not split into rows, or one unused at the probe that is called now,
+    is left to vmap (``late``).
+    """
     if not layers:
         return {}, set()
     with _forked(seed, model), capture(layers) as calls:
@@ -258,9 +295,11 @@ def _verdicts(
     X: torch.Tensor,
     seed: int,
 ) -> dict[str, bool | None]:
-    """Per parameter of ``layers``: True if its per-layer gradients equal per-row autograd on a
-    probe, False if not (vmap), None if it took no part in the loss (gradient 0).
-    Cached per (model, loss): the probe runs at first use."""
+    """Per parameter of ``layers``: whether its per-layer gradients equal per-row autograd on a probe.
+
+    True if they do, False if not (vmap), None if it took no part in the loss (gradient 0).
+    Cached per (model, loss): the probe runs at first use.
+    """
     cache = _cache_for(model, loss)
     todo = [layer for layer in layers if any(k not in cache for k in layer.keys)]
     if todo:
@@ -312,7 +351,12 @@ def _agrees(mine: torch.Tensor | None, ref: torch.Tensor, called: bool, tol: flo
 
 
 class LossModule(nn.Module):
-    """``forward(x) = loss(model, x)``, so that ``functional_call`` swaps the model's parameters."""
+    """``forward(x) = loss(model, x)``, so that ``functional_call`` swaps the model's parameters.
+
+    Args:
+        model: The user's module.
+        loss: ``loss(model, x)``.
+    """
 
     def __init__(self, model: nn.Module, loss: ModuleLoss) -> None:
         super().__init__()
@@ -320,6 +364,7 @@ class LossModule(nn.Module):
         self.loss_fn = loss
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-example losses ``loss(model, x)`` of the rows ``x``."""
         return self.loss_fn(self.model, x)
 
 

@@ -1,15 +1,7 @@
 """M and R: the largest gradient norm (||g||_2 <= M) and sup-norm (||g||_inf <= R) seen.
 
-Both are suprema over the whole run and over all minibatches, so every value
-here is a *lower* estimate, exact for what it says it maximised over
-(``lo = hi = value``):
-
-* along a run, from ``TrainRun``: ``max_k ||g_k||`` over the minibatch gradients
-  of every step, and ``max ||grad F(theta_k)||`` over the record steps;
-* at a point, from per-example gradients: ``max_i ||g_i||`` and ``max_i ||g_i||_inf``.
-  By convexity of norms, a minibatch gradient (a mean of per-example ones
-  drawn among these) is never larger, so these also bound every minibatch
-  built from the examples looked at.
+Both are suprema, so every value here is a lower estimate, exact for what it maximised
+over (docs/estimators.md, "M and R").
 """
 
 from __future__ import annotations
@@ -25,7 +17,20 @@ from empirical.estimators.results import Estimate, Params, check_finite_array, e
 
 
 def max_seen(values: np.ndarray | Sequence[float], what: str, n_evals: int = 0) -> Estimate:
-    """Exact maximum of recorded values (``what`` names them); raises on NaN/inf."""
+    """The exact maximum of recorded values, a lower estimate of their supremum.
+
+    Args:
+        values: The values.
+        what: What they are, for the method.
+        n_evals: The evaluations spent.
+
+    Returns:
+        The maximum, ``lo = hi = value``.
+
+    Raises:
+        ConfigError: No value.
+        LossError: A value that is not finite.
+    """
     x = np.asarray(values, dtype=np.float64).reshape(-1)
     if x.size == 0:
         raise ConfigError(f"{what}: nothing recorded")
@@ -36,7 +41,15 @@ def max_seen(values: np.ndarray | Sequence[float], what: str, n_evals: int = 0) 
 
 
 def norms_along_run(run: object) -> tuple[Estimate, Estimate]:
-    """(M over minibatch gradients of every step, M over full gradients at record steps) of a TrainRun."""
+    """M along a run, from its records.
+
+    Args:
+        run: A :class:`~empirical.train.TrainRun`.
+
+    Returns:
+        (M over the minibatch gradients of every step, M over the full gradients at the
+        record steps).
+    """
     mb = np.sqrt(np.asarray(run.grad_norm_sq, dtype=np.float64))
     full = np.sqrt(np.asarray(run.full_grad_norm_sq, dtype=np.float64))
     return (
@@ -52,7 +65,18 @@ def per_example_norms(
     eps: torch.Tensor | None = None,
     chunk_size: int = 64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(||g_r||_2, ||g_r||_inf) for every row r of ``X`` (noise ``eps[r]``), via vmap."""
+    """The norm and sup-norm of every row's gradient, via vmap.
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        X: The rows.
+        eps: Each row's noise, or None.
+        chunk_size: The rows per call.
+
+    Returns:
+        (||g_r||_2, ||g_r||_inf), each (n,).
+    """
     l2, sup = [], []
     for start in range(0, X.shape[0], chunk_size):
         e = None if eps is None else eps[start : start + chunk_size]
@@ -70,7 +94,20 @@ def norms_at_point(
     eps: torch.Tensor | None = None,
     where: str = "the given point",
 ) -> tuple[Estimate, Estimate]:
-    """(M, R) at one point: ``max_i ||g_i||`` and ``max_i ||g_i||_inf`` over the rows of X."""
+    """M and R at one point: ``max_i ||g_i||`` and ``max_i ||g_i||_inf`` over the rows of X.
+
+    A minibatch gradient built from these rows is never larger (convexity of norms).
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        X: The rows.
+        eps: Each row's noise, or None.
+        where: The point's name, for the method.
+
+    Returns:
+        (M, R).
+    """
     l2, sup = per_example_norms(loss, params, X, eps)
     n = int(X.shape[0])
     return (
@@ -80,7 +117,18 @@ def norms_at_point(
 
 
 def combine_max(estimates: Sequence[Estimate], what: str) -> Estimate:
-    """The largest of several lower estimates of one supremum (the method names all of them)."""
+    """The largest of several lower estimates of one supremum.
+
+    Args:
+        estimates: The estimates.
+        what: The supremum's name, for the method (which names all of them).
+
+    Returns:
+        The largest value, with the largest ends and the smallest confidence.
+
+    Raises:
+        ConfigError: No estimate.
+    """
     if not estimates:
         raise ConfigError(f"{what}: no estimates to combine")
     best = max(estimates, key=lambda e: e.value)

@@ -1,30 +1,8 @@
 """Per-example gradient statistics for the nested variance estimator.
 
-Setting: n examples x_i, J noise draws eps_ij each; g_ij = grad_theta l(theta, x_i, eps_ij),
-gbar_i = (1/J) sum_j g_ij, G = (1/n) sum_i gbar_i. Everything the variance, SNR and
-gradient-bound estimators need is in :class:`RowStats`:
-
-* ``sq_draw[i, j] = ||g_ij||^2``
-* ``sq_mean[i]    = ||gbar_i||^2``
-* ``dot_mean[i]   = <gbar_i, G>``
-* ``grand_sq      = ||G||^2``
-
-All four are sums over coordinates, hence additive over parameter blocks: each
-backend returns them per parameter name and :func:`combine` sums a subset
-(e.g. decoder keys only).
-
-Two backends, one brute-force twin of the other:
-
-* :func:`vmap_row_stats` -- materialises g_ij with ``torch.func.vmap(grad(loss))``
-  (randomness passed in as ``eps``), chunked over examples.
-* :func:`recorder_row_stats` -- BackPACK-style, for a model following the
-  recorder protocol of :mod:`empirical.nets`: one batched backward of
-  ``sum_r loss_r`` through zero probes added to every linear layer's output
-  gives ``delta_r = d loss_r / d pre_r``; with layer inputs ``a`` the weight
-  gradient of a row is ``sum_t delta_rt a_rt^T`` and its squared norm is
-  ``sum_{t,s} (a_rt . a_rs)(delta_rt . delta_rs)`` (Gram matrices), or the
-  materialised outer product when that is cheaper. Parameters outside linear
-  layers (``model.other_keys``) fall back to vmap.
+:class:`RowStats` holds everything the variance, SNR and gradient-bound estimators need,
+additive over parameter blocks; two backends compute it, one the brute-force twin of the
+other (docs/estimators.md, "Per-example gradients").
 """
 
 from __future__ import annotations
@@ -44,7 +22,17 @@ ExampleLoss = Callable[[Params, torch.Tensor, torch.Tensor | None], torch.Tensor
 
 @dataclass(frozen=True)
 class RowStats:
-    """Per-example sufficient statistics of the gradients (float64, see module docstring)."""
+    """Per-example sufficient statistics of the gradients (float64), sums over coordinates.
+
+    n examples x_i, J noise draws each, g_ij the gradients, gbar_i = (1/J) sum_j g_ij,
+    G = (1/n) sum_i gbar_i.
+
+    Attributes:
+        sq_draw: (n, J) ||g_ij||^2.
+        sq_mean: (n,) ||gbar_i||^2.
+        dot_mean: (n,) <gbar_i, G>.
+        grand_sq: ||G||^2.
+    """
 
     sq_draw: torch.Tensor  # (n, J)
     sq_mean: torch.Tensor  # (n,)
@@ -53,15 +41,28 @@ class RowStats:
 
     @property
     def n(self) -> int:
+        """The examples n."""
         return int(self.sq_draw.shape[0])
 
     @property
     def J(self) -> int:
+        """The draws per example J."""
         return int(self.sq_draw.shape[1])
 
 
 def combine(stats: Mapping[str, RowStats], keys: Iterable[str] | None = None) -> RowStats:
-    """Sum the statistics of the parameter blocks ``keys`` (default: all)."""
+    """Sum the statistics of some parameter blocks.
+
+    Args:
+        stats: Parameter name -> statistics.
+        keys: The blocks (default all).
+
+    Returns:
+        The statistics of their concatenation.
+
+    Raises:
+        ConfigError: No key, or an unknown one.
+    """
     keys = list(stats) if keys is None else list(keys)
     if not keys:
         raise ConfigError("no parameter keys to combine")
@@ -80,12 +81,26 @@ def combine(stats: Mapping[str, RowStats], keys: Iterable[str] | None = None) ->
 def per_example_gradients(
     loss: ExampleLoss, params: Params, X: torch.Tensor, eps: torch.Tensor | None = None
 ) -> Params:
-    """Materialised per-row gradients ``{k: (n, *shape)}`` of ``loss(params, X[r], eps[r])``
-    (``eps=None``: deterministic loss): every row gets its own copy of the parameters (one
-    expanded tensor per key, no copy made), ``torch.func.vmap`` evaluates row r's loss at copy
-    r, and one backward pass of their sum gives, copy by copy, each row's gradient (as
-    ``vmap(grad(loss))`` would, without ``torch.func.grad``, whose first call imports
-    torch._dynamo: about as long as importing torch)."""
+    """Materialised per-row gradients of ``loss(params, X[r], eps[r])``.
+
+    Every row gets its own copy of the parameters (one expanded tensor per key, no copy
+    made), ``torch.func.vmap`` evaluates row r's loss at copy r, and one backward pass of
+    their sum gives, copy by copy, each row's gradient (as ``vmap(grad(loss))`` would,
+    without ``torch.func.grad``, whose first call imports torch._dynamo: about as long as
+    importing torch).
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        X: The rows.
+        eps: Each row's noise, or None (deterministic loss).
+
+    Returns:
+        ``{k: (n, *shape)}``.
+
+    Raises:
+        LossError: A loss or gradient that is not finite.
+    """
     params = check_params(params)
     detached = {k: v.detach() for k, v in params.items()}
     e0 = None if eps is None else eps[0]
@@ -115,7 +130,18 @@ def vmap_row_stats(
 ) -> dict[str, RowStats]:
     """:class:`RowStats` per parameter from materialised per-(example, draw) gradients.
 
-    ``X`` is (n, ...); ``eps`` is (n, J, ...) or None (then J = 1).
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        X: (n, ...) the examples.
+        eps: (n, J, ...) their noise, or None (then J = 1).
+        chunk_size: The examples per call.
+
+    Returns:
+        Parameter name -> statistics.
+
+    Raises:
+        ConfigError: chunk_size < 1.
     """
     if chunk_size < 1:
         raise ConfigError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -142,7 +168,14 @@ def vmap_row_stats(
 
 
 def stats_of_gradients(g: torch.Tensor) -> RowStats:
-    """:class:`RowStats` of materialised gradients ``g`` (n, J, ...) of one parameter block."""
+    """:class:`RowStats` of the materialised gradients of one parameter block.
+
+    Args:
+        g: (n, J, ...) gradients.
+
+    Returns:
+        Their statistics.
+    """
     g = g.reshape(g.shape[0], g.shape[1], -1).to(torch.float64)
     gbar = g.mean(1)
     G = gbar.mean(0)
@@ -189,8 +222,22 @@ def _sq_norm_of_sum(a: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
 def recorder_row_stats(
     model: object, params: Params, X: torch.Tensor, eps: torch.Tensor
 ) -> dict[str, RowStats]:
-    """:class:`RowStats` per parameter for a model with ``batch_losses(params, X, eps, recorder)``,
-    ``linear_layers`` and ``other_keys``; ``eps`` is (n, J, K, latent)."""
+    """:class:`RowStats` per parameter by the recorder protocol (BackPACK-style norms).
+
+    Args:
+        model: A model with ``batch_losses(params, X, eps, recorder)``, ``linear_layers`` and
+            ``other_keys`` (:meth:`empirical.nets.LinearLayer.__call__`).
+        params: The point.
+        X: (n, ...) the examples.
+        eps: (n, J, K, latent) their noise.
+
+    Returns:
+        Parameter name -> statistics (the parameters outside linear layers by vmap).
+
+    Raises:
+        LossError: Losses of the wrong shape or not finite, a layer the recorder never saw, or
+            a parameter in no layer and not in ``other_keys``.
+    """
     # Finiteness is checked once on the results; the culprit is looked for only on failure.
     params = {k: v.detach() for k, v in check_params(params, finite=False).items()}
     n, J = int(eps.shape[0]), int(eps.shape[1])

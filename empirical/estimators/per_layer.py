@@ -1,24 +1,12 @@
-"""Per-row gradients of ``nn.Linear`` and ``nn.Conv2d`` parameters from layer inputs and
-output gradients (the per-layer norm trick, BackPACK-style), for a user's module.
+"""Per-row gradients of ``nn.Linear`` and ``nn.Conv2d`` parameters from layer inputs and output gradients.
 
-Forward hooks keep every call's input ``a`` and add a zero probe to its output;
-one backward of ``sum_r loss_r`` to the probes gives the output gradients
-``d``. The weight gradient of row r is ``sum_t d_rt a_rt^T`` over the
-positions t of that row, the bias gradient ``sum_t d_rt``:
-
-* Linear: positions are everything between the row and the feature axis,
-  e.g. the K samples of (R, K, in) or of (R*K, in) made by a reshape;
-* Conv2d: positions are the output pixels (times images per row); ``a`` are
-  the unfolded input patches, in the channel-major order of the weight.
-
-Row layout assumed here: a layer's input, flattened to (rows x positions),
-holds the R rows in order, each a contiguous block. Whether that is so for
-a given model is checked elsewhere (:mod:`empirical.estimators.module_stats`).
-
-Linear layers with few positions use the Gram form of the norms
-(:func:`~empirical.estimators.per_example._weight_stats`); otherwise, and for
-every convolution, the per-row gradients are materialised, a few rows at a
-time for convolutions so that the unfolded patches stay small.
+The per-layer norm trick, BackPACK-style, for a user's module: forward hooks keep every
+call's input and add a zero probe to its output, one backward gives the output gradients
+(docs/estimators.md, "Per-example gradients"). Linear layers with few positions use the
+Gram form of the norms; otherwise, and for every convolution, the per-row gradients are
+materialised, a few rows at a time for convolutions so that the unfolded patches stay
+small. Whether a model's row layout suits it is checked in
+:mod:`empirical.estimators.module_stats`.
 """
 
 from __future__ import annotations
@@ -42,7 +30,14 @@ PATCH_BUDGET = 1 << 20
 
 @dataclass(frozen=True)
 class Layer:
-    """A Linear or Conv2d module and the names of its trainable parameters (None: absent/frozen)."""
+    """A Linear or Conv2d module and the names of its trainable parameters.
+
+    Attributes:
+        name: The module's name.
+        module: The module.
+        weight: The weight's parameter name (None: absent or frozen).
+        bias: The bias's parameter name (None: absent or frozen).
+    """
 
     name: str
     module: nn.Module
@@ -51,11 +46,20 @@ class Layer:
 
     @property
     def keys(self) -> tuple[str, ...]:
+        """The names of its trainable parameters."""
         return tuple(k for k in (self.weight, self.bias) if k is not None)
 
 
 def known_layers(model: nn.Module, params: dict[str, torch.Tensor]) -> list[Layer]:
-    """Linear and Conv2d modules (exact types) owning trainable parameters no other layer shares."""
+    """The Linear and Conv2d modules (exact types) owning trainable parameters no other layer shares.
+
+    Args:
+        model: The module.
+        params: Its trainable parameters by name.
+
+    Returns:
+        The layers.
+    """
     name_of = {id(p): k for k, p in params.items()}
     found: list[Layer] = []
     for mname, mod in model.named_modules():
@@ -74,7 +78,14 @@ def known_layers(model: nn.Module, params: dict[str, torch.Tensor]) -> list[Laye
 
 @contextmanager
 def capture(layers: list[Layer]) -> Iterator[dict[str, list[tuple[torch.Tensor, torch.Tensor]]]]:
-    """Forward hooks: each call of a layer stores (input, zero probe added to its output)."""
+    """Forward hooks on some layers: each call stores its input and a zero probe added to its output.
+
+    Args:
+        layers: The layers.
+
+    Yields:
+        Layer name -> [(input, probe)] of every call, filled as the model runs.
+    """
     calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {layer.name: [] for layer in layers}
 
     def hook(name: str) -> Callable[..., torch.Tensor | None]:
@@ -102,7 +113,17 @@ def output_grads(
     calls: dict[str, list[tuple[torch.Tensor, torch.Tensor]]],
     retain_graph: bool = False,
 ) -> dict[str, list[Call]]:
-    """(input, d total / d output) of every call of every layer (zeros where the output is unused)."""
+    """The input and output gradient of every call of every layer.
+
+    Args:
+        total: The scalar to differentiate (the sum of the losses).
+        layers: The layers.
+        calls: What :func:`capture` stored.
+        retain_graph: Keep the graph for more gradients.
+
+    Returns:
+        Layer name -> [(input, d total / d output)] (zeros where the output is unused).
+    """
     probes = [p for layer in layers for _, p in calls[layer.name]]
     grads = torch.autograd.grad(total, probes, retain_graph=retain_graph, allow_unused=True) if probes else ()
     it = iter(grads)
@@ -116,8 +137,17 @@ def output_grads(
 
 
 def layer_stats(layer: Layer, calls: list[Call], n: int, J: int) -> dict[str, RowStats] | None:
-    """:class:`RowStats` of the layer's parameters over R = n J rows (example-major, J draws
-    each); None when a call's shape does not split into R row blocks."""
+    """:class:`RowStats` of a layer's parameters over R = n J rows (example-major, J draws each).
+
+    Args:
+        layer: The layer.
+        calls: Its calls (input, output gradient).
+        n: The examples.
+        J: The draws per example.
+
+    Returns:
+        Parameter name -> statistics; None when a call's shape does not split into R row blocks.
+    """
     R = n * J
     mod = layer.module
     if isinstance(mod, nn.Linear) and layer.weight is not None and calls:
@@ -144,8 +174,16 @@ def _as_stats(parts: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tens
 
 
 def row_grads(layer: Layer, calls: list[Call], R: int) -> dict[str, torch.Tensor] | None:
-    """Materialised per-row gradients (R, *shape) of the layer's parameters, summed over calls;
-    None when a call's shape does not split into R row blocks."""
+    """Materialised per-row gradients (R, *shape) of a layer's parameters, summed over calls.
+
+    Args:
+        layer: The layer.
+        calls: Its calls (input, output gradient).
+        R: The rows.
+
+    Returns:
+        Parameter name -> gradients; None when a call's shape does not split into R row blocks.
+    """
     mod = layer.module
     out: dict[str, torch.Tensor] | None = None
     for x, d in calls:
@@ -220,8 +258,11 @@ def _conv_row_grads(layer: Layer, x: torch.Tensor, d: torch.Tensor, R: int) -> d
 
 
 def _correlate(mod: nn.Conv2d, x: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    """Stride 1, one group: grad_W[n, o, c, i, j] = sum_{y,x} d[n, o, y, x] xpad[n, c, y + dl i, x + dl j],
-    one convolution over all images at once (images as groups, channels as the batch)."""
+    """Stride 1, one group: the weight gradient of every image by one convolution.
+
+    grad_W[n, o, c, i, j] = sum_{y,x} d[n, o, y, x] xpad[n, c, y + dl i, x + dl j], one convolution
+    over all images at once (images as groups, channels as the batch).
+    """
     x, padding = _padded(mod, x)
     N, C = x.shape[:2]
     c_out, kh, kw = d.shape[1], *mod.kernel_size
@@ -251,8 +292,10 @@ def _unfolded_products(mod: nn.Conv2d, x: torch.Tensor, D: torch.Tensor) -> torc
 
 
 def _padded(mod: nn.Conv2d, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, ...] | int]:
-    """Input padded explicitly where the layer's padding is a string or not zeros, and the padding
-    left for the convolution / unfold."""
+    """Input padded explicitly where the layer's padding is a string or not zeros.
+
+    Returns the padded input and the padding left for the convolution / unfold.
+    """
     if isinstance(mod.padding, str) or mod.padding_mode != "zeros":
         mode = "constant" if mod.padding_mode == "zeros" else mod.padding_mode
         return F.pad(x, mod._reversed_padding_repeated_twice, mode=mode), 0

@@ -1,9 +1,9 @@
 """The :class:`Estimate` result type, input checks and confidence-interval helpers.
 
-Every estimator returns frozen results: a point value, an interval ``[lo, hi]``
-at a stated ``confidence``, a ``method`` string saying exactly what was computed
-(and, for suprema such as L or M, which lower estimate it is), and ``n_evals``,
-the number of loss / gradient / Hessian-vector evaluations spent.
+Every estimator returns frozen results: a point value, an interval ``[lo, hi]`` at a
+stated ``confidence``, a ``method`` string saying exactly what was computed (and, for
+suprema such as L or M, which lower estimate it is), and ``n_evals``, the number of
+loss / gradient / Hessian-vector evaluations spent.
 """
 
 from __future__ import annotations
@@ -26,11 +26,20 @@ ScalarLoss = Callable[[Params], torch.Tensor]
 
 @dataclass(frozen=True)
 class Estimate:
-    """A measured constant with its interval.
+    """A measured constant with its interval, ``lo <= value <= hi`` always.
 
-    ``lo <= value <= hi`` always; ``confidence`` is the stated coverage of
-    ``[lo, hi]`` (1.0 for a deterministic bracket such as a Lanczos residual
-    bound or an exact maximum over recorded values).
+    Attributes:
+        value: The point value, finite.
+        lo: The interval's lower end.
+        hi: The interval's upper end.
+        confidence: The stated coverage of ``[lo, hi]`` (1.0 for a deterministic bracket
+            such as a Lanczos residual bound or an exact maximum over recorded values).
+        method: What was computed, in words.
+        n_evals: The loss / gradient / Hessian-vector evaluations spent.
+
+    Raises:
+        LossError: A NaN end or an infinite value.
+        ValueError: lo <= value <= hi fails, a confidence outside (0, 1], or n_evals < 0.
     """
 
     value: float
@@ -55,7 +64,18 @@ class Estimate:
             raise ValueError(f"n_evals must be >= 0, got {self.n_evals}")
 
     def scaled(self, factor: float, note: str) -> Estimate:
-        """``factor`` (> 0) times the estimate and its interval; ``note`` says why."""
+        """The estimate and its interval times a factor.
+
+        Args:
+            factor: The factor, > 0.
+            note: Why, prefixed to the method.
+
+        Returns:
+            The scaled estimate.
+
+        Raises:
+            ValueError: ``factor`` <= 0.
+        """
         if not factor > 0:
             raise ValueError(f"scale factor must be > 0, got {factor}")
         return Estimate(
@@ -68,7 +88,11 @@ class Estimate:
         )
 
     def as_dict(self) -> dict[str, float | str | int]:
-        """Plain JSON-ready dict (the ``report.json`` constant format plus extras)."""
+        """The estimate, JSON-ready (the ``report.json`` constant format).
+
+        Returns:
+            ``{"value", "lo", "hi", "confidence", "method", "n_evals"}``.
+        """
         return {
             "value": self.value,
             "lo": self.lo,
@@ -80,7 +104,16 @@ class Estimate:
 
 
 def exact(value: float, method: str, n_evals: int = 0) -> Estimate:
-    """A quantity computed exactly (up to rounding): ``lo = hi = value``."""
+    """A quantity computed exactly (up to rounding): ``lo = hi = value``.
+
+    Args:
+        value: The value.
+        method: What was computed.
+        n_evals: The evaluations spent.
+
+    Returns:
+        The estimate, confidence 1.
+    """
     return Estimate(float(value), float(value), float(value), 1.0, method, n_evals)
 
 
@@ -91,11 +124,24 @@ def mean_interval(
     n_evals: int = 0,
     clip_at_zero: bool = False,
 ) -> Estimate:
-    """Student-t interval for a mean over i.i.d. samples:
+    """A Student-t interval for a mean over i.i.d. samples.
+
     ``mean +- t_{n-1, (1+c)/2} * sd / sqrt(n)`` with the unbiased sd.
 
-    With ``clip_at_zero`` the value and interval are clipped to ``[0, inf)``
-    (for variances, which are non-negative by definition).
+    Args:
+        samples: At least 2 finite samples.
+        method: What was computed.
+        confidence: The two-sided level c.
+        n_evals: The evaluations spent.
+        clip_at_zero: Clip the value and interval to ``[0, inf)`` (for variances, which are
+            non-negative by definition).
+
+    Returns:
+        The estimate.
+
+    Raises:
+        ConfigError: A bad confidence or fewer than 2 samples.
+        LossError: A non-finite sample.
     """
     confidence = check_confidence(confidence)
     x = _as_numpy(samples)
@@ -117,13 +163,34 @@ def _t_quantile(confidence: float, dof: int) -> float:
 
 
 def check_confidence(confidence: float) -> float:
-    """A confidence level must lie strictly between 0 and 1."""
+    """A confidence level, checked.
+
+    Args:
+        confidence: The level.
+
+    Returns:
+        It as a float.
+
+    Raises:
+        ConfigError: Not strictly between 0 and 1.
+    """
     return Number(0.0, 1.0, hi_open=True).check("option confidence", confidence)
 
 
 def seeded(generator: torch.Generator | None, seed: int, offset: int = 0) -> torch.Generator:
-    """The generator to draw from: ``generator`` itself, else a new one seeded with
-    ``seed + offset`` (modulo 2**63; ``seed`` an integer in [0, 2**63 - 1])."""
+    """The generator to draw from: ``generator`` itself, else a new one seeded with ``seed + offset``.
+
+    Args:
+        generator: A torch generator, or None.
+        seed: An integer in [0, 2**63 - 1].
+        offset: Added to the seed (modulo 2**63).
+
+    Returns:
+        The generator.
+
+    Raises:
+        ConfigError: A bad generator or seed.
+    """
     if generator is not None:
         if not isinstance(generator, torch.Generator):
             raise ConfigError(f"option generator must be a torch.Generator, got {type(generator).__name__}")
@@ -132,7 +199,18 @@ def seeded(generator: torch.Generator | None, seed: int, offset: int = 0) -> tor
 
 
 def check_params(params: object, finite: bool = True) -> Params:
-    """``params`` must be a non-empty dict of str -> floating tensor (finite, unless ``finite=False``)."""
+    """Parameters given by a caller, checked.
+
+    Args:
+        params: A non-empty dict of str -> floating tensor.
+        finite: Also demand finite values.
+
+    Returns:
+        A copy of the dict.
+
+    Raises:
+        LossError: Any other value.
+    """
     if not isinstance(params, Mapping) or not params:
         raise LossError(f"params must be a non-empty dict of tensors, got {type(params).__name__}")
     for k, v in params.items():
@@ -148,7 +226,18 @@ def check_params(params: object, finite: bool = True) -> Params:
 
 
 def check_scalar(value: object, what: str = "loss") -> torch.Tensor:
-    """``value`` must be a finite scalar tensor (shape () or one element)."""
+    """A loss's value, checked: a finite scalar tensor (shape () or one element).
+
+    Args:
+        value: The value.
+        what: What returned it, for the message.
+
+    Returns:
+        It with shape ().
+
+    Raises:
+        LossError: Not a tensor, not a scalar, or not finite.
+    """
     if not isinstance(value, torch.Tensor):
         raise LossError(f"{what} must return a torch.Tensor, got {type(value).__name__}")
     if value.numel() != 1:
@@ -159,7 +248,15 @@ def check_scalar(value: object, what: str = "loss") -> torch.Tensor:
 
 
 def check_finite(tensors: Mapping[str, torch.Tensor] | torch.Tensor, what: str) -> None:
-    """Raise :class:`LossError` naming the first non-finite entry."""
+    """Check that tensors are finite.
+
+    Args:
+        tensors: A tensor or a dict of them.
+        what: What they are, for the message.
+
+    Raises:
+        LossError: Naming the first non-finite entry.
+    """
     if isinstance(tensors, torch.Tensor):
         tensors = {"": tensors}
     for k, v in tensors.items():
@@ -169,6 +266,15 @@ def check_finite(tensors: Mapping[str, torch.Tensor] | torch.Tensor, what: str) 
 
 
 def check_finite_array(x: np.ndarray, what: str) -> None:
+    """Check that an array is finite.
+
+    Args:
+        x: The array.
+        what: What it is, for the message.
+
+    Raises:
+        LossError: Naming how many values are not finite.
+    """
     if not np.all(np.isfinite(x)):
         raise LossError(f"{what}: non-finite values ({int((~np.isfinite(x)).sum())} of {x.size})")
 
@@ -183,13 +289,32 @@ def _as_numpy(x: np.ndarray | torch.Tensor) -> np.ndarray:
 
 
 def flatten(tensors: Mapping[str, torch.Tensor], keys: list[str] | None = None) -> torch.Tensor:
-    """Concatenate ``tensors[k].reshape(-1)`` in the order of ``keys`` (default: dict order)."""
+    """Concatenate ``tensors[k].reshape(-1)`` in the order of ``keys``.
+
+    Args:
+        tensors: The tensors by key.
+        keys: The order (default: dict order).
+
+    Returns:
+        The flat vector.
+    """
     keys = list(tensors) if keys is None else keys
     return torch.cat([tensors[k].reshape(-1) for k in keys])
 
 
 def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
-    """Inverse of :func:`flatten` with the shapes, dtypes, devices and key order of ``like``."""
+    """The inverse of :func:`flatten` with the shapes, dtypes, devices and key order of ``like``.
+
+    Args:
+        vector: The flat vector.
+        like: The tensors whose layout to follow.
+
+    Returns:
+        The tensors by key.
+
+    Raises:
+        LossError: The sizes differ.
+    """
     out: Params = {}
     i = 0
     for k, v in like.items():

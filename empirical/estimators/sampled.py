@@ -1,50 +1,8 @@
 """Unbiased estimates of ||grad F||^2 and F from as many rows as their precision needs.
 
-F(theta) = (1/N) sum_i E_eps l(theta, x_i, eps) over the N rows of the data. A gradient over
-b rows S drawn uniformly *without* replacement, each with fresh noise,
-
-    g = (1/b) sum_{i in S} grad l(theta, x_i, eps_i),
-
-is unbiased for grad F (at b = N it is the full-data gradient), and the mean of its b losses
-is unbiased for F. For m >= 3 such gradients drawn independently, the U-statistic
-U = (||sum_a g_a||^2 - sum_a ||g_a||^2) / (m(m-1)) is unbiased for ||grad F||^2, with its
-delete-one jackknife variance v on m - 1 degrees of freedom
-(:func:`empirical.estimators.gradnorm.u_statistic`, the one definition).
-
-How many rows. With Sigma the covariance of one row's gradient, g_a = grad F + e_a with
-Cov e_a = Sigma_b = Sigma / b (the data part times (N - b)/(N - 1), without replacement), so
-
-    Var U = (4/m) grad F^T Sigma_b grad F + 2/(m(m-1)) tr(Sigma_b^2)
-          = A / b + B / b^2.
-
-Both terms fall at least like 1/b and at most like 1/b^2. The second, the noise-noise term,
-dominates exactly where rows cost: when ||grad F||^2 is small against the gradient noise (late
-in training; there a record over 128 rows has a relative error of 30 % where the full-data
-gradient, free of data variance, has 3 %). Where the first dominates (early, ||grad F||^2
-large), the fewest rows already give far more precision than asked. So a record over b0 rows
-with variance v0 plans with v(b) = v0 (b0/b)^2: the relative standard error sqrt(v)/|U|
-reaches ``precision`` at
-
-    b = b0 sqrt(v0) / (precision U0)                                 (:func:`planned_rows`),
-
-kept within [min_rows, N] (a plan of N or more rows is the full-data gradient). The plan errs
-on the side of fewer rows where the first term still matters; the variance reported is always
-the record's own jackknife, whatever the plan.
-
-F alone (:func:`sampled_mean`, for Delta = F(theta_0) - F*): the mean of b losses over rows drawn
-without replacement, each with fresh noise, has variance s^2 / b (s^2 the variance of one
-row's loss; less by the finite-population factor): b = s^2 / (precision |F - reference|)^2,
-planned from a pilot the same way, with ``reference`` the value the precision is relative to
-(F*, so that it is Delta's).
-
-Why the plan keeps the estimate unbiased. The rows of a record are planned from draws that
-are *independent of the record's own*: a pilot whose gradients are then discarded
-(:func:`sampled_gradient_norm_sq`), or the earlier records of a training run
-(empirical.train). Given the plan, the record's rows and noise are fresh, so
-E[U | plan] = ||grad F||^2 and hence E U = ||grad F||^2. Sampling "until the record's own
-error is small" would not be unbiased (the stopping rule would favour some draws): nothing
-here does that, and the reported variance is always the record's own jackknife, whether or
-not the plan met its target.
+Gradients over b rows drawn without replacement with fresh noise, the U-statistic of m of
+them, and b planned from independent earlier draws for a relative standard error, so that
+the estimate stays unbiased (docs/estimators.md, "Rows in proportion to need").
 """
 
 from __future__ import annotations
@@ -72,10 +30,17 @@ Gradients = Callable[[torch.Tensor | None], tuple[torch.Tensor, torch.Tensor]]
 
 @dataclass(frozen=True)
 class SampledRecord:
-    """An unbiased record of ||grad F(theta)||^2 (``value``) with its jackknife ``variance`` on
-    ``gradients - 1`` degrees of freedom, an unbiased estimate of F(theta) (``loss``) with its
-    variance over the gradients (``loss_variance``), and what it cost: ``rows`` per gradient
-    (N: the full data) and ``pilot_rows`` per gradient spent planning (0: none)."""
+    """An unbiased record of ||grad F(theta)||^2 and of F(theta), with what it cost.
+
+    Attributes:
+        value: U, unbiased for ||grad F(theta)||^2.
+        variance: Its jackknife variance, on ``gradients - 1`` degrees of freedom.
+        loss: An unbiased estimate of F(theta).
+        loss_variance: Its variance over the gradients.
+        rows: The rows per gradient (N: the full data).
+        pilot_rows: The rows per gradient spent planning (0: none).
+        gradients: m.
+    """
 
     value: float
     variance: float
@@ -92,8 +57,17 @@ class SampledRecord:
 
 
 def draw_rows(N: int, rows: int, m: int, generator: torch.Generator) -> torch.Tensor | None:
-    """(m, rows) row indices, each line a uniform draw of ``rows`` of the N rows without
-    replacement (independent lines); None when ``rows`` >= N (every gradient over all rows)."""
+    """Row indices for m gradients, each a uniform draw of ``rows`` of the N rows without replacement.
+
+    Args:
+        N: The data rows.
+        rows: The rows per gradient.
+        m: The gradients (independent lines).
+        generator: The source of randomness.
+
+    Returns:
+        (m, rows) indices; None when ``rows`` >= N (every gradient over all rows).
+    """
     if rows >= N:
         return None
     return torch.stack([torch.randperm(N, generator=generator)[:rows] for _ in range(m)])
@@ -102,11 +76,23 @@ def draw_rows(N: int, rows: int, m: int, generator: torch.Generator) -> torch.Te
 def planned_rows(
     value: float, variance: float, rows: int, N: int, precision: float = PRECISION, min_rows: int = MIN_ROWS
 ) -> int:
-    """Rows per gradient for a relative standard error sqrt(v)/|U| of ``precision``, planned
-    from a record (``value``, ``variance``) over ``rows`` rows per gradient with
-    v(b) = variance (rows/b)^2: ceil(rows sqrt(variance) / (precision value)) (module
-    docstring), within [min(min_rows, N), N]; N when value <= 0 (no relative precision to plan
-    for) or when the record is not finite."""
+    """Rows per gradient for a relative standard error sqrt(v)/|U| of ``precision``.
+
+    Planned from a record over ``rows`` rows per gradient with v(b) = variance (rows/b)^2:
+    ceil(rows sqrt(variance) / (precision value)).
+
+    Args:
+        value: The record's U.
+        variance: Its variance.
+        rows: Its rows per gradient.
+        N: The data rows.
+        precision: The relative standard error aimed at.
+        min_rows: The fewest rows.
+
+    Returns:
+        The rows, within [min(min_rows, N), N]; N when value <= 0 (no relative precision to
+        plan for) or when the record is not finite.
+    """
     if not (math.isfinite(value) and math.isfinite(variance)) or value <= 0:
         return N
     need = rows * math.sqrt(max(variance, 0.0)) / (precision * value)
@@ -114,8 +100,20 @@ def planned_rows(
 
 
 def record_from(losses: torch.Tensor, grads: torch.Tensor, rows: int, pilot_rows: int = 0) -> SampledRecord:
-    """The :class:`SampledRecord` of m independent gradients ``grads`` (m, d) and their mean
-    losses ``losses`` (m,), each over ``rows`` rows."""
+    """The record of m independent gradients and their mean losses.
+
+    Args:
+        losses: (m,) each gradient's mean loss.
+        grads: (m, d) the gradients.
+        rows: The rows per gradient.
+        pilot_rows: The rows per gradient spent planning.
+
+    Returns:
+        U with its jackknife variance, F with its variance, and the cost.
+
+    Raises:
+        LossError: A value that is not finite.
+    """
     m = int(grads.shape[0])
     value, var = u_statistic(grads)
     losses = losses.to(torch.float64)
@@ -145,15 +143,27 @@ def sampled_gradient_norm_sq(
     pilot_rows: int = MIN_ROWS,
     min_rows: int | None = None,
 ) -> SampledRecord:
-    """An unbiased record of ||grad F(theta)||^2 and F(theta) over as many rows as ``precision``
-    (the relative standard error sqrt(v)/|U| aimed at) needs, all N at most.
+    """An unbiased record of ||grad F(theta)||^2 and F(theta) over as many rows as ``precision`` needs.
 
     A pilot of m gradients over ``pilot_rows`` rows each plans the rows b
-    (:func:`planned_rows`, at least ``min_rows``, default ``pilot_rows``); m fresh gradients
-    over b rows each (:func:`draw_rows` from ``generator``; ``gradients`` draws their noise)
-    give the record, the pilot's draws discarded (module docstring: unbiased). When the pilot
-    would be all rows anyway, the record is over all N rows and no pilot is drawn.
-    ``gradients`` is called as ``gradients(rows)`` (:data:`Gradients`).
+    (:func:`planned_rows`); m fresh gradients over b rows each give the record, the pilot's
+    draws discarded (so it stays unbiased). When the pilot would be all rows anyway, the
+    record is over all N rows and no pilot is drawn.
+
+    Args:
+        gradients: ``gradients(rows)`` (:data:`Gradients`), drawing fresh noise each call.
+        N: The data rows.
+        generator: The source of the rows.
+        m: The gradients, >= 3.
+        precision: The relative standard error sqrt(v)/|U| aimed at.
+        pilot_rows: The rows per gradient of the pilot.
+        min_rows: The fewest rows of the record (default ``pilot_rows``).
+
+    Returns:
+        The record.
+
+    Raises:
+        ConfigError: m < 3, or a bad N, pilot_rows or precision.
     """
     if isinstance(m, bool) or not isinstance(m, int) or m < 3:
         raise ConfigError(f"need m >= 3 gradients for a jackknife variance, got {m!r}")
@@ -179,14 +189,28 @@ def sampled_mean(
     confidence: float = 0.95,
     what: str = "F",
 ) -> Estimate:
-    """An unbiased estimate of F (the mean loss over the N rows) over as many rows as a
-    standard error of ``precision`` |F - ``reference``| needs (module docstring), with its
-    Student-t interval over the rows.
+    """An unbiased estimate of F over as many rows as a standard error of precision |F - reference| needs.
 
-    ``losses(rows)``: rows (b,) of row indices, or None for all N rows -> the b losses (b,),
-    each with fresh noise. A pilot of ``pilot_rows`` rows plans b rows, s^2 / (precision
-    |F - reference|)^2 within [pilot_rows, N]; b fresh rows (drawn from ``generator``) give the
-    estimate, the pilot discarded (unbiased). ``n_evals`` counts both.
+    A pilot of ``pilot_rows`` rows plans b = s^2 / (precision |F - reference|)^2 rows within
+    [pilot_rows, N]; b fresh rows give the estimate, the pilot discarded (unbiased).
+
+    Args:
+        losses: ``losses(rows)``: rows (b,) of row indices, or None for all N rows -> the b
+            losses, each with fresh noise.
+        N: The data rows.
+        generator: The source of the rows.
+        precision: The standard error aimed at, relative to |F - reference|.
+        reference: The value the precision is relative to (F*, for Delta).
+        pilot_rows: The rows of the pilot.
+        confidence: The interval's two-sided level.
+        what: The quantity's name, for the method.
+
+    Returns:
+        The estimate with its Student-t interval over the rows; ``n_evals`` counts the pilot.
+
+    Raises:
+        ConfigError: A bad N, pilot_rows, precision or confidence.
+        LossError: Losses of the wrong shape or not finite.
     """
     _check(N, pilot_rows, precision)
     confidence = check_confidence(confidence)
@@ -228,12 +252,24 @@ def next_rows(
     min_rows: int = MIN_ROWS,
     lookback: int = 5,
 ) -> int:
-    """Rows per gradient of the next record along a run, planned from its earlier records
-    (``values``, ``variances``, ``rows``, oldest first) for a relative standard error of
-    ``precision`` (:func:`planned_rows`): the median of the plans from the last ``lookback`` of
-    them (one jackknife on 2 degrees of freedom plans poorly); min(min_rows, N) before the
-    first. The next record's draws are independent of these, so it stays unbiased (module
-    docstring)."""
+    """Rows per gradient of the next record along a run, planned from its earlier records.
+
+    The median of the plans (:func:`planned_rows`) from the last ``lookback`` records (one
+    jackknife on 2 degrees of freedom plans poorly). The next record's draws are independent
+    of these, so it stays unbiased.
+
+    Args:
+        values: The earlier records' U, oldest first.
+        variances: Their variances.
+        rows: Their rows per gradient.
+        N: The data rows.
+        precision: The relative standard error aimed at.
+        min_rows: The fewest rows.
+        lookback: The records the plan looks at.
+
+    Returns:
+        The rows; min(min_rows, N) before the first record.
+    """
     recent = list(zip(values, variances, rows, strict=True))[-lookback:]
     if not recent:
         return min(min_rows, N)

@@ -1,23 +1,8 @@
 """Smoothness L = sup_theta ||Hess F(theta)||_2: three lower estimates.
 
-* :func:`smoothness` -- at one point, the largest |eigenvalue| of the Hessian by
-  Lanczos on Hessian-vector products (the Hessian of a VAE loss is indefinite;
-  the negative end can dominate, so the extreme Ritz value of largest modulus
-  is taken, whatever its sign).
-* :func:`smoothness_along_run` -- secants along a trajectory,
-  ``max_{j<k} ||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||``;
-  each ratio is <= sup of ||Hess F|| on the segment [theta_j, theta_k].
-* :func:`smoothness_in_box` -- the maximum of :func:`smoothness` over points
-  drawn uniformly in the parameter box ``||theta||_inf <= a`` (assumption A2).
-
-L is a supremum, so each is a *lower* estimate of L; the ``method`` string
-says which one.
-
-Lanczos interval: the Ritz value theta is a Rayleigh quotient, so
-``|theta| <= max|lambda|`` (``lo = |theta|``), and an eigenvalue lies within the
-residual norm ``r = beta_m |y_m|`` of theta (``hi = |theta| + r``; an upper value
-for max|lambda| once Lanczos has reached the extreme end of the spectrum,
-which a random start reaches with probability one).
+At one point by Lanczos (:func:`smoothness`), by secants along a trajectory
+(:func:`smoothness_along_run`), and over points drawn in the parameter box
+(:func:`smoothness_in_box`); the Lanczos interval: docs/estimators.md, "Smoothness L".
 """
 
 from __future__ import annotations
@@ -61,14 +46,29 @@ def smoothness(
     solver: str = "lanczos",
     where: str = "the given point",
 ) -> Estimate:
-    """Largest |eigenvalue| of the Hessian of ``loss`` at ``params``.
+    """The largest |eigenvalue| of the Hessian of a loss at a point.
 
-    ``loss(params) -> scalar tensor`` must be deterministic (hold the noise fixed).
     Stops when the residual of the top |Ritz| pair is <= ``tol * |theta|``.
-    ``solver="lanczos"``: Lanczos with full re-orthogonalisation (float64
-    basis), checked after every product. ``solver="arpack"``: the twin through
-    ``scipy.sparse.linalg.eigsh(LinearOperator, k=1, which="LM")``.
-    ``n_evals`` = 1 gradient + the number of Hessian-vector products.
+
+    Args:
+        loss: ``loss(params) -> scalar tensor``, deterministic (hold the noise fixed).
+        params: The point.
+        tol: The relative tolerance, in (0, 1).
+        max_iter: The most Hessian-vector products.
+        generator: The generator of the start vector (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        hvp: The Hessian-vector product (:data:`empirical.estimators.hvp.MODES`).
+        solver: ``"lanczos"`` (full re-orthogonalisation, float64 basis, checked after every
+            product) or ``"arpack"`` (the twin through ``scipy.sparse.linalg.eigsh``).
+        where: The point's name, for the method.
+
+    Returns:
+        |theta| with [|theta|, |theta| + residual], confidence 1; ``n_evals`` = 1 gradient +
+        the Hessian-vector products.
+
+    Raises:
+        ConfigError: A bad solver, tol or max_iter.
+        LossError: A loss, gradient or product that is not finite.
     """
     if solver not in SOLVERS:
         raise ConfigError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
@@ -92,10 +92,15 @@ def smoothness(
 
 @dataclass(frozen=True)
 class Lanczos:
-    """The tridiagonal T_m of m Lanczos steps (``alphas``, ``betas``: diagonal and
-    off-diagonal), its Ritz value of largest modulus ``theta`` and that pair's residual
-    norm ``resid = beta_m |e_m^T y|``; ``vector`` its unit Ritz vector ``Q_m y`` (float64)
-    when asked for (``keep_vector``), else None."""
+    """The tridiagonal T_m of m Lanczos steps and its Ritz pair of largest modulus.
+
+    Attributes:
+        alphas: T_m's diagonal.
+        betas: T_m's off-diagonal.
+        theta: The Ritz value of largest modulus.
+        resid: That pair's residual norm beta_m |e_m^T y|.
+        vector: Its unit Ritz vector Q_m y (float64), when asked for, else None.
+    """
 
     alphas: tuple[float, ...]
     betas: tuple[float, ...]
@@ -105,13 +110,24 @@ class Lanczos:
 
     @property
     def steps(self) -> int:
+        """m, the number of products."""
         return len(self.alphas)
 
 
 def lanczos_extreme(
     op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int
 ) -> tuple[float, float, int]:
-    """(Ritz value of largest modulus, its residual norm, number of products) of :func:`lanczos`."""
+    """The extreme Ritz value of :func:`lanczos`.
+
+    Args:
+        op: The Hessian operator.
+        v0: The start vector.
+        tol: The relative tolerance.
+        max_iter: The most products.
+
+    Returns:
+        (Ritz value of largest modulus, its residual norm, number of products).
+    """
     run = lanczos(op, v0, tol, max_iter)
     return run.theta, run.resid, run.steps
 
@@ -119,19 +135,26 @@ def lanczos_extreme(
 def lanczos(
     op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int, keep_vector: bool = False
 ) -> Lanczos:
-    """Lanczos with full re-orthogonalisation from ``v0``, stopped when the Ritz pair of
-    largest modulus has residual <= ``tol |theta|``, on an invariant subspace, or at
-    ``max_iter`` products. ``keep_vector``: also the Ritz vector (a warm start for the
-    next point, the direction of :mod:`empirical.estimators.stress`).
+    """Lanczos with full re-orthogonalisation from ``v0``.
 
-    Each product ``w = H q_j`` goes through the three-term recurrence, then
-    one classical Gram-Schmidt pass against the whole basis, and a second
-    pass only when the first one cancelled most of ``w`` (the criterion of
-    Daniel, Gragg, Kaufman and Stewart 1976, ``||w'|| < ||w|| / sqrt 2``;
-    "twice is enough"): the basis stays
-    orthogonal to the working precision of the products (their dtype, in
-    which the basis is kept). The basis is allocated for ``max_iter``
-    vectors but its memory is touched only as vectors are added.
+    Stopped when the Ritz pair of largest modulus has residual <= ``tol |theta|``, on an
+    invariant subspace, or at ``max_iter`` products. Each product goes through the three-term
+    recurrence, then one classical Gram-Schmidt pass against the whole basis, and a second
+    pass only by the DGKS criterion (docs/estimators.md, "Smoothness L"): the basis stays
+    orthogonal to the working precision of the products (their dtype, in which the basis is
+    kept). The basis is allocated for ``max_iter`` vectors but its memory is touched only as
+    vectors are added.
+
+    Args:
+        op: The Hessian operator.
+        v0: The start vector.
+        tol: The relative tolerance.
+        max_iter: The most products.
+        keep_vector: Also the Ritz vector (a warm start for the next point, the direction of
+            :mod:`empirical.estimators.stress`).
+
+    Returns:
+        The run.
     """
     n = op.dim
     m_max = min(max_iter, n)
@@ -176,16 +199,20 @@ def lanczos(
 
 
 def _extreme_ritz(alphas: list[float], betas: list[float]) -> tuple[float, float]:
-    """Eigenvalue of largest modulus of the tridiagonal T (diagonal ``alphas``, off-diagonal
-    ``betas``) and the last entry of its unit eigenvector (:func:`_extreme_ritz_pair`)."""
+    """Eigenvalue of largest modulus of the tridiagonal T and the last entry of its unit eigenvector.
+
+    T has diagonal ``alphas`` and off-diagonal ``betas`` (:func:`_extreme_ritz_pair`).
+    """
     theta, y = _extreme_ritz_pair(alphas, betas)
     return theta, float(y[-1])
 
 
 def _extreme_ritz_pair(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarray]:
-    """Eigenvalue of largest modulus of the tridiagonal T (diagonal ``alphas``, off-diagonal
-    ``betas``) and its unit eigenvector. Only the two ends of the spectrum are computed, by
-    LAPACK bisection (``dstebz``) and inverse iteration (``dstein``), O(m) each."""
+    """Eigenvalue of largest modulus of the tridiagonal T and its unit eigenvector.
+
+    Only the two ends of the spectrum are computed, by LAPACK bisection (``dstebz``) and
+    inverse iteration (``dstein``), O(m) each.
+    """
     m = len(alphas)
     if m == 1:
         return alphas[0], np.ones(1)
@@ -232,13 +259,23 @@ def smoothness_along_run(
     points: torch.Tensor | np.ndarray | Sequence[Mapping[str, torch.Tensor]],
     like: Params | None = None,
 ) -> Estimate:
-    """Largest secant ``||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||`` over all pairs.
+    """The largest secant ``||grad F(theta_k) - grad F(theta_j)|| / ||theta_k - theta_j||`` over all pairs.
 
-    ``points`` is a (T, d) array of flat parameter vectors (dict order of
-    ``like``, e.g. ``TrainRun.snapshots[i]`` of run i) or a sequence of param dicts.
-    ``loss`` must be one deterministic function (same data, same noise) at
-    every point. ``n_evals`` = T gradients. Exact for the stated quantity, so
-    ``lo = hi = value``.
+    Each ratio is at most the sup of ||Hess F|| on the segment [theta_j, theta_k].
+
+    Args:
+        loss: One deterministic function (same data, same noise) at every point.
+        points: A (T, d) array of flat parameter vectors (dict order of ``like``, e.g.
+            ``TrainRun.snapshots[i]`` of run i) or a sequence of param dicts.
+        like: The names, shapes and dtypes of the parameters (for flat points).
+
+    Returns:
+        The largest secant, exact for the stated quantity (``lo = hi = value``); ``n_evals``
+        = T gradients.
+
+    Raises:
+        ConfigError: Fewer than 2 distinct points, or flat points without ``like``.
+        LossError: A point or gradient that is not finite.
     """
     dicts = _as_dicts(points, like)
     if len(dicts) < 2:
@@ -270,10 +307,22 @@ def smoothness_in_box(
     seed: int = 0,
     **lanczos_options: object,
 ) -> Estimate:
-    """Max of :func:`smoothness` over ``n_points`` drawn uniformly in ``||theta||_inf <= a``.
+    """The largest :func:`smoothness` over points drawn uniformly in ``||theta||_inf <= a``.
 
-    ``like`` gives the names, shapes and dtypes of the parameters.
-    The interval is ``[max lo, max hi]``; ``n_evals`` is summed over points.
+    Args:
+        loss: ``loss(params) -> scalar tensor``, deterministic.
+        like: The names, shapes and dtypes of the parameters.
+        a: The box radius, > 0.
+        n_points: The points drawn.
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        **lanczos_options: Passed to :func:`smoothness`.
+
+    Returns:
+        The largest value with [max lo, max hi]; ``n_evals`` summed over points.
+
+    Raises:
+        ConfigError: A bad radius or n_points.
     """
     like = check_params(like)
     if not a > 0:

@@ -1,19 +1,7 @@
 """Signal-to-noise ratio of the minibatch gradient, decoder (theta) and encoder (phi) apart.
 
-For a parameter block with per-example gradient g (one draw of the model's K
-samples), the minibatch gradient with B examples has mean E g and covariance
-trace ``sigma2_data/B + sigma2_mc/B`` (:meth:`VarianceEstimate.total` with one
-draw per example), so
-
-    SNR(B, K) = ||E g|| / sqrt(E ||g_B - E g||^2),
-
-with ||E g||^2 bias-corrected (``VarianceEstimate.mean_grad_sq``). Rainforth et
-al. (ICML 2018): for IWAE the decoder SNR grows like sqrt(B K), the encoder
-SNR like sqrt(B / K). K changes the objective (IWAE) or the number of averaged
-draws (ELBO), so the model is rebuilt for every K with ``dataclasses.replace(model, K=K)``.
-
-Interval: ``[sqrt(msq.lo / var.hi), sqrt(msq.hi / var.lo)]`` from the two
-intervals (Bonferroni: coverage at least ``1 - 3 (1 - confidence)``).
+SNR(B, K) = ||E g|| / sqrt(E ||g_B - E g||^2) from the variance split, the model rebuilt for
+every K (docs/estimators.md, "Signal-to-noise ratio").
 """
 
 from __future__ import annotations
@@ -34,7 +22,15 @@ GROUPS = ("decoder", "encoder")
 
 @dataclass(frozen=True)
 class SNRTable:
-    """``decoder[i][j]`` / ``encoder[i][j]``: SNR at ``Ks[i]``, ``batch_sizes[j]``."""
+    """The decoder and encoder SNR over a grid of (K, B).
+
+    Attributes:
+        Ks: The K values.
+        batch_sizes: The B values.
+        decoder: ``decoder[i][j]``, the decoder SNR at ``Ks[i]``, ``batch_sizes[j]``.
+        encoder: ``encoder[i][j]``, the encoder SNR.
+        n_evals: The per-example gradients spent.
+    """
 
     Ks: tuple[int, ...]
     batch_sizes: tuple[int, ...]
@@ -43,7 +39,19 @@ class SNRTable:
     n_evals: int
 
     def at(self, group: str, batch_size: int, K: int) -> Estimate:
-        """The SNR of ``group`` ("decoder" | "encoder") at (B, K)."""
+        """The SNR of one group at (B, K).
+
+        Args:
+            group: "decoder" or "encoder".
+            batch_size: B.
+            K: K.
+
+        Returns:
+            The estimate.
+
+        Raises:
+            ConfigError: An unknown group, or (B, K) not in the table.
+        """
         if group not in GROUPS:
             raise ConfigError(f"unknown group {group!r}; valid: {', '.join(GROUPS)}")
         if K not in self.Ks or batch_size not in self.batch_sizes:
@@ -52,13 +60,33 @@ class SNRTable:
         return table[self.Ks.index(K)][self.batch_sizes.index(batch_size)]
 
     def values(self, group: str) -> list[list[float]]:
-        """Point values as a nested list [K][B] (JSON-ready)."""
+        """The point values of one group.
+
+        Args:
+            group: "decoder" or "encoder".
+
+        Returns:
+            A nested list [K][B] (JSON-ready).
+        """
         table = self.decoder if group == "decoder" else self.encoder
         return [[e.value for e in row] for row in table]
 
 
 def snr_from_variance(v: VarianceEstimate, batch_size: int, label: str = "") -> Estimate:
-    """SNR of the B-example minibatch gradient from a :class:`VarianceEstimate` (module docstring)."""
+    """The SNR of the B-example minibatch gradient from a variance split.
+
+    Args:
+        v: The variance split with ||E g||^2.
+        batch_size: B.
+        label: A prefix of the method.
+
+    Returns:
+        sqrt(||E g||^2 / (sigma2_data/B + sigma2_mc/B)) with [sqrt(msq.lo / var.hi),
+        sqrt(msq.hi / var.lo)] (Bonferroni: coverage at least 1 - 3 (1 - confidence)).
+
+    Raises:
+        ConfigError: A variance of 0.
+    """
     var = v.total(batch_size, 1)
     msq = v.mean_grad_sq
     if var.value <= 0:
@@ -88,10 +116,28 @@ def gradient_snr(
     confidence: float = 0.95,
     backend: str = "recorder",
 ) -> SNRTable:
-    """Decoder and encoder gradient SNR of ``model`` at ``params`` for every (K, B).
+    """The decoder and encoder gradient SNR of a model at a point for every (K, B).
 
-    ``Ks`` default: the model's own K. Every K uses the same examples (same
-    seed) and fresh noise. ``n_evals`` = per-example gradients spent.
+    Every K uses the same examples (same seed) and fresh noise.
+
+    Args:
+        model: A dataclass VAE (rebuilt for every K).
+        params: The point.
+        data: The rows.
+        Ks: The K values (default the model's own).
+        batch_sizes: The B values.
+        mc_samples: The noise draws per example.
+        n_examples: The examples drawn (default all).
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The intervals' two-sided level.
+        backend: "recorder" or "vmap".
+
+    Returns:
+        The table; ``n_evals`` = the per-example gradients spent.
+
+    Raises:
+        ConfigError: Bad Ks or batch sizes, or a model that cannot be rebuilt with another K.
     """
     confidence = check_confidence(confidence)
     Ks = (int(model.K),) if Ks is None else tuple(int(k) for k in Ks)

@@ -1,31 +1,8 @@
-"""Gradient variance split into a data part and a Monte-Carlo part (docs/theory.md, "Objectives").
+"""The gradient variance split into a data part and a Monte-Carlo part.
 
-With g(x, eps) the per-example gradient, m(x) = E_eps g(x, eps):
-
-    sigma2_data = Var_x m(x) = E_x ||m(x) - E m||^2
-    sigma2_mc   = E_x Var_eps g(x, eps) = E_x E_eps ||g(x, eps) - m(x)||^2
-
-so a minibatch gradient with B examples and K independent draws each has
-variance ``sigma2_data / B + sigma2_mc / (B K)`` (:meth:`VarianceEstimate.total`).
-
-Nested estimator (one-way random-effects ANOVA), n examples x J >= 2 draws,
-``gbar_i`` the mean over draws, ``gbar`` the grand mean:
-
-    s_i^2          = 1/(J-1) sum_j ||g_ij - gbar_i||^2        (unbiased for Var_eps g(x_i))
-    sigma2_mc^     = (1/n) sum_i s_i^2
-    sigma2_data^   = 1/(n-1) sum_i ||gbar_i - gbar||^2 - sigma2_mc^ / J
-
-The ``- sigma2_mc^/J`` term is the small-sample correction: ``gbar_i`` still
-carries Monte-Carlo noise of variance Var_eps/J. For examples drawn i.i.d. both
-estimators are unbiased (before clipping at 0) and are means over examples of
-per-example terms (``u_i = n/(n-1) ||gbar_i - gbar||^2 - s_i^2/J`` for the data
-part, to first order in ``gbar``), so their intervals are Student-t intervals
-over examples (delta method).
-
-``mean_grad_sq`` = ||E g||^2 estimated as ``||gbar||^2 - Var(gbar)`` with
-``Var(gbar) = (1 - n/N) sigma2_data/n + sigma2_mc/(n J)`` (N = rows of the data
-set the n examples were drawn from without replacement), interval from the
-per-example terms ``2 <gbar_i, gbar> - ||gbar||^2`` (delta method).
+sigma2 = sigma2_data / B + sigma2_mc / (B K) for B examples and K draws each (docs/theory.md,
+"Objectives"); both parts by the nested estimator, with Student-t intervals over examples
+(docs/estimators.md, "The variance split").
 """
 
 from __future__ import annotations
@@ -60,8 +37,15 @@ BACKENDS = ("recorder", "vmap")
 
 @dataclass(frozen=True)
 class VarianceEstimate:
-    """``data`` = sigma2_data, ``mc`` = sigma2_mc (both summed over coordinates),
-    ``mean_grad_sq`` = ||E g||^2 (bias-corrected), from ``n_examples`` x ``mc_samples`` gradients."""
+    """The two parts of the gradient variance (both summed over coordinates), and ||E g||^2.
+
+    Attributes:
+        data: sigma2_data.
+        mc: sigma2_mc.
+        mean_grad_sq: ||E g||^2, bias-corrected.
+        n_examples: The examples n.
+        mc_samples: The draws per example J.
+    """
 
     data: Estimate
     mc: Estimate
@@ -70,10 +54,20 @@ class VarianceEstimate:
     mc_samples: int
 
     def total(self, batch_size: int, K: int = 1) -> Estimate:
-        """Variance of the minibatch gradient, ``sigma2_data / B + sigma2_mc / (B K)``.
+        """The variance of the minibatch gradient, ``sigma2_data / B + sigma2_mc / (B K)``.
 
-        The interval combines the two intervals endpoint-wise (Bonferroni:
-        coverage at least ``1 - 2 (1 - confidence)``).
+        The interval combines the two intervals endpoint-wise (Bonferroni: coverage at least
+        ``1 - 2 (1 - confidence)``).
+
+        Args:
+            batch_size: B.
+            K: The draws averaged per example.
+
+        Returns:
+            The variance.
+
+        Raises:
+            ConfigError: B or K below 1.
         """
         if batch_size < 1 or K < 1:
             raise ConfigError(f"batch_size and K must be >= 1, got {batch_size}, {K}")
@@ -98,10 +92,22 @@ def from_row_stats(
     n_evals: int = 0,
     label: str = "",
 ) -> VarianceEstimate:
-    """The nested estimator (module docstring) from per-example statistics.
+    """The nested estimator from per-example statistics.
 
-    ``population`` = size of the data set the examples were drawn from without
-    replacement (finite-population correction of ||E g||^2); None = infinite.
+    Args:
+        stats: The per-example statistics.
+        deterministic: The loss draws no noise (sigma2_mc = 0).
+        population: The size of the data set the examples were drawn from without
+            replacement (finite-population correction of ||E g||^2); None = infinite.
+        confidence: The intervals' two-sided level.
+        n_evals: The evaluations spent.
+        label: A prefix of the methods.
+
+    Returns:
+        sigma2_data, sigma2_mc and ||E g||^2 with their intervals, clipped at 0.
+
+    Raises:
+        ConfigError: Fewer than 2 examples, or fewer than 2 draws for a noisy loss.
     """
     n, J = stats.n, stats.J
     if n < 2:
@@ -162,10 +168,27 @@ def gradient_variance(
 ) -> VarianceEstimate:
     """sigma2_data and sigma2_mc of ``grad loss(params, x, eps)`` by the nested estimator.
 
-    ``data`` rows are examples; ``n_examples`` of them are drawn without
-    replacement (default: all). ``noise(generator)`` draws one eps;
-    ``noise=None`` means the loss is deterministic (``eps=None``, mc = 0).
-    Per-example gradients by ``torch.func.vmap``. ``n_evals`` = n x J gradients.
+    Per-example gradients by ``torch.func.vmap``.
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point.
+        data: The rows (examples).
+        noise: ``noise(generator)`` draws one eps; None: the loss is deterministic
+            (``eps=None``, mc = 0).
+        mc_samples: The draws per example J, >= 2.
+        n_examples: The examples drawn without replacement (default: all).
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The intervals' two-sided level.
+        chunk_size: The examples per vmapped call.
+
+    Returns:
+        The variance split; ``n_evals`` = n x J gradients.
+
+    Raises:
+        ConfigError: Bad options or data.
+        LossError: A noise or gradient that is not a finite tensor.
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
@@ -195,7 +218,14 @@ def gradient_variance(
 
 @dataclass(frozen=True)
 class ParameterStats:
-    """Per-parameter :class:`RowStats` of a model at a point and what they cost."""
+    """Per-parameter :class:`RowStats` of a model at a point and what they cost.
+
+    Attributes:
+        stats: Parameter name -> its statistics.
+        population: The rows of the data set the examples were drawn from.
+        n_evals: The per-example gradients spent.
+        deterministic: The loss draws no noise.
+    """
 
     stats: dict[str, RowStats]
     population: int
@@ -205,6 +235,16 @@ class ParameterStats:
     def variance(
         self, keys: Iterable[str] | None = None, confidence: float = 0.95, label: str = ""
     ) -> VarianceEstimate:
+        """The variance split of some parameters.
+
+        Args:
+            keys: The parameters (default all).
+            confidence: The intervals' two-sided level.
+            label: A prefix of the methods.
+
+        Returns:
+            The split (:func:`from_row_stats`).
+        """
         return from_row_stats(
             combine(self.stats, keys),
             deterministic=self.deterministic,
@@ -226,10 +266,24 @@ def vae_row_stats(
     seed: int = 0,
     backend: str = "recorder",
 ) -> ParameterStats:
-    """Per-parameter gradient statistics of a VAE (``empirical.models``) at ``params``.
+    """Per-parameter gradient statistics of a VAE (``empirical.models``) at a point.
 
-    ``backend="recorder"``: BackPACK-style norms from one batched backward;
-    ``"vmap"``: the brute-force twin through ``model.loss``.
+    Args:
+        model: The VAE.
+        params: The point.
+        data: The rows.
+        mc_samples: The draws per example, >= 2 (one for a deterministic loss).
+        n_examples: The examples drawn without replacement (default all).
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        backend: ``"recorder"`` (BackPACK-style norms from one batched backward) or
+            ``"vmap"`` (the brute-force twin through ``model.loss``).
+
+    Returns:
+        The statistics of every parameter.
+
+    Raises:
+        ConfigError: An unknown backend, or mc_samples < 2.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
@@ -262,11 +316,26 @@ def vae_gradient_variance(
     confidence: float = 0.95,
     backend: str = "recorder",
 ) -> VarianceEstimate:
-    """:func:`gradient_variance` for a VAE, restricted to parameter ``keys`` (default all).
+    """:func:`gradient_variance` for a VAE, restricted to some parameters.
 
     One "draw" is one call of ``model.sample_noise`` (the model's K samples), so
-    ``total(B, 1)`` is the variance of the model's own minibatch gradient and
-    ``total(B, K')`` that of averaging K' such draws.
+    ``total(B, 1)`` is the variance of the model's own minibatch gradient and ``total(B, K')``
+    that of averaging K' such draws.
+
+    Args:
+        model: The VAE.
+        params: The point.
+        data: The rows.
+        mc_samples: The draws per example.
+        keys: The parameters (default all).
+        n_examples: The examples drawn (default all).
+        generator: The generator (default: seeded with ``seed``).
+        seed: The seed when no generator is given.
+        confidence: The intervals' two-sided level.
+        backend: ``"recorder"`` or ``"vmap"``.
+
+    Returns:
+        The variance split.
     """
     confidence = check_confidence(confidence)
     ms = vae_row_stats(
@@ -283,7 +352,19 @@ def vae_gradient_variance(
 
 
 def select_examples(data: torch.Tensor, n_examples: int | None, gen: torch.Generator) -> torch.Tensor:
-    """``n_examples`` rows of ``data`` drawn without replacement with ``gen`` (all rows if None or >= N)."""
+    """Rows of the data drawn without replacement.
+
+    Args:
+        data: At least 2 rows.
+        n_examples: How many (None or >= N: all rows).
+        gen: The generator.
+
+    Returns:
+        The rows drawn.
+
+    Raises:
+        ConfigError: Bad data or n_examples.
+    """
     if not isinstance(data, torch.Tensor) or data.ndim < 1 or data.shape[0] < 2:
         shape = tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__
         raise ConfigError(f"data must be a tensor of at least 2 rows (examples), got {shape}")

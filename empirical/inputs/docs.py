@@ -1,5 +1,7 @@
-"""docs/inputs.md, generated from the inventory (``python -m empirical.inputs.docs``
-rewrites it; a test checks the committed page is current)."""
+"""docs/inputs.md, generated from the inventory.
+
+``python -m empirical.inputs.docs`` rewrites it; a test checks the committed page is current.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +70,12 @@ def _table(rows: list[str]) -> list[str]:
 
 
 def render() -> str:
-    """The text of docs/inputs.md."""
+    """The text of docs/inputs.md.
+
+    Returns:
+        The page: the settings, each sub-command's options, the grid axes, the files, the sizes
+        and the exit codes, from the inventory.
+    """
     out = [INTRO]
     out += ["## Settings of verify, estimate, sweep and advise", ""]
     out += [
@@ -141,6 +148,11 @@ def render() -> str:
 
 
 def main(path: str = "docs/inputs.md") -> None:
+    """Write docs/inputs.md.
+
+    Args:
+        path: Where to write it.
+    """
     Path(path).write_text(render())
     print(path)
 

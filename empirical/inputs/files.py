@@ -1,5 +1,7 @@
-"""The files a user gives and what each must hold (listed in docs/inputs.md), and
-the check of a ``--data`` value before it is read. Imports no torch."""
+"""The files a user gives and what each must hold, and the check of a ``--data`` value before it is read.
+
+Listed in docs/inputs.md, "Files". Imports no torch.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +23,13 @@ from empirical.inputs.rules import shown, usable_path
 
 @dataclass(frozen=True)
 class FileRule:
-    """A file a user gives, and what it must hold."""
+    """A file a user gives, and what it must hold.
+
+    Attributes:
+        name: The file's name.
+        given_by: Where it is given (the option or function).
+        rules: What it must hold, one rule per entry.
+    """
 
     name: str
     given_by: str
@@ -79,8 +87,9 @@ _KINDS = (
 
 
 def file_kind(path: os.PathLike | str) -> str:
-    """What an existing ``path`` is ("regular file", "folder", "FIFO (named pipe)", ...),
-    read from its metadata without opening it.
+    """What an existing path is ("regular file", "folder", "FIFO (named pipe)", ...).
+
+    Read from its metadata without opening it.
 
     Args:
         path: an existing path.
@@ -93,8 +102,19 @@ def file_kind(path: os.PathLike | str) -> str:
 
 
 def check_data_source(value: Any, label: str = "data (--data)") -> str:
-    """``value`` if it names a built-in data set or an existing, readable data file of
-    at most :data:`MAX_FILE_BYTES` (checked without reading it)."""
+    """A ``--data`` value, checked without reading the file.
+
+    Args:
+        value: A built-in data set's name or a file path.
+        label: The input's name, for the message.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        DataError: Not a built-in name, and not an existing, readable, regular .npy/.csv file of
+            at most :data:`MAX_FILE_BYTES`.
+    """
     allowed = f"one of {', '.join(DATA_NAMES)} or a {'/'.join(DATA_SUFFIXES)} file"
     if not isinstance(value, str) or not value.strip() or "\x00" in value:
         raise DataError(f"{label} must be {allowed}, got {shown(value)}")

@@ -1,5 +1,7 @@
-"""The limits of every size a user gives, checked before anything is allocated,
-and the built-in data set names. Imports nothing heavy."""
+"""The limits of every size a user gives, checked before anything is allocated, and the data set names.
+
+Listed in docs/inputs.md, "Sizes". Imports nothing heavy.
+"""
 
 from __future__ import annotations
 

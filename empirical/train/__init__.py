@@ -1,13 +1,10 @@
 """Training runs that record what the bounds talk about.
 
-- :mod:`empirical.train.step_rules`: step sizes (the schedules of
-  :mod:`theory.schedules`) and step rules (SGD, Adam, Adagrad).
-- :mod:`empirical.train.batched`: R runs in one computation (vmap over
-  stacked parameters), the unbiased full-gradient records.
-- :mod:`empirical.train.recording`: the record and snapshot schedules and the
-  finished :class:`TrainRun` (also what :func:`empirical.track` finishes as).
-- :mod:`empirical.train.checkpoint`: checkpoint I/O.
-- :mod:`empirical.train.loop`: :func:`train`, the loop itself.
+Step sizes and step rules (:mod:`~empirical.train.step_rules`), R runs in one computation
+(:mod:`~empirical.train.batched`), the record and snapshot schedules and the finished
+:class:`TrainRun` (:mod:`~empirical.train.recording`, also what :func:`empirical.track`
+finishes as), checkpoints (:mod:`~empirical.train.checkpoint`) and :func:`train`, the
+loop itself (:mod:`~empirical.train.loop`); docs/architecture.md, "Layout".
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
-"""R independent runs in one computation.
+"""R independent runs in one computation, and the unbiased records of ||grad F||^2.
 
-The parameters of R runs are stacked along a leading axis; ``torch.func.vmap``
-maps the model's functional loss ``batch_loss(params, X, eps)`` over that axis,
-so one forward pass gives every run's loss. The runs share nothing, so the
-gradient of the sum of their losses with respect to the stacked parameters is,
-slice by slice, each run's own gradient: one backward pass for all of them.
-
-Randomness stays an argument: each run's minibatch indices and noise are
-drawn from that run's own ``torch.Generator`` and passed in, so run i does
-exactly what a single run with the same generator does.
+The parameters of R runs are stacked along a leading axis; ``torch.func.vmap`` maps the
+model's functional loss over that axis, so one forward and one backward pass give every
+run's loss and gradient (the runs share nothing). Randomness stays an argument: each
+run's minibatch indices and noise come from that run's own ``torch.Generator``, so run
+i does exactly what a single run with the same generator does. The records:
+docs/architecture.md, "Observed side".
 """
 
 from __future__ import annotations
@@ -27,30 +24,68 @@ FULL_CHUNK = 4096
 
 
 def stack(params: Sequence[Mapping[str, torch.Tensor]]) -> Tensors:
-    """One dict of tensors with a leading run axis from R dicts of one run each."""
+    """Stack R runs' parameters along a leading run axis.
+
+    Args:
+        params: R dicts of one run each.
+
+    Returns:
+        One dict of tensors (R, ...).
+    """
     return {key: torch.stack([p[key] for p in params]) for key in params[0]}
 
 
 def run_slice(params: Mapping[str, torch.Tensor], i: int) -> Tensors:
-    """Run ``i``'s parameters from a stacked dict."""
+    """One run's parameters from a stacked dict.
+
+    Args:
+        params: The stacked parameters.
+        i: The run.
+
+    Returns:
+        Run ``i``'s parameters.
+    """
     return {key: p[i] for key, p in params.items()}
 
 
 def per_run_sq_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """(R,) squared Euclidean norms over all parameters of each run."""
+    """The squared Euclidean norm over all parameters of each run.
+
+    Args:
+        tensors: Tensors with a leading run axis.
+
+    Returns:
+        (R,) norms.
+    """
     return torch.stack([t.reshape(t.shape[0], -1).square().sum(1) for t in tensors]).sum(0)
 
 
 def per_run_sup_norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """(R,) sup-norms ||theta||_inf over all parameters of each run."""
+    """The sup-norm ||theta||_inf over all parameters of each run.
+
+    Args:
+        tensors: Tensors with a leading run axis.
+
+    Returns:
+        (R,) norms.
+    """
     return torch.stack([t.reshape(t.shape[0], -1).abs().amax(1) for t in tensors]).amax(0)
 
 
 def draw_minibatches(
     model: object, N: int, batch_size: int, generators: Sequence[torch.Generator]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(indices (R, B), noise (R, B, K, d)): B rows drawn uniformly with
-    replacement and their noise, each run from its own generator."""
+    """Each run's minibatch: B rows drawn uniformly with replacement, and their noise.
+
+    Args:
+        model: The VAE.
+        N: The data rows.
+        batch_size: B.
+        generators: One generator per run.
+
+    Returns:
+        (indices (R, B), noise (R, B, K, d)).
+    """
     idx = [torch.randint(N, (batch_size,), generator=g) for g in generators]
     eps = [model.sample_noise(g, batch_size) for g in generators]
     return torch.stack(idx), torch.stack(eps)
@@ -63,8 +98,18 @@ def minibatch_gradients(
     idx: torch.Tensor,
     eps: torch.Tensor,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """(losses (R,), gradients stacked like ``leaves``) of every run's minibatch loss
-    at its own parameters: one vmapped forward pass, one backward pass."""
+    """Every run's minibatch loss and gradient at its own parameters (one vmapped pass each way).
+
+    Args:
+        model: The VAE.
+        leaves: The stacked parameters, requiring grad.
+        X: The data.
+        idx: (R, B) row indices.
+        eps: (R, B, K, d) noise.
+
+    Returns:
+        (losses (R,), gradients stacked like ``leaves``).
+    """
     losses = vmap(model.batch_loss)(dict(leaves), X[idx.to(X.device)], eps.to(X.device))
     grads = torch.autograd.grad(losses.sum(), list(leaves.values()))
     return losses.detach(), grads
@@ -73,9 +118,20 @@ def minibatch_gradients(
 def full_gradients(
     model: object, params: Mapping[str, torch.Tensor], X: torch.Tensor, eps: torch.Tensor | None
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """(F values (C,), gradients (C, ...)) of the full-data objective for C
-    parameter copies: F_c = mean over the N rows of X of the loss under noise
-    ``eps[c]`` (C, N, K, d), or the exact loss when ``eps`` is None."""
+    """The full-data objective and its gradient for C parameter copies.
+
+    F_c is the mean over the N rows of X of the loss under noise ``eps[c]``, in chunks of
+    :data:`FULL_CHUNK` rows.
+
+    Args:
+        model: The VAE.
+        params: C stacked copies of the parameters.
+        X: Every row.
+        eps: (C, N, K, d) noise, or None for the exact loss.
+
+    Returns:
+        (F values (C,), gradients (C, ...)).
+    """
     N = X.shape[0]
     keys = list(params)
     leaves = [params[k].detach().requires_grad_(True) for k in keys]
@@ -110,17 +166,26 @@ def gradient_norm_records(
     generators: Sequence[torch.Generator],
     rows: Sequence[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(F(theta) (R,), unbiased ||grad F(theta)||^2 (R,), its variance (R,)) for every run.
+    """Every run's F(theta), unbiased ||grad F(theta)||^2 and its variance.
 
-    ||grad F||^2 is recorded as the U-statistic of m = :data:`RECORD_GRADIENTS` gradients,
-    each over ``rows[i]`` rows of X drawn uniformly without replacement for run i (all N rows:
-    the full-data gradient; ``rows`` None: all N for every run), with noise drawn
+    ||grad F||^2 is the U-statistic of m = :data:`RECORD_GRADIENTS` gradients, each over
+    ``rows[i]`` rows of X drawn uniformly without replacement for run i, with noise drawn
     independently from the run's recording generator: E<G_a, G_b> = <E G_a, E G_b> =
-    ||grad F||^2 exactly, nothing to subtract (:func:`empirical.estimators.gradnorm.u_statistic`,
-    the one definition shared with :func:`empirical.estimators.gradient_norm_sq`; rows as in
+    ||grad F||^2 exactly, nothing to subtract
+    (:func:`empirical.estimators.gradnorm.u_statistic`, the one definition; rows as in
     :mod:`empirical.estimators.sampled`), with its delete-one jackknife variance on m - 1
-    degrees of freedom, batched over runs. A deterministic loss needs one full-data gradient:
-    ||G||^2 is exact (variance 0). F is the mean of the gradients' losses (unbiased).
+    degrees of freedom, batched over runs. A deterministic loss needs one full-data
+    gradient: ||G||^2 is exact (variance 0). F is the mean of the gradients' losses (unbiased).
+
+    Args:
+        model: The VAE.
+        params: The stacked parameters of R runs.
+        X: The data.
+        generators: Each run's recording generator.
+        rows: The rows of each run's gradients (None, or N: all rows, the full-data gradient).
+
+    Returns:
+        (F (R,), ||grad F||^2 (R,), its variance (R,)), float64.
     """
     R = len(generators)
     if getattr(model, "is_deterministic", False):
@@ -145,10 +210,12 @@ def gradient_norm_records(
 def _sampled_rows(
     model: object, N: int, rows: Sequence[int], generators: Sequence[torch.Generator], dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(indices (R m, b), noise (R m, b, K, d), weights (R m, b)) of every run's m gradients:
-    run i draws, from its own generator, its rows (:func:`empirical.estimators.sampled.draw_rows`;
+    """(indices (R m, b), noise (R m, b, K, d), weights (R m, b)) of every run's m gradients.
+
+    Run i draws, from its own generator, its rows (:func:`empirical.estimators.sampled.draw_rows`;
     all N in order when ``rows[i]`` = N) and then their noise, so its draws do not depend on the
-    other runs; b = max rows, a run with fewer is padded with weight 0 (weights 1/rows[i])."""
+    other runs; b = max rows, a run with fewer is padded with weight 0 (weights 1/rows[i]).
+    """
     from empirical.estimators.sampled import draw_rows
 
     m, b = RECORD_GRADIENTS, max(rows)
@@ -176,9 +243,22 @@ def sampled_gradients(
     eps: torch.Tensor,
     weights: torch.Tensor,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """(values (C,), gradients (C, ...)) of sum_r weights[c, r] l(theta_c, X[idx[c, r]], eps[c, r])
-    for C parameter copies (the rows of ``idx`` (C, b), ``eps`` (C, b, K, d), ``weights`` (C, b)),
-    :data:`SAMPLED_CALL_ROWS` rows (over all copies) per vmapped call."""
+    """Weighted losses over sampled rows and their gradients, for C parameter copies.
+
+    Each copy's value is sum_r weights[c, r] l(theta_c, X[idx[c, r]], eps[c, r]), computed
+    :data:`SAMPLED_CALL_ROWS` rows (over all copies) per vmapped call.
+
+    Args:
+        model: The VAE.
+        params: C stacked copies of the parameters.
+        X: The data.
+        idx: (C, b) row indices.
+        eps: (C, b, K, d) noise.
+        weights: (C, b) weights.
+
+    Returns:
+        (values (C,), gradients (C, ...)).
+    """
     keys = list(params)
     leaves = [params[k].detach().requires_grad_(True) for k in keys]
     C, b = idx.shape

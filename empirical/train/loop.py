@@ -1,17 +1,7 @@
-"""The training loop: R independent runs in one computation per step.
+"""The training loop: R independent runs in one computation per step (:func:`train`).
 
-Run i (i = 0..R-1) has the seed ``seed + i`` and its own ``torch.Generator``,
-from which it draws, in this order, its initial parameters (unless given),
-the seed of its recording generator and then, step after step, its minibatch
-indices (B rows uniformly *with replacement*, so Var = sigma2_data / B
-exactly) and its noise (K draws per row). The recording generator draws the
-noise of the full-data gradients, so recording never changes a trajectory,
-and run i of R is the run of ``seed + i`` alone (:mod:`empirical.train.batched`).
-
-Step k = 1..n: theta_k = theta_{k-1} - gamma_k d_k (:mod:`empirical.train.step_rules`);
-with ``box = a`` every iterate, theta_0 included, is projected onto
-||theta||_inf <= a (coordinatewise clamp), and the step records the
-stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
+How each run draws its randomness, so that run i of R is the run of ``seed + i`` alone,
+and the projected step: docs/architecture.md, "Training runs".
 """
 
 from __future__ import annotations
@@ -57,8 +47,7 @@ PROGRESS_DELAY = 3.0
 
 
 class _Runs:
-    """Mutable state of R runs in progress: stacked parameters, step rule state,
-    generators, history."""
+    """Mutable state of R runs in progress: stacked parameters, step rule state, generators, history."""
 
     def __init__(self, model, params: dict, X: torch.Tensor, o: dict, gens: list[torch.Generator]):
         self.model, self.X, self.o, self.gens = model, X, o, gens
@@ -84,10 +73,11 @@ class _Runs:
         )
 
     def check_blow_up(self, values: Sequence[float], what: str, note: str = "") -> None:
-        """DivergenceError if value - F_inf > diverge_ratio * max(F(theta_0) - F_inf, 1)
-        for some run, F_inf the model's proven lower bound (0 if it has none).
-        Soft-clipped networks saturate instead of producing NaN: their loss
-        jumps to a plateau."""
+        """Raise DivergenceError if value - F_inf > diverge_ratio * max(F(theta_0) - F_inf, 1) for some run.
+
+        F_inf is the model's proven lower bound (0 if it has none). Soft-clipped networks
+        saturate instead of producing NaN: their loss jumps to a plateau.
+        """
         ratio = self.o["diverge_ratio"]
         if ratio is None or not self.hist["full_loss"]:
             return
@@ -102,10 +92,11 @@ class _Runs:
                 )
 
     def record_rows(self) -> list[int]:
-        """Rows per gradient of every run's next record, planned from that run's own earlier
-        records for a relative standard error of :data:`RECORD_PRECISION`
-        (:data:`FINAL_PRECISION` at theta_n) (:func:`empirical.estimators.sampled.next_rows`);
-        all rows for a deterministic loss."""
+        """Rows per gradient of every run's next record, planned from that run's own earlier records.
+
+        For a relative standard error of :data:`RECORD_PRECISION` (:data:`FINAL_PRECISION` at
+        theta_n) (:func:`empirical.estimators.sampled.next_rows`); all rows for a deterministic loss.
+        """
         N = int(self.X.shape[0])
         h = self.hist
         if getattr(self.model, "is_deterministic", False):
@@ -235,8 +226,7 @@ def _device(device: str | torch.device | None) -> torch.device:
 
 
 def _initial(model, params, gens: list[torch.Generator]) -> dict[str, torch.Tensor]:
-    """Stacked theta_0: each run's own draw (``params`` None), one run's params
-    shared by all runs, or params already stacked with a leading run axis."""
+    """Stacked theta_0: each run's own draw, one run's params shared by all, or params already stacked."""
     R = len(gens)
     if params is None:
         return batched.stack([model.init_params(g) for g in gens])
@@ -289,24 +279,47 @@ def train(
     threads: int | None = 1,
     diverge_ratio: float | None = DIVERGE_RATIO,
 ) -> TrainRun:
-    """Run ``runs`` = R runs of n = ``steps`` iterations of SGD, Adam or Adagrad on F
-    (the mean loss over the rows of ``data``), with seeds seed..seed+R-1. ``betas``, ``eps``
-    and ``variant`` are those of Adam and Adagrad (the variant: :data:`ADAM_VARIANTS`,
-    :data:`ADAGRAD_VARIANTS`; default :data:`DEFAULT_VARIANT`).
+    """Run R runs of n iterations of SGD, Adam or Adagrad on F, the mean loss over the rows of ``data``.
 
-    ``params`` None: each run draws theta_0 from its own generator; a dict of
-    one run's tensors starts every run there; a dict stacked along a leading
-    axis of size R gives each run its own. ``records``: the steps at which
-    ||grad F||^2, F and ||theta||_inf are recorded (0 and n always; default
-    :func:`empirical.train.recording.record_plan`). ``progress`` None shows a
-    bar on stderr once a run exceeds a few seconds, when stderr is a terminal (no carriage
-    returns into a log); True always, False never. ``checkpoint`` is written
-    at every record step; ``resume`` continues a checkpointed run (its state
-    replaces ``params``) up to ``steps``, giving the same trajectory as one
-    uninterrupted run. NaN/inf raises DivergenceError naming the step and the
-    run; so does a loss whose gap above the model's lower bound F_inf exceeds
-    ``diverge_ratio`` times the initial gap (None disables this check).
-    ``threads``: torch intra-op threads during the run (:mod:`empirical.threads`).
+    Run i has the seed ``seed + i``; resuming a checkpoint gives the same trajectory as one
+    uninterrupted run.
+
+    Args:
+        model: An :mod:`empirical.models` VAE.
+        params: None: each run draws theta_0 from its own generator; a dict of one run's
+            tensors starts every run there; a dict stacked along a leading axis of size R
+            gives each run its own.
+        data: The rows (a tensor, or an array checked by :func:`empirical.data.check_array`).
+        optimizer: "sgd", "adam" or "adagrad".
+        steps: n.
+        batch_size: B, rows drawn uniformly with replacement.
+        C_gamma: The step constant.
+        schedule: "sqrt" (gamma_k = C_gamma k^(-1/2)) or "constant".
+        box: a: project every iterate onto ||theta||_inf <= a (None: no projection).
+        records: The steps at which ||grad F||^2, F and ||theta||_inf are recorded (0 and n
+            always; default :func:`empirical.train.recording.record_plan`).
+        seed: The first run's seed.
+        runs: R.
+        betas: Adam's (beta1, beta2).
+        eps: The epsilon of Adam and Adagrad.
+        variant: The variant of Adam or Adagrad (:data:`ADAM_VARIANTS`,
+            :data:`ADAGRAD_VARIANTS`; default :data:`DEFAULT_VARIANT`).
+        dtype: The computation's dtype (default the model's).
+        device: "cpu", "cuda" or "auto" (CUDA when present; default the CPU).
+        progress: Show a bar on stderr (None: once a run exceeds a few seconds, when stderr is a
+            terminal, so no carriage returns go into a log; True always, False never).
+        checkpoint: A file written at every record step.
+        resume: A checkpoint to continue up to ``steps`` (its state replaces ``params``).
+        threads: torch intra-op threads during the run (:mod:`empirical.threads`).
+        diverge_ratio: A loss whose gap above the model's lower bound F_inf exceeds this
+            times the initial gap is a divergence (None disables this check).
+
+    Returns:
+        The R runs.
+
+    Raises:
+        ConfigError: A bad option, or a checkpoint that does not match.
+        DivergenceError: NaN/inf or a blown-up loss, naming the step and the run.
     """
     steps = whole("steps", steps, 1, MAX_STEPS)
     plan = checked_plan(records, steps)

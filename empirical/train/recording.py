@@ -1,20 +1,12 @@
-"""What a training run records, and when.
+"""What a training run records, and when: the record and snapshot plans and the run type.
 
-Per step k = 1..n (index k - 1), for every run: the minibatch loss at
-theta_{k-1}, ||g_k||^2, the step size gamma_k actually used and, for projected
-runs, the stochastic gradient mapping ||theta_{k-1} - theta_k||^2 / gamma_k^2.
-
-At the record steps (:func:`record_plan`: every early step, then log-spaced,
-then regular; always theta_0 and theta_n), for every run: an unbiased record
-of ||grad F(theta_k)||^2 (the U-statistic of three gradients with independent
-rows and noise, see :func:`empirical.train.batched.gradient_norm_records`) with
-its jackknife variance, an unbiased estimate of F(theta_k) and ||theta_k||_inf.
-Each record's gradients are over as many rows as a relative standard error of
-:data:`RECORD_PRECISION` (:data:`FINAL_PRECISION` at theta_n) needs, planned
-from the run's earlier records (:func:`empirical.estimators.sampled.next_rows`:
-at least :data:`RECORD_MIN_ROWS`, all N rows when the plan reaches N). At a
-sparse subset of them (:func:`snapshot_plan`) the parameters themselves, for
-estimating constants along the runs afterwards.
+Per step, for every run: the minibatch loss, ||g_k||^2, the step size and (projected
+runs) the gradient mapping. At the record steps (:func:`record_plan`): an unbiased
+record of ||grad F(theta_k)||^2 with its variance, over as many rows as
+:data:`RECORD_PRECISION` (:data:`FINAL_PRECISION` at theta_n) needs
+(docs/architecture.md, "Observed side"), F(theta_k) and ||theta_k||_inf; at a sparse
+subset of them (:func:`snapshot_plan`) the parameters, for estimating constants along
+the runs afterwards. The finished runs are one :class:`TrainRun`.
 """
 
 from __future__ import annotations
@@ -49,9 +41,23 @@ RECORD_MIN_ROWS = 128
 def record_plan(
     steps: int, dense: int = DENSE_STEPS, log_points: int = LOG_RECORDS, regular: int = REGULAR_RECORDS
 ) -> tuple[int, ...]:
-    """The record steps of an n-step run, sorted: every step 0..``dense``; then
-    log-spaced steps (``log_points`` per log range [dense, n]) while their gaps
-    are below n / ``regular``; then every multiple of n / ``regular``; and n."""
+    """The record steps of an n-step run, sorted.
+
+    Every step 0..``dense``; then log-spaced steps (``log_points`` per log range [dense, n])
+    while their gaps are below n / ``regular``; then every multiple of n / ``regular``; and n.
+
+    Args:
+        steps: n, an integer >= 1.
+        dense: The steps recorded one by one at the start (||grad F||^2 changes fastest early).
+        log_points: The log-spaced records between ``dense`` and n.
+        regular: The regularly spaced records over [0, n].
+
+    Returns:
+        The record steps, from 0 to n.
+
+    Raises:
+        ConfigError: ``steps`` is not an integer >= 1.
+    """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ConfigError(f"option steps must be an integer >= 1, got {steps!r}")
     out = set(range(min(dense, steps) + 1))
@@ -67,9 +73,19 @@ def record_plan(
 
 
 def checked_plan(records: Sequence[int] | None, steps: int) -> tuple[int, ...]:
-    """``records`` validated (integers >= 0) with 0 and n added and those beyond
-    n left out (one list serves a run and its continuation); the default plan
-    when None."""
+    """A record plan given by a caller, checked, or the default plan.
+
+    Args:
+        records: The record steps (integers >= 0), or None for :func:`record_plan`.
+        steps: n.
+
+    Returns:
+        The steps with 0 and n added and those beyond n left out (one list serves a run and
+        its continuation).
+
+    Raises:
+        ConfigError: A step that is not an integer >= 0.
+    """
     if records is None:
         return record_plan(steps)
     out = {0, steps}
@@ -82,7 +98,15 @@ def checked_plan(records: Sequence[int] | None, steps: int) -> tuple[int, ...]:
 
 
 def snapshot_plan(record_steps: Sequence[int], count: int = SNAPSHOTS) -> tuple[int, ...]:
-    """``count`` record steps, evenly spaced in the record list, with the first and the last."""
+    """The snapshot steps: some record steps, evenly spaced in the record list.
+
+    Args:
+        record_steps: The record steps.
+        count: The snapshots wanted (the first and the last included).
+
+    Returns:
+        The snapshot steps.
+    """
     ks = sorted(record_steps)
     idx = np.unique(np.linspace(0, len(ks) - 1, min(count, len(ks))).round().astype(int))
     return tuple(ks[i] for i in idx)
@@ -90,9 +114,14 @@ def snapshot_plan(record_steps: Sequence[int], count: int = SNAPSHOTS) -> tuple[
 
 @dataclass(frozen=True, eq=False)
 class UserLoop:
-    """What a run tracked in a user's loop needs to be evaluated again: the user's
-    ``torch.nn.Module``, ``loss(model, x)`` (per-example losses), the data rows and the
-    optimizer that trained it (:func:`empirical.track`)."""
+    """What a run tracked in a user's loop needs to be evaluated again (:func:`empirical.track`).
+
+    Attributes:
+        model: The user's ``torch.nn.Module``.
+        loss: ``loss(model, x)``, the per-example losses.
+        data: The data rows.
+        optimizer: The optimizer that trained it.
+    """
 
     model: Any
     loss: Callable[[Any, torch.Tensor], torch.Tensor]
@@ -102,30 +131,42 @@ class UserLoop:
 
 @dataclass(frozen=True, eq=False)
 class TrainRun:
-    """R finished runs (R = ``len(seeds)``), arrays with a leading run axis: the batched
-    runs of :func:`empirical.train.train` and the runs :func:`empirical.track` followed
-    alike (one run type).
+    """R finished runs (R = ``len(seeds)``), arrays with a leading run axis.
 
-    Per step k = 1..n (index k - 1): ``loss`` (R, n) minibatch loss at
-    theta_{k-1}, ``grad_norm_sq`` (R, n) ||g_k||^2, ``step_sizes`` (n,) gamma_k,
-    ``mapping_sq`` (R, n) ||theta_{k-1} - theta_k||^2 / gamma_k^2 (projected
-    runs; None otherwise), ``grad_sup_norm`` (R, n) ||g_k||_inf (None: not read),
-    ``precond_min``, ``precond_max`` (R, n) the extremes of an adaptive step's
-    per-coordinate factor (None: no preconditioner). At ``record_steps`` (T,):
-    ``full_grad_norm_sq`` (R, T) unbiased records of ||grad F(theta_k)||^2 (each
-    may be negative; their expectation is not), ``full_loss`` (R, T) F(theta_k)
-    (an unbiased estimate where the loss draws noise), ``param_sup_norm`` (R, T)
-    ||theta_k||_inf, ``elapsed`` (T,) seconds, ``full_grad_norm_sq_var`` (R, T)
-    each record's estimated variance on ``record_dof`` degrees of freedom (None:
-    unknown), ``record_rows`` (R, T) the rows per gradient of each record (N: the full
-    data; None: not recorded). At ``snapshot_steps`` (S,): ``snapshots`` (R, S, d) theta_k
-    flattened in the order of ``param_keys`` (float64). ``params``: theta_n,
-    stacked (R, ...). ``options``: how the runs were made (the optimizer's
-    options; for tracked runs the batch size B and how it was found, the record
-    plan, whether the parameter groups agreed, how the minibatches were drawn
-    when known). ``loops``: for tracked runs, each run's :class:`UserLoop`
-    (empty for the batched runs, whose ``model`` is an :mod:`empirical.models`
-    VAE). ``timings``: seconds spent (tracked runs: training and tracking).
+    The batched runs of :func:`empirical.train.train` and the runs :func:`empirical.track`
+    followed alike (one run type). Per step k = 1..n, index k - 1; at the record steps
+    (T,); at the snapshot steps (S,).
+
+    Attributes:
+        model: An :mod:`empirical.models` VAE (batched runs) or the user's module.
+        seeds: The runs' seeds.
+        params: theta_n, stacked (R, ...).
+        loss: (R, n) the minibatch loss at theta_{k-1}.
+        grad_norm_sq: (R, n) ||g_k||^2.
+        step_sizes: (n,) gamma_k.
+        mapping_sq: (R, n) ||theta_{k-1} - theta_k||^2 / gamma_k^2 (projected runs; None otherwise).
+        record_steps: (T,) the record steps.
+        full_grad_norm_sq: (R, T) unbiased records of ||grad F(theta_k)||^2 (each may be
+            negative; their expectation is not).
+        full_loss: (R, T) F(theta_k) (an unbiased estimate where the loss draws noise).
+        param_sup_norm: (R, T) ||theta_k||_inf.
+        elapsed: (T,) seconds.
+        snapshot_steps: (S,) the snapshot steps.
+        snapshots: (R, S, d) theta_k flattened in the order of ``param_keys`` (float64).
+        param_keys: The parameters' names.
+        options: How the runs were made (the optimizer's options; for tracked runs the batch
+            size B and how it was found, the record plan, whether the parameter groups
+            agreed, how the minibatches were drawn when known).
+        full_grad_norm_sq_var: (R, T) each record's estimated variance (None: unknown).
+        record_dof: The degrees of freedom of those variances.
+        precond_min: (R, n) the smallest per-coordinate factor of an adaptive step (None: no
+            preconditioner).
+        precond_max: (R, n) the largest.
+        grad_sup_norm: (R, n) ||g_k||_inf (None: not read).
+        loops: For tracked runs, each run's :class:`UserLoop` (empty for the batched runs).
+        timings: Seconds spent (tracked runs: training and tracking).
+        record_rows: (R, T) the rows per gradient of each record (N: the full data; None:
+            not recorded).
     """
 
     model: Any
@@ -164,11 +205,28 @@ class TrainRun:
         return len(self.seeds)
 
     def final_params(self, i: int) -> dict[str, torch.Tensor]:
-        """theta_n of run ``i``."""
+        """theta_n of one run.
+
+        Args:
+            i: The run.
+
+        Returns:
+            Its parameters, by key.
+        """
         return {key: p[i] for key, p in self.params.items()}
 
     def run(self, i: int) -> TrainRun:
-        """Run ``i`` alone (R = 1)."""
+        """One run alone (R = 1).
+
+        Args:
+            i: The run.
+
+        Returns:
+            The run as a :class:`TrainRun`.
+
+        Raises:
+            ConfigError: ``i`` is not a run.
+        """
         if not 0 <= i < self.runs:
             raise ConfigError(f"run index must be in [0, {self.runs}), got {i}")
         sl = slice(i, i + 1)
@@ -182,6 +240,7 @@ class TrainRun:
 
     @property
     def steps_per_second(self) -> float:
+        """The iterations per second: n over the seconds the runs took."""
         return self.steps / float(self.elapsed[-1]) if self.elapsed[-1] > 0 else math.inf
 
 
@@ -197,10 +256,19 @@ def _rows(values: np.ndarray | None, sl: slice) -> np.ndarray | None:
 
 
 def stack_runs(runs: Sequence[TrainRun]) -> TrainRun:
-    """Runs made one after the other (e.g. tracked runs of several seeds) as one
-    :class:`TrainRun` of all their runs; they must share their steps, step sizes, record
-    and snapshot steps and parameter names. ``options`` are the first run's with the
-    smallest batch size B (whose variance is the largest); ``timings`` are summed."""
+    """Runs made one after the other (e.g. tracked runs of several seeds) as one :class:`TrainRun`.
+
+    Args:
+        runs: The runs; they must share their steps, step sizes, record and snapshot steps
+            and parameter names.
+
+    Returns:
+        All their runs; ``options`` are the first run's with the smallest batch size B
+        (whose variance is the largest); ``timings`` are summed.
+
+    Raises:
+        ConfigError: No run, or runs that do not share their steps.
+    """
     runs = list(runs)
     if not runs:
         raise ConfigError("verify needs at least one run")
@@ -251,6 +319,11 @@ SNAPSHOT_KEYS = ("snapshot_steps", "snapshots")
 
 
 def empty_history() -> dict[str, list]:
+    """An empty history: one list per key of :data:`STEP_KEYS`, :data:`RECORD_KEYS` and :data:`SNAPSHOT_KEYS`.
+
+    Returns:
+        Key -> [].
+    """
     return {key: [] for key in (*STEP_KEYS, *RECORD_KEYS, *SNAPSHOT_KEYS)}
 
 
@@ -264,7 +337,21 @@ def finish(
     projected: bool,
     record_dof: float = float("nan"),
 ) -> TrainRun:
-    """The :class:`TrainRun` of a history (lists of per-run rows -> arrays)."""
+    """The :class:`TrainRun` of a history (lists of per-run rows -> arrays).
+
+    Args:
+        history: The history (:func:`empty_history`, filled).
+        model: The model trained.
+        seeds: The runs' seeds.
+        params: theta_n, stacked.
+        keys: The parameters' names.
+        options: How the runs were made.
+        projected: The runs were projected (the gradient mapping was recorded).
+        record_dof: The degrees of freedom of the records' variances.
+
+    Returns:
+        The runs.
+    """
     R = len(seeds)
 
     def per_run(name: str, rows: int) -> np.ndarray:

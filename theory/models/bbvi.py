@@ -1,23 +1,8 @@
-"""Black-box variational inference (docs/theory.md, "Models"), order only in the
-seed work; constants derived here under the stated assumptions.
+"""Black-box variational inference: L and M, order only in the seed work, derived here.
 
-F(lambda) = E_eps[-log p(x, T_lambda(eps))] - H(q_lambda), eps ~ N(0, I_dz).
-
-Location-scale: T(eps) = m + C eps, C lower triangular with C_jj >= sqrt(c_Sigma),
--log p(x, .) L_p-smooth with ||grad_z log p|| <= M_p.
-- Energy: d^2/dt^2 E f(m + C eps) = E (dm + dC eps)^T Hess f (dm + dC eps)
-  <= L_p E||dm + dC eps||^2 = L_p (||dm||^2 + ||dC||_F^2) (E eps = 0, E eps eps^T = I);
-  the same constant as in Domke, 'Provable Smoothness Guarantees for Black-Box
-  Variational Inference', ICML 2020.
-- Entropy: -H = -sum_j log C_jj + const, Hessian diag(1/C_jj^2) <= 1/c_Sigma.
-- L = L_p + 1/c_Sigma;  M = M_p sqrt(1 + d_z) + sqrt(d_z / c_Sigma) (root mean square:
-  ||(grad f, grad f eps^T)|| = ||grad f|| sqrt(1 + ||eps||^2), E||eps||^2 = d_z).
-
-Non-linear parameterisation T_lambda (e.g. a network or a flow) with
-sup_eps ||dT[u]|| <= J_T, sup_eps ||d^2 T[u, u]|| <= H_T, and a negative entropy
-that is L_H-smooth with gradient <= M_H:
-Hess E f(T) = E[dT^T Hess f dT + sum_i d_i f d^2 T_i], so
-L = L_p J_T^2 + M_p H_T + L_H,  M = M_p J_T + M_H.
+F(lambda) = E_eps[-log p(x, T_lambda(eps))] - H(q_lambda) with a location-scale or a
+non-linear parameterisation T_lambda; the derivations: docs/theory.md, "How the model
+constants are derived".
 """
 
 from __future__ import annotations
@@ -56,7 +41,20 @@ NONLINEAR = Assumption(
 
 @lru_cache(maxsize=2)
 def constants(parameterisation: str = "location-scale") -> ModelConstants:
-    """BBVI constants; ``parameterisation`` is "location-scale" or "nonlinear"."""
+    """The BBVI constants under the stated assumptions.
+
+    Location-scale: L = L_p + 1/c_Sigma, M = M_p sqrt(1 + d_z) + sqrt(d_z / c_Sigma);
+    non-linear: L = L_p J_T^2 + M_p H_T + L_H, M = M_p J_T + M_H.
+
+    Args:
+        parameterisation: "location-scale" or "nonlinear".
+
+    Returns:
+        The constants (R None: Gaussian noise makes the gradient unbounded).
+
+    Raises:
+        UnknownNameError: An unknown parameterisation.
+    """
     if parameterisation == "location-scale":
         L_expr = L_p + 1 / c_Sigma
         M_expr = M_p * sp.sqrt(1 + d_z) + sp.sqrt(d_z / c_Sigma)

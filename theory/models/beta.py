@@ -1,8 +1,8 @@
-"""beta-VAE on the Deep Gaussian architecture (docs/theory.md, "Models"): the loss
-is reconstruction + beta KL. Both the Hessian and the gradient bounds of
-:mod:`theory.models.gaussian` split as (reconstruction part) + (KL part), so
-weighting the KL by beta gives L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl):
-the KL weight enters through max(1, beta). Loose (tight=False).
+"""beta-VAE on the Deep Gaussian architecture: the loss is reconstruction + beta KL.
+
+Weighting the KL by beta gives L_rec + beta L_kl <= max(1, beta) (L_rec + L_kl): the
+KL weight enters L and M through max(1, beta); loose (docs/theory.md, "How the model
+constants are derived").
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ P = gaussian.P
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
+    """L and M of the beta-VAE: the Deep Gaussian VAE's scaled by max(1, beta).
+
+    Returns:
+        The constants (R None: Gaussian noise makes the gradient unbounded).
+    """
     base = gaussian.constants()
     L_expr, M_expr = WEIGHT * base.L, WEIGHT * base.M
     return ModelConstants(

@@ -1,17 +1,9 @@
-"""What every VAE model shares: the variance split and the specialisation of a
-generic theorem to a model's explicit constants (docs/theory.md, "Models").
+"""What every VAE model shares: the variance split and the specialisation of a generic theorem.
 
-The one definition of the variance of a VAE step's gradient: a minibatch of
-B independent examples with K independent reparameterised draws each has
-
-    sigma2 = sigma2_data / B + sigma2_mc / (B K),
-
-sigma2_data = Var_x E_eps grad, sigma2_mc = E_x Var_eps grad (both summed over
-coordinates), because Var(mean of B iid) = Var/B and, per example, the law of
-total variance gives Var = Var_x E_eps + E_x Var_eps / K (exact for the ELBO,
-whose K draws are averaged). IWAE's K draws sit inside a log-mean-exp, so its
-Monte-Carlo part is the variance of the K-sample gradient itself, measured at
-the K used: sigma2 = sigma2_data / B + sigma2_mc_K / B (:data:`iwae_variance`).
+The one definition of the variance of a (B, K) step's gradient,
+sigma2 = sigma2_data/B + sigma2_mc/(B K) (IWAE: sigma2_data/B + sigma2_mc_K/B), and
+of how a generic theorem takes a model's explicit constants (docs/theory.md,
+"Objectives" and "Models").
 """
 
 from __future__ import annotations
@@ -57,18 +49,25 @@ IWAE_VARIANCE = Assumption(
 class ModelConstants:
     """Explicit constants of one model, in architecture constants.
 
-    ``L`` bounds the Hessian norm of the loss (smoothness), ``M`` the
-    stochastic gradient norm, ``R`` an ALMOST-SURE bound of its sup-norm, as
-    the adaptive theorems need (None when the model has none: with Gaussian
-    reparameterisation noise the gradient is unbounded, and M is only a
-    root-mean-square bound, so R then stays a symbol to be measured).
-    ``steps`` derive them; ``tight`` is False when a step was loosened (all of
-    them here: they are explicit upper bounds of order-only statements of the
-    seed paper). ``variance`` is the variance of a (B, K) step's gradient
-    (the ELBO split by default, :data:`iwae_variance` for IWAE). ``named`` are
-    the derivation's sub-expressions with their names, in derivation order, and
-    display forms of L, M, R in them (e.g. L = Subs(L_rec + L_kl, C_eps,
-    sqrt(d_z))): for writing the bounds readably only.
+    Attributes:
+        model: The model's name.
+        L: Bound on the Hessian norm of the loss (smoothness).
+        M: Bound on the stochastic gradient norm (root mean square under Gaussian noise).
+        R: An almost-sure bound of the gradient's sup-norm, as the adaptive theorems
+            need; None when the model has none (with Gaussian reparameterisation noise the
+            gradient is unbounded, so R stays a symbol to be measured).
+        assumptions: The model's assumptions (architecture, activations, box).
+        reference: Where the constants come from.
+        tight: False when a step was loosened (all of them here: explicit upper bounds
+            of order-only statements of the seed paper).
+        steps: The derivation of the constants.
+        notes: Remarks added to the bound's.
+        variance: The variance of a (B, K) step's gradient (the ELBO split by default,
+            :data:`iwae_variance` for IWAE).
+        variance_assumption: The assumption stating that variance.
+        named: The derivation's sub-expressions with their names, in derivation order,
+            and display forms of L, M, R in them (e.g. L = Subs(L_rec + L_kl, C_eps,
+            sqrt(d_z))): for writing the bounds readably only.
     """
 
     model: str
@@ -85,13 +84,25 @@ class ModelConstants:
     named: tuple[Named, ...] = ()
 
     def substitutions(self) -> dict[sp.Symbol, sp.Expr]:
+        """The model's L, M and R as substitutions.
+
+        Returns:
+            Symbol -> expression for L, M and (when the model has one) R.
+        """
         out = {L: self.L, M: self.M, R: self.R}
         return {k: v for k, v in out.items() if v is not None}
 
 
 def unfold(named: Iterable[Named]) -> dict[sp.Symbol, sp.Expr]:
-    """Every named sub-expression in the model's constants: each name's expression with the
-    earlier names substituted (a name may only use names defined before it)."""
+    """Every named sub-expression in the model's constants.
+
+    Args:
+        named: The named sub-expressions in derivation order (a name may only use names
+            defined before it).
+
+    Returns:
+        Each name -> its expression with the earlier names substituted.
+    """
     full: dict[sp.Symbol, sp.Expr] = {}
     for piece in named:
         full[piece.symbol] = sp.sympify(piece.expr).xreplace(full)
@@ -105,8 +116,16 @@ def _sub(expr: sp.Expr, subs: Mapping[sp.Symbol, sp.Expr]) -> sp.Expr:
 
 
 def substitute_assumption(assumption: Assumption, subs: Mapping[sp.Symbol, sp.Expr]) -> Assumption:
-    """The assumption with ``subs`` made in its constraints; substituted
-    constants are replaced by the symbols of what they became."""
+    """An assumption with substitutions made in its constraints.
+
+    Args:
+        assumption: The assumption.
+        subs: Symbol -> expression.
+
+    Returns:
+        The assumption with ``subs`` made in its constraints, and each substituted
+        constant replaced by the symbols of what it became (itself when nothing changes).
+    """
     if not any(sym in subs for sym in assumption.constants) and not any(
         (con.lhs.free_symbols | con.rhs.free_symbols) & set(subs) for con in assumption.constraints
     ):
@@ -130,13 +149,25 @@ def specialise(
     variant: str | None = None,
     variance: tuple[sp.Expr, Assumption] | None = None,
 ) -> Bound:
-    """``generic`` specialised to ``model``.
+    """A generic theorem specialised to a model.
 
-    Always splits sigma2 (if the bound has it) by the model's variance
-    (``variance``, else ``constants.variance``, else the ELBO split
-    sigma2_data/B + sigma2_mc/(B K)) and makes the ``extra`` substitutions;
-    with ``expand`` also replaces L, M, R by the model's explicit constants.
-    The substitutions are recorded in ``definitions`` and as a derivation step.
+    Always splits sigma2 (if the bound has it) by the model's variance and makes the
+    ``extra`` substitutions; with ``expand`` also replaces L, M, R by the model's explicit
+    constants. The substitutions are recorded in ``definitions`` and as a derivation step.
+
+    Args:
+        generic: The generic bound.
+        model: The model's name.
+        constants: The model's explicit constants (None: none, e.g. IWAE's biased form).
+        expand: Substitute L, M, R (False keeps them, and Delta, as symbols to bind
+            measured values).
+        extra: Further substitutions (e.g. C_alpha = C_bias/K).
+        variant: The new variant's name (None: the generic bound's).
+        variance: (variance, its assumption); default ``constants.variance``, else the
+            ELBO split sigma2_data/B + sigma2_mc/(B K).
+
+    Returns:
+        The model's bound, named ``model/optimizer[/variant]``.
     """
     if variance is None:
         variance = (

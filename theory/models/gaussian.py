@@ -1,67 +1,9 @@
-"""Deep Gaussian VAE: explicit smoothness L and gradient bound M (seed paper
-A1-A2, docs/theory.md "Models"; the paper gives the order only, the constants
-below are derived here and are loose: ``tight=False``).
+"""Deep Gaussian VAE: explicit smoothness L and gradient bound M (seed paper A1-A2).
 
-Architecture: exactly ``empirical.models.GaussianVAE`` with activation
-"softclip", decoder "gaussian", kl "analytic", beta = 1 and N - 1 hidden
-layers (the property tests in tests/properties/test_model_constants_properties.py
-build it with ``empirical.models.make``):
-
-    encoder  h_0 = x,  h_l = f(A_l h_{l-1} + a_l)  (l = 1..N-1),
-             mu = f_mu(A_mu h_{N-1} + a_mu),  v = f_v(A_v h_{N-1} + a_v),  sigma = e^{v/2}
-    decoder  g_0 = z_k = mu + sigma * eps_k,  g_l = f(B_l g_{l-1} + b_l)  (l = 1..N-1),
-             G_k = f_mu(B_N g_{N-1} + b_N)
-    loss     l = (1/K) sum_k ||x - G_k||^2 / (2 c^2) + KL + const,
-             KL = (1/2) sum_j (e^{v_j} + mu_j^2 - 1 - v_j)
-
-f, f_mu, f_v soft-clips of sharpness s into HIDDEN_BOUNDS = (s1, s2),
-MEAN_BOUNDS = (m1, m2), LOGVAR_BOUNDS = (l1, l2); every weight AND bias entry in
-[-a, a] (implied by A2); every layer dimension (D, d_z, hidden) at most ``width``.
-The symbols of a built model (:func:`model_values`): C_G = sqrt(D) max(|m1|, |m2|)
->= ||G||, C_mu = sqrt(d_z) max(|m1|, |m2|) >= ||mu||, c_Sigma = e^{l1} < e^{v_j} <
-e^{l2} = C_Sigma, and C_x >= ||x|| from the data. Not covered: ReLU (A1 fails),
-the Bernoulli decoder, kl "mc" (see theory.models.iwae for its terms).
-
-Derivation (u a unit direction in all parameters; for a quantity q,
-J(q) >= ||dq[u]|| and H(q) >= ||d^2 q[u, u]||):
-
-1. Operator norms: ||W||_op <= ||W||_F <= a width =: A0, A = max(1, A0).
-2. Chain lemma for l affine layers p_j = W_j q_{j-1} + b_j, q_j = f(p_j), with
-   ||q_{j-1}|| <= rho and input derivatives J_0, H_0: dp_j = (dW_j q_{j-1} + db_j)
-   + W_j dq_{j-1} and ||dW_j q_{j-1} + db_j|| <= t_j sqrt(rho^2 + 1) (Cauchy-Schwarz
-   in R^2, t_j = ||(dW_j, db_j)||, sum_j t_j^2 <= 1: the bias adds the '+1').
-   Unrolling, ||dp_l|| and ||dq_l|| are at most J_l = A^(l-1)(sqrt(l) r + A J_0)
-   for any r >= sqrt(rho^2 + 1). With d^2 p_j = 2 dW_j dq_{j-1} + W_j d^2 q_{j-1}
-   (d^2 b_j = 0), d^2 q = f''(p)(dp)^2 + f'(p) d^2 p, |f'| <= 1, |f''| <= s/4:
-   H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0.
-3. Encoder (mu and v: chains of N layers, J_0 = H_0 = 0):
-   r_e = sqrt(max(C_x, sqrt(width) max(|s1|, |s2|))^2 + 1), J_e = A^(N-1) sqrt(N) r_e,
-   H_e = N (s/4 J_e^2 + 2 J_e).
-4. sigma = e^{v/2}: dsigma = (sigma/2) dv, d^2 sigma = (sigma/4) dv^2 + (sigma/2) d^2 v,
-   sigma <= sqrt(C_Sigma). With k = sqrt(C_Sigma)/2, e = ||eps||:
-   J_z = (1 + k e) J_e, H_z = (1 + k e) H_e + (k/2) e J_e^2, ||z|| <= rho_z = C_mu + sqrt(C_Sigma) e.
-5. Decoder (chain of N layers with input z, J_0 = J_z, H_0 = H_z):
-   r_g = rho_z + sqrt(width) max(|s1|, |s2|) + 1 >= sqrt(rho^2 + 1) (a sum, to stay polynomial in e).
-6. Reconstruction: d^2 ||x - G||^2/(2c^2) = (||dG||^2 + <G - x, d^2 G>)/c^2 with
-   ||G - x|| <= C_G + C_x; the average over the K draws is at most its largest term.
-   KL: d^2 KL = sum_j (dmu_j^2 + mu_j d^2 mu_j + (e^{v_j}/2) dv_j^2 + ((e^{v_j} - 1)/2) d^2 v_j),
-   |e^{v_j} - 1| <= Q = max(C_Sigma - 1, 1 - c_Sigma): L_kl = (1 + C_Sigma/2) J_e^2
-   + (C_mu + sqrt(d_z) Q/2) H_e, M_kl = (C_mu + sqrt(d_z) Q/2) J_e.
-7. Expectation over eps: the per-noise bound is a polynomial of degree 2 in
-   e with nonnegative coefficients and E e <= sqrt(d_z), E e^2 = d_z, so
-   L = L(e = sqrt(d_z)) bounds the Hessian of F = E_eps l (for any K: each draw
-   has the law of eps). M(e) is of degree 1: M(sqrt(d_z)) bounds sqrt(E||g||^2)
-   (almost surely for noise truncated at ||eps|| <= sqrt(d_z)).
-
-The default bounds make the constants huge (C_Sigma = e^20, k = e^10/2,
-max(|s1|, |s2|) = 50): valid, not informative; the order below is what matters.
-
-Order: for the decoder block alone (z fixed, J_0 = 0) the bound is of order
-N^2 a^(2(N-1)) (its Gauss-Newton part N a^(2(N-1)), the seed paper's order).
-The joint (theta, phi) Hessian composes two depth-N networks through z and
-is of order N^3 a^(4N-2) here; this cannot be improved in general: with width 1,
-identity-like activations and all weights equal to a, d^2 loss / d(first
-encoder weight)^2 grows like a^(4N-2).
+The paper gives the order only; the constants here are derived through a chain lemma
+for affine soft-clip layers and are loose (``tight=False``). The architecture, the
+seven steps of the derivation and the order: docs/theory.md, "How the model constants
+are derived".
 """
 
 from __future__ import annotations
@@ -112,18 +54,48 @@ KL_SLOPE = sp.Max(C_Sigma - 1, 1 - c_Sigma)
 
 
 def chain_jacobian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
-    """J_l = A^(l-1) (sqrt(l) r + A J_0): bound on ||dp_l[u]||, ||dq_l[u]|| after l affine
-    layers whose inputs satisfy sqrt(||q_{j-1}||^2 + 1) <= r."""
+    """The chain lemma's Jacobian bound after l affine soft-clip layers.
+
+    Args:
+        layers: The number of layers l.
+        r: A bound of sqrt(||q_{j-1}||^2 + 1) for the layers' inputs.
+        J0: The input's Jacobian bound J_0.
+        A: The operator-norm bound of every weight matrix (default max(1, a width)).
+
+    Returns:
+        J_l = A^(l-1) (sqrt(l) r + A J_0), a bound on ||dp_l[u]|| and ||dq_l[u]||.
+    """
     return A ** (layers - 1) * (sp.sqrt(layers) * r + A * J0)
 
 
 def chain_hessian(layers: sp.Expr, r: sp.Expr, J0: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
-    """H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0: bound on ||d^2 q_l[u, u]|| (and ||d^2 p_l[u, u]||)."""
+    """The chain lemma's Hessian bound after l affine soft-clip layers.
+
+    Args:
+        layers: The number of layers l.
+        r: A bound of sqrt(||q_{j-1}||^2 + 1) for the layers' inputs.
+        J0: The input's Jacobian bound J_0.
+        H0: The input's Hessian bound H_0.
+        A: The operator-norm bound of every weight matrix (default max(1, a width)).
+
+    Returns:
+        H_l = l (s/4 J_l^2 + 2 J_l) + A^l H_0, a bound on ||d^2 q_l[u, u]|| (and ||d^2 p_l[u, u]||).
+    """
     return hessian_given_jacobian(layers, chain_jacobian(layers, r, J0, A), H0, A)
 
 
 def hessian_given_jacobian(layers: sp.Expr, J: sp.Expr, H0: sp.Expr, A: sp.Expr = LAYER_NORM) -> sp.Expr:
-    """H_l = l (s/4 J^2 + 2 J) + A^l H_0 with J = J_l (:func:`chain_hessian`)."""
+    """The chain lemma's Hessian bound given the Jacobian bound J = J_l (:func:`chain_hessian`).
+
+    Args:
+        layers: The number of layers l.
+        J: The Jacobian bound J_l.
+        H0: The input's Hessian bound H_0.
+        A: The operator-norm bound of every weight matrix (default max(1, a width)).
+
+    Returns:
+        H_l = l (s/4 J^2 + 2 J) + A^l H_0.
+    """
     return layers * (s / 4 * J**2 + 2 * J) + A**layers * H0
 
 
@@ -155,9 +127,13 @@ P = {name: sp.Symbol(name) for name in MEANINGS}
 
 @lru_cache(maxsize=1)
 def named_pieces() -> tuple[Named, ...]:
-    """The derivation as named sub-expressions, each in terms of earlier names (functions
-    of the noise norm e = C_eps): the chain lemma for the encoder, the reparameterisation,
-    the chain lemma for the decoder through z, the loss."""
+    """The derivation as named sub-expressions, each in terms of earlier names.
+
+    Returns:
+        The pieces (functions of the noise norm e = C_eps) in derivation order: the chain
+        lemma for the encoder, the reparameterisation, the chain lemma for the decoder
+        through z, the loss (:data:`MEANINGS`).
+    """
     e, k = C_eps, SIGMA_SLOPE
     short = {
         "A": LAYER_NORM,
@@ -184,19 +160,31 @@ def named_pieces() -> tuple[Named, ...]:
 
 @lru_cache(maxsize=1)
 def pieces() -> dict[str, sp.Expr]:
-    """The intermediate bounds of the derivation in the model's constants, as functions
-    of e = C_eps (:func:`named_pieces` with every name substituted)."""
+    """The intermediate bounds of the derivation in the model's constants.
+
+    Returns:
+        Name -> expression, a function of e = C_eps (:func:`named_pieces` with every
+        name substituted).
+    """
     return {sym.name: expr for sym, expr in unfold(named_pieces()).items()}
 
 
 def smoothness_given_noise() -> sp.Expr:
-    """Bound on the Hessian norm of the per-example loss when every ||eps_k|| <= C_eps."""
+    """The Hessian bound of the per-example loss when every ||eps_k|| <= C_eps.
+
+    Returns:
+        L_rec + L_kl.
+    """
     p = pieces()
     return p["L_rec"] + p["L_kl"]
 
 
 def gradient_bound_given_noise() -> sp.Expr:
-    """Bound on the gradient norm of the per-example loss when every ||eps_k|| <= C_eps."""
+    """The gradient bound of the per-example loss when every ||eps_k|| <= C_eps.
+
+    Returns:
+        M_rec + M_kl.
+    """
     p = pieces()
     return p["M_rec"] + p["M_kl"]
 
@@ -211,9 +199,25 @@ def model_values(
     mean_bounds: tuple[float, float] = MEAN_BOUNDS,
     logvar_bounds: tuple[float, float] = LOGVAR_BOUNDS,
 ) -> dict[str, float]:
-    """Symbol values of ``empirical.models.make("gaussian", data_dim, ...)`` with these
-    options (a and C_x >= ||x|| are the caller's): N = len(hidden) + 1,
-    C_G = sqrt(D) max|m|, C_mu = sqrt(d_z) max|m|, (c_Sigma, C_Sigma) = e^(l1, l2)."""
+    """The symbol values of a built Deep Gaussian VAE.
+
+    Of ``empirical.models.make("gaussian", data_dim, ...)`` with these options; a and
+    C_x >= ||x|| are the caller's.
+
+    Args:
+        data_dim: D.
+        latent_dim: d_z.
+        hidden: The hidden widths (N - 1 of them).
+        s_value: The soft-clip sharpness s.
+        c_value: The decoder's standard deviation c.
+        hidden_bounds: (s1, s2) of the hidden layers.
+        mean_bounds: (m1, m2) of the means.
+        logvar_bounds: (l1, l2) of the log-variances.
+
+    Returns:
+        Symbol name -> value: N = len(hidden) + 1, width, C_G = sqrt(D) max|m|,
+        C_mu = sqrt(d_z) max|m|, (c_Sigma, C_Sigma) = e^(l1, l2), and s, s1, s2, c, d_z.
+    """
     m_abs = max(abs(float(b)) for b in mean_bounds)
     return {
         "N_layers": len(hidden) + 1,
@@ -295,7 +299,12 @@ def _steps(kind: str) -> tuple[Step, ...]:
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
-    """L, M, R of the Deep Gaussian VAE (R = M: ||g||_inf <= ||g||_2)."""
+    """L and M of the Deep Gaussian VAE at ||eps|| = sqrt(d_z).
+
+    Returns:
+        The constants (R None: M bounds sqrt(E||g||^2) only, Gaussian noise makes
+        ||g|| unbounded).
+    """
     L_expr = smoothness_given_noise().subs(C_eps, sp.sqrt(d_z))
     M_expr = gradient_bound_given_noise().subs(C_eps, sp.sqrt(d_z))
     return ModelConstants(

@@ -1,34 +1,9 @@
-"""IWAE with K samples on the Deep Gaussian architecture (docs/theory.md,
-"IWAE").
+"""IWAE with K samples on the Deep Gaussian architecture: explicit L and M, and the biased form.
 
-Objective per example: log (1/K) sum_k w_k, log w_k = log p(x|z_k) + log p(z_k)
-- log q(z_k|x), z_k = mu + sigma * eps_k. With self-normalised weights
-w~_k, grad = sum_k w~_k grad log w_k and
-Hessian = sum_k w~_k Hess log w_k + Cov_w~(grad log w_k), so
-||grad|| <= max_k M_lw(e_k) and ||Hess|| <= max_k (L_lw(e_k) + M_lw(e_k)^2), with
-L_lw, M_lw the bounds of :mod:`theory.models.gaussian`'s chain (affine soft-clip
-layers, sigma = e^{v/2} with the log-variance v soft-clipped, as in empirical.models.IWAE
-with beta = 1) for -log w = ||x - G||^2/(2c^2) + ||z||^2/2 - (1/2) sum_j v_j + const:
-d^2 ||z||^2/2 = ||dz||^2 + <z, d^2 z> and the v term is linear, so it adds (sqrt(d_z)/2) H_e.
-These are polynomials of degree <= 4 in e = max_k ||eps_k|| with nonnegative
-coefficients; E e^j <= (E e^4)^(j/4) and, from the chi-square tail
-P(||eps||^2 > t) <= 2^(d_z/2) e^(-t/4) and a union bound over K,
-E max_k ||eps_k||^4 <= (t0 + 4)^2 + 16 with t0 = 4 log K + 2 d_z log 2.
-So L = (L_lw + M_lw^2)(e_K), M = M_lw(e_K), e_K = ((t0 + 4)^2 + 16)^(1/4):
-explicit and loose (tight=False); they grow like a power of log K.
-
-Variance of the (B, K) gradient: sigma2_data/B + sigma2_mc_K/B, with sigma2_mc_K
-the Monte-Carlo variance of one example's K-sample gradient measured at the K
-used (the K draws sit inside a log-mean-exp, so K times that variance is not
-constant in K and no sign of d bound/dK is claimed).
-
-Literature orders (exact order, not constants):
-- bias: log p(x) - IWAE_K <= C_bias/K, and of the gradient (:func:`biased`);
-- SNR (Rainforth et al. 2018): decoder ~ sqrt(B K), encoder ~ sqrt(B/K).
-
-:func:`biased` treats IWAE gradients as biased estimates of grad log p(x)
-(biased stochastic approximation, :mod:`theory.theorems.biased`) with the
-sample schedule K_k = K k^K_growth.
+The constants come from the self-normalised weights and the expected largest of K
+noise norms (they grow like a power of log K); the variance is
+sigma2_data/B + sigma2_mc_K/B. Derivations and literature orders: docs/theory.md,
+"How the model constants are derived".
 """
 
 from __future__ import annotations
@@ -88,8 +63,12 @@ L_LW, M_LW, T_0, E_K = sp.symbols("L_lw M_lw t_0 e_K")
 
 @lru_cache(maxsize=1)
 def named_pieces() -> tuple[Named, ...]:
-    """The Deep Gaussian pieces, then -log w_k's bounds and the noise level, each in
-    terms of earlier names."""
+    """The derivation as named sub-expressions, each in terms of earlier names.
+
+    Returns:
+        The Deep Gaussian pieces, then -log w_k's Hessian and gradient bounds L_lw, M_lw
+        and the noise level e_K.
+    """
     P = gaussian.P
     half = sp.sqrt(d_z) / 2  # -sum_j log sigma_j = -(1/2) sum_j v_j is linear in v
     return gaussian.named_pieces() + (
@@ -113,19 +92,33 @@ def named_pieces() -> tuple[Named, ...]:
 
 @lru_cache(maxsize=1)
 def log_weight_bounds() -> tuple[sp.Expr, sp.Expr]:
-    """(L_lw, M_lw): Hessian and gradient bounds of -log w_k at ||eps_k|| <= C_eps."""
+    """The Hessian and gradient bounds of -log w_k when ||eps_k|| <= C_eps.
+
+    Returns:
+        (L_lw, M_lw).
+    """
     full = unfold(named_pieces())
     return full[L_LW], full[M_LW]
 
 
 def smoothness_given_noise() -> sp.Expr:
-    """Hessian bound of the K-sample IWAE loss when every ||eps_k|| <= C_eps."""
+    """The Hessian bound of the K-sample IWAE loss when every ||eps_k|| <= C_eps.
+
+    Returns:
+        L_lw + M_lw^2 (the covariance of the self-normalised weights adds M_lw^2).
+    """
     L_lw, M_lw = log_weight_bounds()
     return L_lw + M_lw**2
 
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
+    """L and M of IWAE: the log-weight bounds at the noise level e_K.
+
+    Returns:
+        L = (L_lw + M_lw^2)(e_K), M = M_lw(e_K), e_K = ((t0 + 4)^2 + 16)^(1/4),
+        t0 = 4 log K + 2 d_z log 2; the IWAE variance split.
+    """
     short = {piece.symbol: piece.expr for piece in named_pieces()}
     L_expr = smoothness_given_noise().subs(C_eps, NOISE_LEVEL)
     M_expr = log_weight_bounds()[1].subs(C_eps, NOISE_LEVEL)
@@ -176,12 +169,22 @@ def constants() -> ModelConstants:
 
 @lru_cache(maxsize=16)
 def biased(growth: float | str | None = None, preconditioner: str = "adam") -> Bound:
-    """IWAE gradients as biased estimates of grad log p(x): bias <= C_bias/K_k with
-    the sample schedule K_k = K k^K_growth (``growth`` None or "symbolic": a
-    Piecewise in K_growth; 0: constant K, the bias term then does not vanish).
+    """IWAE gradients as biased estimates of grad log p(x), bias <= C_bias/K_k.
 
-    F = -log p(x) here, not the IWAE objective: L (its smoothness), R and Delta
-    stay symbols; the bias C_alpha = C_bias/K and the variance are substituted.
+    F = -log p(x) here, not the IWAE objective: L (its smoothness), R and Delta stay
+    symbols; the bias C_alpha = C_bias/K and the variance are substituted.
+
+    Args:
+        growth: The exponent of the sample schedule K_k = K k^K_growth: None or
+            "symbolic" (a Piecewise in K_growth), or a number in [0, 1) (0: constant K,
+            the bias term then does not vanish).
+        preconditioner: "adam" or "sgd" (:func:`theory.theorems.biased.biased_bound`).
+
+    Returns:
+        The bound, variant ``biased`` of model ``iwae``.
+
+    Raises:
+        AssumptionViolation: ``growth`` is not a number in [0, 1).
     """
     exponent = exponent_value(growth, "K_growth")
     base = biased_bound(None if exponent is None else exponent, preconditioner)

@@ -1,23 +1,8 @@
-"""Linear VAE: explicit smoothness L and gradient bound M from its closed-form
-ELBO (docs/theory.md, "Models"), on the box ||theta||_inf <= a.
+"""Linear VAE: explicit smoothness L and gradient bound M of its closed-form ELBO on the box.
 
-Model (exactly the one of the property test):
-p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), S), S = diag(exp(ell)),
-parameters theta = (W in R^(D x d_z), mu in R^D, V in R^(d_z x D), ell in R^(d_z)),
-every entry in [-a, a]; data ||x|| <= C_x. Per-example loss (negative ELBO,
-constants dropped), r = x - mu, m = V r, e = (I - W V) r:
-
-    l = ||e||^2/(2c^2) + sum_ij W_ij^2 e^(ell_j)/(2c^2) + (1/2)(sum_j e^(ell_j) + ||m||^2 - sum_j ell_j)
-
-Derivation (u a unit direction, w = a sqrt(D d_z) >= ||W||_F, ||V||_F, rho = C_x + a sqrt(D) >= ||r||):
-- ||e|| <= (1 + w^2) rho; ||de|| <= sqrt(2 w^2 rho^2 + (1 + w^2)^2) (Cauchy-Schwarz over blocks);
-  d^2 e = -2 dW dV r + 2 dW V dmu + 2 W dV dmu, ||d^2 e|| <= rho + 2 w (2xy <= x^2 + y^2);
-  so |d^2 ||e||^2/(2c^2)| <= (||de||^2 + ||e|| ||d^2 e||)/c^2.
-- trace term: |d^2| <= e^a (2 + 2 a sqrt(D) + a^2 D)/(2 c^2).
-- KL: sum e^(ell_j) dell_j^2 <= e^a; d^2 ||m||^2/2 = ||dm||^2 + <m, d^2 m> <= rho^2 + w^2 + w rho.
-The bound is exact calculus plus norm inequalities: explicit, loose (tight=False).
-With the closed-form ELBO the gradient has no Monte-Carlo part (sigma2_mc = 0);
-the split is kept for the reparameterised estimator.
+p(x|z) = N(W z + mu, c^2 I), q(z|x) = N(V (x - mu), diag(exp(ell))), every parameter in
+[-a, a], ||x|| <= C_x (exactly the model of the property test). The derivation:
+docs/theory.md, "How the model constants are derived".
 """
 
 from __future__ import annotations
@@ -86,12 +71,22 @@ ARCHITECTURE = Assumption(
 
 
 def parameter_count() -> sp.Expr:
-    """d = 2 D d_z + D + d_z (W, V, mu, ell)."""
+    """The number of parameters of the linear VAE.
+
+    Returns:
+        d = 2 D d_z + D + d_z (W, V, mu, ell).
+    """
     return 2 * D * d_z + D + d_z
 
 
 @lru_cache(maxsize=1)
 def constants() -> ModelConstants:
+    """L, M and R = M of the linear VAE (||g||_inf <= ||g||_2).
+
+    Returns:
+        The constants: the Hessian and gradient bounds of the reconstruction, trace and
+        KL terms, summed.
+    """
     L_expr = L_RECONSTRUCTION + L_TRACE + L_KL
     M_expr = M_RECONSTRUCTION + M_TRACE + M_KL
     return ModelConstants(

@@ -1,14 +1,9 @@
-"""Soft-clipping activation and its constants (docs/theory.md, "Models").
+"""The soft-clip activation and its constants.
 
-f(x) = (1/s) log((1 + e^{s(x - s1)}) / (1 + e^{s(x - s2)})) + s1,  s1 < s2.
-
-Facts (proved in the docstrings of the functions below and property-tested):
-f maps R into (s1, s2); f'(x) = sigmoid(s(x - s1)) - sigmoid(s(x - s2)) is in
-(0, 1), so f is 1-Lipschitz; f''(x) = s [sigmoid'(s(x - s1)) - sigmoid'(s(x - s2))]
-with 0 < sigmoid' <= 1/4, so |f''| <= s/4.
-
-The default bounds are those of the seed experiments; ``empirical.models``
-imports them from here so that theory and code use the same constants.
+f(x) = (1/s) log((1 + e^{s(x - s1)}) / (1 + e^{s(x - s2)})) + s1, s1 < s2: 1-Lipschitz,
+|f''| <= s/4, values in (s1, s2) (docs/theory.md, "How the model constants are
+derived"). ``empirical.models`` imports the default bounds from here so that theory
+and code use the same constants.
 """
 
 from __future__ import annotations
@@ -38,12 +33,28 @@ RANGE = (s1, s2)
 
 
 def derivative(order: int = 1) -> sp.Expr:
-    """The ``order``-th derivative of :data:`SOFTCLIP` in ``x``."""
+    """A derivative of the soft-clip in x.
+
+    Args:
+        order: The order of the derivative.
+
+    Returns:
+        The ``order``-th derivative of :data:`SOFTCLIP` in ``x``.
+    """
     return sp.diff(SOFTCLIP, x, order)
 
 
 def check_parameters(sharpness: float, lower: float, upper: float) -> None:
-    """Raise ``AssumptionViolation`` unless s > 0 and s1 < s2 (both finite)."""
+    """Check the soft-clip's parameters.
+
+    Args:
+        sharpness: s.
+        lower: s1.
+        upper: s2.
+
+    Raises:
+        AssumptionViolation: Unless s > 0 and s1 < s2, all finite.
+    """
     import math
 
     from theory.errors import AssumptionViolation

@@ -1,18 +1,11 @@
-"""Performance estimation: how much of a bound's slack is the proof's own
-(docs/theory.md, "Performance estimation").
+"""Performance estimation: how much of a bound's slack is the proof's own.
 
-For the SGD theorems at sigma2 = 0 the worst case of the bound's left-hand
-side over its function class (L-smooth F with F(theta_0) - F(theta_n) <=
-Delta) is a semidefinite program (Drori, Teboulle 2014; Taylor, Hendrickx,
-Glineur 2017), written with PEPit and solved by CLARABEL, both optional
-(``pip install -e ".[pep]"``; imported only when a worst case is computed).
-
-* :func:`tightness` (``theory.tightness``): the bound, the worst case and
-  their ratio at a horizon n (sgd default, "schedule", "projected", "biased").
-* :func:`proof_slack` (``theory.proof_slack``): the same at a run's steps,
-  fitted beyond the solvable horizons (for reports).
-* :func:`momentum_worst_case` (``theory.momentum_worst_case``): heavy-ball
-  momentum's worst case, a number with no theorem behind it.
+For the SGD theorems at sigma2 = 0 the worst case of the bound's left-hand side over
+its function class is a semidefinite program, written with PEPit and solved by
+CLARABEL, both optional (``pip install -e ".[pep]"``; imported only when a worst case
+is computed). :func:`tightness` and :func:`proof_slack` put it next to the bound,
+:func:`momentum_worst_case` computes heavy-ball momentum's (docs/theory.md,
+"Performance estimation").
 
 Example (needs the pep extra)::
 

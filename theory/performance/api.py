@@ -1,6 +1,8 @@
-"""The public functions: a bound's worst case and the proof's slack
-(:func:`tightness`, :func:`proof_slack`), and heavy-ball momentum's worst case
-(:func:`momentum_worst_case`)."""
+"""The public functions of performance estimation.
+
+A bound's worst case and the proof's slack (:func:`tightness`, :func:`proof_slack`),
+and heavy-ball momentum's worst case (:func:`momentum_worst_case`).
+"""
 
 from __future__ import annotations
 
@@ -108,8 +110,7 @@ def _fit(horizons: list[int], ratios: list[float]) -> Fit:
 def tightness(
     bound: Bound, n: int, *, steps=None, method: str = "auto", n_max: int = N_MAX, **constants: object
 ) -> Tightness:
-    """The worst case of ``bound``'s left-hand side over its function class
-    after n steps at sigma2 = 0, next to the bound at the same constants.
+    """The worst case of a bound's left-hand side after n steps at sigma2 = 0, next to the bound.
 
     For gradient descent theta_k = theta_{k-1} - gamma_k grad F(theta_{k-1})
     (projected: theta_k = P_X(...); biased: grad F + b_k), the worst case is
@@ -157,13 +158,14 @@ def tightness(
 def proof_slack(
     bound: Bound, steps, *, method: str = "auto", n_max: int = N_MAX, **constants: object
 ) -> Tightness:
-    """The proof's own slack of ``bound`` at a run's steps (for a report).
+    """The proof's own slack of a bound at a run's steps (for a report).
 
     Args:
         bound: the Bound the run was compared with (covered kinds as in :func:`tightness`).
         steps: the run's step sizes gamma_1..gamma_n (a numpy array of length n).
-        method, n_max: as in :func:`tightness`; for n > n_max the ratio is
-            fitted over the first n_max/16 .. n_max steps and extrapolated.
+        method: as in :func:`tightness`.
+        n_max: as in :func:`tightness`; for n > n_max the ratio is fitted over the first
+            n_max/16 .. n_max steps and extrapolated.
         **constants: the bound's constants as the report binds them (L,
             Delta, C_gamma, ...); the noise constants (sigma2, sigma2_data,
             sigma2_mc, sigma2_mc_K), B, K and others the noise-free bound does
@@ -172,6 +174,11 @@ def proof_slack(
     Returns:
         A :class:`Tightness`: ``ratio`` = bound / worst case at sigma2 = 0
         (``method.fit`` set when extrapolated).
+
+    Raises:
+        NotCoveredError: the bound's algorithm is not covered.
+        MissingSolverError: the pep extra is not installed.
+        TheoryError: a bad value or step.
     """
     versions = require()
     how = _method(method)
@@ -246,7 +253,8 @@ def momentum_worst_case(
 
     Args:
         n: the horizon, an integer >= 1.
-        L, Delta: the smoothness and the decrease, numbers > 0.
+        L: the smoothness, a number > 0.
+        Delta: the decrease F(theta_0) - F(theta_n), a number >= 0.
         step: gamma (one number) or gamma_1..gamma_n, each > 0.
         momentum: the momentum factor, in [0, 1).
         average: "uniform" (w_j = 1/n, as the default SGD theorem) or "step"
@@ -257,6 +265,10 @@ def momentum_worst_case(
 
     Returns:
         A :class:`WorstCase` (``is_bound`` False).
+
+    Raises:
+        MissingSolverError: the pep extra is not installed.
+        TheoryError: a bad value (n, L, Delta, step, momentum, average or method).
     """
     versions = require()
     how = _method(method)

@@ -1,23 +1,11 @@
-"""Performance estimation with the interpolation conditions between consecutive
-iterates only, as banded semidefinite programs (:class:`~theory.performance.solvers.Banded`).
+"""Performance estimation with the interpolation conditions between consecutive iterates only.
 
-Every problem is normalised to L = 1 and F(theta_0) - F(theta_n) <= 1: for an
-L-smooth F and steps gamma_k, theta = s u with s = sqrt(Delta/L) and
-F = Delta f(u) turn the method into the same method on a 1-smooth f with
-steps h_k = L gamma_k (and bias radii c_k / sqrt(L Delta)); squared gradient
-norms scale by L Delta. The functions take the normalised steps h_1..h_n and
-the normalised weights w_0..w_{n-1} of the average.
-
-The condition kept for each pair of consecutive iterates (theta_i, theta_j),
-in both orders, is the interpolation condition of L-smooth functions
-(Taylor, Hendrickx, Glineur 2017, Theorem 3.10, with L = 1):
-
-    f_i - f_j >= -1/4 ||x_i - x_j||^2 + 1/2 <g_i + g_j, x_i - x_j> + 1/4 ||g_i - g_j||^2.
-
-The proofs of the SGD theorems use only these (the descent lemma is their
-consequence), so the program's value is at least the exact worst case (all
-pairs). tests/theory/test_tightness_exact.py compares it with PEPit's program
-with every pair.
+Each problem is a banded semidefinite program (:class:`~theory.performance.solvers.Banded`),
+normalised to L = 1 and F(theta_0) - F(theta_n) <= 1; the functions take the
+normalised steps h_1..h_n and the normalised weights w_0..w_{n-1} of the average.
+The condition kept between consecutive iterates, and why the value is at least the
+exact worst case: docs/theory.md, "Performance estimation";
+tests/theory/test_tightness_exact.py compares it with PEPit's program with every pair.
 """
 
 from __future__ import annotations
@@ -52,8 +40,10 @@ def _objective(problem: Banded, weights: Sequence[float], observables: Sequence[
 
 
 def gradient_descent(h: Sequence[float], w: Sequence[float], bias: Sequence[float] | None = None) -> Banded:
-    """theta_k = theta_{k-1} - h_k (grad f(theta_{k-1}) + b_k), ||b_k|| <= bias[k-1]
-    (no bias when ``bias`` is None); maximise sum_j w_j ||grad f(theta_j)||^2.
+    """The banded program of (biased) gradient descent.
+
+    theta_k = theta_{k-1} - h_k (grad f(theta_{k-1}) + b_k), ||b_k|| <= bias[k-1] (no bias
+    when ``bias`` is None); maximise sum_j w_j ||grad f(theta_j)||^2.
 
     Args:
         h: the normalised steps h_1..h_n.
@@ -82,10 +72,12 @@ def gradient_descent(h: Sequence[float], w: Sequence[float], bias: Sequence[floa
 
 
 def projected(h: Sequence[float], w: Sequence[float]) -> Banded:
-    """theta_k = P_X(theta_{k-1} - h_k grad f(theta_{k-1})) for a closed convex X
-    containing theta_0, written theta_k = theta_{k-1} - h_k (g_{k-1} + s_k) with
-    s_k a normal vector of X at theta_k; maximise sum_j w_j ||G_{j+1}||^2 with
-    the gradient mapping G_{j+1} = (theta_j - theta_{j+1}) / h_{j+1} = g_j + s_{j+1}.
+    """The banded program of projected gradient descent.
+
+    theta_k = P_X(theta_{k-1} - h_k grad f(theta_{k-1})) for a closed convex X containing
+    theta_0, written theta_k = theta_{k-1} - h_k (g_{k-1} + s_k) with s_k a normal vector
+    of X at theta_k; maximise sum_j w_j ||G_{j+1}||^2 with the gradient mapping
+    G_{j+1} = (theta_j - theta_{j+1}) / h_{j+1} = g_j + s_{j+1}.
 
     Besides the smoothness conditions, the conditions of the indicator of X
     (Taylor, Hendrickx, Glineur 2017, Theorem 3.6) between consecutive
@@ -123,13 +115,13 @@ def projected(h: Sequence[float], w: Sequence[float]) -> Banded:
 
 
 def heavy_ball(h: Sequence[float], w: Sequence[float], momentum: float) -> Banded:
-    """Heavy-ball momentum as torch.optim.SGD runs it (dampening 0):
-    m_0 = g_0, m_k = momentum m_{k-1} + g_k, theta_{k+1} = theta_k - h_{k+1} m_k;
-    with a constant step h this is Polyak's theta_{k+1} = theta_k - h g_k +
-    momentum (theta_k - theta_{k-1}). Maximise sum_j w_j ||grad f(theta_j)||^2.
+    """The banded program of heavy-ball momentum as torch.optim.SGD runs it (dampening 0).
 
-    The slots are the buffers m_0..m_n and g_k = m_k - momentum m_{k-1}
-    (m_{-1} = 0), so that every condition stays within three consecutive slots.
+    m_0 = g_0, m_k = momentum m_{k-1} + g_k, theta_{k+1} = theta_k - h_{k+1} m_k; with a
+    constant step h this is Polyak's theta_{k+1} = theta_k - h g_k + momentum (theta_k -
+    theta_{k-1}). Maximise sum_j w_j ||grad f(theta_j)||^2. The slots are the buffers
+    m_0..m_n and g_k = m_k - momentum m_{k-1} (m_{-1} = 0), so that every condition stays
+    within three consecutive slots.
 
     Args:
         h: the normalised steps h_1..h_n.

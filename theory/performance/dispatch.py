@@ -1,6 +1,7 @@
-"""Which bounds performance estimation can express, and the problem each one
-poses: the algorithm, its steps, the weights of the bound's own left-hand
-side, and the bound's value at the same constants with the noise set to 0.
+"""Which bounds performance estimation can express, and the problem each one poses.
+
+The algorithm, its steps, the weights of the bound's own left-hand side, and the
+bound's value at the same constants with the noise set to 0.
 """
 
 from __future__ import annotations
@@ -58,10 +59,17 @@ class NotCoveredError(TheoryError):
 class Problem:
     """One worst-case problem at horizon n, in the bound's units.
 
-    ``steps`` gamma_1..gamma_n, ``weights`` the normalised weights of the
-    left-hand side (w_0..w_{n-1}), ``bias`` the radii C_alpha k^(-alpha_bias)
-    or None, ``bound_value`` the bound at sigma2 = 0, ``constants`` every value
-    used (the given ones and those the steps give).
+    Attributes:
+        kind: "default", "schedule", "projected" or "biased".
+        algorithm: The algorithm run ("gradient" or "projected").
+        n: The horizon.
+        L: The smoothness.
+        Delta: The decrease F(theta_0) - F(theta_n).
+        steps: gamma_1..gamma_n.
+        weights: The normalised weights w_0..w_{n-1} of the left-hand side.
+        bias: The radii C_alpha k^(-alpha_bias), or None.
+        bound_value: The bound at sigma2 = 0.
+        constants: Every value used (the given ones and those the steps give).
     """
 
     kind: str
@@ -77,7 +85,13 @@ class Problem:
 
 
 def kind_of(bound: Bound) -> str:
-    """The covered kind of ``bound`` ("default", "schedule", "projected", "biased").
+    """The covered kind of a bound.
+
+    Args:
+        bound: The bound.
+
+    Returns:
+        "default", "schedule", "projected" or "biased".
 
     Raises:
         NotCoveredError: any other bound, or a model bound whose L is expanded.
@@ -107,7 +121,14 @@ def kind_of(bound: Bound) -> str:
 
 
 def noise_free(bound: Bound) -> Bound:
-    """``bound`` with every noise constant (sigma2, sigma2_data, ...) set to 0."""
+    """A bound with every noise constant (sigma2, sigma2_data, ...) set to 0.
+
+    Args:
+        bound: The bound.
+
+    Returns:
+        The noise-free bound (``bound`` itself when it has no noise constant).
+    """
     zero = {name: 0 for name in NOISE if name in bound.constants}
     return bound.substitute(**zero) if zero else bound
 
@@ -145,7 +166,18 @@ def _bias(bound: Bound, values: dict[str, float], n: int) -> np.ndarray:
 
 
 def check_steps(steps, n: int) -> np.ndarray:
-    """``steps`` as n finite numbers > 0 (else :class:`AssumptionViolation` naming the first bad one)."""
+    """Steps given by a user, checked.
+
+    Args:
+        steps: gamma_1..gamma_n.
+        n: The horizon.
+
+    Returns:
+        The steps as n finite floats > 0.
+
+    Raises:
+        AssumptionViolation: A bad shape or value, naming the first bad step.
+    """
     try:
         out = np.asarray(steps, dtype=float)
     except (TypeError, ValueError):
@@ -160,7 +192,7 @@ def check_steps(steps, n: int) -> np.ndarray:
 
 
 def problem(bound: Bound, n: int, steps=None, strict: bool = True, **given: object) -> Problem:
-    """The worst-case problem ``bound`` poses at horizon ``n``.
+    """The worst-case problem a bound poses at horizon n.
 
     Args:
         bound: a covered bound (:func:`kind_of`).
@@ -176,7 +208,10 @@ def problem(bound: Bound, n: int, steps=None, strict: bool = True, **given: obje
         constraints checked: e.g. C_gamma <= 1/L, gamma_max <= 1/L).
 
     Raises:
-        NotCoveredError, UnknownNameError, MissingConstantError, AssumptionViolation.
+        NotCoveredError: The bound is not covered.
+        UnknownNameError: An unknown constant, or one the steps give.
+        MissingConstantError: A constant or the steps are missing.
+        AssumptionViolation: A bad value or step.
     """
     kind = kind_of(bound)
     count = checks.require_integer("n", n, minimum=1)

@@ -1,10 +1,9 @@
-"""The same worst cases as :mod:`theory.performance.chain`, written with PEPit:
-every interpolation condition between every pair of points (the exact worst
-case over the function class), solved by CLARABEL through cvxpy. The Gram
-matrix is dense, so the cost grows quickly with n (measured in
-benchmarks/tightness.py); this is the reference for small horizons.
+"""The same worst cases as :mod:`theory.performance.chain`, written with PEPit: the exact ones.
 
-Same normalisation (L = 1, F(theta_0) - F(theta_n) <= 1) and arguments as
+Every interpolation condition between every pair of points, solved by CLARABEL
+through cvxpy. The Gram matrix is dense, so the cost grows quickly with n (measured
+in benchmarks/tightness.py); this is the reference for small horizons. Same
+normalisation (L = 1, F(theta_0) - F(theta_n) <= 1) and arguments as
 :mod:`theory.performance.chain`.
 """
 

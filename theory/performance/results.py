@@ -1,6 +1,9 @@
-"""The frozen results of performance estimation: the worst case and the bound
-side by side (PEPit-style), how the worst case was computed, and the fit used
-beyond the solvable horizons."""
+"""The frozen results of performance estimation.
+
+The worst case and the bound side by side (PEPit-style), how the worst case was
+computed, and the fit used beyond the solvable horizons (docs/theory.md,
+"Performance estimation").
+"""
 
 from __future__ import annotations
 
@@ -16,12 +19,20 @@ PEPIT_REFERENCE = (
 
 @dataclass(frozen=True)
 class Fit:
-    """ratio(n) = a + b n^(-1/2), fitted by least squares at ``horizons``
-    (their ``ratios``); ``max_residual`` is the largest |ratio - fit| there.
-    The form has a plateau (a) as the ratios of these theorems do (2 Delta /
-    S1 against C sqrt(n) differs at order n^(-1/2)); on the default theorem,
-    fitted over n = 125..2000 it gives 2.0111 at n = 5000 against 2.0106
-    solved. An extrapolation, not a bound."""
+    """The fit ratio(n) = a + b n^(-1/2) of the proof's slack, by least squares.
+
+    The form has a plateau (a) as the ratios of these theorems do (2 Delta / S1 against
+    C sqrt(n) differs at order n^(-1/2)); on the default theorem, fitted over
+    n = 125..2000 it gives 2.0111 at n = 5000 against 2.0106 solved. An extrapolation,
+    not a bound.
+
+    Attributes:
+        a: The plateau.
+        b: The coefficient of n^(-1/2).
+        horizons: The horizons fitted.
+        ratios: The solved ratios at those horizons.
+        max_residual: The largest |ratio - fit| there.
+    """
 
     a: float
     b: float
@@ -30,7 +41,14 @@ class Fit:
     max_residual: float
 
     def ratio(self, n: int) -> float:
-        """The fitted ratio at horizon ``n``."""
+        """The fitted ratio at a horizon.
+
+        Args:
+            n: The horizon.
+
+        Returns:
+            a + b n^(-1/2).
+        """
         return self.a + self.b / n**0.5
 
     def __str__(self) -> str:
@@ -44,14 +62,18 @@ class Fit:
 class Method:
     """How a worst case was computed.
 
-    ``formulation``: "pepit" (PEPit's program with the interpolation
-    conditions between every pair of points: the exact worst case),
-    "consecutive" (the banded program with the conditions between consecutive
-    iterates only: at least the exact worst case) or "fit" (beyond the solved
-    horizons: the bound divided by the fitted ratio). ``exact`` is True for
-    "pepit" only. ``solver`` names the solver and versions, ``size`` the
-    program, ``status`` the solver's status, ``seconds`` the solver time
-    (summed over the fit's horizons), ``fit`` the :class:`Fit` or None.
+    Attributes:
+        formulation: "pepit" (PEPit's program with the interpolation conditions between
+            every pair of points: the exact worst case), "consecutive" (the banded
+            program with the conditions between consecutive iterates only: at least the
+            exact worst case) or "fit" (beyond the solved horizons: the bound divided by
+            the fitted ratio).
+        exact: True for "pepit" only.
+        solver: The solver and versions.
+        size: A description of the program.
+        status: The solver's status.
+        seconds: The solver time (summed over the fit's horizons).
+        fit: The :class:`Fit`, or None.
     """
 
     formulation: str
@@ -67,18 +89,25 @@ class Method:
 class Tightness:
     """A bound next to the worst case of its algorithm at sigma2 = 0.
 
-    ``theorem`` is the bound's name, ``algorithm`` what performance estimation
-    ran ("gradient descent", "projected gradient descent", "gradient descent
-    with bias"), ``lhs`` what both sides measure (the bound's own left-hand
-    side), ``function_class`` the worst case's class. ``worst_case`` is the
-    largest value of the left-hand side over that class after n steps,
-    ``bound_value`` the bound at the same constants (sigma2 = 0) and ``ratio``
-    = bound_value / worst_case: the proof's own slack (>= 1 for a valid
-    bound; 1 when the bound is attained). ``tight`` is True when the ratio is
-    1 within 1e-6 and the worst case was solved (not fitted). ``constants``
-    are the values used, including those the steps give (S1, S2,
-    gamma_max); ``steps`` the steps gamma_1..gamma_n. ``reference`` is the
-    theorem's; ``method`` says how the worst case was computed.
+    Attributes:
+        theorem: The bound's name.
+        algorithm: What performance estimation ran ("gradient descent", "projected
+            gradient descent", "gradient descent with a bounded bias").
+        n: The horizon.
+        worst_case: The largest value of the left-hand side over the function class
+            after n steps.
+        bound_value: The bound at the same constants (sigma2 = 0).
+        ratio: bound_value / worst_case: the proof's own slack (>= 1 for a valid bound;
+            1 when the bound is attained).
+        tight: The ratio is 1 within 1e-6 and the worst case was solved (not fitted).
+        lhs: What both sides measure (the bound's own left-hand side).
+        function_class: The worst case's class of functions.
+        constants: The values used, including those the steps give (S1, S2, gamma_max).
+        reference: The theorem's reference.
+        method: How the worst case was computed.
+        notes: Remarks (the noise, the formulation, a fit).
+        steps: The steps gamma_1..gamma_n.
+        pep_reference: The performance-estimation reference.
     """
 
     theorem: str
@@ -107,10 +136,23 @@ class Tightness:
 
 @dataclass(frozen=True)
 class WorstCase:
-    """The exact worst case of a method no theorem here covers (heavy-ball
-    momentum), at sigma2 = 0: a number, **not a bound** for the stochastic
-    method. Fields as in :class:`Tightness`, without a bound; ``reference``
-    is the performance-estimation reference."""
+    """The exact worst case of a method no theorem here covers (heavy-ball momentum), at sigma2 = 0.
+
+    A number, **not a bound** for the stochastic method.
+
+    Attributes:
+        algorithm: The method run.
+        n: The horizon.
+        worst_case: The largest value of the left-hand side after n steps.
+        lhs: The left-hand side.
+        function_class: The worst case's class of functions.
+        constants: The values used.
+        method: How the worst case was computed.
+        notes: Remarks.
+        steps: The steps gamma_1..gamma_n.
+        reference: The performance-estimation reference.
+        is_bound: Always False.
+    """
 
     algorithm: str
     n: int

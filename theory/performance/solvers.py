@@ -1,18 +1,12 @@
-"""The optional solvers, imported only when a worst case is computed, and the
-banded semidefinite program that performance estimation becomes when only the
-interpolation conditions between consecutive iterates are kept.
+"""The optional solvers, imported only when a worst case is computed, and the banded program.
 
-Performance estimation (Drori, Teboulle 2014; Taylor, Hendrickx, Glineur
-2017) writes the worst case of a first-order method as a semidefinite program
-in the Gram matrix Z of the vectors the method touches (gradients, steps,
-normal vectors) and the function values f_k. When every condition involves
-only vectors whose slots are at most ``width`` apart, only the band
-|a - b| <= width of Z enters, and a partial band has a positive semidefinite
-completion iff every principal block of ``width + 1`` consecutive slots is
-positive semidefinite (Grone, Johnson, Sá, Wolkowicz 1984: the band is a
-chordal pattern). :class:`Banded` builds that program with those small blocks,
-so that its size grows linearly in the horizon (not as n^2 entries of a dense
-Gram matrix), and solves it with CLARABEL.
+When only the interpolation conditions between consecutive iterates are kept, only
+the band |a - b| <= ``width`` of the Gram matrix enters, and a band has a positive
+semidefinite completion iff every principal block of ``width + 1`` consecutive slots
+is positive semidefinite (Grone, Johnson, Sá, Wolkowicz 1984: a chordal pattern).
+:class:`Banded` builds that program with those small blocks, so that its size grows
+linearly in the horizon, and solves it with CLARABEL (docs/theory.md, "Performance
+estimation").
 """
 
 from __future__ import annotations
@@ -43,8 +37,9 @@ class SolverError(TheoryError):
 
 
 def require() -> dict[str, str]:
-    """Find PEPit, cvxpy and CLARABEL (the ``pep`` extra) or refuse; each is imported where
-    it is used (the consecutive-conditions program needs CLARABEL only).
+    """Find PEPit, cvxpy and CLARABEL (the ``pep`` extra) or refuse.
+
+    Each is imported where it is used (the consecutive-conditions program needs CLARABEL only).
 
     Returns:
         Their versions, {"PEPit": ..., "clarabel": ..., "cvxpy": ...}.
@@ -73,7 +68,14 @@ def require() -> dict[str, str]:
 
 
 def combine(*terms: tuple[float, Vector]) -> Vector:
-    """sum_i c_i v_i for terms (c_i, v_i)."""
+    """A linear combination of vectors.
+
+    Args:
+        *terms: (c_i, v_i) pairs.
+
+    Returns:
+        sum_i c_i v_i, without zero coefficients.
+    """
     out: Vector = {}
     for coefficient, vector in terms:
         for slot, value in vector.items():
@@ -83,9 +85,16 @@ def combine(*terms: tuple[float, Vector]) -> Vector:
 
 @dataclass(frozen=True)
 class Solution:
-    """A solved program: ``value`` (the maximum; the solver's dual objective, an
-    upper bound of it up to the tolerance), ``status``, ``seconds`` (solver time),
-    ``size`` (a description of the program) and ``values`` (f_k at the optimum)."""
+    """A solved program.
+
+    Attributes:
+        value: The maximum (the solver's dual objective, an upper bound of it up to the
+            tolerance).
+        status: The solver's status.
+        seconds: The solver time.
+        size: A description of the program.
+        values: The function values f_k at the optimum.
+    """
 
     value: float
     status: str
@@ -95,13 +104,17 @@ class Solution:
 
 
 class Banded:
-    """A maximisation over the band |a - b| <= ``width`` of a Gram matrix of
-    ``slots`` vectors and ``values`` function values.
+    """A maximisation over the band |a - b| <= ``width`` of a Gram matrix and function values.
 
-    Conditions are added as linear forms in the variables that must be >= 0 or
-    == 0; :meth:`inner` turns <u, v> into such a form (and refuses a pair of
-    slots farther apart than ``width``). Function value 0 is pinned to 0 (the
-    problems only involve differences of values).
+    Conditions are added as linear forms in the variables that must be >= 0 or == 0;
+    :meth:`inner` turns <u, v> into such a form (and refuses a pair of slots farther
+    apart than ``width``). Function value 0 is pinned to 0 (the problems only involve
+    differences of values).
+
+    Args:
+        slots: The number of vectors of the Gram matrix.
+        width: The band's half-width.
+        values: The number of function values.
     """
 
     def __init__(self, slots: int, width: int, values: int) -> None:
@@ -117,11 +130,29 @@ class Banded:
         self.objective: Linear = {}
 
     def value(self, k: int) -> int:
-        """The variable of function value f_k."""
+        """The variable of a function value.
+
+        Args:
+            k: The index of f_k.
+
+        Returns:
+            The variable's index.
+        """
         return self._first_value + k
 
     def inner(self, u: Vector, v: Vector) -> Linear:
-        """<u, v> as a linear form in the band entries."""
+        """An inner product as a linear form in the band entries.
+
+        Args:
+            u: A vector over the slots.
+            v: Another vector over the slots.
+
+        Returns:
+            <u, v>.
+
+        Raises:
+            ValueError: Two slots are farther apart than ``width``.
+        """
         out: Linear = {}
         for a, ca in u.items():
             for b, cb in v.items():
@@ -133,7 +164,14 @@ class Banded:
 
     @staticmethod
     def add(*terms: tuple[float, Linear]) -> Linear:
-        """sum_i c_i l_i for linear forms l_i."""
+        """A linear combination of linear forms.
+
+        Args:
+            *terms: (c_i, l_i) pairs.
+
+        Returns:
+            sum_i c_i l_i.
+        """
         out: Linear = {}
         for coefficient, form in terms:
             for var, value in form.items():
@@ -141,14 +179,28 @@ class Banded:
         return out
 
     def at_least_zero(self, form: Linear, constant: float = 0.0) -> None:
-        """form + constant >= 0."""
+        """Add the condition form + constant >= 0.
+
+        Args:
+            form: A linear form.
+            constant: Its constant term.
+        """
         self.nonnegative.append((form, constant))
 
     def equal_zero(self, form: Linear) -> None:
-        """form == 0."""
+        """Add the condition form == 0.
+
+        Args:
+            form: A linear form.
+        """
         self.zero.append((form, 0.0))
 
     def describe(self) -> str:
+        """The program's size.
+
+        Returns:
+            The number of PSD blocks, vectors, inequalities and equalities, as text.
+        """
         block = self.width + 1
         return (
             f"{max(self.slots - self.width, 1)} PSD blocks {block}x{block} over {self.slots} vectors, "

@@ -1,6 +1,10 @@
-"""Closed-form consequences of a bound: leading order in n, the optimal step
-constant, iterations to reach a target, the sign of the bound's derivative in
-any constant, and exploration over the batch size B and the samples K."""
+"""Closed-form consequences of a bound.
+
+Its leading order in n, the optimal step constant, the iterations to reach a target,
+the sign of its derivative in any constant, and exploration over the batch size B
+and the samples K (docs/theory.md, "Closed-form consequences" and "Which way a
+constant moves a bound").
+"""
 
 from theory.orders import Order, leading_order, rate_exponent
 from theory.rates.explore import (

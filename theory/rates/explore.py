@@ -1,6 +1,9 @@
-"""Exploring a bound over the batch size B and the samples K: iterations over
-a grid, the split of a per-step compute B K, and the bound at a fixed budget
-of B K n gradient evaluations (docs/theory.md, "Closed-form consequences")."""
+"""Exploring a bound over the batch size B and the samples K.
+
+Iterations over a grid, the split of a per-step compute B K, and the bound at a
+fixed budget of B K n gradient evaluations (docs/theory.md, "Closed-form
+consequences").
+"""
 
 from __future__ import annotations
 
@@ -34,8 +37,21 @@ def _sizes(name: str, values: Iterable) -> list[int]:
 def iterations_grid(
     bound: Bound, target: float, batch_sizes, samples, **values: float
 ) -> dict[tuple[int, int], int]:
-    """Iterations needed to reach ``target`` for every (B, K) in the grid
-    (:func:`iterations_to_reach` at each point; other constants from ``values``)."""
+    """The iterations needed to reach a target for every (B, K) in a grid.
+
+    Args:
+        bound: The bound.
+        target: The accuracy to reach.
+        batch_sizes: The values of B, integers >= 1.
+        samples: The values of K, integers >= 1.
+        **values: The other constants (not B or K).
+
+    Returns:
+        (B, K) -> :func:`~theory.rates.step_constant.iterations_to_reach` at that point.
+
+    Raises:
+        TheoryError: B or K in ``values``, a bad grid, or any error of ``iterations_to_reach``.
+    """
     require_bound(bound, "iterations_grid")
     for key in ("B", "K"):
         if key in values:
@@ -49,8 +65,14 @@ def iterations_grid(
 
 @dataclass(frozen=True)
 class ComputeSplit:
-    """One way to spend a per-step budget B K = compute: iterations to reach the
-    target and the total gradient evaluations n B K."""
+    """One way to spend a per-step budget B K = compute.
+
+    Attributes:
+        B: The batch size.
+        K: The samples per example.
+        iterations: The iterations to reach the target.
+        total: The total gradient evaluations n B K.
+    """
 
     B: int
     K: int
@@ -59,11 +81,23 @@ class ComputeSplit:
 
 
 def compute_tradeoff(bound: Bound, compute: int, target: float, **values: float) -> tuple[ComputeSplit, ...]:
-    """Every split B K = ``compute`` (B, K integers), sorted by total cost n B K.
+    """Every split B K = ``compute`` into integers, with the iterations each needs.
 
     For the SGD bound with the variance split, at fixed B K = c the variance is
-    sigma2_data/B + sigma2_mc/c, decreasing in B: with constants that do not
-    depend on K the best split is B = c, K = 1.
+    sigma2_data/B + sigma2_mc/c, decreasing in B: with constants that do not depend on K
+    the best split is B = c, K = 1.
+
+    Args:
+        bound: The bound.
+        compute: The per-step budget B K, an integer >= 1.
+        target: The accuracy to reach.
+        **values: The other constants (not B or K).
+
+    Returns:
+        The splits, sorted by total cost n B K (then larger B first).
+
+    Raises:
+        TheoryError: A bad ``compute``, or any error of ``iterations_to_reach``.
     """
     require_bound(bound, "compute_tradeoff")
     if isinstance(compute, bool) or not isinstance(compute, int | np.integer) or compute < 1:
@@ -80,8 +114,15 @@ def compute_tradeoff(bound: Bound, compute: int, target: float, **values: float)
 
 @dataclass(frozen=True)
 class BudgetPoint:
-    """The bound after n = floor(budget / (B K)) steps with batch B and K samples; ``C_gamma``
-    the step constant tuned at this point (None when C_gamma was given)."""
+    """The bound after n = floor(budget / (B K)) steps with batch B and K samples.
+
+    Attributes:
+        B: The batch size.
+        K: The samples per example.
+        n: The steps the budget allows.
+        value: The bound there.
+        C_gamma: The step constant tuned at this point (None when C_gamma was given).
+    """
 
     B: int
     K: int
@@ -92,10 +133,15 @@ class BudgetPoint:
 
 @dataclass(frozen=True)
 class BudgetTradeoff:
-    """The bound at a fixed budget of B K n gradient evaluations: ``expr`` (the
-    bound with n = budget/(B K), a function of B and K), every grid point
-    sorted by value, and the best one. ``tuned`` is True when C_gamma was set
-    to its optimal value at each point."""
+    """The bound at a fixed budget of B K n gradient evaluations.
+
+    Attributes:
+        budget: The budget B K n.
+        expr: The bound with n = budget/(B K), a function of B and K.
+        points: Every admissible grid point, sorted by value.
+        best: The point with the smallest bound.
+        tuned: C_gamma was set to its optimal value at each point.
+    """
 
     budget: int
     expr: sp.Expr
@@ -111,14 +157,29 @@ def _powers_of_two(limit: int) -> list[int]:
 def budget_tradeoff(
     bound: Bound, budget: int, batch_sizes=None, samples=None, *, tune_at=None, **values: float
 ) -> BudgetTradeoff:
-    """The bound as a function of B and K when B K n = ``budget`` gradient
-    evaluations are spent, on a grid (default: powers of two), and its
-    minimiser. Points with n < 1 or breaking an assumption are left out.
-    When the bound depends on C_gamma and ``values`` do not give it, each
-    point uses the optimal step constant at its n (``BudgetPoint.C_gamma``):
-    min(C*, step limit), tuned at ``values`` updated by ``tune_at`` when given
-    (e.g. ``tune_at={"L": 2 * L}``: a step rule that keeps a margin on L, as
-    empirical.pipeline.pilot's does), while the bound is evaluated at ``values``."""
+    """The bound as a function of B and K when B K n = ``budget`` gradient evaluations are spent.
+
+    Points with n < 1 or breaking an assumption are left out. When the bound depends on
+    C_gamma and ``values`` do not give it, each point uses the optimal step constant at
+    its n: min(C*, step limit).
+
+    Args:
+        bound: The bound.
+        budget: The number of gradient evaluations B K n, an integer >= 1.
+        batch_sizes: The values of B (default: powers of two up to the budget).
+        samples: The values of K (default: powers of two up to the budget).
+        tune_at: Values that replace some of ``values`` where C_gamma is tuned (e.g.
+            ``{"L": 2 * L}``: a step rule that keeps a margin on L, as
+            empirical.pipeline.pilot's does), while the bound is evaluated at ``values``.
+        **values: The other constants (not B, K or n).
+
+    Returns:
+        The grid points sorted by value, the best one and the bound's expression.
+
+    Raises:
+        TheoryError: B, K or n given, ``tune_at`` with C_gamma given, a missing constant,
+            or no admissible point.
+    """
     require_bound(bound, "budget_tradeoff")
     total = checks.require_integer("budget", budget, minimum=1)
     for key in ("B", "K", "n"):

@@ -1,14 +1,9 @@
-"""The sign of d bound / d x for a constant x: the one sign routine
-(docs/theory.md, "Which way a constant moves a bound").
+"""The sign of d bound / d x for a constant x: the one sign routine.
 
-A sign is claimed only when it is proved: SymPy decides it from the
-symbols' assumptions, with every domain encoded (:func:`theory.symbols.domain_form`),
-either over the symbols' domains or over the step constraint
-C_gamma = limit/(1 + w), w >= 0. Otherwise the answer is "depends": where
-SymPy can solve d bound/dx = 0 for a unique positive root it gives the
-root and the proved signs below and above it; random admissible points are
-reported as evidence, never as a sign. No sign in x is claimed for a bound
-containing a constant that varies with x (e.g. sigma2_mc_K with K).
+A sign is claimed only when SymPy proves it, over the symbols' domains or over the
+step constraint; otherwise it "depends", with the region where it changes sign when
+SymPy can solve for it and sampled evidence, never claimed as a sign (docs/theory.md,
+"Which way a constant moves a bound").
 """
 
 from __future__ import annotations
@@ -36,14 +31,20 @@ SMALL = 60
 
 @dataclass(frozen=True)
 class DerivativeSign:
-    """Sign of d(bound)/d(symbol).
+    """The sign of d(bound)/d(symbol).
 
-    ``sign`` is +1, -1 or 0 only when proved (``proved`` True) or, with a
-    point, the local sign there (``proved`` False, ``method`` says so); None
-    means it depends. ``threshold``, ``below``, ``above``: a root x* of
-    d bound/dx = 0 and the proved signs for x < x* and x > x* (None when not
-    found). ``evidence``: the signs seen at ``checked`` random admissible
-    points (evidence, not a claim).
+    Attributes:
+        symbol: The constant's name.
+        sign: +1, -1 or 0 only when proved (``proved`` True) or, with a point, the local
+            sign there (``proved`` False, ``method`` says so); None means it depends.
+        proved: The sign is proved over the admissible domain.
+        method: How the sign was found, in words.
+        threshold: A root x* of d bound/dx = 0 with proved signs on each side (None when
+            not found).
+        below: The proved sign for x < x*.
+        above: The proved sign for x > x*.
+        evidence: The signs seen at random admissible points (evidence, not a claim).
+        checked: The number of points those signs were seen at.
     """
 
     symbol: str
@@ -58,6 +59,7 @@ class DerivativeSign:
 
     @property
     def depends(self) -> bool:
+        """Whether no sign is claimed (``sign`` is None)."""
         return self.sign is None
 
 
@@ -98,10 +100,24 @@ def derivative_sign(
 ) -> DerivativeSign:
     """The sign of d(bound)/d(symbol).
 
-    With ``values`` (every constant of the bound): the local sign at that
-    point. Without: proved by SymPy over the admissible domain, or "depends"
-    (``sign`` None) with the region where it changes sign if SymPy can solve
-    for it, and sampled evidence.
+    Without ``values`` the sign is proved by SymPy over the admissible domain, or
+    "depends" (``sign`` None) with the region where it changes sign if SymPy can solve
+    for it, and sampled evidence. No sign in x is claimed for a bound containing a
+    constant that varies with x (e.g. sigma2_mc_K with K).
+
+    Args:
+        bound: The bound.
+        symbol: The constant's name.
+        values: Every constant of the bound: then the local sign at that point.
+        samples: The number of random admissible points for the evidence.
+        seed: The seed of those points.
+
+    Returns:
+        The sign with how it was found.
+
+    Raises:
+        TheoryError: An unknown symbol, bad samples or seed; at a point, a missing
+            constant or a derivative that is not finite.
     """
     require_bound(bound, "derivative_sign")
     sym = S.get(symbol)
@@ -212,11 +228,20 @@ def _region(deriv: sp.Expr, sym: sp.Symbol) -> tuple[sp.Expr | None, int | None,
 
 
 def sample_points(bound: Bound, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Random admissible points of every constant of ``bound`` (log-uniform within
-    a factor e of the typical values, inside the domains; a constant x with a
-    constraint x <= rhs drawn as a fraction of rhs, rhs first; points still
-    breaking a constraint dropped): a dict of arrays of equal length, at most
-    ``count``."""
+    """Random admissible points of every constant of a bound.
+
+    Log-uniform within a factor e of the typical values, inside the domains; a constant x
+    with a constraint x <= rhs is drawn as a fraction of rhs, rhs first; points still
+    breaking a constraint are dropped.
+
+    Args:
+        bound: The bound.
+        count: The number of points drawn.
+        rng: The random generator.
+
+    Returns:
+        Constant name -> array, all of equal length, at most ``count``.
+    """
     names = sorted(set(bound.constants) | {x.name for a in bound.assumptions for x in a.constants})
     points: dict[str, np.ndarray] = {}
     for name in names:
@@ -271,14 +296,28 @@ def _evidence(bound: Bound, sym: sp.Symbol, samples: int, seed: int) -> tuple[tu
 
 @dataclass(frozen=True)
 class BatchSampleSigns:
-    """Signs of d(bound)/dB and d(bound)/dK (each a :class:`DerivativeSign`)."""
+    """The signs of d(bound)/dB and d(bound)/dK.
+
+    Attributes:
+        B: The sign in the batch size.
+        K: The sign in the samples per example.
+    """
 
     B: DerivativeSign
     K: DerivativeSign
 
 
 def batch_sample_signs(bound: Bound, samples: int = 200, seed: int = 0) -> BatchSampleSigns:
-    """d(bound)/dB and d(bound)/dK by :func:`derivative_sign`."""
+    """The signs of d(bound)/dB and d(bound)/dK by :func:`derivative_sign`.
+
+    Args:
+        bound: The bound.
+        samples: The number of random admissible points for the evidence.
+        seed: The seed of those points.
+
+    Returns:
+        Both signs.
+    """
     require_bound(bound, "batch_sample_signs")
     return BatchSampleSigns(
         *(derivative_sign(bound, name, samples=samples, seed=seed) for name in ("B", "K"))

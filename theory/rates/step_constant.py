@@ -1,5 +1,7 @@
-"""The step constant minimising a bound and the iterations a bound needs to
-reach a target (docs/theory.md, "Closed-form consequences")."""
+"""The step constant minimising a bound and the iterations a bound needs to reach a target.
+
+docs/theory.md, "Closed-form consequences".
+"""
 
 from __future__ import annotations
 
@@ -18,7 +20,18 @@ from theory.symbols import C_gamma, n
 
 
 def require_bound(bound: object, function: str) -> Bound:
-    """``bound`` itself when it is a :class:`Bound`; a typed error otherwise."""
+    """A bound given to a function of :mod:`theory.rates`, checked.
+
+    Args:
+        bound: What was given.
+        function: The function's name, for the message.
+
+    Returns:
+        ``bound``.
+
+    Raises:
+        TheoryError: ``bound`` is not a :class:`~theory.bound.Bound`.
+    """
     if not isinstance(bound, Bound):
         raise TheoryError(
             f"{function} needs a theory.Bound as its first argument (e.g. theory.bound('generic', 'sgd')), "
@@ -28,7 +41,17 @@ def require_bound(bound: object, function: str) -> Bound:
 
 
 def clean_values(values: Mapping[str, object]) -> dict[str, float]:
-    """Values keyed by registered symbol names, each a real number in its domain."""
+    """Values keyed by registered symbol names, checked.
+
+    Args:
+        values: Symbol name -> value.
+
+    Returns:
+        Symbol name -> float, each in its symbol's domain.
+
+    Raises:
+        TheoryError: Not a mapping, an unknown name, or a value outside its domain.
+    """
     if not isinstance(values, Mapping):
         raise TheoryError(f"values must be a mapping of symbol names to numbers, got {values!r:.60}")
     out = {}
@@ -43,9 +66,20 @@ def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = Non
     """The C_gamma minimising the bound, clipped to the theorem's step limit.
 
     For the SGD bound (2 Delta + L sigma2 C^2 (1 + log n)) / (C sqrt(n)):
-    C* = sqrt(2 Delta / (L sigma2 (1 + log n))), then min(C*, 1/L). Solved in
-    closed form by SymPy (d bound / dC = 0, positive root); with ``values``
-    the result is substituted (a number when every constant is given).
+    C* = sqrt(2 Delta / (L sigma2 (1 + log n))), then min(C*, 1/L). Solved in closed form
+    by SymPy (d bound / dC = 0, positive root).
+
+    Args:
+        bound: The bound.
+        values: Constants to substitute (symbol name -> value), or None.
+
+    Returns:
+        The optimal C_gamma as an expression; with ``values`` substituted (a number when
+        every constant is given).
+
+    Raises:
+        AssumptionViolation: At ``values``, the optimum is undefined, not positive, or
+            the bound falls without limit in C_gamma.
     """
     bound = require_bound(bound, "optimal_step_constant")
     best = bound.optimal_step
@@ -73,7 +107,14 @@ def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = Non
 
 
 def at_optimal_step(bound: Bound) -> sp.Expr:
-    """The bound's expression with C_gamma replaced by its optimal value."""
+    """The bound's expression with C_gamma replaced by its optimal value.
+
+    Args:
+        bound: The bound.
+
+    Returns:
+        The bound at C_gamma = min(C*, step limit).
+    """
     return bound.expr.subs(C_gamma, bound.optimal_step)
 
 
@@ -95,18 +136,27 @@ def _optimal_step_function(bound: Bound) -> NumpyBound:
 def iterations_to_reach(bound: Bound, target: float, **values: float) -> int:
     """The smallest n with bound(n') <= target for every n' >= n.
 
-    When the bound depends on C_gamma and ``values`` do not give it, the bound
-    is taken at its optimal step constant for each n
-    (:func:`optimal_step_constant`), i.e. the step is tuned to the horizon.
+    When the bound depends on C_gamma and ``values`` do not give it, the bound is taken
+    at its optimal step constant for each n (:func:`optimal_step_constant`), i.e. the
+    step is tuned to the horizon. Uses that the bound is eventually decreasing in n: an
+    exponential search for a point past the peak where the bound is below ``target``,
+    then a bisection on the monotone predicate ``bound(m) <= target and bound(m + 1) <=
+    bound(m)``. Where the assumptions themselves depend on n (e.g.
+    N~ = n - beta1/(1 - beta1) > 0 for Défossez's Adam), the search starts at the
+    smallest n at which they hold: no n below it is returned, whatever the target.
 
-    Uses that the bound is eventually decreasing in n: an exponential search
-    for a point past the peak where the bound is below ``target``, then a
-    bisection on the monotone predicate ``bound(m) <= target and
-    bound(m + 1) <= bound(m)``. Where the assumptions themselves depend on n (e.g.
-    N~ = n - beta1/(1 - beta1) > 0 for Défossez's Adam), the search starts at
-    the smallest n at which they hold: no n below it is returned, whatever the
-    target. A target the bound never reaches (below the limit of a bound that
-    tends to a positive constant) raises :class:`TheoryError`.
+    Args:
+        bound: The bound.
+        target: The accuracy to reach, a finite number > 0.
+        **values: Every other constant of the bound (not n).
+
+    Returns:
+        The number of iterations.
+
+    Raises:
+        TheoryError: A bad target or value, a missing constant, n given, a bound without
+            n, or a target the bound never reaches (below the limit of a bound that tends
+            to a positive constant).
     """
     require_bound(bound, "iterations_to_reach")
     goal = checks.real_value("target", target)

@@ -1,17 +1,8 @@
-"""Adam and Adagrad as analysed by Défossez, Bottou, Bach, Usunier, "A Simple
-Convergence Proof of Adam and Adagrad" (TMLR 2022), constants exactly as
-published (docs/theory.md, "Adam and Adagrad (Défossez et al.)").
+"""Adam and Adagrad as analysed by Défossez, Bottou, Bach, Usunier (TMLR 2022), constants as published.
 
-Algorithm (theirs, not torch's): x_n = x_{n-1} - alpha_n m_n / sqrt(eps + v_n)
-with m, v the momentum and second-moment averages without bias correction and
-alpha_n = alpha (1 - beta1) sqrt(sum_{j<n} beta2^j) (Adam) or alpha (Adagrad).
-Guarantee, for ||g||_inf <= R, F L-smooth, N iterations and tau drawn with
-P(tau = j) proportional to 1 - beta1^(N - j) (uniform for Adagrad): see
-:func:`defossez_adam_expr` and :func:`defossez_adagrad_expr`.
-
-With a constant beta2 the Adam bound tends to a positive constant (rate 1);
-:func:`defossez_horizon` derives that beta2 = 1 - 1/n with alpha =
-C_gamma/sqrt(n) gives log(n)/sqrt(n).
+Their algorithms, not torch's (:data:`theory.algorithms.DEFOSSEZ_ADAM`); the bounds,
+their left-hand sides and the ``defossez-horizon`` specialisation: docs/theory.md,
+"Adam and Adagrad (Défossez et al.)".
 
 Example::
 
@@ -63,13 +54,21 @@ ADAGRAD_PARAMETERS = Assumption(
 
 
 def defossez_adam_expr(step: sp.Expr = alpha_step, b2: sp.Expr = beta2, N: sp.Expr = n) -> sp.Expr:
-    """Défossez et al. 2022, Adam with momentum, as published:
+    """Défossez et al. 2022's bound for Adam with momentum, as published.
 
-    2 R Delta/(alpha N~) + (E/N~)(ln(1 + R^2/((1 - beta2) eps)) - N ln beta2),
+    2 R Delta/(alpha N~) + (E/N~)(ln(1 + R^2/((1 - beta2) eps)) - N ln beta2), with
+    N~ = N - beta1/(1 - beta1) and
     E = alpha d R L (1-beta1)/((1-beta1/beta2)(1-beta2))
-        + 12 d R^2 sqrt(1-beta1)/((1-beta1/beta2)^(3/2) sqrt(1-beta2))
-        + 2 alpha^2 d L^2 beta1/((1-beta1/beta2)(1-beta2)^(3/2)),
-    N~ = N - beta1/(1 - beta1).
+    + 12 d R^2 sqrt(1-beta1)/((1-beta1/beta2)^(3/2) sqrt(1-beta2))
+    + 2 alpha^2 d L^2 beta1/((1-beta1/beta2)(1-beta2)^(3/2)).
+
+    Args:
+        step: The step alpha (default the symbol ``alpha_step``).
+        b2: The second-moment parameter beta2 (default the symbol).
+        N: The number of iterations (default n).
+
+    Returns:
+        The bound on E||grad F(x_tau)||^2, P(tau = j) proportional to 1 - beta1^(N - j).
     """
     N_tilde = N - beta1 / (1 - beta1)
     ratio = 1 - beta1 / b2
@@ -84,8 +83,17 @@ def defossez_adam_expr(step: sp.Expr = alpha_step, b2: sp.Expr = beta2, N: sp.Ex
 
 
 def defossez_adagrad_expr(step: sp.Expr = alpha_step, N: sp.Expr = n) -> sp.Expr:
-    """Défossez et al. 2022, Adagrad, as published:
-    2 R Delta/(alpha sqrt(N)) + (4 d R^2 + alpha d R L)/sqrt(N) ln(1 + N R^2/eps)."""
+    """Défossez et al. 2022's bound for Adagrad, as published.
+
+    2 R Delta/(alpha sqrt(N)) + (4 d R^2 + alpha d R L)/sqrt(N) ln(1 + N R^2/eps).
+
+    Args:
+        step: The step alpha (default the symbol ``alpha_step``).
+        N: The number of iterations (default n).
+
+    Returns:
+        The bound on E||grad F(x_tau)||^2, tau uniform on {0..N-1}.
+    """
     return 2 * R * Delta / (step * sp.sqrt(N)) + (4 * d * R**2 + step * d * R * L) / sp.sqrt(N) * sp.log(
         1 + N * R**2 / eps
     )
@@ -98,7 +106,11 @@ CONSTANT_BETA2_RATE = sp.Integer(1)
 
 @lru_cache(maxsize=1)
 def defossez_adam() -> Bound:
-    """The exact Adam-with-momentum bound (constant step alpha, constant beta2)."""
+    """The exact Adam-with-momentum bound (constant step alpha, constant beta2).
+
+    Returns:
+        The bound; it tends to a positive constant as n grows (rate 1).
+    """
     expr = defossez_adam_expr()
     return Bound(
         name="generic/adam/defossez",
@@ -129,7 +141,11 @@ def defossez_adam() -> Bound:
 
 @lru_cache(maxsize=1)
 def defossez_adagrad() -> Bound:
-    """The exact Adagrad bound (constant step alpha); rate log(n)/sqrt(n)."""
+    """The exact Adagrad bound (constant step alpha).
+
+    Returns:
+        The bound, of rate log(n)/sqrt(n).
+    """
     expr = defossez_adagrad_expr()
     return Bound(
         name="generic/adagrad",
@@ -148,13 +164,13 @@ def defossez_adagrad() -> Bound:
 
 
 def constant_beta2_limit() -> sp.Expr:
-    """lim_{n -> oo} of the Défossez Adam bound with alpha = C_gamma/sqrt(n) and a
-    constant beta2: the alpha- and alpha^2-terms of E vanish, ln(1 + R^2/...)/N~ -> 0
-    and N/N~ -> 1, leaving
+    """The limit as n -> oo of the Défossez Adam bound with alpha = C_gamma/sqrt(n) and a constant beta2.
 
+    The alpha- and alpha^2-terms of E vanish, ln(1 + R^2/...)/N~ -> 0 and N/N~ -> 1
+    (checked against ``sympy.limit`` in the tests).
+
+    Returns:
         12 d R^2 sqrt(1 - beta1) (-ln beta2) / ((1 - beta1/beta2)^(3/2) sqrt(1 - beta2)) > 0.
-
-    (Checked against ``sympy.limit`` in the tests.)
     """
     return (
         -sp.log(beta2)
@@ -167,13 +183,14 @@ def constant_beta2_limit() -> sp.Expr:
 
 
 def horizon_rate_constant() -> sp.Expr:
-    """lim_{n -> oo} bound / (log(n)/sqrt(n)) for beta2 = 1 - 1/n, alpha = C_gamma/sqrt(n):
-    with 1 - beta2 = 1/n, 1 - beta1/beta2 -> 1 - beta1, E = sqrt(n) (E_oo + o(1)) and
-    ln(1 + n R^2/eps) - n ln(1 - 1/n) = log(n) + O(1):
+    """The limit as n -> oo of bound / (log(n)/sqrt(n)) for beta2 = 1 - 1/n, alpha = C_gamma/sqrt(n).
 
+    With 1 - beta2 = 1/n, 1 - beta1/beta2 -> 1 - beta1, E = sqrt(n) (E_oo + o(1)) and
+    ln(1 + n R^2/eps) - n ln(1 - 1/n) = log(n) + O(1) (checked against ``sympy.limit``
+    in the tests).
+
+    Returns:
         E_oo = C_gamma d R L + 12 d R^2/(1 - beta1) + 2 C_gamma^2 d L^2 beta1/(1 - beta1) > 0.
-
-    (Checked against ``sympy.limit`` in the tests.)
     """
     return C_gamma * d * R * L + 12 * d * R**2 / (1 - beta1) + 2 * C_gamma**2 * d * L**2 * beta1 / (1 - beta1)
 
@@ -184,9 +201,15 @@ HORIZON_RATE = sp.log(n) / sp.sqrt(n)
 
 @lru_cache(maxsize=1)
 def defossez_horizon() -> Bound:
-    """Défossez's Adam bound with beta2 = 1 - 1/n and alpha = C_gamma/sqrt(n):
-    O(d log(n)/sqrt(n)) (limit of bound/(log(n)/sqrt(n)) is E_oo > 0); with a
-    constant beta2 the same bound tends to :func:`constant_beta2_limit` > 0."""
+    """Défossez's Adam bound with beta2 = 1 - 1/n and alpha = C_gamma/sqrt(n).
+
+    It is O(d log(n)/sqrt(n)): the limit of bound/(log(n)/sqrt(n)) is
+    :func:`horizon_rate_constant` > 0; with a constant beta2 the same bound tends to
+    :func:`constant_beta2_limit` > 0.
+
+    Returns:
+        The specialised bound, with its derivation of the rate.
+    """
     published = defossez_adam_expr()
     specialised = defossez_adam_expr(step=C_gamma / sp.sqrt(n), b2=1 - 1 / n)
     steps = (

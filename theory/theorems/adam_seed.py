@@ -1,18 +1,8 @@
-"""Adam as preconditioned SGD, the seed paper's constant-beta2 form
-(docs/theory.md, "Adam as preconditioned SGD"), derived by :mod:`theory.descent`.
+"""Adam as preconditioned SGD, the seed paper's constant-beta2 form, derived by :mod:`theory.descent`.
 
-Algorithm: theta_k = theta_{k-1} - gamma_k A_{k-1} g_k, gamma_k = C_gamma k^(-1/2),
-A_{k-1} = diag(1/(sqrt(v_{k-1}) + eps)) built from past gradients only (known
-before g_k is drawn), beta1 = 0. With ||g||_inf <= R its eigenvalues lie in
-[lambda_min, lambda_max] = [1/(R + eps), 1/eps], and for C_gamma <=
-lambda_min/(L lambda_max^2) = eps^2/(L (R + eps)):
-
-    (1/n) sum_{j<n} E||grad F(theta_j)||^2
-        <= (2 Delta + L lambda_max^2 sigma2 C_gamma^2 (1 + log n)) / (lambda_min C_gamma sqrt(n)).
-
-For beta1 > 0 the seed paper (Surendran, Godichon-Baggioni, Le Corff, AISTATS
-2025) gives a factor of order 1/(1 - beta1); that factor is included as an
-order, not a proved constant (tight=False).
+The delayed preconditioner A_{k-1} = diag(1/(sqrt(v_{k-1}) + eps)) and beta1 = 0 are
+proved; the factor 1/(1 - beta1) for beta1 > 0 is the seed paper's order only
+(docs/theory.md, "Adam as preconditioned SGD").
 
 Example::
 
@@ -70,7 +60,12 @@ ADAM_EIGENVALUES = {lambda_max: 1 / eps, lambda_min: 1 / (R + eps)}
 
 @lru_cache(maxsize=1)
 def preconditioned_sgd() -> tuple[sp.Expr, tuple[Step, ...], sp.Expr]:
-    """The unbiased preconditioned derivation: (bound, steps, largest gamma_k)."""
+    """The unbiased preconditioned derivation, spec(A_{k-1}) in [lambda_min, lambda_max].
+
+    Returns:
+        (the bound on the uniform average, the steps, the largest gamma_k), with
+        gamma_k = C_gamma k^(-1/2).
+    """
     step = descent.per_step(descent.PRECONDITIONED)
     final, tail = descent.uniform_average(step, DEFAULT)
     return final, step.steps + tail, step.limit
@@ -83,10 +78,22 @@ def delayed_adam(
     reference: str,
     notes: tuple[str, ...],
 ) -> Bound:
-    """Adam with a delayed preconditioner from :func:`preconditioned_sgd`: ``eigenvalues``
-    substituted for lambda_min, lambda_max (none: they stay, to be measured), the
-    ``spectrum`` step and assumptions saying where they come from, then the momentum
-    factor 1/(1 - beta1) (the seed paper's order; proved at beta1 = 0)."""
+    """Adam with a delayed preconditioner, from :func:`preconditioned_sgd`.
+
+    The bound is multiplied by the momentum factor 1/(1 - beta1) (the seed paper's
+    order; proved at beta1 = 0).
+
+    Args:
+        eigenvalues: Values substituted for lambda_min, lambda_max (empty: they stay,
+            to be measured).
+        spectrum: The step and the assumptions saying where the eigenvalues come from.
+        variant: The variant's name ("" for the default).
+        reference: The theorem's reference.
+        notes: Notes added to the common ones.
+
+    Returns:
+        The bound, ``tight=False``.
+    """
     final, steps, limit = preconditioned_sgd()
     adam_final = final.subs(eigenvalues)
     adam_limit = sp.factor(limit.subs(eigenvalues))  # simplify's first call imports sympy.physics
@@ -125,8 +132,15 @@ def delayed_adam(
 
 @lru_cache(maxsize=1)
 def seed_adam() -> Bound:
-    """The seed paper's constant-beta2 Adam bound, derived as preconditioned SGD
-    (module docstring); proved for beta1 = 0, the 1/(1 - beta1) factor is an order."""
+    """The seed paper's constant-beta2 Adam bound, derived as preconditioned SGD.
+
+    With ||g||_inf <= R: lambda_min = 1/(R + eps), lambda_max = 1/eps and
+    C_gamma <= eps^2/(L (R + eps)); (1/n) sum_j E||grad F(theta_j)||^2 <=
+    (2 Delta + L lambda_max^2 sigma2 C_gamma^2 (1 + log n)) / (lambda_min C_gamma sqrt(n) (1 - beta1)).
+
+    Returns:
+        The bound; proved for beta1 = 0, the 1/(1 - beta1) factor is an order.
+    """
     why = Step(
         "Adam preconditioner",
         "A = diag(1/(sqrt(v) + eps)), 0 <= sqrt(v) <= R: lambda_max = 1/eps, lambda_min = 1/(R + eps)",

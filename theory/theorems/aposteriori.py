@@ -1,28 +1,10 @@
-"""A-posteriori preconditioned SGD: the descent-lemma derivation of
-:mod:`theory.descent` for theta_k = theta_{k-1} - gamma_k A_{k-1} g_k with the
-preconditioner's extremes lambda_min, lambda_max left as constants to be
-MEASURED along the run (docs/theory.md, "A-posteriori preconditioned SGD").
+"""A-posteriori preconditioned SGD: the preconditioner's extremes measured along the run.
 
-The theorem holds for every run whose diagonal preconditioners A_{k-1} (built
-from past gradients only, known before g_k is drawn) have their entries in
-[lambda_min, lambda_max] on the coordinates where the gradients can be
-nonzero, and whose steps satisfy
-gamma_k <= lambda_min/(L lambda_max^2). Nothing bounds lambda_min and
-lambda_max in advance (the seed form takes them from ||g||_inf <= R as
-1/(R + eps) and 1/eps): the run is checked against them after the fact,
-which is evidence on the runs made, not a proof for every run.
-
-* Adam (delayed preconditioner, gamma_k = C_gamma k^(-1/2); proved for
-  beta1 = 0, the factor 1/(1 - beta1) is the seed paper's order only):
-
-      (1/n) sum_{j<n} E||grad F(theta_j)||^2
-          <= (2 Delta + L lambda_max^2 sigma2 C_gamma^2 (1 + log n))
-             / (lambda_min C_gamma sqrt(n) (1 - beta1)).
-
-* Adagrad (delayed preconditioner, constant step alpha):
-
-      (1/n) sum_{j<n} E||grad F(theta_j)||^2
-          <= (2 Delta + L lambda_max^2 sigma2 alpha^2 n) / (lambda_min alpha n).
+The descent-lemma derivation of :mod:`theory.descent` for theta_k = theta_{k-1} -
+gamma_k A_{k-1} g_k with lambda_min, lambda_max left as constants; a finished run is
+checked against them after the fact, which is evidence on the runs made, not a
+proof for every run. The Adam and Adagrad bounds: docs/theory.md, "A-posteriori
+preconditioned SGD".
 
 Example::
 
@@ -73,7 +55,15 @@ NOTES = (
 
 @lru_cache(maxsize=1)
 def aposteriori_adam() -> Bound:
-    """The seed-Adam derivation with lambda_min, lambda_max kept (module docstring)."""
+    """The seed-Adam derivation with lambda_min, lambda_max kept as measured constants.
+
+    (1/n) sum_{j<n} E||grad F(theta_j)||^2 <= (2 Delta + L lambda_max^2 sigma2 C_gamma^2
+    (1 + log n)) / (lambda_min C_gamma sqrt(n) (1 - beta1)), for C_gamma <=
+    lambda_min/(L lambda_max^2); proved for beta1 = 0, the factor 1/(1 - beta1) is an order.
+
+    Returns:
+        The bound, ``tight=False``.
+    """
     why = Step(
         "measured extremes (a-posteriori)",
         "lambda_min, lambda_max are the smallest and largest preconditioner entries measured along "
@@ -85,7 +75,14 @@ def aposteriori_adam() -> Bound:
 
 @lru_cache(maxsize=1)
 def aposteriori_adagrad() -> Bound:
-    """Adagrad with a delayed preconditioner and a constant step alpha, a-posteriori."""
+    """Adagrad with a delayed preconditioner and a constant step alpha, a-posteriori.
+
+    (1/n) sum_{j<n} E||grad F(theta_j)||^2 <= (2 Delta + L lambda_max^2 sigma2 alpha^2 n) /
+    (lambda_min alpha n), for alpha <= lambda_min/(L lambda_max^2).
+
+    Returns:
+        The bound; it tends to L lambda_max^2 sigma2 alpha/lambda_min (rate 1).
+    """
     step = descent.per_step(descent.PRECONDITIONED)
     final, tail = descent.uniform_average(step, StepSchedule(alpha_step, sp.Integer(0)))
     limit = step.limit

@@ -1,21 +1,9 @@
-"""Biased (adaptive) stochastic approximation (docs/theory.md, "Biased
-gradients"), derived by :mod:`theory.descent`.
+"""Biased (adaptive) stochastic approximation, derived by :mod:`theory.descent`.
 
-Algorithm: theta_k = theta_{k-1} - gamma_k A_{k-1} g_k, gamma_k = C_gamma k^(-1/2),
-E[g_k | past] = grad F + b_k with ||b_k|| <= C_alpha k^(-alpha_bias); A = I
-(SGD) or Adam's delayed preconditioner (eigenvalues in [1/(R + eps), 1/eps]).
-
-Guarantee: Young's inequality for the bias and a step gamma_k <=
-lambda_min/(4 L lambda_max^2) give an explicit bound whose bias part
-sum_k gamma_k ||b_k||^2 = C_gamma C_alpha^2 sum_k k^(-1/2 - 2 alpha_bias) has
-three regimes: the order is log(n)/sqrt(n) + b_n with
-
-    b_n = n^(-2 alpha_bias) (alpha_bias < 1/4),  n^(-1/2) log n (= 1/4),  n^(-1/2) (> 1/4),
-
-the order of Surendran, Godichon-Baggioni, Le Corff, Moulines,
-"Non-asymptotic Analysis of Biased Adaptive Stochastic Approximation"
-(NeurIPS 2024, arXiv 2402.02857), who analyse AMSGrad. The result is a
-SymPy Piecewise in alpha_bias with an explicit alpha_bias = 1/4 (log) piece.
+E[g_k | past] = grad F + b_k with ||b_k|| <= C_alpha k^(-alpha_bias), gamma_k =
+C_gamma k^(-1/2), A = I (SGD) or Adam's delayed preconditioner. The order
+log(n)/sqrt(n) + b_n and its three regimes in alpha_bias: docs/theory.md, "Biased
+gradients"; the float bands near alpha_bias = 0 and 1/4: "Evaluating a bound".
 
 Example::
 
@@ -69,9 +57,19 @@ ALGORITHM = {
 
 
 def rate_pieces(expr: sp.Expr, var: sp.Symbol = alpha_bias) -> sp.Expr:
-    """Rewrite a bound that is a Piecewise in ``var`` (from the power sums with
-    p = 1/2 + 2 var and p = 1 + 2 var) as four explicit pieces var = 0 (the
-    second sum is harmonic: 1 + log n), var < 1/4, var = 1/4 (the first is), var > 1/4."""
+    """A bound that is a Piecewise in an exponent, rewritten as four explicit pieces.
+
+    The power sums with p = 1/2 + 2 var and p = 1 + 2 var give the Piecewise; the pieces
+    are var = 0 (the second sum is harmonic: 1 + log n), var < 1/4, var = 1/4 (the first
+    is), var > 1/4.
+
+    Args:
+        expr: The bound.
+        var: The exponent (default alpha_bias).
+
+    Returns:
+        The four-piece Piecewise.
+    """
     folded = sp.piecewise_fold(expr)
     at_zero, at_quarter = folded.subs(var, 0), folded.subs(var, QUARTER)
     general = folded.args[-1][0] if isinstance(folded, sp.Piecewise) else folded  # p != 1 in both sums
@@ -90,14 +88,22 @@ BAND = sp.Rational(1, 10**6)
 
 
 def float_safe(expr: sp.Expr) -> sp.Expr:
-    """``expr`` as floats should evaluate it. In a bound from :func:`rate_pieces`, the
-    power-sum bounds (n^g - 1)/g lose every digit to cancellation as g = 1/2 - 2 var or
-    g = -2 var tends to 0 (at var = 10^-300 the log n term is lost: a bound below the
-    exact one). The bound decreases in var (each bias sum sum_k k^(-p - 2 var) and its
-    integral bound do), so the bound at a smaller var is a valid, looser one: within
-    :data:`BAND` above 0 the var = 0 piece, within BAND below 1/4 the piece at
-    1/4 - BAND, within BAND above 1/4 the var = 1/4 piece (each at most a relative
-    2 BAND log n looser). Any other expression is returned as it is."""
+    """A bound as floats should evaluate it.
+
+    In a bound from :func:`rate_pieces`, the power-sum bounds (n^g - 1)/g lose every
+    digit to cancellation as g = 1/2 - 2 var or g = -2 var tends to 0 (at var = 10^-300
+    the log n term is lost: a bound below the exact one). The bound decreases in var
+    (each bias sum sum_k k^(-p - 2 var) and its integral bound do), so the bound at a
+    smaller var is a valid, looser one.
+
+    Args:
+        expr: The bound.
+
+    Returns:
+        Within :data:`BAND` above 0 the var = 0 piece, within BAND below 1/4 the piece at
+        1/4 - BAND, within BAND above 1/4 the var = 1/4 piece (each at most a relative
+        2 BAND log n looser); any other expression as it is.
+    """
     if not isinstance(expr, sp.Piecewise) or len(expr.args) != 4:
         return expr
     (zero, c0), (below, c1), (quarter, c2), (above, c3) = expr.args
@@ -113,7 +119,18 @@ def float_safe(expr: sp.Expr) -> sp.Expr:
 
 
 def exponent_value(value, name: str = "alpha_bias") -> sp.Expr | None:
-    """None for a symbolic exponent (None or "symbolic"), else a number in [0, 1)."""
+    """An exponent given by a user, checked.
+
+    Args:
+        value: A number in [0, 1), or None or "symbolic".
+        name: The exponent's name, for the message.
+
+    Returns:
+        None for a symbolic exponent, else the number as a SymPy number.
+
+    Raises:
+        AssumptionViolation: ``value`` is not a number in [0, 1).
+    """
     if value is None or value == "symbolic":
         return None
     try:
@@ -135,12 +152,21 @@ def _derived(exponent: sp.Expr | None) -> tuple[sp.Expr, tuple[Step, ...], sp.Ex
 
 @lru_cache(maxsize=16)
 def biased_bound(alpha_bias_value: float | str | None = None, preconditioner: str = "adam") -> Bound:
-    """The biased bound with bias C_alpha k^(-alpha_bias), gamma_k = C_gamma k^(-1/2).
+    """The biased bound with bias C_alpha k^(-alpha_bias) and gamma_k = C_gamma k^(-1/2).
 
-    ``alpha_bias_value`` None (or "symbolic"): a Piecewise in alpha_bias; a
-    number in [0, 1) fixes it (0: constant bias, the bound does not vanish).
-    ``preconditioner``: "adam" (lambda_max = 1/eps, lambda_min = 1/(R + eps)) or
-    "sgd" (A = I).
+    The step limit is lambda_min/(4 L lambda_max^2) (Young's inequality for the bias).
+
+    Args:
+        alpha_bias_value: None (or "symbolic"): a Piecewise in alpha_bias; a number in
+            [0, 1) fixes it (0: constant bias, the bound does not vanish).
+        preconditioner: "adam" (lambda_max = 1/eps, lambda_min = 1/(R + eps)) or "sgd" (A = I).
+
+    Returns:
+        The bound, of order log(n)/sqrt(n) + b_n.
+
+    Raises:
+        AssumptionViolation: ``alpha_bias_value`` is not a number in [0, 1).
+        UnknownNameError: An unknown preconditioner.
     """
     exponent = exponent_value(alpha_bias_value)
     final, steps, limit = _derived(exponent)

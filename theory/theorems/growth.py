@@ -1,27 +1,9 @@
-"""SGD under a growth condition on the gradient noise (docs/theory.md, "SGD under
-a growth condition"), derived by :mod:`theory.descent`.
+"""SGD under a growth condition on the gradient noise, derived by :mod:`theory.descent`.
 
-Algorithm: theta_k = theta_{k-1} - gamma_k g_k, k = 1..n, any steps gamma_k > 0,
-with E[g_k | past] = grad F(theta_{k-1}) and, instead of bounded variance,
-
-    E||g_k - grad F(theta_{k-1})||^2 <= A + G ||grad F(theta_{k-1})||^2,
-
-so E||g_k||^2 <= A + (1 + G) ||grad F||^2. For every gamma_k <= gamma_max <=
-1/(L (1 + G)) the descent lemma gives gamma_k (1 - L gamma_k (1 + G)/2) >= gamma_k/2 and
-
-    sum_k gamma_k E||grad F(theta_{k-1})||^2 / S1 <= (2 Delta + L A S2) / S1,
-
-S1 = sum gamma_k, S2 = sum gamma_k^2: the schedule theorem with sigma2 -> A and the
-step limit 1/L -> 1/(L (1 + G)); G = 0 gives it back exactly.
-
-Bottou, Curtis, Nocedal, "Optimization Methods for Large-Scale Machine Learning",
-SIAM Review 60(2), 2018, Section 4.3: their Assumption 4.3 with unbiased
-gradients (mu = mu_G = 1), V[g] <= M + M_V ||grad F||^2, M_G = M_V + mu_G^2;
-here A = M, G = M_V, 1 + G = M_G, and their step condition alpha_k <= mu/(L M_G)
-is gamma_k <= 1/(L (1 + G)). Theorem 4.8 (fixed step alpha) is the case
-S1 = n alpha, S2 = n alpha^2: alpha L M + 2 Delta/(n alpha); Theorem 4.10
-(diminishing steps) bounds sum_k alpha_k E||grad F||^2 by 2 Delta + L M sum alpha_k^2,
-the inequality above before it is divided by S1.
+E||g_k - grad F(theta_{k-1})||^2 <= A_growth + G_growth ||grad F(theta_{k-1})||^2
+replaces bounded variance; any steps at most 1/(L (1 + G_growth)). The statement and
+its relation to Bottou, Curtis, Nocedal (SIAM Review 2018, Section 4.3):
+docs/theory.md, "SGD under a growth condition".
 
 Example::
 
@@ -73,8 +55,14 @@ GROWTH_STEPS = Assumption(
 
 @lru_cache(maxsize=1)
 def growth_bound() -> Bound:
-    """SGD under the growth condition, any positive steps gamma_k <= 1/(L (1 + G)):
-    the gamma-weighted average (module docstring)."""
+    """SGD under the growth condition, any positive steps gamma_k <= 1/(L (1 + G_growth)).
+
+    sum_k gamma_k E||grad F(theta_{k-1})||^2 / S1 <= (2 Delta + L A_growth S2) / S1;
+    G_growth = 0 gives the schedule theorem exactly.
+
+    Returns:
+        The bound on the gamma-weighted average.
+    """
     step = descent.per_step(descent.Update(variance=A_growth, growth=G_growth))
     final, tail = descent.weighted_average(step)
     return Bound(

@@ -1,32 +1,9 @@
-"""Projected SGD onto a box (docs/theory.md, "Projected SGD"), derived by
-:mod:`theory.descent`.
+"""Projected SGD onto a box, derived by :mod:`theory.descent`.
 
-Algorithm: theta_k = P_X(theta_{k-1} - gamma_k g_k), X = {||theta||_inf <= a}
-(any closed convex set would do), gamma_k > 0, every gamma_k <= gamma_max < 2/L.
-
-At a constrained stationary point grad F need not vanish; the stationarity
-measure is the stochastic gradient mapping G~_k = (theta_{k-1} - theta_k) /
-gamma_k, exactly observable along a run. With delta_k = g_k - grad F(theta_{k-1}):
-the projection property gives <g_k, G~_k> >= ||G~_k||^2, the descent lemma
-
-    F(theta_k) <= F(theta_{k-1}) - gamma_k (1 - L gamma_k/2) ||G~_k||^2 + gamma_k <delta_k, G~_k>,
-
-nonexpansiveness of P_X gives <delta_k, G~_k> <= <delta_k, G_k> + ||delta_k||^2 with
-the deterministic mapping G_k (E<delta_k, G_k> = 0), and with gamma_k <= gamma_max:
-
-    sum_k gamma_k E||G~_k||^2 / S1 <= (Delta + sigma2 S1) / ((1 - L gamma_max/2) S1)
-
-for every gamma_max < 2/L (the chain proves 1 - L gamma_max/2 > 0 exactly there);
-at gamma_max <= 1/L it is at most 2 Delta / S1 + 2 sigma2.
-
-The argument (projection property, nonexpansiveness, the cross term with the
-deterministic mapping vanishing in expectation) is that of Ghadimi, Lan,
-Zhang, "Mini-batch stochastic approximation methods for nonconvex stochastic
-composite optimization", Math. Programming 155 (2016), Theorem 2; the
-constants are derived here. Keeping the factor 1 - L gamma_max/2 instead of
-its floor 1/2 gives a bound at most the 2 Delta/S1 + 2 sigma2 of the plain
-argument. The sigma2 term does not vanish with n unless the variance shrinks
-(a growing batch), as GLZ note.
+theta_k = P_X(theta_{k-1} - gamma_k g_k), X = {||theta||_inf <= a}, every step at most
+gamma_max < 2/L; the measure is the stochastic gradient mapping (theta_{k-1} -
+theta_k)/gamma_k. The argument (Ghadimi, Lan, Zhang, Math. Programming 2016,
+Theorem 2) and the bound: docs/theory.md, "Projected SGD".
 
 Example::
 
@@ -81,7 +58,14 @@ STEPS = Assumption(
 
 @lru_cache(maxsize=1)
 def projected_bound() -> Bound:
-    """Projected SGD under any positive steps gamma_k <= gamma_max < 2/L."""
+    """Projected SGD under any positive steps gamma_k <= gamma_max < 2/L.
+
+    sum_k gamma_k E||G~_k||^2 / S1 <= (Delta + sigma2 S1) / ((1 - L gamma_max/2) S1), at most
+    2 Delta/S1 + 2 sigma2 when gamma_max <= 1/L.
+
+    Returns:
+        The bound on the gamma-weighted average of the gradient mapping.
+    """
     step = descent.per_step(descent.PROJECTED, floor="largest-step")
     final, tail = descent.weighted_average(step)
     return Bound(

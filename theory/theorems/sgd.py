@@ -1,27 +1,9 @@
-"""SGD with unbiased gradients (docs/theory.md, "SGD" and "SGD under any step
-sequence"), derived by :mod:`theory.descent`.
+"""SGD with unbiased gradients, derived by :mod:`theory.descent`: the default and ``schedule`` theorems.
 
-Algorithm: theta_k = theta_{k-1} - gamma_k g_k, k = 1..n, with
-E[g_k | past] = grad F(theta_{k-1}) and E||g_k - grad F||^2 <= sigma2.
-
-Guarantees (F L-smooth, Delta = F(theta_0) - inf F):
-
-* gamma_k = C_gamma k^(-alpha), 0 < alpha < 1, C_gamma <= 1/L:
-
-      (1/n) sum_{j<n} E||grad F(theta_j)||^2
-          <= (2 Delta + L sigma2 C_gamma^2 S_{2 alpha}(n)) / (C_gamma n^(1 - alpha)),
-
-  S_p(n) the integral-comparison bound of sum_{k<=n} k^(-p) (1 + log n at
-  p = 1); at alpha = 1/2, rate log(n)/sqrt(n).
-* any steps gamma_1..gamma_n > 0 with every gamma_k <= 1/L:
-
-      sum_k gamma_k E||grad F(theta_{k-1})||^2 / S1 <= (2 Delta + L sigma2 S2) / S1,
-
-  S1 = sum gamma_k, S2 = sum gamma_k^2 (the "schedule" variant).
-
-References: Surendran, Godichon-Baggioni, Le Corff, AISTATS 2025 (SGD
-theorem); the any-step form is the standard argument (e.g. Ghadimi and Lan,
-SIAM J. Optim. 23, 2013), derived here.
+theta_k = theta_{k-1} - gamma_k g_k with E[g_k | past] = grad F(theta_{k-1}) and
+E||g_k - grad F||^2 <= sigma2; steps C_gamma k^(-alpha) <= 1/L, or any steps at most
+1/L (the gamma-weighted form). The statements and references: docs/theory.md, "SGD"
+and "SGD under any step sequence".
 
 Example::
 
@@ -70,7 +52,15 @@ ALGORITHM = Assumption(
 
 
 def step_assumption(limit: sp.Expr, exponent: sp.Expr = alpha) -> Assumption:
-    """gamma_k = C_gamma k^(-exponent) with C_gamma at most ``limit``."""
+    """The step-size assumption gamma_k = C_gamma k^(-exponent) with C_gamma at most a limit.
+
+    Args:
+        limit: The largest admissible C_gamma (e.g. 1/L).
+        exponent: The decay exponent (default the symbol alpha).
+
+    Returns:
+        The ``step-size`` assumption with the constraint C_gamma <= limit.
+    """
     return Assumption(
         "step-size",
         "step size",
@@ -95,8 +85,13 @@ ANY_STEPS = Assumption(
 
 @lru_cache(maxsize=1)
 def general_derivation() -> tuple[sp.Expr, tuple[Step, ...]]:
-    """The proof for gamma_k = C_gamma k^(-alpha), alpha symbolic (run once;
-    specific schedules substitute alpha)."""
+    """The proof for gamma_k = C_gamma k^(-alpha) with alpha symbolic, run once.
+
+    Specific schedules substitute alpha.
+
+    Returns:
+        (the bound on the uniform average, the derivation steps).
+    """
     step = descent.per_step(descent.SGD)
     final, tail = descent.uniform_average(step, GENERAL)
     return final, step.steps + tail
@@ -116,8 +111,21 @@ def _exponent(value) -> sp.Expr:
 
 @lru_cache(maxsize=16)
 def sgd_bound(alpha_value: sp.Expr | float | str | None = sp.Rational(1, 2)) -> Bound:
-    """The SGD theorem for gamma_k = C_gamma k^(-alpha); ``alpha_value`` None (or
-    "symbolic") keeps alpha symbolic (a Piecewise in alpha); default alpha = 1/2."""
+    """The SGD theorem for gamma_k = C_gamma k^(-alpha), C_gamma <= 1/L.
+
+    (1/n) sum_{j<n} E||grad F(theta_j)||^2 <= (2 Delta + L sigma2 C_gamma^2 S_{2 alpha}(n)) /
+    (C_gamma n^(1 - alpha)), S_p(n) = 1 + int_1^n x^(-p) dx (docs/theory.md, "SGD").
+
+    Args:
+        alpha_value: The decay exponent, a number in (0, 1) (default 1/2); None or
+            "symbolic" keeps alpha symbolic (a Piecewise in alpha).
+
+    Returns:
+        The bound, with rate log(n)/sqrt(n) at alpha = 1/2.
+
+    Raises:
+        AssumptionViolation: ``alpha_value`` is not a number in (0, 1).
+    """
     final, steps = general_derivation()
     if alpha_value is None or alpha_value == "symbolic":
         exponent: sp.Expr = alpha
@@ -152,7 +160,14 @@ def sgd_bound(alpha_value: sp.Expr | float | str | None = sp.Rational(1, 2)) -> 
 
 @lru_cache(maxsize=1)
 def schedule_bound() -> Bound:
-    """SGD under any positive steps gamma_k <= 1/L: the gamma-weighted average."""
+    """SGD under any positive steps gamma_k <= 1/L: the gamma-weighted average.
+
+    sum_k gamma_k E||grad F(theta_{k-1})||^2 / S1 <= (2 Delta + L sigma2 S2) / S1
+    (docs/theory.md, "SGD under any step sequence").
+
+    Returns:
+        The bound, in S1 = sum gamma_k, S2 = sum gamma_k^2 and gamma_max.
+    """
     step = descent.per_step(descent.SGD)
     final, tail = descent.weighted_average(step)
     return Bound(
