@@ -109,7 +109,8 @@ class Settings:
     ``FILE.py:NAME``), resolved here. ``runs`` is R, the number of runs; their
     seeds are :attr:`seeds` = seed, ..., seed + R - 1. ``source`` (module
     docstring) is derived from ``model`` unless it is ``own loop``
-    (:meth:`own_loop`)."""
+    (:meth:`own_loop`). ``stress`` and ``stress_margin``: the stress search of the constants
+    (:func:`empirical.estimators.stress_runs`; built-in models only)."""
 
     model: str = _default("model")
     optimizer: str = _default("optimizer")
@@ -128,6 +129,8 @@ class Settings:
     variant: str | None = _default("variant")
     latent_dim: int | None = _default("latent_dim")
     hidden: int | None = _default("hidden")
+    stress: bool = _default("stress")
+    stress_margin: float = _default("stress_margin")
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -188,6 +191,11 @@ class Settings:
                     f"{_named(name)} applies to the built-in models, not to a user's module ({self.model}): "
                     f"its loss draws its own samples and its options are its own; got {getattr(self, name)!r}"
                 )
+        if self.stress_margin != _default("stress_margin"):
+            raise ConfigError(
+                f"{_named('stress_margin')} widens the stress search of the built-in models; a user's module "
+                f"({self.model}) is not searched (its report says so); got {self.stress_margin!r}"
+            )
         if self.optimizer == "adam" and self.variant == "delayed":
             raise ConfigError(f"{_named('variant')} 'delayed' is trained for the built-in models only")
 
@@ -195,7 +203,7 @@ class Settings:
         """A loop tracked in Python: descriptions, counts, and nothing of the built-in models."""
         for name in ("model", "optimizer", "data"):
             Text("a description").check(name, getattr(self, name))
-        for name in ("steps", "batch_size", "seed", "runs"):
+        for name in ("steps", "batch_size", "seed", "runs", "stress", "stress_margin"):
             object.__setattr__(self, name, inputs.setting(name).rule.check(name, getattr(self, name)))
         if self.K is not None:
             Whole(1, None).check("K", self.K)

@@ -179,10 +179,14 @@ def usable_path(name: str, value: Any) -> Path:
 
 @dataclass(frozen=True)
 class Flag:
-    """An on/off switch (present on the command line: on)."""
+    """An on/off switch: given on the command line, the value becomes ``when_given`` (True: a
+    switch that turns something on, e.g. ``--quiet``; False: one that turns something off, e.g.
+    ``--no-stress``, whose setting is on unless it is given)."""
+
+    when_given: bool = True
 
     def allowed(self) -> str:
-        return "a switch (off unless given)"
+        return "a switch (off unless given)" if self.when_given else "a switch (on unless given)"
 
     def check(self, name: str, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -223,6 +227,6 @@ class Input:
         value = self.default if default == "inherit" else default
         if value is None:
             return self.unset or "none"
-        if value is False:
-            return "off"
+        if isinstance(value, bool):
+            return "on" if value else "off"
         return str(value)
