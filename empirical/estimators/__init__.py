@@ -13,7 +13,8 @@
 - :func:`constants_along_run`: L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf at
   every snapshot of every run; :func:`stress`: a projected-ascent search of the runs' boxes
   for larger L and variance parts (:func:`top_eigen`: the top |eigenvalue| and its
-  gradient); :func:`stress_runs`: both for a TrainRun of a built-in VAE.
+  gradient); :func:`table_of_runs`, :func:`stress_runs`: both for a TrainRun of a built-in
+  VAE (``estimate(..., along=table)`` reads its snapshot values from the table).
 - :func:`growth_fit`: E||g||^2 <= A + (1 + G) ||grad F||^2 fitted to the runs' records.
 """
 
@@ -34,7 +35,7 @@ from empirical.estimators.results import Estimate
 from empirical.estimators.smoothness import smoothness, smoothness_along_run, smoothness_in_box
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.stress import StressBudget, StressResult, stress
-from empirical.estimators.stress_runs import RunsStress, stress_runs
+from empirical.estimators.stress_runs import RunsStress, stress_runs, table_of_runs
 from empirical.estimators.variance import VarianceEstimate, gradient_variance, vae_gradient_variance
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "smoothness_in_box",
     "stress",
     "stress_runs",
+    "table_of_runs",
     "top_eigen",
     "unbiased_sq_norm",
     "uses_proven_bound",
