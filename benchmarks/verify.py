@@ -13,13 +13,18 @@ verify and the anchor, so a drifting load hits both alike; each figure is the me
 * **anchor**: R plain sequential torch loops of the same model and steps
   (``benchmarks/training.py``), as a user would write them (torch's defaults) and beside it
   with denormals flushed, as verify computes.
-* **fixed costs**: verify minus its training and its estimation (pilot included).
+* **fixed costs**: verify minus its training and its estimation (pilot and stress step included).
 * **before the first step**: the process's CPU when training starts, against ``import torch``
   alone; ``vaebounds --help`` and a bad-input refusal; ``import theory`` and the theory a
   default verify needs before training (issue 24 leaves theory's own imports to theory/).
 * **HVP / gradient**: one Hessian-vector product (the gradient graph kept, as Lanczos uses it)
   against one gradient, on the default model and on a wide one (MNIST, 156,144 parameters,
   B = 256), beside the same network as a plain nn.Module.
+
+* **stress step** (issue 22): the constants along the runs and the stress search, read from
+  report.json's ``timings`` (``along_run`` + ``stress``, wall seconds), against the wall time of
+  the same ``vaebounds verify`` command end to end (aim: at most 30 %), printed for the first
+  round (one run) and the median over rounds.
 
 Then, as before issue 24, the CPU-time ratio of ``--seeds 8`` to ``--seeds 1`` (aim: at most
 3x; the runs share one computation per step), alternated, the fastest of ``--repeats``.
@@ -49,7 +54,7 @@ HERE = Path(__file__).resolve().parent
 # benchmarks/theory.py would shadow the `theory` package that empirical imports.
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-TARGETS = {"end_to_end": 1.5, "records": 0.20, "fixed": 3.0, "before_step": 1.0, "hvp": 1.2}
+TARGETS = {"end_to_end": 1.5, "records": 0.20, "fixed": 3.0, "before_step": 1.0, "hvp": 1.2, "stress": 0.30}
 
 
 def cpu_now() -> float:
@@ -82,7 +87,7 @@ def child_verify(argv: list[str]) -> dict:
     import empirical.report as report
     import empirical.train.loop as loop
 
-    spent = {"records": 0.0, "estimate": 0.0, "report": 0.0}
+    spent = {"records": 0.0, "estimate": 0.0, "stress": 0.0, "report": 0.0}
 
     def timed(fn, key):
         def wrapper(*args, **kwargs):
@@ -96,6 +101,8 @@ def child_verify(argv: list[str]) -> dict:
 
     loop._Runs.record = timed(loop._Runs.record, "records")
     estimators.estimate = timed(estimators.estimate, "estimate")
+    estimators.table_of_runs = timed(estimators.table_of_runs, "stress")
+    estimators.stress_runs = timed(estimators.stress_runs, "stress")
     report.write_report = timed(report.write_report, "report")
     from empirical.cli import main
 
@@ -298,11 +305,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     training = med(lambda r: r["marks"]["trained"] - r["marks"]["train"])
     records = med(lambda r: r["records"])
     pilot = med(lambda r: r["marks"]["step"] - r["marks"]["pilot"])
-    estimation = med(lambda r: r["marks"]["step"] - r["marks"]["pilot"] + r["estimate"])
+    estimation = med(lambda r: r["marks"]["step"] - r["marks"]["pilot"] + r["estimate"] + r["stress"])
+    stress_cpu = med(lambda r: r["stress"])
     report = med(lambda r: r["report"])
     before = med(lambda r: r["marks"]["train"])
     fixed = med(lambda r: r["total"] - (r["marks"]["trained"] - r["marks"]["train"])
-                - (r["marks"]["step"] - r["marks"]["pilot"] + r["estimate"]))  # fmt: skip
+                - (r["marks"]["step"] - r["marks"]["pilot"] + r["estimate"] + r["stress"]))  # fmt: skip
     anchor = statistics.median(a["plain"] for a in anchors)
     anchor_flushed = statistics.median(a["flushed"] for a in anchors)
     last = runs[-1]
@@ -316,8 +324,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     )
     print(f"    before the first step    {before:6.2f} s  (of which the pilot {pilot:.2f} s)")
     print(f"    training                 {training:6.2f} s  (of which the records {records:.2f} s)")
-    print(f"    estimation               {estimation:6.2f} s  (pilot and along the runs)")
+    print(f"    estimation               {estimation:6.2f} s  (pilot, along the runs, of which the stress "
+          f"step {stress_cpu:.2f} s)")  # fmt: skip
     print(f"    report                   {report:6.2f} s")
+    shares = [
+        (r["timings"].get("along_run", 0.0) + r["timings"].get("stress", 0.0)) / w
+        for r, w in zip(runs, walls, strict=True)
+    ]
+    first = runs[0]["timings"]
+    print(
+        f"  stress step / verify wall        {shares[0]:6.1%}  (first round: table along the runs "
+        f"{first.get('along_run', 0.0):.2f} s + search {first.get('stress', 0.0):.2f} s of {walls[0]:.2f} s; "
+        f"median of {len(shares)} rounds {statistics.median(shares):.1%}; CPU {stress_cpu / total:.1%} of "
+        f"verify's; {met(shares[0], 0.30)})"
+    )
     print(f"  anchor: {R} plain torch loops {anchor:6.2f} s  (denormals flushed: {anchor_flushed:.2f} s)")
     obs = last["observed"]
     print(
@@ -329,6 +349,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "records": records / (training - records),
         "fixed": fixed,
         "before_step": before - small["import torch"],
+        "stress": shares[0],
     }
     print("ratios against their anchors (issue 24):")
     e2e, loops = ratios["end_to_end"], training / anchor

@@ -75,6 +75,12 @@ def _add_settings(p: argparse.ArgumentParser, command: str) -> None:
     defaults = inputs.command_defaults(command)
     for entry in inputs.SETTINGS:
         rule = inputs.command_rule(command, entry.name)
+        if isinstance(rule, inputs.Flag):  # given: the value it sets (e.g. --no-stress: False)
+            p.add_argument(
+                entry.flag, *entry.aliases, dest=entry.name, default=None, action="store_const",
+                const=rule.when_given, help=_help(entry, rule.allowed(), defaults[entry.name]),
+            )  # fmt: skip
+            continue
         p.add_argument(
             entry.flag, *entry.aliases, dest=entry.name, default=None, metavar=entry.name.upper(),
             help=_help(entry, rule.allowed(), defaults[entry.name]),
@@ -122,8 +128,11 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
     values = dict(base) if base is not None else inputs.command_defaults(args.command)
     for entry in inputs.SETTINGS:
         text = getattr(args, entry.name)
-        if text is not None:
-            values[entry.name] = inputs.command_rule(args.command, entry.name).parse(entry.label, text)
+        rule = inputs.command_rule(args.command, entry.name)
+        if isinstance(rule, inputs.Flag) and text is not None:
+            values[entry.name] = text  # the switch's value, already a bool
+        elif text is not None:
+            values[entry.name] = rule.parse(entry.label, text)
     if base is not None and args.optimizer is not None and args.variant is None:
         # another optimizer than the report's: its variant is the default, not the report's
         if values["optimizer"] != base.get("optimizer"):
@@ -193,7 +202,9 @@ def _run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     verdict = result.verdict.value + (", approximately covered" if result.approximately_covered else "")
     over = f"interval over {obs.runs} runs" if obs.covers_runs else "one run's interval"
     summary = (
-        f"{verdict} (exit {result.exit_code}): bound {result.bound_value:.4g}, observed {obs.value:.4g} "
+        f"{verdict} (exit {result.exit_code}): bound {result.bound_value:.4g}"
+        + (" (at the stressed constants)" if result.stressed else "")
+        + f", observed {obs.value:.4g} "
         f"[{obs.lo:.4g}, {obs.hi:.4g}] ({obs.confidence:.0%} {over}), ratio {result.ratio:.3g}",
         f"{result.headline} Report: {report.folder}",
     )

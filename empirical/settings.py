@@ -139,6 +139,9 @@ class Settings:
             in the user's own loop, :func:`empirical.track`; its model, optimizer and data
             are descriptions, and the CLI cannot re-run it). Derived from ``model`` unless it
             is ``own loop`` (:meth:`own_loop`).
+        stress: Whether to run the stress search of the constants
+            (:func:`empirical.estimators.stress_runs`; built-in models only).
+        stress_margin: The fraction by which each run's box is widened for the search.
 
     Raises:
         ConfigError: A bad value, naming the field, its flag, the value and what is allowed.
@@ -161,6 +164,8 @@ class Settings:
     variant: str | None = _default("variant")
     latent_dim: int | None = _default("latent_dim")
     hidden: int | None = _default("hidden")
+    stress: bool = _default("stress")
+    stress_margin: float = _default("stress_margin")
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -221,6 +226,11 @@ class Settings:
                     f"{_named(name)} applies to the built-in models, not to a user's module ({self.model}): "
                     f"its loss draws its own samples and its options are its own; got {getattr(self, name)!r}"
                 )
+        if self.stress_margin != _default("stress_margin"):
+            raise ConfigError(
+                f"{_named('stress_margin')} widens the stress search of the built-in models; a user's module "
+                f"({self.model}) is not searched (its report says so); got {self.stress_margin!r}"
+            )
         if self.optimizer == "adam" and self.variant == "delayed":
             raise ConfigError(f"{_named('variant')} 'delayed' is trained for the built-in models only")
 
@@ -228,7 +238,7 @@ class Settings:
         """A loop tracked in Python: descriptions, counts, and nothing of the built-in models."""
         for name in ("model", "optimizer", "data"):
             Text("a description").check(name, getattr(self, name))
-        for name in ("steps", "batch_size", "seed", "runs"):
+        for name in ("steps", "batch_size", "seed", "runs", "stress", "stress_margin"):
             object.__setattr__(self, name, inputs.setting(name).rule.check(name, getattr(self, name)))
         if self.K is not None:
             Whole(1, None).check("K", self.K)

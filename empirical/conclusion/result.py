@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
+from empirical.conclusion.growth_condition import GrowthReport
+from empirical.conclusion.stressed import StressReport
 from empirical.decision import Decision, Verdict, assess, rule
 from empirical.errors import ConfigError
 from empirical.estimators.constants import Constants
@@ -98,6 +100,10 @@ class Result:
     ``runs``, ``seeds``, ``source``, ``as_dict()``). ``approximate_ok``: approximate
     rows are accepted (the verdict is then marked approximately covered).
     ``decision``: the rule's :class:`~empirical.decision.Decision`, made on construction.
+    ``stress``: the stress step (:class:`~empirical.conclusion.stressed.StressReport`: the table
+    along the runs, the search or why not, the rule at the runs' constants); when it searched,
+    ``constants`` and the bound are at the stressed values. ``growth``: the growth-condition
+    line (:class:`~empirical.conclusion.growth_condition.GrowthReport`), beside the verdict.
     """
 
     settings: Settings
@@ -112,6 +118,8 @@ class Result:
     timings: Mapping[str, float]
     extras: Mapping[str, Any] = field(default_factory=dict)
     approximate_ok: bool = False
+    stress: StressReport | None = None
+    growth: GrowthReport | None = None
     decision: Decision = field(init=False)
 
     def __post_init__(self) -> None:
@@ -149,8 +157,18 @@ class Result:
         return bool(self.approximate) and self.verdict is not Verdict.NOT_COVERED
 
     @property
+    def stressed(self) -> bool:
+        """True when the bound is evaluated at stressed constants (the search ran)."""
+        return self.stress is not None and self.stress.searched
+
+    @property
+    def constants_word(self) -> str:
+        """ "the stressed constants" or "the estimated constants": where the bound is evaluated."""
+        return "the stressed constants" if self.stressed else "the estimated constants"
+
+    @property
     def bound(self) -> float:
-        """The bound's value at the estimated constants."""
+        """The bound's value at the estimated constants (stressed when the search ran)."""
         return self.binding.value
 
     @property
@@ -192,27 +210,29 @@ class Result:
         """The verdict in a sentence or two, and what it rests on."""
         d = self.decision
         over = f"the {d.confidence:.0%} interval for the expectation over {d.runs} runs"
+        at = " at the stressed constants" if self.stressed else ""
         if d.runs == 1:
             relation = {Verdict.HOLDS: "is at most", Verdict.VIOLATED: "is above"}.get(
                 rule(d.lo, d.hi, d.bound).item(), "contains"
             )
             comparison = (
                 f"Inconclusive: one run cannot estimate an expectation: train at least 2 (for reference, "
-                f"that run's interval [{d.lo:.4g}, {d.hi:.4g}] {relation} the bound {d.bound:.4g})."
+                f"that run's interval [{d.lo:.4g}, {d.hi:.4g}] {relation} the bound {d.bound:.4g}{at})."
             )
         elif d.comparison is Verdict.HOLDS:
             comparison = (
-                f"The bound holds at the estimated constants: the upper end {d.hi:.4g} of {over} is at most "
+                f"The bound holds at {self.constants_word}: the upper end {d.hi:.4g} of {over} is at most "
                 f"the bound {d.bound:.4g}."
             )
         elif d.comparison is Verdict.VIOLATED:
             comparison = (
-                f"The bound is violated: the lower end {d.lo:.4g} of {over} is above the bound {d.bound:.4g}."
+                f"The bound is violated at {self.constants_word}: the lower end {d.lo:.4g} of {over} is "
+                f"above the bound {d.bound:.4g}."
             )
         else:
             comparison = (
-                f"Inconclusive: the bound {d.bound:.4g} lies inside {over}, [{d.lo:.4g}, {d.hi:.4g}]; more "
-                "runs, or a bound further from the truth, are needed."
+                f"Inconclusive: the bound {d.bound:.4g}{at} lies inside {over}, [{d.lo:.4g}, {d.hi:.4g}]; "
+                "more runs, or a bound further from the truth, are needed."
             )
         if self.verdict is Verdict.NOT_COVERED:
             _, because = coverage(self.assumptions, self.approximate_ok)
@@ -230,9 +250,11 @@ class Result:
             return ""
         parts = []
         if self.lower_estimates:
-            parts.append(
-                f"{', '.join(self.lower_estimates)} are lower estimates of suprema (the largest values seen)"
-            )
+            seen = "the largest values seen"
+            if self.stressed:
+                names = ", ".join(n for n in self.stress.stressed_names() if n in self.lower_estimates)
+                seen += f"; {names} stressed by a search of the region the runs visited"
+            parts.append(f"{', '.join(self.lower_estimates)} are lower estimates of suprema ({seen})")
         if self.delta_lower_estimate:
             parts.append("Delta is a lower estimate of F(theta_0) - F* (no proven lower bound of F)")
         if not parts:

@@ -38,7 +38,9 @@ from empirical.conclusion.result import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UN
 from empirical.settings import BUILT_IN, Settings
 
 if TYPE_CHECKING:
+    from empirical.estimators.along_run import AlongRun
     from empirical.estimators.constants import Constants
+    from empirical.estimators.stress import StressResult
     from empirical.train.recording import TrainRun
     from theory.bound import Bound
 
@@ -50,8 +52,10 @@ BOX_RTOL = 1e-6
 class Evidence:
     """What the checks look at: the settings, the runs (their model, the parameters'
     sup-norms, how the minibatches were drawn), the optimizer as the theorems see it, the
-    estimated constants, the binding, whether the theorem is the projected one and the
-    ``algorithm`` row of the theorem choice (:mod:`empirical.conclusion.coverage`)."""
+    estimated constants (stressed when the search ran), the binding, whether the theorem is the
+    projected one, the ``algorithm`` row of the theorem choice
+    (:mod:`empirical.conclusion.coverage`), the table of the constants along the runs
+    (``along``; None when not measured) and the stress search (``search``; None when not run)."""
 
     settings: Settings
     runs: TrainRun
@@ -60,6 +64,8 @@ class Evidence:
     binding: Binding
     projected_theorem: bool
     algorithm_row: Row | None = None
+    along: AlongRun | None = None
+    search: StressResult | None = None
 
     @property
     def model(self) -> Any:
@@ -92,6 +98,12 @@ class Evidence:
         return None
 
 
+def _stressed(ev: Evidence) -> dict[str, Any]:
+    """The stressed constants by name (:class:`empirical.estimators.stress.Stressed`); none
+    when the search did not run."""
+    return {} if ev.search is None else ev.search.named()
+
+
 def _show(expr: Any, values: Mapping[str, float]) -> str:
     """A SymPy expression at ``values``, or as text when some symbol is left."""
     import sympy as sp
@@ -119,11 +131,13 @@ def constraint_row(assumption, ev: Evidence) -> Row:
     )
     estimated = sorted(used & set(ev.binding.ends))
     if estimated:
+        stressed = _stressed(ev)
+        which = ", ".join(f"{'stressed' if n in stressed else 'estimated'} {n}" for n in estimated)
         return Row(
             assumption.id,
             assumption.name,
             ESTIMATED,
-            f"{shown} at the estimated {', '.join(estimated)} (lower estimates of suprema where they are "
+            f"{shown} at the {which} (lower estimates of suprema where they are "
             "L, sigma2, M or R: the condition is checked at the estimate, not proved)",
         )
     return Row(assumption.id, assumption.name, HOLDS, f"checked exactly: {shown}")
@@ -138,7 +152,18 @@ def _smooth(a, ev: Evidence) -> Row:
             "ReLU: f'' is undefined at 0, so F is not L-smooth; the measured L is a local curvature only",
         )
     L = ev.constants.L
-    return Row(a.id, a.name, ESTIMATED, f"L = {L.value:.4g} [{L.lo:.4g}, {L.hi:.4g}]: {L.method}")
+    text = f"L = {L.value:.4g} [{L.lo:.4g}, {L.hi:.4g}]: {L.method}"
+    s = _stressed(ev).get("L")
+    if s is not None:
+        where = ""
+        if ev.along is not None:
+            r = ev.along.largest("L")
+            where = f" at {r.label}, step {r.step}"
+        text = (
+            f"L = {L.value:.4g} [{L.lo:.4g}, {L.hi:.4g}] stressed, gain {s.gain:.1%} over the runs' largest "
+            f"{s.used.value:.4g}{where}; found: {s.found.method}"
+        )
+    return Row(a.id, a.name, ESTIMATED, text)
 
 
 def _lower_bounded(a, ev: Evidence) -> Row:
@@ -184,15 +209,31 @@ def _unbiased(a, ev: Evidence) -> Row:
 
 def _bounded_variance(a, ev: Evidence) -> Row:
     c = ev.constants
-    parts = [
-        f"{name} = {e.value:.4g} [{e.lo:.4g}, {e.hi:.4g}]"
-        for name, e in c.named().items()
-        if "sigma2" in name
-    ]
-    evidence = (
-        f"{', '.join(parts)} at {c.where}: the largest over the points, a "
-        "lower estimate of the supremum over the parameters"
+    stressed = _stressed(ev)
+    names = [name for name in c.named() if "sigma2" in name]
+    evidence = ", ".join(
+        f"{n} = {c.named()[n].value:.4g} [{c.named()[n].lo:.4g}, {c.named()[n].hi:.4g}]" for n in names
     )
+    if any(n in stressed for n in names):
+        evidence += " (stressed)"
+    if ev.along is not None and "sigma2_data" in ev.along.columns():
+        seen = []
+        for column in ("sigma2_data", "mc"):
+            r = ev.along.largest(column)
+            name = ev.along.mc_name if column == "mc" else column
+            seen.append(f"{name} {r.value(column):.4g} at {r.label}, step {r.step}")
+        evidence += f"; the runs' largest over every snapshot of every run: {', '.join(seen)}"
+    else:
+        evidence += f"; the largest over the points {c.where}"
+    found = [s for n, s in stressed.items() if n in names]
+    if found:
+        w = found[0].where
+        evidence += (
+            f"; the stress search's point (in the box of {w.label}, from {w.start}, {w.steps} ascent steps) "
+            "re-evaluated on a fresh sample: "
+            + ", ".join(f"{s.name} {s.found.value:.4g} (gain {s.gain:.1%})" for s in found)
+        )
+    evidence += "; a lower estimate of the supremum over the parameters"
     if ev.user_module:
         how = ev.runs.options.get("batch_how", "")
         evidence += f"; B = {int(ev.settings.batch_size)} ({how}); per-example gradients by {c.route_summary}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from empirical.estimators.results import Estimate
+from empirical.estimators.results import Estimate, exact
 
 
 def fixed_values(
@@ -86,3 +86,27 @@ def step_variance(data: Estimate, mc: Estimate, batch_size: int, K: int | None =
         f"variance of a B = {batch_size} row minibatch gradient, {what}, from the two parts",
         data.n_evals + mc.n_evals,
     )
+
+
+def values_variance(values: dict[str, float]) -> float | None:
+    """sigma2, the variance of a step's minibatch gradient, at the values bound into a theorem.
+
+    Args:
+        values: ``sigma2`` itself (a user's module), or ``sigma2_data`` with ``sigma2_mc`` (and
+            ``B``, ``K``) or with ``sigma2_mc_K`` (and ``B``).
+
+    Returns:
+        ``values["sigma2"]``, else :func:`step_variance` of the parts (sigma2_data/B +
+        sigma2_mc/(B K), or sigma2_data/B + sigma2_mc_K/B); None when neither is there.
+    """
+    if "sigma2" in values:
+        return float(values["sigma2"])
+    if "sigma2_data" not in values or "B" not in values:
+        return None
+    data = exact(values["sigma2_data"], "sigma2_data")
+    B = int(values["B"])
+    if "sigma2_mc" in values and "K" in values:
+        return step_variance(data, exact(values["sigma2_mc"], "sigma2_mc"), B, int(values["K"])).value
+    if "sigma2_mc_K" in values:
+        return step_variance(data, exact(values["sigma2_mc_K"], "sigma2_mc_K"), B).value
+    return None

@@ -6,7 +6,9 @@ L (:func:`smoothness`), sigma2_data and sigma2_mc (:func:`gradient_variance`,
 (:func:`norms_along_run`), the SNR over (B, K) (:func:`gradient_snr`) and the growth
 condition (:func:`growth_fit`); :func:`estimate` gives all of them for one model,
 :func:`constants_along_run` at every snapshot of every run, :func:`stress` searches the
-runs' boxes for larger values (docs/architecture.md, "How a question flows").
+runs' boxes for larger values (:func:`top_eigen`: the top |eigenvalue| and its gradient;
+:func:`table_of_runs` and :func:`stress_runs` do both for a built-in VAE's TrainRun);
+docs/architecture.md, "How a question flows".
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from empirical.estimators.results import Estimate
 from empirical.estimators.smoothness import smoothness, smoothness_along_run, smoothness_in_box
 from empirical.estimators.snr import SNRTable, gradient_snr
 from empirical.estimators.stress import StressBudget, StressResult, stress
-from empirical.estimators.stress_runs import RunsStress, stress_runs
+from empirical.estimators.stress_runs import RunsStress, stress_runs, table_of_runs
 from empirical.estimators.variance import VarianceEstimate, gradient_variance, vae_gradient_variance
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "smoothness_in_box",
     "stress",
     "stress_runs",
+    "table_of_runs",
     "top_eigen",
     "unbiased_sq_norm",
     "uses_proven_bound",

@@ -1,5 +1,5 @@
 """The constants at every snapshot of every run: L, sigma2_data, the Monte-Carlo part, M and
-||theta||_inf (docs/theory.md, "lower estimates of suprema": the bound takes the largest).
+||theta||_inf (docs/theory.md, "Stressed constants": the bound takes the largest).
 
 At snapshot j of run i (theta_ij, the run's ``snapshots[i][j]``):
 

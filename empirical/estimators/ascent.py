@@ -3,9 +3,10 @@
 gradient variance.
 
 Box: per run, [lo, hi] = the snapshots' coordinate-wise min and max widened by ``margin``
-times the width w = max - min (:func:`boxes`). The ascent works in the box's own coordinates
-u = (theta - lo)/w: a step is theta + t w^2 * grad f (the gradient in u, mapped back), then the
-projection min(max(., lo), hi). The first trial moves the coordinate of largest |w grad f| by
+times the width max - min, cut to the projection's box for projected runs (:func:`boxes`);
+w = hi - lo. The ascent works in the box's own coordinates u = (theta - lo)/w: a step is
+theta + t w^2 * grad f (the gradient in u, mapped back), then the projection
+min(max(., lo), hi). The first trial moves the coordinate of largest |w grad f| by
 ``first_move`` of its width; a trial is kept only if the climber says the objective rose
 (then t doubles), else t halves, ``backtracks`` times before the ascent stops. A coordinate of
 width 0 never moves: every point lies in the box.
@@ -63,14 +64,18 @@ class Climber(Protocol):
     def attempt(self, theta: torch.Tensor) -> bool: ...
 
 
-def boxes(runs: Sequence[torch.Tensor], margin: float) -> list[Box]:
+def boxes(runs: Sequence[torch.Tensor], margin: float, radius: float | None = None) -> list[Box]:
     """Per run, (lo, hi): the snapshots' coordinate-wise min and max, each widened by
-    ``margin`` times the coordinate's width (max - min)."""
+    ``margin`` times the coordinate's width (max - min), and cut to [-radius, radius] when
+    ``radius`` is given (projected runs: the theorem's constants are about ||theta||_inf <= a)."""
     out = []
     for snaps in runs:
         lo, hi = snaps.min(0).values, snaps.max(0).values
         w = hi - lo
-        out.append((lo - margin * w, hi + margin * w))
+        lo, hi = lo - margin * w, hi + margin * w
+        if radius is not None:
+            lo, hi = lo.clamp(-radius, radius), hi.clamp(-radius, radius)
+        out.append((lo, hi))
     return out
 
 

@@ -124,6 +124,7 @@ def estimate(
     seed: int = 0,
     confidence: float = 0.95,
     backend: str = "recorder",
+    along: Any = None,
 ) -> Constants:
     """Estimate L, sigma2_data, the Monte-Carlo part, M, R, Delta and the SNR of a VAE.
 
@@ -146,6 +147,10 @@ def estimate(
         seed: The seed of every draw.
         confidence: The intervals' two-sided level.
         backend: "recorder" (BackPACK-style norms) or "vmap" (the brute-force twin).
+        along: The table of the constants along ``run`` on these examples and noise
+            (:func:`~empirical.estimators.stress_runs.table_of_runs`): L, the variance parts
+            and M at every snapshot are read from it (nothing computed twice); R stays at
+            theta_0 and theta_n.
 
     Returns:
         The constants.
@@ -168,16 +173,21 @@ def estimate(
         return model.batch_loss(p, X, eps_fixed)
 
     L_parts, data_parts, mc_parts, M_parts, R_parts = [], [], [], [], []
+    shared = 0  # evaluations M at the points shares with the variance's gradients
+    if along is not None:
+        L_parts, data_parts, mc_parts, M_parts = _from_table(along, run)
     for label, p in points:
-        L_parts.append(smoothness(fixed_loss, p, tol=tol, max_iter=max_iter, seed=seed, where=label))
-        ms = vae_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
-        v = ms.variance(confidence=confidence, label=f"{label}: ")
-        data_parts.append(v.data)
-        mc_parts.append(per_variational_sample(v.mc, model) if averages_draws else v.mc)
-        sq = torch.stack([s.sq_draw for s in ms.stats.values()]).sum(0)
-        M_parts.append(
-            max_seen(sq.sqrt().numpy(), f"per-(example, draw) gradient norm at {label}", ms.n_evals)
-        )
+        if along is None:
+            L_parts.append(smoothness(fixed_loss, p, tol=tol, max_iter=max_iter, seed=seed, where=label))
+            ms = vae_row_stats(model, p, data, mc_samples, n_examples=n_examples, seed=seed, backend=backend)
+            v = ms.variance(confidence=confidence, label=f"{label}: ")
+            data_parts.append(v.data)
+            mc_parts.append(per_variational_sample(v.mc, model) if averages_draws else v.mc)
+            sq = torch.stack([s.sq_draw for s in ms.stats.values()]).sum(0)
+            M_parts.append(
+                max_seen(sq.sqrt().numpy(), f"per-(example, draw) gradient norm at {label}", ms.n_evals)
+            )
+            shared += ms.n_evals
         Xr = X[:R_EXAMPLES]
         eps_r = model.sample_noise(seeded(None, seed, 2), batch=Xr.shape[0])
         R_parts.append(norms_at_point(model.loss, p, Xr, eps_r, where=label)[1])
@@ -222,11 +232,13 @@ def estimate(
         Delta=Delta,
     )
     mc = combine_max(mc_parts, mc_what)
-    n_evals = sum(e.n_evals for e in constants.values()) + snr.n_evals
-    n_evals -= sum(
-        e.n_evals for e in M_parts[: len(points)]
-    )  # M at the points shares the variance's gradients
-    where = ", ".join(label for label, _ in points) + (" and the runs' records" if run is not None else "")
+    n_evals = sum(e.n_evals for e in constants.values()) + snr.n_evals - shared
+    if along is None:
+        where = ", ".join(label for label, _ in points)
+    else:
+        S = 1 + max(r.snapshot for r in along.rows)
+        where = f"every snapshot of every run ({S} per run, {run.runs} runs; R at theta_0 and theta_n)"
+    where += " and the runs' records" if run is not None else ""
     return Constants(
         **constants,
         sigma2_mc=mc if mc_name == "sigma2_mc" else None,
@@ -236,6 +248,26 @@ def estimate(
         delta_is_upper=uses_proven_bound(Delta),
         where=where,
     )
+
+
+def _from_table(along: Any, run: Any) -> tuple[list[Estimate], ...]:
+    """(L, sigma2_data, Monte-Carlo part, M) at every row of the table along ``run``.
+
+    Each is labelled with its run and step.
+    """
+    if run is None:
+        raise ConfigError("option along needs the run it was measured along (run=)")
+    R, S = np.asarray(run.snapshots).shape[:2]
+    if {(r.run, r.snapshot) for r in along.rows} != {(i, j) for i in range(R) for j in range(S)}:
+        raise ConfigError(f"option along must hold every snapshot of every run ({R} x {S})")
+    if any(r.variance is None for r in along.rows):
+        raise ConfigError("option along must hold the variance parts (a problem with a variance probe)")
+    out: tuple[list[Estimate], ...] = ([], [], [], [])
+    for r in along.rows:
+        where = f"{r.label}, step {r.step}: "
+        for parts, e in zip(out, (r.L, r.variance.data, r.variance.mc, r.variance.M), strict=True):
+            parts.append(e if e is r.L else _relabel(e, where))
+    return out
 
 
 def per_variational_sample(mc: Estimate, model: Any) -> Estimate:

@@ -1,16 +1,19 @@
 """Stress-tested constants: search the region the runs visited for larger L, sigma2_data and
-Monte-Carlo part than the snapshots showed (docs/theory.md, "lower estimates of suprema").
+Monte-Carlo part than the snapshots showed (docs/theory.md, "Stressed constants").
 
 Region: run i's box, per coordinate [min_j theta_ij, max_j theta_ij] over its snapshots,
-widened by ``margin`` times its width on each side (:func:`empirical.estimators.ascent.boxes`).
+widened by ``margin`` times its width on each side and, for a projected run, cut to its
+projection's box ||theta||_inf <= ``radius`` (:func:`empirical.estimators.ascent.boxes`).
 Every point evaluated lies in a box.
 
 L (the top |eigenvalue| lambda of the Hessian of the fixed-noise loss):
 
 1. screen: the snapshots (:func:`empirical.estimators.along_run.constants_along_run`) and
-   ``segment_points`` points on each segment between consecutive snapshots (at most
-   ``screen_products`` Lanczos products from the earlier snapshot's Ritz vector: a lower
-   estimate there, enough to rank);
+   ``segment_points`` points on each segment between consecutive snapshots that touches one
+   of the run's ``screen_around`` largest snapshots (0: every segment; curvature is
+   continuous, so a larger value between snapshots is most likely beside a large snapshot
+   value), each valued by at most ``screen_products`` Lanczos products from the earlier
+   snapshot's Ritz vector (a lower estimate there, enough to rank);
 2. starts: the ``starts`` best screened points, the best of each run first;
 3. ascent: projected gradient ascent in the box's own coordinates
    (:func:`empirical.estimators.ascent.box_ascent`: increases only, backtracking), grad |lambda| =
@@ -30,13 +33,15 @@ sample's value rises; the end point is re-evaluated on a fresh sample (the neste
 t intervals over examples).
 
 Never lowers a constant: when the fresh value is below the one used, the used one is kept
-(gain 0). Every value remains a lower estimate of a supremum, not a proof.
+(gain 0); when it is above, no end of the stressed interval is below the used one's. Every
+value remains a lower estimate of a supremum, not a proof.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -55,6 +60,7 @@ from empirical.estimators.ascent import (
 )
 from empirical.estimators.curvature import top_pair
 from empirical.estimators.hvp import HessianOperator
+from empirical.estimators.norms import combine_max
 from empirical.estimators.probes import SearchProblem, VarianceAt
 from empirical.estimators.results import Estimate, mean_interval, seeded, unflatten
 from empirical.estimators.smoothness import smoothness
@@ -63,11 +69,13 @@ from empirical.inputs.rules import Number, Whole
 
 @dataclass(frozen=True)
 class StressBudget:
-    """How hard the search pushes (module docstring); the defaults keep the search within 30 %
-    of ``vaebounds verify`` on the default run (benchmarks/stress.py).
+    """How hard the search pushes (module docstring); with the defaults the table along the runs
+    and the search together cost at most 30 % of ``vaebounds verify`` on the default run
+    (benchmarks/verify.py prints the ratio).
 
     ``segment_points`` screened per segment with at most ``screen_products`` Hessian-vector
-    products each, ``starts`` ascents, at most ``steps`` accepted
+    products each, on the segments beside each run's ``screen_around`` largest snapshots (0:
+    every segment), ``starts`` ascents, at most ``steps`` accepted
     steps and ``backtracks`` halvings each, ``first_move`` the first trial's largest move as a
     fraction of the box's width, ``products`` a cap on the ascents' gradients, Hessian-vector
     and third-order products, ``fresh`` noise draws (>= 2) at the end point, ``variance_steps``
@@ -76,6 +84,7 @@ class StressBudget:
 
     segment_points: int = 1
     screen_products: int = 3
+    screen_around: int = 2
     starts: int = 2
     steps: int = 12
     backtracks: int = 10
@@ -85,7 +94,16 @@ class StressBudget:
     variance_steps: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("segment_points", "starts", "steps", "backtracks", "products", "variance_steps"):
+        names = (
+            "segment_points",
+            "screen_around",
+            "starts",
+            "steps",
+            "backtracks",
+            "products",
+            "variance_steps",
+        )
+        for name in names:
             Whole(0, None).check(f"option budget.{name}", getattr(self, name))
         Whole(1, None).check("option budget.screen_products", self.screen_products)
         Whole(2, None).check("option budget.fresh", self.fresh)
@@ -109,10 +127,13 @@ class Found:
 
 @dataclass(frozen=True)
 class Stressed:
-    """One constant: ``used`` (the value the bound used), ``found`` (the fresh re-evaluation
-    at the search's best point), ``stressed`` = found if larger than used, else used, and
-    ``gain`` = stressed / used - 1 >= 0; ``searched``: the value at the found point on the
-    search's own fixed noise / sample (the one the snapshots were valued on: compared with the
+    """One constant: ``used`` (the runs' value, before the search), ``found`` (the fresh
+    re-evaluation at the search's best point), ``stressed``: when found's value is larger, the
+    largest of the two lower estimates of one supremum
+    (:func:`empirical.estimators.norms.combine_max`: found's value, each end of the interval
+    the larger of the two, so no end falls below used's), else used itself; ``gain`` =
+    stressed / used - 1 >= 0; ``searched``: the value at the found point on the search's own
+    fixed noise / sample (the one the snapshots were valued on: compared with the
     largest snapshot value on it, ``screened``, it shows what the ascent gained before the fresh
     draws); ``n_evals`` spent on this constant."""
 
@@ -124,9 +145,11 @@ class Stressed:
     screened: float
     n_evals: int
 
-    @property
+    @cached_property
     def stressed(self) -> Estimate:
-        return self.found if self.found.value > self.used.value else self.used
+        if not self.found.value > self.used.value:
+            return self.used
+        return combine_max([self.found, self.used], f"stressed {self.name}")
 
     @property
     def gain(self) -> float:
@@ -174,6 +197,7 @@ def stress(
     used: Mapping[str, Estimate] | None = None,
     along: AlongRun | None = None,
     margin: float = 0.0,
+    radius: float | None = None,
     budget: StressBudget | None = None,
     steps: Sequence[int] | None = None,
     labels: Sequence[str] | None = None,
@@ -192,6 +216,7 @@ def stress(
             ``mc_name``); default the largest of the table along the run.
         along: that table if already computed (same problem, snapshots, steps and labels).
         margin: widening of each box, a fraction of each coordinate's width (>= 0).
+        radius: a projected run's box radius a: the boxes are cut to ||theta||_inf <= a.
         budget: :class:`StressBudget`; steps, labels: as for ``constants_along_run``.
         tol, max_iter: Lanczos's stopping rule; confidence: of the fresh-draw intervals.
         generator, seed: every random draw (Lanczos starts, fresh noise).
@@ -209,9 +234,11 @@ def stress(
         along = constants_along_run(
             problem, runs, steps=steps, labels=labels, tol=tol, max_iter=max_iter, generator=gen
         )
-    box = boxes(runs, margin)
+    if radius is not None:
+        radius = Number(0.0, float("inf")).check("option radius", radius)
+    box = boxes(runs, margin, radius)
     screen = Counter()
-    cands = _screen(problem, runs, along, budget.segment_points, tol, budget.screen_products, screen)
+    cands = _screen(problem, runs, along, budget, tol, screen)
     count = Counter(budget.products)
     ends = []
     for start in pick_starts(cands, budget.starts):
@@ -250,10 +277,12 @@ def _largest(along: AlongRun, column: str) -> Estimate:
 
 
 def _screen(
-    problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, per_segment: int, tol: float,
-    max_iter: int, count: Counter,
+    problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, budget: StressBudget, tol: float,
+    count: Counter,
 ) -> list[Point]:  # fmt: skip
-    """The snapshots (values from the table) and ``per_segment`` points on each segment."""
+    """The snapshots (values from the table) and ``budget.segment_points`` points on each segment
+    beside one of the run's ``budget.screen_around`` largest snapshots (0: every segment)."""
+    per_segment = budget.segment_points
     out = [
         Point(
             r.run,
@@ -265,14 +294,23 @@ def _screen(
         for r in along.rows
     ]
     for i, snaps in enumerate(runs):
-        for j in range(snaps.shape[0] - 1):
+        for j in _segments(along, i, snaps.shape[0], budget.screen_around):
             for f in np.arange(1, per_segment + 1) / (per_segment + 1):
                 theta = (1 - f) * snaps[j] + f * snaps[j + 1]
                 op = HessianOperator(problem.loss, unflatten(theta, problem.like))
-                run = top_pair(op, along.vectors[(i, j)], tol, max_iter)
+                run = top_pair(op, along.vectors[(i, j)], tol, budget.screen_products)
                 count.add(op.n_evals)
                 out.append(Point(i, f"segment {j}-{j + 1} at {f:.3g}", theta, abs(run.theta), run.vector))
     return out
+
+
+def _segments(along: AlongRun, run: int, S: int, around: int) -> list[int]:
+    """The segments j (from snapshot j to j + 1) of run ``run`` beside one of its ``around``
+    largest snapshots by L (every segment when ``around`` is 0)."""
+    if around == 0:
+        return list(range(S - 1))
+    rows = sorted((r for r in along.rows if r.run == run), key=lambda r: -r.L.value)[:around]
+    return sorted({j for r in rows for j in (r.snapshot - 1, r.snapshot) if 0 <= j < S - 1})
 
 
 def _fresh_L(

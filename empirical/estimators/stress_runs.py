@@ -1,5 +1,8 @@
 """The constants along the runs and their stress test for the CLI's batched runs of a built-in
-VAE: what ``verify`` calls after :func:`empirical.estimators.constants.estimate`.
+VAE: what ``verify`` calls around :func:`empirical.estimators.constants.estimate`.
+
+:func:`table_of_runs` first (``estimate`` reads L, the variance parts and M at every snapshot
+from it, ``along=``), then :func:`stress_runs` (the search, from the same table).
 
 Reads of the runs (an ``empirical.train`` ``TrainRun``) only ``snapshots`` (R, S, d),
 ``snapshot_steps`` (S,), ``seeds`` and ``param_keys``; the losses and the variance sample are
@@ -16,8 +19,12 @@ import numpy as np
 import torch
 
 from empirical.estimators.along_run import AlongRun, constants_along_run
-from empirical.estimators.probes import vae_problem
+from empirical.estimators.probes import SearchProblem, vae_problem
+from empirical.estimators.results import seeded
 from empirical.estimators.stress import StressBudget, StressResult, stress
+
+#: Offset of the search's seed from the table's (its Lanczos starts and fresh noise draws).
+SEARCH_SEED_OFFSET = 7
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,61 @@ class RunsStress:
         }
 
 
+def runs_problem(
+    model: Any, data: torch.Tensor, run: Any, *, n_examples: int = 256, mc_samples: int = 4, seed: int = 0,
+    confidence: float = 0.95,
+) -> SearchProblem:  # fmt: skip
+    """The search problem of the runs: ``estimate``'s examples and noise, the runs' key order."""
+    return vae_problem(
+        model, data, n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence,
+        keys=tuple(run.param_keys),
+    )  # fmt: skip
+
+
+def table_of_runs(
+    model: Any,
+    data: torch.Tensor,
+    run: Any,
+    *,
+    n_examples: int = 256,
+    mc_samples: int = 4,
+    seed: int = 0,
+    confidence: float = 0.95,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+) -> AlongRun:
+    """L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf at every snapshot of every run.
+
+    Args:
+        model, data: the VAE and its training rows (``Problem.model``, ``Problem.X``).
+        run: the TrainRun of R runs.
+        n_examples, mc_samples, seed, confidence: as for ``estimate`` (same examples and noise).
+        tol, max_iter: Lanczos's stopping rule.
+
+    Returns:
+        :func:`empirical.estimators.along_run.constants_along_run` of the runs' snapshots, each
+        run labelled by its seed, each snapshot by its step; Lanczos starts drawn with
+        ``seeded(None, seed)``.
+    """
+    problem = runs_problem(
+        model, data, run, n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence
+    )
+    return constants_along_run(
+        problem, list(np.asarray(run.snapshots)), steps=[int(k) for k in np.asarray(run.snapshot_steps)],
+        labels=[f"seed {s}" for s in run.seeds], tol=tol, max_iter=max_iter, generator=seeded(None, seed),
+    )  # fmt: skip
+
+
 def stress_runs(
     model: Any,
     data: torch.Tensor,
     run: Any,
     constants: Any = None,
     *,
+    along: AlongRun | None = None,
     search: bool = True,
     margin: float = 0.0,
+    radius: float | None = None,
     budget: StressBudget | None = None,
     n_examples: int = 256,
     mc_samples: int = 4,
@@ -58,30 +112,26 @@ def stress_runs(
         run: the TrainRun of R runs.
         constants: ``estimate``'s :class:`~empirical.estimators.constants.Constants` (the values
             used; None: the largest along the runs).
+        along: the table (:func:`table_of_runs` with the same arguments) if already measured.
         search: False skips the search (``--no-stress``): the table only.
-        margin, budget: of :func:`empirical.estimators.stress.stress`.
-        n_examples, mc_samples, seed, confidence: as for ``estimate`` (same examples and noise).
+        margin, budget: of :func:`empirical.estimators.stress.stress`; radius: a projected run's
+            box radius a (the search stays in ||theta||_inf <= a).
+        n_examples, mc_samples, seed, confidence: as for ``estimate`` (same examples and noise);
+            the search draws with ``seeded(None, seed, SEARCH_SEED_OFFSET)``.
         tol, max_iter: Lanczos's stopping rule.
 
     Returns:
         :class:`RunsStress`.
     """
-    problem = vae_problem(
-        model, data, n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence,
-        keys=tuple(run.param_keys),
-    )  # fmt: skip
-    snapshots = list(np.asarray(run.snapshots))
-    steps = [int(k) for k in np.asarray(run.snapshot_steps)]
-    labels = [f"seed {s}" for s in run.seeds]
-    gen = torch.Generator().manual_seed(seed)
-    along = constants_along_run(
-        problem, snapshots, steps=steps, labels=labels, tol=tol, max_iter=max_iter, generator=gen
-    )
+    kw = dict(n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence)
+    if along is None:
+        along = table_of_runs(model, data, run, **kw, tol=tol, max_iter=max_iter)
     if not search:
         return RunsStress(along, None)
     used = None if constants is None else constants.named()
     result = stress(
-        problem, snapshots, used=used, along=along, margin=margin, budget=budget, tol=tol,
-        max_iter=max_iter, confidence=confidence, generator=gen,
+        runs_problem(model, data, run, **kw), list(np.asarray(run.snapshots)), used=used, along=along,
+        margin=margin, radius=radius, budget=budget, tol=tol, max_iter=max_iter, confidence=confidence,
+        generator=seeded(None, seed, SEARCH_SEED_OFFSET),
     )  # fmt: skip
     return RunsStress(along, result)

@@ -39,6 +39,7 @@ from empirical.inputs.limits import (
     MAX_SAMPLES,
     MAX_SEEDS,
     MAX_STEPS,
+    MAX_STRESS_MARGIN,
     MAX_WIDTH,
     MIN_BOX,
     MIN_TRAIN_ROWS,
@@ -52,7 +53,8 @@ __all__ = [
     "FILES",
     "GRID_FIELDS", "GRID_NAMES", "HIDDEN_DEFAULT", "LATENT_DEFAULT", "MAX_ABS_DATA", "MAX_BATCH",
     "MAX_BUDGET", "MAX_BYTES", "MAX_DATA_VALUES", "MAX_FILE_BYTES", "MAX_GRID_POINTS", "MAX_PARAMS",
-    "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_WIDTH", "MIN_BOX", "MIN_TRAIN_ROWS",
+    "MAX_REAL", "MAX_SAMPLES", "MAX_SEEDS", "MAX_STEPS", "MAX_STRESS_MARGIN", "MAX_WIDTH", "MIN_BOX",
+    "MIN_TRAIN_ROWS",
     "MODELS", "MODEL_FORMS", "OPTIMIZERS", "SEED_MAX", "SETTINGS", "SETTINGS_BY_NAME",
     "USER_MODEL_DEFAULTS", "Choice", "FileRule", "Flag", "Input", "Number", "Rule", "Text", "Whole",
     "check_data_source", "command_defaults", "command_rule", "is_user_model", "option",
@@ -240,6 +242,24 @@ SETTINGS: tuple[Input, ...] = (
         "--hidden",
         optional=True,
         unset=str(HIDDEN_DEFAULT),
+    ),
+    Input(
+        "stress",
+        Flag(when_given=False),
+        True,
+        "search the region the runs visited for larger L and variance parts than their snapshots "
+        "showed, and evaluate the bound at these stressed values (built-in models; a user's module is "
+        "not searched); --no-stress skips the search (the bound at the runs' constants; the table of "
+        "the constants along the runs stays)",
+        "--no-stress",
+    ),
+    Input(
+        "stress_margin",
+        Number(0.0, MAX_STRESS_MARGIN, closed=True),
+        0.0,
+        "widening of the stress search's box (per run, the coordinate-wise range of its snapshots) by "
+        "this fraction of each coordinate's width on each side (built-in models)",
+        "--stress-margin",
     ),
 )
 SETTINGS_BY_NAME: dict[str, Input] = {i.name: i for i in SETTINGS}

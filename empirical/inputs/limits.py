@@ -22,6 +22,9 @@ MAX_SEEDS = 1024
 MAX_BUDGET = 10**12
 #: Largest value of a real-valued setting (beta, s, box, C_gamma).
 MAX_REAL = 1e6
+#: Largest --stress-margin: the stress search's box widened by ten widths on each side is far
+#: beyond the region the runs visited (the bound's constants are about that region).
+MAX_STRESS_MARGIN = 10.0
 #: Smallest box radius (--box): the projected runs' iterates, their differences and their
 #: gradients scale with a and are computed in float32, whose normal numbers end at 1.2e-38;
 #: below about 1e-20 they underflow to 0 and the constants cannot be estimated (measured on

@@ -261,11 +261,18 @@ def usable_path(name: str, value: Any) -> Path:
 
 @dataclass(frozen=True)
 class Flag:
-    """An on/off switch (present on the command line: on); ``allowed`` and ``check`` as :class:`Whole`'s."""
+    """An on/off switch: given on the command line, the value becomes ``when_given``.
+
+    True: a switch that turns something on (``--quiet``); False: one that turns something
+    off (``--no-stress``, whose setting is on unless it is given). ``check`` as
+    :class:`Whole`'s.
+    """
+
+    when_given: bool = True
 
     def allowed(self) -> str:
-        """The text "a switch (off unless given)" (as :meth:`Whole.allowed`)."""
-        return "a switch (off unless given)"
+        """The text "a switch (off unless given)" or "(on unless given)" (as :meth:`Whole.allowed`)."""
+        return "a switch (off unless given)" if self.when_given else "a switch (on unless given)"
 
     def check(self, name: str, value: Any) -> bool:
         """The value, if it is True or False (as :meth:`Whole.check`)."""
@@ -335,6 +342,6 @@ class Input:
         value = self.default if default == "inherit" else default
         if value is None:
             return self.unset or "none"
-        if value is False:
-            return "off"
+        if isinstance(value, bool):
+            return "on" if value else "off"
         return str(value)

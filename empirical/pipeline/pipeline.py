@@ -4,7 +4,11 @@
 1. **step**: the step constant (:mod:`empirical.pipeline.pilot`) and the optimizer's options.
 2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
    recording what the theorems' left-hand sides are about.
-3. **estimate**: every constant along every run's snapshots.
+3. **estimate**: the table of L, the variance parts, M and ||theta||_inf at every snapshot of
+   every run (:func:`empirical.estimators.table_of_runs`), every constant along the runs
+   (L, the variance parts and M read from that table), then the stress search of the region
+   the runs visited (:func:`empirical.estimators.stress_runs`; ``--no-stress`` skips it,
+   ``--stress-margin`` widens its box; a projected run's box is cut to ||theta||_inf <= a).
 4. **conclude**: :func:`empirical.conclusion.conclude` -- the theorem covering the
    optimizer (``--box`` picks the projected-SGD theorem, Adam and Adagrad Défossez
    et al.'s; L, M, R, Delta and the variance parts stay symbols, to be measured), the
@@ -36,7 +40,9 @@ from empirical.settings import Settings
 from empirical.threads import torch_threads
 
 if TYPE_CHECKING:
+    from empirical.estimators.along_run import AlongRun
     from empirical.estimators.constants import Constants
+    from empirical.estimators.stress_runs import RunsStress
     from empirical.train.recording import TrainRun
 
 #: Seed of the held-out split: the same rows for every seed, so runs of
@@ -101,9 +107,15 @@ def verify(
         progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
         with timings("training"):
             runs = train_runs(settings, problem, step, progress)
+        progress("estimating the constants along the runs")
+        with timings("along_run"):
+            along = table_along(settings, problem, runs)
         with timings("estimation"):
-            progress("estimating the constants along the runs")
-            constants = estimate_along(settings, problem, runs)
+            constants = estimate_along(settings, problem, runs, along)
+        with timings("stress"):
+            if settings.stress:
+                progress("stress search of the region the runs visited")
+            stressed = stress_along(settings, problem, runs, constants, along)
         fixed = fixed_values(
             runs.step_sizes, batch_size=settings.batch_size, n_params=problem.model.n_params,
             C_gamma=step.C_gamma, K=settings.K, box=settings.box,
@@ -123,7 +135,7 @@ def verify(
         }
         return conclude(
             settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras,
-            approximate_ok=approximate_ok,
+            approximate_ok=approximate_ok, stress=stressed,
         )  # fmt: skip
 
 
@@ -273,13 +285,38 @@ def train_runs(settings: Settings, problem: Problem, step: pilot.StepChoice, pro
     )
 
 
-def estimate_along(settings: Settings, problem: Problem, runs: TrainRun) -> Constants:
-    """Every constant along every run (empirical.estimators.constants)."""
+def table_along(settings: Settings, problem: Problem, runs: TrainRun) -> AlongRun:
+    """L, the variance parts, M and ||theta||_inf at every snapshot of every run, on the examples
+    and noise of :func:`estimate_along` (empirical.estimators.stress_runs)."""
+    from empirical.estimators import table_of_runs
+
+    return table_of_runs(problem.model, problem.X, runs, seed=settings.seed)
+
+
+def estimate_along(
+    settings: Settings, problem: Problem, runs: TrainRun, along: AlongRun | None = None
+) -> Constants:
+    """Every constant along every run (empirical.estimators.constants), L, the variance parts
+    and M at the snapshots read from the table ``along`` when given."""
     from empirical.estimators import estimate
 
     return estimate(
         problem.model, problem.X, run=runs, batch_size=settings.batch_size, seed=settings.seed,
-        snr_Ks=(problem.model.K,),
+        snr_Ks=(problem.model.K,), along=along,
+    )  # fmt: skip
+
+
+def stress_along(
+    settings: Settings, problem: Problem, runs: TrainRun, constants: Constants, along: AlongRun
+) -> RunsStress:
+    """The table ``along`` and, unless ``settings.stress`` is off, the stress search of the runs'
+    boxes (widened by ``settings.stress_margin``, cut to the projection's box ``settings.box``)
+    from ``constants`` (empirical.estimators.stress_runs)."""
+    from empirical.estimators import stress_runs
+
+    return stress_runs(
+        problem.model, problem.X, runs, constants, along=along, search=settings.stress,
+        margin=settings.stress_margin, radius=settings.box, seed=settings.seed,
     )  # fmt: skip
 
 

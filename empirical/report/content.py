@@ -5,7 +5,11 @@ re-run the verification, which constants are lower estimates of suprema, the
 records, the bound's attribution term by term, its tightness (``tightness``: bound /
 observed = proof x landscape x noise term, or why it was not computed) and, for Adam and Adagrad, every
 variant of the theorem on the same run (``variants``) with the
-preconditioner's extremes measured along it.
+preconditioner's extremes measured along it. The stress step: ``stress`` (searched or why
+not, each stressed constant, the verdicts at the runs' and at the stressed constants side by
+side), ``constants.NAME.stressed`` and ``.stress_gain`` for L and the variance parts (the
+constant's ``value`` is the runs' own, the largest at their snapshots), ``constants_along_run``
+(every snapshot of every run) and ``growth`` (the growth-condition line).
 Everything is read from the :class:`empirical.conclusion.Result`; nothing is
 decided here. ``settings`` holds every field of the
 :class:`~empirical.settings.Settings` (``runs`` the number of runs, ``source`` where
@@ -30,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-FIGURES = ("convergence.png", "constants.png", "training.png")
+FIGURES = ("convergence.png", "constants.png", "training.png", "constants_along_run.png")
 
 
 def versions() -> dict[str, str]:
@@ -59,17 +63,59 @@ def json_number(x: float) -> float | str:
 
 
 def constants_entry(result) -> dict[str, dict[str, Any]]:
-    """Each measured constant: value, interval, method, which end entered the
-    bound, and whether it is a lower estimate of a supremum."""
-    lower = set(result.constants.lower_estimates)
+    """Each measured constant: the runs' value, interval and method, which end entered the
+    bound, and whether it is a lower estimate of a supremum; for L and the variance parts,
+    ``stressed`` (the stressed estimate, or None when not searched) and ``stress_gain``
+    (stressed / runs' value - 1, >= 0), and ``bound_at``: the estimate whose end entered the
+    bound ("stressed" or "runs")."""
+    stress = result.stress
+    own = result.constants if stress is None else stress.run_constants
+    searched = {} if stress is None or stress.search is None else stress.search.named()
+    lower = set(own.lower_estimates)
     out = {}
-    for name, est in result.constants.named().items():
+    for name, est in own.named().items():
         entry = {"value": est.value, "lo": est.lo, "hi": est.hi, "method": est.method}
         entry.update(confidence=est.confidence, n_evals=est.n_evals, lower_estimate_of_supremum=name in lower)
         if name in result.binding.ends:
             entry["used"] = result.binding.ends[name]
+            entry["bound_at"] = "stressed" if name in searched else "runs"
+        if name in searched:
+            entry["stressed"] = searched[name].stressed.as_dict()
+            entry["stress_gain"] = searched[name].gain
+        elif name in ("L", "sigma2_data", "sigma2_mc", "sigma2_mc_K"):
+            entry["stressed"] = entry["stress_gain"] = None
         out[name] = entry
     return out
+
+
+def stress_entry(result) -> dict[str, Any] | None:
+    """report.json's ``stress`` (:meth:`empirical.conclusion.stressed.StressReport.as_dict`)."""
+    if result.stress is None:
+        return None
+    return result.stress.as_dict(result.decision, result.bound_value)
+
+
+def along_entry(result) -> dict[str, Any] | None:
+    """report.json's ``constants_along_run``: every snapshot of every run (None: not measured, with
+    the reason in ``stress``)."""
+    along = None if result.stress is None else result.stress.along
+    return None if along is None else along.as_dict()
+
+
+def growth_entry(result) -> dict[str, Any] | None:
+    """report.json's ``growth`` (:meth:`empirical.conclusion.growth_condition.GrowthReport.as_dict`),
+    the observed interval's ends JSON-safe (:func:`json_number`)."""
+    if result.growth is None:
+        return None
+    out = result.growth.as_dict()
+    if out.get("observed"):
+        out["observed"] = {k: json_number(v) if k in ("lo", "hi") else v for k, v in out["observed"].items()}
+    return out
+
+
+def figures_of(result) -> list[str]:
+    """The figures a report of ``result`` holds (constants_along_run.png only with the table)."""
+    return [f for f in FIGURES if f != "constants_along_run.png" or along_entry(result) is not None]
 
 
 def _attribution(entry: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -152,6 +198,9 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "variants": _variants(result.extras.get("variants")),
         "preconditioner": result.extras.get("preconditioner"),
         "tracker": result.extras.get("tracker"),
+        "stress": stress_entry(result),
+        "constants_along_run": along_entry(result),
+        "growth": growth_entry(result),
         "rate": {
             "theory": rate.theory,
             "theory_exponent": _finite_or_none(rate.theory_exponent),
@@ -172,6 +221,6 @@ def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
         "snr": result.extras.get("snr"),
         "command": command,
         "timings": dict(result.timings),
-        "figures": list(FIGURES),
+        "figures": figures_of(result),
         "versions": versions(),
     }

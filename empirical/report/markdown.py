@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from empirical.report.stress_md import along_section, growth_section, stress_section
+
 #: The decision rule in one paragraph (docs/decision.md).
 RULE = (
     "Rule (docs/decision.md): the verdict compares the bound with a 95% interval for the expectation "
@@ -24,6 +26,12 @@ def _cell(text: object) -> str:
 
 def _fmt(x: float | None) -> str:
     return "—" if x is None else f"{x:.4g}"
+
+
+def _used(entry: dict[str, Any]) -> str:
+    """Which end entered the bound, and of which estimate (the runs' or the stressed one)."""
+    end = entry.get("used", "—")
+    return f"{end} of the stressed value" if entry.get("bound_at") == "stressed" else end
 
 
 def _run_line(result, data: dict[str, Any]) -> str:
@@ -186,7 +194,8 @@ def markdown(result, data: dict[str, Any]) -> str:
         "Each estimated constant enters the bound at the end of its interval that makes the bound "
         "larger. Constants marked *sup* are lower estimates of suprema (the largest value seen along "
         "the runs); Delta marked *low* is a lower estimate of F(θ_0) − F* (no proven lower bound of F): "
-        "the verdict is at these estimates, it is not a proof.",
+        "the verdict is at these estimates, it is not a proof. The values below are the runs' own; "
+        "where the bound is at a stressed value, the next section gives it.",
         "",
         "| constant | value | interval | used | method |",
         "|---|---|---|---|---|",
@@ -196,13 +205,16 @@ def markdown(result, data: dict[str, Any]) -> str:
         if name == "Delta" and not result.constants.delta_is_upper:
             label = f"{name} *low*"
         lines.append(
-            f"| {label} | {_fmt(e['value'])} | [{_fmt(e['lo'])}, {_fmt(e['hi'])}] | {e.get('used', '—')} | "
+            f"| {label} | {_fmt(e['value'])} | [{_fmt(e['lo'])}, {_fmt(e['hi'])}] | {_used(e)} | "
             f"{_cell(e['method'])} |"
         )
+    lines += stress_section(data)
     lines += ["", "## Assumptions checked on the runs", "", "| id | assumption | status | evidence |"]
     lines.append("|---|---|---|---|")
     for r in result.assumptions:
         lines.append(f"| `{r.id}` | {_cell(r.name)} | {r.status} | {_cell(r.evidence)} |")
+    lines += growth_section(data)
+    lines += along_section(data)
     lines += _attribution(result.extras.get("attribution"))
     lines += _tightness(result.extras.get("tightness"))
     lines += _variants(

@@ -47,6 +47,23 @@ THEOREM_NAMES: dict[tuple[str, str], str] = {
 }
 
 
+#: Constant (a report.json name, or a column of the table along the runs) -> plain name.
+CONSTANT_NAMES: dict[str, str] = {
+    "L": "L: largest |eigenvalue| of the Hessian",
+    "sigma2_data": "σ²_data: gradient variance over rows",
+    "sigma2_mc": "σ²_MC: Monte-Carlo gradient variance per sample",
+    "sigma2_mc_K": "σ²_MC,K: Monte-Carlo gradient variance at the K used",
+    "M": "M: largest per-example gradient norm",
+    "theta_sup": "‖θ‖∞: largest parameter magnitude",
+}
+
+
+def constant_name(name: str) -> str:
+    """The plain name of a constant, e.g. "L: largest |eigenvalue| of the Hessian" (as given
+    when no table knows it)."""
+    return CONSTANT_NAMES.get(name, name)
+
+
 def model_name(model: str, activation: str | None = None, beta: float | None = None) -> str:
     """The plain name of ``--model``, e.g. "Gaussian VAE (ReLU)", "β-VAE (β = 4)".
 

@@ -1,6 +1,6 @@
-"""The three figures of a verify report (convergence.png, constants.png,
-training.png), in the one style of :mod:`empirical.report.figures`; titles
-name the run in words (:mod:`empirical.report.names`)."""
+"""The figures of a verify report (convergence.png, constants.png, training.png and, with the
+table of the constants along the runs, constants_along_run.png), in the one style of
+:mod:`empirical.report.figures`; titles name the run in words (:mod:`empirical.report.names`)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from empirical.report.figures import (
     legend_outside,
     observable_label,
     positive,
+    series_colour,
 )
-from empirical.report.names import run_name, theorem_name
+from empirical.report.names import constant_name, run_name, theorem_name
 
 #: A bound more than this many times above the data is left out of the data's panel.
 FAR_ABOVE = 30.0
@@ -189,9 +190,57 @@ def plot_training(result, path: Path):
     return figure_of(a1)
 
 
+def plot_constants_along_run(result, path: Path):
+    """One panel per column of the table along the runs (L, sigma2_data, the Monte-Carlo part, M,
+    ||theta||_inf) against the step (symlog: linear up to 10): one thin line per run, the runs'
+    constant dashed (the box radius for ||theta||_inf of a projected run), the stressed value
+    marked (dotted line and star) when the search ran. Legends to the right. Returns the Figure."""
+    stress = result.stress
+    along = stress.along
+    own = stress.run_constants.named()
+    found = {} if stress.search is None else stress.search.named()
+    bound = set(result.binding.ends)
+    columns = along.columns()
+    R = 1 + max(r.run for r in along.rows)
+    labels = {r.run: r.label for r in along.rows}
+    steps = np.array(sorted({r.step for r in along.rows}), dtype=float)
+    title = f"{run_name(result.settings)}: the constants at every snapshot of every run ({R} runs)"
+    with figure(path, len(columns), 1, size=(9, 2.0 * len(columns) + 0.8), title=title, sharex=True,
+                squeeze=False) as axes:  # fmt: skip
+        for ax, column in zip(axes[:, 0], columns, strict=True):
+            name = along.mc_name if column == "mc" else column
+            values = along.series(column)
+            for i in range(R):
+                ax.plot(
+                    steps[: values.shape[1]], values[i], lw=0.8, color=series_colour(i, R), label=labels[i]
+                )
+            words = "largest seen" + ("; the bound's" if name in bound and name not in found else "")
+            if name in own:
+                ax.axhline(own[name].value, ls="--", lw=1.2, color=COLOURS["fit"],
+                           label=f"the runs' {name}: {own[name].value:.4g} ({words})")  # fmt: skip
+            elif column == "theta_sup" and result.settings.box is not None:
+                ax.axhline(result.settings.box, ls="--", lw=1.2, color=COLOURS["fit"],
+                           label=f"box radius a = {result.settings.box:g}")  # fmt: skip
+            if name in found:
+                s = found[name]
+                v = s.stressed.value
+                ax.axhline(v, ls=":", lw=1.2, color=COLOURS["bound"])
+                label = f"stressed {name}: {v:.4g} (gain {s.gain:.1%}; the bound's)"
+                ax.plot([steps[-1]], [v], "*", ms=11, color=COLOURS["bound"], zorder=Z_BOUND, label=label)
+            ax.set_xscale("symlog", linthresh=10)
+            ax.set_title(constant_name(name), loc="left")
+            legend_outside(ax)
+        axes[-1, 0].set_xlabel("step k (symlog axis: linear up to 10)")
+    return figure_of(axes)
+
+
 def write_figures(result, folder: Path) -> tuple[str, ...]:
-    """The three figures of a verify run into ``folder``; their file names."""
+    """The figures of a verify run into ``folder``; their file names."""
     plot_convergence(result, folder / "convergence.png")
     plot_constants(result, folder / "constants.png")
     plot_training(result, folder / "training.png")
-    return ("convergence.png", "constants.png", "training.png")
+    names = ["convergence.png", "constants.png", "training.png"]
+    if result.stress is not None and result.stress.along is not None:
+        plot_constants_along_run(result, folder / "constants_along_run.png")
+        names.append("constants_along_run.png")
+    return tuple(names)

@@ -75,9 +75,23 @@ def test_default_verify_exits_0_with_the_full_report(tmp_path, capsys):
     assert tight["computed"] and tight["proof"] >= 1 and tight["noise_term"] >= 1
     assert tight["proof"] * tight["landscape"] * tight["noise_term"] == pytest.approx(data["ratio"], rel=1e-9)
     assert "tightness: bound / observed = " in md and "tightness" in data["timings"]
-    for fig in ("convergence.png", "constants.png", "training.png"):
+    for fig in ("convergence.png", "constants.png", "training.png", "constants_along_run.png"):
         assert (out / fig).stat().st_size > 10_000
     assert sorted(p.name for p in out.parent.iterdir()) == ["rep"]  # no temporary folder left
+    # issue 22: the bound at the stressed constants, both verdicts, the table along the runs, growth
+    L = data["constants"]["L"]
+    assert L["bound_at"] == "stressed" and L["stressed"]["value"] >= L["value"] and L["stress_gain"] >= 0
+    assert data["bound"]["inputs"]["L"] == L["stressed"]["hi"]
+    assert "at the stressed constants" in data["headline"] and data["stress"]["searched"]
+    verdicts = data["stress"]["verdicts"]
+    assert verdicts["at_run_constants"]["exit_code"] == verdicts["at_stressed_constants"]["exit_code"] == 0
+    assert verdicts["at_run_constants"]["bound"] <= data["bound"]["value"]
+    rows = data["constants_along_run"]["rows"]
+    assert {(r["run"], r["snapshot"]) for r in rows} == {(i, j) for i in range(4) for j in range(16)}
+    growth = data["growth"]
+    assert growth["applies"] and growth["step_condition"]["holds"] and growth["smaller"]
+    assert growth["bound"] > 0 and growth["bounded_variance_bound"] > 0
+    assert "Stressed constants" in md and "The growth condition" in md and "constants_along_run.png" in md
 
 
 @pytest.mark.slow
@@ -98,6 +112,10 @@ def test_box_is_projected_sgd_and_exits_0(tmp_path, capsys):
     box = next(a for a in data["assumptions"] if a["id"] == "box")
     assert "a = 0.005" in box["evidence"]
     assert data["empirical"]["hi"] <= data["bound"]["value"]
+    # the growth theorem is for unprojected SGD: not applicable, with the reason and no number
+    growth = data["growth"]
+    assert not growth["applies"] and growth["bound"] is None and "unprojected" in growth["why_not"]
+    assert growth["fit"] is not None and data["stress"]["searched"]
 
 
 def test_one_run_exits_4_with_the_comparison_reported(small_npy, tmp_path, capsys):
@@ -261,6 +279,30 @@ def test_nan_file_exits_2(tmp_path, capsys):
     np.save(path, X)
     code, _, err = _run(["verify", "--data", str(path), "--steps", "10"], capsys)
     assert code == 2 and "bad.npy" in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_stress_keeps_the_table_and_is_honoured_by_from(small_npy, tmp_path, capsys):
+    """--no-stress: the bound at the runs' constants, the table along the runs still reported;
+    --from re-runs the setting; --stress-margin is a setting too, refused for a user's module."""
+    code, data = _small_verify(small_npy, tmp_path / "a", capsys, "--no-stress", steps=20)
+    assert data["settings"]["stress"] is False and data["stress"]["searched"] is False
+    assert "--no-stress" in data["stress"]["reason"] and "stressed" not in data["headline"]
+    assert data["constants"]["L"]["stressed"] is None and data["constants"]["L"]["bound_at"] == "runs"
+    assert len(data["constants_along_run"]["rows"]) == 2 * len(
+        {r["snapshot"] for r in data["constants_along_run"]["rows"]}
+    )
+    again = tmp_path / "b"
+    code2, _, _ = _run(
+        ["verify", "--from", str(tmp_path / "a" / "report.json"), "--out", str(again), "--quiet"], capsys
+    )
+    rerun = json.loads((again / "report.json").read_text())
+    assert code2 == code and rerun["settings"] == data["settings"] and rerun["stress"]["searched"] is False
+    code, _, err = _run(
+        ["verify", "--model", "conv", "--stress-margin", "0.1", "--out", str(tmp_path / "c")], capsys
+    )
+    assert code == 2 and "stress_margin (--stress-margin)" in err
+    code, _, err = _run(["verify", "--stress-margin", "-1", "--out", str(tmp_path / "c")], capsys)
+    assert code == 2 and "stress_margin (--stress-margin) must be a finite number in [0, 10]" in err
 
 
 def test_out_holding_other_files_is_refused(tmp_path, small_npy, capsys):

@@ -77,7 +77,8 @@ def test_hidden_curvature_bump_is_found_within_5_percent():
     assert L.used.value == pytest.approx(along.largest("L").L.value)
     assert L.found.value >= 0.95 * sup, (L.found.value, sup)
     assert L.found.value <= sup * (1 + 1e-3)  # a Rayleigh quotient never exceeds the supremum
-    assert L.stressed is L.found and L.gain == pytest.approx(L.found.value / L.used.value - 1)
+    assert L.stressed.value == L.found.value and L.gain == pytest.approx(L.found.value / L.used.value - 1)
+    assert L.stressed.lo >= L.used.lo and L.stressed.hi >= max(L.used.hi, L.found.hi)  # no end falls
     assert L.where.start.startswith("segment 1-2") and L.where.steps >= 1
     assert float((L.where.point - center).norm()) < 0.05 * 0.4
     # every point the search evaluated lies in the box spanned by the snapshots
@@ -102,6 +103,21 @@ def test_box_is_widened_by_the_margin_and_never_left():
         pts = torch.stack(seen)
         assert bool(((pts >= lo - 1e-15) & (pts <= hi + 1e-15)).all()), margin
     assert float(lo[0]) == pytest.approx(0.5 - 0.5 * 0.25) and float(hi[0]) == pytest.approx(0.75 + 0.125)
+
+
+def test_a_projected_runs_box_is_cut_to_its_radius():
+    """With radius a (a projected run: snapshots inside ||theta||_inf <= a), the box widened by the
+    margin is cut to ||theta||_inf <= a, and no point the search evaluates leaves it."""
+    loss, snaps, _, _ = bump()  # snapshots on the diagonal from 0 to 1
+    seen: list[torch.Tensor] = []
+    problem = deterministic(loss, {"x": torch.zeros(3, dtype=F64)}, seen)
+    stress(problem, [snaps], margin=1.0, radius=1.0)
+    assert float(torch.stack(seen).abs().max()) <= 1.0
+    lo, hi = boxes([snaps], 1.0, 1.0)[0]
+    assert float(lo.min()) == -1.0 and float(hi.max()) == 1.0
+    assert float(boxes([snaps], 1.0)[0][1].max()) == 2.0  # uncut: one width beyond the snapshots
+    with pytest.raises(ConfigError, match="radius"):
+        stress(problem, [snaps], radius=0.0)
 
 
 def test_constant_hessian_gives_the_snapshot_value():

@@ -278,3 +278,30 @@ def test_an_infinite_upper_end_is_drawn_as_an_arrow_and_written_as_inf(sgd_resul
     assert (json_number(-math.inf), json_number(2.5)) == ("-inf", 2.5)
     with pytest.raises(ValueError, match="NaN"):
         json_number(math.nan)
+
+
+def test_constants_along_run_one_thin_line_per_run_the_runs_value_dashed_the_stressed_marked(
+    sgd_result, tmp_path
+):
+    fig = verify_figures.plot_constants_along_run(sgd_result, tmp_path / "a.png")
+    along, search = sgd_result.stress.along, sgd_result.stress.search
+    assert fig.get_suptitle().startswith("Gaussian VAE, SGD: the constants at every snapshot of every run")
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [
+        names.constant_name(along.mc_name if c == "mc" else c) for c in along.columns()
+    ]
+    _assert_legends_outside(fig)
+    for ax, column in zip(fig.axes, along.columns(), strict=True):
+        assert ax.get_xscale() == "symlog"
+        runs = [line for line in ax.get_lines() if line.get_label().startswith("seed ")]
+        assert [line.get_label() for line in runs] == ["seed 0", "seed 1"]
+        for i, line in enumerate(runs):  # each run's values at its snapshots, against the step
+            np.testing.assert_array_equal(line.get_ydata(), along.series(column)[i])
+        name = along.mc_name if column == "mc" else column
+        dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        if name in sgd_result.stress.run_constants.named():
+            (own,) = dashed
+            assert own.get_ydata()[0] == sgd_result.stress.run_constants.named()[name].value
+        if name in search.named():
+            (star,) = [line for line in ax.get_lines() if line.get_marker() == "*"]
+            assert star.get_ydata()[0] == search.named()[name].stressed.value
+            assert star.get_label().startswith(f"stressed {name}: ")

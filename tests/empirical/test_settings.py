@@ -98,3 +98,23 @@ def test_report_files_written_before_the_renames_are_read():
     s = Settings.from_mapping(old)
     assert (s.runs, s.variant, s.source) == (3, "torch", "built-in")
     assert Settings.from_mapping({"seeds": 1, "runs": 2}).runs == 2  # the new name wins
+
+
+def test_the_stress_settings():
+    """--no-stress and --stress-margin: typed values in range; a user's module is not searched, so a
+    margin for it is refused; an own loop checks them too; reports without them read the defaults."""
+    assert Settings().stress is True and Settings().stress_margin == 0.0
+    assert Settings(stress=False, stress_margin=0.5).as_dict()["stress_margin"] == 0.5
+    for bad in ({"stress": "no"}, {"stress": 0}, {"stress_margin": -0.1}, {"stress_margin": 11.0},
+                {"stress_margin": float("nan")}):  # fmt: skip
+        with pytest.raises(ConfigError, match="stress"):
+            Settings(**bad)
+    with pytest.raises(ConfigError, match="not searched"):
+        Settings(model="conv", stress_margin=0.1)
+    assert Settings(model="conv", stress=False).stress is False  # nothing to skip: accepted, reported
+    own = Settings.own_loop("m", "o", "d", 10, 4, 0, 1)
+    with pytest.raises(ConfigError, match="stress_margin"):
+        Settings(**{**own.as_dict(), "stress_margin": -1.0})
+    old = Settings().as_dict()
+    del old["stress"], old["stress_margin"]
+    assert Settings.from_mapping(old) == Settings()
