@@ -29,9 +29,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from empirical.conclusion import Result, conclude
-from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.values import fixed_values
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import pilot
@@ -40,6 +37,8 @@ from empirical.settings import Settings
 from empirical.threads import torch_threads
 
 if TYPE_CHECKING:
+    from empirical.conclusion import Result
+    from empirical.conclusion.coverage import OptimizerRun
     from empirical.estimators.along_run import AlongRun
     from empirical.estimators.constants import Constants
     from empirical.estimators.stress_runs import RunsStress
@@ -116,6 +115,9 @@ def verify(
             if settings.stress:
                 progress("stress search of the region the runs visited")
             stressed = stress_along(settings, problem, runs, constants, along)
+        from empirical.conclusion import conclude  # after training: theory and scipy load here
+        from empirical.conclusion.values import fixed_values
+
         fixed = fixed_values(
             runs.step_sizes, batch_size=settings.batch_size, n_params=problem.model.n_params,
             C_gamma=step.C_gamma, K=settings.K, box=settings.box,
@@ -153,6 +155,8 @@ def choose_step(settings: Settings, problem: Problem, progress: Progress) -> pil
 
 def optimizer_run(settings: Settings, step: pilot.StepChoice) -> OptimizerRun:
     """The optimizer of the batched runs as the theorems see it (empirical.conclusion.coverage)."""
+    from empirical.conclusion.coverage import OptimizerRun
+
     o = step.optimizer_options
     family = settings.optimizer
     variant = o.get("variant")
