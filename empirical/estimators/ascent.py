@@ -168,9 +168,13 @@ class VarianceClimber:
         self.theta, self.at = theta, at
 
     def gradient(self) -> torch.Tensor:
-        grads = torch.func.grad(self.probe.objective)(unflatten(self.theta, self.problem.like))
+        params = {
+            k: v.detach().requires_grad_(True) for k, v in unflatten(self.theta, self.problem.like).items()
+        }
+        grads = torch.autograd.grad(self.probe.objective(params), list(params.values()), allow_unused=True)
         self.count.add(self.probe.objective_evals)
-        return flatten(grads, list(self.problem.like)).to(torch.float64)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params.values(), grads, strict=True)]
+        return flatten(dict(zip(params, grads, strict=True)), list(self.problem.like)).to(torch.float64)
 
     def attempt(self, theta: torch.Tensor) -> bool:
         at = self.probe.at(unflatten(theta, self.problem.like), 0)

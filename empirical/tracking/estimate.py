@@ -46,10 +46,13 @@ from empirical.progress import Progress, silent
 from empirical.tracking import evaluate
 from empirical.train.recording import FINAL_PRECISION, TrainRun, UserLoop
 
-#: Rows of the fixed-noise loss whose Hessian Lanczos takes; rows x draws for F(theta_0).
-L_EXAMPLES, DELTA_ROWS, DRAWS = 128, 1024, 4
-#: Rows and draws of the per-example statistics.
-STAT_EXAMPLES = 128
+#: Rows of the fixed-noise loss whose Hessian Lanczos takes (and whose secants are taken along
+#: a run); rows x draws of F at the snapshots (Delta without a proven lower bound). 64 rows:
+#: a user's module pays two or three gradients per Hessian-vector product, and the Hessian of
+#: a mean over fewer rows tends to have the larger top eigenvalue.
+L_EXAMPLES, DELTA_ROWS, DRAWS = 64, 1024, 4
+#: Rows of the per-example statistics (DRAWS draws each); their intervals carry the rows.
+STAT_EXAMPLES = 64
 
 
 def params_at(run: TrainRun, i: int, j: int) -> dict[str, torch.Tensor]:
