@@ -6,7 +6,10 @@ conclusion"): the CLI's batched runs (:mod:`empirical.pipeline`) and tracked run
 - :mod:`empirical.conclusion.coverage`: which theorem covers an optimizer run.
 - :mod:`empirical.conclusion.values`: the fixed values and the step variance.
 - :mod:`empirical.conclusion.observed`: the observed side of runs against a theorem.
-- :mod:`empirical.conclusion.rows`: the assumption rows, by assumption id.
+- :mod:`empirical.conclusion.rows`: the assumption rows, by assumption id; the checks in
+  :mod:`~empirical.conclusion.problem_rows` (F and its gradient) and
+  :mod:`~empirical.conclusion.algorithm_rows` (algorithm, box, activations), reading
+  :mod:`~empirical.conclusion.evidence`.
 - :mod:`empirical.conclusion.variants`: every adaptive variant on a run, the attribution.
 - :mod:`empirical.conclusion.result`: :class:`Result`, :class:`Verdict`, :class:`Row`.
 """
