@@ -7,7 +7,7 @@ docs/inputs.md read it. Imports no torch.
 from __future__ import annotations
 
 from empirical.inputs.limits import MAX_BUDGET, MAX_GRID_POINTS, MAX_STEPS
-from empirical.inputs.names import DEVICES, EXECUTORS, GRID_NAMES
+from empirical.inputs.names import GRID_NAMES, table
 from empirical.inputs.rules import Choice, Flag, Input, Text, Whole
 
 __all__ = ["APPROXIMATE_OK", "COMMAND_OPTIONS", "QUIET", "option"]
@@ -46,7 +46,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         APPROXIMATE_OK,
         Input(
             "device",
-            Choice(lambda: DEVICES),
+            Choice(lambda: table("DEVICES")),
             "cpu",
             "where a user's module (--model conv or FILE.py:make) trains and is measured; cuda is refused "
             "when no CUDA device is present, and for the built-in models (they train on the CPU)",
@@ -86,7 +86,7 @@ COMMAND_OPTIONS: dict[str, tuple[Input, ...]] = {
         ),
         Input(
             "executor",
-            Choice(lambda: EXECUTORS),
+            Choice(lambda: table("EXECUTORS")),
             "local",
             "local, or dask (a local Dask cluster, needs vaebounds[dist])",
             "--executor",

@@ -25,15 +25,7 @@ from empirical.inputs.limits import (
     MIN_BOX,
     SEED_MAX,
 )
-from empirical.inputs.names import (
-    ACTIVATIONS,
-    ADAM_VARIANTS,
-    BUILTIN_DEFAULTS,
-    MODEL_FORMS,
-    MODELS,
-    OPTIMIZERS,
-    USER_MODEL_DEFAULTS,
-)
+from empirical.inputs.names import BUILTIN_DEFAULTS, USER_MODEL_DEFAULTS, table
 from empirical.inputs.rules import Choice, Flag, Input, Number, Rule, Text, Whole
 
 __all__ = [
@@ -55,7 +47,7 @@ def _by_model(name: str) -> str:
 SETTINGS: tuple[Input, ...] = (
     Input(
         "model",
-        Choice(lambda: tuple(MODELS), lambda: MODEL_FORMS),
+        Choice(lambda: tuple(table("MODELS")), lambda: table("MODEL_FORMS")),
         "gaussian",
         "the VAE trained (conv and FILE.py:NAME are trained by a plain torch loop and tracked, "
         "empirical.track; their runs go one after the other)",
@@ -63,7 +55,7 @@ SETTINGS: tuple[Input, ...] = (
     ),
     Input(
         "optimizer",
-        Choice(lambda: OPTIMIZERS),
+        Choice(lambda: table("OPTIMIZERS")),
         "sgd",
         "the step rule (adam: lr 1e-3, betas (0.9, 0.999), eps 1e-8; adagrad: lr 1e-2, eps 1e-8; "
         "both with a constant step)",
@@ -114,7 +106,13 @@ SETTINGS: tuple[Input, ...] = (
         optional=True,
         unset="1 (the beta model: 4)",
     ),
-    Input("activation", Choice(lambda: ACTIVATIONS), "softclip", "hidden-layer activation", "--activation"),
+    Input(
+        "activation",
+        Choice(lambda: table("ACTIVATIONS")),
+        "softclip",
+        "hidden-layer activation",
+        "--activation",
+    ),
     Input("s", Number(0.0, MAX_REAL), None, "soft-clip sharpness", "--sharpness", optional=True, unset="1"),
     Input(
         "box",
@@ -145,7 +143,7 @@ SETTINGS: tuple[Input, ...] = (
     ),
     Input(
         "variant",
-        Choice(lambda: ADAM_VARIANTS),
+        Choice(lambda: table("ADAM_VARIANTS")),
         "defossez",
         "the adaptive theorem's variant, for Adam and Adagrad alike: defossez trains the algorithm "
         "Défossez et al. analyse, torch trains torch.optim.Adam / Adagrad, delayed Adam's delayed "

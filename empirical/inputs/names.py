@@ -7,13 +7,14 @@ One table each, so that adding a name is one line; the settings inputs
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 __all__ = [
     "ACTIVATIONS", "ADAGRAD_VARIANTS", "ADAM_VARIANTS", "BUILTIN_DEFAULTS", "CONV", "DEVICES",
     "EXECUTORS", "GRID_FIELDS", "GRID_NAMES", "MODELS", "MODEL_FORMS", "OPTIMIZERS",
-    "USER_MODEL_DEFAULTS", "is_user_model",
+    "USER_MODEL_DEFAULTS", "is_user_model", "table",
 ]  # fmt: skip
 
 #: Models of ``--model``: name -> (kind of empirical.models.make, fixed options).
@@ -61,3 +62,20 @@ DEVICES = ("cpu", "cuda")
 #: Sweep grid axes (theory names, and ``seed``) and the settings field of each.
 GRID_FIELDS = {"B": "batch_size", "K": "K", "beta": "beta", "s": "s", "C_gamma": "C_gamma", "seed": "seed"}
 GRID_NAMES = tuple(GRID_FIELDS)
+
+
+def table(name: str) -> Any:
+    """A table of this module as :mod:`empirical.inputs` holds it when a value is checked.
+
+    The rules of the settings and options read their choices through this, at check time, so
+    that a table replaced on the package (``empirical.inputs.OPTIMIZERS = ...``, as the tests
+    do) is the one every rule, ``--help`` and docs/inputs.md see.
+
+    Args:
+        name: A table's name, e.g. ``"MODELS"``.
+
+    Returns:
+        The package's attribute of that name (this module's own before the package is loaded).
+    """
+    package = sys.modules.get("empirical.inputs")
+    return getattr(package, name) if hasattr(package, name) else globals()[name]
