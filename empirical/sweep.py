@@ -288,7 +288,7 @@ def run_sweep(
     """Run every grid point not already in ``out/results.jsonl``.
 
     Everything is checked before any progress line, point or write: the executor, the
-    output folder (writable), the grid (:func:`check_grid`, then every point built), the data,
+    output folder (writable), the grid (:func:`check_grid`: each axis value once), the data,
     model and memory (:func:`largest`), Dask installed. The sweep's exit code combines the points'
     (:func:`empirical.conclusion.combined_exit_code`: 1 > 3 > 4 > 0).
 
@@ -310,26 +310,26 @@ def run_sweep(
     inputs.option("sweep", "executor").check(executor)
     folder = _check_folder(out)
     total = check_grid(base, grid)
-    every = list(points(base, grid))  # a value two axes refuse together is refused here
     notes: list[str] = []  # said once every check has passed: a refused sweep prints its error alone
     done = read_results(folder / RESULTS, notes.append)
     skip = done_in_grid(base, grid, done, approximate_ok)
-    pending = [p for p in every if key(p, approximate_ok) not in skip]
-    if pending:
+    todo = total - len(skip)
+    if todo:
         _check_data(largest(base, grid))
-    run = _rows_by(executor, workers, pending)
+    run = _rows_by(executor, workers, todo)
     for note in notes:
         progress(note)
     sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
-    progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {len(pending)} to run")
+    progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {todo} to run")
     folder.mkdir(parents=True, exist_ok=True)
+    pending = (p for p in points(base, grid) if key(p, approximate_ok) not in skip)
     point = functools.partial(summarise, approximate_ok=True) if approximate_ok else summarise
     for i, row in enumerate(run(point, pending), 1):
         append_row(folder / RESULTS, row)
         done[row["key"]] = row
         what = f"{row['verdict']}, ratio {row['ratio']:.3g}"
-        progress(f"sweep: point {i}/{len(pending)} done ({_values(row, list(grid))}): {what}")
-    rows = [done[key(p, approximate_ok)] for p in every]
+        progress(f"sweep: point {i}/{todo} done ({_values(row, list(grid))}): {what}")
+    rows = [done[key(p, approximate_ok)] for p in points(base, grid)]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
     return rows
 
@@ -361,17 +361,17 @@ def _check_folder(out: str | Path) -> Path:
     return folder
 
 
-def _rows_by(executor: str, workers: int | None, pending: list[Settings]) -> Callable[..., Iterator[Any]]:
-    """``run(point, todo)`` of the executor; Dask is checked installed when a point is left to run."""
-    if not pending:
-        return lambda point, todo: iter(())
+def _rows_by(executor: str, workers: int | None, todo: int) -> Callable[..., Iterator[Any]]:
+    """``run(point, pending)`` of the executor; Dask is checked installed when a point is left to run."""
+    if not todo:
+        return lambda point, pending: iter(())
     if executor != "dask":
-        return lambda point, todo: (point(p) for p in todo)
+        return lambda point, pending: (point(p) for p in pending)
     try:
         from empirical.sweep_dask import dask_rows
     except ImportError:
         raise ConfigError("executor 'dask' needs Dask's distributed: pip install 'vaebounds[dist]'") from None
-    return lambda point, todo: dask_rows(point, todo, workers)
+    return lambda point, pending: dask_rows(point, list(pending), workers)
 
 
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
