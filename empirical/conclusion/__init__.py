@@ -1,6 +1,7 @@
-"""The back half every source of runs shares (docs/architecture.md, "Two front ends, one
-conclusion"): the CLI's batched runs (:mod:`empirical.pipeline`) and tracked runs
-(:mod:`empirical.tracking`) both end in :func:`conclude`. Imports neither front end.
+"""The back half every source of runs shares (docs/architecture.md, "Two front ends, one conclusion").
+
+The CLI's batched runs (:mod:`empirical.pipeline`) and tracked runs (:mod:`empirical.tracking`)
+both end in :func:`conclude`. Imports neither front end.
 
 - :mod:`empirical.conclusion.conclude`: :func:`conclude`, runs -> :class:`Result`.
 - :mod:`empirical.conclusion.coverage`: which theorem covers an optimizer run.

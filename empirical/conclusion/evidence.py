@@ -70,7 +70,7 @@ class Evidence:
 
     @property
     def max_sup_norm(self) -> float:
-        """max over runs and records of ||theta_k||_inf."""
+        """Max over runs and records of ||theta_k||_inf."""
         return float(np.max(self.runs.param_sup_norm))
 
     @property

@@ -1,5 +1,6 @@
-"""Every assumption of the theorem, checked on the runs, one row per assumption id
-(docs/architecture.md, "Assumption ids").
+"""Every assumption of the theorem checked on the runs, one row per assumption id.
+
+The ids are listed in docs/architecture.md, "Assumption ids"; the assumptions in docs/theory.md.
 
 Statuses: ``holds`` only for what is proved or checked exactly; ``estimated``
 for what rests on estimated constants (a step condition against an estimated
