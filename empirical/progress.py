@@ -6,6 +6,8 @@ per phase (:func:`bar`), and the seconds spent per part (:class:`Timings`, the r
 
 A bar is drawn (tqdm, carriage returns) only when stderr is a terminal; otherwise it prints a
 plain line at most every :data:`PLAIN_EVERY` seconds (no carriage-return floods in logs).
+
+Where progress is reported in the flow: docs/architecture.md, "How a question flows".
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ min(max(., lo), hi). The first trial moves the coordinate of largest |w grad f| 
 ``first_move`` of its width; a trial is kept only if the climber says the objective rose
 (then t doubles), else t halves, ``backtracks`` times before the ascent stops. A coordinate of
 width 0 never moves: every point lies in the box.
+
+Why the search never lowers a constant: docs/theory.md, "Stressed constants".
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ products, the Rayleigh quotient of a trial point and the third-order product all
 through it. The graph is plain autograd through the loss (never
 :class:`~empirical.estimators.hvp.HessianOperator`'s second-order shortcuts, which
 need not be differentiable a third time).
+
+L and its Lanczos estimate: docs/estimators.md, "Smoothness L".
 """
 
 from __future__ import annotations

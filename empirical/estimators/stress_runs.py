@@ -9,6 +9,8 @@ Reads of the runs (an ``empirical.train`` ``TrainRun``) only ``snapshots`` (R, S
 ``snapshot_steps`` (S,), ``seeds`` and ``param_keys``; the losses and the variance sample are
 those of ``estimate`` with the same ``seed`` and ``n_examples``
 (:func:`empirical.estimators.probes.vae_problem`).
+
+The search: docs/theory.md, "Stressed constants"; the estimators: docs/estimators.md.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 One table each, so that adding a name is one line; the settings inputs
 (:mod:`empirical.inputs.fields`) and the sub-command options
 (:mod:`empirical.inputs.commands`) take their choices from here. Imports no torch.
+
+The generated list of every input: docs/inputs.md.
 """
 
 from __future__ import annotations

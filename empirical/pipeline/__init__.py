@@ -9,6 +9,8 @@ Validated settings in, R batched runs trained, their constants estimated, and
 
 Imports nothing of :mod:`empirical.tracking`; :mod:`empirical.runner` picks this front end
 or the user-module one.
+
+The flow: docs/architecture.md, "How a question flows".
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 ``report.json`` (content), ``report.md`` (markdown), figures (one style), all renamed into place
 together (atomic). The writers load matplotlib only when a report is written, so checking an
 output folder (:mod:`empirical.report.atomic`) is quick.
+
+What a report holds: docs/architecture.md, "Verdict" and "Observed side"; the mathematics it
+reports: docs/theory.md.
 """
 
 from __future__ import annotations

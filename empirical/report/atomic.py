@@ -10,6 +10,8 @@ rather than replaced. Single files (a sweep's summary) go through a
 temporary file renamed into place. Before any work, :func:`check_writable`
 creates and removes a probe folder where the output will be written, so an
 unwritable target is refused at once (exit 2), not after training.
+
+Why outputs are written as a whole: docs/architecture.md, "Layout".
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ The verdict is the decision rule's (:mod:`empirical.decision`): ``empirical.lo``
 they were accepted ("approximately covered"). JSON has no infinity: an infinite end of
 an interval is written as the string ``"inf"`` (``"-inf"``), which ``float()`` reads
 back (:func:`json_number`).
+
+The verdict it records: docs/decision.md; the constants: docs/estimators.md.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ one dict, e.g. ``figures.STYLE.update({"font.size": 12, "savefig.dpi": 300})``.
 Titles and legends name models, optimizers and theorems in words
 (:mod:`empirical.report.names`); legends sit outside the axes, never over the
 data or the bound.
+
+What the figures show: docs/architecture.md, "Observed side".
 """
 
 from __future__ import annotations

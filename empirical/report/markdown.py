@@ -2,6 +2,8 @@
 
 The verdict first, then the numbers, the theorem, the constants, the assumption rows and the
 figures, for a person.
+
+The verdict it states: docs/decision.md; the theorems: docs/theory.md.
 """
 
 from __future__ import annotations

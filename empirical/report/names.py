@@ -5,6 +5,8 @@ The one naming table ("Gaussian VAE, SGD", not ``gaussian/sgd``).
 A name added to a table of :mod:`empirical.inputs` gets its plain name here; a
 value no table knows (a tracker's ``"VAE (user module)"``, ``torch.optim.SGD``)
 is shown as given.
+
+The names follow docs/architecture.md, "Vocabulary (one name per thing)".
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The verdicts at the runs' and at the stressed constants side by side, how much e
 rose, the constants along the runs (where each was largest, and their figure), and the
 growth-condition bound beside the bounded-variance one. Read from report.json's content
 (:mod:`empirical.report.content`).
+
+The mathematics: docs/theory.md, "Stressed constants" and "The growth condition on a run".
 """
 
 from __future__ import annotations

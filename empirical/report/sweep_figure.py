@@ -2,6 +2,8 @@
 
 Bound and observed mean with its interval at every grid point, in the one style of
 :mod:`empirical.report.figures`.
+
+Sweeps: docs/architecture.md, "Sweeps"; the verdicts: docs/decision.md.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ run type of training (:class:`empirical.train.TrainRun`) and its ``verify()`` re
 - :mod:`empirical.tracking.verify`: :func:`verify_runs`, the tracker's front end.
 
 Imports nothing of :mod:`empirical.pipeline` (the CLI's front end for the built-in models).
+
+How the tracker records and what it measures: docs/architecture.md, "The tracker".
 """
 
 from __future__ import annotations

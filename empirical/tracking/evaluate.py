@@ -17,6 +17,8 @@ each over b rows drawn uniformly with replacement with fresh noise, are unbiased
 grad F (F the mean loss over all rows of the data), so their U-statistic
 (:func:`empirical.estimators.gradnorm.u_statistic`) is an unbiased record of
 ||grad F(theta)||^2, with its jackknife variance on m - 1 degrees of freedom.
+
+The unbiased record and its variance: docs/estimators.md, "An unbiased ||grad F||^2".
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 The run type of training (:class:`empirical.train.TrainRun`, R = 1), assembled from what
 :class:`empirical.tracking.Tracker` kept.
+
+The run type: docs/architecture.md, "Training runs"; the tracker: "The tracker".
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ At each record k (global step k, the optimizer steps taken) it writes the scalar
 The final record at theta_n (made by ``verify()``) is written at step n too; when the plan had
 already recorded step n, the final one replaces it in ``result.records``, and a reader of the
 event file takes the last value written at a step.
+
+The records written: docs/architecture.md, "The tracker".
 """
 
 from __future__ import annotations
