@@ -60,11 +60,17 @@ from empirical.student import t_quantile
 
 @dataclass(frozen=True)
 class GrowthPoint:
-    """One cell.
+    """One cell of the fit: the steps around one record step of one run (module docstring).
 
-    Run ``run``, steps ``first..last`` around record step ``record``; ``grad_sq`` = xbar (mean
-    interpolated ||grad F||^2), ``excess`` = z (mean ||g||^2 minus it), ``sd`` its standard
-    deviation under the fitted variance model, ``draws`` = n_t.
+    Attributes:
+        run: The run.
+        record: The record step k_t.
+        first: The cell's first step.
+        last: Its last step.
+        grad_sq: xbar_t, the mean interpolated ||grad F||^2 over the cell.
+        excess: z_t, the mean ||g||^2 over the cell minus xbar_t.
+        sd: z_t's standard deviation under the fitted variance model.
+        draws: n_t, the steps in the cell.
     """
 
     run: int
