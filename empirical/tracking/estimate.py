@@ -1,6 +1,7 @@
-"""The constants of the generic theorems for tracked runs of a user's module, measured at
-the parameter snapshots the tracker kept (docs/theory.md, "Models": user models bind the
-generic bounds with measured L, sigma2, Delta, R).
+"""The constants of the generic theorems for tracked runs of a user's module.
+
+Measured at the parameter snapshots the tracker kept (docs/theory.md, "Models": user models
+bind the generic bounds with measured L, sigma2, Delta, R).
 
 * ``L``: Lanczos on Hessian-vector products of the loss on ``n_examples`` rows with its
   noise held fixed (the loss re-seeded inside ``fork_rng`` at every call), at theta_0 and
@@ -50,15 +51,31 @@ STAT_EXAMPLES = 128
 
 
 def params_at(run: TrainRun, i: int, j: int) -> dict[str, torch.Tensor]:
-    """Snapshot ``j`` of run ``i`` as the module's parameters (names, shapes and dtypes of its
-    tracked parameters)."""
+    """Snapshot ``j`` of run ``i`` as the module's parameters.
+
+    Args:
+        run: The tracked runs.
+        i: The run.
+        j: The snapshot.
+
+    Returns:
+        Name -> tensor, with the names, shapes and dtypes of the tracked parameters.
+    """
     own = dict(run.loops[i].model.named_parameters())
     return unflatten(torch.as_tensor(run.snapshots[i, j]), {k: own[k] for k in run.param_keys})
 
 
 @contextmanager
 def loaded(model: torch.nn.Module, params: dict[str, torch.Tensor]):
-    """The module holding ``params`` for the duration, its own parameters restored afterwards."""
+    """The module holding ``params`` for the duration, its own parameters restored afterwards.
+
+    Args:
+        model: The user's module.
+        params: Name -> tensor to load.
+
+    Yields:
+        Nothing; inside the block the module computes at ``params``.
+    """
     own = dict(model.named_parameters())
     saved = {k: own[k].detach().clone() for k in params}
     with torch.no_grad():
@@ -73,7 +90,16 @@ def loaded(model: torch.nn.Module, params: dict[str, torch.Tensor]):
 
 
 def fixed_loss(loop: UserLoop, X: torch.Tensor, seed: int) -> Callable[[dict], torch.Tensor]:
-    """theta -> mean loss over X with the noise held fixed (re-seeded at every call)."""
+    """The map theta -> mean loss over X with the noise held fixed (re-seeded at every call).
+
+    Args:
+        loop: The run's module and loss.
+        X: The rows.
+        seed: The seed of the noise, the same at every call.
+
+    Returns:
+        ``f(params)``: a deterministic loss, whose Hessian's top |eigenvalue| is L's estimate.
+    """
 
     def f(params: dict[str, torch.Tensor]) -> torch.Tensor:
         with evaluate.isolated(loop.model, seed):
@@ -95,7 +121,8 @@ def estimate_runs(
     Args:
         run: R tracked runs (their :class:`~empirical.train.UserLoop` s, snapshots, records).
         seed: seed of the rows and the noise the estimators draw.
-        tol, max_iter: Lanczos's tolerance and iterations.
+        tol: Lanczos's relative tolerance.
+        max_iter: Lanczos's largest number of products.
         progress: the progress callback.
 
     Returns:
@@ -160,9 +187,11 @@ def estimate_runs(
 
 
 def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
-    """Delta of run ``i`` (module docstring): the per-row losses, each the mean of ``DRAWS`` draws,
-    on the same ``DELTA_ROWS`` rows and the same noise (one seed) at theta_0 and, without a proven
-    lower bound, at every snapshot."""
+    """Delta of run ``i`` (module docstring).
+
+    The per-row losses, each the mean of ``DRAWS`` draws, on the same ``DELTA_ROWS`` rows and
+    the same noise (one seed) at theta_0 and, without a proven lower bound, at every snapshot.
+    """
     loop = run.loops[i]
     X = select_examples(loop.data, DELTA_ROWS, gen)
     n = int(X.shape[0])
