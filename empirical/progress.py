@@ -1,9 +1,13 @@
-"""Progress of a run: a callback taking one line of text (and the silent one, which also
-turns off the bars), one bar per phase (:func:`bar`), and the seconds spent per part
-(:class:`Timings`, the report's ``timings``). Imports no torch.
+"""Progress of a run.
+
+A callback taking one line of text (and the silent one, which also turns off the bars), one bar
+per phase (:func:`bar`), and the seconds spent per part (:class:`Timings`, the report's
+``timings``). Imports no torch.
 
 A bar is drawn (tqdm, carriage returns) only when stderr is a terminal; otherwise it prints a
 plain line at most every :data:`PLAIN_EVERY` seconds (no carriage-return floods in logs).
+
+Where progress is reported in the flow: docs/architecture.md, "How a question flows".
 """
 
 from __future__ import annotations
@@ -21,12 +25,23 @@ PLAIN_EVERY = 30.0
 
 
 def silent(_: str) -> None:
-    """The progress callback that prints nothing (and turns off the bars)."""
+    """The progress callback that prints nothing (and turns off the bars).
+
+    Args:
+        _: The line, dropped.
+    """
     return None
 
 
 def interactive(stream: TextIO | None = None) -> bool:
-    """True when ``stream`` (default stderr) is a terminal: bars may redraw in place."""
+    """Whether bars may redraw in place.
+
+    Args:
+        stream: The stream (default stderr).
+
+    Returns:
+        True when it is a terminal.
+    """
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -51,6 +66,8 @@ class _Plain:
 
 
 class _Off:
+    """The bar under :func:`silent`: draws nothing."""
+
     def update(self, n: int = 1) -> None:
         return None
 
@@ -62,10 +79,21 @@ class _Off:
 def bar(
     progress: Progress, name: str, total: int, unit: str = "step", stream: TextIO | None = None
 ) -> Iterator[Any]:
-    """One phase's bar (``update(n)``): nothing under :func:`silent`, tqdm on a terminal, plain
-    lines at a low rate otherwise. ``name`` says the phase and, for runs trained one after the
-    other, which run (``training run 2/4``): one bar per run counts that run's steps, so its
-    rate and ETA are the run's."""
+    """One phase's bar (``update(n)``).
+
+    Nothing under :func:`silent`, tqdm on a terminal, plain lines at a low rate otherwise.
+
+    Args:
+        progress: The run's progress callback.
+        name: The phase and, for runs trained one after the other, which run (``training run
+            2/4``): one bar per run counts that run's steps, so its rate and ETA are the run's.
+        total: The units of the phase.
+        unit: Their name.
+        stream: Where the bar goes (default stderr).
+
+    Yields:
+        The bar; ``update(n)`` counts n more units.
+    """
     stream = sys.stderr if stream is None else stream
     if progress is silent:
         shown: Any = _Off()
@@ -86,7 +114,14 @@ class Timings(dict):
 
     @contextmanager
     def part(self, name: str) -> Iterator[None]:
-        """Add the seconds the block takes to part ``name``."""
+        """Add the seconds the block takes to part ``name``.
+
+        Args:
+            name: The part (the report's ``timings`` key).
+
+        Yields:
+            Nothing; the block's wall time is added when it ends.
+        """
         started = time.perf_counter()
         try:
             yield

@@ -287,9 +287,9 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Run every grid point not already in ``out/results.jsonl``.
 
-    Everything is checked before the first point runs or anything is written: the
-    executor, the output folder (writable), the grid (:func:`check_grid`), the data, model
-    and memory (:func:`largest`). The sweep's exit code combines the points'
+    Everything is checked before any progress line, point or write: the executor, the
+    output folder (writable), the grid (:func:`check_grid`: each axis value once), the data,
+    model and memory (:func:`largest`), Dask installed. The sweep's exit code combines the points'
     (:func:`empirical.conclusion.combined_exit_code`: 1 > 3 > 4 > 0).
 
     Args:
@@ -297,7 +297,7 @@ def run_sweep(
         grid: Settings field -> values.
         out: The output folder (results.jsonl, summary.csv, sweep.png).
         executor: "local" or "dask".
-        progress: Hears the point count at once, then one line per finished point.
+        progress: Hears the point count once all is checked, then one line per finished point.
         workers: Dask worker processes (default: one per core, at most one per point).
         approximate_ok: Accept approximate assumption rows at every point (``--approximate-ok``).
 
@@ -310,20 +310,22 @@ def run_sweep(
     inputs.option("sweep", "executor").check(executor)
     folder = _check_folder(out)
     total = check_grid(base, grid)
-    results = folder / RESULTS
-    done = read_results(results, progress)
+    notes: list[str] = []  # said once every check has passed: a refused sweep prints its error alone
+    done = read_results(folder / RESULTS, notes.append)
     skip = done_in_grid(base, grid, done, approximate_ok)
     todo = total - len(skip)
-    sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
-    progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {todo} to run")
     if todo:
         _check_data(largest(base, grid))
+    run = _rows_by(executor, workers, todo)
+    for note in notes:
+        progress(note)
+    sizes = " x ".join(f"{GRID_AXES_BY_FIELD[f]}: {len(v)}" for f, v in grid.items())
+    progress(f"sweep: {total} points ({sizes}), {len(skip)} already done, {todo} to run")
     folder.mkdir(parents=True, exist_ok=True)
     pending = (p for p in points(base, grid) if key(p, approximate_ok) not in skip)
     point = functools.partial(summarise, approximate_ok=True) if approximate_ok else summarise
-    rows = _dask_rows(point, list(pending), workers) if executor == "dask" else (point(p) for p in pending)
-    for i, row in enumerate(rows, 1):
-        append_row(results, row)
+    for i, row in enumerate(run(point, pending), 1):
+        append_row(folder / RESULTS, row)
         done[row["key"]] = row
         what = f"{row['verdict']}, ratio {row['ratio']:.3g}"
         progress(f"sweep: point {i}/{todo} done ({_values(row, list(grid))}): {what}")
@@ -359,16 +361,17 @@ def _check_folder(out: str | Path) -> Path:
     return folder
 
 
-def _dask_rows(
-    point: Callable[[Settings], dict[str, Any]], pending: list[Settings], workers: int | None
-) -> Iterator[dict[str, Any]]:
-    if not pending:
-        return iter(())
+def _rows_by(executor: str, workers: int | None, todo: int) -> Callable[..., Iterator[Any]]:
+    """``run(point, pending)`` of the executor; Dask is checked installed when a point is left to run."""
+    if not todo:
+        return lambda point, pending: iter(())
+    if executor != "dask":
+        return lambda point, pending: (point(p) for p in pending)
     try:
         from empirical.sweep_dask import dask_rows
     except ImportError:
         raise ConfigError("executor 'dask' needs Dask's distributed: pip install 'vaebounds[dist]'") from None
-    return dask_rows(point, pending, workers)
+    return lambda point, pending: dask_rows(point, list(pending), workers)
 
 
 def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:

@@ -1,5 +1,6 @@
-"""The CLI's driver for a user's model (``--model conv`` or ``--model FILE.py:make``): a plain
-torch loop with the chosen optimizer, followed by :func:`empirical.track` exactly as a
+"""The CLI's driver for a user's model (``--model conv`` or ``--model FILE.py:make``).
+
+A plain torch loop with the chosen optimizer, followed by :func:`empirical.track` exactly as a
 user's loop would be, and verified by :func:`empirical.tracking.verify_runs`
 (docs/architecture.md, "The tracker").
 
@@ -71,7 +72,17 @@ SAMPLING = (
 
 
 def load_make(spec: str) -> Make:
-    """``make`` of ``"conv"`` (empirical.conv) or of ``"path/to/file.py:name"`` (module docstring)."""
+    """The user's ``make`` function, loaded (module docstring).
+
+    Args:
+        spec: ``"conv"`` (:mod:`empirical.conv`) or ``"path/to/file.py:name"``.
+
+    Returns:
+        ``make(data_dim) -> (module, loss)``.
+
+    Raises:
+        ConfigError: No such file, a file that fails to import, or no callable of that name.
+    """
     if spec == "conv":
         from empirical.conv import make
 
@@ -126,11 +137,19 @@ def _failed(err: BaseException) -> str:
 
 
 def build(make: Make, X: torch.Tensor, seed: int, spec: str) -> tuple[nn.Module, Callable]:
-    """``make(data_dim)`` for the run of ``seed``, checked: (an nn.Module, a callable), probed on 2
-    rows of ``X`` (module docstring).
+    """``make(data_dim)`` for the run of ``seed``, checked (module docstring).
+
+    Args:
+        make: The user's function.
+        X: The training rows (data_dim is their width; the probe takes 2 of them).
+        seed: The run's seed, given as ``seed=`` or set on torch's global RNG around the call.
+        spec: The ``--model`` text, for the messages.
+
+    Returns:
+        (the module, moved to the rows' device, its loss), probed on 2 rows.
 
     Raises:
-        ConfigError: one line naming ``spec`` and what is wrong.
+        ConfigError: One line naming ``spec`` and what is wrong.
     """
     data_dim = int(X.shape[1])
     try:
@@ -162,8 +181,22 @@ def build(make: Make, X: torch.Tensor, seed: int, spec: str) -> tuple[nn.Module,
 
 
 def optimizer_for(settings: Settings, model: nn.Module, step: StepChoice):
-    """(optimizer, scheduler or None) of the settings: SGD with gamma_k = C_gamma k^(-1/2),
-    Défossez et al.'s Adam / Adagrad (``--variant defossez``) or torch's, constant step."""
+    """The optimizer of the settings for a user's module.
+
+    SGD with gamma_k = C_gamma k^(-1/2), Défossez et al.'s Adam / Adagrad (``--variant
+    defossez``) or torch's, constant step.
+
+    Args:
+        settings: The CLI's settings.
+        model: The user's module.
+        step: The pilot's step choice (C_gamma and the optimizer's options).
+
+    Returns:
+        (optimizer, scheduler or None).
+
+    Raises:
+        ConfigError: Adam's ``delayed`` variant (built-in models only).
+    """
     from empirical.optim import DefossezAdagrad, DefossezAdam
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -189,17 +222,16 @@ def verify_user_model(
     *,
     approximate_ok: bool = False,
 ) -> Result:
-    """Train ``settings.runs`` runs of the user's model one after the other, tracked, and
-    verify them together (module docstring).
+    """Train ``settings.runs`` runs of the user's model one after the other, tracked; verify them together.
 
     Args:
-        settings: the CLI's settings of ``conv`` or ``FILE.py:NAME``.
-        X: the training rows (the data without its held-out split).
-        progress: the progress callback (:func:`empirical.progress.silent`: no bar either).
-        device: where the module trains and is measured (``cpu``, ``cuda``; checked by the
+        settings: The CLI's settings of ``conv`` or ``FILE.py:NAME``.
+        X: The training rows (the data without its held-out split).
+        progress: The progress callback (:func:`empirical.progress.silent`: no bar either).
+        device: Where the module trains and is measured (``cpu``, ``cuda``; checked by the
             caller): the module and the rows are moved there once.
-        timings: seconds the caller spent before, by part (e.g. ``data``).
-        approximate_ok: accept assumption rows that are only approximately met.
+        timings: Seconds the caller spent before, by part (e.g. ``data``).
+        approximate_ok: Accept assumption rows that are only approximately met.
 
     Returns:
         The :class:`~empirical.conclusion.Result` of the runs, with these settings; its timings
@@ -238,10 +270,13 @@ def verify_user_model(
 def _train_one(
     settings: Settings, model: nn.Module, loss: Callable, X: torch.Tensor, seed: int, optimizer: tuple, shown
 ) -> Tracker:
-    """The CLI's loop for one run, tracked: the tracker, not yet finished. Minibatch rows and the
-    seeds of the loss's noise come from the run's own generator (the global generators of the
-    CPU and of the module's devices reseeded once a step, :func:`empirical.rng.forked`);
-    ``optimizer``: (optimizer, scheduler or None) of :func:`optimizer_for`."""
+    """The CLI's loop for one run, tracked: the tracker, not yet finished.
+
+    Minibatch rows and the seeds of the loss's noise come from the run's own generator (the
+    global generators of the CPU and of the module's devices reseeded once a step,
+    :func:`empirical.rng.forked`); ``optimizer``: (optimizer, scheduler or None) of
+    :func:`optimizer_for`.
+    """
     X = X.to(next(model.parameters()).dtype)
     opt, scheduler = optimizer
     tracker = track(model, loss, X, opt, seed=seed, batch_size=settings.batch_size)
@@ -280,7 +315,7 @@ def module_pilot(
         settings: B and the model's spec.
         make: the user's ``make``.
         X: the training rows.
-        progress: the progress callback.
+        progress: The progress callback.
 
     Returns:
         seed -> :class:`~empirical.pipeline.pilot.PilotPoint` at the module ``make`` builds

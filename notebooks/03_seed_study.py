@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from seed_study_claims import claims, show
 
 from empirical.data import load, split
 from empirical.models import make
@@ -200,10 +201,6 @@ for study, values in GRID.items():
         )
 
 
-def show(t: tuple[float, float, float]) -> str:
-    return f"{t[0]:.4g} [{t[1]:.4g}, {t[2]:.4g}]"
-
-
 print(f"{STEPS} steps, {SEEDS} seeds per setting, C_gamma = {C_GAMMA:.4g}; intervals: 95 % t over seeds\n")
 print("| setting | final ‖∇F(θ_n)‖² | held-out -ELBO | bound | observed average | bound/observed | verdict |")
 print("|---|---|---|---|---|---|---|")
@@ -223,83 +220,12 @@ for row in rows:
 # grows. Each sentence below is computed from the table by comparing 95 %
 # intervals over seeds: one quantity is "lower" than another only when its
 # whole interval is below the other's; overlapping intervals do not resolve
-# the claim at this size.
+# the claim at this size. The comparisons and sentences are in
+# `notebooks/seed_study_claims.py`.
 
 
 # %%
-def order(a: tuple[float, float, float], b: tuple[float, float, float]) -> str:
-    """How interval a compares with interval b: lower, higher, or overlapping."""
-    if a[2] < b[1]:
-        return "lower than"
-    if a[1] > b[2]:
-        return "higher than"
-    return "overlapping with"
-
-
-def row_of(study: str, value) -> dict:
-    return next(r for r in rows if r["study"] == study and r["value"] == value)
-
-
-def monotone_claim(study: str, symbol: str) -> str:
-    """Does the largest value of the study give a lower observed average than the smallest?"""
-    lo_v, hi_v = GRID[study][0], GRID[study][-1]
-    a, b = row_of(study, hi_v)["observed"], row_of(study, lo_v)["observed"]
-    verdict = {"lower than": "reproduced", "higher than": "contradicted", "overlapping with": "not resolved"}[
-        order(a, b)
-    ]
-    return (
-        f"Larger {symbol} speeds convergence: {verdict} on {WHERE} — the observed average at "
-        f"{symbol} = {hi_v} is {show(a)}, {order(a, b)} {show(b)} at {symbol} = {lo_v}."
-    )
-
-
-def activation_claim() -> str:
-    relu = row_of("activation", "relu")["held_out"]
-    clips = [(v, row_of("activation", v)["held_out"]) for v in GRID["activation"] if v != "relu"]
-    best_s, best = min(clips, key=lambda c: c[1][0])
-    rel = order(best, relu)
-    as_well = {
-        "lower than": "reproduced (better)",
-        "overlapping with": "reproduced",
-        "higher than": "contradicted",
-    }[rel]
-    gaps = [abs(c[1][0] - relu[0]) for c in clips]
-    closer = (
-        "reproduced" if all(g2 <= g1 for g1, g2 in zip(gaps, gaps[1:], strict=False)) else "not reproduced"
-    )
-    return (
-        f"Soft-clip trains as well as ReLU: {as_well} on {WHERE} — the best held-out -ELBO, "
-        f"at s = {best_s:g}, is {show(best)}, {rel} {show(relu)} for ReLU. "
-        f"Soft-clip comes closer to ReLU as s grows: {closer} — the gap in mean held-out -ELBO is "
-        + ", ".join(f"{g:.3g} at s = {v:g}" for (v, _), g in zip(clips, gaps, strict=True))
-        + f"; at s = {clips[-1][0]:g} the interval is {order(clips[-1][1], relu)} ReLU's."
-    )
-
-
-def beta_effect() -> str:
-    lo_v, hi_v = GRID["beta"][0], GRID["beta"][-1]
-    a, b = row_of("beta", hi_v)["observed"], row_of("beta", lo_v)["observed"]
-    relation = order(a, b)
-    return (
-        f"(Not a claim of the paper.) At beta = {hi_v:g} the observed average is {show(a)}, "
-        f"{relation} {show(b)} at beta = {lo_v:g}."
-    )
-
-
-def bound_holds() -> str:
-    counts = {}
-    for row in rows:
-        counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-    return "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + f" (of {len(rows)} settings)."
-
-
-CLAIMS = [
-    activation_claim(),
-    monotone_claim("K", "K"),
-    monotone_claim("B", "B"),
-    beta_effect(),
-    bound_holds(),
-]
+CLAIMS = claims(rows, GRID, WHERE)
 for sentence in CLAIMS:
     print("-", sentence)
 
@@ -316,24 +242,29 @@ for sentence in CLAIMS:
 # its 95 % t-interval (band). Bounds: per setting the bound and the observed
 # average with its interval, marked by verdict.
 
+
 # %%
+def band_curves(grid, col: int, members) -> None:
+    """||grad F(theta_k)||^2 (top, log scale) and F(theta_k) (bottom) in column ``col``: per
+    (label, runs, is_relu) the mean over seeds and its 95 % t-band."""
+    for i, (label, runs, is_relu) in enumerate(members):
+        colour = figures.COLOURS["other"] if is_relu else figures.series_colour(i, len(members))
+        for ax, values in ((grid[0, col], runs.full_grad_norm_sq), (grid[1, col], runs.full_loss)):
+            mean, lo, hi = figures.t_band(values)
+            shown = figures.positive if ax is grid[0, col] else np.asarray
+            ax.fill_between(runs.record_steps, shown(lo), shown(hi), color=colour, alpha=0.2, lw=0)
+            ax.plot(runs.record_steps, shown(mean), color=colour, lw=1.8, label=label)
+
+
 curves_path = FIGURES / "nb03-seed-study-curves.png"
 size = "full grid" if FULL else "reduced grid (CI size)"
 title = f"digits, {STEPS} SGD steps, {SEEDS} seeds per setting ({size}): mean over seeds and 95 % t-band"
 with figures.figure(curves_path, 2, len(GRID), size=(4.2 * len(GRID), 7), title=title, squeeze=False) as grid:
     for col, study in enumerate(GRID):
         members = [r for r in rows if r["study"] == study]
-        for i, row in enumerate(members):
-            runs = row["result"].runs
-            colour = (
-                figures.COLOURS["other"] if row["value"] == "relu" else figures.series_colour(i, len(members))
-            )
-            for ax, values in ((grid[0, col], runs.full_grad_norm_sq), (grid[1, col], runs.full_loss)):
-                mean, lo, hi = figures.t_band(values)
-                log = ax is grid[0, col]
-                shown = figures.positive if log else np.asarray
-                ax.fill_between(runs.record_steps, shown(lo), shown(hi), color=colour, alpha=0.2, lw=0)
-                ax.plot(runs.record_steps, shown(mean), color=colour, lw=1.8, label=row["setting"])
+        band_curves(
+            grid, col, [(row["setting"], row["result"].runs, row["value"] == "relu") for row in members]
+        )
         grid[0, col].set(yscale="log", title=f"{study}: gradient norm", xlabel="step k",
                          ylabel=r"$\|\nabla F(\theta_k)\|^2$ (unbiased records)")  # fmt: skip
         grid[1, col].set(
@@ -417,13 +348,7 @@ with figures.figure(
 ) as grid:
     for col, study in enumerate(ADAM_GRID):
         members = [(name, runs) for (s_, name), runs in adam_runs.items() if s_ == study]
-        for i, (name, runs) in enumerate(members):
-            colour = figures.COLOURS["other"] if name == "ReLU" else figures.series_colour(i, len(members))
-            for ax, values in ((grid[0, col], runs.full_grad_norm_sq), (grid[1, col], runs.full_loss)):
-                mean, lo, hi = figures.t_band(values)
-                shown = figures.positive if ax is grid[0, col] else np.asarray
-                ax.fill_between(runs.record_steps, shown(lo), shown(hi), color=colour, alpha=0.2, lw=0)
-                ax.plot(runs.record_steps, shown(mean), color=colour, lw=1.8, label=name)
+        band_curves(grid, col, [(name, runs, name == "ReLU") for name, runs in members])
         grid[0, col].set(yscale="log", title=f"{study}: gradient norm", xlabel="step k",
                          ylabel=r"$\|\nabla F(\theta_k)\|^2$ (unbiased records)")  # fmt: skip
         grid[1, col].set(title=f"{study}: training objective", xlabel="step k", ylabel=r"$F(\theta_k)$")

@@ -1,10 +1,12 @@
-"""The one conclusion of every source of runs: theorem -> (stressed constants) -> bind ->
-compare -> rows -> Result (docs/architecture.md, "How a question flows"). The CLI's batched
-runs (:func:`empirical.pipeline.verify`) and tracked runs (:func:`empirical.tracking.verify_runs`)
-both end here, with their runs, measured constants, fixed values and settings; the batched
-runs also with the table of the constants along them and the stress search
-(:mod:`empirical.conclusion.stressed`). Beside the verdict: the growth-condition bound
-(:mod:`empirical.conclusion.growth_condition`)."""
+"""The one conclusion of every source of runs.
+
+Theorem -> (stressed constants) -> bind -> compare -> rows -> Result (docs/architecture.md, "How
+a question flows"). The CLI's batched runs (:func:`empirical.pipeline.verify`) and tracked runs
+(:func:`empirical.tracking.verify_runs`) both end here, with their runs, measured constants,
+fixed values and settings; the batched runs also with the table of the constants along them and
+the stress search (:mod:`empirical.conclusion.stressed`). Beside the verdict: the
+growth-condition bound (:mod:`empirical.conclusion.growth_condition`).
+"""
 
 from __future__ import annotations
 

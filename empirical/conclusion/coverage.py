@@ -1,8 +1,10 @@
-"""Which theorem covers an optimizer run: the one dispatch from an optimizer and its
-hyperparameters to a theorem of :mod:`theory.catalog` and the ``algorithm``
-assumption row (docs/architecture.md, "Which theorem covers an optimizer"; docs/theory.md,
-"What is and is not covered"). The CLI's batched runs and :func:`empirical.track` both
-reach :func:`choose_theorem` through :func:`empirical.conclusion.conclude`.
+"""Which theorem covers an optimizer run.
+
+The one dispatch from an optimizer and its hyperparameters to a theorem of :mod:`theory.catalog`
+and the ``algorithm`` assumption row (docs/architecture.md, "Which theorem covers an optimizer";
+docs/theory.md, "What is and is not covered"). The CLI's batched runs and
+:func:`empirical.track` both reach :func:`choose_theorem` through
+:func:`empirical.conclusion.conclude`.
 
 - SGD without momentum, weight decay, nesterov or maximize: SGD under any
   step sequence (``"schedule"``: the steps actually taken), the default SGD
@@ -63,11 +65,21 @@ class OptimizerRun:
     box: float | None = None
 
     def option(self, name: str, default: Any = 0) -> Any:
+        """One hyperparameter of the optimizer.
+
+        Args:
+            name: Its name (``betas``, ``eps``, ``momentum``, ...).
+            default: The value when the optimizer has none (or None).
+
+        Returns:
+            The value.
+        """
         value = self.options.get(name, default)
         return default if value is None else value
 
     @property
     def constant_lr(self) -> bool:
+        """True when every step used the same lr (a constant schedule, or a range of one value)."""
         if self.steps == "constant":
             return True
         if self.lr_range is None:
@@ -78,8 +90,13 @@ class OptimizerRun:
 
 @dataclass(frozen=True)
 class TheoremChoice:
-    """The theorem of a run, the ``algorithm`` row and the optimizer's values to bind
-    (alpha_step, beta1, beta2, eps of an adaptive theorem)."""
+    """The theorem of a run, its ``algorithm`` row and the optimizer's values to bind.
+
+    Attributes:
+        theorem: The theorem covering the run (or shown for reference when none does).
+        algorithm_row: Whether the algorithm run is the analysed one: holds, approximate or fails.
+        values: alpha_step, beta1, beta2, eps of an adaptive theorem (empty for SGD).
+    """
 
     theorem: Bound
     algorithm_row: Row
@@ -87,12 +104,20 @@ class TheoremChoice:
 
     @property
     def covered(self) -> bool:
+        """True unless the ``algorithm`` row fails (the theorem does not analyse the run)."""
         return self.algorithm_row.status != FAILS
 
 
 def choose_theorem(model: str, run: OptimizerRun) -> TheoremChoice:
-    """The theorem covering ``run`` for ``model`` (a name of :data:`theory.MODELS`;
-    "generic" for a user's module), module docstring."""
+    """The theorem covering ``run`` for ``model`` (the dispatch of the module docstring).
+
+    Args:
+        model: A name of :data:`theory.MODELS`; "generic" for a user's module.
+        run: The optimizer as the theorems see it.
+
+    Returns:
+        The theorem, its ``algorithm`` row and the optimizer's values to bind.
+    """
     import theory
 
     family = run.family

@@ -1,6 +1,7 @@
-"""The growth-condition bound beside the bounded-variance one (docs/theory.md, "SGD under a
-growth condition", "The growth condition on a run"): an additional line of the report; the
-verdict stays on the theorem the dispatch picked.
+"""The growth-condition bound beside the bounded-variance one: an additional line of the report.
+
+The verdict stays on the theorem the dispatch picked; the mathematics is in docs/theory.md,
+"SGD under a growth condition" and "The growth condition on a run".
 
 The runs' records are fitted (:func:`empirical.estimators.growth.growth_fit_of`):
 E||g_k - grad F||^2 <= A + G ||grad F||^2 with one-sided upper values A_upper, G_upper. The
@@ -47,12 +48,24 @@ SHARED = ("smooth", "lower-bounded", "unbiased", "algorithm", "smooth-activation
 
 @dataclass(frozen=True)
 class GrowthReport:
-    """The growth-condition line of a result (module docstring): the fit (None with
-    ``why_no_fit``), the step condition at the bound's L, whether the bound ``applies`` (else
-    ``why_not``), the growth bound and the bounded-variance bound of the same left-hand side
-    with their theorems' names, sigma2 (the variance of a step's minibatch gradient the
-    bounded-variance form uses, against A_upper), the observed gamma-weighted average and
-    which bound is ``smaller``."""
+    """The growth-condition line of a result (module docstring).
+
+    Attributes:
+        fit: The fitted A and G (None when the records cannot be fitted).
+        why_no_fit: Why there is no fit.
+        applies: Whether the growth bound is reported (SGD, unprojected, shared rows hold, the
+            step condition holds).
+        why_not: Why it is not.
+        step: The step condition gamma_max <= 1/(L (1 + G_upper)) at the bound's L.
+        bound: The growth bound (2 Delta + L A_upper S2) / S1.
+        bounded_variance: The bounded-variance bound of the same left-hand side.
+        sigma2: The variance of a step's minibatch gradient the bounded-variance form uses
+            (compared with A_upper).
+        observed: The observed gamma-weighted average of ||grad F||^2.
+        theorem: The growth theorem's name.
+        comparator: The bounded-variance theorem's name.
+        comparator_note: How the comparator was evaluated.
+    """
 
     fit: GrowthFit | None
     why_no_fit: str
@@ -69,7 +82,7 @@ class GrowthReport:
 
     @property
     def smaller(self) -> str | None:
-        """ "growth condition", "bounded variance" (or "equal"); None without both bounds."""
+        """Which bound is smaller: "growth condition", "bounded variance", "equal"; None without both."""
         if self.bound is None or self.bounded_variance is None:
             return None
         if self.bound == self.bounded_variance:
@@ -77,7 +90,11 @@ class GrowthReport:
         return "growth condition" if self.bound < self.bounded_variance else "bounded variance"
 
     def as_dict(self) -> dict[str, Any]:
-        """report.json's ``growth``."""
+        """report.json's ``growth``.
+
+        Returns:
+            Every attribute JSON-ready, with A, G and their upper values when fitted.
+        """
         fit = None if self.fit is None else self.fit.as_dict()
         out: dict[str, Any] = {
             "fit": fit, "why_no_fit": self.why_no_fit or None, "applies": self.applies,
@@ -108,17 +125,17 @@ def growth_report(
     """The growth-condition line of ``runs`` (module docstring).
 
     Args:
-        model: the catalogue's model of the runs' theorem (its ``"schedule"`` variant is the
+        model: The catalogue's model of the runs' theorem (its ``"schedule"`` variant is the
             bounded-variance form compared with).
-        optimizer: the optimizer as the theorems see it (SGD, unprojected: the theorem applies).
-        runs: the TrainRun (``grad_norm_sq``, the records, ``step_sizes``).
-        values: the values bound into the dispatched theorem (Delta, L, S1, S2, gamma_max, the
+        optimizer: The optimizer as the theorems see it (SGD, unprojected: the theorem applies).
+        runs: The TrainRun (``grad_norm_sq``, the records, ``step_sizes``).
+        values: The values bound into the dispatched theorem (Delta, L, S1, S2, gamma_max, the
             variance parts, B, K).
-        failed: the ids of the dispatched theorem's rows that fail (a shared one: not covered).
-        sigma2: the variance of a step's minibatch gradient at those values.
+        failed: The ids of the dispatched theorem's rows that fail (a shared one: not covered).
+        sigma2: The variance of a step's minibatch gradient at those values.
 
     Returns:
-        :class:`GrowthReport`.
+        :class:`GrowthReport`: the bound when it applies, else why not.
     """
     from empirical.estimators.growth import growth_fit_of
 

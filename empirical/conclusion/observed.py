@@ -1,7 +1,10 @@
-"""The observed side of runs against a theorem: the records of what it bounds, its weighted
-average per run and over runs (empirical.compare.observe, with each record's Monte-Carlo
-variance), the rate fitted on the running average and the bound at every horizon. Shared by
-the CLI's pipeline and the tracker (docs/architecture.md, "Observed side")."""
+"""The observed side of runs against a theorem.
+
+The records of what it bounds, its weighted average per run and over runs
+(empirical.compare.observe, with each record's Monte-Carlo variance), the rate fitted on the
+running average and the bound at every horizon. Shared by the CLI's pipeline and the tracker
+(docs/architecture.md, "Observed side").
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,15 @@ CONFIDENCE = 0.95
 
 
 def records_of(theorem, runs) -> tuple[np.ndarray, np.ndarray]:
-    """(index j, values (R, T)) of the observable the theorem bounds."""
+    """The records of the observable the theorem bounds.
+
+    Args:
+        theorem: The :class:`theory.Bound` (its left-hand side names the observable).
+        runs: The TrainRun.
+
+    Returns:
+        (index j of each record, values (R, T)).
+    """
     from theory.lhs import GRAD_NORM_SQ, GRADIENT_MAPPING_SQ
 
     observable = theorem.lhs.observable
@@ -32,10 +43,20 @@ def records_of(theorem, runs) -> tuple[np.ndarray, np.ndarray]:
 def compare_runs(
     theorem, runs, values: dict[str, float], fixed: dict[str, float], schedule_rate: bool = True
 ) -> tuple[Observed, RateFit, dict[str, Any]]:
-    """The observed side (empirical.compare.observe) and the rate fit on the
-    mean running average; also the curves the figures draw. ``schedule_rate``:
-    a theorem without a rate of its own takes the CLI's schedule C_gamma k^(-1/2)
-    (:func:`theory_rate`); otherwise its rate is the schedule's, not stated."""
+    """The observed side (empirical.compare.observe) and the rate fit on the mean running average.
+
+    Args:
+        theorem: The :class:`theory.Bound`.
+        runs: The TrainRun.
+        values: The values bound into the theorem.
+        fixed: The values not estimated (n, B, step sums, ...).
+        schedule_rate: A theorem without a rate of its own takes the CLI's schedule
+            C_gamma k^(-1/2) (:func:`theory_rate`); otherwise its rate is the schedule's, not stated.
+
+    Returns:
+        (the observed weighted average with its interval, the rate fit, the curves the figures
+        draw: horizons, running averages, the bound at every horizon).
+    """
     lhs = theorem.lhs
     constants = {c: values.get(c, fixed.get(c)) for c in lhs.constants}
     gammas = np.asarray(runs.step_sizes)
@@ -61,10 +82,17 @@ def compare_runs(
 
 
 def theory_rate(theorem) -> tuple[str, float]:
-    """(leading order in n, its exponent) of the theorem under the runs' schedule
-    gamma_k = C_gamma k^(-1/2): a bound that depends on the steps only through
-    their sums gets S1 >= its integral lower bound, S2 <= its upper bound and
-    gamma_max = C_gamma (theory.schedules) first."""
+    """The theorem's rate under the runs' schedule gamma_k = C_gamma k^(-1/2).
+
+    A bound that depends on the steps only through their sums gets S1 >= its integral lower
+    bound, S2 <= its upper bound and gamma_max = C_gamma (theory.schedules) first.
+
+    Args:
+        theorem: The :class:`theory.Bound`.
+
+    Returns:
+        (leading order in n in words, its exponent).
+    """
     from theory.rates import rate_exponent
     from theory.schedules import DEFAULT
 
@@ -78,8 +106,17 @@ def theory_rate(theorem) -> tuple[str, float]:
 
 
 def bound_curve(theorem, values: dict[str, float], gammas: np.ndarray, horizons: np.ndarray) -> np.ndarray:
-    """The bound at every horizon m with the same constants (n = m and the step
-    sums of the first m steps); NaN where it is not defined."""
+    """The bound at every horizon m with the same constants (n = m and the step sums of the first m steps).
+
+    Args:
+        theorem: The :class:`theory.Bound`.
+        values: The values bound into it.
+        gammas: The steps gamma_k taken.
+        horizons: The horizons m.
+
+    Returns:
+        The bound per horizon, NaN where it is not defined.
+    """
     f = theorem.numpy()
     cum1, cum2 = np.cumsum(gammas), np.cumsum(np.square(gammas))
     run_max = np.maximum.accumulate(gammas)

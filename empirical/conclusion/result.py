@@ -1,6 +1,7 @@
-"""The result of a verify run, its verdict and exit code, decided once here by the one
-decision rule (:mod:`empirical.decision`; docs/decision.md, docs/architecture.md, "Verdict");
-the CLI, the report and the sweep only read them.
+"""The result of a verify run, its verdict and exit code, decided once here by the one decision rule.
+
+The rule is :mod:`empirical.decision` (docs/decision.md; docs/architecture.md, "Verdict");
+the CLI, the report and the sweep only read the verdict.
 
 - **not covered** (exit 3): an assumption row fails, or a row is only ``approximate``
   and approximate covers were not accepted (``approximate_ok``); the comparison is
@@ -42,8 +43,17 @@ EXIT_ORDER = (1, 3, 4, 0)
 
 @dataclass(frozen=True)
 class Row:
-    """One assumption of the theorem checked on the run: its id, display name,
-    status (one of :data:`STATUSES`) and the evidence."""
+    """One assumption of the theorem checked on the run.
+
+    Attributes:
+        id: The assumption id (docs/architecture.md, "Assumption ids").
+        name: Its display name.
+        status: One of :data:`STATUSES`.
+        evidence: What the status rests on, in words.
+
+    Raises:
+        ValueError: A status not in :data:`STATUSES`.
+    """
 
     id: str
     name: str
@@ -81,29 +91,36 @@ def coverage(rows: Iterable[Row], approximate_ok: bool) -> tuple[bool, str | Non
 
 @dataclass(frozen=True)
 class Result:
-    """A finished verification, from the CLI's runs or from :func:`empirical.track`:
-    everything the report needs, and its verdict.
+    """A finished verification, from the CLI's runs or from :func:`empirical.track`.
 
-    The contract: ``holds`` (True for HOLDS, False for VIOLATED, None otherwise), ``bound``
-    (its value at the estimated constants), ``observed`` (an
-    :class:`~empirical.estimators.Estimate` of the weighted average the theorem
-    bounds, with the theorem's weights; its interval is the decision rule's),
-    ``ratio``, ``theorem`` (the :class:`theory.Bound`: model, optimizer, variant,
-    reference), ``assumptions`` (one :class:`Row` per assumption id), ``records``
-    ((step, record of ||grad F(theta_step)||^2) pairs) and :meth:`write`.
+    Everything the report needs, and its verdict. The contract: :attr:`holds`, :attr:`bound`,
+    :attr:`observed`, :attr:`ratio`, :attr:`theorem`, :attr:`assumptions`, :attr:`records` and
+    :meth:`write`.
 
-    ``runs`` is the :class:`empirical.train.TrainRun` of the R runs (batched or
-    tracked); ``constants`` the measured :class:`empirical.estimators.Constants`;
-    ``fixed`` the values that were not estimated (n, B, step sums, optimizer
-    parameters); ``settings`` what was run (:class:`empirical.settings.Settings`:
-    ``model``, ``optimizer``, ``data``, ``steps``, ``batch_size``, ``K``, ``seed``,
-    ``runs``, ``seeds``, ``source``, ``as_dict()``). ``approximate_ok``: approximate
-    rows are accepted (the verdict is then marked approximately covered).
-    ``decision``: the rule's :class:`~empirical.decision.Decision`, made on construction.
-    ``stress``: the stress step (:class:`~empirical.conclusion.stressed.StressReport`: the table
-    along the runs, the search or why not, the rule at the runs' constants); when it searched,
-    ``constants`` and the bound are at the stressed values. ``growth``: the growth-condition
-    line (:class:`~empirical.conclusion.growth_condition.GrowthReport`), beside the verdict.
+    Attributes:
+        settings: What was run (:class:`empirical.settings.Settings`).
+        theorem: The :class:`theory.Bound` compared: model, optimizer, variant, reference.
+        runs: The :class:`empirical.train.TrainRun` of the R runs (batched or tracked).
+        constants: The measured :class:`empirical.estimators.Constants` (stressed when the
+            search ran).
+        binding: Each constant bound at the end of its interval that makes the bound larger.
+        observed: The weighted average the theorem bounds, with the theorem's weights; its
+            interval is the decision rule's.
+        rate: The rate fitted on the mean running average.
+        assumptions: One :class:`Row` per assumption id.
+        fixed: The values that were not estimated (n, B, step sums, optimizer parameters).
+        timings: Seconds per phase.
+        extras: Variants, attribution, curves and other report parts.
+        approximate_ok: Approximate rows are accepted (the verdict is then marked
+            approximately covered).
+        stress: The stress step (:class:`~empirical.conclusion.stressed.StressReport`: the table
+            along the runs, the search or why not, the rule at the runs' constants).
+        growth: The growth-condition line
+            (:class:`~empirical.conclusion.growth_condition.GrowthReport`), beside the verdict.
+        decision: The rule's :class:`~empirical.decision.Decision`, made on construction.
+
+    Raises:
+        ConfigError: ``approximate_ok`` not a bool.
     """
 
     settings: Settings
@@ -134,16 +151,17 @@ class Result:
 
     @property
     def verdict(self) -> Verdict:
+        """Holds, violated, inconclusive or not covered (the decision rule's)."""
         return self.decision.verdict
 
     @property
     def exit_code(self) -> int:
+        """The verdict's exit code: 0 holds, 1 violated, 3 not covered, 4 inconclusive."""
         return self.verdict.exit_code
 
     @property
     def holds(self) -> bool | None:
-        """True (holds at the estimated constants), False (violated), None (inconclusive or
-        not covered)."""
+        """True (holds at the estimated constants), False (violated), None (inconclusive or not covered)."""
         return {Verdict.HOLDS: True, Verdict.VIOLATED: False}.get(self.verdict)
 
     @property
@@ -163,7 +181,7 @@ class Result:
 
     @property
     def constants_word(self) -> str:
-        """ "the stressed constants" or "the estimated constants": where the bound is evaluated."""
+        """Where the bound is evaluated, in words: the stressed or the estimated constants."""
         return "the stressed constants" if self.stressed else "the estimated constants"
 
     @property
@@ -173,25 +191,36 @@ class Result:
 
     @property
     def bound_value(self) -> float:
+        """The bound's value (as :attr:`bound`)."""
         return self.binding.value
 
     @property
     def records(self) -> list[tuple[int, float]]:
-        """(step k, unbiased record of ||grad F(theta_k)||^2) at every record step, k = optimizer
-        steps taken, the last at the final step; the mean over runs when there are several."""
+        """The (step k, unbiased record of ||grad F(theta_k)||^2) pairs, one per record step.
+
+        k counts the optimizer steps taken, the last record at the final step; the record is the
+        mean over runs when there are several.
+        """
         values = np.asarray(self.runs.full_grad_norm_sq, dtype=float).mean(0)
         return [(int(k), float(v)) for k, v in zip(self.runs.record_steps, values, strict=True)]
 
     def write(self, folder: str | Path, command: list[str] | None = None):
-        """Write report.json, report.md and the figures into ``folder``, as a whole
-        (:func:`empirical.report.write_report`); returns the :class:`empirical.report.Report`."""
+        """Write report.json, report.md and the figures into ``folder``, as a whole.
+
+        Args:
+            folder: The output folder (:func:`empirical.report.write_report`).
+            command: The command line recorded in the report.
+
+        Returns:
+            The :class:`empirical.report.Report` written.
+        """
         from empirical.report import write_report
 
         return write_report(self, folder, command)
 
     @property
     def ratio(self) -> float:
-        """bound / observed mean."""
+        """Bound / observed mean."""
         return self.binding.value / self.observed.value if self.observed.value > 0 else float("inf")
 
     @property

@@ -1,5 +1,7 @@
-"""The stress step in the conclusion (docs/theory.md, "Stressed constants"): which constants the
-bound is evaluated at, and the comparison at the runs' own constants beside the verdict.
+"""The stress step in the conclusion (docs/theory.md, "Stressed constants").
+
+Which constants the bound is evaluated at, and the comparison at the runs' own constants beside
+the verdict.
 
 When the search ran (:func:`empirical.estimators.stress_runs`), L, sigma2_data and the
 Monte-Carlo part are replaced by their stressed values, each the larger of the runs' value and
@@ -40,14 +42,20 @@ SWITCHED_OFF = "not searched (--no-stress): the bound is evaluated at the runs' 
 
 @dataclass(frozen=True)
 class AtRunConstants:
-    """The decision rule at the runs' own constants (before the stress search): the binding,
-    the :class:`~empirical.decision.Decision` and the ids of the assumption rows that fail there."""
+    """The decision rule at the runs' own constants (before the stress search).
+
+    Attributes:
+        binding: The theorem bound at the runs' constants.
+        decision: The rule's :class:`~empirical.decision.Decision` there.
+        failed: The ids of the assumption rows that fail there.
+    """
 
     binding: Binding
     decision: Decision
     failed: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
+        """report.json's ``verdicts.at_run_constants``: bound, verdict, exit code, comparison, inputs."""
         d = self.decision
         return {
             "bound": self.binding.value, "verdict": d.verdict.value, "exit_code": d.verdict.exit_code,
@@ -58,9 +66,15 @@ class AtRunConstants:
 
 @dataclass(frozen=True)
 class StressReport:
-    """The stress step of a result: the table along the runs (``along``; None for a user's
-    module), the search (``search``; None when not searched, ``reason`` says why), the runs'
-    own constants (``run_constants``) and, when searched, the comparison at them (``at_run``)."""
+    """The stress step of a result (docs/theory.md, "Stressed constants").
+
+    Attributes:
+        along: The table of the constants along the runs (None for a user's module).
+        search: The stress search (None when not searched).
+        reason: Why not searched ("" when searched).
+        run_constants: The runs' own constants.
+        at_run: When searched, the decision rule at the runs' own constants.
+    """
 
     along: AlongRun | None
     search: StressResult | None
@@ -70,16 +84,29 @@ class StressReport:
 
     @property
     def searched(self) -> bool:
+        """True when the stress search ran."""
         return self.search is not None
 
     def stressed_names(self) -> tuple[str, ...]:
-        """The constants whose stressed values the bound is evaluated at."""
+        """The constants whose stressed values the bound is evaluated at.
+
+        Returns:
+            Their theory names (empty when not searched).
+        """
         return tuple(self.search.named()) if self.search is not None else ()
 
     def as_dict(self, decision: Decision | None = None, bound: float | None = None) -> dict[str, Any]:
-        """report.json's ``stress``: searched or why not, each stressed constant (used, found,
-        stressed, gain, where), the margin and budget, and the verdicts side by side (``decision``,
-        ``bound``: the result's, at the stressed constants)."""
+        """report.json's ``stress``.
+
+        Args:
+            decision: The result's decision, at the stressed constants.
+            bound: The result's bound, at the stressed constants.
+
+        Returns:
+            Searched or why not, each stressed constant (used, found, stressed, gain, where), the
+            margin and budget, and the verdicts at the runs' and at the stressed constants side
+            by side.
+        """
         out: dict[str, Any] = {"searched": self.searched, "reason": self.reason or None}
         if self.search is None:
             out["evaluated_at"] = "the runs' constants"
@@ -103,9 +130,9 @@ def stress_report(settings: Settings, constants: Constants, runs_stress: RunsStr
     """The stress step of ``settings``' runs, before the bound is evaluated.
 
     Args:
-        settings: ``source`` (a user's module is not searched) and ``stress`` (``--no-stress``).
-        constants: the runs' own constants (the largest values at their snapshots).
-        runs_stress: the table and the search (None: nothing measured, a user's module).
+        settings: Its ``source`` (a user's module is not searched) and ``stress`` (``--no-stress``).
+        constants: The runs' own constants (the largest values at their snapshots).
+        runs_stress: The table and the search (None: nothing measured, a user's module).
 
     Returns:
         :class:`StressReport` without ``at_run`` (:func:`with_run_comparison` adds it).
@@ -119,8 +146,13 @@ def stress_report(settings: Settings, constants: Constants, runs_stress: RunsStr
 
 
 def bound_constants(report: StressReport) -> Constants:
-    """The constants the bound is evaluated at: the runs', with L, sigma2_data and the
-    Monte-Carlo part at their stressed values when the search ran.
+    """The constants the bound is evaluated at.
+
+    The runs', with L, sigma2_data and the Monte-Carlo part at their stressed values when the
+    search ran.
+
+    Args:
+        report: The stress step.
 
     Returns:
         ``report.run_constants`` with each searched constant's field set to
@@ -134,6 +166,15 @@ def bound_constants(report: StressReport) -> Constants:
 def with_run_comparison(
     report: StressReport, binding: Binding, decision: Decision, failed: tuple[str, ...]
 ) -> StressReport:
-    """``report`` with the decision rule at the runs' constants (``binding`` bound at them, the
-    rule's ``decision`` there, the ids of the rows that ``failed``), as :class:`AtRunConstants`."""
+    """The stress step with the decision rule at the runs' own constants added.
+
+    Args:
+        report: The stress step.
+        binding: The theorem bound at the runs' constants.
+        decision: The rule's decision there.
+        failed: The ids of the rows that fail there.
+
+    Returns:
+        ``report`` with ``at_run`` set (:class:`AtRunConstants`).
+    """
     return replace(report, at_run=AtRunConstants(binding, decision, failed))

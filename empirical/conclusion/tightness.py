@@ -1,5 +1,7 @@
-"""How tight the theorem a run used is: bound / observed split into three factors
-(docs/theory.md, "Performance estimation", "In a report").
+"""How tight the theorem a run used is.
+
+Bound / observed split into three factors (docs/theory.md, "Performance estimation", "In a
+report").
 
 With W the worst case of the theorem's own left-hand side over its function class after
 the run's n steps of the deterministic method (sigma2 = 0; :func:`theory.proof_slack`

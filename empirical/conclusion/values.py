@@ -1,8 +1,10 @@
-"""The values a theorem is bound with besides the estimated constants, built once for
-every source of runs (docs/architecture.md, "How a question flows"): the values that are
-not estimated (:func:`fixed_values`) and the variance of a step's minibatch gradient from
+"""The values a theorem is bound with besides the estimated constants.
+
+Built once for every source of runs (docs/architecture.md, "How a question flows"): the values
+that are not estimated (:func:`fixed_values`) and the variance of a step's minibatch gradient from
 its two measured parts (:func:`step_variance`, the expression of
-:mod:`theory.models.common`)."""
+:mod:`theory.models.common`).
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""Every registered theorem for an adaptive optimizer, evaluated on one run side by side,
-and the term-by-term attribution of a bound (docs/theory.md, "Adam and Adagrad
-(Défossez et al.)", "A-posteriori preconditioned SGD", "Where a bound's value comes from").
+"""Every registered theorem for an adaptive optimizer on one run, side by side, and a bound's attribution.
+
+The term-by-term attribution says where a bound's value comes from. The mathematics is in
+docs/theory.md, "Adam and Adagrad (Défossez et al.)", "A-posteriori preconditioned SGD" and
+"Where a bound's value comes from".
 
 For Adam: the seed paper's preconditioned-SGD form, Défossez et al., their
 horizon specialisation (only where the run's beta2 = 1 - 1/n), the
@@ -36,8 +38,16 @@ SKIPPED = ("biased",)
 
 
 def variant_names(model: str, optimizer: str) -> list[tuple[str, str]]:
-    """(catalogue model, variant) of every theorem of ``optimizer`` for ``model``, plus the
-    generic-only ones (e.g. Défossez's horizon form), biased forms aside."""
+    """The theorems of ``optimizer`` to evaluate on a run of ``model``.
+
+    Args:
+        model: The catalogue's model.
+        optimizer: The optimizer family (adam, adagrad).
+
+    Returns:
+        (catalogue model, variant) of every theorem of ``optimizer`` for ``model``, plus the
+        generic-only ones (e.g. Défossez's horizon form), biased forms aside.
+    """
     import theory
 
     own = [(model, v) for m, o, v in theory.registered() if (m, o) == (model, optimizer)]
@@ -57,8 +67,23 @@ def evaluate_variants(
     lambdas: tuple[float, float] | None,
     confidence: float = 0.95,
 ) -> list[dict[str, Any]]:
-    """One row per variant (module docstring): its bound at the estimated constants, the
-    observed side with its own weights, the ratio and whether it covers the run."""
+    """One row per variant (module docstring).
+
+    Args:
+        model: The catalogue's model.
+        run: The optimizer as the theorems see it.
+        estimates: The estimated constants by name.
+        fixed: The values not estimated (n, B, step sums, optimizer parameters).
+        records: (record steps, records (R, T), their variances or None, their degrees of freedom).
+        step_sizes: The steps gamma_k taken.
+        lambdas: The preconditioner's smallest and largest factor along the run (None: not read).
+        confidence: The observed intervals' level.
+
+    Returns:
+        Per variant: its bound at the estimated constants, the observed side with its own
+        weights, the ratio and whether it covers the run (covered, approximate, not covered,
+        with reasons).
+    """
     import theory
 
     index, values, variances, dof = records
@@ -143,9 +168,20 @@ def variant_extras(
     runs: TrainRun,
     confidence: float = 0.95,
 ) -> dict[str, Any]:
-    """The report's ``variants`` of an adaptive run and its ``preconditioner`` extremes: the
-    smallest and largest factor of the step over every step of every run (``runs.precond_min``,
-    ``runs.precond_max``; none for runs that did not read them)."""
+    """The report's ``variants`` of an adaptive run and its ``preconditioner`` extremes.
+
+    Args:
+        model: The catalogue's model.
+        run: The optimizer as the theorems see it.
+        estimates: The estimated constants by name.
+        fixed: The values not estimated.
+        runs: The TrainRun (its records and, when read, ``precond_min`` and ``precond_max``).
+        confidence: The observed intervals' level.
+
+    Returns:
+        ``variants`` (:func:`evaluate_variants`) and, when the runs read them, ``preconditioner``:
+        the smallest and largest factor of the step over every step of every run.
+    """
     lambdas = None
     if runs.precond_min is not None and runs.precond_min.size:
         lambdas = (float(np.min(runs.precond_min)), float(np.max(runs.precond_max)))
@@ -200,8 +236,16 @@ def _coverage(theorem, run: OptimizerRun, binding, values: Mapping[str, float]) 
 
 
 def attribution_of(theorem, values: Mapping[str, float]) -> dict[str, Any] | None:
-    """:func:`theory.attribution` of ``theorem`` at ``values`` as a JSON-ready dict with its
-    Markdown ``table``; None when the bound has nothing to attribute there."""
+    """The term-by-term attribution of a bound (:func:`theory.attribution`), JSON-ready.
+
+    Args:
+        theorem: The :class:`theory.Bound`.
+        values: The values bound into it.
+
+    Returns:
+        The attribution with its Markdown ``table`` and ``dominant`` term; None when the bound
+        has nothing to attribute there.
+    """
     import theory
     from theory.errors import TheoryError
 

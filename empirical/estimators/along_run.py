@@ -1,5 +1,7 @@
-"""The constants at every snapshot of every run: L, sigma2_data, the Monte-Carlo part, M and
-||theta||_inf (docs/theory.md, "Stressed constants": the bound takes the largest).
+"""The constants at every snapshot of every run.
+
+L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf (docs/theory.md, "Stressed constants":
+the bound takes the largest).
 
 At snapshot j of run i (theta_ij, the run's ``snapshots[i][j]``):
 
@@ -42,8 +44,18 @@ def _interval(e: Estimate) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class AlongRunRow:
-    """The constants at snapshot ``snapshot`` (step ``step``) of run ``run`` (labelled ``label``,
-    e.g. its seed); ``variance`` None when the problem has no variance probe."""
+    """The constants at one snapshot of one run.
+
+    Attributes:
+        run: The run's index.
+        label: The run's name (e.g. its seed).
+        snapshot: The snapshot's index in the run.
+        step: The step k of the snapshot.
+        L: The top |eigenvalue| of the Hessian there (Lanczos; the interval's upper end widened
+            by the residual).
+        variance: sigma2_data, the Monte-Carlo part and M there (None without a variance probe).
+        theta_sup: ||theta||_inf there.
+    """
 
     run: int
     label: str
@@ -54,7 +66,14 @@ class AlongRunRow:
     theta_sup: float
 
     def value(self, column: str) -> float | None:
-        """The point value of ``column`` (one of :data:`COLUMNS`) at this snapshot."""
+        """The point value of ``column`` at this snapshot.
+
+        Args:
+            column: One of :data:`COLUMNS`.
+
+        Returns:
+            The value; None for a variance column without a variance probe.
+        """
         if column == "L":
             return self.L.value
         if column == "theta_sup":
@@ -64,6 +83,14 @@ class AlongRunRow:
         return {"sigma2_data": self.variance.data, "mc": self.variance.mc, "M": self.variance.M}[column].value
 
     def as_dict(self, mc_name: str = "sigma2_mc") -> dict[str, Any]:
+        """JSON-ready row: run, label, snapshot, step, each constant's value/lo/hi, theta_sup.
+
+        Args:
+            mc_name: The Monte-Carlo part's key.
+
+        Returns:
+            The row (the variance keys only with a variance probe).
+        """
         out: dict[str, Any] = {"run": self.run, "label": self.label, "snapshot": self.snapshot}
         out.update(step=self.step, L=_interval(self.L))
         if self.variance is not None:
@@ -75,9 +102,15 @@ class AlongRunRow:
 
 @dataclass(frozen=True)
 class AlongRun:
-    """Every snapshot's row (run-major), the Monte-Carlo part's name, how each column was
-    measured (``methods``), and the evaluations spent. ``vectors[(run, snapshot)]``: the Ritz
-    vector of L there (warm starts; not reported)."""
+    """The table of the constants at every snapshot of every run.
+
+    Attributes:
+        rows: Every snapshot's row, run-major.
+        mc_name: The Monte-Carlo part's theory name.
+        methods: How each column was measured.
+        n_evals: The evaluations spent.
+        vectors: ``vectors[(run, snapshot)]``, the Ritz vector of L there (warm starts; not reported).
+    """
 
     rows: tuple[AlongRunRow, ...]
     mc_name: str
@@ -86,18 +119,39 @@ class AlongRun:
     vectors: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict, compare=False, repr=False)
 
     def columns(self) -> tuple[str, ...]:
-        """The columns measured (the variance ones only with a probe)."""
+        """The columns measured.
+
+        Returns:
+            L and theta_sup, and the variance columns when a probe measured them.
+        """
         has = any(r.variance is not None for r in self.rows)
         return tuple(c for c in COLUMNS if has or c in ("L", "theta_sup"))
 
     def largest(self, column: str) -> AlongRunRow:
-        """The row with the largest point value of ``column`` (first such row on ties)."""
+        """The row with the largest point value of ``column`` (first such row on ties).
+
+        Args:
+            column: A measured column (:meth:`columns`).
+
+        Returns:
+            That row: where the runs' largest value of the constant was seen.
+
+        Raises:
+            ConfigError: A column not measured.
+        """
         if column not in self.columns():
             raise ConfigError(f"no column {column!r}; measured: {', '.join(self.columns())}")
         return max(self.rows, key=lambda r: r.value(column))  # type: ignore[arg-type, return-value]
 
     def series(self, column: str) -> np.ndarray:
-        """(R, S) array of ``column`` along every run (NaN where a run has fewer snapshots)."""
+        """The values of ``column`` along every run.
+
+        Args:
+            column: One of :data:`COLUMNS`.
+
+        Returns:
+            (R, S) array, NaN where a run has fewer snapshots or the column is not measured.
+        """
         R = 1 + max(r.run for r in self.rows)
         S = 1 + max(r.snapshot for r in self.rows)
         out = np.full((R, S), np.nan)
@@ -107,8 +161,12 @@ class AlongRun:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: the rows (value/lo/hi per constant), each column's method, and where each
-        column was largest (run, label, step, value)."""
+        """JSON-ready table (report.json's ``constants_along_run``).
+
+        Returns:
+            The rows (value/lo/hi per constant), each column's method, where each column was
+            largest (run, label, step, value), and n_evals.
+        """
         name = {"mc": self.mc_name}
         largest = {}
         for c in self.columns():
@@ -123,7 +181,19 @@ class AlongRun:
 
 
 def check_snapshots(snapshots: Sequence[np.ndarray | torch.Tensor], dim: int) -> list[torch.Tensor]:
-    """Each run's snapshots as a finite float64 (S_i, d) tensor, S_i >= 1, d = ``dim``."""
+    """Each run's snapshots, checked.
+
+    Args:
+        snapshots: Per run, its flat snapshots.
+        dim: d, the parameters' count.
+
+    Returns:
+        Each run's snapshots as a finite float64 (S_i, d) tensor, S_i >= 1.
+
+    Raises:
+        ConfigError: No run, or a run's array not (S, d).
+        LossError: A snapshot with NaN or inf.
+    """
     if len(snapshots) < 1:
         raise ConfigError("need the snapshots of at least one run")
     out = []
@@ -153,13 +223,19 @@ def constants_along_run(
     Args:
         problem: the losses and variance probe (e.g. :func:`empirical.estimators.probes.vae_problem`).
         snapshots: per run, its (S, d) flat snapshots in the key order of ``problem.like``.
-        steps: the step k of each snapshot index (default 0..S-1); ``labels``: each run's name.
-        tol, max_iter: Lanczos's stopping rule (relative residual, products).
-        generator, seed: the first Lanczos start of each run (a standard normal draw).
+        steps: The step k of each snapshot index (default 0..S-1).
+        labels: Each run's name (default ``run i``).
+        tol: Lanczos's stopping rule, the relative residual.
+        max_iter: Lanczos's largest number of products.
+        generator: Draws the first Lanczos start of each run (a standard normal vector).
+        seed: The seed when no generator is given.
 
     Returns:
         :class:`AlongRun`: one row per (run, snapshot), run-major; ``largest(column)`` names the
         snapshot with the largest value (the bounded-variance row's "where").
+
+    Raises:
+        ConfigError: Bad snapshots, tol, max_iter, or steps/labels of the wrong length.
     """
     tol = Number(0.0, 1.0, hi_open=True).check("option tol", tol)
     max_iter = Whole(1, None).check("option max_iter", max_iter)

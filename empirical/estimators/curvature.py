@@ -17,6 +17,8 @@ products, the Rayleigh quotient of a trial point and the third-order product all
 through it. The graph is plain autograd through the loss (never
 :class:`~empirical.estimators.hvp.HessianOperator`'s second-order shortcuts, which
 need not be differentiable a third time).
+
+L and its Lanczos estimate: docs/estimators.md, "Smoothness L".
 """
 
 from __future__ import annotations
@@ -55,10 +57,12 @@ class CurvatureAt:
 
     @property
     def dim(self) -> int:
+        """d, the number of parameters."""
         return int(self._flat_g.numel())
 
     @property
     def dtype(self) -> torch.dtype:
+        """The gradient's dtype (the parameters')."""
         return self._flat_g.dtype
 
     def _hv(self, v: torch.Tensor, create_graph: bool) -> torch.Tensor:
@@ -81,15 +85,42 @@ class CurvatureAt:
         return out
 
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
-        """H(params) v for a flat ``v`` (one product)."""
+        """H(params) v (one product).
+
+        Args:
+            v: A flat (d,) vector.
+
+        Returns:
+            H v, flat (d,).
+
+        Raises:
+            LossError: ``v`` of another shape, or a product that is not finite.
+        """
         return self._hv(v, create_graph=False)
 
     def rayleigh(self, v: torch.Tensor) -> float:
-        """v^T H(params) v for a unit ``v`` (one product)."""
+        """The Rayleigh quotient v^T H(params) v (one product).
+
+        Args:
+            v: A unit flat (d,) vector.
+
+        Returns:
+            v^T H v, in float64 arithmetic.
+        """
         return float(v.to(torch.float64) @ self.matvec(v).to(torch.float64))
 
     def rayleigh_gradient(self, v: torch.Tensor) -> torch.Tensor:
-        """grad_theta (v^T H(theta) v) at params with ``v`` fixed, flat (one third-order product)."""
+        """The gradient grad_theta (v^T H(theta) v) at params with ``v`` held fixed.
+
+        One third-order product; for a simple top eigenvalue with v its eigenvector, times
+        sign(lambda) it is grad_theta |lambda(theta)|.
+
+        Args:
+            v: A flat (d,) vector.
+
+        Returns:
+            The gradient, flat float64 (d,); 0 when H does not depend on theta.
+        """
         hv = self._hv(v, create_graph=True)
         if not hv.requires_grad:  # H does not depend on theta
             return torch.zeros(self.dim, dtype=torch.float64)
@@ -109,10 +140,13 @@ class CurvatureAt:
 class TopEigen:
     """The eigenpair of largest |eigenvalue| at a point and the gradient of that |eigenvalue|.
 
-    ``theta``: the Ritz value (signed), ``resid``: its residual norm (an eigenvalue lies in
-    ``[theta - resid, theta + resid]``), ``vector``: the unit Ritz vector (float64),
-    ``gradient``: grad_theta |lambda| = sign(theta) grad_theta(v^T H v) (float64, flat; None
-    when not asked for), ``n_evals``: gradient + products spent.
+    Attributes:
+        theta: The Ritz value (signed).
+        resid: Its residual norm: an eigenvalue lies in [theta - resid, theta + resid].
+        vector: The unit Ritz vector (float64).
+        gradient: grad_theta |lambda| = sign(theta) grad_theta(v^T H v) (float64, flat; None
+            when not asked for).
+        n_evals: The gradient and products spent.
     """
 
     theta: float
@@ -123,7 +157,20 @@ class TopEigen:
 
 
 def top_pair(op: CurvatureAt, v0: torch.Tensor, tol: float, max_iter: int) -> Lanczos:
-    """Lanczos (:func:`~empirical.estimators.smoothness.lanczos`) from ``v0`` with its Ritz vector."""
+    """Lanczos (:func:`~empirical.estimators.smoothness.lanczos`) from ``v0``, keeping its Ritz vector.
+
+    Args:
+        op: The Hessian at a point.
+        v0: The start, flat (d,).
+        tol: Stop at residual <= tol |theta|.
+        max_iter: Or after this many products.
+
+    Returns:
+        The run: the Ritz value of largest modulus, its residual and unit vector.
+
+    Raises:
+        LossError: A Ritz vector that is not finite.
+    """
     run = lanczos(op, v0, tol, max_iter, keep_vector=True)
     if run.vector is None or not torch.isfinite(run.vector).all():
         raise LossError("the Ritz vector of the top |eigenvalue| is not finite")
@@ -147,7 +194,9 @@ def top_eigen(
         params: the point theta.
         v0: Lanczos start (flat; e.g. the Ritz vector of a nearby point); default a
             standard normal draw from ``generator``.
-        tol, max_iter: Lanczos stops at residual <= ``tol |theta|`` or ``max_iter`` products.
+        tol: Lanczos stops at residual <= ``tol |theta|``.
+        max_iter: Or after ``max_iter`` products.
+        generator: Draws the default start (default: seeded with 0).
         gradient: also grad_theta |lambda(theta)| (one third-order product).
 
     Returns:

@@ -1,6 +1,7 @@
-"""The growth condition E||g - grad F||^2 <= A + G ||grad F||^2 fitted to the runs' records
-(Bottou, Curtis, Nocedal, SIAM Review 2018; docs/theory.md: E||g||^2 <= A + (1 + G) ||grad F||^2,
-step condition gamma_k <= 1 / (L (1 + G))).
+"""The growth condition E||g - grad F||^2 <= A + G ||grad F||^2, fitted to the runs' records.
+
+After Bottou, Curtis and Nocedal (SIAM Review 2018); docs/theory.md, "SGD under a growth
+condition": E||g||^2 <= A + (1 + G) ||grad F||^2, step condition gamma_k <= 1 / (L (1 + G)).
 
 Data, per run: y_j = ||g_{j+1}||^2, the squared norm of the minibatch gradient taken at theta_j
 (every step, one draw each), and at the record steps k the unbiased records x_k of
@@ -59,9 +60,18 @@ from empirical.student import t_quantile
 
 @dataclass(frozen=True)
 class GrowthPoint:
-    """One cell: run ``run``, steps ``first..last`` around record step ``record``; ``grad_sq`` =
-    xbar (mean interpolated ||grad F||^2), ``excess`` = z (mean ||g||^2 minus it), ``sd`` its
-    standard deviation under the fitted variance model, ``draws`` = n_t."""
+    """One cell of the fit: the steps around one record step of one run (module docstring).
+
+    Attributes:
+        run: The run.
+        record: The record step k_t.
+        first: The cell's first step.
+        last: Its last step.
+        grad_sq: xbar_t, the mean interpolated ||grad F||^2 over the cell.
+        excess: z_t, the mean ||g||^2 over the cell minus xbar_t.
+        sd: z_t's standard deviation under the fitted variance model.
+        draws: n_t, the steps in the cell.
+    """
 
     run: int
     record: int
@@ -75,7 +85,15 @@ class GrowthPoint:
 
 @dataclass(frozen=True)
 class StepCondition:
-    """gamma_max <= 1 / (L (1 + G_upper)): ``holds``, the ``limit`` and the values it used."""
+    """The step condition gamma_max <= 1 / (L (1 + G_upper)) on a run.
+
+    Attributes:
+        holds: Whether it holds.
+        gamma_max: The run's largest step.
+        limit: 1 / (L (1 + G_upper)).
+        L: The smoothness constant used.
+        G_upper: G's one-sided upper value used.
+    """
 
     holds: bool
     gamma_max: float
@@ -84,16 +102,27 @@ class StepCondition:
     G_upper: float
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: holds, gamma_max, limit, L, G_upper."""
         return {"holds": self.holds, "gamma_max": self.gamma_max, "limit": self.limit, "L": self.L,
                 "G_upper": self.G_upper}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class GrowthFit:
-    """A and G of E||g - grad F||^2 <= A + G ||grad F||^2 (module docstring), each an
-    :class:`Estimate` with its two-sided interval, their one-sided upper values, the cells used,
-    the errors-in-variables ratio ``attenuation`` (mean record variance over the variance of
-    the xbar_t), ``max_excess_sd`` and the method in words."""
+    """The fitted A and G of E||g - grad F||^2 <= A + G ||grad F||^2 (module docstring).
+
+    Attributes:
+        A: The constant term, with its two-sided interval.
+        G: The slope on ||grad F||^2, with its two-sided interval.
+        A_upper: A's one-sided upper value.
+        G_upper: G's one-sided upper value.
+        confidence: The intervals' level.
+        points: The cells used.
+        attenuation: The errors-in-variables ratio: the mean record variance over the variance
+            of the xbar_t (small: the regression on noisy x is barely attenuated).
+        max_excess_sd: The largest standardised excess of a cell.
+        method: The method in words.
+    """
 
     A: Estimate
     G: Estimate
@@ -106,7 +135,18 @@ class GrowthFit:
     method: str
 
     def step_condition(self, L: float, step_sizes: np.ndarray) -> StepCondition:
-        """Whether every step gamma_k <= 1 / (L (1 + G_upper)) (Bottou et al.'s step condition)."""
+        """Whether every step gamma_k <= 1 / (L (1 + G_upper)) (Bottou et al.'s step condition).
+
+        Args:
+            L: The smoothness constant.
+            step_sizes: The run's steps gamma_k.
+
+        Returns:
+            The condition at the largest step.
+
+        Raises:
+            ConfigError: No steps, a step that is not finite, or L not finite and > 0.
+        """
         gammas = np.asarray(step_sizes, dtype=np.float64).reshape(-1)
         if gammas.size == 0 or not np.all(np.isfinite(gammas)) or not math.isfinite(L) or not L > 0:
             raise ConfigError("step_condition needs finite steps and a finite L > 0")
@@ -115,7 +155,11 @@ class GrowthFit:
         return StepCondition(bool(gmax <= limit), gmax, float(limit), float(L), self.G_upper)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready (without the cells: ``points`` counts them)."""
+        """JSON-ready (without the cells: ``points`` counts them).
+
+        Returns:
+            A and G with their intervals, the upper values, the diagnostics and the method.
+        """
         return {
             "A": self.A.as_dict(), "G": self.G.as_dict(), "A_upper": self.A_upper, "G_upper": self.G_upper,
             "confidence": self.confidence, "points": len(self.points), "attenuation": self.attenuation,
@@ -124,9 +168,18 @@ class GrowthFit:
 
 
 def cells(record_steps: np.ndarray, steps: int) -> list[tuple[int, int, int]]:
-    """(record step, first step, last step) of every record's cell: the steps 0..n-1, each with
-    its nearest record step below n (ties to the earlier one); a record at n (no gradient is
-    taken at theta_n) keeps no cell, the steps near it go to the record before."""
+    """The cells of the records: each step 0..n-1 goes to its nearest record step below n.
+
+    Ties go to the earlier record; a record at n (no gradient is taken at theta_n) keeps no
+    cell, the steps near it go to the record before.
+
+    Args:
+        record_steps: The record steps k, increasing.
+        steps: n, the steps taken.
+
+    Returns:
+        (record step, first step, last step) of every record's cell.
+    """
     ks = [int(k) for k in np.asarray(record_steps, dtype=np.int64) if k < steps]
     out = []
     for t, k in enumerate(ks):
@@ -222,8 +275,16 @@ def growth_fit(
 
 
 def growth_fit_of(run: Any, confidence: float = 0.95) -> GrowthFit:
-    """:func:`growth_fit` of a TrainRun (its ``grad_norm_sq``, ``record_steps``,
-    ``full_grad_norm_sq`` and ``full_grad_norm_sq_var``)."""
+    """The growth fit of a TrainRun.
+
+    Args:
+        run: The runs: their ``grad_norm_sq``, ``record_steps``, ``full_grad_norm_sq`` and
+            ``full_grad_norm_sq_var`` (when recorded).
+        confidence: The intervals' level.
+
+    Returns:
+        :func:`growth_fit` of those records.
+    """
     return growth_fit(
         run.grad_norm_sq, run.record_steps, run.full_grad_norm_sq,
         getattr(run, "full_grad_norm_sq_var", None), confidence=confidence,
@@ -231,7 +292,7 @@ def growth_fit_of(run: Any, confidence: float = 0.95) -> GrowthFit:
 
 
 def _wls(X: np.ndarray, z: np.ndarray, w: np.ndarray, hc3: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """beta = argmin sum w (z - X beta)^2 and its HC3 sandwich covariance (hc3) or None."""
+    """Weighted least squares beta = argmin sum w (z - X beta)^2; its HC3 covariance (hc3) or None."""
     sw = np.sqrt(w)
     Xw, zw = X * sw[:, None], z * sw
     bread = np.linalg.pinv(Xw.T @ Xw)
@@ -246,10 +307,11 @@ def _wls(X: np.ndarray, z: np.ndarray, w: np.ndarray, hc3: bool = False) -> tupl
 
 
 def _effective_dof(X: np.ndarray, w: np.ndarray) -> list[float]:
-    """Per coefficient, the Welch-Satterthwaite degrees of freedom of its sandwich variance
-    sum_i a_i^2 e_i^2 (a_i the point's weight in the coefficient, e_i^2 ~ its variance times a
-    chi-square on 1 under the weights' variance model): (sum a_i^2)^2 / sum a_i^4, at most N - 2
-    and at least 1. Few points carrying a coefficient give few degrees of freedom."""
+    """Per coefficient, the Welch-Satterthwaite degrees of freedom (sum a_i^2)^2 / sum a_i^4, in [1, N - 2].
+
+    a_i is the point's weight in the coefficient's sandwich variance sum_i a_i^2 e_i^2; few points
+    carrying a coefficient give few degrees of freedom.
+    """
     Xw = X * np.sqrt(w)[:, None]
     a2 = (np.linalg.pinv(Xw.T @ Xw) @ Xw.T) ** 2
     out = []
@@ -260,10 +322,11 @@ def _effective_dof(X: np.ndarray, w: np.ndarray) -> list[float]:
 
 
 def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
-    """s2(x) = c0 + c1 x + c2 x^2 (c >= 0) fitted to ``sq`` (n_t times squared residuals, each
-    about s2 times a chi-square on 1) by maximum likelihood: minimise sum log s2 + sq / s2 over
-    c = exp(u) (quasi-likelihood of a scale family; a least-squares fit of squared residuals
-    is swamped by the few largest)."""
+    """The variance model s2(x) = c0 + c1 x + c2 x^2 (c >= 0) fitted to ``sq`` by maximum likelihood.
+
+    ``sq``: n_t times squared residuals, each about s2 times a chi-square on 1; minimises
+    sum log s2 + sq / s2 over c = exp(u) (a least-squares fit is swamped by the few largest).
+    """
     scale = max(float(np.max(np.abs(x))), 1e-300)
     B = np.column_stack([np.ones_like(x), x / scale, (x / scale) ** 2])
     level = max(float(np.mean(sq)), 1e-300)
@@ -283,6 +346,6 @@ def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
 
 
 def _clipped(value: float, half: float, confidence: float, method: str) -> Estimate:
-    """value +- half clipped at 0 (a coefficient >= 0 by definition)."""
+    """Value +- half clipped at 0 (a coefficient >= 0 by definition)."""
     lo, hi = max(value - half, 0.0), max(value + half, 0.0)
     return Estimate(min(max(value, 0.0), hi), lo, hi, confidence, method)

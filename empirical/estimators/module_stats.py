@@ -2,36 +2,46 @@
 
 Per-layer norms for ``nn.Linear`` and ``nn.Conv2d`` (checked against autograd on a probe
 at first use), vmap for every other parameter; the user's loss draws its noise in a
-forked, seeded RNG (docs/estimators.md, "Per-example gradients").
+forked, seeded RNG (docs/estimators.md, "Per-example gradients"). The routes themselves are
+in :mod:`empirical.estimators.module_routes`; this module picks them per parameter and
+assembles the statistics.
 """
 
 from __future__ import annotations
 
 import math
-import weakref
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.per_example import RowStats, stats_of_gradients
-from empirical.estimators.per_layer import Layer, capture, known_layers, layer_stats, output_grads, row_grads
+from empirical.estimators.module_routes import (
+    PER_LAYER,
+    VMAP,
+    LossModule,
+    ModuleLoss,
+    checked_losses,
+    per_layer_pass,
+    verdicts,
+    vmap_stats,
+)
+from empirical.estimators.per_layer import known_layers
 from empirical.estimators.results import check_confidence, seeded
 from empirical.estimators.variance import ParameterStats, VarianceEstimate, select_examples
-from empirical.validate import SEED_MAX, whole
 
-#: ``loss(model, x) -> per-example losses (len(x),)``, drawing its own noise.
-ModuleLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]
-
-PER_LAYER, VMAP = "per-layer", "vmap"
-PROBE_EXAMPLES, PROBE_DRAWS = 3, 2
-
-# model -> loss -> {parameter name: True (per-layer verified) | False (vmap) | None (unused at the
-# probe)}; weak on both, so verdicts live as long as the model and the loss do.
-_VERIFIED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+__all__ = [
+    "PER_LAYER",
+    "VMAP",
+    "LossModule",
+    "ModuleLoss",
+    "ModuleStats",
+    "checked_losses",
+    "module_gradient_variance",
+    "module_row_stats",
+    "module_stats_at",
+]
 
 
 @dataclass(frozen=True)
@@ -194,14 +204,14 @@ def module_stats_at(
     X = X.to(next(iter(params.values())).dtype)
     n, J = int(X.shape[0]), int(mc_samples)
     layers = known_layers(model, params) if per_layer else []
-    verdicts = _verdicts(model, loss, layers, params, X, (noise_seed + 1) % 2**63)
-    fast = [layer for layer in layers if any(verdicts[k] is not False for k in layer.keys)]
+    verdict = verdicts(model, loss, layers, params, X, (noise_seed + 1) % 2**63)
+    fast = [layer for layer in layers if any(verdict[k] is not False for k in layer.keys)]
     rows = X.repeat_interleave(J, 0)
-    stats, late = _per_layer_pass(model, loss, fast, verdicts, rows, n, J, noise_seed)
+    stats, late = per_layer_pass(model, loss, fast, verdict, rows, n, J, noise_seed)
     slow = [k for k in params if k not in stats]
     if slow:
         sub = {k: params[k] for k in slow}
-        stats.update(_vmap_stats(model, loss, sub, rows, n, J, noise_seed, chunk_size))
+        stats.update(vmap_stats(model, loss, sub, rows, n, J, noise_seed, chunk_size))
     routes = {k: VMAP if k in slow or k in late else PER_LAYER for k in params}
     bad = [k for k, s in stats.items() if not math.isfinite(float(s.sq_draw.sum()))]
     if bad:
@@ -211,191 +221,3 @@ def module_stats_at(
 
 
 # ---- the per-layer route and its check at first use ----------------------------------------
-
-
-@contextmanager
-def _forked(seed: int, model: nn.Module) -> Iterator[None]:
-    """Give the user's loss (which draws from torch's global RNG) its own stream.
-
-    The streams of the CPU and of the module's devices are seeded for the block and restored
-    afterwards (:func:`empirical.rng.forked`).
-    """
-    from empirical.rng import cuda_devices, forked
-
-    with forked(whole("seed", seed, 0, SEED_MAX), cuda_devices(model)):
-        yield
-
-
-def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Tensor:
-    return checked_losses(loss(model, rows), rows)
-
-
-def checked_losses(out: object, rows: torch.Tensor) -> torch.Tensor:
-    """The output of ``loss(model, rows)``, checked.
-
-    Args:
-        out: The output.
-        rows: The rows given.
-
-    Returns:
-        ``out``: per-example losses of shape (len(rows),), finite.
-
-    Raises:
-        LossError: Another shape, or a value that is not finite.
-    """
-    if not isinstance(out, torch.Tensor) or out.shape != (rows.shape[0],):
-        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise LossError(
-            f"loss(model, x) must return per-example losses of shape ({rows.shape[0]},), got {shape}"
-        )
-    if not torch.isfinite(out).all():
-        raise LossError("loss(model, x) returned NaN or inf")
-    return out
-
-
-def _per_layer_pass(
-    model: nn.Module,
-    loss: ModuleLoss,
-    layers: list[Layer],
-    verdicts: dict[str, bool | None],
-    rows: torch.Tensor,
-    n: int,
-    J: int,
-    seed: int,
-) -> tuple[dict[str, RowStats], set[str]]:
-    """Stats of the verified parameters of ``layers``.
-
-    A layer whose calls do not split into rows, or one unused at the probe that is called now,
-    is left to vmap (``late``).
-    """
-    if not layers:
-        return {}, set()
-    with _forked(seed, model), capture(layers) as calls:
-        losses = _losses(model, loss, rows)
-    grads = output_grads(losses.sum(), layers, calls)
-    stats: dict[str, RowStats] = {}
-    late: set[str] = set()
-    for layer in layers:
-        keys = [k for k in layer.keys if verdicts[k] is not False]
-        got = None
-        if not (grads[layer.name] and any(verdicts[k] is None for k in keys)):
-            got = layer_stats(layer, grads[layer.name], n, J)
-        if got is None:
-            late.update(keys)
-        else:
-            stats.update({k: got[k] for k in keys})
-    return stats, late
-
-
-def _verdicts(
-    model: nn.Module,
-    loss: ModuleLoss,
-    layers: list[Layer],
-    params: dict[str, torch.Tensor],
-    X: torch.Tensor,
-    seed: int,
-) -> dict[str, bool | None]:
-    """Per parameter of ``layers``: whether its per-layer gradients equal per-row autograd on a probe.
-
-    True if they do, False if not (vmap), None if it took no part in the loss (gradient 0).
-    Cached per (model, loss): the probe runs at first use.
-    """
-    cache = _cache_for(model, loss)
-    todo = [layer for layer in layers if any(k not in cache for k in layer.keys)]
-    if todo:
-        rows = X[:PROBE_EXAMPLES].repeat_interleave(PROBE_DRAWS, 0)
-        R = int(rows.shape[0])
-        with _forked(seed, model), capture(todo) as calls:
-            losses = _losses(model, loss, rows)
-        grads = output_grads(losses.sum(), todo, calls, retain_graph=True)
-        keys = [k for layer in todo for k in layer.keys]
-        wrt = [params[k] for k in keys]
-        per_row = [
-            torch.autograd.grad(losses[r], wrt, retain_graph=True, allow_unused=True) for r in range(R)
-        ]
-        brute = {
-            k: torch.stack([torch.zeros_like(params[k]) if g[j] is None else g[j] for g in per_row])
-            for j, k in enumerate(keys)
-        }
-        tol = math.sqrt(torch.finfo(rows.dtype).eps)
-        for layer in todo:
-            mine = row_grads(layer, grads[layer.name], R)
-            for k in layer.keys:
-                got = None if mine is None else mine[k]
-                cache[k] = _agrees(got, brute[k], bool(grads[layer.name]), tol)
-    return {k: cache[k] for layer in layers for k in layer.keys}
-
-
-def _cache_for(model: nn.Module, loss: ModuleLoss) -> dict[str, bool | None]:
-    """The verdicts of (model, loss); a fresh dict (no caching) for a loss without weak references."""
-    per_loss = _VERIFIED.setdefault(model, weakref.WeakKeyDictionary())
-    try:
-        return per_loss.setdefault(loss, {})
-    except TypeError:
-        return {}
-
-
-def _agrees(mine: torch.Tensor | None, ref: torch.Tensor, called: bool, tol: float) -> bool | None:
-    """The verdict of one parameter: ``mine`` (per-layer, None: layout unknown) against ``ref``."""
-    ref_norm = float(ref.norm())
-    if mine is None:
-        return False
-    if not called:  # per-layer gives 0, which is right only if autograd says 0 too
-        return None if ref_norm == 0.0 else False
-    if ref_norm == 0.0:
-        return False  # nothing to compare at the probe: vmap is the safe route
-    return float((mine - ref).norm()) <= tol * ref_norm
-
-
-# ---- the vmap route ----------------------------------------------------------------------
-
-
-class LossModule(nn.Module):
-    """``forward(x) = loss(model, x)``, so that ``functional_call`` swaps the model's parameters.
-
-    Args:
-        model: The user's module.
-        loss: ``loss(model, x)``.
-    """
-
-    def __init__(self, model: nn.Module, loss: ModuleLoss) -> None:
-        super().__init__()
-        self.model = model
-        self.loss_fn = loss
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The per-example losses ``loss(model, x)`` of the rows ``x``."""
-        return self.loss_fn(self.model, x)
-
-
-def _vmap_stats(
-    model: nn.Module,
-    loss: ModuleLoss,
-    sub: dict[str, torch.Tensor],
-    rows: torch.Tensor,
-    n: int,
-    J: int,
-    seed: int,
-    chunk_size: int | None,
-) -> dict[str, RowStats]:
-    """Per-row gradients of the parameters ``sub`` by ``vmap(grad(functional_call))`` over rows."""
-    wrapper = LossModule(model, loss)
-    detached = {k: v.detach() for k, v in sub.items()}
-    fixed = {f"model.{k}": p.detach() for k, p in model.named_parameters() if k not in sub}
-
-    def one(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        swapped = {**fixed, **{f"model.{k}": v for k, v in p.items()}}
-        return torch.func.functional_call(wrapper, swapped, (x.unsqueeze(0),)).reshape(())
-
-    per_row = torch.func.vmap(
-        torch.func.grad(one), in_dims=(None, 0), randomness="different", chunk_size=chunk_size
-    )
-    try:
-        with _forked(seed, model):
-            grads = per_row(detached, rows)
-    except RuntimeError as err:
-        raise LossError(
-            f"per-example gradients of {sorted(sub)} (layers the per-layer route does not cover) "
-            f"need torch.func.vmap over loss(model, x) for one row, which failed: {err}"
-        ) from err
-    return {k: stats_of_gradients(g.reshape(n, J, *g.shape[1:])) for k, g in grads.items()}

@@ -1,6 +1,9 @@
-"""What the stress search (:mod:`empirical.estimators.stress`) and the constants along the
-run (:mod:`empirical.estimators.along_run`) evaluate at a point: the curvature loss and
-the gradient-variance probe, for any problem and for the built-in VAEs.
+"""What the stress search and the constants along the run evaluate at a point.
+
+The curvature loss and the gradient-variance probe, for any problem and for the built-in VAEs,
+read by :mod:`empirical.estimators.stress` and :mod:`empirical.estimators.along_run` (the
+estimators themselves: docs/estimators.md; why they are searched: docs/theory.md, "Stressed
+constants").
 
 * :class:`SearchProblem`: ``loss`` (the deterministic loss whose Hessian's top
   |eigenvalue| is L's estimate, noise held fixed), ``fresh_loss(generator)`` (the same loss
@@ -35,9 +38,16 @@ from empirical.inputs.rules import Whole
 
 @dataclass(frozen=True)
 class VarianceAt:
-    """sigma2_data, the Monte-Carlo part (named ``mc_name``) and M at one point, and the
-    bound's combination ``objective`` = sigma2_data + sigma2_mc_draw (the per-example variance
-    of one model draw: B times the variance of a B-example step's gradient)."""
+    """The gradient-variance constants at one point.
+
+    Attributes:
+        data: sigma2_data.
+        mc: The Monte-Carlo part (named by the probe's ``mc_name``).
+        M: The largest per-(example, draw) gradient norm seen.
+        objective: The bound's combination sigma2_data + sigma2_mc_draw (the per-example
+            variance of one model draw: B times the variance of a B-example step's gradient).
+        n_evals: Per-example gradients spent.
+    """
 
     data: Estimate
     mc: Estimate
@@ -51,12 +61,33 @@ class VarianceProbe(Protocol):
 
     mc_name: str
 
-    def at(self, params: Params, draw: int = 0) -> VarianceAt: ...
+    def at(self, params: Params, draw: int = 0) -> VarianceAt:
+        """The nested estimator at ``params``.
 
-    def objective(self, params: Params) -> torch.Tensor: ...
+        Args:
+            params: The point.
+            draw: The sample: 0 the fixed one, others fresh ones.
+
+        Returns:
+            sigma2_data, the Monte-Carlo part, M and their combination there.
+        """
+        ...
+
+    def objective(self, params: Params) -> torch.Tensor:
+        """A differentiable twin of sigma2_data + sigma2_mc_draw on a fixed subsample.
+
+        Args:
+            params: The point.
+
+        Returns:
+            A scalar tensor (the ascent's direction only).
+        """
+        ...
 
     @property
-    def objective_evals(self) -> int: ...
+    def objective_evals(self) -> int:
+        """Per-example gradients one gradient of :meth:`objective` costs."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -74,13 +105,23 @@ class SearchProblem:
 
 
 def nested_objective(g: torch.Tensor) -> torch.Tensor:
-    """sigma2_data^ + sigma2_mc_draw^ of per-(example, draw) gradients ``g`` (n, J, d): the
-    point values of :func:`empirical.estimators.variance.from_row_stats` (before its clip at
+    """The nested estimate sigma2_data^ + sigma2_mc_draw^ of per-(example, draw) gradients.
+
+    The point values of :func:`empirical.estimators.variance.from_row_stats` (before its clip at
     0), as one differentiable tensor.
 
     With gbar_i = mean_j g_ij, gbar = mean_i gbar_i, s_i^2 = 1/(J-1) sum_j ||g_ij - gbar_i||^2:
     sigma2_mc^ = mean_i s_i^2 and sigma2_data^ = 1/(n-1) sum_i ||gbar_i - gbar||^2 - sigma2_mc^/J
     (J = 1: a deterministic loss, sigma2_mc^ = 0).
+
+    Args:
+        g: The gradients, (n, J, d), n >= 2.
+
+    Returns:
+        sigma2_data^ + sigma2_mc^, a differentiable scalar.
+
+    Raises:
+        ConfigError: Fewer than 2 examples.
     """
     n, J = int(g.shape[0]), int(g.shape[1])
     if n < 2:
@@ -102,6 +143,18 @@ class VAEProbe:
     the K used otherwise (``sigma2_mc_K``), M = the largest per-(example, draw) gradient norm.
     ``objective``: :func:`nested_objective` on the first ``n_grad`` examples of the fixed
     sample (per-example gradients by ``vmap``), for the ascent's direction.
+
+    Args:
+        model: The VAE.
+        data: Its training rows.
+        n_examples: Rows of the variance sample.
+        mc_samples: Noise draws per row (J >= 2).
+        n_grad: Rows of the differentiable subsample (>= 2).
+        seed: The seed of the samples (the fixed one is ``estimate``'s).
+        confidence: The intervals' two-sided level.
+
+    Raises:
+        ConfigError: mc_samples or n_grad below 2, or a bad confidence.
     """
 
     model: Any
@@ -129,7 +182,16 @@ class VAEProbe:
         object.__setattr__(self, "_sample", (X[:k], eps.reshape(n, J, *eps.shape[1:])[:k]))
 
     def at(self, params: Params, draw: int = 0) -> VarianceAt:
-        """The nested estimator at ``params`` on sample ``draw`` (0: the fixed one)."""
+        """The nested estimator at ``params`` on sample ``draw``.
+
+        Args:
+            params: The point.
+            draw: The sample, drawn with ``seeded(None, seed, draw)`` (0: the fixed one).
+
+        Returns:
+            sigma2_data, the Monte-Carlo part (per variational sample, or at the K used), M
+            and their combination.
+        """
         ms = vae_row_stats(
             self.model, params, self.data, self.mc_samples, n_examples=self.n_examples,
             generator=seeded(None, self.seed, draw),
@@ -141,7 +203,14 @@ class VAEProbe:
         return VarianceAt(v.data, mc, M, v.data.value + v.mc.value, ms.n_evals)
 
     def objective(self, params: Params) -> torch.Tensor:
-        """:func:`nested_objective` of the fixed subsample's per-example gradients (differentiable)."""
+        """The nested objective of the fixed subsample's per-example gradients.
+
+        Args:
+            params: The point.
+
+        Returns:
+            :func:`nested_objective` of the (n_grad, J, d) gradients, differentiable in params.
+        """
         X, eps = self._sample
         n, J = int(X.shape[0]), int(eps.shape[1])
         loss = self.model.loss
@@ -184,14 +253,19 @@ def vae_problem(
     variance: bool = True,
     keys: Sequence[str] | None = None,
 ) -> SearchProblem:
-    """The :class:`SearchProblem` of a built-in VAE, with the examples and fixed noise of
-    :func:`empirical.estimators.constants.estimate` (same ``seed``, ``n_examples``).
+    """The :class:`SearchProblem` of a built-in VAE, with the examples and fixed noise of ``estimate``.
+
+    The same rows and noise as :func:`empirical.estimators.constants.estimate` with the same
+    ``seed`` and ``n_examples``, so values at a shared point coincide with the pipeline's.
 
     Args:
-        model, data: the VAE and its training rows.
+        model: The VAE.
+        data: Its training rows.
         n_examples: rows of the curvature loss and of the variance sample.
         mc_samples: noise draws per example of the variance sample (J >= 2).
         n_grad: examples of the variance ascent's differentiable subsample.
+        seed: The seed of the rows and of the noise.
+        confidence: The intervals' two-sided level.
         variance: False leaves the variance probe out (L only).
         keys: the parameters' order in the flat snapshots (a TrainRun's ``param_keys``;
             default the model's ``param_shapes`` order).

@@ -1,5 +1,7 @@
-"""Stress-tested constants: search the region the runs visited for larger L, sigma2_data and
-Monte-Carlo part than the snapshots showed (docs/theory.md, "Stressed constants").
+"""Stress-tested constants.
+
+Search the region the runs visited for larger L, sigma2_data and Monte-Carlo part than the
+snapshots showed (docs/theory.md, "Stressed constants").
 
 Region: run i's box, per coordinate [min_j theta_ij, max_j theta_ij] over its snapshots,
 widened by ``margin`` times its width on each side and, for a projected run, cut to its
@@ -40,9 +42,6 @@ value remains a lower estimate of a supremum, not a proof.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from typing import Any
 
 import numpy as np
 import torch
@@ -60,134 +59,13 @@ from empirical.estimators.ascent import (
 )
 from empirical.estimators.curvature import top_pair
 from empirical.estimators.hvp import HessianOperator
-from empirical.estimators.norms import combine_max
 from empirical.estimators.probes import SearchProblem, VarianceAt
 from empirical.estimators.results import Estimate, mean_interval, seeded, unflatten
 from empirical.estimators.smoothness import smoothness
-from empirical.inputs.rules import Number, Whole
+from empirical.estimators.stress_results import Found, StressBudget, Stressed, StressResult
+from empirical.inputs.rules import Number
 
-
-@dataclass(frozen=True)
-class StressBudget:
-    """How hard the search pushes (module docstring); with the defaults the table along the runs
-    and the search together cost at most 30 % of ``vaebounds verify`` on the default run
-    (benchmarks/verify.py prints the ratio).
-
-    ``segment_points`` screened per segment with at most ``screen_products`` Hessian-vector
-    products each, on the segments beside each run's ``screen_around`` largest snapshots (0:
-    every segment), ``starts`` ascents, at most ``steps`` accepted
-    steps and ``backtracks`` halvings each, ``first_move`` the first trial's largest move as a
-    fraction of the box's width, ``products`` a cap on the ascents' gradients, Hessian-vector
-    and third-order products, ``fresh`` noise draws (>= 2) at the end point, ``variance_steps``
-    ascent steps on the variance (0: the candidates only).
-    """
-
-    segment_points: int = 1
-    screen_products: int = 3
-    screen_around: int = 2
-    starts: int = 2
-    steps: int = 12
-    backtracks: int = 10
-    first_move: float = 0.5
-    products: int = 600
-    fresh: int = 3
-    variance_steps: int = 2
-
-    def __post_init__(self) -> None:
-        names = (
-            "segment_points",
-            "screen_around",
-            "starts",
-            "steps",
-            "backtracks",
-            "products",
-            "variance_steps",
-        )
-        for name in names:
-            Whole(0, None).check(f"option budget.{name}", getattr(self, name))
-        Whole(1, None).check("option budget.screen_products", self.screen_products)
-        Whole(2, None).check("option budget.fresh", self.fresh)
-        Number(0.0, 1.0, closed=False).check("option budget.first_move", self.first_move)
-
-
-@dataclass(frozen=True)
-class Found:
-    """Where a stressed value was found: run ``run`` (``label``), from ``start`` after ``steps``
-    accepted ascent steps; ``point`` the flat parameters (not reported)."""
-
-    run: int
-    label: str
-    start: str
-    steps: int
-    point: torch.Tensor = field(compare=False, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"run": self.run, "label": self.label, "start": self.start, "steps": self.steps}
-
-
-@dataclass(frozen=True)
-class Stressed:
-    """One constant: ``used`` (the runs' value, before the search), ``found`` (the fresh
-    re-evaluation at the search's best point), ``stressed``: when found's value is larger, the
-    largest of the two lower estimates of one supremum
-    (:func:`empirical.estimators.norms.combine_max`: found's value, each end of the interval
-    the larger of the two, so no end falls below used's), else used itself; ``gain`` =
-    stressed / used - 1 >= 0; ``searched``: the value at the found point on the search's own
-    fixed noise / sample (the one the snapshots were valued on: compared with the
-    largest snapshot value on it, ``screened``, it shows what the ascent gained before the fresh
-    draws); ``n_evals`` spent on this constant."""
-
-    name: str
-    used: Estimate
-    found: Estimate
-    where: Found
-    searched: float
-    screened: float
-    n_evals: int
-
-    @cached_property
-    def stressed(self) -> Estimate:
-        if not self.found.value > self.used.value:
-            return self.used
-        return combine_max([self.found, self.used], f"stressed {self.name}")
-
-    @property
-    def gain(self) -> float:
-        return self.stressed.value / self.used.value - 1.0 if self.used.value > 0 else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "used": self.used.as_dict(), "stressed": self.stressed.as_dict(), "found": self.found.as_dict(),
-            "stress_gain": self.gain, "where": self.where.as_dict(), "searched": self.searched,
-            "screened": self.screened, "n_evals": self.n_evals,
-        }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class StressResult:
-    """The stressed constants (``L``; ``sigma2_data`` and the Monte-Carlo part ``mc``, named
-    ``mc_name``, when the problem has a variance probe), the margin, the budget, and the
-    evaluations the search spent beyond the table along the run (``n_evals``)."""
-
-    L: Stressed
-    sigma2_data: Stressed | None
-    mc: Stressed | None
-    mc_name: str
-    margin: float
-    budget: StressBudget
-    n_evals: int
-
-    def named(self) -> dict[str, Stressed]:
-        """Every stressed constant under its theory symbol name."""
-        out = {"L": self.L}
-        if self.sigma2_data is not None and self.mc is not None:
-            out.update({"sigma2_data": self.sigma2_data, self.mc_name: self.mc})
-        return out
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {name: s.as_dict() for name, s in self.named().items()}
-        out.update(margin=self.margin, budget=asdict(self.budget), n_evals=self.n_evals)
-        return out
+__all__ = ["Found", "StressBudget", "StressResult", "Stressed", "stress"]
 
 
 def stress(
@@ -217,13 +95,21 @@ def stress(
         along: that table if already computed (same problem, snapshots, steps and labels).
         margin: widening of each box, a fraction of each coordinate's width (>= 0).
         radius: a projected run's box radius a: the boxes are cut to ||theta||_inf <= a.
-        budget: :class:`StressBudget`; steps, labels: as for ``constants_along_run``.
-        tol, max_iter: Lanczos's stopping rule; confidence: of the fresh-draw intervals.
-        generator, seed: every random draw (Lanczos starts, fresh noise).
+        budget: :class:`StressBudget`.
+        steps: Each snapshot's step, as for ``constants_along_run``.
+        labels: Each run's label, as for ``constants_along_run``.
+        tol: Lanczos's relative tolerance on the Ritz value.
+        max_iter: Lanczos's largest number of products.
+        confidence: The two-sided level of the fresh-draw intervals.
+        generator: Every random draw (Lanczos starts, fresh noise).
+        seed: The seed when no generator is given.
 
     Returns:
         :class:`StressResult`: each constant's used, found and stressed values (stressed >= used),
         the gain, where the value was found, the evaluations spent.
+
+    Raises:
+        ConfigError: A negative margin, a radius <= 0 or snapshots of the wrong size.
     """
     budget = StressBudget() if budget is None else budget
     margin = Number(0.0, float("inf"), closed=True).check("option margin", margin)
@@ -280,8 +166,7 @@ def _screen(
     problem: SearchProblem, runs: list[torch.Tensor], along: AlongRun, budget: StressBudget, tol: float,
     count: Counter,
 ) -> list[Point]:  # fmt: skip
-    """The snapshots (values from the table) and ``budget.segment_points`` points on each segment
-    beside one of the run's ``budget.screen_around`` largest snapshots (0: every segment)."""
+    """The snapshots and ``segment_points`` points per segment beside a run's largest snapshots."""
     per_segment = budget.segment_points
     out = [
         Point(
@@ -305,8 +190,7 @@ def _screen(
 
 
 def _segments(along: AlongRun, run: int, S: int, around: int) -> list[int]:
-    """The segments j (from snapshot j to j + 1) of run ``run`` beside one of its ``around``
-    largest snapshots by L (every segment when ``around`` is 0)."""
+    """The segments j (snapshot j to j + 1) of a run beside its ``around`` largest-L snapshots (0: all)."""
     if around == 0:
         return list(range(S - 1))
     rows = sorted((r for r in along.rows if r.run == run), key=lambda r: -r.L.value)[:around]

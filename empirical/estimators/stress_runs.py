@@ -1,5 +1,6 @@
-"""The constants along the runs and their stress test for the CLI's batched runs of a built-in
-VAE: what ``verify`` calls around :func:`empirical.estimators.constants.estimate`.
+"""The constants along the runs and their stress test for the CLI's batched runs of a built-in VAE.
+
+What ``verify`` calls around :func:`empirical.estimators.constants.estimate`.
 
 :func:`table_of_runs` first (``estimate`` reads L, the variance parts and M at every snapshot
 from it, ``along=``), then :func:`stress_runs` (the search, from the same table).
@@ -8,6 +9,8 @@ Reads of the runs (an ``empirical.train`` ``TrainRun``) only ``snapshots`` (R, S
 ``snapshot_steps`` (S,), ``seeds`` and ``param_keys``; the losses and the variance sample are
 those of ``estimate`` with the same ``seed`` and ``n_examples``
 (:func:`empirical.estimators.probes.vae_problem`).
+
+The search: docs/theory.md, "Stressed constants"; the estimators: docs/estimators.md.
 """
 
 from __future__ import annotations
@@ -35,7 +38,11 @@ class RunsStress:
     stress: StressResult | None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``constants_along_run`` and ``stress`` (report.json's keys)."""
+        """JSON-ready: ``constants_along_run`` and ``stress`` (report.json's keys).
+
+        Returns:
+            The two keys; ``stress`` None when the search was skipped.
+        """
         return {
             "constants_along_run": self.along.as_dict(),
             "stress": None if self.stress is None else self.stress.as_dict(),
@@ -46,7 +53,20 @@ def runs_problem(
     model: Any, data: torch.Tensor, run: Any, *, n_examples: int = 256, mc_samples: int = 4, seed: int = 0,
     confidence: float = 0.95,
 ) -> SearchProblem:  # fmt: skip
-    """The search problem of the runs: ``estimate``'s examples and noise, the runs' key order."""
+    """The search problem of the runs: ``estimate``'s examples and noise, the runs' key order.
+
+    Args:
+        model: The VAE (``Problem.model``).
+        data: Its training rows (``Problem.X``).
+        run: The TrainRun of R runs (its snapshots, snapshot steps, seeds and key order).
+        n_examples: The examples of the variance sample, as for ``estimate``.
+        mc_samples: The draws per example, as for ``estimate``.
+        seed: The seed of the examples and noise, as for ``estimate`` (same examples and noise).
+        confidence: The intervals' two-sided level.
+
+    Returns:
+        :func:`empirical.estimators.probes.vae_problem` over the runs' parameter keys.
+    """
     return vae_problem(
         model, data, n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence,
         keys=tuple(run.param_keys),
@@ -68,10 +88,15 @@ def table_of_runs(
     """L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf at every snapshot of every run.
 
     Args:
-        model, data: the VAE and its training rows (``Problem.model``, ``Problem.X``).
-        run: the TrainRun of R runs.
-        n_examples, mc_samples, seed, confidence: as for ``estimate`` (same examples and noise).
-        tol, max_iter: Lanczos's stopping rule.
+        model: The VAE (``Problem.model``).
+        data: Its training rows (``Problem.X``).
+        run: The TrainRun of R runs (its snapshots, snapshot steps, seeds and key order).
+        n_examples: The examples of the variance sample, as for ``estimate``.
+        mc_samples: The draws per example, as for ``estimate``.
+        seed: The seed of the examples and noise, as for ``estimate`` (same examples and noise).
+        confidence: The intervals' two-sided level.
+        tol: Lanczos's relative tolerance on the Ritz value.
+        max_iter: Lanczos's largest number of products.
 
     Returns:
         :func:`empirical.estimators.along_run.constants_along_run` of the runs' snapshots, each
@@ -108,20 +133,26 @@ def stress_runs(
     """The constants at every snapshot of every run and, with ``search``, their stress test.
 
     Args:
-        model, data: the VAE and its training rows (``Problem.model``, ``Problem.X``).
-        run: the TrainRun of R runs.
+        model: The VAE (``Problem.model``).
+        data: Its training rows (``Problem.X``).
+        run: The TrainRun of R runs (its snapshots, snapshot steps, seeds and key order).
         constants: ``estimate``'s :class:`~empirical.estimators.constants.Constants` (the values
             used; None: the largest along the runs).
         along: the table (:func:`table_of_runs` with the same arguments) if already measured.
         search: False skips the search (``--no-stress``): the table only.
-        margin, budget: of :func:`empirical.estimators.stress.stress`; radius: a projected run's
-            box radius a (the search stays in ||theta||_inf <= a).
-        n_examples, mc_samples, seed, confidence: as for ``estimate`` (same examples and noise);
-            the search draws with ``seeded(None, seed, SEARCH_SEED_OFFSET)``.
-        tol, max_iter: Lanczos's stopping rule.
+        margin: The boxes' widening, as for :func:`empirical.estimators.stress.stress`.
+        radius: A projected run's box radius a (the search stays in ||theta||_inf <= a).
+        budget: The search's :class:`~empirical.estimators.stress.StressBudget`.
+        n_examples: The examples of the variance sample, as for ``estimate``.
+        mc_samples: The draws per example, as for ``estimate``.
+        seed: The seed of the examples and noise, as for ``estimate`` (same examples and noise); the search
+            draws with ``seeded(None, seed, SEARCH_SEED_OFFSET)``.
+        confidence: The intervals' two-sided level.
+        tol: Lanczos's relative tolerance on the Ritz value.
+        max_iter: Lanczos's largest number of products.
 
     Returns:
-        :class:`RunsStress`.
+        :class:`RunsStress`: the table, and the stressed constants (None without ``search``).
     """
     kw = dict(n_examples=n_examples, mc_samples=mc_samples, seed=seed, confidence=confidence)
     if along is None:

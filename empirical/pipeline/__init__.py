@@ -1,5 +1,7 @@
-"""The front end of the built-in models: validated settings in, R batched runs trained,
-their constants estimated, and :func:`empirical.conclusion.conclude` for the result.
+"""The front end of the built-in models.
+
+Validated settings in, R batched runs trained, their constants estimated, and
+:func:`empirical.conclusion.conclude` for the result.
 
 - :mod:`empirical.pipeline.pipeline`: :func:`verify` (step -> train -> estimate ->
   conclude) and :func:`estimate_constants`.
@@ -7,6 +9,8 @@ their constants estimated, and :func:`empirical.conclusion.conclude` for the res
 
 Imports nothing of :mod:`empirical.tracking`; :mod:`empirical.runner` picks this front end
 or the user-module one.
+
+The flow: docs/architecture.md, "How a question flows".
 """
 
 from __future__ import annotations

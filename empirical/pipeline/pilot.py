@@ -1,5 +1,6 @@
-"""The step constant C_gamma of a run, and the optimizer options: the one pilot, for the
-built-in models and for a user's module alike.
+"""The step constant C_gamma of a run, and the optimizer options.
+
+The one pilot, for the built-in models and for a user's module alike.
 
 Unless given, SGD's C_gamma comes from a pilot estimate of L, sigma2 and
 Delta at :data:`PILOT_INITS` initialisations drawn with the seeds
@@ -59,9 +60,14 @@ ADAGRAD: dict[str, Any] = {"C_gamma": 1e-2, "eps": 1e-8}
 
 @dataclass(frozen=True)
 class StepChoice:
-    """C_gamma, how it was chosen, the optimizer's other options (``betas``, ``eps``,
-    ``variant``) and the schedule (``"sqrt"``: gamma_k = C_gamma k^(-1/2);
-    ``"constant"``: gamma_k = C_gamma)."""
+    """The step of the runs.
+
+    Attributes:
+        C_gamma: The step constant.
+        how: How it was chosen, in words.
+        optimizer_options: The optimizer's other options (``betas``, ``eps``, ``variant``).
+        schedule: ``"sqrt"`` (gamma_k = C_gamma k^(-1/2)) or ``"constant"`` (gamma_k = C_gamma).
+    """
 
     C_gamma: float
     how: str
@@ -71,12 +77,17 @@ class StepChoice:
 
 @dataclass(frozen=True)
 class PilotPoint:
-    """What the pilot measured at one initialisation: the upper ends of L, of sigma2 (the
-    variance of a (B, K) step) and of Delta, and whether Delta rests on a proven lower bound;
-    where measured, the upper ends of sigma2's two parts (``sigma2_data``, and ``sigma2_mc``
-    as :func:`empirical.conclusion.values.step_variance` takes it: per variational sample
-    for a loss averaging its K draws, sigma2_mc_K for IWAE), which ``vaebounds advise``
-    needs to move B and K."""
+    """What the pilot measured at one initialisation (upper ends of the intervals).
+
+    Attributes:
+        L: The top |eigenvalue| of the Hessian.
+        sigma2: The variance of a (B, K) step's gradient.
+        Delta: F(theta_0) minus the proven lower bound (else the loss itself).
+        proven: Whether Delta rests on a proven lower bound.
+        sigma2_data: sigma2's data part, where measured (``vaebounds advise`` moves B and K with it).
+        sigma2_mc: sigma2's Monte-Carlo part as :func:`empirical.conclusion.values.step_variance`
+            takes it: per variational sample for a loss averaging its K draws, sigma2_mc_K for IWAE.
+    """
 
     L: float
     sigma2: float

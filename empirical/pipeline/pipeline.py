@@ -1,5 +1,6 @@
-"""The built-in models' front end, top to bottom: train -> estimate -> conclude
-(docs/architecture.md, "How a question flows").
+"""The built-in models' front end, top to bottom.
+
+Train -> estimate -> conclude (docs/architecture.md, "How a question flows").
 
 1. **step**: the step constant (:mod:`empirical.pipeline.pilot`) and the optimizer's options.
 2. **train**: R runs (seeds seed..seed+R-1) in one computation per step,
@@ -123,18 +124,14 @@ def verify(
             C_gamma=step.C_gamma, K=settings.K, box=settings.box,
         )  # fmt: skip
         snr = {
-            part: constants.snr.at(part, settings.batch_size, problem.model.K).as_dict()
-            for part in ("decoder", "encoder")
+            p: constants.snr.at(p, settings.batch_size, problem.model.K).as_dict()
+            for p in ("decoder", "encoder")
         }
         extras = {
-            "step_constant_choice": step.how,
-            "optimizer_options": step.optimizer_options,
-            "model_options": problem.model.options(),
-            "n_params": problem.model.n_params,
-            "rows": int(problem.X.shape[0]),
-            "data": problem.data,
-            "snr": snr,
-        }
+            "step_constant_choice": step.how, "optimizer_options": step.optimizer_options,
+            "model_options": problem.model.options(), "n_params": problem.model.n_params,
+            "rows": int(problem.X.shape[0]), "data": problem.data, "snr": snr,
+        }  # fmt: skip
         return conclude(
             settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras,
             approximate_ok=approximate_ok, stress=stressed,
@@ -145,8 +142,17 @@ def verify(
 
 
 def choose_step(settings: Settings, problem: Problem, progress: Progress) -> pilot.StepChoice:
-    """The step constant and the optimizer's options (:func:`empirical.pipeline.pilot.choose`,
-    measured by :func:`empirical.pipeline.pilot.vae_pilot` when it needs a pilot)."""
+    """The step constant and the optimizer's options (:func:`empirical.pipeline.pilot.choose`).
+
+    Args:
+        settings: The run's settings (a given C_gamma is kept).
+        problem: The model and its training rows, measured by
+            :func:`empirical.pipeline.pilot.vae_pilot` when a pilot is needed.
+        progress: The progress callback.
+
+    Returns:
+        The :class:`~empirical.pipeline.pilot.StepChoice`.
+    """
     measure = None
     if settings.optimizer == "sgd" and settings.C_gamma is None:
         measure = pilot.vae_pilot(settings, problem.model, problem.X, progress)
@@ -208,11 +214,21 @@ def _split(settings: Settings, data: torch.Tensor | None) -> tuple[torch.Tensor,
 
 
 def prepare(settings: Settings, model: Any = None, data: torch.Tensor | None = None) -> Problem:
-    """The model and the training rows: the data minus the held-out fraction
-    ``settings.holdout`` (split with :data:`SPLIT_SEED`, so the rows do not
-    depend on ``seed``). Refuses too few training rows and, before anything
-    large is allocated, a run whose estimated memory exceeds the limit
-    (empirical.budget)."""
+    """The model and the training rows.
+
+    Args:
+        settings: The settings (model, data, holdout).
+        model: Replaces the model the settings name.
+        data: Replaces the data the settings name.
+
+    Returns:
+        The model and the data minus the held-out fraction ``settings.holdout`` (split with
+        :data:`SPLIT_SEED`, so the rows do not depend on ``seed``).
+
+    Raises:
+        ConfigError: Too few training rows, or (before anything large is allocated) a run whose
+            estimated memory exceeds the limit (empirical.budget).
+    """
     from empirical.models import make
 
     X, rows, held = _split(settings, data)
@@ -245,8 +261,11 @@ def check_memory(settings: Settings, model: Any, rows: torch.Tensor) -> None:
 def data_record(
     settings: Settings, X: torch.Tensor, rows: torch.Tensor, held: torch.Tensor, given: bool
 ) -> dict[str, Any]:
-    """Where the rows came from, for report.json: the source, the file's path and
-    sha256 (files), the sha256 of the float32 rows, and the held-out split."""
+    """Where the rows came from, for report.json.
+
+    The source, the file's path and sha256 (files), the sha256 of the float32 rows, and the
+    held-out split.
+    """
     import hashlib
     from pathlib import Path
 
@@ -290,8 +309,10 @@ def train_runs(settings: Settings, problem: Problem, step: pilot.StepChoice, pro
 
 
 def table_along(settings: Settings, problem: Problem, runs: TrainRun) -> AlongRun:
-    """L, the variance parts, M and ||theta||_inf at every snapshot of every run, on the examples
-    and noise of :func:`estimate_along` (empirical.estimators.stress_runs)."""
+    """L, the variance parts, M and ||theta||_inf at every snapshot of every run (stress_runs).
+
+    The examples and noise are those of :func:`estimate_along`.
+    """
     from empirical.estimators import table_of_runs
 
     return table_of_runs(problem.model, problem.X, runs, seed=settings.seed)
@@ -300,8 +321,10 @@ def table_along(settings: Settings, problem: Problem, runs: TrainRun) -> AlongRu
 def estimate_along(
     settings: Settings, problem: Problem, runs: TrainRun, along: AlongRun | None = None
 ) -> Constants:
-    """Every constant along every run (empirical.estimators.constants), L, the variance parts
-    and M at the snapshots read from the table ``along`` when given."""
+    """Every constant along every run (empirical.estimators.constants).
+
+    L, the variance parts and M at the snapshots are read from the table ``along`` when given.
+    """
     from empirical.estimators import estimate
 
     return estimate(
@@ -313,9 +336,11 @@ def estimate_along(
 def stress_along(
     settings: Settings, problem: Problem, runs: TrainRun, constants: Constants, along: AlongRun
 ) -> RunsStress:
-    """The table ``along`` and, unless ``settings.stress`` is off, the stress search of the runs'
-    boxes (widened by ``settings.stress_margin``, cut to the projection's box ``settings.box``)
-    from ``constants`` (empirical.estimators.stress_runs)."""
+    """The table ``along`` and, unless ``settings.stress`` is off, the stress search from ``constants``.
+
+    The runs' boxes are widened by ``settings.stress_margin`` and cut to the projection's box
+    ``settings.box`` (empirical.estimators.stress_runs).
+    """
     from empirical.estimators import stress_runs
 
     return stress_runs(
@@ -328,9 +353,16 @@ def stress_along(
 
 
 def estimate_constants(settings: Settings, progress: Progress = silent) -> dict[str, Any]:
-    """``vaebounds estimate``: the constants at theta_0 (``steps`` = 0) or along
-    R runs of ``steps`` SGD steps, with the decoder and encoder gradient SNR at
-    (B, K); a JSON-ready dict."""
+    """``vaebounds estimate``: the constants, without a bound.
+
+    Args:
+        settings: The settings; ``steps`` = 0 measures at theta_0.
+        progress: The progress callback.
+
+    Returns:
+        JSON-ready: the constants at theta_0 or along R runs of ``steps`` SGD steps, with the
+        decoder and encoder gradient SNR at (B, K).
+    """
     from empirical.estimators import estimate
 
     if settings.is_user_model:

@@ -1,7 +1,12 @@
-"""The report of a verify run, written as a whole: ``report.json`` (content),
-``report.md`` (markdown), figures (one style), all renamed into place
-together (atomic). The writers load matplotlib only when a report is
-written, so checking an output folder (:mod:`empirical.report.atomic`) is quick."""
+"""The report of a verify run, written as a whole.
+
+``report.json`` (content), ``report.md`` (markdown), figures (one style), all renamed into place
+together (atomic). The writers load matplotlib only when a report is written, so checking an
+output folder (:mod:`empirical.report.atomic`) is quick.
+
+What a report holds: docs/architecture.md, "Verdict" and "Observed side"; the mathematics it
+reports: docs/theory.md.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +22,13 @@ FILES = ("report.json", "report.md", *FIGURES)
 
 @dataclass(frozen=True)
 class Report:
-    """Where the report went, its JSON content and the exit code of its result."""
+    """Where the report went, its JSON content and the exit code of its result.
+
+    Attributes:
+        folder: The report's folder.
+        data: report.json's content.
+        exit_code: The result's exit code.
+    """
 
     folder: Path
     data: dict[str, Any]
@@ -25,8 +36,19 @@ class Report:
 
 
 def write_report(result, folder: str | Path, command: list[str] | None = None) -> Report:
-    """Write report.json, report.md and the figures of ``result`` into ``folder``; the time this
-    takes (matplotlib's import included) is the ``report`` part of the timings written."""
+    """Write report.json, report.md and the figures of ``result`` into ``folder``.
+
+    The folder is written as a whole (a previous report there is replaced); the time this takes
+    (matplotlib's import included) is the ``report`` part of the timings written.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        folder: The output folder.
+        command: The command line recorded in report.json.
+
+    Returns:
+        The :class:`Report`.
+    """
     import time
 
     started = time.perf_counter()

@@ -10,6 +10,8 @@ rather than replaced. Single files (a sweep's summary) go through a
 temporary file renamed into place. Before any work, :func:`check_writable`
 creates and removes a probe folder where the output will be written, so an
 unwritable target is refused at once (exit 2), not after training.
+
+Why outputs are written as a whole: docs/architecture.md, "Layout".
 """
 
 from __future__ import annotations
@@ -35,20 +37,21 @@ _AT_FDCWD, _RENAME_EXCHANGE = -100, 2
 
 
 def check_writable(target: Path, label: str = OUT, *, beside: bool = True) -> None:
-    """Refuse a folder ``target`` that cannot be written, before any work: a probe folder
-    is created and removed in it if it exists (its files are replaced or appended to) and,
-    with ``beside``, in its parent (where a new folder is built and swapped in); else in
-    the nearest existing folder above it (where the missing folders will be created).
-    The probe asks the system itself, so read-only mounts, permissions, /proc and
-    running as root are all answered truthfully.
+    """Refuse a folder ``target`` that cannot be written, before any work.
+
+    A probe folder is created and removed in it if it exists (its files are replaced or appended
+    to) and, with ``beside``, in its parent (where a new folder is built and swapped in); else
+    in the nearest existing folder above it (where the missing folders will be created). The
+    probe asks the system itself, so read-only mounts, permissions, /proc and running as root
+    are all answered truthfully.
 
     Args:
-        target: an absolute folder path, not under a file (:func:`check_target`).
-        label: how messages name it.
-        beside: whether the output is built beside ``target`` (a folder written as a whole).
+        target: An absolute folder path, not under a file (:func:`check_target`).
+        label: How messages name it.
+        beside: Whether the output is built beside ``target`` (a folder written as a whole).
 
     Raises:
-        ConfigError: one line naming ``target``, the folder that cannot be written and why.
+        ConfigError: One line naming ``target``, the folder that cannot be written and why.
     """
     existing = next(p for p in [target, *target.parents] if p.exists())
     if existing == target:
@@ -67,9 +70,19 @@ def check_writable(target: Path, label: str = OUT, *, beside: bool = True) -> No
 
 
 def check_target(target: str | Path, own: Collection[str]) -> Path:
-    """``target`` as an absolute folder path that may be (re)written: not empty,
-    not a file, not under a file, holding only files of ``own`` if it exists, and
-    writable (:func:`check_writable`)."""
+    """``target`` as an absolute folder path that may be (re)written.
+
+    Args:
+        target: The folder given.
+        own: The files a previous output of the same kind holds (only those may be replaced).
+
+    Returns:
+        The absolute path: not empty, not a file, not under a file, holding only files of
+        ``own`` if it exists, and writable (:func:`check_writable`).
+
+    Raises:
+        ConfigError: One line saying which of these fails.
+    """
     target = usable_path(OUT, target).absolute()
     check_not_under_a_file(target)
     if target.is_dir():
@@ -84,7 +97,15 @@ def check_target(target: str | Path, own: Collection[str]) -> Path:
 
 
 def check_not_under_a_file(target: Path, label: str = OUT) -> None:
-    """ConfigError when ``target`` or a folder above it exists and is not a folder."""
+    """Refuse a ``target`` that is, or is under, something that is not a folder.
+
+    Args:
+        target: The folder path.
+        label: How messages name it.
+
+    Raises:
+        ConfigError: ``target`` or a folder above it exists and is not a folder.
+    """
     for parent in [target, *target.parents]:
         if parent.exists() and not parent.is_dir():
             where = "exists and is not a folder" if parent == target else f"is under the file {parent}"
@@ -92,8 +113,19 @@ def check_not_under_a_file(target: Path, label: str = OUT) -> None:
 
 
 def write_folder(target: str | Path, fill: Callable[[Path], None], own: Collection[str]) -> Path:
-    """Create folder ``target`` with the files ``fill(tmp)`` writes into an empty
-    temporary folder; replace a previous ``target`` whose files are all in ``own``."""
+    """Create folder ``target`` with the files ``fill(tmp)`` writes into an empty temporary folder.
+
+    The temporary folder is swapped in only when ``fill`` has finished: a reader sees the old
+    output or the new one, never a mixture.
+
+    Args:
+        target: The output folder.
+        fill: Writes the files into the temporary folder it is given.
+        own: The files a previous ``target`` may hold (it is replaced only then).
+
+    Returns:
+        The folder written.
+    """
     target = check_target(target, own)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +180,12 @@ def _signals_blocked() -> Iterator[None]:
 
 
 def write_file(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file renamed into place."""
+    """Write ``text`` to ``path`` through a temporary file renamed into place.
+
+    Args:
+        path: The file.
+        text: Its new content.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -161,11 +198,16 @@ def write_file(path: str | Path, text: str) -> None:
 
 
 def write_derivation_folder(out: str | Path, only: tuple[str, str, str] | None = None) -> list[Path]:
-    """``vaebounds derive``: derivations/*.md of every registered bound, written as a
-    whole (README.md: the generated table of theorems; a previous one is kept only if
-    none is generated); with ``only`` = (model,
-    optimizer, variant), that one page written into the folder, the others left.
-    The paths written."""
+    """``vaebounds derive``: the derivation pages of the registered bounds.
+
+    Args:
+        out: The folder (derivations/): every page written as a whole, with README.md the
+            generated table of theorems (a previous one is kept only if none is generated).
+        only: (model, optimizer, variant): that one page written into the folder, the others left.
+
+    Returns:
+        The paths written.
+    """
     from theory.catalog import registered
     from theory.derive import file_name, page
     from theory.derive import write_derivations as render_into

@@ -1,22 +1,21 @@
-"""The content of ``report.json``: the keys of the public contract (model,
-optimizer, data, steps, batch_size, K, seed, constants, bound, empirical,
-seeds, holds, ratio, assumptions, rate, versions), every setting needed to
-re-run the verification, which constants are lower estimates of suprema, the
-records, the bound's attribution term by term, its tightness (``tightness``: bound /
-observed = proof x landscape x noise term, or why it was not computed) and, for Adam and Adagrad, every
-variant of the theorem on the same run (``variants``) with the
-preconditioner's extremes measured along it. The stress step: ``stress`` (searched or why
-not, each stressed constant, the verdicts at the runs' and at the stressed constants side by
-side), ``constants.NAME.stressed`` and ``.stress_gain`` for L and the variance parts (the
-constant's ``value`` is the runs' own, the largest at their snapshots), ``constants_along_run``
-(every snapshot of every run) and ``growth`` (the growth-condition line).
-Everything is read from the :class:`empirical.conclusion.Result`; nothing is
-decided here. ``settings`` holds every field of the
-:class:`~empirical.settings.Settings` (``runs`` the number of runs, ``source`` where
-they came from), so ``Settings.from_mapping`` rebuilds them; ``seeds`` is the list of
-the runs' seeds and ``runs`` their number;
-``data_set`` says where the rows came from (file path and sha256, rows,
-training and held-out rows, the split's seed) and ``command`` the command line:
+"""The content of ``report.json``.
+
+The keys of the public contract (model, optimizer, data, steps, batch_size, K, seed, constants,
+bound, empirical, seeds, holds, ratio, assumptions, rate, versions), every setting needed to
+re-run the verification, which constants are lower estimates of suprema, the records, the
+bound's attribution term by term, its tightness (``tightness``: bound / observed = proof x
+landscape x noise term, or why it was not computed) and, for Adam and Adagrad, every variant of
+the theorem on the same run (``variants``) with the preconditioner's extremes measured along it.
+The stress step: ``stress`` (searched or why not, each stressed constant, the verdicts at the
+runs' and at the stressed constants side by side), ``constants.NAME.stressed`` and
+``.stress_gain`` for L and the variance parts (the constant's ``value`` is the runs' own, the
+largest at their snapshots), ``constants_along_run`` (every snapshot of every run) and
+``growth`` (the growth-condition line). Everything is read from the
+:class:`empirical.conclusion.Result`; nothing is decided here. ``settings`` holds every field of
+the :class:`~empirical.settings.Settings` (``runs`` the number of runs, ``source`` where they
+came from), so ``Settings.from_mapping`` rebuilds them; ``seeds`` is the list of the runs' seeds
+and ``runs`` their number; ``data_set`` says where the rows came from (file path and sha256,
+rows, training and held-out rows, the split's seed) and ``command`` the command line:
 ``vaebounds verify --from report.json`` re-runs it.
 
 The verdict is the decision rule's (:mod:`empirical.decision`): ``empirical.lo`` and
@@ -25,7 +24,10 @@ The verdict is the decision rule's (:mod:`empirical.decision`): ``empirical.lo``
 ``approximate`` lists the rows only approximately met and ``approximate_ok`` whether
 they were accepted ("approximately covered"). JSON has no infinity: an infinite end of
 an interval is written as the string ``"inf"`` (``"-inf"``), which ``float()`` reads
-back (:func:`json_number`)."""
+back (:func:`json_number`).
+
+The verdict it records: docs/decision.md; the constants: docs/estimators.md.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ FIGURES = ("convergence.png", "constants.png", "training.png", "constants_along_
 
 
 def versions() -> dict[str, str]:
+    """The versions report.json records: python, vaebounds, torch, sympy, numpy, scipy."""
     import importlib.metadata as md
 
     out = {"python": platform.python_version()}
@@ -54,8 +57,17 @@ def _finite_or_none(x: float) -> float | None:
 
 
 def json_number(x: float) -> float | str:
-    """``x`` for JSON: the number, or ``"inf"`` / ``"-inf"`` for an infinite one (``float()``
-    reads either back). NaN is refused: no reported end is ever NaN."""
+    """A number for JSON.
+
+    Args:
+        x: The number.
+
+    Returns:
+        ``x``, or ``"inf"`` / ``"-inf"`` for an infinite one (``float()`` reads either back).
+
+    Raises:
+        ValueError: NaN (no reported end is ever NaN).
+    """
     x = float(x)
     if np.isnan(x):
         raise ValueError("a NaN cannot be reported as an interval end")
@@ -63,11 +75,17 @@ def json_number(x: float) -> float | str:
 
 
 def constants_entry(result) -> dict[str, dict[str, Any]]:
-    """Each measured constant: the runs' value, interval and method, which end entered the
-    bound, and whether it is a lower estimate of a supremum; for L and the variance parts,
-    ``stressed`` (the stressed estimate, or None when not searched) and ``stress_gain``
-    (stressed / runs' value - 1, >= 0), and ``bound_at``: the estimate whose end entered the
-    bound ("stressed" or "runs")."""
+    """report.json's ``constants``: each measured constant.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+
+    Returns:
+        Per constant: the runs' value, interval and method, which end entered the bound, and
+        whether it is a lower estimate of a supremum; for L and the variance parts, ``stressed``
+        (None when not searched), ``stress_gain`` (stressed / runs' value - 1, >= 0) and
+        ``bound_at`` ("stressed" or "runs").
+    """
     stress = result.stress
     own = result.constants if stress is None else stress.run_constants
     searched = {} if stress is None or stress.search is None else stress.search.named()
@@ -89,22 +107,42 @@ def constants_entry(result) -> dict[str, dict[str, Any]]:
 
 
 def stress_entry(result) -> dict[str, Any] | None:
-    """report.json's ``stress`` (:meth:`empirical.conclusion.stressed.StressReport.as_dict`)."""
+    """report.json's ``stress`` (:meth:`empirical.conclusion.stressed.StressReport.as_dict`).
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+
+    Returns:
+        Both verdicts side by side; None without a stress step.
+    """
     if result.stress is None:
         return None
     return result.stress.as_dict(result.decision, result.bound_value)
 
 
 def along_entry(result) -> dict[str, Any] | None:
-    """report.json's ``constants_along_run``: every snapshot of every run (None: not measured, with
-    the reason in ``stress``)."""
+    """report.json's ``constants_along_run``.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+
+    Returns:
+        Every snapshot of every run; None when not measured (the reason is in ``stress``).
+    """
     along = None if result.stress is None else result.stress.along
     return None if along is None else along.as_dict()
 
 
 def growth_entry(result) -> dict[str, Any] | None:
-    """report.json's ``growth`` (:meth:`empirical.conclusion.growth_condition.GrowthReport.as_dict`),
-    the observed interval's ends JSON-safe (:func:`json_number`)."""
+    """report.json's ``growth`` (:meth:`empirical.conclusion.growth_condition.GrowthReport.as_dict`).
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+
+    Returns:
+        The growth-condition line, the observed interval's ends JSON-safe (:func:`json_number`);
+        None without one.
+    """
     if result.growth is None:
         return None
     out = result.growth.as_dict()
@@ -114,7 +152,14 @@ def growth_entry(result) -> dict[str, Any] | None:
 
 
 def figures_of(result) -> list[str]:
-    """The figures a report of ``result`` holds (constants_along_run.png only with the table)."""
+    """The figures a report of ``result`` holds.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+
+    Returns:
+        Their file names (constants_along_run.png only with the table along the runs).
+    """
     return [f for f in FIGURES if f != "constants_along_run.png" or along_entry(result) is not None]
 
 
@@ -132,7 +177,15 @@ def _variants(rows: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
 
 
 def report_json(result, command: list[str] | None = None) -> dict[str, Any]:
-    """The report.json content (module docstring)."""
+    """The report.json content (module docstring).
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        command: The command line that made it.
+
+    Returns:
+        The JSON-ready dict.
+    """
     s, b, obs, rate, d = result.settings, result.theorem, result.observed, result.rate, result.decision
     return {
         "model": s.model,

@@ -1,8 +1,9 @@
-"""The one plotting style of every figure vaebounds draws (:data:`STYLE`,
-:data:`COLOURS`, :func:`figure`) and the pieces the figures share (runs with
-their interval band, legends outside the axes, interval bars, verdict marks):
-a verify report's figures (:mod:`empirical.report.verify_figures`), a sweep's
-(:mod:`empirical.report.sweep_figure`) and the notebooks' draw through them.
+"""The one plotting style of every figure vaebounds draws, and the pieces the figures share.
+
+The style: :data:`STYLE`, :data:`COLOURS`, :func:`figure`; the pieces: runs with their
+interval band, legends outside the axes, interval bars, verdict marks. A verify report's
+figures (:mod:`empirical.report.verify_figures`), a sweep's (:mod:`empirical.report.sweep_figure`)
+and the notebooks' draw through them.
 
 Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot
 state, no backend switch), saved, and shown inline by :func:`show` when a
@@ -14,6 +15,8 @@ one dict, e.g. ``figures.STYLE.update({"font.size": 12, "savefig.dpi": 300})``.
 Titles and legends name models, optimizers and theorems in words
 (:mod:`empirical.report.names`); legends sit outside the axes, never over the
 data or the bound.
+
+What the figures show: docs/architecture.md, "Observed side".
 """
 
 from __future__ import annotations
@@ -80,9 +83,21 @@ def figure(
     title: str | None = None,
     **kw,
 ) -> Iterator[Any]:
-    """Axes (``rows`` x ``cols``) of a figure in :data:`STYLE`, saved to ``path``
-    on exit (:func:`save`); ``kw`` goes to ``Figure.subplots`` (sharex, squeeze,
-    gridspec_kw ...)."""
+    """Axes (``rows`` x ``cols``) of a figure in :data:`STYLE`, saved to ``path`` on exit.
+
+    Laid out once and drawn once, at the resolution it is saved at (:func:`save`).
+
+    Args:
+        path: Where the figure is saved.
+        rows: Rows of panels.
+        cols: Columns of panels.
+        size: (width, height) in inches.
+        title: The figure's title.
+        **kw: Options of ``Figure.subplots`` (sharex, squeeze, gridspec_kw ...).
+
+    Yields:
+        The axes (one, or an array of them).
+    """
     import matplotlib
     from matplotlib.figure import Figure
 
@@ -117,19 +132,28 @@ def save(fig: Any, path: str | Path) -> None:
 
 
 def figure_of(axes: Any) -> Any:
-    """The Figure of an Axes or an array of them."""
+    """The Figure of an Axes or an array of them.
+
+    Args:
+        axes: An Axes or an array of them.
+
+    Returns:
+        Their Figure.
+    """
     return np.ravel(np.asarray(axes, dtype=object))[0].figure
 
 
 def legend_outside(ax, below: bool = False, handles: tuple[list, list] | None = None, **kw) -> Any:
-    """The legend of ``ax`` outside its axes: to the right of them, or ``below`` them
-    (under the x label), so that it never covers the data or the bound.
+    """The legend of ``ax`` outside its axes.
+
+    To the right of them, or ``below`` them (under the x label), so that it never covers the
+    data or the bound.
 
     Args:
-        ax: the axes whose entries (or ``handles``: (artists, labels)) are listed.
-        below: under the axes rather than to their right.
-        handles: entries gathered from another axes (a grid of panels).
-        **kw: more options of ``Axes.legend``.
+        ax: The axes whose entries (or ``handles``: (artists, labels)) are listed.
+        below: Under the axes rather than to their right.
+        handles: Entries gathered from another axes (a grid of panels).
+        **kw: More options of ``Axes.legend``.
 
     Returns:
         The Legend.
@@ -151,7 +175,11 @@ def legend_outside(ax, below: bool = False, handles: tuple[list, list] | None = 
 
 
 def show(path: str | Path) -> None:
-    """Display a saved figure inline when running in IPython/Jupyter; print its path otherwise."""
+    """Display a saved figure inline when running in IPython/Jupyter; print its path otherwise.
+
+    Args:
+        path: The saved figure.
+    """
     try:
         from IPython import get_ipython
         from IPython.display import Image, display
@@ -164,8 +192,15 @@ def show(path: str | Path) -> None:
 
 
 def t_band(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, lo, hi) over the first axis (runs) of ``samples``: the Student-t
-    interval of the mean at every later index; lo = hi = mean with one run."""
+    """The mean over runs and its Student-t interval, at every index.
+
+    Args:
+        samples: (R, ...) values, runs first.
+        confidence: The interval's two-sided level.
+
+    Returns:
+        (mean, lo, hi) over the first axis; lo = hi = mean with one run.
+    """
     samples = np.atleast_2d(np.asarray(samples, dtype=float))
     mean = samples.mean(0)
     R = samples.shape[0]
@@ -176,26 +211,49 @@ def t_band(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[np.ndar
 
 
 def series_colour(i: int, count: int) -> tuple[float, ...]:
-    """The colour of the i-th of ``count`` settings in a series (:data:`SERIES`)."""
+    """The colour of the i-th of ``count`` settings in a series (:data:`SERIES`).
+
+    Args:
+        i: The setting's index.
+        count: The settings in the series.
+
+    Returns:
+        An RGBA colour.
+    """
     from matplotlib import colormaps
 
     return colormaps[SERIES](0.85 * (1 - i / max(count - 1, 1)))
 
 
 def observable_label(observable: str) -> str:
+    """The axis label of an observable a theorem bounds (its name when no label is known)."""
     return OBSERVABLE_LABELS.get(observable, observable.replace("_", " "))
 
 
 def positive(values: np.ndarray) -> np.ndarray:
-    """``values`` with the non-positive ones as NaN (not drawn on a log axis)."""
+    """``values`` with the non-positive ones as NaN (not drawn on a log axis).
+
+    Args:
+        values: The values.
+
+    Returns:
+        A float array.
+    """
     values = np.asarray(values, dtype=float)
     return np.where(values > 0, values, np.nan)
 
 
 @dataclass
 class Band:
-    """The interval band of :func:`draw_runs`: its artist, x, and the ends over runs
-    (``lo`` as computed, possibly <= 0); ``clipped`` when a log axis cannot show its lower end."""
+    """The interval band of :func:`draw_runs`.
+
+    Attributes:
+        artist: The band drawn.
+        x: Its x values.
+        lo: The lower ends over runs, as computed (possibly <= 0).
+        hi: The upper ends.
+        clipped: Whether a log axis cannot show a lower end.
+    """
 
     artist: Any
     x: np.ndarray
@@ -207,11 +265,22 @@ class Band:
 def draw_runs(
     ax, x, samples, colour: str = COLOURS["observed"], label: str = "observed", log: bool = True
 ) -> Band | None:
-    """Runs (rows of ``samples``) against ``x``: each thin, their mean thick,
-    the pointwise t-interval of the mean over runs as a band over the thin runs
-    (two runs or more; the band returned). On a log axis a lower end <= 0 is
-    drawn to the bottom of the axes once everything is drawn (:func:`band_to_bottom`),
-    and the legend says so."""
+    """Runs against ``x``: each thin, their mean thick, the t-interval of the mean as a band.
+
+    On a log axis a lower end <= 0 is drawn to the bottom of the axes once everything is drawn
+    (:func:`band_to_bottom`), and the legend says so.
+
+    Args:
+        ax: The axes.
+        x: The x values.
+        samples: (R, len(x)), one row per run.
+        colour: The colour.
+        label: The legend entry of the mean.
+        log: Whether the y axis is logarithmic.
+
+    Returns:
+        The band (two runs or more), else None.
+    """
     samples = np.atleast_2d(np.asarray(samples, dtype=float))
     mean, lo, hi = t_band(samples)
     shown = positive if log else np.asarray
@@ -237,8 +306,15 @@ def draw_runs(
 
 
 def band_to_bottom(ax, band: Band | None) -> None:
-    """Once everything is drawn on ``ax``: a band whose lower end is <= 0 reaches down to
-    the bottom of the log axis (whatever else set the axis' range), which is then fixed."""
+    """Extend a band whose lower end is <= 0 down to the bottom of the log axis.
+
+    Called once everything is drawn on ``ax`` (whatever else set the axis' range), which is
+    then fixed.
+
+    Args:
+        ax: The axes.
+        band: The band of :func:`draw_runs` (None: nothing to do).
+    """
     if band is None or not band.clipped:
         return
     bottom = ax.get_ylim()[0]
@@ -250,14 +326,29 @@ def band_to_bottom(ax, band: Band | None) -> None:
 
 
 def interval_bars(ax, x, rows: Sequence[dict[str, Any]], key: str, **kw) -> None:
-    """``row[key]`` against x with error bars to ``row[key + "_lo"]``, ``row[key + "_hi"]``."""
+    """``row[key]`` against x with error bars to ``row[key + "_lo"]``, ``row[key + "_hi"]``.
+
+    Args:
+        ax: The axes.
+        x: One x per row.
+        rows: The rows.
+        key: The value's key.
+        **kw: Options of ``Axes.errorbar``.
+    """
     y = np.array([r[key] for r in rows], dtype=float)
     lo, hi = (np.array([r[f"{key}_{end}"] for r in rows], dtype=float) for end in ("lo", "hi"))
     ax.errorbar(x, y, yerr=[y - lo, hi - y], capsize=3, **kw)
 
 
 def mark_verdicts(ax, x, y, verdicts: Sequence[str]) -> None:
-    """Observed points marked by verdict (:data:`VERDICT_MARKERS`)."""
+    """Observed points marked by verdict (:data:`VERDICT_MARKERS`).
+
+    Args:
+        ax: The axes.
+        x: The x values.
+        y: The observed values.
+        verdicts: Each point's verdict.
+    """
     for verdict, (marker, filled) in VERDICT_MARKERS.items():
         idx = [i for i, v in enumerate(verdicts) if v == verdict]
         face = COLOURS["observed"] if filled else "white"

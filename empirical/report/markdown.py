@@ -1,5 +1,10 @@
-"""``report.md``: the verdict first, then the numbers, the theorem, the
-constants, the assumption rows and the figures, for a person."""
+"""``report.md``.
+
+The verdict first, then the numbers, the theorem, the constants, the assumption rows and the
+figures, for a person.
+
+The verdict it states: docs/decision.md; the theorems: docs/theory.md.
+"""
 
 from __future__ import annotations
 
@@ -67,7 +72,14 @@ def _attribution(entry: dict[str, Any] | None) -> list[str]:
 
 
 def tightness_line(entry: dict[str, Any] | None) -> str:
-    """The report's one line: bound / observed = proof x landscape x noise term, or why not."""
+    """The report's tightness line (docs/theory.md, "Performance estimation").
+
+    Args:
+        entry: report.json's ``tightness`` (None: not computed).
+
+    Returns:
+        bound / observed = proof x landscape x noise term, or why not.
+    """
     if not entry:
         return "tightness: not computed (this result has no tightness entry)."
     if not entry["computed"]:
@@ -138,7 +150,15 @@ def _variants(rows: list[dict[str, Any]] | None, pre: dict[str, Any] | None, opt
 
 
 def markdown(result, data: dict[str, Any]) -> str:
-    """The report as Markdown (``data``: the report.json content)."""
+    """The report as Markdown (report.md).
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        data: Its report.json content.
+
+    Returns:
+        The Markdown text.
+    """
     s, obs, rate = result.settings, result.observed, data["rate"]
     verdict = f"**{result.headline}**"
     if result.verdict.value == "not covered":

@@ -1,9 +1,12 @@
-"""Plain-language names of models, optimizers and theorems, for figure titles and
-legends: the one naming table ("Gaussian VAE, SGD", not ``gaussian/sgd``).
+"""Plain-language names of models, optimizers and theorems, for figure titles and legends.
+
+The one naming table ("Gaussian VAE, SGD", not ``gaussian/sgd``).
 
 A name added to a table of :mod:`empirical.inputs` gets its plain name here; a
 value no table knows (a tracker's ``"VAE (user module)"``, ``torch.optim.SGD``)
 is shown as given.
+
+The names follow docs/architecture.md, "Vocabulary (one name per thing)".
 """
 
 from __future__ import annotations
@@ -59,8 +62,14 @@ CONSTANT_NAMES: dict[str, str] = {
 
 
 def constant_name(name: str) -> str:
-    """The plain name of a constant, e.g. "L: largest |eigenvalue| of the Hessian" (as given
-    when no table knows it)."""
+    """The plain name of a constant, e.g. "L, largest |eigenvalue| of the Hessian".
+
+    Args:
+        name: The theory symbol.
+
+    Returns:
+        Its plain name (``name`` itself when no table knows it).
+    """
     return CONSTANT_NAMES.get(name, name)
 
 
@@ -107,8 +116,14 @@ def optimizer_name(optimizer: str, variant: str | None = None, box: float | None
 
 
 def run_name(settings: Any) -> str:
-    """ "Gaussian VAE, SGD": the model and optimizer of a run's settings (a
-    :class:`~empirical.settings.Settings` of any source, or a sweep row)."""
+    """The model and optimizer of a run in words, e.g. "Gaussian VAE, SGD".
+
+    Args:
+        settings: A :class:`~empirical.settings.Settings` of any source, or a sweep row.
+
+    Returns:
+        The name.
+    """
     get = settings.get if isinstance(settings, dict) else lambda k: getattr(settings, k, None)
     beta = get("beta")
     if beta is None and get("model") == "beta":
@@ -132,15 +147,28 @@ def theorem_name(theorem: Any) -> str:
 
 
 def theorem_key(optimizer: str, variant: str | None) -> tuple[str, str]:
-    """The key of :data:`THEOREM_NAMES`: black-box VI's "-nonlinear" forms share their
-    linear form's name; "default" is the default variant ""."""
+    """The key of :data:`THEOREM_NAMES`.
+
+    Args:
+        optimizer: The theorem's optimizer.
+        variant: Its variant ("default" is the default variant "").
+
+    Returns:
+        (optimizer, variant); black-box VI's "-nonlinear" forms share their linear form's key.
+    """
     base = (variant or "").removesuffix("nonlinear").rstrip("-")
     return optimizer, "" if base == "default" else base
 
 
 def authors(reference: str) -> str:
-    """ "Surendran et al." / "Ghadimi and Lan" from a reference "Surendran, Godichon-Baggioni,
-    Le Corff, 'Title', venue"; "derived here" for the project's own derivations."""
+    """The first author of a reference, e.g. "Surendran et al." or "Ghadimi and Lan".
+
+    Args:
+        reference: "Surendran, Godichon-Baggioni, Le Corff, 'Title', venue".
+
+    Returns:
+        The authors in short; "derived here" for the project's own derivations.
+    """
     if reference.startswith("derived here"):
         return "derived here"
     names = [a.strip() for a in reference.split("'")[0].split(",") if a.strip()]

@@ -1,5 +1,8 @@
-"""``vaebounds verify --from report.json``: the settings of a report, checked
-so that the re-run is the same run (docs/inputs.md, "report.json")."""
+"""``vaebounds verify --from report.json``.
+
+The settings of a report, checked so that the re-run is the same run (docs/inputs.md,
+"report.json").
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,18 @@ REPORT_KEYS = ("bound", "empirical", "verdict")
 
 
 def settings_of_report(path: str | Path) -> dict[str, Any]:
-    """The ``settings`` of a report.json; a data file it names must still hold
-    the same bytes (sha256), else the numbers could not be reproduced."""
+    """The ``settings`` of a report.json (``vaebounds verify --from``).
+
+    Args:
+        path: The report.json of a verify run.
+
+    Returns:
+        The settings by field name.
+
+    Raises:
+        ConfigError: A file that is not a report, or a data file it names whose bytes changed
+            (sha256): the numbers could not be reproduced.
+    """
     where = f"--from {path}"
     path = usable_path("--from", path)
     if not path.exists():

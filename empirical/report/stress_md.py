@@ -1,7 +1,12 @@
-"""report.md's sections on the stress step and the growth condition: the verdicts at the runs'
-and at the stressed constants side by side, how much each constant rose, the constants along the
-runs (where each was largest, and their figure), and the growth-condition bound beside the
-bounded-variance one. Read from report.json's content (:mod:`empirical.report.content`)."""
+"""report.md's sections on the stress step and the growth condition.
+
+The verdicts at the runs' and at the stressed constants side by side, how much each constant
+rose, the constants along the runs (where each was largest, and their figure), and the
+growth-condition bound beside the bounded-variance one. Read from report.json's content
+(:mod:`empirical.report.content`).
+
+The mathematics: docs/theory.md, "Stressed constants" and "The growth condition on a run".
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,14 @@ def _cell(text: object) -> str:
 
 
 def stress_section(data: dict[str, Any]) -> list[str]:
-    """## Stressed constants: both verdicts, and each constant's runs' value, stressed value and gain."""
+    """report.md's section "Stressed constants".
+
+    Args:
+        data: The report.json content.
+
+    Returns:
+        The section's lines: both verdicts, and each constant's runs' value, stressed value and gain.
+    """
     stress = data.get("stress")
     if stress is None:
         return []
@@ -66,7 +78,14 @@ def stress_section(data: dict[str, Any]) -> list[str]:
 
 
 def along_section(data: dict[str, Any]) -> list[str]:
-    """## The constants along the runs: where each was largest, and the figure."""
+    """report.md's section "The constants along the runs".
+
+    Args:
+        data: The report.json content.
+
+    Returns:
+        The section's lines: where each constant was largest, and the figure.
+    """
     along = data.get("constants_along_run")
     if along is None:
         return []
@@ -88,7 +107,14 @@ def along_section(data: dict[str, Any]) -> list[str]:
 
 
 def growth_section(data: dict[str, Any]) -> list[str]:
-    """## The growth condition: the fit, the step condition, both bounds and which is smaller."""
+    """report.md's section "The growth condition".
+
+    Args:
+        data: The report.json content.
+
+    Returns:
+        The section's lines: the fit, the step condition, both bounds and which is smaller.
+    """
     g = data.get("growth")
     if g is None:
         return []

@@ -1,5 +1,10 @@
-"""The figure of a sweep (``sweep.png``): bound and observed mean with its interval
-at every grid point, in the one style of :mod:`empirical.report.figures`."""
+"""The figure of a sweep (``sweep.png``).
+
+Bound and observed mean with its interval at every grid point, in the one style of
+:mod:`empirical.report.figures`.
+
+Sweeps: docs/architecture.md, "Sweeps"; the verdicts: docs/decision.md.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +34,14 @@ MAX_PANELS = 12
 
 
 def is_geometric(values: Sequence[float]) -> bool:
-    """True when positive values grow by a roughly constant factor (a log axis fits them)."""
+    """Whether a log axis fits an axis's values.
+
+    Args:
+        values: The grid values.
+
+    Returns:
+        True when they are positive and grow by a roughly constant factor.
+    """
     v = np.sort(np.asarray(values, dtype=float))
     if v.size < 2 or v[0] <= 0:
         return False
@@ -38,10 +50,17 @@ def is_geometric(values: Sequence[float]) -> bool:
 
 
 def pool_seeds(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> list[dict[str, Any]]:
-    """Rows of the same grid point apart from ``seed`` pooled: the observed mean
-    and t-interval over every run of every seed point, the bound's mean and
-    range, and the verdict of the pool (violated if one is, else not covered
-    if one is, else inconclusive if one is, else holds: the order of the combined exit code)."""
+    """Rows of the same grid point apart from ``seed``, pooled.
+
+    Args:
+        rows: The sweep's rows.
+        axes: The grid's axis names.
+
+    Returns:
+        One row per pool: the observed mean and t-interval over every run of every seed point,
+        the bound's mean and range, and the pool's verdict (violated if one is, else not covered
+        if one is, else inconclusive if one is, else holds: the combined exit code's order).
+    """
     keys = [a for a in axes if a != "seed"]
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
@@ -77,11 +96,20 @@ def pool_seeds(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> list[dict
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], axes: Sequence[str], path: Path):
-    """Bound and observed mean with its interval against the first numeric grid
-    axis (log where the grid is geometric), one panel per combination of the
-    other axes (the first :data:`MAX_PANELS`, said in the title), seeds pooled
-    (:func:`pool_seeds`), each point marked by verdict; the legend to the right of
-    the panels. Returns the Figure."""
+    """sweep.png: bound and observed mean with its interval against the first numeric grid axis.
+
+    The axis is logarithmic where the grid is geometric; one panel per combination of the other
+    axes (the first :data:`MAX_PANELS`, said in the title), seeds pooled (:func:`pool_seeds`),
+    each point marked by verdict.
+
+    Args:
+        rows: The sweep's rows.
+        axes: The grid's axis names.
+        path: Where the figure is saved.
+
+    Returns:
+        The Figure.
+    """
     keys = [a for a in axes if a != "seed"]
     x_axis = keys[0] if keys else None
     panels: dict[tuple, list[dict[str, Any]]] = {}

@@ -1,6 +1,9 @@
-"""The figures of a verify report (convergence.png, constants.png, training.png and, with the
-table of the constants along the runs, constants_along_run.png), in the one style of
-:mod:`empirical.report.figures`; titles name the run in words (:mod:`empirical.report.names`)."""
+"""The figures of a verify report, in the one style of :mod:`empirical.report.figures`.
+
+convergence.png, constants.png, training.png and, with the table of the constants along the
+runs, constants_along_run.png; titles name the run in words (:mod:`empirical.report.names`).
+What they show is explained in docs/theory.md and docs/decision.md.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,16 @@ FAR_ABOVE = 30.0
 
 
 def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
-    """True when the bound's smallest finite value is more than :data:`FAR_ABOVE`
-    times the largest positive observed value: drawn together, the data would be squashed."""
+    """Whether the bound is too far above the data to be drawn with it.
+
+    Args:
+        curve: The bound at every horizon.
+        samples: The observed values.
+
+    Returns:
+        True when the bound's smallest finite value is more than :data:`FAR_ABOVE` times the
+        largest positive observed value (drawn together, the data would be squashed).
+    """
     curve = np.asarray(curve, dtype=float)
     ok = np.isfinite(curve) & (curve > 0)
     top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
@@ -38,8 +49,14 @@ def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
 
 
 def rate_text(rate) -> str:
-    """What the theorem says of the rate in n, for the fitted slope's legend entry:
-    "bound constant in n" when the rate is (e.g. Adam's constant-step bound), else the rate."""
+    """What the theorem says of the rate in n, for the fitted slope's legend entry.
+
+    Args:
+        rate: The rate fit.
+
+    Returns:
+        "bound constant in n" when the rate is (e.g. Adam's constant-step bound), else the rate.
+    """
     if rate.theory_exponent == 0 or str(rate.theory).strip() == "1":
         return "theory: bound constant in n, slope 0"
     if not np.isfinite(rate.theory_exponent):  # e.g. a bound through the steps' sums
@@ -48,11 +65,19 @@ def rate_text(rate) -> str:
 
 
 def plot_convergence(result, path: Path):
-    """Top: the theorem's weighted average up to n, each run thin, the mean
-    with its pointwise t-interval over runs as a band, the final observed
-    interval, the fitted slope, and the bound when it is within
-    :data:`FAR_ABOVE` of the data. Bottom: bound / observed mean against n.
-    Legends to the right of the panels. Returns the Figure."""
+    """convergence.png: the observed side against the bound as n grows.
+
+    Top: the theorem's weighted average up to n, each run thin, the mean with its pointwise
+    t-interval over runs as a band, the final observed interval, the fitted slope, and the bound
+    when it is within :data:`FAR_ABOVE` of the data. Bottom: bound / observed mean against n.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        path: Where the figure is saved.
+
+    Returns:
+        The Figure.
+    """
     ns, avg = np.asarray(result.extras["horizons"]), np.asarray(result.extras["running_averages"])
     curve = np.asarray(result.extras["bound_curve"])
     obs, rate, R = result.observed, result.rate, avg.shape[0]
@@ -102,14 +127,30 @@ def plot_convergence(result, path: Path):
 
 
 def constants_used(named: dict[str, Any], ends: dict[str, str]) -> list[str]:
-    """The estimated constants the bound uses (those bound at an interval end), in estimation order."""
+    """The estimated constants the bound uses (those bound at an interval end), in estimation order.
+
+    Args:
+        named: The estimates by name.
+        ends: Name -> the end bound into the theorem.
+
+    Returns:
+        Their names.
+    """
     return [name for name in named if name in ends]
 
 
 def plot_constants(result, path: Path):
-    """One panel per constant the bound uses, on its own axis fitted to its
-    interval: the point estimate, the interval, the end put into the bound.
-    Returns the Figure."""
+    """constants.png: one panel per constant the bound uses, on its own axis fitted to its interval.
+
+    Each shows the point estimate, the interval and the end put into the bound.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        path: Where the figure is saved.
+
+    Returns:
+        The Figure.
+    """
     named, ends = result.constants.named(), result.binding.ends
     names = constants_used(named, ends)
     lower = set(result.constants.lower_estimates)
@@ -142,8 +183,15 @@ def plot_constants(result, path: Path):
 
 
 def loss_scale(values: np.ndarray) -> tuple[str, dict[str, float], str]:
-    """(scale, its options, a note for the title) of a loss axis: "log" when every finite
-    value is positive, else "symlog" (linear within the smallest magnitudes), said in the note."""
+    """The scale of a loss axis.
+
+    Args:
+        values: The losses drawn.
+
+    Returns:
+        (scale, its options, a note for the title): "log" when every finite value is positive,
+        else "symlog" (linear within the smallest magnitudes), said in the note.
+    """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0 or np.all(v > 0):
@@ -154,9 +202,18 @@ def loss_scale(values: np.ndarray) -> tuple[str, dict[str, float], str]:
 
 
 def plot_training(result, path: Path):
-    """Per run: minibatch loss and F(theta_k) (log axis, or symlog when a value is <= 0);
-    ||g_k||^2 and the unbiased ||grad F(theta_k)||^2 records. Legends below the panels.
-    Returns the Figure."""
+    """training.png: per run, the losses and the gradient norms along the steps.
+
+    Minibatch loss and F(theta_k) (log axis, or symlog when a value is <= 0); ||g_k||^2 and the
+    unbiased ||grad F(theta_k)||^2 records.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        path: Where the figure is saved.
+
+    Returns:
+        The Figure.
+    """
     runs = result.runs
     steps = np.arange(1, runs.steps + 1)
     title = (
@@ -191,10 +248,19 @@ def plot_training(result, path: Path):
 
 
 def plot_constants_along_run(result, path: Path):
-    """One panel per column of the table along the runs (L, sigma2_data, the Monte-Carlo part, M,
-    ||theta||_inf) against the step (symlog: linear up to 10): one thin line per run, the runs'
-    constant dashed (the box radius for ||theta||_inf of a projected run), the stressed value
-    marked (dotted line and star) when the search ran. Legends to the right. Returns the Figure."""
+    """constants_along_run.png: one panel per column of the table along the runs, against the step.
+
+    L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf (symlog: linear up to 10): one
+    thin line per run, the runs' constant dashed (the box radius for ||theta||_inf of a
+    projected run), the stressed value marked (dotted line and star) when the search ran.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result` (with its table along the runs).
+        path: Where the figure is saved.
+
+    Returns:
+        The Figure.
+    """
     stress = result.stress
     along = stress.along
     own = stress.run_constants.named()
@@ -235,7 +301,15 @@ def plot_constants_along_run(result, path: Path):
 
 
 def write_figures(result, folder: Path) -> tuple[str, ...]:
-    """The figures of a verify run into ``folder``; their file names."""
+    """Write the figures of a verify run.
+
+    Args:
+        result: The :class:`~empirical.conclusion.Result`.
+        folder: Where they go.
+
+    Returns:
+        Their file names.
+    """
     plot_convergence(result, folder / "convergence.png")
     plot_constants(result, folder / "constants.png")
     plot_training(result, folder / "training.png")

@@ -1,8 +1,9 @@
-"""Following a user's own training loop: :func:`track` returns a :class:`Tracker`
-(:mod:`empirical.tracking.tracker`); it finishes as the run type of training
-(:class:`empirical.train.TrainRun`) and its ``verify()`` returns the same
-:class:`empirical.conclusion.Result` as the CLI (:mod:`empirical.tracking.verify`,
-through :func:`empirical.conclusion.conclude`). Public as ``empirical.track``.
+"""Following a user's own training loop.
+
+:func:`track` returns a :class:`Tracker` (:mod:`empirical.tracking.tracker`); it finishes as the
+run type of training (:class:`empirical.train.TrainRun`) and its ``verify()`` returns the same
+:class:`empirical.conclusion.Result` as the CLI (:mod:`empirical.tracking.verify`, through
+:func:`empirical.conclusion.conclude`). Public as ``empirical.track``.
 
 - :mod:`empirical.tracking.accept`: what ``track()`` takes (rows, NumPy, DataLoader), checked.
 - :mod:`empirical.tracking.plan`: when records, norm readings and snapshots are taken.
@@ -15,6 +16,8 @@ through :func:`empirical.conclusion.conclude`). Public as ``empirical.track``.
 - :mod:`empirical.tracking.verify`: :func:`verify_runs`, the tracker's front end.
 
 Imports nothing of :mod:`empirical.pipeline` (the CLI's front end for the built-in models).
+
+How the tracker records and what it measures: docs/architecture.md, "The tracker".
 """
 
 from __future__ import annotations

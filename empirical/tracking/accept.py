@@ -1,5 +1,6 @@
-"""What :func:`empirical.track` accepts, checked before the first step (docs/architecture.md,
-"The tracker").
+"""What :func:`empirical.track` accepts, checked before the first step.
+
+The tracker is described in docs/architecture.md, "The tracker".
 
 * ``model``: a ``torch.nn.Module``; ``optimizer``: a ``torch.optim.Optimizer`` training some of
   its parameters (those requiring grad).
@@ -31,8 +32,12 @@ HOLDS, APPROXIMATE, FAILS = "holds", "approximate", "fails"
 
 @dataclass(frozen=True)
 class Sampling:
-    """How the user's minibatches were drawn, when the tracker can tell (a DataLoader): the
-    ``unbiased`` row's status and its evidence."""
+    """How the user's minibatches were drawn, when the tracker can tell (a DataLoader).
+
+    Attributes:
+        status: The ``unbiased`` row's status (holds, approximate, fails).
+        evidence: What the status rests on.
+    """
 
     status: str
     how: str
@@ -40,9 +45,14 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The checked inputs of a tracker: the rows on the module's device, the trained parameters
-    (name -> parameter, model order), B when the data said it (a DataLoader), and how its
-    minibatches were drawn (None: the loop's own business)."""
+    """The checked inputs of a tracker.
+
+    Attributes:
+        rows: The rows F is the mean loss over, on the module's device.
+        params: The trained parameters (name -> parameter, model order).
+        batch_size: B when the data said it (a DataLoader), else None.
+        sampling: How its minibatches were drawn (None: the loop's own business).
+    """
 
     rows: torch.Tensor
     params: dict[str, nn.Parameter]
@@ -54,13 +64,16 @@ def accept(model: nn.Module, loss: Callable, data: object, optimizer: torch.opti
     """The checked inputs of :func:`empirical.track` (module docstring).
 
     Args:
-        model, loss, data, optimizer: as given to :func:`empirical.track`.
+        model: The user's ``torch.nn.Module``.
+        loss: ``loss(model, x)``, the per-example losses.
+        data: The rows F is the mean loss over: a tensor, an array or a DataLoader.
+        optimizer: The torch optimizer stepping the module.
 
     Returns:
         The :class:`Accepted` inputs, after one probe of the loss on 2 rows.
 
     Raises:
-        ConfigError: one line naming the argument that is wrong and what is allowed.
+        ConfigError: One line naming the argument that is wrong and what is allowed.
     """
     if not isinstance(model, nn.Module):
         raise ConfigError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -83,8 +96,18 @@ def accept(model: nn.Module, loss: Callable, data: object, optimizer: torch.opti
 
 
 def as_rows(data: object, dtype: torch.dtype) -> torch.Tensor:
-    """``data`` as a checked 2-D floating tensor: a tensor as it is, a NumPy array converted to
-    ``dtype`` (the module's)."""
+    """``data`` as a checked 2-D floating tensor.
+
+    Args:
+        data: A tensor (kept as it is) or a NumPy array.
+        dtype: The module's dtype, for an array.
+
+    Returns:
+        The rows, (N, D).
+
+    Raises:
+        ConfigError: Not 2-D, not floating, empty, or not finite.
+    """
     if isinstance(data, np.ndarray):
         if not (np.issubdtype(data.dtype, np.floating) or np.issubdtype(data.dtype, np.integer)):
             raise ConfigError(f"data must hold numbers, got a NumPy array of {data.dtype}")
@@ -104,8 +127,18 @@ def as_rows(data: object, dtype: torch.dtype) -> torch.Tensor:
 
 
 def loader_rows(loader: torch.utils.data.DataLoader) -> torch.Tensor:
-    """Every row of a DataLoader's map-style dataset, stacked (a ``TensorDataset``'s first
-    tensor as it is); items that are tuples or lists give their first element."""
+    """Every row of a DataLoader's map-style dataset, stacked.
+
+    Args:
+        loader: The DataLoader.
+
+    Returns:
+        The rows: a ``TensorDataset``'s first tensor as it is, else the items stacked (of a
+        tuple or list item, its first element).
+
+    Raises:
+        ConfigError: An iterable-style dataset, or items that do not stack.
+    """
     dataset = loader.dataset
     if isinstance(dataset, torch.utils.data.TensorDataset):
         return dataset.tensors[0]
@@ -125,10 +158,18 @@ def loader_rows(loader: torch.utils.data.DataLoader) -> torch.Tensor:
 
 
 def loader_sampling(loader: torch.utils.data.DataLoader) -> Sampling | None:
-    """How a DataLoader draws its minibatches, as the ``unbiased`` row sees it: rows uniformly
-    with replacement (``RandomSampler(replacement=True)``) hold; epoch-style shuffling
-    (``shuffle=True``) is sampling without replacement, approximate; a fixed order
-    (``shuffle=False``) fails; any other sampler: None (unchecked)."""
+    """How a DataLoader draws its minibatches, as the ``unbiased`` row sees it.
+
+    Rows uniformly with replacement (``RandomSampler(replacement=True)``) hold; epoch-style
+    shuffling (``shuffle=True``) is sampling without replacement, approximate; a fixed order
+    (``shuffle=False``) fails; any other sampler: None (unchecked).
+
+    Args:
+        loader: The DataLoader.
+
+    Returns:
+        The sampling, or None when the sampler says nothing the row can check.
+    """
     sampler = loader.sampler
     if loader.batch_size is None:
         return None
@@ -155,8 +196,16 @@ def loader_sampling(loader: torch.utils.data.DataLoader) -> Sampling | None:
 
 
 def tracked_params(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, nn.Parameter]:
-    """{name: parameter} of the model's parameters the optimizer trains and that require grad,
-    in model order (empty: :func:`~empirical.tracking.evaluate.probe` refuses it)."""
+    """The parameters the tracker follows: those the optimizer trains that require grad.
+
+    Args:
+        model: The user's module.
+        optimizer: Its optimizer.
+
+    Returns:
+        {name: parameter}, in model order (empty: :func:`~empirical.tracking.evaluate.probe`
+        refuses it).
+    """
     trained = {id(p) for g in optimizer.param_groups for p in g["params"]}
     named = [(k, p) for k, p in model.named_parameters() if id(p) in trained]
     known = {id(p) for _, p in named}

@@ -1,6 +1,7 @@
-"""The constants of the generic theorems for tracked runs of a user's module, measured at
-the parameter snapshots the tracker kept (docs/theory.md, "Models": user models bind the
-generic bounds with measured L, sigma2, Delta, R).
+"""The constants of the generic theorems for tracked runs of a user's module.
+
+Measured at the parameter snapshots the tracker kept (docs/theory.md, "Models": user models
+bind the generic bounds with measured L, sigma2, Delta, R).
 
 * ``L``: Lanczos on Hessian-vector products of the loss on ``n_examples`` rows with its
   noise held fixed (the loss re-seeded inside ``fork_rng`` at every call), at theta_0 and
@@ -56,15 +57,31 @@ STAT_EXAMPLES = 64
 
 
 def params_at(run: TrainRun, i: int, j: int) -> dict[str, torch.Tensor]:
-    """Snapshot ``j`` of run ``i`` as the module's parameters (names, shapes and dtypes of its
-    tracked parameters)."""
+    """Snapshot ``j`` of run ``i`` as the module's parameters.
+
+    Args:
+        run: The tracked runs.
+        i: The run.
+        j: The snapshot.
+
+    Returns:
+        Name -> tensor, with the names, shapes and dtypes of the tracked parameters.
+    """
     own = dict(run.loops[i].model.named_parameters())
     return unflatten(torch.as_tensor(run.snapshots[i, j]), {k: own[k] for k in run.param_keys})
 
 
 @contextmanager
 def loaded(model: torch.nn.Module, params: dict[str, torch.Tensor]):
-    """The module holding ``params`` for the duration, its own parameters restored afterwards."""
+    """The module holding ``params`` for the duration, its own parameters restored afterwards.
+
+    Args:
+        model: The user's module.
+        params: Name -> tensor to load.
+
+    Yields:
+        Nothing; inside the block the module computes at ``params``.
+    """
     own = dict(model.named_parameters())
     saved = {k: own[k].detach().clone() for k in params}
     with torch.no_grad():
@@ -79,7 +96,16 @@ def loaded(model: torch.nn.Module, params: dict[str, torch.Tensor]):
 
 
 def fixed_loss(loop: UserLoop, X: torch.Tensor, seed: int) -> Callable[[dict], torch.Tensor]:
-    """theta -> mean loss over X with the noise held fixed (re-seeded at every call)."""
+    """The map theta -> mean loss over X with the noise held fixed (re-seeded at every call).
+
+    Args:
+        loop: The run's module and loss.
+        X: The rows.
+        seed: The seed of the noise, the same at every call.
+
+    Returns:
+        ``f(params)``: a deterministic loss, whose Hessian's top |eigenvalue| is L's estimate.
+    """
 
     def f(params: dict[str, torch.Tensor]) -> torch.Tensor:
         with evaluate.isolated(loop.model, seed):
@@ -101,7 +127,8 @@ def estimate_runs(
     Args:
         run: R tracked runs (their :class:`~empirical.train.UserLoop` s, snapshots, records).
         seed: seed of the rows and the noise the estimators draw.
-        tol, max_iter: Lanczos's tolerance and iterations.
+        tol: Lanczos's relative tolerance.
+        max_iter: Lanczos's largest number of products.
         progress: the progress callback.
 
     Returns:
@@ -166,11 +193,14 @@ def estimate_runs(
 
 
 def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
-    """Delta of run ``i`` (module docstring). With a proven lower bound F*: F(theta_0) over as many
-    rows as a standard error of FINAL_PRECISION |F(theta_0) - F*| needs
-    (:func:`empirical.estimators.sampled.sampled_mean`, as the final record plans its rows).
-    Without: the per-row losses, each the mean of ``DRAWS`` draws, on the same ``DELTA_ROWS``
-    rows and the same noise (one seed) at every snapshot, paired."""
+    """Delta of run ``i`` (module docstring).
+
+    With a proven lower bound F*: F(theta_0) over as many rows as a standard error of
+    FINAL_PRECISION |F(theta_0) - F*| needs (:func:`empirical.estimators.sampled.sampled_mean`,
+    as the final record plans its rows). Without: the per-row losses, each the mean of
+    ``DRAWS`` draws, on the same ``DELTA_ROWS`` rows and the same noise (one seed) at every
+    snapshot, paired.
+    """
     loop = run.loops[i]
     lower_bound = getattr(run.model, "loss_lower_bound", None)
     if lower_bound is not None:
@@ -192,9 +222,22 @@ def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
 
 
 def _F0(run: TrainRun, i: int, gen: torch.Generator, reference: float, chunk: int = 4096) -> Estimate:
-    """F(theta_0) of run ``i``: the mean of one-draw losses over rows planned for a standard error of
-    FINAL_PRECISION |F - reference| (:func:`empirical.estimators.sampled.sampled_mean`), each call
-    with fresh noise (its own seed from ``gen``), ``chunk`` rows at a time."""
+    """F(theta_0) of run ``i`` over the rows its precision needs.
+
+    The mean of one-draw losses over rows planned for a standard error of FINAL_PRECISION
+    |F - reference| (:func:`empirical.estimators.sampled.sampled_mean`), each call with fresh
+    noise (its own seed from ``gen``), ``chunk`` rows at a time.
+
+    Args:
+        run: The tracked runs.
+        i: The run.
+        gen: The source of the rows and the noise seeds.
+        reference: F*, the value the precision is relative to.
+        chunk: The rows of one evaluation.
+
+    Returns:
+        The estimate of F(theta_0) with its t interval over the rows.
+    """
     loop = run.loops[i]
     theta0 = params_at(run, i, 0)
 

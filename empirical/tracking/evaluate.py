@@ -6,8 +6,8 @@ draws its noise from the global RNG: the user's streams are untouched and our nu
 reproducible), with the module's buffers (e.g. BatchNorm running statistics) replaced by
 clones for the evaluation (the user's own are never written), and at parameters given as
 a dict (``torch.func.functional_call``: a snapshot is evaluated without loading it into the
-model). Rows are drawn from the tracker's own
-``torch.Generator`` and moved to the data's device.
+model). Rows are drawn from the tracker's own ``torch.Generator`` and moved to the data's
+device.
 
 :func:`probe` checks a model and its loss once, before any training: one forward and
 backward on a few rows, with a one-line :class:`~empirical.errors.ConfigError` for each way
@@ -18,6 +18,8 @@ each over b rows drawn uniformly with replacement with fresh noise, are unbiased
 grad F (F the mean loss over all rows of the data), so their U-statistic
 (:func:`empirical.estimators.gradnorm.u_statistic`) is an unbiased record of
 ||grad F(theta)||^2, with its jackknife variance on m - 1 degrees of freedom.
+
+The unbiased record and its variance: docs/estimators.md, "An unbiased ||grad F||^2".
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ Params = dict[str, torch.Tensor]
 
 @contextmanager
 def isolated(model: nn.Module, seed: int) -> Iterator[None]:
-    """The global generators of the CPU and of the module's CUDA devices forked and seeded with
-    ``seed`` (:func:`empirical.rng.forked`), the module's buffers left as they were.
+    """A block with its own random stream and the module's buffers left as they were.
+
+    The global generators of the CPU and of the module's CUDA devices are forked and seeded
+    with ``seed`` (:func:`empirical.rng.forked`).
 
     For the block every buffer (e.g. BatchNorm's running statistics) is replaced by a clone,
     which the loss may update; afterwards the module gets its own buffer tensors back by
@@ -51,8 +55,8 @@ def isolated(model: nn.Module, seed: int) -> Iterator[None]:
     backward may run after the block.
 
     Args:
-        model: the user's module.
-        seed: the block's seed (0 <= seed < 2**63).
+        model: The user's module.
+        seed: The stream's seed.
 
     Yields:
         Nothing: the block runs with the seeded generators and the cloned buffers.
@@ -70,21 +74,40 @@ def isolated(model: nn.Module, seed: int) -> Iterator[None]:
 
 
 def per_example(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor], x: torch.Tensor):
-    """loss(model, x) at ``params`` (names of ``model.named_parameters()``), shape (len(x),), checked."""
+    """The per-example losses ``loss(model, x)`` at ``params``, checked.
+
+    Args:
+        model: The user's module.
+        loss: ``loss(model, x)``.
+        params: Name (of ``model.named_parameters()``) -> tensor.
+        x: The rows.
+
+    Returns:
+        The losses, shape (len(x),).
+    """
     wrapper = LossModule(model, loss)
     swapped = {f"model.{k}": v for k, v in params.items()}
     return checked_losses(torch.func.functional_call(wrapper, swapped, (x,), strict=False), x)
 
 
 def flat(grads: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """The gradients as one flat float64 vector (one concatenation, one conversion)."""
+    """The gradients as one flat float64 vector (one concatenation, one conversion).
+
+    Args:
+        grads: One gradient per parameter.
+
+    Returns:
+        Their concatenation, float64.
+    """
     return torch.cat([g.reshape(-1) for g in grads]).to(torch.float64)
 
 
 @dataclass(frozen=True)
 class Record:
-    """An unbiased record of ||grad F(theta)||^2, its jackknife variance, and an unbiased
-    estimate of F(theta) (the mean of every loss evaluated for it)."""
+    """An unbiased record of ||grad F(theta)||^2, its jackknife variance, and F(theta).
+
+    The loss is unbiased too: the mean of every loss evaluated for the record (module docstring).
+    """
 
     value: float
     variance: float
@@ -94,11 +117,23 @@ class Record:
 def gradient(
     model: nn.Module, loss: ModuleLoss, params: Params, x: torch.Tensor, live: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean loss over the rows x as a 0-d tensor, flat float64 gradient of it) at ``params``, the
-    loss drawing its noise from the global RNG as it stands (call inside :func:`isolated`).
-    ``live``: ``params`` are the model's own parameters (no swapping; ``autograd.grad`` leaves
-    their ``.grad`` alone). Nothing is read back (no synchronisation); :func:`record` checks
-    that the record it makes is finite."""
+    """The mean loss over the rows x and its gradient at ``params``.
+
+    The loss draws its noise from the global RNG as it stands (call inside :func:`isolated`).
+    Nothing is read back (no synchronisation); :func:`record` checks that the record it makes
+    is finite.
+
+    Args:
+        model: The user's module.
+        loss: ``loss(model, x)``.
+        params: Name -> tensor.
+        x: The rows.
+        live: ``params`` are the model's own parameters (no swapping; ``autograd.grad`` leaves
+            their ``.grad`` alone).
+
+    Returns:
+        (the mean loss, a 0-d tensor; its gradient, flat float64).
+    """
     leaves = params if live else {k: v.detach().requires_grad_(True) for k, v in params.items()}
     out = (_shaped(loss(model, x), x) if live else per_example(model, loss, leaves, x)).mean()
     grads = torch.autograd.grad(out, list(leaves.values()), allow_unused=True)
@@ -124,14 +159,29 @@ def record(
     chunk: int = 4096,
     live: bool = False,
 ) -> Record:
-    """The record at ``params`` (module docstring): m gradients over ``rows`` rows drawn
-    uniformly with replacement, or over all rows of ``data`` (``rows`` None), one after the
-    other inside one forked RNG stream seeded from ``generator`` (seeded once per record), so
-    each has its own noise; a full-data gradient is computed ``chunk`` rows at a time.
-    ``live``: ``params`` are the model's own parameters (theta_k of a running loop).
+    """The record at ``params`` (module docstring).
+
+    M gradients over ``rows`` rows drawn uniformly with replacement, or over all rows of
+    ``data`` (``rows`` None), one after the other inside one forked RNG stream seeded from
+    ``generator`` (seeded once per record), so each has its own noise; a full-data gradient is
+    computed ``chunk`` rows at a time.
+
+    Args:
+        model: The user's module.
+        loss: ``loss(model, x)``.
+        params: Name -> tensor, the point theta.
+        data: The rows F is the mean loss over.
+        rows: Rows per gradient (None: all of them).
+        m: Gradients (>= 2: the U-statistic of their pairwise inner products).
+        generator: Seeds the record's stream.
+        chunk: Rows per piece of a full-data gradient.
+        live: ``params`` are the model's own parameters (theta_k of a running loop).
+
+    Returns:
+        The record, its jackknife variance and the loss.
 
     Raises:
-        LossError: the record, its variance or the loss is NaN or inf.
+        LossError: The record, its variance or the loss is NaN or inf.
     """
     N = int(data.shape[0])
     grads, losses = [], []
@@ -169,8 +219,9 @@ PROBE_ROWS = 2
 
 
 def probe(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor], data: torch.Tensor) -> None:
-    """Check that ``loss(model, x)`` is usable on the rows of ``data`` before any training: one
-    forward and backward on the first :data:`PROBE_ROWS` rows, isolated (:func:`isolated`,
+    """Check that ``loss(model, x)`` is usable on the rows of ``data`` before any training.
+
+    One forward and backward on the first :data:`PROBE_ROWS` rows, isolated (:func:`isolated`,
     seed 0; ``.grad`` untouched).
 
     Args:
@@ -185,6 +236,7 @@ def probe(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor]
             on the data's rows, e.g. a module built for another width, losses of the wrong
             shape, an integer dtype, NaN or inf, no dependence on the parameters, a gradient
             that is not finite) and what is allowed.
+
     """
     if not params:
         raise ConfigError(

@@ -1,6 +1,8 @@
-"""A PyTorch Lightning ``Callback`` that tracks a ``Trainer.fit`` run with
-:func:`empirical.track` (needs the optional ``lightning`` package:
-``pip install -e ".[lightning]"``; it installs beside the pinned torch without replacing it).
+"""A PyTorch Lightning ``Callback`` that tracks a ``Trainer.fit`` run with :func:`empirical.track`.
+
+It needs the optional ``lightning`` package (``pip install -e ".[lightning]"``; it installs
+beside the pinned torch without replacing it); the tracker is described in
+docs/architecture.md, "The tracker".
 
     callback = TrackerCallback(loss, train_loader, seed=0)
     trainer = lightning.Trainer(max_steps=2000, callbacks=[callback])
@@ -27,21 +29,31 @@ from empirical.tracking.tracker import Tracker, track
 
 
 class TrackerCallback(pl.Callback):
-    """Tracks the fit it is given to (module docstring); :meth:`verify` after ``fit``."""
+    """Tracks the fit it is given to (module docstring); :meth:`verify` after ``fit``.
 
-    def __init__(self, loss: Callable, data: Any, seed: int = 0, **options: Any) -> None:
-        """Args:
+    Args:
         loss: ``loss(module, x)``, the per-example losses (len(x),), drawing its noise from
             torch's global RNG.
-        data: the training DataLoader, or the rows F is the mean loss over.
-        seed: the tracker's seed.
-        **options: the options of :func:`empirical.track` (``callback=``, ``tensorboard=``, ...).
-        """
+        data: The training DataLoader, or the rows F is the mean loss over.
+        seed: The tracker's seed.
+        **options: The options of :func:`empirical.track` (``callback=``, ``tensorboard=``, ...).
+    """
+
+    def __init__(self, loss: Callable, data: Any, seed: int = 0, **options: Any) -> None:
         super().__init__()
         self.loss, self.data, self.seed, self.options = loss, data, seed, options
         self.tracker: Tracker | None = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Start the tracker on the trainer's one optimizer.
+
+        Args:
+            trainer: The Lightning trainer.
+            pl_module: The module it fits.
+
+        Raises:
+            ConfigError: A trainer with more than one optimizer.
+        """
         if len(trainer.optimizers) != 1:
             raise ConfigError(
                 f"TrackerCallback follows one optimizer; the trainer has {len(trainer.optimizers)}"
@@ -53,13 +65,32 @@ class TrackerCallback(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        """Hand the step's loss to the tracker (nothing while gradients accumulate).
+
+        Args:
+            trainer: The Lightning trainer.
+            pl_module: The module it fits.
+            outputs: The training step's output (its ``loss``).
+            batch: The batch.
+            batch_idx: Its index.
+        """
         if self.tracker is None or self.tracker.pending == 0:  # accumulating gradients: no step yet
             return
         value = outputs.get("loss") if isinstance(outputs, dict) else outputs
         self.tracker.step(value)
 
     def verify(self, **options: Any):
-        """The :class:`~empirical.conclusion.Result` of the tracked fit (``Tracker.verify``)."""
+        """The verification of the tracked fit.
+
+        Args:
+            **options: Those of :meth:`empirical.tracking.Tracker.verify`.
+
+        Returns:
+            The :class:`~empirical.conclusion.Result`.
+
+        Raises:
+            TrackingError: Called before ``trainer.fit``.
+        """
         if self.tracker is None:
             raise TrackingError("TrackerCallback.verify() before trainer.fit(): nothing was tracked")
         return self.tracker.verify(**options)

@@ -1,7 +1,9 @@
-"""What a live logger sees of a tracked run: ``empirical.track(..., callback=fn)`` calls
-``fn(step, record)`` as each record of ||grad F(theta_k)||^2 is taken (docs/architecture.md,
-"The tracker"). The TensorBoard adapter (:mod:`empirical.tracking.tensorboard`) and the
-Lightning callback (:mod:`empirical.tracking.lightning`) are such functions.
+"""What a live logger sees of a tracked run.
+
+``empirical.track(..., callback=fn)`` calls ``fn(step, record)`` as each record of ||grad
+F(theta_k)||^2 is taken (docs/architecture.md, "The tracker"). The TensorBoard adapter
+(:mod:`empirical.tracking.tensorboard`) and the Lightning callback
+(:mod:`empirical.tracking.lightning`) are such functions.
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ Callback = Callable[[int, LiveRecord], None]
 
 
 def running_average(steps: Sequence[int], values: Sequence[float], step_sizes: Sequence[float]) -> float:
-    """The gamma-weighted average sum_{j<k} gamma_(j+1) ||grad F(theta_j)||^2 / sum_{j<k} gamma_(j+1)
-    (the left-hand side of SGD under any step sequence) from records at ``steps`` (0 first, the
-    last at k = len(step_sizes)), each gap valued at the mean of its quadrature bracket
+    """The gamma-weighted average of ||grad F(theta_j)||^2 over j < k, from the records so far.
+
+    sum_{j<k} gamma_(j+1) ||grad F(theta_j)||^2 / sum_{j<k} gamma_(j+1), the left-hand side of
+    SGD under any step sequence, from records at ``steps`` (0 first, the last at k =
+    len(step_sizes)), each gap valued at the mean of its quadrature bracket
     (:func:`empirical.compare.brackets`, the observed side's quadrature); the verdict uses the
     theorem's own weights.
 
@@ -66,7 +70,20 @@ def running_average(steps: Sequence[int], values: Sequence[float], step_sizes: S
 
 
 def callbacks_of(callback: Callback | None, tensorboard: Any) -> tuple[Callback, ...]:
-    """The live callbacks: ``callback`` and a TensorBoard writer's adapter, checked."""
+    """The live callbacks, checked.
+
+    Args:
+        callback: Called with every :class:`LiveRecord` (or None).
+        tensorboard: A ``SummaryWriter`` (or None), wrapped in a
+            :class:`~empirical.tracking.tensorboard.TensorBoardCallback`.
+
+    Returns:
+        The callbacks to call, in that order.
+
+    Raises:
+        ConfigError: A callback that is not callable, or a writer without ``add_scalar``
+            (:class:`~empirical.tracking.tensorboard.TensorBoardCallback`).
+    """
     out: list[Callback] = []
     if callback is not None:
         if not callable(callback):

@@ -1,5 +1,6 @@
-"""When the tracker records, and which parameters it keeps, without knowing the number of
-steps in advance (docs/architecture.md, "The tracker").
+"""When the tracker records, and which parameters it keeps, without knowing the number of steps.
+
+The plan is fixed in advance of n (docs/architecture.md, "The tracker").
 
 * Records of ||grad F(theta_k)||^2: at k = 0 and then at k >= next, next = max(k + 1,
   ceil(growth k)): every step at first (1, 2, 3, 4 at growth 1.3), then geometrically
@@ -33,8 +34,14 @@ INFER_STEPS = 8
 
 
 def reads_norm(k: int) -> bool:
-    """True when step k reads ||g_k||^2: k <= NORM_DENSE, else k a multiple of
-    2^floor(log2(k / NORM_DENSE)) (module docstring)."""
+    """Whether step k reads ||g_k||^2 (module docstring).
+
+    Args:
+        k: The step.
+
+    Returns:
+        True for k <= NORM_DENSE, else for k a multiple of 2^floor(log2(k / NORM_DENSE)).
+    """
     if k <= NORM_DENSE:
         return True
     stride = 1 << ((k // NORM_DENSE).bit_length() - 1)
@@ -43,14 +50,24 @@ def reads_norm(k: int) -> bool:
 
 @dataclass
 class RecordPlan:
-    """Record steps 0, 1, 2, ... growing geometrically by ``growth`` (1: every step;
-    checked by :func:`empirical.track`)."""
+    """The record steps: 0, 1, 2, ..., growing geometrically by ``growth``.
+
+    Attributes:
+        growth: The factor between record steps (1: every step; checked by :func:`empirical.track`).
+    """
 
     growth: float = GROWTH
     next: int = 0
 
     def due(self, k: int) -> bool:
-        """True when step k is a record step; then the next one is planned."""
+        """Whether step k is a record step; then the next one is planned.
+
+        Args:
+            k: The step.
+
+        Returns:
+            True at a record step.
+        """
         if k < self.next:
             return False
         self.next = max(k + 1, math.ceil(self.growth * k - 1e-9))
@@ -59,15 +76,25 @@ class RecordPlan:
 
 @dataclass
 class SnapshotPlan:
-    """Which steps keep a parameter snapshot (module docstring; ``count`` checked by
-    :func:`empirical.track`)."""
+    """Which steps keep a parameter snapshot (module docstring).
+
+    Attributes:
+        count: The snapshots kept at most (checked by :func:`empirical.track`).
+    """
 
     count: int = SNAPSHOTS
     stride: int = 1
     kept: list[int] = field(default_factory=list)
 
     def offer(self, k: int) -> tuple[bool, list[int]]:
-        """(keep step k?, steps to drop now). Step 0 is always kept and never dropped."""
+        """Offer step k's parameters to the plan; step 0 is always kept and never dropped.
+
+        Args:
+            k: The step.
+
+        Returns:
+            (keep step k?, the kept steps to drop now).
+        """
         if k == 0:
             return True, []
         if k % self.stride:

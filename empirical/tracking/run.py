@@ -1,5 +1,10 @@
-"""What a tracker finishes as: the run type of training (:class:`empirical.train.TrainRun`,
-R = 1), assembled from what :class:`empirical.tracking.Tracker` kept."""
+"""What a tracker finishes as.
+
+The run type of training (:class:`empirical.train.TrainRun`, R = 1), assembled from what
+:class:`empirical.tracking.Tracker` kept.
+
+The run type: docs/architecture.md, "Training runs"; the tracker: "The tracker".
+"""
 
 from __future__ import annotations
 
@@ -74,8 +79,14 @@ def finished_run(tracker: Tracker, training: float, final_record: float, final_r
 
 
 def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(smallest, largest) factor of the preconditioner at every step, shaped (1, n), from the
-    second moments read after each step; (None, None) without a preconditioner."""
+    """The preconditioner's smallest and largest factor at every step.
+
+    Args:
+        moments: The second moments read after each step.
+
+    Returns:
+        (smallest, largest), each shaped (1, n); (None, None) without a preconditioner.
+    """
     if not moments:
         return None, None
     ranges = np.array([factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in moments])
@@ -83,15 +94,31 @@ def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]
 
 
 def numbers(values: list) -> np.ndarray:
-    """Floats and 0-d tensors (on any device, moved in one stack) as a float64 array."""
+    """Floats and 0-d tensors (on any device, moved in one stack) as a float64 array.
+
+    Args:
+        values: The numbers.
+
+    Returns:
+        A float64 array.
+    """
     tensors = [v for v in values if isinstance(v, torch.Tensor)]
     read = iter(torch.stack(tensors).double().cpu().tolist()) if tensors else iter(())
     return np.asarray([next(read) if isinstance(v, torch.Tensor) else v for v in values], dtype=float)
 
 
 def batch_of(t: Tracker) -> tuple[int, str]:
-    """(B, how it was found): given (``batch_size=``, a DataLoader's), else the fewest rows
-    through the model's layers between optimizer steps during the first steps."""
+    """The batch size B of a tracked run, and how it was found.
+
+    Given (``batch_size=``, a DataLoader's), else the fewest rows through the model's layers
+    between optimizer steps during the first steps.
+
+    Args:
+        t: The tracker.
+
+    Returns:
+        (B, how it was found, in words).
+    """
     if t.batch_size is not None:
         return t.batch_size, t.batch_how
     seen = [r for r in t.h["rows"] if r > 0]
@@ -111,10 +138,20 @@ def batch_of(t: Tracker) -> tuple[int, str]:
 
 
 def planned_final_rows(t: Tracker, N: int, cap: int) -> int | None:
-    """Rows per gradient of the final record at theta_n (None: all N rows): as many as a relative
-    standard error sqrt(v)/|U| of FINAL_PRECISION needs, planned from the run's earlier records
-    (:func:`empirical.estimators.sampled.next_rows`; their draws are independent of the final
-    record's, so it stays unbiased), at most ``cap``."""
+    """Rows per gradient of the final record at theta_n.
+
+    As many as a relative standard error sqrt(v)/|U| of FINAL_PRECISION needs, planned from the
+    run's earlier records (:func:`empirical.estimators.sampled.next_rows`; their draws are
+    independent of the final record's, so it stays unbiased).
+
+    Args:
+        t: The tracker.
+        N: The rows of the data.
+        cap: The most rows per gradient.
+
+    Returns:
+        The rows, at most ``cap``; None for all N rows.
+    """
     r = t.record_rows or batch_of(t)[0]
     h = t.h
     plan = min(

@@ -1,7 +1,8 @@
-"""The tracker's records, live, in TensorBoard: ``empirical.track(..., tensorboard=writer)`` or
-``callback=TensorBoardCallback(writer)`` with ``writer`` a
-``torch.utils.tensorboard.SummaryWriter`` (which needs the optional ``tensorboard`` package:
-``pip install -e ".[tensorboard]"``; only the writer's ``add_scalar`` is called here).
+"""The tracker's records, live, in TensorBoard.
+
+``empirical.track(..., tensorboard=writer)`` or ``callback=TensorBoardCallback(writer)`` with
+``writer`` a ``torch.utils.tensorboard.SummaryWriter`` (which needs the optional ``tensorboard``
+package: ``pip install -e ".[tensorboard]"``; only the writer's ``add_scalar`` is called here).
 
 At each record k (global step k, the optimizer steps taken) it writes the scalars
 
@@ -14,6 +15,8 @@ At each record k (global step k, the optimizer steps taken) it writes the scalar
 The final record at theta_n (made by ``verify()``) is written at step n too; when the plan had
 already recorded step n, the final one replaces it in ``result.records``, and a reader of the
 event file takes the last value written at a step.
+
+The records written: docs/architecture.md, "The tracker".
 """
 
 from __future__ import annotations
@@ -29,14 +32,18 @@ PREFIX = "vaebounds/"
 
 
 class TensorBoardCallback:
-    """``fn(step, record)`` writing each record to a ``SummaryWriter`` (module docstring)."""
+    """``fn(step, record)`` writing each record to a ``SummaryWriter`` (module docstring).
+
+    Args:
+        writer: A ``torch.utils.tensorboard.SummaryWriter`` (anything with ``add_scalar(tag,
+            value, global_step)``).
+        prefix: Put before every tag.
+
+    Raises:
+        ConfigError: A writer without ``add_scalar``.
+    """
 
     def __init__(self, writer: Any, prefix: str = PREFIX) -> None:
-        """Args:
-        writer: a ``torch.utils.tensorboard.SummaryWriter`` (anything with ``add_scalar(tag,
-            value, global_step)``).
-        prefix: put before every tag.
-        """
         if not callable(getattr(writer, "add_scalar", None)):
             raise ConfigError(
                 f"tensorboard must be a torch.utils.tensorboard.SummaryWriter, got {type(writer).__name__}"

@@ -1,5 +1,7 @@
-"""``empirical.track``: follow a user's own training loop and verify it against the theorem
-its optimizer is covered by (docs/architecture.md, "The tracker").
+"""``empirical.track``.
+
+Follow a user's own training loop and verify it against the theorem its optimizer is covered by
+(docs/architecture.md, "The tracker").
 
     tracker = empirical.track(model, loss, data, optimizer, seed=0)
     for step in range(n):
@@ -65,22 +67,26 @@ def track(
     seed: int = 0,
     **options: Any,
 ) -> Tracker:
-    """A :class:`Tracker` of ``model`` trained by ``optimizer`` on F = the mean of
-    ``loss(model, x)`` over the rows of ``data`` (module docstring).
+    """A :class:`Tracker` of ``model`` trained by ``optimizer`` on F = the mean loss over ``data``.
 
-    ``data``: a 2-D tensor, a 2-D NumPy array, or a DataLoader (its rows, its batch size and
-    how it samples: :mod:`empirical.tracking.accept`), at least 10 rows. The loss is probed on 2
-    rows here, so a module built for another width or a loss that cannot be tracked is refused
-    before training.
+    The loss is probed on 2 rows here: a module built for another width or a loss that cannot
+    be tracked is refused before training (module docstring).
 
-    Options: ``batch_size`` (B of the user's minibatches; default: a DataLoader's, else
-    inferred from the rows through the model's layers during the first steps),
-    ``record_growth`` (record step growth, default 1.3; 1 records every step),
-    ``record_gradients`` (m, default 3, the CLI's), ``record_rows`` (rows per record gradient, default B),
-    ``snapshots`` (kept besides theta_0, default 8), ``callback`` (``fn(step, record)``, called
-    as each record is taken: :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard``
-    (a ``torch.utils.tensorboard.SummaryWriter``: the records, step sizes and running average
-    written to it, :class:`~empirical.tracking.tensorboard.TensorBoardCallback`).
+    Args:
+        model: The user's ``torch.nn.Module``.
+        loss: ``loss(model, x)``, the per-example losses (len(x),), drawing their own noise.
+        data: A 2-D tensor, a 2-D NumPy array or a DataLoader (its rows, batch size and how it
+            samples: :mod:`empirical.tracking.accept`), at least 10 rows.
+        optimizer: The torch optimizer stepping ``model``.
+        seed: The seed of the records' rows and noise.
+        **options: ``batch_size`` (B; default a DataLoader's, else inferred from the rows through
+            the layers in the first steps), ``record_growth`` (default 1.3; 1: every step),
+            ``record_gradients`` (m, default 3), ``record_rows`` (default B), ``snapshots`` (kept
+            besides theta_0, default 8), ``callback`` (``fn(step, record)``, each
+            :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard`` (a ``SummaryWriter``).
+
+    Returns:
+        The tracker: :meth:`Tracker.step` after every optimizer step, then :meth:`Tracker.verify`.
     """
     return Tracker(model, loss, data, optimizer, seed, **options)
 
@@ -168,9 +174,12 @@ class Tracker:
             self.rows_now[id(module)] = self.rows_now.get(id(module), 0) + int(args[0].shape[0])
 
     def _before(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict):
-        """Before optimizer step k: the step sizes of the groups; then (:meth:`_read`) ||g_k||^2,
-        ||g_k||_inf and the rows since the last step -- now, or after the closure the step was
-        given has computed the gradients."""
+        """Before optimizer step k.
+
+        The step sizes of the groups; then (:meth:`_read`) ||g_k||^2, ||g_k||_inf and the rows
+        since the last step -- now, or after the closure the step was given has computed the
+        gradients.
+        """
         t = time.perf_counter()
         if len(optimizer.param_groups) != self.group_count:
             self._find_groups(optimizer)
@@ -198,9 +207,7 @@ class Tracker:
         return (args[0], read_after, *args[2:]), kwargs
 
     def _read(self) -> None:
-        """||g_k||^2 (on the plan of :func:`~empirical.tracking.plan.reads_norm`, NaN between)
-        and ||g_k||_inf (adaptive optimizers, every step), kept as tensors where the module lives
-        and read at the end (no synchronisation per step); the rows since the last step."""
+        """Keep ||g_k||^2 (on the plan of reads_norm), ||g_k||_inf and the rows since the last step."""
         k = len(self.h["lr"])
         if self.need_sup or reads_norm(k):
             grads = [p.grad for p in self.plist if p.grad is not None]
@@ -237,8 +244,11 @@ class Tracker:
 
     # ---- the user's calls ------------------------------------------------------------------
     def step(self, loss: float | torch.Tensor | None = None) -> None:
-        """Call after every ``optimizer.step()``; ``loss`` (optional) is that step's minibatch
-        loss, shown in the report's training figure."""
+        """Call after every ``optimizer.step()``.
+
+        Args:
+            loss: That step's minibatch loss (optional), shown in the report's training figure.
+        """
         t = time.perf_counter()
         if self.finished is not None:
             raise TrackingError(
@@ -272,9 +282,15 @@ class Tracker:
         self.tracking += time.perf_counter() - t
 
     def verify(self, *, approximate_ok: bool = False, **options: Any):
-        """The verification of this run (:func:`empirical.tracking.verify.verify_runs`; one run
-        is INCONCLUSIVE: verify several finished runs together). ``approximate_ok``: accept rows
-        that are only approximately met (e.g. ``torch.optim.Adam``)."""
+        """The verification of this run (one run is INCONCLUSIVE: verify several finished runs together).
+
+        Args:
+            approximate_ok: Accept rows only approximately met (e.g. ``torch.optim.Adam``).
+            **options: Those of :func:`empirical.tracking.verify.verify_runs`.
+
+        Returns:
+            The :class:`~empirical.conclusion.Result`.
+        """
         from empirical.tracking.verify import verify_runs
 
         return verify_runs([self.finish()], approximate_ok=approximate_ok, **options)
@@ -322,6 +338,7 @@ class Tracker:
 
     # ---- internals ---------------------------------------------------------------------------
     def params_at_snapshot(self, k: int) -> dict[str, torch.Tensor]:
+        """The parameters of the ``k``-th kept snapshot, name -> tensor (as the module holds them)."""
         like = {name: p for name, p in self.params.items()}
         return unflatten(self.snaps[k], like)
 
@@ -347,8 +364,7 @@ class Tracker:
         rows: int | None | str = "B",
         final: bool = False,
     ) -> None:
-        """The record at step k, at ``params`` (None: the model's own parameters, theta_k now),
-        handed to the callbacks."""
+        """The record at step k, at ``params`` (None: theta_k now), handed to the callbacks."""
         if rows == "B":
             rows = self.record_rows or self.batch_size or (self.h["rows"][0] if self.h["rows"] else 0) or None
             if rows is None:

@@ -1,6 +1,8 @@
-"""Verify tracked runs: the optimizer as the theorems see it, the constants measured along
-the runs, the fixed values, and :func:`empirical.conclusion.conclude` -- the same
-:class:`~empirical.conclusion.Result` the CLI returns (docs/architecture.md, "The tracker").
+"""Verify tracked runs.
+
+The optimizer as the theorems see it, the constants measured along the runs, the fixed values,
+and :func:`empirical.conclusion.conclude` -- the same :class:`~empirical.conclusion.Result` the
+CLI returns (docs/architecture.md, "The tracker").
 
 Several runs (the CLI's ``--seeds R`` for a user model) must share their steps and step
 sizes; the observed side is then the mean over runs with a Student-t interval, as for the
@@ -30,7 +32,16 @@ from empirical.train.recording import TrainRun, stack_runs
 def describe_optimizer(
     optimizer: torch.optim.Optimizer, steps: np.ndarray, groups_agree: bool
 ) -> OptimizerRun:
-    """The :class:`OptimizerRun` of a torch optimizer with the step sizes it took."""
+    """The optimizer as the theorems see it.
+
+    Args:
+        optimizer: The torch optimizer.
+        steps: The step sizes it took.
+        groups_agree: Whether every parameter group took the same steps.
+
+    Returns:
+        The :class:`OptimizerRun`: family, implementation, lr, hyperparameters, schedule.
+    """
     from empirical.optim import DefossezAdagrad, DefossezAdam
 
     kind = type(optimizer)
@@ -131,7 +142,15 @@ def verify_runs(
 
 
 def own_loop_settings(run: TrainRun, desc: OptimizerRun) -> Settings:
-    """The settings tracked runs of the user's own loop describe (``source`` own loop)."""
+    """The settings tracked runs of the user's own loop describe.
+
+    Args:
+        run: The tracked runs.
+        desc: Their optimizer.
+
+    Returns:
+        :meth:`~empirical.settings.Settings.own_loop` settings (``source`` own loop).
+    """
     N, D = (int(s) for s in run.loops[0].data.shape)
     K = getattr(run.model, "K", None)
     return Settings.own_loop(
