@@ -45,9 +45,10 @@ from torch import nn
 from empirical.conclusion import Result
 from empirical.errors import ConfigError, DivergenceError
 from empirical.pipeline.pilot import (
+    MODULE_PILOT_EXAMPLES,
+    MODULE_PILOT_INITS,
+    MODULE_PILOT_TOL,
     PILOT_DRAWS,
-    PILOT_EXAMPLES,
-    PILOT_INITS,
     PILOT_SEED,
     PilotPoint,
     StepChoice,
@@ -245,7 +246,7 @@ def verify_user_model(
         measure = None
         if settings.optimizer == "sgd" and settings.C_gamma is None:
             measure = module_pilot(settings, make, X, progress)
-        step = choose(settings, measure, progress)
+        step = choose(settings, measure, progress, MODULE_PILOT_INITS)
     progress(f"C_gamma = {step.C_gamma:.4g} ({step.how})")
     runs = []
     R = settings.runs
@@ -318,9 +319,10 @@ def module_pilot(
 
     Returns:
         seed -> :class:`~empirical.pipeline.pilot.PilotPoint` at the module ``make`` builds
-        for that seed: L the top Hessian eigenvalue of the fixed-noise loss on PILOT_EXAMPLES
-        rows (Lanczos), sigma2 of a B-row step from the module's per-example statistics
-        (PILOT_DRAWS draws per row), Delta = F(theta_0) - the model's ``loss_lower_bound``
+        for that seed: L the upper end of the top Hessian eigenvalue of the fixed-noise loss on
+        MODULE_PILOT_EXAMPLES rows (Lanczos at relative tolerance MODULE_PILOT_TOL), sigma2 of a
+        B-row step from the module's per-example statistics on those rows (PILOT_DRAWS draws
+        per row), Delta = F(theta_0) - the model's ``loss_lower_bound``
         (unproven without one).
     """
     from empirical.conclusion.values import step_variance
@@ -329,8 +331,10 @@ def module_pilot(
 
     first = build(make, X, PILOT_SEED, settings.model)  # a broken make fails here, first
     count = sum(p.numel() for p in first[0].parameters())
-    progress(f"pilot estimates at {PILOT_INITS} initialisations ({count} parameters, {X.shape[0]} rows)")
-    Xs = select_examples(X, PILOT_EXAMPLES, torch.Generator().manual_seed(PILOT_SEED))
+    progress(
+        f"pilot estimates at {MODULE_PILOT_INITS} initialisations ({count} parameters, {X.shape[0]} rows)"
+    )
+    Xs = select_examples(X, MODULE_PILOT_EXAMPLES, torch.Generator().manual_seed(PILOT_SEED))
 
     def measure(seed: int) -> PilotPoint:
         model, loss = first if seed == PILOT_SEED else build(make, X, seed, settings.model)
@@ -342,9 +346,11 @@ def module_pilot(
             with evaluate.isolated(model, PILOT_SEED + 1):
                 return evaluate.per_example(model, loss, p, some).mean()
 
-        L = smoothness(fixed, params, seed=PILOT_SEED).hi
+        L = smoothness(fixed, params, tol=MODULE_PILOT_TOL, seed=PILOT_SEED).hi
         with evaluate.isolated(model, PILOT_SEED + 2):
-            ms = module_row_stats(model, loss, rows, PILOT_DRAWS, n_examples=PILOT_EXAMPLES, seed=PILOT_SEED)
+            ms = module_row_stats(
+                model, loss, rows, PILOT_DRAWS, n_examples=MODULE_PILOT_EXAMPLES, seed=PILOT_SEED
+            )
         v = ms.variance()
         sigma2 = step_variance(v.data, v.mc, settings.batch_size).hi
         low = getattr(model, "loss_lower_bound", None)

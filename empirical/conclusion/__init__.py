@@ -17,7 +17,30 @@ both end in :func:`conclude`. Imports neither front end.
 
 from __future__ import annotations
 
-from empirical.conclusion.conclude import conclude
-from empirical.conclusion.result import Result, Row, Verdict, combined_exit_code
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from empirical.conclusion.conclude import conclude
+    from empirical.conclusion.result import Result, Row, Verdict, combined_exit_code
 
 __all__ = ["Result", "Row", "Verdict", "combined_exit_code", "conclude"]
+
+#: Where each public name lives: imported on first use, so that a front end reading one
+#: submodule (the pilot's ``values``) does not import the whole back half (theory, scipy).
+_HOMES = {
+    "conclude": "empirical.conclusion.conclude",
+    "Result": "empirical.conclusion.result",
+    "Row": "empirical.conclusion.result",
+    "Verdict": "empirical.conclusion.result",
+    "combined_exit_code": "empirical.conclusion.result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported from their modules on first use (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value

@@ -248,9 +248,13 @@ class VarianceClimber:
 
     def gradient(self) -> torch.Tensor:
         """The gradient of the probe's subsample objective at the current point, flat (d,)."""
-        grads = torch.func.grad(self.probe.objective)(unflatten(self.theta, self.problem.like))
+        params = {
+            k: v.detach().requires_grad_(True) for k, v in unflatten(self.theta, self.problem.like).items()
+        }
+        grads = torch.autograd.grad(self.probe.objective(params), list(params.values()), allow_unused=True)
         self.count.add(self.probe.objective_evals)
-        return flatten(grads, list(self.problem.like)).to(torch.float64)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params.values(), grads, strict=True)]
+        return flatten(dict(zip(params, grads, strict=True)), list(self.problem.like)).to(torch.float64)
 
     def attempt(self, theta: torch.Tensor) -> bool:
         """Move to ``theta`` if the full fixed sample's objective rose there.

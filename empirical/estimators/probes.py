@@ -212,15 +212,27 @@ class VAEProbe:
             :func:`nested_objective` of the (n_grad, J, d) gradients, differentiable in params.
         """
         X, eps = self._sample
-        J = int(eps.shape[1])
+        n, J = int(X.shape[0]), int(eps.shape[1])
         loss = self.model.loss
 
         def one(p: Params, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
             return loss(p, x, e).reshape(())
 
-        per_draw = torch.func.vmap(torch.func.grad(one), in_dims=(None, None, 0))
-        grads = torch.func.vmap(per_draw, in_dims=(None, 0, 0))(params, X, eps)
-        g = torch.cat([grads[k].reshape(X.shape[0], J, -1) for k in params], -1)
+        # Every (example, draw) gets its own expanded copy of the parameters and one backward
+        # of the losses' sum, kept in the graph, gives each its gradient (as vmap(grad(one))
+        # would, without torch.func.grad, whose first call imports torch._dynamo).
+        leaves = {k: v if v.requires_grad else v.detach().requires_grad_(True) for k, v in params.items()}
+        copies = {k: v.expand(n * J, *v.shape) for k, v in leaves.items()}
+        rows, draws = X.repeat_interleave(J, 0), eps.reshape(n * J, *eps.shape[2:])
+        losses = torch.func.vmap(one)(copies, rows, draws)
+        grads = torch.autograd.grad(losses.sum(), list(copies.values()), create_graph=True, allow_unused=True)
+        g = torch.cat(
+            [
+                (torch.zeros_like(c) if d is None else d).reshape(n, J, -1)
+                for c, d in zip(copies.values(), grads, strict=True)
+            ],
+            -1,
+        )
         return nested_objective(g.to(torch.float64))
 
     @property

@@ -46,6 +46,12 @@ PILOT_SEED = 0
 PILOT_INITS = 4
 #: Examples and noise draws per example of the pilot's estimates.
 PILOT_EXAMPLES, PILOT_DRAWS = 256, 4
+#: A user's module (``conv``, ``FILE.py:make``), whose Hessian-vector products and per-example
+#: gradients cost far more than the built-in VAEs': the initialisations and rows of its pilot,
+#: and Lanczos's relative tolerance there. The pilot takes Lanczos's upper end |theta| +
+#: residual, so the looser tolerance widens L's interval instead of biasing it down, and the
+#: Hessian of a mean over fewer rows tends to have the larger top eigenvalue.
+MODULE_PILOT_INITS, MODULE_PILOT_EXAMPLES, MODULE_PILOT_TOL = 2, 64, 1e-2
 #: The seed paper's Adam setting.
 SEED_ADAM: dict[str, Any] = {"C_gamma": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}
 #: Adagrad's setting: torch's default lr, eps inside the square root as analysed.
@@ -91,7 +97,12 @@ class PilotPoint:
     sigma2_mc: float | None = None
 
 
-def choose(settings: Settings, measure: Callable[[int], PilotPoint] | None, progress: Progress) -> StepChoice:
+def choose(
+    settings: Settings,
+    measure: Callable[[int], PilotPoint] | None,
+    progress: Progress,
+    inits: int = PILOT_INITS,
+) -> StepChoice:
     """The step constant and optimizer options of ``settings`` (module docstring).
 
     Args:
@@ -100,10 +111,12 @@ def choose(settings: Settings, measure: Callable[[int], PilotPoint] | None, prog
             :func:`empirical.user_model.module_pilot`); called only when SGD's C_gamma is not
             given.
         progress: the progress callback.
+        inits: the initialisations the pilot measures (PILOT_INITS; a user's module:
+            MODULE_PILOT_INITS).
 
     Returns:
         The :class:`StepChoice`: Adam's and Adagrad's settings, a given C_gamma, or
-        :func:`from_pilot` of the measurements at seeds PILOT_SEED..PILOT_SEED + PILOT_INITS - 1.
+        :func:`from_pilot` of the measurements at seeds PILOT_SEED..PILOT_SEED + inits - 1.
     """
     if settings.optimizer == "adam":
         opts = {"betas": SEED_ADAM["betas"], "eps": SEED_ADAM["eps"], "variant": settings.variant}
@@ -120,7 +133,7 @@ def choose(settings: Settings, measure: Callable[[int], PilotPoint] | None, prog
         return StepChoice(settings.C_gamma, "given")
     if measure is None:
         raise ValueError("the pilot needs a measurement to choose SGD's C_gamma")
-    return from_pilot([measure(PILOT_SEED + i) for i in range(PILOT_INITS)], settings.steps)
+    return from_pilot([measure(PILOT_SEED + i) for i in range(inits)], settings.steps)
 
 
 def from_pilot(points: list[PilotPoint], steps: int) -> StepChoice:

@@ -30,9 +30,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from empirical.conclusion import Result, conclude
-from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.values import fixed_values
 from empirical.errors import ConfigError, DataError
 from empirical.inputs import MIN_TRAIN_ROWS, command_rule
 from empirical.pipeline import pilot
@@ -41,6 +38,8 @@ from empirical.settings import Settings
 from empirical.threads import torch_threads
 
 if TYPE_CHECKING:
+    from empirical.conclusion import Result
+    from empirical.conclusion.coverage import OptimizerRun
     from empirical.estimators.along_run import AlongRun
     from empirical.estimators.constants import Constants
     from empirical.estimators.stress_runs import RunsStress
@@ -117,23 +116,22 @@ def verify(
             if settings.stress:
                 progress("stress search of the region the runs visited")
             stressed = stress_along(settings, problem, runs, constants, along)
+        from empirical.conclusion import conclude  # after training: theory and scipy load here
+        from empirical.conclusion.values import fixed_values
+
         fixed = fixed_values(
             runs.step_sizes, batch_size=settings.batch_size, n_params=problem.model.n_params,
             C_gamma=step.C_gamma, K=settings.K, box=settings.box,
         )  # fmt: skip
         snr = {
-            part: constants.snr.at(part, settings.batch_size, problem.model.K).as_dict()
-            for part in ("decoder", "encoder")
+            p: constants.snr.at(p, settings.batch_size, problem.model.K).as_dict()
+            for p in ("decoder", "encoder")
         }
         extras = {
-            "step_constant_choice": step.how,
-            "optimizer_options": step.optimizer_options,
-            "model_options": problem.model.options(),
-            "n_params": problem.model.n_params,
-            "rows": int(problem.X.shape[0]),
-            "data": problem.data,
-            "snr": snr,
-        }
+            "step_constant_choice": step.how, "optimizer_options": step.optimizer_options,
+            "model_options": problem.model.options(), "n_params": problem.model.n_params,
+            "rows": int(problem.X.shape[0]), "data": problem.data, "snr": snr,
+        }  # fmt: skip
         return conclude(
             settings, runs, constants, fixed, optimizer_run(settings, step), timings=timings, extras=extras,
             approximate_ok=approximate_ok, stress=stressed,
@@ -163,6 +161,8 @@ def choose_step(settings: Settings, problem: Problem, progress: Progress) -> pil
 
 def optimizer_run(settings: Settings, step: pilot.StepChoice) -> OptimizerRun:
     """The optimizer of the batched runs as the theorems see it (empirical.conclusion.coverage)."""
+    from empirical.conclusion.coverage import OptimizerRun
+
     o = step.optimizer_options
     family = settings.optimizer
     variant = o.get("variant")

@@ -85,8 +85,7 @@ def figure(
 ) -> Iterator[Any]:
     """Axes (``rows`` x ``cols``) of a figure in :data:`STYLE`, saved to ``path`` on exit.
 
-    Drawn once: the tight layout is computed inside the one draw ``savefig`` makes, at the
-    resolution it saves at (a separate ``tight_layout()`` would lay every text out twice).
+    Laid out once and drawn once, at the resolution it is saved at (:func:`save`).
 
     Args:
         path: Where the figure is saved.
@@ -103,12 +102,33 @@ def figure(
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=size, layout="tight")
+        fig = Figure(figsize=size, dpi=matplotlib.rcParams["savefig.dpi"])
         axes = fig.subplots(rows, cols, **kw)
         yield axes
         if title:
             fig.suptitle(title)
-        fig.savefig(path)
+        save(fig, path)
+
+
+def save(fig: Any, path: str | Path) -> None:
+    """Save ``fig`` laid out once and drawn once, at the resolution it is saved at.
+
+    ``savefig`` with a layout engine or ``bbox_inches="tight"`` lays every text out twice
+    (a draw without rendering to find the crop, then the drawing, each running the layout
+    engine). Here the tight layout runs once (the figure has no layout engine), the crop
+    (every artist, the legends outside the axes included, padded by ``savefig.pad_inches``)
+    is read from that layout, and ``savefig`` draws once.
+
+    Args:
+        fig: a Figure without a layout engine, whose ``dpi`` is the saving one.
+        path: where the image goes.
+    """
+    import matplotlib
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    TightLayoutEngine().execute(fig)
+    crop = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
+    fig.savefig(path, bbox_inches=crop)
 
 
 def figure_of(axes: Any) -> Any:

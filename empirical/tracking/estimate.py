@@ -14,9 +14,11 @@ bind the generic bounds with measured L, sigma2, Delta, R).
   ``sigma2 = sigma2_data/B + sigma2_mc_K/B`` (:data:`theory.models.common.iwae_variance`).
 * ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step
   (read for every optimizer but plain ``torch.optim.SGD``, whose theorem does not need it).
-* ``Delta``: F estimated at theta_0 and at every kept snapshot on the same ``DELTA_ROWS``
-  rows x ``DRAWS`` noise draws. With the model's ``loss_lower_bound``: F(theta_0) minus it
-  (t interval over rows), an upper value of F(theta_0) - F* (valid for the bound). Without:
+* ``Delta``: with the model's ``loss_lower_bound``: F(theta_0) minus it (t interval over
+  rows), an upper value of F(theta_0) - F* (valid for the bound), F(theta_0) over as many rows
+  as a standard error of FINAL_PRECISION |F(theta_0) - F*| needs (planned from independent
+  pilot rows, as the final record). Without: F estimated at theta_0 and at every kept
+  snapshot on the same ``DELTA_ROWS`` rows x ``DRAWS`` noise draws, and
   F(theta_0) - min_k F(theta_k) over the snapshots (:func:`empirical.estimators.gap.snapshot_delta`,
   paired differences with a simultaneous interval), a lower estimate of F(theta_0) - F*.
   The largest over the runs.
@@ -37,17 +39,21 @@ from empirical.estimators.constants import Constants
 from empirical.estimators.gap import delta, snapshot_delta, uses_proven_bound
 from empirical.estimators.module_stats import module_row_stats
 from empirical.estimators.norms import combine_max, max_seen
-from empirical.estimators.results import Estimate, mean_interval, unflatten
+from empirical.estimators.results import Estimate, unflatten
+from empirical.estimators.sampled import sampled_mean
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
 from empirical.estimators.variance import select_examples
 from empirical.progress import Progress, silent
 from empirical.tracking import evaluate
-from empirical.train.recording import TrainRun, UserLoop
+from empirical.train.recording import FINAL_PRECISION, TrainRun, UserLoop
 
-#: Rows of the fixed-noise loss whose Hessian Lanczos takes; rows x draws for F(theta_0).
-L_EXAMPLES, DELTA_ROWS, DRAWS = 128, 1024, 4
-#: Rows and draws of the per-example statistics.
-STAT_EXAMPLES = 128
+#: Rows of the fixed-noise loss whose Hessian Lanczos takes (and whose secants are taken along
+#: a run); rows x draws of F at the snapshots (Delta without a proven lower bound). 64 rows:
+#: a user's module pays two or three gradients per Hessian-vector product, and the Hessian of
+#: a mean over fewer rows tends to have the larger top eigenvalue.
+L_EXAMPLES, DELTA_ROWS, DRAWS = 64, 1024, 4
+#: Rows of the per-example statistics (DRAWS draws each); their intervals carry the rows.
+STAT_EXAMPLES = 64
 
 
 def params_at(run: TrainRun, i: int, j: int) -> dict[str, torch.Tensor]:
@@ -189,15 +195,20 @@ def estimate_runs(
 def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
     """Delta of run ``i`` (module docstring).
 
-    The per-row losses, each the mean of ``DRAWS`` draws, on the same ``DELTA_ROWS`` rows and
-    the same noise (one seed) at theta_0 and, without a proven lower bound, at every snapshot.
+    With a proven lower bound F*: F(theta_0) over as many rows as a standard error of
+    FINAL_PRECISION |F(theta_0) - F*| needs (:func:`empirical.estimators.sampled.sampled_mean`,
+    as the final record plans its rows). Without: the per-row losses, each the mean of
+    ``DRAWS`` draws, on the same ``DELTA_ROWS`` rows and the same noise (one seed) at every
+    snapshot, paired.
     """
     loop = run.loops[i]
+    lower_bound = getattr(run.model, "loss_lower_bound", None)
+    if lower_bound is not None:
+        return delta(_F0(run, i, gen, float(lower_bound)), lower_bound)
     X = select_examples(loop.data, DELTA_ROWS, gen)
     n = int(X.shape[0])
     seed = int(torch.randint(2**62, (1,), generator=gen))
-    lower_bound = getattr(run.model, "loss_lower_bound", None)
-    snapshots = [0] if lower_bound is not None else range(len(run.snapshot_steps))
+    snapshots = range(len(run.snapshot_steps))
     losses = []
     for j in snapshots:
         with torch.no_grad(), evaluate.isolated(loop.model, seed):  # the same noise at every snapshot
@@ -206,14 +217,49 @@ def _delta(run: TrainRun, i: int, gen: torch.Generator) -> Estimate:
             )
         losses.append(out.reshape(n, DRAWS).mean(1).double().numpy())
     where = f"(seed {run.seeds[i]})"
-    if lower_bound is not None:
-        F0 = mean_interval(
-            losses[0], f"F(theta_0) {where} over {n} rows x {DRAWS} draws, t interval over rows",
-            n_evals=n * DRAWS,
-        )  # fmt: skip
-        return delta(F0, lower_bound)
     labels = [f"theta_{int(k)}" for k in run.snapshot_steps]
     return _prefixed(snapshot_delta(np.stack(losses), labels), f"run {where}: ")
+
+
+def _F0(run: TrainRun, i: int, gen: torch.Generator, reference: float, chunk: int = 4096) -> Estimate:
+    """F(theta_0) of run ``i`` over the rows its precision needs.
+
+    The mean of one-draw losses over rows planned for a standard error of FINAL_PRECISION
+    |F - reference| (:func:`empirical.estimators.sampled.sampled_mean`), each call with fresh
+    noise (its own seed from ``gen``), ``chunk`` rows at a time.
+
+    Args:
+        run: The tracked runs.
+        i: The run.
+        gen: The source of the rows and the noise seeds.
+        reference: F*, the value the precision is relative to.
+        chunk: The rows of one evaluation.
+
+    Returns:
+        The estimate of F(theta_0) with its t interval over the rows.
+    """
+    loop = run.loops[i]
+    theta0 = params_at(run, i, 0)
+
+    def losses(rows: torch.Tensor | None) -> torch.Tensor:
+        X = loop.data if rows is None else loop.data[rows.to(loop.data.device)]
+        seed = int(torch.randint(2**62, (1,), generator=gen))
+        with torch.no_grad(), evaluate.isolated(loop.model, seed):
+            parts = [
+                evaluate.per_example(loop.model, loop.loss, theta0, X[s : s + chunk])
+                for s in range(0, int(X.shape[0]), chunk)
+            ]
+        return torch.cat(parts).cpu()
+
+    N = int(loop.data.shape[0])
+    return sampled_mean(
+        losses,
+        N,
+        gen,
+        precision=FINAL_PRECISION,
+        reference=reference,
+        what=f"F(theta_0) (seed {run.seeds[i]})",
+    )
 
 
 def _prefixed(e: Estimate, prefix: str) -> Estimate:

@@ -3,10 +3,11 @@
 Every evaluation runs inside :func:`empirical.rng.forked` (the CPU generator and those of
 the CUDA devices the module lives on), seeded once from the tracker's generator (the loss
 draws its noise from the global RNG: the user's streams are untouched and our numbers are
-reproducible), with the module's buffers (e.g. BatchNorm running statistics) restored
-afterwards, and at parameters given as a dict (``torch.func.functional_call``: a snapshot
-is evaluated without loading it into the model). Rows are drawn from the tracker's own
-``torch.Generator`` and moved to the data's device.
+reproducible), with the module's buffers (e.g. BatchNorm running statistics) replaced by
+clones for the evaluation (the user's own are never written), and at parameters given as
+a dict (``torch.func.functional_call``: a snapshot is evaluated without loading it into the
+model). Rows are drawn from the tracker's own ``torch.Generator`` and moved to the data's
+device.
 
 :func:`probe` checks a model and its loss once, before any training: one forward and
 backward on a few rows, with a one-line :class:`~empirical.errors.ConfigError` for each way
@@ -42,27 +43,34 @@ Params = dict[str, torch.Tensor]
 
 @contextmanager
 def isolated(model: nn.Module, seed: int) -> Iterator[None]:
-    """A block with its own random stream and the module's buffers restored afterwards.
+    """A block with its own random stream and the module's buffers left as they were.
 
     The global generators of the CPU and of the module's CUDA devices are forked and seeded
     with ``seed`` (:func:`empirical.rng.forked`).
+
+    For the block every buffer (e.g. BatchNorm's running statistics) is replaced by a clone,
+    which the loss may update; afterwards the module gets its own buffer tensors back by
+    reference. Nothing is written into the user's buffers (their values and autograd version
+    counters are untouched), and a graph built in the block keeps the clones it read, so its
+    backward may run after the block.
 
     Args:
         model: The user's module.
         seed: The stream's seed.
 
     Yields:
-        Nothing.
+        Nothing: the block runs with the seeded generators and the cloned buffers.
     """
-    saved = {name: b.detach().clone() for name, b in model.named_buffers()}
-    with forked(seed, cuda_devices(model)):
-        try:
+    owners = [(m, name, b) for m in model.modules() for name, b in m._buffers.items() if b is not None]
+    clones: dict[int, torch.Tensor] = {}
+    for m, name, b in owners:  # one clone per tensor: a buffer shared between modules stays shared
+        m._buffers[name] = clones.setdefault(id(b), b.detach().clone())
+    try:
+        with forked(seed, cuda_devices(model)):
             yield
-        finally:
-            with torch.no_grad():
-                for name, b in model.named_buffers():
-                    if name in saved:
-                        b.copy_(saved[name])
+    finally:
+        for m, name, b in owners:
+            m._buffers[name] = b
 
 
 def per_example(model: nn.Module, loss: ModuleLoss, params: Mapping[str, torch.Tensor], x: torch.Tensor):
