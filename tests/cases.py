@@ -397,3 +397,14 @@ def paper_adagrad(x0: np.ndarray, grads, alpha: float, eps: float) -> np.ndarray
         x = x - alpha * g / np.sqrt(eps + v)
         out.append(x)
     return np.array(out)
+
+
+def pep_installed() -> bool:
+    """Whether the optional ``pep`` extra (PEPit, cvxpy, CLARABEL) is installed."""
+    from theory.performance.solvers import MissingSolverError, require
+
+    try:
+        require()
+    except MissingSolverError:
+        return False
+    return True
