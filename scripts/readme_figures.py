@@ -129,7 +129,11 @@ def variants_table(r: dict) -> str:
         elif len(reasons) == 1 and reasons[0].startswith("does not apply"):
             status = reasons[0]
         else:
-            status = f"{v['status']} ({', '.join(reason.partition(':')[0] for reason in reasons)})"
+            ids = [reason.partition(":")[0] for reason in reasons if not reason.startswith("A-POSTERIORI")]
+            measured = any(reason.startswith("A-POSTERIORI") for reason in reasons)
+            status = f"{v['status']} (fails: {', '.join(ids)})" + (
+                "; its preconditioner's extremes are measured along the run" if measured else ""
+            )
         numbers = f"{g(v['bound'], 3)} | {g(v['observed'])} | {g(v['ratio'], 3)}"
         rows.append(f"| `{v['variant']}` | {status} | {numbers} |")
     return "\n".join(rows)

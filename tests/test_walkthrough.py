@@ -85,3 +85,9 @@ def test_links_and_figures_exist(doc):
     assert local
     for target in local:
         assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
+
+
+def test_every_figure_in_docs_figures_is_shown():
+    """docs/figures holds what the walkthrough shows (scripts/readme_figures.py writes both)."""
+    shown = set(re.findall(r"\]\(figures/([^)]+)\)", WALKTHROUGH.read_text()))
+    assert {p.name for p in (ROOT / "docs" / "figures").glob("*.png")} == shown
