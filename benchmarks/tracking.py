@@ -8,7 +8,7 @@ equals wall time on a quiet machine and is far less disturbed by other processes
 one) and the tracker's own figure (``result.extras["tracker"]["overhead"]``: the time inside
 its hooks and ``tracker.step()`` over the rest), medians too:
 
-* the README's loop (scripts/track_example.py: its VAE on digits / 16, SGD 0.01 under StepLR,
+* the walkthrough's loop (scripts/track_example.py: its VAE on digits / 16, SGD 0.01 under StepLR,
   B = 32 inferred, 2000 steps): the target is at most 1.10x (issue 24);
 * the default Deep Gaussian VAE (empirical.models.DEFAULTS, digits, as an nn.Module holding the
   same parameters) at the CLI's n = 2000, B = 32;
@@ -65,7 +65,7 @@ def _example():
 
 
 def readme_problem(seed: int):
-    """The README's loop: its VAE, digits / 16, SGD 0.01 under StepLR(500, 0.5), B inferred."""
+    """The walkthrough's loop: its VAE, digits / 16, SGD 0.01 under StepLR(500, 0.5), B inferred."""
     example = _example()
     X = data.load("digits") / 16.0
     torch.manual_seed(seed)
@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float, float]]
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cases = {
-        "readme": ("the README's loop (scripts/track_example.py), target <= 1.10x", readme_problem,
+        "readme": ("the walkthrough's loop (scripts/track_example.py), target <= 1.10x", readme_problem,
                    args.readme_steps, args.repeats),
         "mlp": ("default Deep Gaussian VAE, digits", mlp_problem, args.mlp_steps, args.repeats),
         "conv": ("conv VAE, MNIST", conv_problem, args.conv_steps, max(1, args.repeats - 2)),

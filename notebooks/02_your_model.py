@@ -17,7 +17,7 @@
 # # 02 — Your own model: its constants, then its training runs verified
 #
 # **What this shows.** A VAE written as a plain `torch.nn.Module` (nothing
-# from vaebounds inside it: the README's example, `scripts/track_example.py`,
+# from vaebounds inside it: the walkthrough's example, `scripts/track_example.py`,
 # shown below), then: the constants of the SGD theorem
 # estimated at its initialisation with `empirical.estimators` (L by Lanczos on
 # Hessian-vector products of a fixed-noise loss, sigma2_data and sigma2_mc by
@@ -63,7 +63,7 @@ STEPS, RUNS, B = (2000, 4, 32) if FULL else (200, 3, 32)
 # error plus the KL term, both >= 0, so the loss is bounded below by 0, which
 # the model states as `loss_lower_bound` (the tracker takes Delta from it).
 # The noise comes from torch's global generator, as in most training code.
-# It is the one small user model of the project: the README's tracker example
+# It is the one small user model of the project: the walkthrough's tracker example
 # (`scripts/track_example.py`), whose source is printed here.
 
 # %%

@@ -1,5 +1,6 @@
-"""The README's tracker example: a VAE written from scratch, trained in a plain loop with SGD
-under a StepLR schedule (and, with --optimizer adam, torch.optim.Adam), followed by
+"""The walkthrough's tracker example (docs/walkthrough.md): a VAE written from scratch,
+trained in a plain loop with SGD under a StepLR schedule (and, with --optimizer adam,
+torch.optim.Adam), followed by
 ``empirical.track``; prints the verdict, the bound, the observed side and the rows. One run is
 inconclusive (one run cannot estimate an expectation); ``--runs 4`` trains seeds 0..3 the same
 way and verifies them together (``empirical.tracking.verify_runs``).
@@ -26,7 +27,7 @@ from empirical.data import load  # noqa: E402
 
 
 class VAE(nn.Module):  # your own model, nothing from vaebounds
-    """A VAE written from scratch (the one small user model of the README, notebook 02 and the
+    """A VAE written from scratch (the one small user model of the walkthrough, notebook 02 and the
     tests): tanh MLPs, log-variances in [-1, 1], a Gaussian decoder with unit variance."""
 
     loss_lower_bound = 0.0  # 0.5 ||x - G(z)||^2 >= 0 and KL >= 0: the tracker takes Delta from it
@@ -54,21 +55,23 @@ def make(data_dim: int, hidden: int = 64, latent: int = 8) -> tuple[nn.Module, o
     return VAE(data_dim, hidden, latent), loss
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
-    parser.add_argument("--runs", type=int, default=1, help="seeds 0..R-1, verified together")
-    parser.add_argument("--approximate-ok", action="store_true", help="accept approximate rows")
-    parser.add_argument("--out", default="track-report")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+def run(optimizer: str = "sgd", runs: int = 1, approximate_ok: bool = False):
+    """Train seeds 0..runs-1 in the plain loop below, tracked, and verify them together.
 
+    Args:
+        optimizer: ``"sgd"`` (lr 0.01 under StepLR(500, 0.5)) or ``"adam"`` (torch.optim.Adam, lr 1e-3).
+        runs: the runs R (one run: its own bracket; several: the interval over runs).
+        approximate_ok: accept the rows that are only approximately met.
+
+    Returns:
+        The :class:`empirical.conclusion.Result`.
+    """
     X = load("digits") / 16.0
     trackers = []
-    for seed in range(args.runs):
+    for seed in range(runs):
         torch.manual_seed(seed)
         model = VAE(X.shape[1])
-        if args.optimizer == "sgd":
+        if optimizer == "sgd":
             opt = torch.optim.SGD(model.parameters(), lr=0.01)
             sched = torch.optim.lr_scheduler.StepLR(opt, step_size=500, gamma=0.5)
         else:
@@ -84,11 +87,20 @@ def main(argv: list[str] | None = None) -> int:
                 sched.step()
             tracker.step(minibatch)
         trackers.append(tracker)
-    if args.runs == 1:
-        result = trackers[0].verify(approximate_ok=args.approximate_ok)
-    else:
-        runs = [t.finish() for t in trackers]
-        result = empirical.tracking.verify_runs(runs, approximate_ok=args.approximate_ok)
+    if runs == 1:
+        return trackers[0].verify(approximate_ok=approximate_ok)
+    return empirical.tracking.verify_runs([t.finish() for t in trackers], approximate_ok=approximate_ok)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
+    parser.add_argument("--runs", type=int, default=1, help="seeds 0..R-1, verified together")
+    parser.add_argument("--approximate-ok", action="store_true", help="accept approximate rows")
+    parser.add_argument("--out", default="track-report")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    result = run(args.optimizer, args.runs, args.approximate_ok)
     result.write(args.out)
 
     print(f"{result.theorem.name}: {result.verdict.value} (exit {result.exit_code}); holds: {result.holds}")

@@ -16,7 +16,7 @@ Data sets
 
 User models
 - :data:`USER_EXAMPLE`, :func:`user_vae`, :func:`user_loss`: the one small user VAE
-  (``VAE`` of scripts/track_example.py, the README's example; notebook 02 imports it too),
+  (``VAE`` of scripts/track_example.py, the walkthrough's tracker example; notebook 02 imports it too),
   a ``torch.nn.Module`` with ``loss(model, x)`` the per-example -ELBO; ``USER_MAKE`` its
   ``--model FILE.py:make`` spec; :func:`run_user_loop`, a user's plain loop on it, tracked.
 
@@ -52,7 +52,7 @@ F64 = torch.float64
 
 # ------------------------------------------------------------------ user models
 
-#: The example the README, notebook 02 and the tests share: the one small user VAE.
+#: The example the walkthrough, notebook 02 and the tests share: the one small user VAE.
 USER_EXAMPLE = Path(__file__).resolve().parents[1] / "scripts" / "track_example.py"
 #: Its ``make`` as the CLI's ``--model FILE.py:make``.
 USER_MAKE = f"{USER_EXAMPLE}:make"
