@@ -29,7 +29,9 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _args(data, out):
-    return ["verify", "--data", str(data), "--steps", "12", "--seeds", "2", "--out", str(out), "--quiet"]
+    """A small verify; --no-stress: what is interrupted is the run and the report write, not the search."""
+    argv = ["verify", "--data", str(data), "--steps", "12", "--seeds", "2", "--no-stress"]
+    return [*argv, "--out", str(out), "--quiet"]
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
@@ -66,7 +68,9 @@ def assert_no_or_one_report(out: Path, previous: dict[str, bytes] | None) -> str
 def finished(small_npy, tmp_path_factory):
     """One finished result and a complete report of it (the 'previous' report)."""
     folder = tmp_path_factory.mktemp("previous") / "report"
-    result = pipeline_module.verify(Settings(data=str(small_npy), steps=12, runs=2), progress=silent)
+    result = pipeline_module.verify(
+        Settings(data=str(small_npy), steps=12, runs=2, stress=False), progress=silent
+    )
     assert main(_args(small_npy, folder)) == result.exit_code  # the CLI exits with the result's verdict
     return result, _snapshot(folder)
 
