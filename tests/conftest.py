@@ -55,8 +55,26 @@ def digits_train():
 @pytest.fixture(scope="session")
 def derivations(tmp_path_factory):
     """Every derivation page, written once a session by ``vaebounds derive --out``:
-    (exit code, folder). The derive CLI test and the committed-pages test both read it."""
+    (exit code, folder). The derive CLI test and the committed-pages test both read it.
+    Under pytest-xdist the first worker to ask writes it into the folder all workers share
+    (the parent of each worker's base temporary folder), under a file lock; the others read it."""
+    from filelock import FileLock  # a dependency of torch
+
     from empirical.cli import main
 
-    folder = tmp_path_factory.mktemp("derivations")
-    return main(["derive", "--out", str(folder)]), folder
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    folder, code_file = shared / "derivations", shared / "derivations.exit"
+    with FileLock(str(shared / "derivations.lock")):
+        if not code_file.exists():
+            folder.mkdir(exist_ok=True)
+            code_file.write_text(str(main(["derive", "--out", str(folder)])))
+    return int(code_file.read_text()), folder
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first (a stable sort, the same order in every xdist worker): under
+    ``-n auto`` the longest tests start at once rather than after the short ones, so the
+    workers finish together."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

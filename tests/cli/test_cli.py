@@ -135,6 +135,7 @@ def test_one_run_exits_4_with_the_comparison_reported(small_npy, tmp_path, capsy
             "20",
             "--seeds",
             "1",
+            "--no-stress",  # the one-run comparison, not the stress search
             "--out",
             str(tmp_path),
             "--quiet",
@@ -157,7 +158,7 @@ def test_one_run_exits_4_with_the_comparison_reported(small_npy, tmp_path, capsy
 def test_seeds_batched_equal_single_seed_runs(small_npy, tmp_path, capsys):
     """Run i of --seeds 3 is the run of --seed seed+i --seeds 1 (default step
     constant: the pilot does not depend on the seed); 50 steps: the runs' equality does not need more."""
-    common = ["verify", "--data", str(small_npy), "--steps", "50", "--json", "--quiet"]
+    common = ["verify", "--data", str(small_npy), "--steps", "50", "--no-stress", "--json", "--quiet"]
     code, stdout, _ = _run([*common, "--seed", "5", "--seeds", "3", "--out", str(tmp_path / "r3")], capsys)
     batch = json.loads(stdout)
     assert batch["seeds"] == [5, 6, 7] and code == batch["exit_code"]

@@ -40,7 +40,7 @@ CONSECUTIVE_NOTE = (
     "Worst case over the interpolation conditions between consecutive iterates only (those the proof "
     "uses): at least the exact worst case, so the ratio is at most the exact one. For gradient descent "
     "and projected gradient descent it equals PEPit's program with every pair of points wherever compared "
-    "(n <= 48, relative differences below 1e-6; tests/theory/test_tightness_exact.py)."
+    "(n <= 48, relative differences below 1e-6; tests/theory/performance/test_tightness_exact.py)."
 )
 BIAS_NOTE = (
     "With a bias the consecutive conditions can exceed the exact worst case: equal for radii up to 0.3 "
@@ -290,7 +290,8 @@ def momentum_worst_case(
     if formulation != "pepit":
         notes.append(
             "Worst case over the conditions between consecutive iterates only: at least the exact worst case "
-            "(for heavy ball it can exceed it: by 0.6 % at n = 5 in tests/theory/test_tightness_exact.py)."
+            "(for heavy ball it can exceed it: by 0.6 % at n = 5 in "
+            "tests/theory/performance/test_tightness_exact.py)."
         )
     lhs = (
         "(1/n) sum_j ||grad F(theta_j)||^2"

@@ -5,7 +5,7 @@ normalised to L = 1 and F(theta_0) - F(theta_n) <= 1; the functions take the
 normalised steps h_1..h_n and the normalised weights w_0..w_{n-1} of the average.
 The condition kept between consecutive iterates, and why the value is at least the
 exact worst case: docs/theory.md, "Performance estimation";
-tests/theory/test_tightness_exact.py compares it with PEPit's program with every pair.
+tests/theory/performance/test_tightness_exact.py compares it with PEPit's program with every pair.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ def test_sweep_cli_prints_the_rows_in_grid_order_with_the_combined_exit_code(sma
             "seed=0,1",
             "--executor",
             "local",
+            "--no-stress",  # the rows' order and exit code, not the stress search
             "--out",
             str(tmp_path),
             "--json",
