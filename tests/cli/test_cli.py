@@ -123,6 +123,7 @@ def test_box_is_projected_sgd_and_exits_0(tmp_path, capsys):
     assert growth["fit"] is not None and data["stress"]["searched"]
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_one_run_exits_4_with_the_comparison_reported(small_npy, tmp_path, capsys):
     """--seeds 1: inconclusive (one run cannot estimate an expectation), exit 4; the report is
     written with the comparison (that run's widened bracket, unclipped) and the summary says so."""
@@ -287,6 +288,7 @@ def test_nan_file_exits_2(tmp_path, capsys):
     assert code == 2 and "bad.npy" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_no_stress_keeps_the_table_and_is_honoured_by_from(small_npy, tmp_path, capsys):
     """--no-stress: the bound at the runs' constants, the table along the runs still reported;
     --from re-runs the setting; --stress-margin is a setting too, refused for a user's module."""
@@ -331,6 +333,7 @@ def test_out_holding_other_files_is_refused(tmp_path, small_npy, capsys):
     assert code == 2 and "other files" in err and (tmp_path / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_derive_writes_every_bound(derivations):
     """``derive --out`` (run once a session, tests/conftest.py) writes a page per bound;
     tests/theory/test_derive.py compares them with the committed ones."""

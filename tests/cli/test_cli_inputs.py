@@ -224,6 +224,7 @@ def test_bad_data_files_give_one_clear_error_and_no_warning(tmp_path, name, word
 # ------------------------------------------------------------- issue 21: items 3 and 7
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_the_smallest_box_allowed_verifies(small_npy, tmp_path, capsys):
     """--box 1e-300 underflowed float32 to 0 after 11 s ("all points along the run are
     identical"); the range now starts at 1e-12, and that end runs."""
@@ -250,6 +251,7 @@ def test_data_naming_a_special_file_is_refused_without_opening_it(tmp_path, spec
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_a_six_column_csv_verifies_with_the_defaults(tmp_path, capsys):
     """No option sets the latent size: the built-in models take min(8, columns)."""
     six = tmp_path / "six.csv"

@@ -167,6 +167,7 @@ def _in_inventory(s, command: str) -> None:
             inputs.command_rule(command, entry.name).check(entry.name, value)
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_argument_list_is_refused_in_one_line_or_runs_in_range(files, stubbed, capsys, data):

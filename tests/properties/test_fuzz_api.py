@@ -64,6 +64,7 @@ def _outcome(call, errors):
 # ------------------------------------------------------------------- theory
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 @fuzz(100)
 @given(data=st.data(), key=st.sampled_from(BOUNDS))
 def test_bound_evaluate_returns_a_finite_number_or_a_theory_error(data, key):
@@ -95,6 +96,7 @@ def test_bound_numpy_returns_an_array_or_a_theory_error(data, key):
     key=st.sampled_from(BOUNDS),
     which=st.sampled_from(("optimal", "sign", "iterations", "batch_sample", "non_bound")),
 )
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_rates_succeed_or_raise_a_theory_error(data, key, which):
     b = theory.bound(*key)
     values = data.draw(bound_constants(b))

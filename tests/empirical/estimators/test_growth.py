@@ -17,6 +17,7 @@ from empirical.estimators.growth import cells
 SEEDS = 40
 
 
+@pytest.mark.slow  # over 5 s: CI runs it, the fast lane leaves it out
 def test_fit_covers_A_and_G_over_seeds():
     A, G = 2.0, 0.5
     hits = {"A": 0, "G": 0, "A_upper": 0, "G_upper": 0}
