@@ -171,7 +171,7 @@ def summarise(settings: Settings, approximate_ok: bool = False) -> dict[str, Any
         Its summary row (settings, bound, observed mean and interval, verdict, ...); an
         infinite end of the interval is written "inf" (:func:`empirical.report.content.json_number`).
     """
-    from empirical.conclusion.result import FAILS
+    from empirical.conclusion.assumption_row import FAILS
     from empirical.report.content import json_number
     from empirical.runner import verify
 

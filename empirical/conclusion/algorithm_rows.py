@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from empirical.conclusion.assumption_row import FAILS, HOLDS, UNCHECKED, Row
 from empirical.conclusion.evidence import Evidence
-from empirical.conclusion.result import FAILS, HOLDS, UNCHECKED, Row
 
 __all__ = ["ALGORITHM_CHECKS", "BOX_RTOL"]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from empirical.conclusion.result import APPROXIMATE, FAILS, HOLDS, Row
+from empirical.conclusion.assumption_row import APPROXIMATE, FAILS, HOLDS, Row
 
 if TYPE_CHECKING:
     from theory.bound import Bound

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from empirical.compare import Binding
+from empirical.conclusion.assumption_row import Row
 from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.result import Row
 from empirical.settings import BUILT_IN, Settings
 
 if TYPE_CHECKING:

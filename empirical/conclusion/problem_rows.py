@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from empirical.conclusion.assumption_row import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 from empirical.conclusion.evidence import Evidence, stressed_constants
-from empirical.conclusion.result import APPROXIMATE, ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 
 __all__ = ["PROBLEM_CHECKS"]
 

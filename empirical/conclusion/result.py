@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from empirical.compare import Binding, Observed, RateFit
+from empirical.conclusion.assumption_row import APPROXIMATE, FAILS, Row
 from empirical.conclusion.growth_condition import GrowthReport
 from empirical.conclusion.stressed import StressReport
 from empirical.decision import Decision, Verdict, assess, rule
@@ -34,35 +35,8 @@ from empirical.settings import Settings
 from empirical.train.recording import TrainRun
 from theory.bound import Bound
 
-#: Statuses of an assumption row (docs/architecture.md, "Assumption ids").
-HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED = "holds", "estimated", "approximate", "fails", "unchecked"
-STATUSES = (HOLDS, ESTIMATED, APPROXIMATE, FAILS, UNCHECKED)
 #: Combined exit code of several results (a sweep): the first of these any result has.
 EXIT_ORDER = (1, 3, 4, 0)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One assumption of the theorem checked on the run.
-
-    Attributes:
-        id: The assumption id (docs/architecture.md, "Assumption ids").
-        name: Its display name.
-        status: One of :data:`STATUSES`.
-        evidence: What the status rests on, in words.
-
-    Raises:
-        ValueError: A status not in :data:`STATUSES`.
-    """
-
-    id: str
-    name: str
-    status: str
-    evidence: str
-
-    def __post_init__(self) -> None:
-        if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
 
 
 def coverage(rows: Iterable[Row], approximate_ok: bool) -> tuple[bool, str | None]:

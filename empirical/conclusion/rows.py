@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from empirical.conclusion.algorithm_rows import ALGORITHM_CHECKS, BOX_RTOL
+from empirical.conclusion.assumption_row import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 from empirical.conclusion.evidence import Evidence, stressed_constants
 from empirical.conclusion.problem_rows import PROBLEM_CHECKS
-from empirical.conclusion.result import ESTIMATED, FAILS, HOLDS, UNCHECKED, Row
 
 if TYPE_CHECKING:
     from theory.bound import Bound

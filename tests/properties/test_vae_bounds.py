@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import theory
-from empirical.conclusion.result import FAILS
+from empirical.conclusion.assumption_row import FAILS
 from empirical.data import ppca
 from empirical.models import make
 from empirical.pipeline import verify
