@@ -65,8 +65,8 @@ VERDICT_MARKERS = {
 }
 #: Axis label of each observable a theorem may bound.
 OBSERVABLE_LABELS = {
-    "grad_norm_sq": r"weighted average of $\|\nabla F(\theta_j)\|^2$, $j < n$",
-    "gradient_mapping_sq": r"weighted average of $\|(\theta_j - \theta_{j+1})/\gamma_{j+1}\|^2$, $j < n$",
+    "grad_norm_sq": "weighted average of ‖∇F(θⱼ)‖², j < n",
+    "gradient_mapping_sq": "weighted average of ‖(θⱼ − θⱼ₊₁)/γⱼ₊₁‖², j < n",
 }
 #: Confidence of the pointwise intervals the figures draw.
 CONFIDENCE = 0.95
@@ -129,6 +129,9 @@ def save(fig: Any, path: str | Path) -> None:
     import matplotlib
     from matplotlib.layout_engine import TightLayoutEngine
 
+    from empirical.report.plain_ticks import plain_log_ticks
+
+    plain_log_ticks(fig)  # no mathtext (empirical.report.plain_ticks)
     engine = TightLayoutEngine()
     # One pass of the tight layout: with its default rect (0, 0, 1, 1) matplotlib runs it twice,
     # the second time with the margins of the first as the rect, over the same unmoved axes, so
