@@ -15,8 +15,9 @@ its hooks and ``tracker.step()`` over the rest), medians too:
 * the convolutional VAE (empirical.conv, MNIST) at n = 1000, B = 32.
 
 ``verify()`` (the final record and the estimation) is timed separately: it is not overhead of
-the loop; nor is importing the tracker's modules (about a second, once per process: a short
-tracked loop runs first, untimed).
+the loop (and every loop starts after ``gc.collect()``, so that the garbage verify() leaves is
+not collected during the next loop's timing); nor is importing the tracker's modules (about a
+second, once per process: a short tracked loop runs first, untimed).
 
     python benchmarks/tracking.py [--repeats 6] [--mlp-steps 2000] [--conv-steps 1000] [--threads 1]
 """
@@ -24,6 +25,7 @@ tracked loop runs first, untimed).
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import statistics
 import sys
@@ -98,6 +100,10 @@ def loop(
     model, loss, X, opt, sched, options = problem(seed)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
+    # Each loop starts from a collected heap: the objects the previous verify() left (SymPy's,
+    # the estimators') are otherwise collected in a full pass (0.15 s) during whichever loop
+    # allocates next, the tracked one, charging it a cost that is not the tracker's.
+    gc.collect()
     c0 = time.process_time()
     t0 = time.perf_counter()
     tracker = empirical.track(model, loss, X, opt, seed=seed, **options) if tracked else None

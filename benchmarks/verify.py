@@ -156,11 +156,9 @@ def child_theory() -> dict:
 
     imported = cpu_now()
     from theory.models.common import variance_split
-    from theory.rates import optimal_step_constant
+    from theory.rates import optimal_step_constant_of  # as the pilot: C* from theory.rates.step_cache
 
-    optimal_step_constant(
-        theory.bound("generic", "sgd"), {"L": 100.0, "sigma2": 10.0, "Delta": 15.0, "n": 2000}
-    )
+    optimal_step_constant_of("generic", "sgd", None, {"L": 100.0, "sigma2": 10.0, "Delta": 15.0, "n": 2000})
     variance_split.subs({s: 1.0 for s in variance_split.free_symbols})
     theory.bound("gaussian", "sgd", expand=False)
     return {"import": imported - start, "before_step": cpu_now() - start}

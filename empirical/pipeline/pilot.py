@@ -155,12 +155,11 @@ def from_pilot(points: list[PilotPoint], steps: int) -> StepChoice:
         return StepChoice(
             1.0 / (L_MARGIN * L), f"1/({L_MARGIN:g} L) from a pilot (no proven Delta or no noise)"
         )
-    import theory
-    from theory.rates import optimal_step_constant
+    from theory.rates import optimal_step_constant_of  # derived once, cached (theory.rates.step_cache)
 
     how = f"min(C*, 1/({L_MARGIN:g} L)) from a pilot at {len(points)} initialisations"
     values = {"L": L_MARGIN * L, "sigma2": sigma2, "Delta": Delta, "n": max(steps, 1)}
-    return StepChoice(float(optimal_step_constant(theory.bound("generic", "sgd"), values)), how)
+    return StepChoice(float(optimal_step_constant_of("generic", "sgd", None, values)), how)
 
 
 def vae_pilot(

@@ -49,6 +49,9 @@ STYLE: dict[str, Any] = {
     "ytick.labelsize": 8,
     "lines.linewidth": 1.5,
 }
+#: zlib level of the saved PNGs: 3 writes them a third faster than PIL's default 6, within a
+#: few per cent of its size (the pixels are the same).
+PNG_COMPRESSION = 3
 #: What each colour means, in every figure.
 COLOURS = {"bound": "tab:red", "observed": "tab:blue", "fit": "black", "other": "tab:gray"}
 #: The colour map of a series of settings (e.g. s = 1, 2, 5, 10), light to dark.
@@ -62,8 +65,8 @@ VERDICT_MARKERS = {
 }
 #: Axis label of each observable a theorem may bound.
 OBSERVABLE_LABELS = {
-    "grad_norm_sq": r"weighted average of $\|\nabla F(\theta_j)\|^2$, $j < n$",
-    "gradient_mapping_sq": r"weighted average of $\|(\theta_j - \theta_{j+1})/\gamma_{j+1}\|^2$, $j < n$",
+    "grad_norm_sq": "weighted average of ‖∇F(θⱼ)‖², j < n",
+    "gradient_mapping_sq": "weighted average of ‖(θⱼ − θⱼ₊₁)/γⱼ₊₁‖², j < n",
 }
 #: Confidence of the pointwise intervals the figures draw.
 CONFIDENCE = 0.95
@@ -126,9 +129,17 @@ def save(fig: Any, path: str | Path) -> None:
     import matplotlib
     from matplotlib.layout_engine import TightLayoutEngine
 
-    TightLayoutEngine().execute(fig)
+    from empirical.report.plain_ticks import plain_log_ticks
+
+    plain_log_ticks(fig)  # no mathtext (empirical.report.plain_ticks)
+    engine = TightLayoutEngine()
+    # One pass of the tight layout: with its default rect (0, 0, 1, 1) matplotlib runs it twice,
+    # the second time with the margins of the first as the rect, over the same unmoved axes, so
+    # the same boxes give the same result; without a rect the first pass is the result.
+    engine._params["rect"] = None
+    engine.execute(fig)
     crop = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
-    fig.savefig(path, bbox_inches=crop)
+    fig.savefig(path, bbox_inches=crop, pil_kwargs={"compress_level": PNG_COMPRESSION})
 
 
 def figure_of(axes: Any) -> Any:

@@ -226,12 +226,12 @@ def plot_training(result, path: Path):
         for i in range(runs.runs):
             first = i == 0
             a1.plot(steps, runs.loss[i], **thin, label="minibatch loss" if first else None)
-            label = r"$F(\theta_k)$, full data" if first else None
+            label = "F(θₖ), full data" if first else None
             a1.plot(runs.record_steps, runs.full_loss[i], "o-", **dots, label=label)
             read = np.isfinite(runs.grad_norm_sq[i])  # a tracker reads ||g_k||^2 at some steps only
-            label = r"$\|g_k\|^2$ (minibatch)" if first else None
+            label = "‖gₖ‖² (minibatch)" if first else None
             a2.plot(steps[read], runs.grad_norm_sq[i][read], **thin, label=label)
-            label = r"unbiased $\|\nabla F(\theta_k)\|^2$ records (> 0 drawn)" if first else None
+            label = "unbiased ‖∇F(θₖ)‖² records (> 0 drawn)" if first else None
             a2.plot(runs.record_steps, positive(runs.full_grad_norm_sq[i]), "o-", **dots, label=label)
         a1.set_yscale(scale, **options)
         if scale == "log":  # a loss spans little of a decade: plain numbers, not 7.4 x 10^1

@@ -45,8 +45,8 @@ def finished_run(tracker: Tracker, training: float, final_record: float, final_r
         model=t.model,
         seeds=(t.seed,),
         params={k: p.detach().clone().unsqueeze(0) for k, p in t.params.items()},
-        loss=numbers(h["loss"])[None],
-        grad_norm_sq=torch.stack(h["sq"]).double().cpu().numpy()[None],
+        loss=h["loss"].array()[None],
+        grad_norm_sq=h["sq"].array()[None],
         step_sizes=np.asarray(h["lr"], dtype=float),
         mapping_sq=None,
         record_steps=np.asarray(h["rec_k"], dtype=np.int64),
@@ -72,7 +72,7 @@ def finished_run(tracker: Tracker, training: float, final_record: float, final_r
         record_dof=float(t.m - 1),
         precond_min=lo,
         precond_max=hi,
-        grad_sup_norm=torch.stack(h["sup"]).double().cpu().numpy()[None] if h["sup"] else None,
+        grad_sup_norm=h["sup"].array()[None] if h["sup"] else None,
         loops=(UserLoop(t.model, t.loss, t.data, t.optimizer),),
         timings={"training": training, "tracking": t.tracking, "final record": final_record},
     )
@@ -91,20 +91,6 @@ def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]
         return None, None
     ranges = np.array([factor_range(kind, k, b2, eps, *ends.tolist()) for kind, k, b2, eps, ends in moments])
     return ranges[None, :, 0], ranges[None, :, 1]
-
-
-def numbers(values: list) -> np.ndarray:
-    """Floats and 0-d tensors (on any device, moved in one stack) as a float64 array.
-
-    Args:
-        values: The numbers.
-
-    Returns:
-        A float64 array.
-    """
-    tensors = [v for v in values if isinstance(v, torch.Tensor)]
-    read = iter(torch.stack(tensors).double().cpu().tolist()) if tensors else iter(())
-    return np.asarray([next(read) if isinstance(v, torch.Tensor) else v for v in values], dtype=float)
 
 
 def batch_of(t: Tracker) -> tuple[int, str]:

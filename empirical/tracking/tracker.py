@@ -46,6 +46,7 @@ from empirical.inputs import MAX_BATCH, MAX_SAMPLES
 from empirical.optim import second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.accept import accept
+from empirical.tracking.history import history
 from empirical.tracking.live import Callback, LiveRecord, callbacks_of
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
 from empirical.tracking.run import batch_of, finished_run, planned_final_rows
@@ -127,22 +128,7 @@ class Tracker:
         self.snap_plan = SnapshotPlan(whole("snapshots", snapshots, 2, MAX_SAMPLES))
         self.gen = torch.Generator().manual_seed(self.seed)
         self.k, self.pending, self.busy = 0, 0, False
-        self.h: dict[str, list] = {
-            key: []
-            for key in (
-                "lr",
-                "sq",
-                "sup",
-                "loss",
-                "rows",
-                "rec_k",
-                "rec",
-                "rec_var",
-                "rec_loss",
-                "psup",
-                "elapsed",
-            )
-        }
+        self.h = history()
         self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())
         self.nan = torch.full((), math.nan, device=self.device)

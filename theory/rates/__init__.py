@@ -16,7 +16,7 @@ from theory.rates.explore import (
     iterations_grid,
 )
 from theory.rates.signs import BatchSampleSigns, DerivativeSign, batch_sample_signs, derivative_sign
-from theory.rates.step_constant import iterations_to_reach, optimal_step_constant
+from theory.rates.step_constant import iterations_to_reach, optimal_step_constant, optimal_step_constant_of
 
 __all__ = [
     "BatchSampleSigns",
@@ -33,5 +33,6 @@ __all__ = [
     "iterations_to_reach",
     "leading_order",
     "optimal_step_constant",
+    "optimal_step_constant_of",
     "rate_exponent",
 ]

@@ -82,7 +82,42 @@ def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = Non
             the bound falls without limit in C_gamma.
     """
     bound = require_bound(bound, "optimal_step_constant")
-    best = bound.optimal_step
+    return _at_values(bound.optimal_step, bound.name, values)
+
+
+def optimal_step_constant_of(
+    model: str, optimizer: str, variant: str | None = None, values: Mapping[str, float] | None = None
+) -> sp.Expr:
+    """:func:`optimal_step_constant` of ``theory.bound(model, optimizer, variant)``, cached.
+
+    Read from :mod:`theory.rates.step_cache` when cached (the same expression, not derived again).
+
+    Args:
+        model: The model, as in :func:`theory.bound`.
+        optimizer: The optimizer.
+        variant: The variant (None for the default).
+        values: Constants to substitute (symbol name -> value), or None.
+
+    Returns:
+        The optimal C_gamma = min(C*, step limit), C* the root of d bound / d C_gamma = 0, with
+        ``values`` substituted.
+
+    Raises:
+        AssumptionViolation: As :func:`optimal_step_constant`.
+    """
+    from theory.rates.step_cache import cached_optimal_step
+
+    cached = cached_optimal_step(model, optimizer, variant or "")
+    if cached is None:
+        from theory.catalog import bound
+
+        return optimal_step_constant(bound(model, optimizer, variant), values)
+    name, best = cached
+    return _at_values(best, name, values)
+
+
+def _at_values(best: sp.Expr, name: str, values: Mapping[str, float] | None) -> sp.Expr:
+    """The optimal step ``best`` of the bound ``name`` at ``values`` (:func:`optimal_step_constant`)."""
     if not values:
         return best
     subs = {S.get(k): v for k, v in clean_values(values).items()}
@@ -90,19 +125,19 @@ def optimal_step_constant(bound: Bound, values: Mapping[str, float] | None = Non
     for part in best.args if isinstance(best, sp.Min) else (best,):
         value = part.subs(subs)
         if value.has(sp.nan):
-            raise AssumptionViolation(f"{bound.name}: the optimal C_gamma is undefined at {values}")
+            raise AssumptionViolation(f"{name}: the optimal C_gamma is undefined at {values}")
         if value.has(sp.zoo, sp.oo):  # an infinite stationary point: the step limit decides
             continue
         if not value.free_symbols:  # a number: real and > 0 (a root in radicals may carry 0*I)
             z = complex(sp.N(value, 30))
             if abs(z.imag) > 1e-9 * max(1.0, abs(z.real)) or not z.real > 0:
                 raise AssumptionViolation(
-                    f"{bound.name}: no positive optimal C_gamma at {values} (the stationary point is {z:.6g})"
+                    f"{name}: no positive optimal C_gamma at {values} (the stationary point is {z:.6g})"
                 )
             value = sp.Float(z.real)
         finite.append(value)
     if not finite:
-        raise AssumptionViolation(f"{bound.name}: the bound falls without limit in C_gamma at {values}")
+        raise AssumptionViolation(f"{name}: the bound falls without limit in C_gamma at {values}")
     return finite[0] if len(finite) == 1 else sp.Min(*finite)
 
 
