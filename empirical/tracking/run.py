@@ -8,7 +8,7 @@ The run type: docs/architecture.md, "Training runs"; the tracker: "The tracker".
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,8 +18,9 @@ from empirical.estimators.sampled import next_rows
 from empirical.optim import factor_range
 from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun, UserLoop
 
-if TYPE_CHECKING:
-    from empirical.tracking.tracker import Tracker
+#: The tracker these functions read (:class:`empirical.tracking.tracker.Tracker`): typed Any,
+#: because tracker.py imports this module and this module sits below it.
+Tracker = Any
 
 
 def finished_run(tracker: Tracker, training: float, final_record: float, final_rows: int | None) -> TrainRun:
