@@ -20,10 +20,10 @@ from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun
 
 #: The tracker these functions read (:class:`empirical.tracking.tracker.Tracker`): typed Any,
 #: because tracker.py imports this module and this module sits below it.
-Tracker = Any
+_Tracker = Any
 
 
-def finished_run(tracker: Tracker, training: float, final_record: float, final_rows: int | None) -> TrainRun:
+def finished_run(tracker: _Tracker, training: float, final_record: float, final_rows: int | None) -> TrainRun:
     """The :class:`TrainRun` of a finished tracker (its final record taken).
 
     Args:
@@ -94,7 +94,7 @@ def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]
     return ranges[None, :, 0], ranges[None, :, 1]
 
 
-def batch_of(t: Tracker) -> tuple[int, str]:
+def batch_of(t: _Tracker) -> tuple[int, str]:
     """The batch size B of a tracked run, and how it was found.
 
     Given (``batch_size=``, a DataLoader's), else the fewest rows through the model's layers
@@ -124,7 +124,7 @@ def batch_of(t: Tracker) -> tuple[int, str]:
     )
 
 
-def planned_final_rows(t: Tracker, N: int, cap: int) -> int | None:
+def planned_final_rows(t: _Tracker, N: int, cap: int) -> int | None:
     """Rows per gradient of the final record at theta_n.
 
     As many as a relative standard error sqrt(v)/|U| of FINAL_PRECISION needs, planned from the
