@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -408,3 +409,16 @@ def pep_installed() -> bool:
     except MissingSolverError:
         return False
     return True
+
+
+@functools.cache
+def walkthrough_script():
+    """scripts/walkthrough.py loaded as a module (the doc blocks, the template, the stored numbers)."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "vaebounds_walkthrough", root / "scripts" / "walkthrough.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

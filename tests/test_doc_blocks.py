@@ -9,7 +9,6 @@ namespace in a scratch folder; shell blocks command by command in a subprocess, 
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import math
 import os
 import re
@@ -18,23 +17,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from cases import walkthrough_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "docs/walkthrough.md")
 RUNNABLE = ("python", *("bash", "sh", "shell", "console"))
 
 
-def _walkthrough():
-    spec = importlib.util.spec_from_file_location(
-        "vaebounds_walkthrough", ROOT / "scripts" / "walkthrough.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-WT = _walkthrough()
+WT = walkthrough_script()
 
 
 def _cases():

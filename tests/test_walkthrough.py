@@ -4,29 +4,18 @@ hand; the README is a first page; the links of both lead somewhere."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from cases import walkthrough_script
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 WALKTHROUGH = ROOT / "docs" / "walkthrough.md"
 
 
-def _walkthrough():
-    spec = importlib.util.spec_from_file_location(
-        "vaebounds_walkthrough", ROOT / "scripts" / "walkthrough.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-WT = _walkthrough()
+WT = walkthrough_script()
 
 
 def test_readme_is_a_first_page():
