@@ -25,27 +25,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path and its theory.py would
-# shadow the `theory` package that empirical.models imports.
-if sys.path and sys.path[0] and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    sys.path.pop(0)
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from empirical import conv, data, models  # noqa: E402
-from empirical.estimators import smoothness  # noqa: E402
-from empirical.estimators.hvp import HessianOperator  # noqa: E402
-from empirical.estimators.module_stats import module_stats_at  # noqa: E402
-from empirical.estimators.per_example import per_example_gradients, recorder_row_stats, vmap_row_stats  # noqa: E402
-from empirical.estimators.smoothness import lanczos_extreme  # noqa: E402
-from empirical.estimators.variance import vae_gradient_variance  # noqa: E402
+from empirical import conv, data, models
+from empirical.estimators import smoothness
+from empirical.estimators.hvp import HessianOperator
+from empirical.estimators.module_stats import module_stats_at
+from empirical.estimators.per_example import per_example_gradients, recorder_row_stats, vmap_row_stats
+from empirical.estimators.smoothness import lanczos_extreme
+from empirical.estimators.variance import vae_gradient_variance
 
 
 def interleaved(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:

@@ -12,16 +12,11 @@ Run: python benchmarks/stress.py [--box A] [--no-stress]
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-# benchmarks/theory.py would shadow the `theory` package that empirical imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from empirical.pipeline.pipeline import verify  # noqa: E402
-from empirical.settings import Settings  # noqa: E402
+from empirical.pipeline.pipeline import verify
+from empirical.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:

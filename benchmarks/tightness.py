@@ -11,19 +11,14 @@ Run: python benchmarks/tightness.py  (needs the pep extra; one thread)
 from __future__ import annotations
 
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# benchmarks/theory.py would shadow the package: keep this folder off the path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import theory  # noqa: E402
-from theory.performance import chain, full  # noqa: E402
+import theory
+from theory.performance import chain, full
 
 HORIZONS = (1, 10, 50, 100, 200, 500, 1000, 2000, 5000)
 PEPIT_HORIZONS = (5, 10, 20, 30)

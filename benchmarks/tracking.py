@@ -28,18 +28,14 @@ import argparse
 import gc
 import importlib.util
 import statistics
-import sys
 import time
 from pathlib import Path
 
-# benchmarks/theory.py would shadow the `theory` package that empirical imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-import empirical  # noqa: E402
-from empirical import conv, data, models  # noqa: E402
+import empirical
+from empirical import conv, data, models
 
 
 class DefaultVAE(nn.Module):

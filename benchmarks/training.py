@@ -32,15 +32,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-# benchmarks/theory.py would shadow the `theory` package that empirical imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import torch
 
-import torch  # noqa: E402
-
-from empirical import data, models  # noqa: E402
-from empirical.train import train  # noqa: E402
+from empirical import data, models
+from empirical.train import train
 
 #: verify's step constant for the default model on digits (its pilot's choice).
 C_GAMMA = 0.005922578652001459

@@ -50,11 +50,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import cpu_now, hvp_ratios, met, run_child
+
 HERE = Path(__file__).resolve().parent
-# benchmarks/theory.py would shadow the `theory` package that empirical imports.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.append(str(HERE))  # last: the helpers below, never before the `theory` package
-from _common import cpu_now, hvp_ratios, met, run_child  # noqa: E402
 
 TARGETS = {"end_to_end": 1.5, "records": 0.20, "fixed": 3.0, "before_step": 1.0, "hvp": 1.2, "stress": 0.30}
 

@@ -1,5 +1,5 @@
 """``import theory`` imports neither SymPy nor a theorem (docs/theory.md, "Importing theory");
-every public name still works, loaded on first use. Timings are in benchmarks/theory.py."""
+every public name still works, loaded on first use. Timings are in benchmarks/symbolic.py."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ theorem's constraints on every call).
 Aims: `import theory` well below `import sympy` (it imports neither SymPy nor a
 theorem: names load on first use, bounds build on first request); every bound
 built in under 2 s; >= 1e7 points/s on 1e6 points.
-Run: python benchmarks/theory.py
+Run: python benchmarks/symbolic.py
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-# This file is called theory.py: keep its folder off the path so `import theory`
-# finds the package, not this script.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 REPEATS = 3
 
@@ -39,7 +34,7 @@ def _fresh(code: str) -> float:
             capture_output=True,
             text=True,
             check=True,
-            cwd=_HERE.parent,
+            cwd=Path(__file__).resolve().parent.parent,
         )
         times.append(float(out.stdout.strip().splitlines()[-1]))
     return float(np.median(times))
