@@ -8,6 +8,7 @@ the only list of them in the package (docs/theory.md, "The theorems").
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from functools import lru_cache
@@ -25,32 +26,24 @@ OPTIMIZERS = ("sgd", "adam", "adagrad")
 Builder = Callable[..., "Bound"]
 
 
-@lru_cache(maxsize=1)
-def _theorems() -> dict[str, ModuleType]:
-    """The theorem modules, imported on the first request for a bound.
+def _theorem_module(name: str) -> ModuleType:
+    """The module ``name`` of :mod:`theory.theorems`, imported on the first request for its bounds.
 
-    ``import theory`` builds nothing and imports no SymPy.
+    Only that one: ``import theory`` builds nothing and imports no SymPy, and a bound imports the
+    modules it is built from, not the whole catalogue.
     """
-    from theory.theorems import adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd
-
-    return {
-        m.__name__.rsplit(".", 1)[1]: m
-        for m in (adam_defossez, adam_seed, aposteriori, biased, growth, projected, sgd)
-    }
+    return importlib.import_module(f"theory.theorems.{name}")
 
 
-@lru_cache(maxsize=1)
-def _models() -> dict[str, ModuleType]:
-    """The model modules, imported on the first request for a model's bound."""
-    from theory.models import bbvi, beta, common, gaussian, iwae, linear
-
-    return {m.__name__.rsplit(".", 1)[1]: m for m in (bbvi, beta, common, gaussian, iwae, linear)}
+def _model_module(name: str) -> ModuleType:
+    """The module ``name`` of :mod:`theory.models`, imported on the first request for its bound."""
+    return importlib.import_module(f"theory.models.{name}")
 
 
 def _theorem(path: str) -> Callable[..., Bound]:
     """The function ``module.name`` of :mod:`theory.theorems`."""
     module, name = path.split(".")
-    return getattr(_theorems()[module], name)
+    return getattr(_theorem_module(module), name)
 
 
 def _expand_flag(expand: object) -> bool:
@@ -123,10 +116,10 @@ MODEL_CONSTANTS: dict[tuple[str, str], tuple[str, str | None]] = {
 
 def _specialised(model: str, theorem: str, constants: tuple[str, str | None]) -> Builder:
     def build(expand: bool = True) -> Bound:
-        modules = _models()
         module, parameterisation = constants
-        values = modules[module].constants(*([parameterisation] if parameterisation else []))
-        return modules["common"].specialise(_theorem(theorem)(), model, values, expand=_expand_flag(expand))
+        values = _model_module(module).constants(*([parameterisation] if parameterisation else []))
+        common = _model_module("common")
+        return common.specialise(_theorem(theorem)(), model, values, expand=_expand_flag(expand))
 
     return build
 
@@ -134,7 +127,7 @@ def _specialised(model: str, theorem: str, constants: tuple[str, str | None]) ->
 def _iwae_biased(optimizer: str) -> Builder:
     def build(K_growth: object = None, expand: bool = True) -> Bound:
         _expand_flag(expand)  # L, R, Delta of -log p(x) stay symbols either way
-        return _models()["iwae"].biased(K_growth, optimizer)
+        return _model_module("iwae").biased(K_growth, optimizer)
 
     return build
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from empirical.report.png import save
 from empirical.student import t_quantile
 
 #: The one style: matplotlib rc parameters applied to every figure when it is drawn
@@ -49,9 +50,6 @@ STYLE: dict[str, Any] = {
     "ytick.labelsize": 8,
     "lines.linewidth": 1.5,
 }
-#: zlib level of the saved PNGs: 3 writes them a third faster than PIL's default 6, within a
-#: few per cent of its size (the pixels are the same).
-PNG_COMPRESSION = 3
 #: What each colour means, in every figure.
 COLOURS = {"bound": "tab:red", "observed": "tab:blue", "fit": "black", "other": "tab:gray"}
 #: The colour map of a series of settings (e.g. s = 1, 2, 5, 10), light to dark.
@@ -88,7 +86,7 @@ def figure(
 ) -> Iterator[Any]:
     """Axes (``rows`` x ``cols``) of a figure in :data:`STYLE`, saved to ``path`` on exit.
 
-    Laid out once and drawn once, at the resolution it is saved at (:func:`save`).
+    Laid out once, drawn once and cropped to its drawing (:func:`empirical.report.png.save`).
 
     Args:
         path: Where the figure is saved.
@@ -111,35 +109,6 @@ def figure(
         if title:
             fig.suptitle(title)
         save(fig, path)
-
-
-def save(fig: Any, path: str | Path) -> None:
-    """Save ``fig`` laid out once and drawn once, at the resolution it is saved at.
-
-    ``savefig`` with a layout engine or ``bbox_inches="tight"`` lays every text out twice
-    (a draw without rendering to find the crop, then the drawing, each running the layout
-    engine). Here the tight layout runs once (the figure has no layout engine), the crop
-    (every artist, the legends outside the axes included, padded by ``savefig.pad_inches``)
-    is read from that layout, and ``savefig`` draws once.
-
-    Args:
-        fig: a Figure without a layout engine, whose ``dpi`` is the saving one.
-        path: where the image goes.
-    """
-    import matplotlib
-    from matplotlib.layout_engine import TightLayoutEngine
-
-    from empirical.report.plain_ticks import plain_log_ticks
-
-    plain_log_ticks(fig)  # no mathtext (empirical.report.plain_ticks)
-    engine = TightLayoutEngine()
-    # One pass of the tight layout: with its default rect (0, 0, 1, 1) matplotlib runs it twice,
-    # the second time with the margins of the first as the rect, over the same unmoved axes, so
-    # the same boxes give the same result; without a rect the first pass is the result.
-    engine._params["rect"] = None
-    engine.execute(fig)
-    crop = fig.get_tightbbox().padded(matplotlib.rcParams["savefig.pad_inches"])
-    fig.savefig(path, bbox_inches=crop, pil_kwargs={"compress_level": PNG_COMPRESSION})
 
 
 def figure_of(axes: Any) -> Any:

@@ -251,8 +251,9 @@ def plot_constants_along_run(result, path: Path):
     """constants_along_run.png: one panel per column of the table along the runs, against the step.
 
     L, sigma2_data, the Monte-Carlo part, M and ||theta||_inf (symlog: linear up to 10): one
-    thin line per run, the runs' constant dashed (the box radius for ||theta||_inf of a
-    projected run), the stressed value marked (dotted line and star) when the search ran.
+    thin line per run (named in the first panel's legend), the runs' constant dashed (the box
+    radius for ||theta||_inf of a projected run), the stressed value marked (dotted line and
+    star) when the search ran.
 
     Args:
         result: The :class:`~empirical.conclusion.Result` (with its table along the runs).
@@ -295,7 +296,12 @@ def plot_constants_along_run(result, path: Path):
                 ax.plot([steps[-1]], [v], "*", ms=11, color=COLOURS["bound"], zorder=Z_BOUND, label=label)
             ax.set_xscale("symlog", linthresh=10)
             ax.set_title(constant_name(name), loc="left")
-            legend_outside(ax)
+            handles, texts = ax.get_legend_handles_labels()
+            if ax is not axes[0, 0]:  # the runs are named once, in the first panel's legend
+                keep = [j for j, h in enumerate(handles) if h not in ax.lines[:R]]
+                handles, texts = [handles[j] for j in keep], [texts[j] for j in keep]
+            if handles:
+                legend_outside(ax, handles=(handles, texts))
         axes[-1, 0].set_xlabel("step k (symlog axis: linear up to 10)")
     return figure_of(axes)
 
