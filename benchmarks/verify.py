@@ -17,7 +17,9 @@ verify and the anchor, so a drifting load hits both alike; each figure is the me
   the conclusion and the report (its figures drawn once each), i.e. verify minus its training
   and its estimation. The estimation is the constants along the runs, their estimate and the
   stress search (issue 22's stress step estimates constants: it is estimation, not a fixed
-  cost, and its share is printed on its own below); the pilot is printed beside the fixed costs.
+  cost, and its share is printed on its own below); the pilot is printed beside the fixed
+  costs, and so is what a fresh process takes to import the libraries a verify cannot do
+  without (:data:`NEEDED`).
 * **before the first step**: the process's CPU when training starts, against ``import torch``
   alone; ``vaebounds --help`` and a bad-input refusal; ``import theory`` and the theory a
   default verify needs before training (issue 24 leaves theory's own imports to theory/).
@@ -54,6 +56,9 @@ from _common import cpu_now, hvp_ratios, met, run_child
 
 HERE = Path(__file__).resolve().parent
 
+#: The libraries a default verify cannot do without: the model (torch), Lanczos's LAPACK and the
+#: proof's sparse program (scipy), the bounds (SymPy), the figures (matplotlib).
+NEEDED = ("torch", "scipy.linalg", "scipy.sparse", "sympy", "matplotlib.figure")
 TARGETS = {"end_to_end": 1.5, "records": 0.20, "fixed": 3.0, "before_step": 1.0, "hvp": 1.2, "stress": 0.30}
 
 
@@ -198,6 +203,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     small = {}
     for name, cmd in {
         "import torch": [sys.executable, "-c", "import torch"],
+        "imports": [sys.executable, "-c", f"import {', '.join(NEEDED)}"],
         "vaebounds --help": [sys.executable, "-m", "empirical.cli", "--help"],
         "refusal (--steps 0)": [sys.executable, "-m", "empirical.cli", "verify", "--steps", "0"],
     }.items():
@@ -268,6 +274,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"  records / training without them   {ratios['records']:6.2f}  ({met(ratios['records'], 0.2)})")
     print(f"  fixed costs                       {fixed:6.2f} s ({met(fixed, 3.0)}; "
           f"verify - training - estimation; the pilot {pilot:.2f} s, the report {report:.2f} s)")  # fmt: skip
+    libraries = ", ".join(NEEDED)
+    print(f"    of which the libraries' imports {small['imports']:6.2f} s (a fresh `import {libraries}`; "
+          f"import torch alone {small['import torch']:.2f} s)")  # fmt: skip
     pre = ratios["before_step"]
     print(f"  before first step - import torch  {pre:6.2f} s ({met(pre, 1.0)}; "
           f"import torch {small['import torch']:.2f} s)")  # fmt: skip
