@@ -9,7 +9,10 @@ The plan is fixed in advance of n (docs/architecture.md, "The tracker").
   of a small model's steps (m = 3 gradients, one batched pass, and the caches it leaves cold),
   so the plan is what the tracker's overhead is made of: log2(n) records over n steps. The
   steps before the first record weigh FIRST_RECORD/n of the average they enter, bracketed
-  between the records at 0 and 4. Growth 1 records every step (FIRST_RECORD does not apply).
+  between the records at 0 and 4. The price is precision: the last gap can hold half the
+  run, valued at its left or its right record, so the observed side's bracket is wider (the
+  README's 4 runs: [0.33, 0.80] against [0.41, 0.62] at growth 1.3; records at 1 and 2 as
+  well move it by 1 %). Growth 1 records every step (FIRST_RECORD does not apply).
 * The minibatch gradient's ||g_k||^2 (the report's training figure, the growth-condition
   fit): at every step up to :data:`NORM_DENSE`, then every 2nd, 4th, ... step,
   :data:`NORM_DENSE` readings per doubling of k (:func:`reads_norm`; about NORM_DENSE
