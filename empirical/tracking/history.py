@@ -13,8 +13,10 @@ import torch
 
 #: Values stacked into one tensor at a time.
 CHUNK = 64
-#: The per-step keys of a tracker's history kept as plain lists (floats, ints).
-LISTS = ("lr", "rows", "rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed")
+#: The keys of a tracker's history kept as plain lists (floats, ints); ``sq_k``: the steps
+#: whose ||g_k||^2 was read (``sq`` holds the readings, :func:`at_steps` spreads them over n);
+#: ``user``: the user's own seconds of each step (:mod:`empirical.tracking.overhead`).
+LISTS = ("lr", "rows", "rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed", "sq_k", "user")
 
 
 class Packed:
@@ -75,3 +77,19 @@ def history() -> dict[str, list | Packed]:
         Key -> its values.
     """
     return {**{key: [] for key in LISTS}, **{key: Packed() for key in ("loss", "sq", "sup")}}
+
+
+def at_steps(values: np.ndarray, steps: list[int], n: int) -> np.ndarray:
+    """Readings taken at some steps, as one value per step 1..n (NaN where none was taken).
+
+    Args:
+        values: The readings, in the order taken.
+        steps: The step k (1..n) of each.
+        n: The steps.
+
+    Returns:
+        A float64 array of n values, ``values[i]`` at index ``steps[i] - 1``.
+    """
+    out = np.full(n, np.nan)
+    out[np.asarray(steps, dtype=np.int64) - 1] = values
+    return out

@@ -16,6 +16,8 @@ import torch
 from empirical.errors import TrackingError
 from empirical.estimators.sampled import next_rows
 from empirical.optim import factor_range
+from empirical.tracking.history import at_steps
+from empirical.tracking.overhead import after_records
 from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun, UserLoop
 
 #: The tracker these functions read (:class:`empirical.tracking.tracker.Tracker`): typed Any,
@@ -28,7 +30,9 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
 
     Args:
         tracker: the tracker, its hooks removed and its final record made.
-        training: seconds of the user's loop, the tracker's own time excluded.
+        training: seconds of the user's loop, the tracker's own time excluded (and, in the
+            run's timings, the slowdown its records left in the user's next steps, moved to
+            ``tracking``: :func:`empirical.tracking.overhead.after_records`).
         final_record: seconds of the final record at theta_n.
         final_rows: rows per gradient of the final record (None: all).
 
@@ -36,7 +40,9 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
         The run (:meth:`empirical.tracking.Tracker.finish` says what it holds).
     """
     t, h = tracker, tracker.h
-    B, how = t._batch()
+    B, how = batch_of(t)
+    # the records' cost to the user's next steps: the tracker's time, not the loop's
+    after = after_records(h["user"], [max(k, 1) for k in h["rec_k"][:-1]])
     steps = sorted(t.snaps)
     lo, hi = precond_ranges(t.moments)
     sampling = (
@@ -47,7 +53,7 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
         seeds=(t.seed,),
         params={k: p.detach().clone().unsqueeze(0) for k, p in t.params.items()},
         loss=h["loss"].array()[None],
-        grad_norm_sq=h["sq"].array()[None],
+        grad_norm_sq=at_steps(h["sq"].array(), h["sq_k"], len(h["lr"]))[None],
         step_sizes=np.asarray(h["lr"], dtype=float),
         mapping_sq=None,
         record_steps=np.asarray(h["rec_k"], dtype=np.int64),
@@ -75,7 +81,7 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
         precond_max=hi,
         grad_sup_norm=h["sup"].array()[None] if h["sup"] else None,
         loops=(UserLoop(t.model, t.loss, t.data, t.optimizer),),
-        timings={"training": training, "tracking": t.tracking, "final record": final_record},
+        timings={"training": training - after, "tracking": t.tracking + after, "final record": final_record},
     )
 
 

@@ -49,7 +49,7 @@ from empirical.tracking.accept import accept
 from empirical.tracking.history import history
 from empirical.tracking.live import Callback, LiveRecord, callbacks_of
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
-from empirical.tracking.run import batch_of, finished_run, planned_final_rows
+from empirical.tracking.run import finished_run, planned_final_rows
 from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, number, whole
@@ -127,20 +127,18 @@ class Tracker:
         self.records_plan = RecordPlan(number("record_growth", record_growth, 1.0, 10.0, closed=True))
         self.snap_plan = SnapshotPlan(whole("snapshots", snapshots, 2, MAX_SAMPLES))
         self.gen = torch.Generator().manual_seed(self.seed)
-        self.k, self.pending, self.busy = 0, 0, False
+        self.k, self.pending, self.busy, self.batched = 0, 0, False, True
         self.h = history()
         self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())
-        self.nan = torch.full((), math.nan, device=self.device)
         self.moments: list = []
         self.need_sup = type(optimizer) is not torch.optim.SGD
         self._find_groups(optimizer)
         self.snaps: dict[int, torch.Tensor] = {0: self._flat()}
         self.t0, self.tracking = started, 0.0
-        self.handles = [
-            optimizer.register_step_pre_hook(self._before),
-            optimizer.register_step_post_hook(self._after),
-        ]
+        self.handles = [optimizer.register_step_pre_hook(self._before)]
+        if self.need_sup:  # the preconditioner's extremes, after the step (SGD: none, no post-hook)
+            self.handles.append(optimizer.register_step_post_hook(self._after))
         self.counting = (
             []
             if self.batch_size is not None
@@ -152,7 +150,9 @@ class Tracker:
         )
         self.finished: TrainRun | None = None
         self.versions = self._versions()
-        self.tracking += time.perf_counter() - started
+        self.left = time.perf_counter()  # when the tracker last handed the loop back, and its time then
+        self.tracking += self.left - started
+        self.tracked = self.tracking
 
     # ---- hooks ---------------------------------------------------------------------------
     def _count(self, module: nn.Module, args: tuple) -> None:
@@ -167,13 +167,16 @@ class Tracker:
         gradients.
         """
         t = time.perf_counter()
-        if len(optimizer.param_groups) != self.group_count:
-            self._find_groups(optimizer)
         groups = optimizer.param_groups
+        if len(groups) != self.group_count:
+            self._find_groups(optimizer)
         lr = float(groups[self.groups[0]]["lr"])
         if len(self.groups) > 1:
             self.groups_agree &= all(float(groups[i]["lr"]) == lr for i in self.groups)
         self.h["lr"].append(lr)
+        if not self.need_sup:  # no post-hook: the step is counted here
+            self.k += 1
+            self.pending += 1
         closure = kwargs.get("closure", args[1] if len(args) > 1 else None)  # args[0]: the optimizer
         if closure is None:
             self._read()
@@ -201,13 +204,10 @@ class Tracker:
                 if grads:  # one concatenation: cheaper than foreach norms for small tensors
                     g = torch.cat([x.reshape(-1) for x in grads])
                     self.h["sq"].append(g.dot(g))
+                    self.h["sq_k"].append(k)  # the other steps: NaN (history.at_steps)
                     if self.need_sup:  # R, for the adaptive theorems (aminmax: 7x faster than the inf-norm)
                         lo, hi = torch.aminmax(g)
                         self.h["sup"].append(torch.maximum(-lo, hi))
-                else:
-                    self.h["sq"].append(self.nan)
-        else:
-            self.h["sq"].append(self.nan)
         if self.counting:
             self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
             self.rows_now = {}
@@ -245,27 +245,32 @@ class Tracker:
                 "tracker.step() without an optimizer step since the last one: call it once after every "
                 "optimizer.step()"
             )
+        self.h["user"].append(t - self.left - (self.tracking - self.tracked))  # the user's own step
         value = math.nan if loss is None else loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
         if self.pending > 1:
             self.h["loss"] += [math.nan] * (self.pending - 1)
         self.h["loss"].append(value)  # tensors read at the end: no sync
         self.pending = 0
-        if self.counting and self.k >= INFER_STEPS:  # B is known: back to the modules' fast path
+        k = self.k
+        if self.counting and k >= INFER_STEPS:  # B is known: back to the modules' fast path
             for handle in self.counting:
                 handle.remove()
             self.counting = []
         if not self.h["rec_k"]:  # theta_0, now that B is known
             self._record(0, self.params_at_snapshot(0))
             self.records_plan.due(0)
-        keep, dropped = self.snap_plan.offer(self.k)
-        for j in dropped:
-            self.snaps.pop(j, None)
-        if keep:
-            self.snaps[self.k] = self._flat()
-        if self.records_plan.due(self.k):
-            self._record(self.k, None)
-        self.versions = self._versions()
-        self.tracking += time.perf_counter() - t
+        if k % self.snap_plan.stride == 0:  # else not a snapshot step (SnapshotPlan.offer)
+            keep, dropped = self.snap_plan.offer(k)
+            for j in dropped:
+                self.snaps.pop(j, None)
+            if keep:
+                self.snaps[k] = self._flat()
+        if k >= self.records_plan.next and self.records_plan.due(k):
+            self._record(k, None)
+        self.versions = [p._version for p in self.plist]
+        self.left = time.perf_counter()
+        self.tracking += self.left - t
+        self.tracked = self.tracking
 
     def verify(self, *, approximate_ok: bool = False, **options: Any):
         """The verification of this run (one run is INCONCLUSIVE: verify several finished runs together).
@@ -335,13 +340,11 @@ class Tracker:
 
     def _flat(self) -> torch.Tensor:
         with torch.no_grad():
-            return torch.cat([p.detach().reshape(-1) for p in self.params.values()]).to("cpu", copy=True)
+            flat = torch.cat([p.detach().reshape(-1) for p in self.plist])  # a new tensor: a copy
+            return flat if flat.device.type == "cpu" else flat.to("cpu")
 
     def _versions(self) -> list[int]:
         return [p._version for p in self.plist]
-
-    def _batch(self) -> tuple[int, str]:
-        return batch_of(self)
 
     def _record(
         self,
@@ -359,9 +362,21 @@ class Tracker:
         try:
             live = params is None
             given = self.params if live else params
-            rec = evaluate.record(self.model, self.loss, given, self.data, rows, self.m, self.gen, live=live)
+            rec = evaluate.record(
+                self.model,
+                self.loss,
+                given,
+                self.data,
+                rows,
+                self.m,
+                self.gen,
+                live=live,
+                batched=self.batched,
+            )
         finally:
             self.busy = False
+        if rec.batched is False:  # this loss cannot be batched: one gradient at a time from now on
+            self.batched = False
         with torch.no_grad():
             values = self.plist if params is None else list(params.values())
             psup = float(torch.stack(torch._foreach_norm(values, math.inf)).max())

@@ -136,10 +136,11 @@ def test_the_trackers_records_are_unbiased():
 
 def test_records_whose_gradients_share_their_rows_fail_the_unbiasedness_test(monkeypatch):
     """The planted bug: the m gradients of a record drawn on one set of rows (each record's first
-    draw of rows reused by the others). Each record is then biased up by sigma2_data / b, and the
-    test above catches it."""
+    b rows reused by the others, whether the record draws its m x b rows at once, batched, or b
+    at a time). Each record is then biased up by sigma2_data / b, and the test above catches it."""
     draw = torch.randint
     shared: dict[str, torch.Tensor] = {}
+    b = 8  # the records' rows per gradient (_mean_record)
 
     def one_set_of_rows(high, size, *args, generator=None, **kwargs):
         if generator is None:  # the user's loop: untouched
@@ -148,8 +149,8 @@ def test_records_whose_gradients_share_their_rows_fail_the_unbiasedness_test(mon
             shared.clear()
             return draw(high, size, *args, generator=generator, **kwargs)
         if "rows" not in shared:
-            shared["rows"] = draw(high, size, *args, generator=generator, **kwargs)
-        return shared["rows"]
+            shared["rows"] = draw(high, (b,), *args, generator=generator, **kwargs)
+        return shared["rows"].repeat(size[0] // b)
 
     monkeypatch.setattr(torch, "randint", one_set_of_rows)
     mean, se, exact_value, bias = _mean_record()

@@ -1,0 +1,77 @@
+"""A record's m gradients from one forward and one batched backward (empirical/tracking/evaluate.py,
+gradients): the same gradients as one by one, and the one-by-one fallback for a loss whose
+backward cannot be batched."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from cases import user_loss, user_vae
+
+import empirical
+from empirical.rng import forked
+from empirical.tracking import evaluate
+
+
+class _NumpyDouble(torch.autograd.Function):
+    """2x, with a backward through NumPy: it cannot run under the batched backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, g):
+        return torch.from_numpy(np.asarray(g.numpy()) * 2)
+
+
+def _numpy_loss(model, x):
+    return _NumpyDouble.apply(user_loss(model, x))
+
+
+def test_the_batched_gradients_are_the_group_gradients_of_the_same_pass():
+    """g_a = grad of the mean loss over the a-th b rows, with the noise of the one forward pass."""
+    torch.manual_seed(0)
+    model, x, m, b = user_vae(6), torch.rand(3 * 5, 6), 3, 5
+    params = dict(model.named_parameters())
+    with forked(11):
+        means, G = evaluate.gradients(model, user_loss, params, x, m, live=True)
+    with forked(11):
+        out = user_loss(model, x)
+        one_by_one = [
+            evaluate.flat(
+                torch.autograd.grad(out[a * b : (a + 1) * b].mean(), list(params.values()), retain_graph=True)
+            )
+            for a in range(m)
+        ]
+    torch.testing.assert_close(G, torch.stack(one_by_one), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(means, out.detach().reshape(m, b).mean(1))
+    assert G.dtype == torch.float64 and G.shape == (m, sum(p.numel() for p in params.values()))
+    assert all(p.grad is None for p in params.values())  # .grad left alone
+
+
+def test_a_loss_the_backward_cannot_batch_is_recorded_one_gradient_at_a_time():
+    torch.manual_seed(0)
+    model, X = user_vae(6), torch.rand(40, 6)
+    params = dict(model.named_parameters())
+    assert evaluate.gradients(model, _numpy_loss, params, X[:9], 3, live=True) is None
+    gen = torch.Generator().manual_seed(0)
+    assert evaluate.record(model, _numpy_loss, params, X, 3, 3, gen, live=True).batched is False
+    assert evaluate.record(model, user_loss, params, X, 3, 3, gen, live=True).batched is True
+    assert evaluate.record(model, user_loss, params, X, None, 3, gen, live=True).batched is None  # all rows
+
+
+def test_the_tracker_falls_back_once_and_keeps_recording():
+    torch.manual_seed(0)
+    model, X = user_vae(6), torch.rand(40, 6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    tracker = empirical.track(model, _numpy_loss, X, opt, seed=0, batch_size=4)
+    for _ in range(9):
+        opt.zero_grad()
+        _numpy_loss(model, X[torch.randint(40, (4,))]).mean().backward()
+        opt.step()
+        tracker.step()
+    run = tracker.finish()
+    assert tracker.batched is False
+    assert run.record_steps.tolist() == [0, 4, 8, 9]
+    assert np.isfinite(run.full_grad_norm_sq).all()

@@ -1,0 +1,59 @@
+"""The records' cost to the user's next steps (empirical/tracking/overhead.py) and the overhead
+figure it enters."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from cases import user_loss, user_vae
+
+import empirical
+from empirical.tracking.overhead import AFTER, after_records
+
+
+def test_the_excess_after_each_record_is_counted_once_per_record():
+    u = np.full(200, 1.0)
+    made = [1, 4, 8, 16, 32, 64, 128]
+    for s in made:
+        u[s : s + 3] += [0.3, 0.2, 0.1]  # steps s+1 .. s+3 slowed by 0.6 in all
+    assert after_records(u, made) == pytest.approx(0.6 * len(made))
+
+
+def test_a_slow_step_of_the_users_own_moves_the_median_little():
+    u = np.full(200, 1.0)
+    made = [1, 4, 8, 16, 32, 64, 128]
+    for s in made:
+        u[s] += 0.5
+    u[129:131] += 50.0  # the user's evaluation right after the record at 128
+    assert after_records(u, made) == pytest.approx(0.5 * len(made))
+
+
+def test_no_slowdown_no_complete_span_no_count():
+    assert after_records(np.full(100, 2.0), [1, 4, 8]) == 0.0
+    assert after_records([1.0] * 3, [1]) == 0.0  # fewer than AFTER steps after it
+    rng = np.random.default_rng(0)
+    assert after_records(rng.normal(1.0, 0.01, 500).clip(0), [1, 4, 8, 16]) <= 4 * AFTER * 0.05
+
+
+def test_the_runs_timings_move_the_records_excess_from_the_loop_to_the_tracker():
+    torch.manual_seed(0)
+    model, X = user_vae(6), torch.rand(40, 6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    started = time.perf_counter()
+    tracker = empirical.track(model, user_loss, X, opt, seed=0, batch_size=4)
+    for _ in range(40):
+        opt.zero_grad()
+        user_loss(model, X[torch.randint(40, (4,))]).mean().backward()
+        opt.step()
+        tracker.step()
+    wall = time.perf_counter() - started
+    run = tracker.finish()
+    assert len(tracker.h["user"]) == 40 and min(tracker.h["user"]) > 0
+    made = [max(k, 1) for k in run.record_steps[:-1].tolist()]
+    excess = after_records(tracker.h["user"], made)
+    t = run.timings
+    assert t["tracking"] == pytest.approx(tracker.tracking + excess)
+    assert 0.5 * wall <= t["training"] + t["tracking"] <= wall
