@@ -2,23 +2,15 @@
 
 The plan is fixed in advance of n (docs/architecture.md, "The tracker").
 
-* Records of ||grad F(theta_k)||^2: at k = 0, at k = :data:`FIRST_RECORD`, and then at
-  k >= next, next = max(k + 1, ceil(growth k)): at growth 2 (the default) 0, 4, 8, 16, 32,
-  ..., about log2(n) records in all (8 in the README's 500 steps, 10 in 2000). The last
-  record, at the final step, is made when the run is verified. Each record costs about three
-  of a small model's steps (m = 3 gradients, one batched pass, and the caches it leaves cold),
-  so the plan is what the tracker's overhead is made of: log2(n) records over n steps. The
-  steps before the first record weigh FIRST_RECORD/n of the average they enter, bracketed
-  between the records at 0 and 4. The price is precision: the last gap can hold half the
-  run, valued at its left or its right record, so the observed side's bracket is wider (the
-  README's 4 runs: [0.33, 0.80] against [0.41, 0.62] at growth 1.3; records at 1 and 2 as
-  well move it by 1 %). Growth 1 records every step (FIRST_RECORD does not apply).
-* The minibatch gradient's ||g_k||^2 (the report's training figure, the growth-condition
-  fit): at every step up to :data:`NORM_DENSE`, then every 2nd, 4th, ... step,
-  :data:`NORM_DENSE` readings per doubling of k (:func:`reads_norm`; about NORM_DENSE
-  log2(n / NORM_DENSE) in all: each costs a concatenation of the gradients, a visible share of
-  a small model's step). The adaptive optimizers read ||g_k||_inf (their R) and ||g_k||^2 at
-  every step.
+* Records of ||grad F(theta_k)||^2: at k = 0 and then at k >= next, next = max(k + 1,
+  ceil(growth k)): every step at first (1, 2, 3, 4 at growth 1.3), then geometrically
+  sparser (6, 8, 11, 15, 20, 26, ...), about log(n)/log(growth) records in all. The last
+  record, at the final step, is made when the run is verified.
+* The minibatch gradient's ||g_k||^2 (the report's training figure): at every step up to
+  :data:`NORM_DENSE`, then every 2nd, 4th, ... step, :data:`NORM_DENSE` readings per doubling
+  of k (:func:`reads_norm`; about NORM_DENSE log2(n / NORM_DENSE) in all: each costs a
+  concatenation of the gradients, a visible share of a small model's step). The adaptive
+  optimizers read ||g_k||_inf (their R) and ||g_k||^2 at every step.
 * Parameter snapshots (flat copies on the CPU, for estimating L, sigma2 and Delta
   afterwards): theta_0 always, and every ``stride``-th step with at most ``count`` kept:
   when one more would exceed ``count``, the stride doubles and the snapshots off the new
@@ -31,13 +23,11 @@ import math
 from dataclasses import dataclass, field
 
 #: Growth factor of the record steps (empirical.track's default; 1 to 10 allowed).
-GROWTH = 2.0
-#: The first record step after theta_0's (growth above 1).
-FIRST_RECORD = 4
+GROWTH = 1.3
 #: Snapshots kept besides theta_0 (empirical.track's default).
 SNAPSHOTS = 8
 #: Steps read densely, and readings per doubling of k after them (:func:`reads_norm`).
-NORM_DENSE = 4
+NORM_DENSE = 64
 #: Optimizer steps during which the tracker counts the rows through the model's layers to
 #: infer B (when not given); then its forward hooks are removed (the modules' fast path).
 INFER_STEPS = 8
@@ -60,7 +50,7 @@ def reads_norm(k: int) -> bool:
 
 @dataclass
 class RecordPlan:
-    """The record steps: 0, FIRST_RECORD, then growing geometrically by ``growth`` (module docstring).
+    """The record steps: 0, 1, 2, ..., growing geometrically by ``growth``.
 
     Attributes:
         growth: The factor between record steps (1: every step; checked by :func:`empirical.track`).
@@ -81,8 +71,6 @@ class RecordPlan:
         if k < self.next:
             return False
         self.next = max(k + 1, math.ceil(self.growth * k - 1e-9))
-        if k == 0 and self.growth > 1:
-            self.next = FIRST_RECORD
         return True
 
 

@@ -84,16 +84,15 @@ def files(tmp_path_factory):
 
 @pytest.mark.slow
 def test_model_file_gives_a_verdict_over_runs(files, small_npy, tmp_path, capsys):
-    """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together. With the
-    records at 0, 4, 8, ..., 64 and 80 the two runs' averages agree closely, so even the interval
-    over 2 runs (t_1 quantile 12.7) lies below the bound: holds, exit 0 (with the records of the
-    growth-1.3 plan it held the bound: inconclusive, exit 4)."""
+    """FILE.py:make with --seeds 2: two tracked runs of the CLI's loop, verified together; two runs
+    are too few to decide here (the interval over 2 runs, t_1 quantile 12.7, holds the bound):
+    inconclusive, exit 4, the comparison reported."""
     model = USER_MAKE
     args = ["verify", "--model", model, "--data", str(small_npy), "--steps", "80", "--seeds", "2"]
     code, stdout, _ = _run([*args, "--out", str(tmp_path), "--json", "--quiet"], capsys)
     data = json.loads(stdout)
-    assert code == data["exit_code"] == 0 and data["decision"]["runs"] == 2, data["assumptions"]
-    assert data["empirical"]["hi"] <= data["bound"]["value"]
+    assert code == data["exit_code"] == 4 and data["decision"]["runs"] == 2, data["assumptions"]
+    assert data["empirical"]["lo"] <= data["bound"]["value"] <= data["empirical"]["hi"]
     assert data["bound"]["name"] == "generic/sgd/schedule" and data["seeds"] == [0, 1]
     assert data["empirical"]["interval_over_runs"] and len(data["empirical"]["per_seed"]) == 2
     assert data["tracker"]["batch_size"] == 32 and data["tracker"]["batch_how"].startswith("given")

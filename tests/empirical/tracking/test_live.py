@@ -70,7 +70,7 @@ def test_tensorboard_event_file_holds_the_records(X, tmp_path):
     writer = SummaryWriter(log_dir=str(tmp_path))
     seen = []
     _, tracker, taken = run_user_loop(
-        X, lambda p: torch.optim.SGD(p, lr=0.02), steps=32, scheduler=_step_lr, tensorboard=writer,
+        X, lambda p: torch.optim.SGD(p, lr=0.02), steps=26, scheduler=_step_lr, tensorboard=writer,
         callback=lambda step, record: seen.append(record),
     )  # fmt: skip
     result = tracker.verify()
@@ -89,8 +89,8 @@ def test_tensorboard_event_file_holds_the_records(X, tmp_path):
     steps = scalars("step_size")
     assert all(steps[k] == pytest.approx(taken[k - 1]) for k in steps) and 0 not in steps
     running = scalars("running_average")
-    last = {r.step: r.running for r in seen[1:]}  # 32 is a planned step: the final record replaces it
-    assert seen[-1].final and seen[-2].step == 32
+    last = {r.step: r.running for r in seen[1:]}  # 26 is a planned step: the final record replaces it
+    assert seen[-1].final and seen[-2].step == 26
     np.testing.assert_allclose([running[k] for k in last], list(last.values()), rtol=1e-6)
 
 

@@ -10,24 +10,24 @@ import torch
 from cases import user_loss, user_vae
 
 import empirical
-from empirical.tracking.plan import FIRST_RECORD, GROWTH, RecordPlan, reads_norm
+from empirical.tracking.plan import GROWTH, RecordPlan, reads_norm
 
 
 def _steps(plan: RecordPlan, n: int) -> list[int]:
     return [k for k in range(n + 1) if plan.due(k)]
 
 
-def test_records_at_0_then_first_record_then_doubling():
-    assert GROWTH == 2 and FIRST_RECORD == 4
-    assert _steps(RecordPlan(), 500) == [0, 4, 8, 16, 32, 64, 128, 256]
-    assert len(_steps(RecordPlan(), 2000)) == 10
+def test_records_every_step_at_first_then_geometrically_sparser():
+    assert GROWTH == 1.3
+    assert _steps(RecordPlan(), 60) == [0, 1, 2, 3, 4, 6, 8, 11, 15, 20, 26, 34, 45, 59]
+    assert len(_steps(RecordPlan(), 500)) == 22 and len(_steps(RecordPlan(), 2000)) == 27
     n = 10**6
-    assert len(_steps(RecordPlan(), n)) <= math.log2(n) + 1
+    assert len(_steps(RecordPlan(), n)) <= math.log(n) / math.log(GROWTH) + 5
 
 
-def test_growth_1_records_every_step_slow_growth_grows_from_the_first_record():
+def test_growth_1_records_every_step_growth_2_doubles():
     assert _steps(RecordPlan(1.0), 20) == list(range(21))
-    assert _steps(RecordPlan(1.1), 14) == [0, 4, 5, 6, 7, 8, 9, 10, 11, 13]  # ceil(1.1 * 11) = 13
+    assert _steps(RecordPlan(2.0), 40) == [0, 1, 2, 4, 8, 16, 32]
 
 
 def test_the_finished_run_holds_the_reads_at_their_steps_nan_elsewhere():
