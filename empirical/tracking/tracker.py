@@ -127,7 +127,8 @@ class Tracker:
         self.records_plan = RecordPlan(number("record_growth", record_growth, 1.0, 10.0, closed=True))
         self.snap_plan = SnapshotPlan(whole("snapshots", snapshots, 2, MAX_SAMPLES))
         self.gen = torch.Generator().manual_seed(self.seed)
-        self.k, self.pending, self.busy, self.batched = 0, 0, False, True
+        self.k, self.pending, self.busy = 0, 0, False
+        self.batched = evaluate.batches_well(model)  # one batched pass per record, or one by one
         self.h = history()
         self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from cases import user_loss, user_vae
+from torch import nn
 
 import empirical
 from empirical.rng import forked
@@ -75,3 +76,17 @@ def test_the_tracker_falls_back_once_and_keeps_recording():
     assert tracker.batched is False
     assert run.record_steps.tolist() == [0, 1, 2, 3, 4, 6, 8, 9]
     assert np.isfinite(run.full_grad_norm_sq).all()
+
+
+def test_a_module_with_convolutions_records_one_gradient_at_a_time():
+    """Batched over the m group means, a convolution's backward is slower than m passes (evaluate.
+    batches_well): such a module is recorded one by one from the start, by its layers, not timing."""
+    conv = nn.Sequential(nn.Unflatten(1, (1, 2, 3)), nn.Conv2d(1, 2, 2), nn.Flatten(), nn.Linear(4, 6))
+    assert evaluate.batches_well(user_vae(6)) and not evaluate.batches_well(conv)
+
+    def loss(model, x):
+        return (model(x) - x).square().sum(1)
+
+    opt = torch.optim.SGD(conv.parameters(), lr=0.01)
+    tracker = empirical.track(conv, loss, torch.rand(40, 6), opt, seed=0, batch_size=4)
+    assert tracker.batched is False
