@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from empirical.errors import ConfigError
 from empirical.estimators.results import Estimate, check_confidence, check_finite_array
@@ -225,6 +224,8 @@ def growth_fit(
         raise ConfigError(f"record_steps must increase within [0, {n}] and hold at least 2 steps")
     for arr, what in ((y, "grad_norm_sq"), (x, "full_grad_norm_sq"), (v, "full_grad_norm_sq_var")):
         check_finite_array(arr, what)
+    from scipy.interpolate import CubicSpline  # here, not at import: scipy.optimize comes with it
+
     pts: list[GrowthPoint] = []
     rows = []
     js = np.arange(n, dtype=np.float64)
