@@ -127,8 +127,7 @@ class Tracker:
         self.records_plan = RecordPlan(number("record_growth", record_growth, 1.0, 10.0, closed=True))
         self.snap_plan = SnapshotPlan(whole("snapshots", snapshots, 2, MAX_SAMPLES))
         self.gen = torch.Generator().manual_seed(self.seed)
-        self.k, self.pending, self.busy = 0, 0, False
-        self.batched = evaluate.batches_well(model)  # one batched pass per record, or one by one
+        self.k, self.pending, self.busy, self.batched = 0, 0, False, evaluate.batches_well(model)
         self.h = history()
         self.groups_agree, self.rows_now = True, {}
         self.plist = list(self.params.values())
@@ -268,7 +267,7 @@ class Tracker:
                 self.snaps[k] = self._flat()
         if k >= self.records_plan.next and self.records_plan.due(k):
             self._record(k, None)
-        self.versions = [p._version for p in self.plist]
+        self.versions = self._versions()
         self.left = time.perf_counter()
         self.tracking += self.left - t
         self.tracked = self.tracking
