@@ -113,6 +113,27 @@ def run_user_loop(
 SMALL_ROWS, SMALL_COLUMNS, SMALL_LATENT, SMALL_SEED = 200, 8, 3, 0
 
 
+def tiny_tracked_run(loss, steps: int, seed: int = 0):
+    """The small user VAE (6 columns, 40 uniform rows) trained ``steps`` SGD steps of B = 4 rows,
+    followed by ``empirical.track`` with ``loss``. Returns (the tracker, not finished; the wall
+    seconds of track() and the loop)."""
+    import time
+
+    import empirical
+
+    torch.manual_seed(seed)
+    model, X = user_vae(6), torch.rand(40, 6)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    started = time.perf_counter()
+    tracker = empirical.track(model, loss, X, opt, seed=seed, batch_size=4)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss(model, X[torch.randint(40, (4,))]).mean().backward()
+        opt.step()
+        tracker.step()
+    return tracker, time.perf_counter() - started
+
+
 def sigmoid_rows(
     n: int = SMALL_ROWS, d: int = SMALL_COLUMNS, latent: int = SMALL_LATENT, seed: int = SMALL_SEED
 ) -> np.ndarray:

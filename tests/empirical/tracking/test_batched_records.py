@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from cases import user_loss, user_vae
+from cases import tiny_tracked_run, user_loss, user_vae
 from torch import nn
 
 import empirical
@@ -63,15 +63,7 @@ def test_a_loss_the_backward_cannot_batch_is_recorded_one_gradient_at_a_time():
 
 
 def test_the_tracker_falls_back_once_and_keeps_recording():
-    torch.manual_seed(0)
-    model, X = user_vae(6), torch.rand(40, 6)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    tracker = empirical.track(model, _numpy_loss, X, opt, seed=0, batch_size=4)
-    for _ in range(9):
-        opt.zero_grad()
-        _numpy_loss(model, X[torch.randint(40, (4,))]).mean().backward()
-        opt.step()
-        tracker.step()
+    tracker, _ = tiny_tracked_run(_numpy_loss, 9)
     run = tracker.finish()
     assert tracker.batched is False
     assert run.record_steps.tolist() == [0, 1, 2, 3, 4, 6, 8, 9]

@@ -3,14 +3,10 @@ figure it enters."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
-import torch
-from cases import user_loss, user_vae
+from cases import tiny_tracked_run, user_loss
 
-import empirical
 from empirical.tracking.overhead import AFTER, after_records
 
 
@@ -39,17 +35,7 @@ def test_no_slowdown_no_complete_span_no_count():
 
 
 def test_the_runs_timings_move_the_records_excess_from_the_loop_to_the_tracker():
-    torch.manual_seed(0)
-    model, X = user_vae(6), torch.rand(40, 6)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    started = time.perf_counter()
-    tracker = empirical.track(model, user_loss, X, opt, seed=0, batch_size=4)
-    for _ in range(40):
-        opt.zero_grad()
-        user_loss(model, X[torch.randint(40, (4,))]).mean().backward()
-        opt.step()
-        tracker.step()
-    wall = time.perf_counter() - started
+    tracker, wall = tiny_tracked_run(user_loss, 40)
     run = tracker.finish()
     assert len(tracker.h["user"]) == 40 and min(tracker.h["user"]) > 0
     made = [max(k, 1) for k in run.record_steps[:-1].tolist()]

@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-from cases import user_loss, user_vae
+from cases import tiny_tracked_run, user_loss
 
-import empirical
 from empirical.tracking.plan import GROWTH, RecordPlan, reads_norm
 
 
@@ -31,16 +29,8 @@ def test_growth_1_records_every_step_growth_2_doubles():
 
 
 def test_the_finished_run_holds_the_reads_at_their_steps_nan_elsewhere():
-    torch.manual_seed(0)
-    model, X = user_vae(6), torch.rand(40, 6)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    tracker = empirical.track(model, user_loss, X, opt, seed=0, batch_size=4)
     n = 70
-    for _ in range(n):
-        opt.zero_grad()
-        user_loss(model, X[torch.randint(40, (4,))]).mean().backward()
-        opt.step()
-        tracker.step()
+    tracker, _ = tiny_tracked_run(user_loss, n)
     sq = tracker.finish().grad_norm_sq[0]
     assert sq.shape == (n,)
     read = [k for k in range(1, n + 1) if reads_norm(k)]
