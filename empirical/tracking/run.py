@@ -42,7 +42,7 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
     t, h = tracker, tracker.h
     B, how = batch_of(t)
     # the records' cost to the user's next steps: the tracker's time, not the loop's
-    after = after_records(h["user"], [max(k, 1) for k in h["rec_k"][:-1]])
+    after = min(after_records(h["user"], [max(k, 1) for k in h["rec_k"][:-1]]), training)
     steps = sorted(t.snaps)
     lo, hi = precond_ranges(t.moments)
     sampling = (

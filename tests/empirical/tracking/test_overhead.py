@@ -35,11 +35,12 @@ def test_no_slowdown_no_complete_span_no_count():
 
 
 def test_the_runs_timings_move_the_records_excess_from_the_loop_to_the_tracker():
-    tracker, wall = tiny_tracked_run(user_loss, 40)
+    tracker, _ = tiny_tracked_run(user_loss, 40)
     run = tracker.finish()
     assert len(tracker.h["user"]) == 40 and min(tracker.h["user"]) > 0
     made = [max(k, 1) for k in run.record_steps[:-1].tolist()]
     excess = after_records(tracker.h["user"], made)
     t = run.timings
     assert t["tracking"] == pytest.approx(tracker.tracking + excess)
-    assert 0.5 * wall <= t["training"] + t["tracking"] <= wall
+    # the loop's time before the move holds every step's own time (disjoint intervals of it)
+    assert t["training"] + excess >= sum(tracker.h["user"]) - 1e-9 and t["training"] >= 0
