@@ -46,7 +46,7 @@ def decades(axis: Any) -> float:
         return 0.0
     lo, hi = sorted(abs(v) for v in axis.get_view_interval())
     if scale == "symlog":
-        floor = axis._scale.linthresh
+        floor = axis.get_transform().linthresh
         lo_all, hi_all = sorted(axis.get_view_interval())
         if lo_all < 0 < hi_all:  # both sides: the longer one
             lo, hi = floor, max(-lo_all, hi_all)

@@ -259,13 +259,12 @@ class Tracker:
         if not self.h["rec_k"]:  # theta_0, now that B is known
             self._record(0, self.params_at_snapshot(0))
             self.records_plan.due(0)
-        if k % self.snap_plan.stride == 0:  # else not a snapshot step (SnapshotPlan.offer)
-            keep, dropped = self.snap_plan.offer(k)
-            for j in dropped:
-                self.snaps.pop(j, None)
-            if keep:
-                self.snaps[k] = self._flat()
-        if k >= self.records_plan.next and self.records_plan.due(k):
+        keep, dropped = self.snap_plan.offer(k)
+        for j in dropped:
+            self.snaps.pop(j, None)
+        if keep:
+            self.snaps[k] = self._flat()
+        if self.records_plan.due(k):
             self._record(k, None)
         self.versions = self._versions()
         self.left = time.perf_counter()
