@@ -113,10 +113,10 @@ def run_user_loop(
 SMALL_ROWS, SMALL_COLUMNS, SMALL_LATENT, SMALL_SEED = 200, 8, 3, 0
 
 
-def tiny_tracked_run(loss, steps: int, seed: int = 0):
+def tiny_tracked_run(loss, steps: int, seed: int = 0, **options):
     """The small user VAE (6 columns, 40 uniform rows) trained ``steps`` SGD steps of B = 4 rows,
-    followed by ``empirical.track`` with ``loss``. Returns (the tracker, not finished; the wall
-    seconds of track() and the loop)."""
+    followed by ``empirical.track`` with ``loss`` (and ``options``). Returns (the tracker, not
+    finished; the wall seconds of track() and the loop)."""
     import time
 
     import empirical
@@ -125,7 +125,7 @@ def tiny_tracked_run(loss, steps: int, seed: int = 0):
     model, X = user_vae(6), torch.rand(40, 6)
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     started = time.perf_counter()
-    tracker = empirical.track(model, loss, X, opt, seed=seed, batch_size=4)
+    tracker = empirical.track(model, loss, X, opt, seed=seed, batch_size=4, **options)
     for _ in range(steps):
         opt.zero_grad()
         loss(model, X[torch.randint(40, (4,))]).mean().backward()

@@ -15,8 +15,10 @@ import torch
 CHUNK = 64
 #: The keys of a tracker's history kept as plain lists (floats, ints); ``sq_k``: the steps
 #: whose ||g_k||^2 was read (``sq`` holds the readings, :func:`at_steps` spreads them over n);
-#: ``user``: the user's own seconds of each step (:mod:`empirical.tracking.overhead`).
-LISTS = ("lr", "rows", "rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed", "sq_k", "user")
+#: ``user``: the user's own seconds of each step (:mod:`empirical.tracking.overhead`); ``rec_made``:
+#: the step in whose ``tracker.step()`` records were taken (theta_0's: 1; none for the records
+#: taken after the loop, :mod:`empirical.tracking.deferred`).
+LISTS = ("lr", "rows", "rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed", "sq_k", "user", "rec_made")
 
 
 class Packed:

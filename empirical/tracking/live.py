@@ -94,3 +94,19 @@ def callbacks_of(callback: Callback | None, tensorboard: Any) -> tuple[Callback,
 
         out.append(TensorBoardCallback(tensorboard))
     return tuple(out)
+
+
+def tell(callbacks: Sequence[Callback], k: int, rec: Any, final: bool, h: dict) -> None:
+    """Hand the record just taken at step k to every callback, as a :class:`LiveRecord`.
+
+    Args:
+        callbacks: The callbacks (:func:`callbacks_of`).
+        k: The record's step.
+        rec: The record (:class:`empirical.tracking.evaluate.Record`).
+        final: Whether it is the final record at theta_n.
+        h: The tracker's history, this record already in it (the running average reads it).
+    """
+    running = running_average(h["rec_k"], h["rec"], h["lr"][:k]) if k else None
+    live = LiveRecord(k, rec.value, rec.variance, rec.loss, h["lr"][k - 1] if k else None, running, final)
+    for fn in callbacks:
+        fn(k, live)

@@ -25,7 +25,9 @@ from empirical.train.recording import FINAL_PRECISION, RECORD_MIN_ROWS, TrainRun
 _Tracker = Any
 
 
-def finished_run(tracker: _Tracker, training: float, final_record: float, final_rows: int | None) -> TrainRun:
+def finished_run(
+    tracker: _Tracker, training: float, final_record: float, final_rows: int | None, deferred: float = 0.0
+) -> TrainRun:
     """The :class:`TrainRun` of a finished tracker (its final record taken).
 
     Args:
@@ -34,6 +36,8 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
             run's timings, the slowdown its records left in the user's next steps, moved to
             ``tracking``: :func:`empirical.tracking.overhead.after_records`).
         final_record: seconds of the final record at theta_n.
+        deferred: seconds of the records kept for after the loop (:mod:`empirical.tracking.deferred`),
+            taken in ``finish()``.
         final_rows: rows per gradient of the final record (None: all).
 
     Returns:
@@ -42,7 +46,7 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
     t, h = tracker, tracker.h
     B, how = batch_of(t)
     # the records' cost to the user's next steps: the tracker's time, not the loop's
-    after = min(after_records(h["user"], [max(k, 1) for k in h["rec_k"][:-1]]), training)
+    after = min(after_records(h["user"], h["rec_made"]), training)
     steps = sorted(t.snaps)
     lo, hi = precond_ranges(t.moments)
     sampling = (
@@ -81,8 +85,35 @@ def finished_run(tracker: _Tracker, training: float, final_record: float, final_
         precond_max=hi,
         grad_sup_norm=h["sup"].array()[None] if h["sup"] else None,
         loops=(UserLoop(t.model, t.loss, t.data, t.optimizer),),
-        timings={"training": training - after, "tracking": t.tracking + after, "final record": final_record},
+        timings={
+            "training": training - after,
+            "tracking": t.tracking + after,
+            "deferred records": deferred,
+            "final record": final_record,
+        },
     )
+
+
+def check_finishable(pending: int, k: int, unchanged: bool) -> None:
+    """Refuse to finish a run that is not at a tracked theta_n.
+
+    Args:
+        pending: Optimizer steps since the last ``tracker.step()``.
+        k: The steps tracked.
+        unchanged: Whether the parameters are those of the last ``tracker.step()``.
+
+    Raises:
+        TrackingError: Steps not followed by ``tracker.step()``, no step, or changed parameters.
+    """
+    if pending:
+        raise TrackingError(
+            f"{pending} optimizer step(s) after the last tracker.step(): call tracker.step() after "
+            "every optimizer.step() before verify()"
+        )
+    if k < 1:
+        raise TrackingError("no optimizer step was tracked: train first, calling tracker.step() after each")
+    if not unchanged:
+        raise TrackingError("the parameters changed since the last tracker.step(): verify() needs theta_n")
 
 
 def precond_ranges(moments: list) -> tuple[np.ndarray | None, np.ndarray | None]:

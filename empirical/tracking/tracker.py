@@ -1,33 +1,24 @@
-"""``empirical.track``.
-
-Follow a user's own training loop and verify it against the theorem its optimizer is covered by
-(docs/architecture.md, "The tracker").
+"""``empirical.track``: follow a user's own loop, verify it (docs/architecture.md, "The tracker").
 
     tracker = empirical.track(model, loss, data, optimizer, seed=0)
     for step in range(n):
         ...                      # the user's minibatch, zero_grad, backward, optimizer.step()
         tracker.step()           # after every optimizer step
     result = tracker.verify()    # the same Result as the CLI's
-    result.write("report/")
 
-What the tracker reads, and when:
-
-* at every ``optimizer.step()`` (a step pre-hook, so an LR scheduler stepped before or after
-  ``tracker.step()`` is read right): the step size of every parameter group, ||g_k||^2 and
-  ||g_k||_inf of the gradients the step uses, and the rows that went through the model's
-  layers since the previous step (the batch size B, unless ``batch_size=`` is given); after
-  it (a post-hook) the extremes of the preconditioner of Adam / Adagrad;
-* at ``tracker.step()``: an unbiased record of ||grad F(theta_k)||^2 on the plan of
-  :mod:`empirical.tracking.plan` (m independent gradients over B rows each, their
-  U-statistic and jackknife variance, :mod:`empirical.tracking.evaluate`) and the
-  parameter snapshots estimation needs (flat, on the CPU).
+* At every ``optimizer.step()`` (a step pre-hook: an LR scheduler stepped before or after
+  ``tracker.step()`` is read right): the step sizes, ||g_k||^2 (plan.reads_norm) and
+  ||g_k||_inf, and the rows through the model's layers (B, unless given); after it (a
+  post-hook, adaptive optimizers only) the preconditioner's extremes.
+* At ``tracker.step()``: the parameter snapshots estimation needs (flat, on the CPU) and, on
+  the plan of :mod:`empirical.tracking.plan`, an unbiased record of ||grad F(theta_k)||^2
+  (:mod:`empirical.tracking.evaluate`): taken then, or theta_k kept and the record taken in
+  :meth:`Tracker.finish`, the same number (:mod:`empirical.tracking.deferred`).
 
 Nothing the tracker does changes the user's run: its evaluations draw noise inside
-:func:`empirical.rng.forked` (the CPU's and the module's CUDA devices' generators) seeded from
-its own generator, restore the buffers, and do not touch ``.grad``. Its records run where the
-module lives (the data moved there once); per step it only reads (no synchronisation).
-An optimizer stepped with a closure (``optimizer.step(closure)``, as Lightning does) is read
-after the closure ran.
+:func:`empirical.rng.forked` seeded from its own generator, restore the buffers, and do not
+touch ``.grad``; per step it only reads (no synchronisation). An optimizer stepped with a
+closure (as Lightning does) is read after the closure ran.
 """
 
 from __future__ import annotations
@@ -46,10 +37,11 @@ from empirical.inputs import MAX_BATCH, MAX_SAMPLES
 from empirical.optim import second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.accept import accept
+from empirical.tracking.deferred import DEFER_BYTES, Kept, defers, kept_bytes, modes_as, modes_of
 from empirical.tracking.history import history
-from empirical.tracking.live import Callback, LiveRecord, callbacks_of
+from empirical.tracking.live import Callback, callbacks_of, tell
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
-from empirical.tracking.run import finished_run, planned_final_rows
+from empirical.tracking.run import check_finishable, finished_run, planned_final_rows
 from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, number, whole
@@ -84,7 +76,10 @@ def track(
             the layers in the first steps), ``record_growth`` (default 1.3; 1: every step),
             ``record_gradients`` (m, default 3), ``record_rows`` (default B), ``snapshots`` (kept
             besides theta_0, default 8), ``callback`` (``fn(step, record)``, each
-            :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard`` (a ``SummaryWriter``).
+            :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard`` (a ``SummaryWriter``),
+            ``defer_records`` (default True: kept for ``finish()`` where nothing needs them in the
+            loop, :mod:`empirical.tracking.deferred`; False: taken in the loop, e.g. for a loss
+            that changes during training).
 
     Returns:
         The tracker: :meth:`Tracker.step` after every optimizer step, then :meth:`Tracker.verify`.
@@ -110,6 +105,7 @@ class Tracker:
         snapshots: int = SNAPSHOTS,
         callback: Callback | None = None,
         tensorboard: Any = None,
+        defer_records: bool = True,
     ) -> None:
         started = time.perf_counter()
         self.seed = whole("seed", seed, 0, SEED_MAX)
@@ -135,6 +131,10 @@ class Tracker:
         self.need_sup = type(optimizer) is not torch.optim.SGD
         self._find_groups(optimizer)
         self.snaps: dict[int, torch.Tensor] = {0: self._flat()}
+        # records kept for finish() (tracking.deferred), or None: taken in the loop
+        self.kept: list[Kept] | None = (
+            [] if defers(model, self.callbacks, self.device, defer_records) else None
+        )
         self.t0, self.tracking = started, 0.0
         self.handles = [optimizer.register_step_pre_hook(self._before)]
         if self.need_sup:  # the preconditioner's extremes, after the step (SGD: none, no post-hook)
@@ -199,15 +199,16 @@ class Tracker:
         """Keep ||g_k||^2 (on the plan of reads_norm), ||g_k||_inf and the rows since the last step."""
         k = len(self.h["lr"])
         if self.need_sup or reads_norm(k):
-            grads = [p.grad for p in self.plist if p.grad is not None]
-            with torch.no_grad():
-                if grads:  # one concatenation: cheaper than foreach norms for small tensors
-                    g = torch.cat([x.reshape(-1) for x in grads])
-                    self.h["sq"].append(g.dot(g))
-                    self.h["sq_k"].append(k)  # the other steps: NaN (history.at_steps)
-                    if self.need_sup:  # R, for the adaptive theorems (aminmax: 7x faster than the inf-norm)
-                        lo, hi = torch.aminmax(g)
-                        self.h["sup"].append(torch.maximum(-lo, hi))
+            grads = [p.grad.reshape(-1) for p in self.plist if p.grad is not None]
+            if grads:  # one concatenation: cheaper than foreach norms for small tensors
+                g = torch.cat(grads)
+                if g.requires_grad:  # a backward with create_graph=True; else no no_grad block (~10 us)
+                    g = g.detach()
+                self.h["sq"].append(g.dot(g))
+                self.h["sq_k"].append(k)  # the other steps: NaN (history.at_steps)
+                if self.need_sup:  # R, for the adaptive theorems (aminmax: 7x faster than the inf-norm)
+                    lo, hi = torch.aminmax(g)
+                    self.h["sup"].append(torch.maximum(-lo, hi))
         if self.counting:
             self.h["rows"].append(min(self.rows_now.values()) if self.rows_now else 0)
             self.rows_now = {}
@@ -256,16 +257,15 @@ class Tracker:
             for handle in self.counting:
                 handle.remove()
             self.counting = []
-        if not self.h["rec_k"]:  # theta_0, now that B is known
-            self._record(0, self.params_at_snapshot(0))
-            self.records_plan.due(0)
+        if self.records_plan.due(0):  # theta_0, now that B is known
+            self._take(0)
         keep, dropped = self.snap_plan.offer(k)
         for j in dropped:
             self.snaps.pop(j, None)
         if keep:
             self.snaps[k] = self._flat()
         if self.records_plan.due(k):
-            self._record(k, None)
+            self._take(k)
         self.versions = self._versions()
         self.left = time.perf_counter()
         self.tracking += self.left - t
@@ -298,22 +298,13 @@ class Tracker:
         """
         if self.finished is not None:
             return self.finished
-        if self.pending:
-            raise TrackingError(
-                f"{self.pending} optimizer step(s) after the last tracker.step(): call tracker.step() after "
-                "every optimizer.step() before verify()"
-            )
-        if self.k < 1:
-            raise TrackingError(
-                "no optimizer step was tracked: train first, calling tracker.step() after each"
-            )
-        if self._versions() != self.versions:
-            raise TrackingError(
-                "the parameters changed since the last tracker.step(): verify() needs theta_n"
-            )
+        check_finishable(self.pending, self.k, self._versions() == self.versions)
         training = time.perf_counter() - self.t0 - self.tracking
         for handle in self.handles + self.counting:
             handle.remove()
+        t, kept = time.perf_counter(), bool(self.kept)
+        self._take_kept()
+        deferred = time.perf_counter() - t if kept else 0.0
         if self.h["rec_k"] and self.h["rec_k"][-1] == self.k:
             for key in ("rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed"):
                 self.h[key].pop()
@@ -323,14 +314,13 @@ class Tracker:
         self._record(self.k, None, rows=final_rows, final=True)
         self.snaps[self.k] = self._flat()
         final_record = time.perf_counter() - t
-        self.finished = finished_run(self, training, final_record, final_rows)
+        self.finished = finished_run(self, training, final_record, final_rows, deferred)
         return self.finished
 
     # ---- internals ---------------------------------------------------------------------------
     def params_at_snapshot(self, k: int) -> dict[str, torch.Tensor]:
         """The parameters of the ``k``-th kept snapshot, name -> tensor (as the module holds them)."""
-        like = {name: p for name, p in self.params.items()}
-        return unflatten(self.snaps[k], like)
+        return unflatten(self.snaps[k], self.params)
 
     @property
     def device(self) -> torch.device:
@@ -345,33 +335,48 @@ class Tracker:
     def _versions(self) -> list[int]:
         return [p._version for p in self.plist]
 
+    def _rows(self) -> int:
+        """Rows per gradient of a record: ``record_rows``, else B (given, or counted in the first step)."""
+        rows = self.record_rows or self.batch_size or (self.h["rows"][0] if self.h["rows"] else 0)
+        if not rows:
+            raise TrackingError("no batch size yet for the record: pass batch_size= to empirical.track")
+        return rows
+
+    def _take(self, k: int) -> None:
+        """The record at step k: taken now (theta_0 from its snapshot), or kept for finish()."""
+        if self.kept is None:
+            self._record(k, self.params_at_snapshot(0) if k == 0 else None, self._rows())
+            self.h["rec_made"].append(max(k, 1))
+            return
+        flat = self.snaps[k] if k in self.snaps else self._flat()
+        elapsed = time.perf_counter() - self.t0
+        self.kept.append(Kept(k, flat, self._rows(), elapsed, modes_of(self.model)))
+        if kept_bytes(self.kept) > DEFER_BYTES:  # too many copies: taken now, in the loop
+            self._take_kept()
+            self.h["rec_made"].append(max(self.k, 1))
+
+    def _take_kept(self) -> None:
+        """The kept records, in step order (tracking.deferred)."""
+        kept, self.kept = self.kept or [], None if self.kept is None else []
+        for rec in kept:
+            with modes_as(self.model, rec.modes):
+                self._record(rec.step, unflatten(rec.flat, self.params), rec.rows, elapsed=rec.elapsed)
+
     def _record(
         self,
         k: int,
         params: dict[str, torch.Tensor] | None,
-        rows: int | None | str = "B",
+        rows: int | None,
         final: bool = False,
+        elapsed: float | None = None,
     ) -> None:
         """The record at step k, at ``params`` (None: theta_k now), handed to the callbacks."""
-        if rows == "B":
-            rows = self.record_rows or self.batch_size or (self.h["rows"][0] if self.h["rows"] else 0) or None
-            if rows is None:
-                raise TrackingError("no batch size yet for the record: pass batch_size= to empirical.track")
         self.busy = True
         try:
             live = params is None
             given = self.params if live else params
-            rec = evaluate.record(
-                self.model,
-                self.loss,
-                given,
-                self.data,
-                rows,
-                self.m,
-                self.gen,
-                live=live,
-                batched=self.batched,
-            )
+            rec = evaluate.record(self.model, self.loss, given, self.data, rows, self.m, self.gen,
+                                  live=live, batched=self.batched)  # fmt: skip
         finally:
             self.busy = False
         if rec.batched is False:  # this loss cannot be batched: one gradient at a time from now on
@@ -384,16 +389,6 @@ class Tracker:
         self.h["rec_var"].append(rec.variance)
         self.h["rec_loss"].append(rec.loss)
         self.h["psup"].append(psup)
-        self.h["elapsed"].append(time.perf_counter() - self.t0)
+        self.h["elapsed"].append(time.perf_counter() - self.t0 if elapsed is None else elapsed)
         if self.callbacks:
-            self._tell(k, rec, final)
-
-    def _tell(self, k: int, rec: evaluate.Record, final: bool) -> None:
-        from empirical.tracking.live import running_average
-
-        running = running_average(self.h["rec_k"], self.h["rec"], self.h["lr"][:k]) if k else None
-        live = LiveRecord(
-            k, rec.value, rec.variance, rec.loss, self.h["lr"][k - 1] if k else None, running, final
-        )
-        for fn in self.callbacks:
-            fn(k, live)
+            tell(self.callbacks, k, rec, final, self.h)

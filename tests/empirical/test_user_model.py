@@ -197,7 +197,8 @@ def test_the_timings_account_for_the_whole_run_and_stderr_has_no_carriage_return
     small_npy, tmp_path, capsys
 ):
     """verify --model FILE.py:make (progress on, stderr not a terminal): the report's parts
-    (startup, data, setup, pilot, training, tracking, final record, estimation, theory, report)
+    (startup, data, setup, pilot, training, tracking, deferred records, final record, estimation,
+    theory, report)
     add up to the time main() took within 5 % + 0.2 s, and the progress is plain lines, no \\r."""
     import time
 
@@ -209,8 +210,8 @@ def test_the_timings_account_for_the_whole_run_and_stderr_has_no_carriage_return
     data = json.loads(out)
     assert code == data["exit_code"]
     parts = data["timings"]
-    assert {"startup", "data", "setup", "pilot", "training", "tracking", "final record", "estimation",
-            "theory", "report"} <= set(parts)  # fmt: skip
+    assert {"startup", "data", "setup", "pilot", "training", "tracking", "deferred records", "final record",
+            "estimation", "theory", "report"} <= set(parts)  # fmt: skip
     assert total * 0.95 - 0.2 <= sum(parts.values()) <= total, (parts, total)
     assert "\r" not in err and "final record at theta_n" in err
 

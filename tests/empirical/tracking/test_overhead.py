@@ -35,12 +35,21 @@ def test_no_slowdown_no_complete_span_no_count():
 
 
 def test_the_runs_timings_move_the_records_excess_from_the_loop_to_the_tracker():
-    tracker, _ = tiny_tracked_run(user_loss, 40)
+    tracker, _ = tiny_tracked_run(user_loss, 40, callback=lambda k, record: None)  # records in the loop
     run = tracker.finish()
     assert len(tracker.h["user"]) == 40 and min(tracker.h["user"]) > 0
     made = [max(k, 1) for k in run.record_steps[:-1].tolist()]
+    assert tracker.h["rec_made"] == made
     excess = after_records(tracker.h["user"], made)
     t = run.timings
-    assert t["tracking"] == pytest.approx(tracker.tracking + excess)
+    assert t["tracking"] == pytest.approx(tracker.tracking + excess) and t["deferred records"] == 0.0
     # the loop's time before the move holds every step's own time (disjoint intervals of it)
     assert t["training"] + excess >= sum(tracker.h["user"]) - 1e-9 and t["training"] >= 0
+
+
+def test_records_taken_after_the_loop_leave_it_no_excess_and_are_timed_apart():
+    tracker, _ = tiny_tracked_run(user_loss, 40)  # no callback, no buffers, CPU: kept for finish()
+    run = tracker.finish()
+    assert tracker.h["rec_made"] == [] and run.record_steps.size >= 10
+    t = run.timings
+    assert t["tracking"] == pytest.approx(tracker.tracking) and t["deferred records"] > 0

@@ -100,7 +100,7 @@ def test_a_tracker_finishes_as_the_run_type_of_training(X):
             sum(p.numel() for p in run.model.parameters()),
         )
         assert run.loops[0].model is run.model and run.options["batch_how"] == "given (batch_size=)"
-        assert set(run.timings) == {"training", "tracking", "final record"}
+        assert set(run.timings) == {"training", "tracking", "deferred records", "final record"}
         finished.append(run)
     both = stack_runs(finished)
     assert both.seeds == (3, 4) and both.runs == 2 and both.full_grad_norm_sq.shape[0] == 2
