@@ -11,8 +11,6 @@ its hooks and ``tracker.step()`` over the rest), medians too:
 * the README's loop (``readme``: its Python block with ``empirical.track``, read from README.md and
   run as written, 4 seeds x 500 steps, B = 32 inferred; the plain side is the same block with
   ``empirical.track`` a tracker that does nothing): the target is at most 1.10x (issue 24);
-  beside it the same block with ``record_growth=2`` (records at 0, 1, 2, 4, 8, ...: fewer, so
-  cheaper, and a wider bracket on the observed side, printed for both);
 * the walkthrough's loop (``walkthrough``: scripts/track_example.py's VAE on digits / 16, SGD 0.01
   under StepLR, B = 32 inferred, 2000 steps);
 * the default Deep Gaussian VAE (empirical.models.DEFAULTS, digits, as an nn.Module holding the
@@ -20,8 +18,10 @@ its hooks and ``tracker.step()`` over the rest), medians too:
 * the convolutional VAE (empirical.conv, MNIST) at n = 1000, B = 32.
 
 ``verify()`` (the final record and the estimation; the README's ``tracker.finish()`` and
-``verify_runs``) is timed separately: it is not overhead of
-the loop (and every loop starts after ``gc.collect()``, so that the garbage verify() leaves is
+``verify_runs``) is timed separately: it is not overhead of the loop. Where the records are
+kept for ``finish()`` (empirical.tracking.deferred: a CPU module without buffers, no live
+callback) their time is printed too, and the ratio (loop + those records) / plain, the
+records' whole cost (and every loop starts after ``gc.collect()``, so that the garbage verify() leaves is
 not collected during the next loop's timing); nor is importing the tracker's modules (about a
 second, once per process: a short tracked loop runs first, untimed).
 
@@ -138,7 +138,7 @@ def measure(name: str, problem, steps: int, repeats: int) -> tuple[float, float,
 def _pairs(name: str, plain_loop, tracked_loop, repeats: int) -> tuple[float, float, float]:
     """Medians over alternated pairs: (wall ratio tracked / plain, CPU ratio, the tracker's own
     figure as a ratio)."""
-    wall, cpu, own, verify, plain = [], [], [], [], []
+    wall, cpu, own, verify, plain, whole = [], [], [], [], [], []
     for i in range(repeats):  # ABBA: the order alternates too (the second of a pair runs ~2 % slower)
         if i % 2 == 0:
             t_plain, c_plain, _, _ = plain_loop()
@@ -151,6 +151,8 @@ def _pairs(name: str, plain_loop, tracked_loop, repeats: int) -> tuple[float, fl
         plain.append(t_plain)
         own.append(1 + result.extras["tracker"]["overhead"])
         verify.append(v)
+        kept = result.timings.get("deferred records", 0.0)
+        whole.append((t + kept) / t_plain)
     ratio, cpu_ratio, figure = statistics.median(wall), statistics.median(cpu), statistics.median(own)
     run, info = result.runs, result.extras["tracker"]
     print(
@@ -163,6 +165,11 @@ def _pairs(name: str, plain_loop, tracked_loop, repeats: int) -> tuple[float, fl
         f"pairs; plain {statistics.median(plain):.2f} s); the tracker's own figure {figure:.3f}x; "
         f"verify() {statistics.median(verify):.1f} s (not overhead)"
     )
+    if kept > 0:
+        print(
+            f"  records kept for finish(): {kept:.3f} s (the last pair's); (loop + those records) / plain "
+            f"{statistics.median(whole):.3f}x"
+        )
     obs = result.observed
     print(f"  observed {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}] (the last pair's), "
           f"bound {result.bound:.4g}, {result.verdict.value}")  # fmt: skip
@@ -281,10 +288,6 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, float, float]]
         out["readme"] = measure_readme(
             "the README's loop (README.md, empirical.track), target <= 1.10x", args.repeats
         )
-        out["readme-growth2"] = measure_readme(
-            "the README's loop with empirical.track(..., record_growth=2): fewer records, a wider bracket",
-            args.repeats, record_growth=2.0,
-        )  # fmt: skip
     return out | {key: measure(*case) for key, case in cases.items() if args.only in (None, key)}
 
 

@@ -311,7 +311,7 @@ def conv(rounds: int) -> None:
     results = [run_child(me("--child-verify", *argv), timeout=1800) for _ in range(max(1, rounds - 1))]
     result, cpu, wall = results[-1]
     t = result["timings"]
-    rest = t.get("tracking", 0.0) + t.get("final record", 0.0) + t.get("estimation", 0.0)
+    rest = sum(t.get(k, 0.0) for k in ("tracking", "deferred records", "final record", "estimation"))
     print(f"conv VAE on MNIST, --seeds 1 --steps 200: CPU {cpu:.1f} s (wall {wall:.1f} s), "
           f"exit {result['exit']}")  # fmt: skip
     print("  its own clock (wall s): " + ", ".join(f"{k} {v:.2f}" for k, v in t.items()))
