@@ -193,9 +193,8 @@ def verify_part(out: Path) -> dict[str, str]:
             numbers[f"{p}_C_gamma"] = g(r["C_gamma"])
             numbers[f"{p}_params"] = f"{r['n_params']:,}".replace(",", " ")
             t = r["timings"]
-            numbers[f"{p}_timings"] = ", ".join(
-                f"{k} {t[k]:.0f} s" for k in ("training", "tracking", "estimation") if k in t
-            )
+            parts = ("training", "tracking", "deferred records", "estimation")
+            numbers[f"{p}_timings"] = ", ".join(f"{k} {t[k]:.0f} s" for k in parts if k in t)
             for source, target in figures.items():
                 shutil.copyfile(folder / source, out / target)
                 print(f"  wrote {out / target}")
