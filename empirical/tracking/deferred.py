@@ -19,7 +19,8 @@ records taken in the loop. Records are also taken in the loop (:func:`defers` is
 * a ``callback`` or ``tensorboard`` wants each record as it is taken;
 * the module has buffers (e.g. BatchNorm's running statistics): a record reads them as they
   are at step k, and the tracker does not copy them;
-* the module does not live on the CPU: its copies would hold the device's memory.
+* the module does not live on the CPU: keeping was measured on the CPU only (no GPU here), so
+  a GPU run takes its records in the loop, as before.
 
 The copies kept are capped at :data:`DEFER_BYTES`: past it, the kept records are taken in
 that ``tracker.step()`` (counted in the loop's overhead), and keeping starts again.

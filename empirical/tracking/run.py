@@ -36,9 +36,9 @@ def finished_run(
             run's timings, the slowdown its records left in the user's next steps, moved to
             ``tracking``: :func:`empirical.tracking.overhead.after_records`).
         final_record: seconds of the final record at theta_n.
+        final_rows: rows per gradient of the final record (None: all).
         deferred: seconds of the records kept for after the loop (:mod:`empirical.tracking.deferred`),
             taken in ``finish()``.
-        final_rows: rows per gradient of the final record (None: all).
 
     Returns:
         The run (:meth:`empirical.tracking.Tracker.finish` says what it holds).
