@@ -302,9 +302,11 @@ class Tracker:
         training = time.perf_counter() - self.t0 - self.tracking
         for handle in self.handles + self.counting:
             handle.remove()
-        t, kept = time.perf_counter(), bool(self.kept)
-        self._take_kept()
-        deferred = time.perf_counter() - t if kept else 0.0
+        deferred = 0.0
+        if self.kept:  # records kept for finish() (tracking.deferred)
+            t = time.perf_counter()
+            self._take_kept()
+            deferred = time.perf_counter() - t
         if self.h["rec_k"] and self.h["rec_k"][-1] == self.k:
             for key in ("rec_k", "rec", "rec_var", "rec_loss", "psup", "elapsed"):
                 self.h[key].pop()
@@ -356,8 +358,8 @@ class Tracker:
             self.h["rec_made"].append(max(self.k, 1))
 
     def _take_kept(self) -> None:
-        """The kept records, in step order (tracking.deferred)."""
-        kept, self.kept = self.kept or [], None if self.kept is None else []
+        """The kept records, in step order (tracking.deferred); keeping starts again."""
+        kept, self.kept = self.kept or [], []
         for rec in kept:
             with modes_as(self.model, rec.modes):
                 self._record(rec.step, unflatten(rec.flat, self.params), rec.rows, elapsed=rec.elapsed)
