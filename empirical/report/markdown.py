@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from empirical.report.md_cells import cell, number
 from empirical.report.stress_md import along_section, growth_section, stress_section
 
 #: The decision rule in one paragraph (docs/decision.md).
@@ -22,15 +23,6 @@ RULE = (
     "(exit 3) when an assumption row fails, or is only approximate without `--approximate-ok` "
     "(`approximate_ok=True`), the comparison then given for reference."
 )
-
-
-def _cell(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:.4g}"
 
 
 def _used(entry: dict[str, Any]) -> str:
@@ -104,12 +96,12 @@ def _tightness(entry: dict[str, Any] | None) -> list[str]:
         d = entry["definitions"]
         lines += [
             "",
-            f"- proof = {_cell(d['proof'])};",
-            f"- landscape = {_cell(d['landscape'])} (in brackets: at the ends of the observed interval);",
-            f"- noise term = {_cell(d['noise_term'])}.",
+            f"- proof = {cell(d['proof'])};",
+            f"- landscape = {cell(d['landscape'])} (in brackets: at the ends of the observed interval);",
+            f"- noise term = {cell(d['noise_term'])}.",
             "",
             "The three multiply to bound / observed exactly. Worst case by "
-            f"{_cell(entry['solver'])}, {entry['seconds']:.2g} s.",
+            f"{cell(entry['solver'])}, {entry['seconds']:.2g} s.",
         ]
     return lines
 
@@ -133,12 +125,12 @@ def _variants(rows: list[dict[str, Any]] | None, pre: dict[str, Any] | None, opt
         obs = (
             "—"
             if r["observed"] is None
-            else f"{r['observed']:.4g} [{r['observed_lo']:.4g}, {r['observed_hi']:.4g}]"
+            else f"{number(r['observed'])} [{number(r['observed_lo'])}, {number(r['observed_hi'])}]"
         )
-        why = _cell("; ".join(r["reasons"]))
+        why = cell("; ".join(r["reasons"]))
         lines.append(
             f"| {r['variant']}{' (a-posteriori)' if r['a_posteriori'] else ''} | {r['theorem']} | "
-            f"{_fmt(r['bound'])} | {obs} | {_fmt(r['ratio'])} | {r['status']} | {why} |"
+            f"{number(r['bound'])} | {obs} | {number(r['ratio'])} | {r['status']} | {why} |"
         )
     if pre:
         lines += [
@@ -191,13 +183,15 @@ def markdown(result, data: dict[str, Any]) -> str:
         "",
         "| | value |",
         "|---|---|",
-        f"| bound | {_fmt(result.bound_value)} |",
-        f"| observed {_cell(result.theorem.lhs.text)} | {_fmt(obs.value)} [{_fmt(obs.lo)}, {_fmt(obs.hi)}] "
+        f"| bound | {number(result.bound_value)} |",
+        f"| observed {cell(result.theorem.lhs.text)} | {number(obs.value)} "
+        f"[{number(obs.lo)}, {number(obs.hi)}] "
         f"({spread}) |",
-        f"| per run | {', '.join(_fmt(v) for v in obs.per_run)} |",
-        f"| ratio bound / observed | {_fmt(result.ratio)} |",
-        f"| fitted rate exponent | {_fmt(rate['fitted_exponent'])} [{_fmt(rate['lo'])}, {_fmt(rate['hi'])}] "
-        f"(theory: {_cell(rate['theory'])}, exponent {theory_exponent}) |",
+        f"| per run | {', '.join(number(v) for v in obs.per_run)} |",
+        f"| ratio bound / observed | {number(result.ratio)} |",
+        f"| fitted rate exponent | {number(rate['fitted_exponent'])} "
+        f"[{number(rate['lo'])}, {number(rate['hi'])}] "
+        f"(theory: {cell(rate['theory'])}, exponent {theory_exponent}) |",
         "",
         "## The theorem",
         "",
@@ -225,14 +219,14 @@ def markdown(result, data: dict[str, Any]) -> str:
         if name == "Delta" and not result.constants.delta_is_upper:
             label = f"{name} *low*"
         lines.append(
-            f"| {label} | {_fmt(e['value'])} | [{_fmt(e['lo'])}, {_fmt(e['hi'])}] | {_used(e)} | "
-            f"{_cell(e['method'])} |"
+            f"| {label} | {number(e['value'])} | [{number(e['lo'])}, {number(e['hi'])}] | {_used(e)} | "
+            f"{cell(e['method'])} |"
         )
     lines += stress_section(data)
     lines += ["", "## Assumptions checked on the runs", "", "| id | assumption | status | evidence |"]
     lines.append("|---|---|---|---|")
     for r in result.assumptions:
-        lines.append(f"| `{r.id}` | {_cell(r.name)} | {r.status} | {_cell(r.evidence)} |")
+        lines.append(f"| `{r.id}` | {cell(r.name)} | {r.status} | {cell(r.evidence)} |")
     lines += growth_section(data)
     lines += along_section(data)
     lines += _attribution(result.extras.get("attribution"))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from empirical.report.md_cells import cell, number
+
 #: What a stressed constant is, and is not (docs/theory.md, "Stressed constants").
 MEANING = (
     "Stressed: a projected-ascent search of the box each run's snapshots span (widened by the margin) "
@@ -20,14 +22,6 @@ MEANING = (
     "estimate of the supremum the theorem needs, not a proof; the gain says how much the largest value "
     "seen understated what the region holds."
 )
-
-
-def _fmt(x: float | None) -> str:
-    return "—" if x is None else f"{x:.4g}"
-
-
-def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def stress_section(data: dict[str, Any]) -> list[str]:
@@ -59,7 +53,7 @@ def stress_section(data: dict[str, Any]) -> list[str]:
     ):
         if key in v:
             e = v[key]
-            lines.append(f"| {what} | {_fmt(e['bound'])} | {e['verdict']} ({e['exit_code']}) |")
+            lines.append(f"| {what} | {number(e['bound'])} | {e['verdict']} ({e['exit_code']}) |")
     lines += [
         "",
         "| constant | the runs' (largest at the snapshots) | found (fresh draws) | stressed | gain "
@@ -70,9 +64,9 @@ def stress_section(data: dict[str, Any]) -> list[str]:
         u, f, st, w = s["used"], s["found"], s["stressed"], s["where"]
         where = f"{w['label']}, from {w['start']}, {w['steps']} ascent steps"
         lines.append(
-            f"| {name} | {_fmt(u['value'])} [{_fmt(u['lo'])}, {_fmt(u['hi'])}] | {_fmt(f['value'])} "
-            f"[{_fmt(f['lo'])}, {_fmt(f['hi'])}] | {_fmt(st['value'])} | {s['stress_gain']:.1%} "
-            f"| {_cell(where)} |"
+            f"| {name} | {number(u['value'])} [{number(u['lo'])}, {number(u['hi'])}] | {number(f['value'])} "
+            f"[{number(f['lo'])}, {number(f['hi'])}] | {number(st['value'])} | {s['stress_gain']:.1%} "
+            f"| {cell(where)} |"
         )
     return lines
 
@@ -102,7 +96,7 @@ def along_section(data: dict[str, Any]) -> list[str]:
         "|---|---|---|",
     ]
     for name, r in along["largest"].items():
-        lines.append(f"| {name} | {_fmt(r['value'])} | {r['label']}, step {r['step']} |")
+        lines.append(f"| {name} | {number(r['value'])} | {r['label']}, step {r['step']} |")
     return [*lines, "", "![constants along the runs](constants_along_run.png)"]
 
 
@@ -123,11 +117,12 @@ def growth_section(data: dict[str, Any]) -> list[str]:
         return [*lines, f"Not fitted: {g['why_no_fit']}."]
     fit = g["fit"]
     lines.append(
-        f"Fit of E‖g − ∇F‖² ≤ A + G ‖∇F‖² to the records: A = {_fmt(fit['A']['value'])} "
-        f"[{_fmt(fit['A']['lo'])}, {_fmt(fit['A']['hi'])}], G = {_fmt(fit['G']['value'])} "
-        f"[{_fmt(fit['G']['lo'])}, {_fmt(fit['G']['hi'])}]; upper values A_upper = {_fmt(g['A_upper'])}, "
-        f"G_upper = {_fmt(g['G_upper'])} (one-sided, {fit['confidence']:.0%} each); the bounded-variance "
-        f"form's σ² (a step's minibatch gradient) = {_fmt(g['sigma2'])}."
+        f"Fit of E‖g − ∇F‖² ≤ A + G ‖∇F‖² to the records: A = {number(fit['A']['value'])} "
+        f"[{number(fit['A']['lo'])}, {number(fit['A']['hi'])}], G = {number(fit['G']['value'])} "
+        f"[{number(fit['G']['lo'])}, {number(fit['G']['hi'])}]; upper values "
+        f"A_upper = {number(g['A_upper'])}, "
+        f"G_upper = {number(g['G_upper'])} (one-sided, {fit['confidence']:.0%} each); the bounded-variance "
+        f"form's σ² (a step's minibatch gradient) = {number(g['sigma2'])}."
     )
     step = g["step_condition"]
     if step is not None:
@@ -143,13 +138,15 @@ def growth_section(data: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Both bound the γ-weighted average Σ γ_k ‖∇F(θ_{k−1})‖² / S1 (observed "
-        f"{_fmt(obs['value'])} [{obs['lo']:.4g}, {obs['hi']:.4g}]), at the same Δ, L and step sums; the "
+        f"{number(obs['value'])} [{number(obs['lo'])}, {number(obs['hi'])}]), at the same Δ, L and step "
+        "sums; the "
         "verdict above stays on the theorem the dispatch picked.",
         "",
         "| bound | theorem | value |",
         "|---|---|---|",
-        f"| growth condition, at A_upper, G_upper | {g['theorem']} | {_fmt(g['bound'])} |",
-        f"| bounded variance, at σ² | {g['comparator']} | {_fmt(g['bounded_variance_bound'])}{_cell(note)} |",
+        f"| growth condition, at A_upper, G_upper | {g['theorem']} | {number(g['bound'])} |",
+        f"| bounded variance, at σ² | {g['comparator']} | "
+        f"{number(g['bounded_variance_bound'])}{cell(note)} |",
         "",
         f"Smaller: **{g['smaller']}**.",
     ]
