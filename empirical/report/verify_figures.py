@@ -29,6 +29,25 @@ from empirical.report.names import constant_name, run_name, theorem_name
 
 #: A bound more than this many times above the data is left out of the data's panel.
 FAR_ABOVE = 30.0
+#: An observed interval's upper end more than this many times the largest run value is drawn as
+#: an open bar (an arrow) rather than to its end: a few very different runs can put the decision
+#: rule's upper end hundreds of decades up, beyond what a log axis can scale to.
+OPEN_ABOVE = 1e6
+
+
+def open_top(hi: float, samples: np.ndarray) -> bool:
+    """Whether the observed interval's upper end is drawn as an open bar (an arrow).
+
+    Args:
+        hi: The upper end.
+        samples: The observed values (the runs' running averages).
+
+    Returns:
+        True when ``hi`` is infinite or more than :data:`OPEN_ABOVE` times the largest positive
+        observed value.
+    """
+    top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
+    return bool(not np.isfinite(hi) or (np.isfinite(top) and hi > OPEN_ABOVE * top))
 
 
 def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
@@ -91,12 +110,16 @@ def plot_convergence(result, path: Path):
     with figure(path, 2, 1, size=(10, 6), title=title, sharex=True, gridspec_kw=ratios) as (a1, a2):
         band = draw_runs(a1, ns, avg)
         a1.set_xscale("log")
-        open_top = not np.isfinite(obs.hi)  # the interval's upper end is inf: the bar ends in an arrow
-        yerr = [[obs.value - obs.lo], [0.0 if open_top else obs.hi - obs.value]]
+        arrow = open_top(obs.hi, avg)  # an upper end at inf, or far above the runs: the bar is an arrow
+        yerr = [[obs.value - obs.lo], [0.0 if arrow else obs.hi - obs.value]]
         label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]" + (
-            " (^: to inf)" if open_top else ""
+            ""
+            if not arrow
+            else " (^: to inf)"
+            if not np.isfinite(obs.hi)
+            else " (^: the upper end is off the axis)"
         )
-        a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="^" if open_top else "o", color=COLOURS["observed"],
+        a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="^" if arrow else "o", color=COLOURS["observed"],
                     capsize=3, zorder=Z_MEAN, label=label)  # fmt: skip
         if np.isfinite(rate.exponent):
             keep = ns >= 0.1 * result.settings.steps

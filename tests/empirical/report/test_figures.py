@@ -83,6 +83,18 @@ def test_a_bound_far_above_the_data_is_detected():
     assert not verify_figures.far_above(np.array([np.nan, np.inf, -1.0]), data)
 
 
+def test_an_upper_end_far_above_the_runs_is_drawn_as_an_arrow():
+    """A few very different runs can put the decision rule's upper end hundreds of decades up
+    (1.7e294 over runs near 1e18, on unscaled data): drawn to its end, the log axis cannot scale
+    (matplotlib overflows and shows [1, 10], none of the data); an arrow keeps the runs in view."""
+    runs = np.array([[1e18, 2e18], [1e10, 3e10]])
+    assert verify_figures.open_top(np.inf, runs)
+    assert verify_figures.open_top(1.7e294, runs)
+    assert verify_figures.open_top(2.1e24, runs) and not verify_figures.open_top(1.9e24, runs)  # 1e6 x 2e18
+    assert not verify_figures.open_top(5.0, np.array([[1.0, 2.0]]))
+    assert not verify_figures.open_top(5.0, np.array([[-1.0, 0.0]]))  # nothing positive: only inf is open
+
+
 def test_only_the_constants_the_bound_uses_are_drawn():
     named = {"L": 1, "sigma2_data": 2, "sigma2_mc": 3, "M": 4, "R": 5, "Delta": 6}
     assert verify_figures.constants_used(named, {"Delta": "hi", "L": "hi", "sigma2_mc": "lo"}) == [
