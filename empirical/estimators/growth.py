@@ -327,9 +327,13 @@ def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
 
     ``sq``: n_t times squared residuals, each about s2 times a chi-square on 1; minimises
     sum log s2 + sq / s2 over c = exp(u) (a least-squares fit is swamped by the few largest).
+    x below 0 (an unbiased record can be) enters as 0.
     """
     scale = max(float(np.max(np.abs(x))), 1e-300)
-    B = np.column_stack([np.ones_like(x), x / scale, (x / scale) ** 2])
+    # An unbiased record of ||grad F||^2 (or the spline between records) can be below 0; the model
+    # is evaluated at max(x, 0), where c >= 0 keeps s2 > 0 (the same basis where every x >= 0).
+    xp = np.maximum(x, 0.0) / scale
+    B = np.column_stack([np.ones_like(x), xp, xp**2])
     level = max(float(np.mean(sq)), 1e-300)
 
     def f(u: np.ndarray) -> tuple[float, np.ndarray]:

@@ -95,3 +95,18 @@ def test_fit_of_a_train_run(digits):
     fit = growth_fit_of(run)
     assert fit.A.value >= 0 and fit.G.value >= 0 and np.isfinite(fit.A_upper)
     assert fit.step_condition(10.0, run.step_sizes).gamma_max == pytest.approx(float(run.step_sizes.max()))
+
+
+def test_records_below_zero_give_a_finite_fit_without_warnings():
+    """Unbiased records of ||grad F||^2 can be below 0 (noisy records of a small gradient); the
+    draws' variance model s2(x) is evaluated at max(x, 0), so it stays > 0: no log of a
+    negative number inside the fit (a verify on unscaled breast-cancer data warned here)."""
+    import warnings
+
+    y, ks, x, v = growth_oracle(2.0, 0.5, 2, steps=200, record_noise=1.0, theta_scale=1.0)
+    assert (x < 0).any()  # the oracle's noisy records reach below 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = growth_fit(y, ks, x, v)
+    values = [fit.A.value, fit.A.lo, fit.A.hi, fit.G.value, fit.G.lo, fit.G.hi, fit.A_upper, fit.G_upper]
+    assert all(np.isfinite(values)) and min(values) >= 0.0
