@@ -181,6 +181,7 @@ def vae_pilot(
         proven lower bound (else the loss itself).
     """
     from empirical.conclusion.values import step_variance
+    from empirical.errors import LossError
     from empirical.estimators import delta, loss_at, smoothness, uses_proven_bound, vae_gradient_variance
     from empirical.estimators.constants import per_variational_sample
     from empirical.estimators.variance import select_examples
@@ -196,7 +197,10 @@ def vae_pilot(
         theta = model.init_params(torch.Generator().manual_seed(seed))
         if settings.box is not None:
             theta = {k: p.clamp(-settings.box, settings.box) for k, p in theta.items()}
-        L = smoothness(lambda p: model.batch_loss(p, Xs, eps), theta, seed=PILOT_SEED).hi
+        try:
+            L = smoothness(lambda p: model.batch_loss(p, Xs, eps), theta, seed=PILOT_SEED).hi
+        except LossError as err:  # the first loss evaluated: say where, and what to change
+            raise LossError(not_finite_at_init(err, seed, X, settings.activation)) from None
         v = vae_gradient_variance(model, theta, X, PILOT_DRAWS, n_examples=PILOT_EXAMPLES, seed=PILOT_SEED)
         mc = per_variational_sample(v.mc, model) if averages else v.mc
         sigma2 = step_variance(v.data, mc, settings.batch_size, model.K if averages else None).hi
@@ -205,3 +209,23 @@ def vae_pilot(
         return PilotPoint(L, sigma2, gap.hi, uses_proven_bound(gap), v.data.hi, mc.hi)
 
     return measure
+
+
+def not_finite_at_init(err: Exception, seed: int, X: torch.Tensor, activation: str | None = None) -> str:
+    """The message of a loss that is not finite at an initialisation, before any step.
+
+    Args:
+        err: The error the loss's check raised.
+        seed: The pilot's seed of that initialisation.
+        X: The training rows.
+        activation: The hidden layers' activation (``"relu"`` is unbounded).
+
+    Returns:
+        One line: where (the pilot, that seed), the largest |value| of the data, and what to change.
+    """
+    largest = float(X.abs().max())
+    also = " or keep the bounded default activation (--activation softclip)" if activation == "relu" else ""
+    return (
+        f"the pilot's initialisation with seed {seed}, before any training step: {err}; the data's largest "
+        f"|value| is {largest:.4g}: rescale the data (e.g. standardise each column){also}"
+    )

@@ -197,6 +197,24 @@ def test_too_few_training_rows_are_refused_with_the_reason(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
+def test_a_loss_not_finite_at_initialisation_says_where_and_what_to_change(tmp_path, capsys):
+    """Unscaled wine data (values up to 1680) through ReLU layers overflows the built-in VAE's loss
+    at its first evaluation, the pilot's: one line naming the pilot's seed, the data's scale and
+    the remedy, exit 2, no report."""
+    from sklearn.datasets import load_wine
+
+    path = tmp_path / "wine.npy"
+    np.save(path, load_wine().data)
+    argv = ["verify", "--data", str(path), "--activation", "relu", "--steps", "5", "--quiet"]
+    code = main([*argv, "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    for words in ("pilot's initialisation with seed", "before any training step", "not finite",
+                  "largest |value| is 1680", "standardise each column", "--activation softclip"):  # fmt: skip
+        assert words in err, (words, err)
+    assert not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize(
     "name, words",
     [
