@@ -97,6 +97,19 @@ def test_ink_box_pads_the_drawn_pixels_and_refuses_a_drawing_at_the_edge():
     assert png.ink_box(image, 2) is None  # touches the edge: may go beyond it
 
 
+@pytest.mark.parametrize("channel", range(4))
+def test_ink_box_sees_a_pixel_differing_from_the_background_in_any_one_channel(channel):
+    image = np.full((20, 30, 4), 200, dtype=np.uint8)
+    image[7, 13, channel] = 201
+    assert png.ink_box(image, 0) == (7, 8, 13, 14)
+    rng = np.random.default_rng(channel)
+    noisy = rng.integers(0, 256, size=(40, 50, 4), dtype=np.uint8)
+    noisy[0, :], noisy[-1, :], noisy[:, 0], noisy[:, -1] = noisy[0, 0], noisy[0, 0], noisy[0, 0], noisy[0, 0]
+    ink = (noisy != noisy[0, 0]).any(axis=2)  # the channel-by-channel twin
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    assert png.ink_box(noisy, 0) == (rows[0], rows[-1] + 1, cols[0], cols[-1] + 1)
+
+
 @pytest.mark.parametrize(
     ("scale", "limits", "minor"),
     [("log", (1, 2000), False), ("log", (1, 50), True), ("symlog", (0, 2000), False),
