@@ -112,13 +112,9 @@ def plot_convergence(result, path: Path):
         a1.set_xscale("log")
         arrow = open_top(obs.hi, avg)  # an upper end at inf, or far above the runs: the bar is an arrow
         yerr = [[obs.value - obs.lo], [0.0 if arrow else obs.hi - obs.value]]
-        label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]" + (
-            ""
-            if not arrow
-            else " (^: to inf)"
-            if not np.isfinite(obs.hi)
-            else " (^: the upper end is off the axis)"
-        )
+        label = f"observed at n: {obs.value:.4g} [{obs.lo:.4g}, {obs.hi:.4g}]"
+        if arrow:
+            label += " (^: to inf)" if not np.isfinite(obs.hi) else " (^: the upper end is off the axis)"
         a1.errorbar([ns[-1]], [obs.value], yerr=yerr, fmt="^" if arrow else "o", color=COLOURS["observed"],
                     capsize=3, zorder=Z_MEAN, label=label)  # fmt: skip
         if np.isfinite(rate.exponent):
