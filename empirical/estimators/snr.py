@@ -90,7 +90,13 @@ def snr_from_variance(v: VarianceEstimate, batch_size: int, label: str = "") -> 
     var = v.total(batch_size, 1)
     msq = v.mean_grad_sq
     if var.value <= 0:
-        raise ConfigError(f"{label}gradient variance is 0: the SNR is infinite")
+        same = "every example's gradient is the same under every draw"
+        if msq.value <= 0:  # 0 / 0: e.g. a network saturated by too large a step, every gradient 0
+            raise ConfigError(
+                f"{label}gradient is 0 for every example and draw here ({same}, and 0): the SNR is "
+                "not defined; a network saturated everywhere (e.g. after too large a step) gives this"
+            )
+        raise ConfigError(f"{label}gradient variance is 0 ({same}): the SNR is infinite")
     value = math.sqrt(msq.value / var.value)
     lo = math.sqrt(msq.lo / var.hi) if var.hi > 0 else 0.0
     hi = math.sqrt(msq.hi / var.lo) if var.lo > 0 else math.inf

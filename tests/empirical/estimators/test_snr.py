@@ -44,3 +44,21 @@ def test_snr_grows_like_sqrt_B_and_table_lookup():
         table.at("decoder", 2, m.K)
     with pytest.raises(ConfigError, match="positive"):
         gradient_snr(m, params, X, Ks=(0,))
+
+
+@pytest.mark.parametrize(
+    ("mean_sq", "words"),
+    [(0.0, "gradient is 0 for every example and draw here"), (2.0, "the SNR is infinite")],
+)
+def test_a_gradient_without_variance_is_refused_with_what_it_means(mean_sq, words):
+    """Zero variance: with ||E g||^2 = 0 the SNR is 0/0 (a network saturated everywhere, as after
+    --lr-constant 1e6 on digits), with ||E g||^2 > 0 it is infinite; each says which."""
+    from empirical.estimators.results import Estimate
+    from empirical.estimators.snr import snr_from_variance
+    from empirical.estimators.variance import VarianceEstimate
+
+    zero = Estimate(0.0, 0.0, 0.0, 0.95, "exact 0")
+    v = VarianceEstimate(zero, zero, Estimate(mean_sq, mean_sq, mean_sq, 0.95, "m"), 8, 2)
+    with pytest.raises(ConfigError, match=words) as err:
+        snr_from_variance(v, 4, "decoder (K=1) ")
+    assert "every example's gradient is the same under every draw" in str(err.value)
