@@ -272,6 +272,25 @@ def vmap_stats(
     except RuntimeError as err:
         raise LossError(
             f"per-example gradients of {sorted(sub)} (layers the per-layer route does not cover) "
-            f"need torch.func.vmap over loss(model, x) for one row, which failed: {err}"
+            f"need torch.func.vmap over loss(model, x) for one row, which failed: "
+            f"{str(err).strip().rstrip('.')}{_buffer_hint(model)}"
         ) from err
     return {k: stats_of_gradients(g.reshape(n, J, *g.shape[1:])) for k, g in grads.items()}
+
+
+def _buffer_hint(model: torch.nn.Module) -> str:
+    """Why a module with buffers may fail per-example gradients, naming its layers that hold them.
+
+    A layer that updates a buffer in its forward pass (BatchNorm's running statistics) mutates
+    the module inside the transform, and a layer normalising by batch statistics makes one
+    row's loss depend on the rest of its batch: F is then not the mean of per-example losses
+    the theorems and the per-example gradients are about.
+    """
+    kinds = sorted({type(m).__name__ for m in model.modules() if any(True for _ in m.buffers(recurse=False))})
+    if not kinds:
+        return ""
+    return (
+        f"; the module has layers with buffers ({', '.join(kinds)}): a layer that updates them in its "
+        "forward pass or normalises by batch statistics (BatchNorm in training mode) gives no "
+        "per-example loss; use a layer without batch statistics (LayerNorm, GroupNorm) or none"
+    )

@@ -45,6 +45,11 @@ def integer_loss(data_dim):
 
 def exits(data_dim):
     sys.exit(0)
+
+
+def batchnorm(data_dim):
+    model = nn.Sequential(nn.Linear(data_dim, 8), nn.BatchNorm1d(8), nn.Linear(8, data_dim))
+    return model, lambda m, x: ((m(x) - x) ** 2).sum(1)
 """
 
 #: A model file that imports its module from a file beside it, and a file that exits on import.
@@ -156,6 +161,17 @@ def test_bad_model_files_exit_2_with_one_line(files, small_npy, tmp_path, capsys
     code, _, err = _run(args, capsys)
     assert code == 2 and pattern in err and len(err.strip().splitlines()) == 1
     assert model.partition(":")[0] in err  # the message names the file
+
+
+def test_batch_statistics_are_refused_in_one_line_that_names_the_layer(files, small_npy, tmp_path, capsys):
+    """BatchNorm in training mode: a row's loss depends on its batch and the forward pass writes
+    the running statistics, so there is no per-example loss; the refusal says so and what to use."""
+    args = ["verify", "--model", f"{files}/vae.py:batchnorm", "--data", str(small_npy), "--steps", "5",
+            "--seeds", "2", "--quiet", "--out", str(tmp_path / "r")]  # fmt: skip
+    code, _, err = _run(args, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "layers with buffers (BatchNorm1d)" in err and "LayerNorm, GroupNorm" in err, err
+    assert ".;" not in err  # the transform's own message joined without a doubled stop
 
 
 def test_a_model_file_imports_a_module_beside_it(files, small_npy):
