@@ -56,6 +56,24 @@ def number(name: str, value: Any, lo: float = 0.0, hi: float = math.inf, *, clos
     return Number(lo, hi, closed=closed).check(f"option {name}", value)
 
 
+def flag(name: str, value: Any) -> bool:
+    """An argument that must be True or False (not 1, "yes" or None).
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ConfigError: ``value`` is not a bool.
+    """
+    if not isinstance(value, bool):
+        raise ConfigError(f"option {name} must be True or False, got {value!r}")
+    return value
+
+
 def choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     """An argument that must be one of some names.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -219,3 +220,32 @@ def _dtype(params: dict[str, nn.Parameter]) -> torch.dtype:
         if p.is_floating_point():
             return p.dtype
     return torch.get_default_dtype()
+
+
+def known_options(options: dict[str, Any], cls: type) -> dict[str, Any]:
+    """``options`` when each names a keyword-only parameter of ``cls``, else a refusal listing them.
+
+    Args:
+        options: The keyword arguments given to :func:`empirical.track`.
+        cls: The class they go to (its ``__init__``'s keyword-only parameters are the valid ones).
+
+    Returns:
+        ``options``, unchanged.
+
+    Raises:
+        ConfigError: An unknown option.
+    """
+    import inspect
+
+    valid = [p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind is p.KEYWORD_ONLY]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"unknown option {', '.join(map(repr, unknown))} of empirical.track; valid: {', '.join(valid)}"
+        )
+    return options
+
+
+def has_parameters(module: nn.Module) -> bool:
+    """Whether ``module`` holds parameters of its own (not only in its children)."""
+    return any(True for _ in module.parameters(recurse=False))

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from empirical.errors import ConfigError
+from empirical.validate import flag
 
 #: The most bytes of parameter copies kept for records after the loop.
 DEFER_BYTES = 256 * 2**20
@@ -77,10 +77,8 @@ def defers(
     Raises:
         ConfigError: ``wanted`` is not a bool.
     """
-    if not isinstance(wanted, bool):
-        raise ConfigError(f"defer_records must be True or False, got {wanted!r}")
     has_buffers = any(True for _ in model.buffers())
-    return wanted and not live_callbacks and not has_buffers and device.type == "cpu"
+    return flag("defer_records", wanted) and not live_callbacks and not has_buffers and device.type == "cpu"
 
 
 def modes_of(model: nn.Module) -> tuple[bool, ...]:

@@ -36,7 +36,7 @@ from empirical.estimators.results import unflatten
 from empirical.inputs import MAX_BATCH, MAX_SAMPLES
 from empirical.optim import second_moment_extremes
 from empirical.tracking import evaluate
-from empirical.tracking.accept import accept
+from empirical.tracking.accept import accept, has_parameters, known_options
 from empirical.tracking.deferred import DEFER_BYTES, Kept, defers, kept_bytes, modes_as, modes_of
 from empirical.tracking.history import history
 from empirical.tracking.live import Callback, callbacks_of, tell
@@ -44,7 +44,7 @@ from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, 
 from empirical.tracking.run import check_finishable, finished_run, planned_final_rows
 from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
-from empirical.validate import SEED_MAX, number, whole
+from empirical.validate import SEED_MAX, flag, number, whole
 
 #: The final record: independent gradients over as many rows as its precision needs
 #: (FINAL_PRECISION, planned from the run's records; all rows when the plan reaches them), at
@@ -79,12 +79,15 @@ def track(
             :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard`` (a ``SummaryWriter``),
             ``defer_records`` (default True: kept for ``finish()`` where nothing needs them in the
             loop, :mod:`empirical.tracking.deferred`; False: taken in the loop, e.g. for a loss
-            that changes during training).
+            that changes during training), ``approximate_ok`` (the default of :meth:`Tracker.verify`'s).
 
     Returns:
         The tracker: :meth:`Tracker.step` after every optimizer step, then :meth:`Tracker.verify`.
+
+    Raises:
+        ConfigError: An unknown option (the message lists the valid ones), or a bad value.
     """
-    return Tracker(model, loss, data, optimizer, seed, **options)
+    return Tracker(model, loss, data, optimizer, seed, **known_options(options, Tracker))
 
 
 class Tracker:
@@ -106,9 +109,13 @@ class Tracker:
         callback: Callback | None = None,
         tensorboard: Any = None,
         defer_records: bool = True,
+        approximate_ok: bool = False,
     ) -> None:
         started = time.perf_counter()
-        self.seed = whole("seed", seed, 0, SEED_MAX)
+        self.seed, self.approximate_ok = (
+            whole("seed", seed, 0, SEED_MAX),
+            flag("approximate_ok", approximate_ok),
+        )
         self.batch_size = None if batch_size is None else whole("batch_size", batch_size, 1, MAX_BATCH)
         self.callbacks = callbacks_of(callback, tensorboard)
         got = accept(model, loss, data, optimizer)
@@ -139,15 +146,8 @@ class Tracker:
         self.handles = [optimizer.register_step_pre_hook(self._before)]
         if self.need_sup:  # the preconditioner's extremes, after the step (SGD: none, no post-hook)
             self.handles.append(optimizer.register_step_post_hook(self._after))
-        self.counting = (
-            []
-            if self.batch_size is not None
-            else [
-                mod.register_forward_pre_hook(self._count)
-                for mod in model.modules()
-                if any(True for _ in mod.parameters(recurse=False))
-            ]
-        )
+        layers = [] if self.batch_size is not None else [m for m in model.modules() if has_parameters(m)]
+        self.counting = [mod.register_forward_pre_hook(self._count) for mod in layers]
         self.finished: TrainRun | None = None
         self.versions = self._versions()
         self.left = time.perf_counter()  # when the tracker last handed the loop back, and its time then
@@ -271,11 +271,12 @@ class Tracker:
         self.tracking += self.left - t
         self.tracked = self.tracking
 
-    def verify(self, *, approximate_ok: bool = False, **options: Any):
+    def verify(self, *, approximate_ok: bool | None = None, **options: Any):
         """The verification of this run (one run is INCONCLUSIVE: verify several finished runs together).
 
         Args:
-            approximate_ok: Accept rows only approximately met (e.g. ``torch.optim.Adam``).
+            approximate_ok: Accept rows only approximately met (e.g. ``torch.optim.Adam``); None:
+                the tracker's (``track(..., approximate_ok=)``, default False).
             **options: Those of :func:`empirical.tracking.verify.verify_runs`.
 
         Returns:
@@ -283,7 +284,8 @@ class Tracker:
         """
         from empirical.tracking.verify import verify_runs
 
-        return verify_runs([self.finish()], approximate_ok=approximate_ok, **options)
+        ok = self.approximate_ok if approximate_ok is None else flag("approximate_ok", approximate_ok)
+        return verify_runs([self.finish()], approximate_ok=ok, **options)
 
     def finish(self) -> TrainRun:
         """The final record at theta_n and everything kept, frozen (idempotent); removes the hooks.

@@ -90,5 +90,5 @@ def test_defer_records_false_takes_them_in_the_loop_and_a_non_bool_is_refused():
 
     live, _ = tiny_tracked_run(user_loss, 10, defer_records=False)
     assert live.kept is None and len(live.h["rec_k"]) == 7  # 0, 1, 2, 3, 4, 6, 8 taken already
-    with pytest.raises(ConfigError, match="defer_records must be True or False, got 'no'"):
+    with pytest.raises(ConfigError, match="option defer_records must be True or False, got 'no'"):
         tiny_tracked_run(user_loss, 1, defer_records="no")

@@ -71,6 +71,38 @@ def test_tracker_refuses_out_of_order_use(X):
         empirical.track(model, loss, X, opt, record_gradients=2)
 
 
+def test_approximate_ok_given_to_track_is_the_default_of_verify(X):
+    """torch.optim.Adam is only approximately Défossez et al.'s Adam: refused (not covered) unless
+    approximate_ok; given to track() it is verify()'s default, and verify()'s own value wins."""
+    _, tracker, _ = run_loop(X, lambda p: torch.optim.Adam(p, lr=1e-3), steps=30, approximate_ok=True)
+    assert any(r.status == "approximate" for r in tracker.verify().assumptions)
+    accepted, refused = tracker.verify(), tracker.verify(approximate_ok=False)
+    assert accepted.approximate_ok and accepted.verdict is not empirical.Verdict.NOT_COVERED
+    assert not refused.approximate_ok and refused.verdict is empirical.Verdict.NOT_COVERED
+    _, plain, _ = run_loop(X, lambda p: torch.optim.Adam(p, lr=1e-3), steps=30)
+    assert plain.verify().verdict is empirical.Verdict.NOT_COVERED  # the default stays False
+    assert plain.verify(approximate_ok=True).approximate_ok
+
+
+def test_unknown_or_bad_track_options_are_refused_with_the_valid_ones(X):
+    model = user_vae(X.shape[1])
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    with pytest.raises(
+        ConfigError, match="unknown option 'approximately_ok' of empirical.track; valid: "
+    ) as err:
+        empirical.track(model, loss, X, opt, approximately_ok=True)
+    for name in ("batch_size", "record_growth", "defer_records", "approximate_ok", "callback"):
+        assert name in str(err.value)
+    with pytest.raises(ConfigError, match="option approximate_ok must be True or False, got 1"):
+        empirical.track(model, loss, X, opt, approximate_ok=1)
+    tracker = empirical.track(model, loss, X, opt, batch_size=8)
+    loss(model, X[:8]).mean().backward()
+    opt.step()
+    tracker.step()
+    with pytest.raises(ConfigError, match="option approximate_ok must be True or False, got 'yes'"):
+        tracker.verify(approximate_ok="yes")
+
+
 def test_a_tracker_finishes_as_the_run_type_of_training(X):
     """finish() returns a TrainRun of one run (the arrays training records, under its names);
     runs of two seeds stack into one TrainRun of two, and run(i) takes one back out."""
