@@ -16,6 +16,7 @@ from empirical.errors import ConfigError
 from empirical.inputs import DEVICES
 from empirical.progress import Progress, silent
 from empirical.settings import BUILT_IN, USER_MODULE, Settings
+from empirical.validate import flag
 
 if TYPE_CHECKING:
     import torch
@@ -60,8 +61,7 @@ def verify(
 
     spent = dict(timings or {})
     spent["startup"] = spent.get("startup", 0.0) + time.perf_counter() - started  # importing torch, ...
-    if not isinstance(approximate_ok, bool):
-        raise ConfigError(f"approximate_ok must be True or False, got {approximate_ok!r}")
+    flag("approximate_ok", approximate_ok)
     device = checked_device(device)
     if settings.source == BUILT_IN:
         if device != "cpu":

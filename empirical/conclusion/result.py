@@ -29,10 +29,10 @@ from empirical.conclusion.assumption_row import APPROXIMATE, FAILS, Row
 from empirical.conclusion.growth_condition import GrowthReport
 from empirical.conclusion.stressed import StressReport
 from empirical.decision import Decision, Verdict, assess, rule
-from empirical.errors import ConfigError
 from empirical.estimators.constants import Constants
 from empirical.settings import Settings
 from empirical.train.recording import TrainRun
+from empirical.validate import flag
 from theory.bound import Bound
 
 #: Combined exit code of several results (a sweep): the first of these any result has.
@@ -114,8 +114,7 @@ class Result:
     decision: Decision = field(init=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.approximate_ok, bool):
-            raise ConfigError(f"approximate_ok must be True or False, got {self.approximate_ok!r}")
+        flag("approximate_ok", self.approximate_ok)
         covered, because = coverage(self.assumptions, self.approximate_ok)
         decision = assess(
             self.binding.value, self.observed.brackets, confidence=self.observed.confidence,
