@@ -79,7 +79,8 @@ def track(
             :class:`~empirical.tracking.live.LiveRecord`), ``tensorboard`` (a ``SummaryWriter``),
             ``defer_records`` (default True: kept for ``finish()`` where nothing needs them in the
             loop, :mod:`empirical.tracking.deferred`; False: taken in the loop, e.g. for a loss
-            that changes during training), ``approximate_ok`` (the default of :meth:`Tracker.verify`'s).
+            that changes during training), ``approximate_ok`` (default False: that of
+            :meth:`Tracker.verify` when it is not given there).
 
     Returns:
         The tracker: :meth:`Tracker.step` after every optimizer step, then :meth:`Tracker.verify`.
@@ -112,10 +113,8 @@ class Tracker:
         approximate_ok: bool = False,
     ) -> None:
         started = time.perf_counter()
-        self.seed, self.approximate_ok = (
-            whole("seed", seed, 0, SEED_MAX),
-            flag("approximate_ok", approximate_ok),
-        )
+        self.seed = whole("seed", seed, 0, SEED_MAX)
+        self.approximate_ok = flag("approximate_ok", approximate_ok)
         self.batch_size = None if batch_size is None else whole("batch_size", batch_size, 1, MAX_BATCH)
         self.callbacks = callbacks_of(callback, tensorboard)
         got = accept(model, loss, data, optimizer)
