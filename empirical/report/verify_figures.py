@@ -7,6 +7,7 @@ What they show is explained in docs/theory.md and docs/decision.md.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,18 @@ FAR_ABOVE = 30.0
 OPEN_ABOVE = 1e6
 
 
+def largest_positive(samples: np.ndarray) -> float:
+    """The largest positive observed value (NaN when none is positive): the data's top on a log axis.
+
+    Args:
+        samples: The observed values.
+
+    Returns:
+        max of the values > 0, or NaN.
+    """
+    return float(np.nanmax(positive(samples))) if np.any(np.asarray(samples) > 0) else math.nan
+
+
 def open_top(hi: float, samples: np.ndarray) -> bool:
     """Whether the observed interval's upper end is drawn as an open bar (an arrow).
 
@@ -46,7 +59,7 @@ def open_top(hi: float, samples: np.ndarray) -> bool:
         True when ``hi`` is infinite or more than :data:`OPEN_ABOVE` times the largest positive
         observed value.
     """
-    top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
+    top = largest_positive(samples)
     return bool(not np.isfinite(hi) or (np.isfinite(top) and hi > OPEN_ABOVE * top))
 
 
@@ -63,7 +76,7 @@ def far_above(curve: np.ndarray, samples: np.ndarray) -> bool:
     """
     curve = np.asarray(curve, dtype=float)
     ok = np.isfinite(curve) & (curve > 0)
-    top = np.nanmax(positive(samples)) if np.any(np.asarray(samples) > 0) else np.nan
+    top = largest_positive(samples)
     return bool(ok.any() and np.isfinite(top) and curve[ok].min() > FAR_ABOVE * top)
 
 
