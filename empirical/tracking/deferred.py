@@ -97,18 +97,17 @@ def modes_as(model: nn.Module, modes: tuple[bool, ...]) -> Iterator[None]:
     Yields:
         Nothing.
     """
-    modules = list(model.modules())
-    now = tuple(m.training for m in modules)
+    modules, now = list(model.modules()), modes_of(model)
     if now == modes or len(modes) != len(modules):
         yield
         return
     try:
-        for m, flag in zip(modules, modes, strict=True):
-            m.training = flag
+        for m, training in zip(modules, modes, strict=True):
+            m.training = training
         yield
     finally:
-        for m, flag in zip(modules, now, strict=True):
-            m.training = flag
+        for m, training in zip(modules, now, strict=True):
+            m.training = training
 
 
 def kept_bytes(kept: Sequence[Kept]) -> int:
