@@ -53,6 +53,8 @@ from typing import Any
 import numpy as np
 
 from empirical.errors import ConfigError
+from empirical.estimators.box_newton import minimise
+from empirical.estimators.cubic_spline import not_a_knot
 from empirical.estimators.results import Estimate, check_confidence, check_finite_array
 from empirical.student import t_quantile
 
@@ -224,13 +226,11 @@ def growth_fit(
         raise ConfigError(f"record_steps must increase within [0, {n}] and hold at least 2 steps")
     for arr, what in ((y, "grad_norm_sq"), (x, "full_grad_norm_sq"), (v, "full_grad_norm_sq_var")):
         check_finite_array(arr, what)
-    from scipy.interpolate import CubicSpline  # here, not at import: scipy.optimize comes with it
-
     pts: list[GrowthPoint] = []
     rows = []
     js = np.arange(n, dtype=np.float64)
     for r in range(R):
-        xj = CubicSpline(np.log1p(ks), x[r])(np.log1p(js))
+        xj = not_a_knot(np.log1p(ks), x[r], np.log1p(js))
         for k, first, last in cells(ks.astype(np.int64), n):
             t = int(np.searchsorted(ks, k))
             m = last - first + 1
@@ -326,8 +326,9 @@ def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
     """The variance model s2(x) = c0 + c1 x + c2 x^2 (c >= 0) fitted to ``sq`` by maximum likelihood.
 
     ``sq``: n_t times squared residuals, each about s2 times a chi-square on 1; minimises
-    sum log s2 + sq / s2 over c = exp(u) (a least-squares fit is swamped by the few largest).
-    x below 0 (an unbiased record can be) enters as 0.
+    sum log s2 + sq / s2 over c = level exp(u), u in [-60, 20]^3 (level the mean of ``sq``), by
+    projected Newton steps (:mod:`empirical.estimators.box_newton`; a least-squares fit is swamped
+    by the few largest). x below 0 (an unbiased record can be) enters as 0.
     """
     scale = max(float(np.max(np.abs(x))), 1e-300)
     # An unbiased record of ||grad F||^2 (or the spline between records) can be below 0; the model
@@ -335,19 +336,19 @@ def _draw_variance(x: np.ndarray, sq: np.ndarray) -> np.ndarray:
     xp = np.maximum(x, 0.0) / scale
     B = np.column_stack([np.ones_like(x), xp, xp**2])
     level = max(float(np.mean(sq)), 1e-300)
+    q = sq / level  # in units of the level: the same minimiser, u shifted by log(level)
 
-    def f(u: np.ndarray) -> tuple[float, np.ndarray]:
+    def model(u: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         c = np.exp(u)
         s2 = B @ c
-        return float(np.sum(np.log(s2) + sq / s2)), (B.T @ (1.0 / s2 - sq / s2**2)) * c
+        first = 1.0 / s2 - q / s2**2  # d/ds2 of log s2 + q / s2
+        second = (2.0 * q / s2 - 1.0) / s2**2
+        grad = (B.T @ first) * c
+        hess = np.outer(c, c) * (B.T @ (second[:, None] * B)) + np.diag(grad)
+        return float(np.sum(np.log(s2) + q / s2)), grad, hess
 
-    from scipy import optimize
-
-    u0 = np.log(np.full(3, level / 3))
-    res = optimize.minimize(
-        f, u0, jac=True, method="L-BFGS-B", bounds=[(math.log(level) - 60, math.log(level) + 20)] * 3
-    )
-    return B @ np.exp(res.x)
+    u = minimise(model, np.full(3, math.log(1 / 3)), -60.0, 20.0)
+    return level * (B @ np.exp(u))
 
 
 def _clipped(value: float, half: float, confidence: float, method: str) -> Estimate:

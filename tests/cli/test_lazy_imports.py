@@ -1,6 +1,7 @@
 """A command imports only what it uses (issue 24): ``--help`` and a refusal load no torch;
 ``verify`` on the built-in models trains without scipy.stats, scikit-learn, pandas,
-matplotlib or torch._dynamo (``torch.func.grad`` imports it on its first call), and loads
+matplotlib or torch._dynamo (``torch.func.grad`` imports it on its first call), never loads
+scipy.optimize or scipy.interpolate (the growth fit has its own spline and minimiser), and loads
 matplotlib for its report only (20 steps: beyond 10 the report's tightness program needs CLARABEL
 only, not PEPit, cvxpy and pandas). Each case runs in a fresh interpreter."""
 
@@ -12,7 +13,15 @@ import sys
 
 import pytest
 
-HEAVY = ("scipy.stats", "sklearn", "pandas", "matplotlib", "torch._dynamo")
+HEAVY = (
+    "scipy.stats",
+    "scipy.optimize",
+    "scipy.interpolate",
+    "sklearn",
+    "pandas",
+    "matplotlib",
+    "torch._dynamo",
+)
 
 
 def fresh(code: str) -> dict:
