@@ -226,6 +226,10 @@ def growth_fit(
         raise ConfigError(f"record_steps must increase within [0, {n}] and hold at least 2 steps")
     for arr, what in ((y, "grad_norm_sq"), (x, "full_grad_norm_sq"), (v, "full_grad_norm_sq_var")):
         check_finite_array(arr, what)
+    # The fit runs in units of a power of 2 near the values' size, so that their squares and the
+    # weights neither overflow nor underflow; it scales back exactly (A, the points; G is a ratio).
+    unit = _power_of_two(max(float(np.max(np.abs(y))), float(np.max(np.abs(x)))))
+    y, x, v = y / unit, x / unit, v / unit / unit
     pts: list[GrowthPoint] = []
     rows = []
     js = np.arange(n, dtype=np.float64)
@@ -247,6 +251,9 @@ def growth_fit(
     resid0 = z - X @ beta0
     s2 = _draw_variance(xb, m * resid0**2)
     var_z = s2 / m + vx
+    if not np.all(var_z > 0):  # cells without noise (no residual, exact records): the most weight
+        top = float(np.max(var_z))
+        var_z = np.where(var_z > 0, var_z, 1e-12 * top) if top > 0 else np.ones_like(var_z)
     w = 1.0 / var_z
     beta, cov = _wls(X, z, w, hc3=True)
     N = len(z)
@@ -263,7 +270,7 @@ def growth_fit(
         "Welch-Satterthwaite degrees of freedom; coefficients "
         "below 0 reported at 0"
     )
-    A = _clipped(A_hat, two[0] * float(se[0]), confidence, f"A: {method}")
+    A = _clipped(A_hat * unit, two[0] * float(se[0]) * unit, confidence, f"A: {method}")
     G = _clipped(G_hat, two[1] * float(se[1]), confidence, f"G: {method}")
     A_up, G_up = max(A_hat + one[0] * float(se[0]), 0.0), max(G_hat + one[1] * float(se[1]), 0.0)
     sd = np.sqrt(var_z)
@@ -271,8 +278,10 @@ def growth_fit(
     spread = float(np.var(xb))
     attenuation = float(np.mean(vx)) / spread if spread > 0 else math.inf
     for (r, k, first, last, *_), xi, zi, si, mi in zip(rows, xb, z, sd, m, strict=True):
-        pts.append(GrowthPoint(r, k, first, last, float(xi), float(zi), float(si), int(mi)))
-    return GrowthFit(A, G, A_up, G_up, confidence, tuple(pts), attenuation, excess, method)
+        pts.append(
+            GrowthPoint(r, k, first, last, float(xi * unit), float(zi * unit), float(si * unit), int(mi))
+        )
+    return GrowthFit(A, G, A_up * unit, G_up, confidence, tuple(pts), attenuation, excess, method)
 
 
 def growth_fit_of(run: Any, confidence: float = 0.95) -> GrowthFit:
@@ -290,6 +299,11 @@ def growth_fit_of(run: Any, confidence: float = 0.95) -> GrowthFit:
         run.grad_norm_sq, run.record_steps, run.full_grad_norm_sq,
         getattr(run, "full_grad_norm_sq_var", None), confidence=confidence,
     )  # fmt: skip
+
+
+def _power_of_two(size: float) -> float:
+    """The largest power of 2 at most ``size`` (1 for 0): dividing by it is exact."""
+    return math.ldexp(1.0, math.frexp(size)[1] - 1) if size > 0 else 1.0
 
 
 def _wls(X: np.ndarray, z: np.ndarray, w: np.ndarray, hc3: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -110,3 +110,41 @@ def test_records_below_zero_give_a_finite_fit_without_warnings():
         fit = growth_fit(y, ks, x, v)
     values = [fit.A.value, fit.A.lo, fit.A.hi, fit.G.value, fit.G.lo, fit.G.hi, fit.A_upper, fit.G_upper]
     assert all(np.isfinite(values)) and min(values) >= 0.0
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-30, 1e-8, 1e8, 1e30, 1e100])
+def test_the_fit_scales_with_the_values(scale):
+    """||g||^2 and the records in other units (times c, their variances times c^2): A, its
+    interval, A_upper and the points scale by c, G and its interval do not (G is a ratio). The fit
+    once lost A and G for values far from 1 (the constant column vanished beside the regressor's)."""
+    y, ks, x, v = growth_oracle(2.0, 0.5, 3, steps=400)
+    ref = growth_fit(y, ks, x, v)
+    scaled = y * scale, ks, x * scale, v * scale * scale
+    with np.errstate(all="raise"):  # no overflow or underflow inside the fit
+        fit = growth_fit(*scaled)
+    for ours, theirs, c in ((fit.A, ref.A, scale), (fit.G, ref.G, 1.0)):
+        expected = np.array([theirs.value, theirs.lo, theirs.hi]) * c
+        np.testing.assert_allclose([ours.value, ours.lo, ours.hi], expected, rtol=1e-9)
+    assert fit.A_upper == pytest.approx(ref.A_upper * scale, rel=1e-9)
+    assert fit.G_upper == pytest.approx(ref.G_upper, rel=1e-9)
+    assert fit.max_excess_sd == pytest.approx(ref.max_excess_sd, rel=1e-9)
+    for ours, theirs in zip(fit.points, ref.points, strict=True):
+        assert (ours.grad_sq, ours.excess, ours.sd) == pytest.approx(
+            (theirs.grad_sq * scale, theirs.excess * scale, theirs.sd * scale), rel=1e-9
+        )
+
+
+def test_steps_without_noise_give_zero_A_and_G_without_warnings():
+    """Deterministic steps (||g||^2 = ||grad F||^2 exactly, exact records): every residual is 0, so
+    the draws' variance and the records' are 0; the cells are weighted alike and A = G = 0 with
+    intervals of width 0, not NaN."""
+    import warnings
+
+    ks = np.array([0, 1, 2, 4, 8, 16, 32, 64, 100])
+    x = np.full((2, ks.size), 4.0)  # constant: the spline between the records is exact
+    y = np.full((2, 100), 4.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = growth_fit(y, ks, x)
+    assert (fit.A.value, fit.A.lo, fit.A.hi, fit.A_upper) == (0.0, 0.0, 0.0, 0.0)
+    assert (fit.G.value, fit.G.lo, fit.G.hi, fit.G_upper) == (0.0, 0.0, 0.0, 0.0)
