@@ -259,7 +259,7 @@ def _steps(kind: str) -> tuple[Step, ...]:
     short = {piece.symbol: piece.expr for piece in named_pieces()}
 
     def defined(*names: str) -> sp.Tuple:
-        return sp.Tuple(*(sp.Eq(P[name], short[P[name]]) for name in names))
+        return sp.Tuple(*(sp.Eq(P[name], short[P[name]], evaluate=False) for name in names))
 
     return (
         Step(
