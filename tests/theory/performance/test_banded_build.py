@@ -1,44 +1,30 @@
 """The banded programs as theory.performance.chain now builds them (row-wise, with numpy) against
-the dict-based construction they replaced (copied verbatim below from theory/performance/solvers.py
-and chain.py at commit cc4b9bc: the dict twin). For every algorithm, horizon and random steps,
-weights, biases and momentum the arrays handed to CLARABEL must be the same bit for bit (A's
-indptr, indices and data, q, b, the cones), and a few small programs must solve to the same float.
-benchmarks/banded_build.py times the two constructions against each other."""
+the dict-based construction they replaced (copied below from theory/performance/solvers.py and
+chain.py at commit cc4b9bc, their docstrings shortened: the dict twin; its one-at-a-time helpers
+``combine``, ``add`` and ``Banded.inner`` are the library's, whose code has not changed). For every
+algorithm, horizon and random steps, weights, biases and momentum the arrays handed to CLARABEL
+must be the same bit for bit (A's indptr, indices and data, q, b, the cones), and a few small
+programs must solve to the same float. benchmarks/banded_build.py times the two constructions
+against each other."""
 
 import math
-import time
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
 from theory.performance import banded, chain
-from theory.performance.solvers import Solution, SolverError
+from theory.performance.forms import add, combine
 
 pytest.importorskip("clarabel", reason='the pep extra is not installed (pip install -e ".[pep]")')
 
-# ----- The dict twin, verbatim: theory/performance/solvers.py at cc4b9bc -----
+# ----- The dict twin: theory/performance/solvers.py at cc4b9bc (docstrings shortened; the helpers and
+# solve it shares with the library are borrowed, their code unchanged) -----
 
 #: A vector as its coordinates over the slots: {slot: coefficient}.
 Vector = dict[int, float]
 #: A linear form over the program's variables: {variable: coefficient}.
 Linear = dict[int, float]
-
-
-def combine(*terms: tuple[float, Vector]) -> Vector:
-    """A linear combination of vectors.
-
-    Args:
-        *terms: (c_i, v_i) pairs.
-
-    Returns:
-        sum_i c_i v_i, without zero coefficients.
-    """
-    out: Vector = {}
-    for coefficient, vector in terms:
-        for slot, value in vector.items():
-            out[slot] = out.get(slot, 0.0) + coefficient * value
-    return {slot: value for slot, value in out.items() if value != 0.0}
 
 
 class Banded:
@@ -68,140 +54,34 @@ class Banded:
         self.objective: Linear = {}
 
     def value(self, k: int) -> int:
-        """The variable of a function value.
-
-        Args:
-            k: The index of f_k.
-
-        Returns:
-            The variable's index.
-        """
+        """As at cc4b9bc."""
         return self._first_value + k
 
-    def inner(self, u: Vector, v: Vector) -> Linear:
-        """An inner product as a linear form in the band entries.
-
-        Args:
-            u: A vector over the slots.
-            v: Another vector over the slots.
-
-        Returns:
-            <u, v>.
-
-        Raises:
-            ValueError: Two slots are farther apart than ``width``.
-        """
-        out: Linear = {}
-        for a, ca in u.items():
-            for b, cb in v.items():
-                key = (min(a, b), max(a, b))
-                if key not in self._index:
-                    raise ValueError(f"slots {a} and {b} are more than {self.width} apart")
-                out[self._index[key]] = out.get(self._index[key], 0.0) + ca * cb
-        return out
-
-    @staticmethod
-    def add(*terms: tuple[float, Linear]) -> Linear:
-        """A linear combination of linear forms.
-
-        Args:
-            *terms: (c_i, l_i) pairs.
-
-        Returns:
-            sum_i c_i l_i.
-        """
-        out: Linear = {}
-        for coefficient, form in terms:
-            for var, value in form.items():
-                out[var] = out.get(var, 0.0) + coefficient * value
-        return out
+    # The one-at-a-time helpers are the library's, unchanged since cc4b9bc (theory.performance.forms,
+    # banded.Banded.inner: they use only _index and width).
+    inner = banded.Banded.inner
+    add = staticmethod(add)
 
     def at_least_zero(self, form: Linear, constant: float = 0.0) -> None:
-        """Add the condition form + constant >= 0.
-
-        Args:
-            form: A linear form.
-            constant: Its constant term.
-        """
+        """As at cc4b9bc."""
         self.nonnegative.append((form, constant))
 
-    def equal_zero(self, form: Linear) -> None:
-        """Add the condition form == 0.
-
-        Args:
-            form: A linear form.
-        """
-        self.zero.append((form, 0.0))
-
     def describe(self) -> str:
-        """The program's size.
-
-        Returns:
-            The number of PSD blocks, vectors, inequalities and equalities, as text.
-        """
+        """As at cc4b9bc."""
         block = self.width + 1
         return (
             f"{max(self.slots - self.width, 1)} PSD blocks {block}x{block} over {self.slots} vectors, "
             f"{len(self.nonnegative)} inequalities, {len(self.zero) - 1} equalities"
         )
 
-    def solve(self) -> Solution:
-        """Maximise the objective with CLARABEL (one thread).
+    def arrays(self):
+        """What its solve handed to CLARABEL (:func:`twin_arrays`)."""
+        return twin_arrays(self)
 
-        Returns:
-            The :class:`Solution`; its value is -(the dual objective of the
-            minimisation of -objective), an upper bound of the maximum up to the
-            solver's tolerance (1e-8).
-
-        Raises:
-            SolverError: the solver stopped without a solution.
-        """
-        import clarabel
-        import scipy.sparse as sparse
-
-        rows, cols, data, rhs = [], [], [], []
-
-        def put(form: Linear, constant: float) -> None:
-            row = len(rhs)
-            for var, coefficient in form.items():
-                rows.append(row)
-                cols.append(var)
-                data.append(-coefficient)  # s = constant + form(x) = b - A x
-            rhs.append(constant)
-
-        for form, constant in self.zero:
-            put(form, constant)
-        for form, constant in self.nonnegative:
-            put(form, constant)
-        block = min(self.width + 1, self.slots)
-        starts = range(max(self.slots - block + 1, 1))
-        for start in starts:
-            for column in range(block):
-                for row in range(column + 1):
-                    scale = 1.0 if row == column else math.sqrt(2.0)
-                    put({self._index[(start + row, start + column)]: scale}, 0.0)
-        A = sparse.csc_matrix((data, (rows, cols)), shape=(len(rhs), self.count))
-        q = np.zeros(self.count)
-        for var, coefficient in self.objective.items():
-            q[var] -= coefficient
-        cones = [clarabel.ZeroConeT(len(self.zero)), clarabel.NonnegativeConeT(len(self.nonnegative))]
-        cones += [clarabel.PSDTriangleConeT(block)] * len(starts)
-        settings = clarabel.DefaultSettings()
-        settings.verbose = False
-        settings.max_threads = 1
-        start = time.perf_counter()
-        solution = clarabel.DefaultSolver(
-            sparse.csc_matrix((self.count, self.count)), q, A, np.asarray(rhs), cones, settings
-        ).solve()
-        seconds = time.perf_counter() - start
-        status = str(solution.status)
-        if status not in ("Solved", "AlmostSolved"):
-            raise SolverError(f"CLARABEL stopped with status {status} on {self.describe()}")
-        values = np.asarray(solution.x)[self._first_value :]
-        return Solution(-float(solution.obj_val_dual), status, seconds, self.describe(), values)
+    solve = banded.Banded.solve  # its solve was this one's, given those arrays
 
 
-# ----- The dict twin, verbatim: theory/performance/chain.py at cc4b9bc -----
+# ----- The dict twin: theory/performance/chain.py at cc4b9bc (docstrings shortened) -----
 
 
 def _smooth(problem: Banded, i: int, j: int, gi: Vector, gj: Vector, dx: Vector) -> None:
@@ -229,19 +109,7 @@ def _objective(problem: Banded, weights: Sequence[float], observables: Sequence[
 
 
 def gradient_descent(h: Sequence[float], w: Sequence[float], bias: Sequence[float] | None = None) -> Banded:
-    """The banded program of (biased) gradient descent.
-
-    theta_k = theta_{k-1} - h_k (grad f(theta_{k-1}) + b_k), ||b_k|| <= bias[k-1] (no bias
-    when ``bias`` is None); maximise sum_j w_j ||grad f(theta_j)||^2.
-
-    Args:
-        h: the normalised steps h_1..h_n.
-        w: the weights w_0..w_{n-1}.
-        bias: the normalised radii c_1..c_n of the bias vectors, or None.
-
-    Returns:
-        The program: slots g_0..g_n (width 1) or g_0, b_1, g_1, ..., b_n, g_n (width 2).
-    """
+    """The dict twin of chain.gradient_descent (its code at cc4b9bc)."""
     n = len(h)
     stride = 1 if bias is None else 2
     problem = Banded(stride * n + 1, stride, n + 1)
@@ -261,25 +129,7 @@ def gradient_descent(h: Sequence[float], w: Sequence[float], bias: Sequence[floa
 
 
 def projected(h: Sequence[float], w: Sequence[float]) -> Banded:
-    """The banded program of projected gradient descent.
-
-    theta_k = P_X(theta_{k-1} - h_k grad f(theta_{k-1})) for a closed convex X containing
-    theta_0, written theta_k = theta_{k-1} - h_k (g_{k-1} + s_k) with s_k a normal vector
-    of X at theta_k; maximise sum_j w_j ||G_{j+1}||^2 with the gradient mapping
-    G_{j+1} = (theta_j - theta_{j+1}) / h_{j+1} = g_j + s_{j+1}.
-
-    Besides the smoothness conditions, the conditions of the indicator of X
-    (Taylor, Hendrickx, Glineur 2017, Theorem 3.6) between consecutive
-    iterates: <s_k, theta_{k-1} - theta_k> <= 0 (the projection property) and
-    <s_{k-1}, theta_k - theta_{k-1}> <= 0.
-
-    Args:
-        h: the normalised steps h_1..h_n.
-        w: the weights w_0..w_{n-1}.
-
-    Returns:
-        The program: slots g_0, s_1, g_1, ..., s_n, g_n (width 2).
-    """
+    """The dict twin of chain.projected (its code at cc4b9bc)."""
     n = len(h)
     problem = Banded(2 * n + 1, 2, n + 1)
 
@@ -304,22 +154,7 @@ def projected(h: Sequence[float], w: Sequence[float]) -> Banded:
 
 
 def heavy_ball(h: Sequence[float], w: Sequence[float], momentum: float) -> Banded:
-    """The banded program of heavy-ball momentum as torch.optim.SGD runs it (dampening 0).
-
-    m_0 = g_0, m_k = momentum m_{k-1} + g_k, theta_{k+1} = theta_k - h_{k+1} m_k; with a
-    constant step h this is Polyak's theta_{k+1} = theta_k - h g_k + momentum (theta_k -
-    theta_{k-1}). Maximise sum_j w_j ||grad f(theta_j)||^2. The slots are the buffers
-    m_0..m_n and g_k = m_k - momentum m_{k-1} (m_{-1} = 0), so that every condition stays
-    within three consecutive slots.
-
-    Args:
-        h: the normalised steps h_1..h_n.
-        w: the weights w_0..w_{n-1}.
-        momentum: the momentum factor in [0, 1).
-
-    Returns:
-        The program: slots m_0..m_n (width 2).
-    """
+    """The dict twin of chain.heavy_ball (its code at cc4b9bc)."""
     n = len(h)
     problem = Banded(n + 1, 2, n + 1)
 
