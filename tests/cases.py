@@ -13,6 +13,8 @@ Data sets
 - :func:`uniform_rows`: n x d uniform [0, 1) rows, a model's input where the data
   does not matter.
 - :func:`write_bad_files`: data files of every bad shape and two good ones.
+- :func:`linear_batched`: two batched SGD runs of a small linear VAE with the constants
+  along them and the fixed values: what ``empirical.conclusion.conclude`` takes.
 
 User models
 - :data:`USER_EXAMPLE`, :func:`user_vae`, :func:`user_loss`: the one small user VAE
@@ -165,6 +167,34 @@ def digits_train() -> torch.Tensor:
     """The training rows of :func:`digits` at ``verify``'s default split (held out 0.2,
     split seed 0): float32 (1438, 64)."""
     return data.split(digits(), held_out=0.2, seed=0)[0]
+
+
+def linear_batched(rows: torch.Tensor, steps: int, C_gamma: float, B: int = 16, runs: int = 2) -> tuple:
+    """``runs`` batched SGD runs of the linear VAE (latent 2) on ``rows`` and the constants along them.
+
+    Args:
+        rows: The training rows.
+        steps: n.
+        C_gamma: The step constant (gamma_k = C_gamma k^(-1/2)).
+        B: The batch size.
+        runs: R.
+
+    Returns:
+        (settings, runs, constants, fixed values): the first four arguments of
+        ``empirical.conclusion.conclude``.
+    """
+    from empirical.conclusion.values import fixed_values
+    from empirical.estimators import estimate
+    from empirical.models import make
+    from empirical.settings import Settings
+    from empirical.train import train
+
+    model = make("linear", rows.shape[1], latent_dim=2)
+    trained = train(model, None, rows, steps=steps, batch_size=B, C_gamma=C_gamma, runs=runs, progress=False)
+    constants = estimate(model, rows, run=trained, batch_size=B, seed=0, n_examples=64)
+    fixed = fixed_values(trained.step_sizes, batch_size=B, n_params=model.n_params, C_gamma=C_gamma, K=1)
+    settings = Settings(model="linear", steps=steps, batch_size=B, runs=runs, C_gamma=C_gamma)
+    return settings, trained, constants, fixed
 
 
 def uniform_rows(n: int, d: int, seed: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

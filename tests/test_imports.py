@@ -199,3 +199,57 @@ def test_the_front_ends_meet_only_in_the_conclusion():
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_module_is_seen(package):
     assert any(name.startswith(package + ".") for name in graph(package))
+
+
+def _shadowable() -> list[tuple[str, str]]:
+    """(package, name): a public name (``__all__``) of a package that is also one of its sub-modules."""
+    pairs = []
+    for init in sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("__init__.py")):
+        package = _module_name(init)
+        public = set()
+        for node in ast.parse(init.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "__all__" for t in node.targets
+            ):
+                public = set(ast.literal_eval(node.value))
+        subs = {p.stem for p in init.parent.glob("*.py")} | {
+            p.parent.name for p in init.parent.glob("*/__init__.py")
+        }
+        pairs += [(package, name) for name in sorted(public & (subs - {"__init__"}))]
+    return pairs
+
+
+_KINDS = """
+import importlib, json, sys, types
+pairs, first = json.loads(sys.argv[1]), sys.argv[2] == "submodule-first"
+kinds = {}
+for package, name in pairs:
+    if first:
+        importlib.import_module(f"{package}.{name}")
+    value = getattr(importlib.import_module(package), name)
+    kinds[f"{package}.{name}"] = "module" if isinstance(value, types.ModuleType) else type(value).__name__
+print(json.dumps(kinds))
+"""
+
+
+def test_a_public_name_stays_itself_when_its_namesake_submodule_is_imported_first():
+    """``import empirical.conclusion.x`` sets attribute x of the package to the sub-module (the import
+    system does so on loading it): a lazily loaded function of the same name would then be
+    shadowed (``from empirical.conclusion import conclude`` gave a module and verify raised
+    TypeError). Each such name is what a fresh import gives, whichever comes first (fresh
+    interpreters)."""
+    import json
+    import subprocess
+    import sys
+
+    pairs = _shadowable()
+    assert ("theory", "bound") in pairs  # theory keeps its functions (theory/__init__.py, _Package)
+    kinds = []
+    for order in ("package-first", "submodule-first"):
+        out = subprocess.run(
+            [sys.executable, "-c", _KINDS, json.dumps(pairs), order],
+            capture_output=True, text=True, cwd=ROOT, check=True,
+        )  # fmt: skip
+        kinds.append(json.loads(out.stdout))
+    assert kinds[0] == kinds[1]
+    assert kinds[0]["theory.bound"] == "function" and kinds[0]["theory.rates"] == "module"

@@ -3,7 +3,7 @@
 The CLI's batched runs (:mod:`empirical.pipeline`) and tracked runs (:mod:`empirical.tracking`)
 both end in :func:`conclude`. Imports neither front end.
 
-- :mod:`empirical.conclusion.conclude`: :func:`conclude`, runs -> :class:`Result`.
+- :mod:`empirical.conclusion.flow`: :func:`conclude`, runs -> :class:`Result`.
 - :mod:`empirical.conclusion.coverage`: which theorem covers an optimizer run.
 - :mod:`empirical.conclusion.values`: the fixed values and the step variance.
 - :mod:`empirical.conclusion.observed`: the observed side of runs against a theorem.
@@ -21,7 +21,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from empirical.conclusion.conclude import conclude
+    from empirical.conclusion.flow import conclude
     from empirical.conclusion.result import Result, Row, Verdict, combined_exit_code
 
 __all__ = ["Result", "Row", "Verdict", "combined_exit_code", "conclude"]
@@ -29,7 +29,7 @@ __all__ = ["Result", "Row", "Verdict", "combined_exit_code", "conclude"]
 #: Where each public name lives: imported on first use, so that a front end reading one
 #: submodule (the pilot's ``values``) does not import the whole back half (theory, scipy).
 _HOMES = {
-    "conclude": "empirical.conclusion.conclude",
+    "conclude": "empirical.conclusion.flow",
     "Result": "empirical.conclusion.result",
     "Row": "empirical.conclusion.result",
     "Verdict": "empirical.conclusion.result",

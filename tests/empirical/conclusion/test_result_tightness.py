@@ -7,17 +7,12 @@ from __future__ import annotations
 import sys
 
 import pytest
-from cases import pep_installed
+from cases import linear_batched, pep_installed
 
 from empirical.conclusion import conclude
 from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.values import fixed_values
-from empirical.estimators import estimate
-from empirical.models import make
 from empirical.report.content import report_json
 from empirical.report.markdown import markdown, tightness_line
-from empirical.settings import Settings
-from empirical.train import train
 
 INSTALL = 'pip install -e ".[pep]"'
 
@@ -25,11 +20,7 @@ INSTALL = 'pip install -e ".[pep]"'
 @pytest.fixture(scope="module")
 def batched(digits_train):
     """Two batched SGD runs of the linear VAE, 30 steps, and the constants along them."""
-    model = make("linear", digits_train.shape[1], latent_dim=2)
-    runs = train(model, None, digits_train, steps=30, batch_size=16, C_gamma=0.002, runs=2, progress=False)
-    constants = estimate(model, digits_train, run=runs, batch_size=16, seed=0, n_examples=64)
-    fixed = fixed_values(runs.step_sizes, batch_size=16, n_params=model.n_params, C_gamma=0.002, K=1)
-    return Settings(model="linear", steps=30, batch_size=16, runs=2, C_gamma=0.002), runs, constants, fixed
+    return linear_batched(digits_train, steps=30, C_gamma=0.002)
 
 
 SGD = OptimizerRun("sgd", "batched SGD", 0.002, steps="sqrt")
@@ -64,14 +55,8 @@ def test_report_json_and_markdown_carry_the_line(batched):
 
 
 def test_adam_is_not_computed_and_says_why(batched):
-    adam = OptimizerRun(
-        "adam",
-        "batched Adam (defossez)",
-        1e-3,
-        "adam-defossez",
-        {"betas": (0.9, 0.999), "eps": 1e-8},
-        "constant",
-    )
+    options = {"betas": (0.9, 0.999), "eps": 1e-8}
+    adam = OptimizerRun("adam", "batched Adam (defossez)", 1e-3, "adam-defossez", options, "constant")
     t = conclude(*batched, adam).extras["tightness"]
     assert not t["computed"] and "preconditioner" in t["reason"] and "Adam" in t["reason"]
     assert "not computed" in tightness_line(t)

@@ -1,29 +1,21 @@
-"""The one conclusion (empirical/conclusion/conclude.py): the optimizer picks the theorem, whose
+"""The one conclusion (empirical/conclusion/flow.py): the optimizer picks the theorem, whose
 optimizer values join the fixed values; the bound is the binding's at those values; the time
 spent is added to the caller's; adaptive optimizers get every variant on the same runs."""
 
 from __future__ import annotations
 
 import pytest
+from cases import linear_batched
 
 from empirical.compare import bind
 from empirical.conclusion import Result, conclude
 from empirical.conclusion.coverage import OptimizerRun
-from empirical.conclusion.values import fixed_values
-from empirical.estimators import estimate
-from empirical.models import make
-from empirical.settings import Settings
-from empirical.train import train
 
 
 @pytest.fixture(scope="module")
 def batched(digits_train):
     """Two batched runs of the linear VAE and the constants along them."""
-    model = make("linear", digits_train.shape[1], latent_dim=2)
-    runs = train(model, None, digits_train, steps=20, batch_size=16, C_gamma=0.01, runs=2, progress=False)
-    constants = estimate(model, digits_train, run=runs, batch_size=16, seed=0, n_examples=64)
-    fixed = fixed_values(runs.step_sizes, batch_size=16, n_params=model.n_params, C_gamma=0.01, K=1)
-    return Settings(model="linear", steps=20, batch_size=16, runs=2, C_gamma=0.01), runs, constants, fixed
+    return linear_batched(digits_train, steps=20, C_gamma=0.01)
 
 
 def test_sgd_runs_conclude_under_the_sgd_theorem(batched):
@@ -42,14 +34,8 @@ def test_sgd_runs_conclude_under_the_sgd_theorem(batched):
 
 def test_adaptive_runs_bind_their_optimizer_values_and_every_variant(batched):
     settings, runs, constants, fixed = batched
-    adam = OptimizerRun(
-        "adam",
-        "batched Adam (defossez)",
-        1e-3,
-        "adam-defossez",
-        {"betas": (0.5, 0.99), "eps": 1e-6},
-        "constant",
-    )
+    options = {"betas": (0.5, 0.99), "eps": 1e-6}
+    adam = OptimizerRun("adam", "batched Adam (defossez)", 1e-3, "adam-defossez", options, "constant")
     result = conclude(settings, runs, constants, fixed, adam)
     assert result.theorem.name == "linear/adam/defossez"
     got = [result.fixed[name] for name in ("alpha_step", "beta1", "beta2", "eps")]
