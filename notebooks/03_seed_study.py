@@ -35,7 +35,7 @@
 # 1797 digits (drawn with a fixed seed), s in {1, 10} and ReLU, K in {1, 5},
 # B in {32, 128}, beta in {1, 4}, 60 SGD steps, 3 seeds, each setting's bound
 # at its constants as estimated along the runs (no stress search: at this size
-# the search takes a third of the time, 43 s against 29 s measured). With
+# the search took a third of its time: 43 s with it, 29 s without, measured). With
 # `VAEBOUNDS_FULL=1` the whole study: all the digits, s in {1, 2, 5, 10} and
 # ReLU, K in {1, 5, 10}, B in {8, 32, 128}, beta in {0.5, 1, 4}, 2000 steps,
 # 4 seeds, each bound at the stressed constants (verify's default).
