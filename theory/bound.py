@@ -23,7 +23,7 @@ from theory.lhs import UNIFORM, LeftHandSide
 from theory.optimum import optimal_step
 from theory.orders import leading_order
 from theory.symbols import S1, S2, C_gamma, to_latex
-from theory.vectorised import NumpyBound, check_domains, failures, registered_name
+from theory.vectorised import NumpyBound, check_domains, failures, lambdified, registered_name
 
 if TYPE_CHECKING:
     from theory.algorithms import Algorithm
@@ -281,7 +281,7 @@ class Bound:
     @cached_property
     def _numpy(self) -> NumpyBound:
         syms = sorted(self.expr.free_symbols, key=lambda x: x.name)
-        func = sp.lambdify(syms, self.float_form(), modules="numpy", cse=True)
+        func = lambdified(syms, self.float_form())
         return NumpyBound(tuple(x.name for x in syms), func, self.constants, self.conditions, self.name)
 
     # ---------------------------------------------------------------- structure
