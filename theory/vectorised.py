@@ -115,10 +115,12 @@ def lambdified(syms: list[sp.Symbol], expr: sp.Expr) -> Callable[..., np.ndarray
     def func(*values):
         if any(np.ndim(values[i]) for i in read):
             return whole(*values)
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values))  # select's, whichever piece
         for piece, cond in pieces:
             if cond is None or bool(cond(*values)):
-                return piece(*values)
-        return np.nan
+                out = piece(*values)
+                return out if np.shape(out) == shape else np.array(np.broadcast_to(out, shape), dtype=float)
+        return np.full(shape, np.nan) if shape else np.nan
 
     return func
 

@@ -65,3 +65,18 @@ def test_no_piece_applies_gives_nan_as_select_does():
     f, twin = lambdified([x], expr), sp.lambdify([x], expr, modules="numpy")
     assert np.isnan(f(0.5)) and np.isnan(twin(0.5))
     assert f(-1.0) == twin(-1.0) == -1.0 and f(3.0) == twin(3.0) == 6.0
+
+
+def test_a_piece_without_the_array_argument_has_select_s_shape():
+    """A piece that does not read x still gives one value per x, as select does (a fresh array)."""
+    x, a = sp.symbols("x a", positive=True)
+    expr = sp.Piecewise((a + 1, a < 1), (x, True))
+    f, twin = lambdified([a, x], expr), sp.lambdify([a, x], expr, modules="numpy")
+    xs = np.linspace(1.0, 2.0, 4)
+    out = f(0.5, xs)
+    np.testing.assert_array_equal(out, twin(0.5, xs))
+    assert out.shape == (4,) and out.flags.writeable
+    assert np.isnan(lambdified([x], sp.Piecewise((x, x < 0)))(np.float64(2.0)))
+    none = sp.Piecewise((x, a < 1))  # no piece applies at a = 2: NaN at every x
+    got, expected = lambdified([a, x], none)(2.0, xs), sp.lambdify([a, x], none, modules="numpy")(2.0, xs)
+    assert got.shape == expected.shape == (4,) and np.isnan(got).all() and np.isnan(expected).all()
