@@ -28,17 +28,25 @@ def test_the_registry_has_these_piecewise_bounds():
     assert pieces == set(PIECEWISE) and PLAIN in theory.registered()
 
 
+#: Values of alpha_bias (K_growth) in each piece: 0 and below 1e-6, below 1/4, within 1e-6 above
+#: 1/4, beyond it.
+PIECE_VALUES = (0.0, 5e-7, 0.1, 0.25, 0.2500005, 0.4, 1.0)
+
+
 @pytest.mark.parametrize("key", [*PIECEWISE, PLAIN], ids=lambda k: "/".join(p for p in k if p))
 def test_equals_sympy_lambdify_to_the_bit(key):
     """At admissible points: every constant varying (select's path), and n varying with the
-    others one point (each condition decided once); NaN where the twin gives NaN."""
+    others one point (each condition decided once), that point's alpha_bias (K_growth) also set
+    in every piece; NaN where the twin gives NaN."""
     bound = theory.bound(*key)
     f, twin = bound.numpy(), _twin(bound)
     drawn = sample_points(bound, 2000, np.random.default_rng(1))
     n = np.random.default_rng(2).integers(10, 10**6, 2000).astype(float)
-    for point in range(20):  # each piece of alpha_bias (K_growth) is drawn at some of these
+    pieces = [name for name in ("alpha_bias", "K_growth") if name in f.args]
+    for point in range(10):
         one = {name: values[point] for name, values in drawn.items()}
-        for values in (drawn, {**one, "n": n}):
+        cases = [drawn, {**one, "n": n}, *({**one, "n": n, p: v} for p in pieces for v in PIECE_VALUES)]
+        for values in cases:
             args = [values[a] for a in f.args]
             with np.errstate(all="ignore"):
                 np.testing.assert_array_equal(f.func(*args), twin(*args))
