@@ -13,6 +13,7 @@ Data sets
 - :func:`uniform_rows`: n x d uniform [0, 1) rows, a model's input where the data
   does not matter.
 - :func:`write_bad_files`: data files of every bad shape and two good ones.
+- :func:`fresh`: what a piece of code prints (JSON) in a fresh interpreter.
 - :func:`linear_batched`: two batched SGD runs of a small linear VAE with the constants
   along them and the fixed values: what ``empirical.conclusion.conclude`` takes.
 
@@ -41,7 +42,9 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -449,6 +452,21 @@ def paper_adagrad(x0: np.ndarray, grads, alpha: float, eps: float) -> np.ndarray
         x = x - alpha * g / np.sqrt(eps + v)
         out.append(x)
     return np.array(out)
+
+
+def fresh(code: str) -> object:
+    """What ``code`` prints last, as JSON, run in a fresh interpreter (nothing imported before it).
+
+    Args:
+        code: Python source whose last printed line is JSON.
+
+    Returns:
+        That line, decoded.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def pep_installed() -> bool:

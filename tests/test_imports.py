@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from cases import fresh
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("theory", "empirical")
@@ -220,14 +221,13 @@ def _shadowable() -> list[tuple[str, str]]:
 
 
 _KINDS = """
-import importlib, json, sys, types
-pairs, first = json.loads(sys.argv[1]), sys.argv[2] == "submodule-first"
-kinds = {}
-for package, name in pairs:
-    if first:
-        importlib.import_module(f"{package}.{name}")
+import importlib, json, types
+kinds = {{}}
+for package, name in {pairs!r}:
+    if {first!r}:
+        importlib.import_module(f"{{package}}.{{name}}")
     value = getattr(importlib.import_module(package), name)
-    kinds[f"{package}.{name}"] = "module" if isinstance(value, types.ModuleType) else type(value).__name__
+    kinds[f"{{package}}.{{name}}"] = "module" if isinstance(value, types.ModuleType) else type(value).__name__
 print(json.dumps(kinds))
 """
 
@@ -238,18 +238,8 @@ def test_a_public_name_stays_itself_when_its_namesake_submodule_is_imported_firs
     shadowed (``from empirical.conclusion import conclude`` gave a module and verify raised
     TypeError). Each such name is what a fresh import gives, whichever comes first (fresh
     interpreters)."""
-    import json
-    import subprocess
-    import sys
-
     pairs = _shadowable()
     assert ("theory", "bound") in pairs  # theory keeps its functions (theory/__init__.py, _Package)
-    kinds = []
-    for order in ("package-first", "submodule-first"):
-        out = subprocess.run(
-            [sys.executable, "-c", _KINDS, json.dumps(pairs), order],
-            capture_output=True, text=True, cwd=ROOT, check=True,
-        )  # fmt: skip
-        kinds.append(json.loads(out.stdout))
+    kinds = [fresh(_KINDS.format(pairs=pairs, first=first)) for first in (False, True)]
     assert kinds[0] == kinds[1]
     assert kinds[0]["theory.bound"] == "function" and kinds[0]["theory.rates"] == "module"

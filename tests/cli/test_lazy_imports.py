@@ -7,11 +7,8 @@ only, not PEPit, cvxpy and pandas). Each case runs in a fresh interpreter."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
+from cases import fresh
 
 HEAVY = (
     "scipy.stats",
@@ -22,13 +19,6 @@ HEAVY = (
     "matplotlib",
     "torch._dynamo",
 )
-
-
-def fresh(code: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["verify", "--steps", "0"], ["verify", "--model", "nope"]])
