@@ -59,13 +59,11 @@ def _smooth(
     everywhere = np.ones(len(i), dtype=bool)
     for a, b, ga, gb, sign in ((i, j, gi, gj, 1.0), (j, i, gj, gi, -1.0)):
         d = {key: (index, sign * c, present) for key, (index, c, present) in dx.items()}
+        gap = combine_rows((1.0, ga), (-1.0, gb))
         rhs = add_rows(
             (-0.25, problem.inner_rows(d, d)),
             (0.5, problem.inner_rows(combine_rows((1.0, ga), (1.0, gb)), d)),
-            (
-                0.25,
-                problem.inner_rows(combine_rows((1.0, ga), (-1.0, gb)), combine_rows((1.0, ga), (-1.0, gb))),
-            ),
+            (0.25, problem.inner_rows(gap, gap)),
         )
         values: Rows = {
             "f_a": (problem.value(a), np.full(len(a), 1.0), everywhere),
