@@ -26,21 +26,23 @@ import pytest
 from empirical.conclusion import combined_exit_code
 from empirical.settings import Settings
 from empirical.sweep import RESULTS, run_sweep
-from empirical.sweep_dask import (
-    HEARTBEAT_FAILED,
-    ClosingHeartbeat,
-    QuietWhileClosing,
-    _in_finish_order,
-    interrupts_deferred,
-)
 
 pytest.importorskip("distributed", reason="the Dask executor needs dask[distributed] (vaebounds[dist])")
 psutil = pytest.importorskip(
     "psutil", reason="finding worker processes needs psutil (installed with distributed)"
 )
 
-from distributed.core import Status  # noqa: E402  (after the importorskip above)
+# after the importorskip above: these import distributed
+from distributed.core import Status  # noqa: E402
 from distributed.worker import Worker  # noqa: E402
+
+from empirical.sweep_dask import (  # noqa: E402
+    HEARTBEAT_FAILED,
+    ClosingHeartbeat,
+    QuietWhileClosing,
+    _in_finish_order,
+    interrupts_deferred,
+)
 
 GRID = ("B=4,8,16,32",)
 NUMBERS = ("bound", "observed", "observed_lo", "observed_hi", "per_seed", "ratio", "verdict", "C_gamma_used")
