@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import sympy as sp
 
@@ -105,10 +106,12 @@ class Constraint:
         shown = f"{left:.6g}", f"{right:.6g}"
         if shown[0] == shown[1]:  # equal to 6 digits: show every digit
             shown = repr(float(left)), repr(float(right))
-        return (
-            f"{self.description}: {sp.sstr(self.lhs)} {self.symbol} {sp.sstr(self.rhs)} fails "
-            f"({shown[0]} {negation} {shown[1]})"
-        )
+        return f"{self.description}: {self.printed} fails ({shown[0]} {negation} {shown[1]})"
+
+    @cached_property
+    def printed(self) -> str:
+        """The relation as :meth:`message` shows it, ``lhs <= rhs`` (SymPy's printing: once)."""
+        return f"{sp.sstr(self.lhs)} {self.symbol} {sp.sstr(self.rhs)}"
 
 
 @dataclass(frozen=True)
