@@ -5,6 +5,7 @@ refusal; iterations_to_reach is monotone in the target (docs/theory.md, "Evaluat
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -29,6 +30,7 @@ def _magnitude(typical: float, low: int, high: int) -> st.SearchStrategy[float]:
     ).map(lambda v: typical * 10.0**v if isinstance(v, int) else v)
 
 
+@functools.cache  # one strategy per symbol: building and validating one per draw was half the test
 def value_in_domain(name: str) -> st.SearchStrategy[float]:
     """A value of the symbol ``name`` in its domain, edges included."""
     info = S.info(name)
