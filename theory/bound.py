@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -383,3 +383,23 @@ class Bound:
 
     def __str__(self) -> str:
         return f"{self.name}: {sp.sstr(self.expr)}"
+
+    def __repr__(self) -> str:
+        """One line: the bound's name and its constants, e.g. ``<Bound 'generic/sgd' in C_gamma, ...>``.
+
+        ``str()`` adds the expression, :meth:`explain` everything. The dataclass's own repr
+        printed every field (the derivation's steps included): 37,000 characters and 90 ms
+        for the IWAE Adam biased bound.
+        """
+        return f"<Bound {self.name!r} in {', '.join(self.constants)}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The one-line :meth:`__repr__`, for IPython's pretty printer.
+
+        Hypothesis's printer uses it too; without it, it prints a dataclass field by field.
+
+        Args:
+            printer: The pretty printer.
+            cycle: Whether the object is already being printed (unused: a Bound has no cycle).
+        """
+        printer.text(repr(self))

@@ -184,3 +184,15 @@ def test_iterations_to_reach_starts_where_n_dependent_assumptions_hold():
     assert b.check({**values, "n": 1})
     m = rates.iterations_to_reach(b, 5.0, **values)
     assert b.evaluate(n=m, **values) <= 5.0 < b.evaluate(n=m - 1, **values)
+
+
+def test_repr_is_one_short_line_with_the_name_and_constants_and_every_printer_uses_it():
+    from hypothesis.vendor.pretty import pretty  # Hypothesis prints a drawn strategy's arguments
+
+    for key in theory.registered():
+        b = theory.bound(*key)
+        text = repr(b)
+        assert text == f"<Bound {b.name!r} in {', '.join(b.constants)}>"
+        assert "\n" not in text and len(text) < 200
+        assert pretty(b) == text  # not the dataclass's fields one by one
+    assert str(theory.bound()).startswith("generic/sgd: ")  # str() keeps the expression
