@@ -19,7 +19,9 @@ verify and the anchor, so a drifting load hits both alike; each figure is the me
   stress search (issue 22's stress step estimates constants: it is estimation, not a fixed
   cost, and its share is printed on its own below); the pilot is printed beside the fixed
   costs, and so is what a fresh process takes to import the libraries a verify cannot do
-  without (:data:`NEEDED`).
+  without (:data:`NEEDED`). Each round also runs the same verify with its report written without
+  figures (nor matplotlib's import): its fixed costs are the floor no figure renderer can go
+  below, and the difference is what the figures cost.
 * **before the first step**: the process's CPU when training starts, against ``import torch``
   alone; ``vaebounds --help`` and a bad-input refusal; ``import theory`` and the theory a
   default verify needs before training (issue 24 leaves theory's own imports to theory/).
@@ -78,13 +80,18 @@ class _Stamps(io.TextIOBase):
         return len(text)
 
 
-def child_verify(argv: list[str]) -> dict:
-    """``vaebounds verify ARGV`` in this process, phases stamped (module docstring)."""
+def child_verify(argv: list[str], figures: bool = True) -> dict:
+    """``vaebounds verify ARGV`` in this process, phases stamped (module docstring); with
+    ``figures`` False the report is written without its figures (nor matplotlib's import)."""
     stamps = _Stamps()
     sys.stderr = stamps
     import empirical.estimators as estimators
     import empirical.report as report
+    import empirical.report.verify_figures as verify_figures
     import empirical.train.loop as loop
+
+    if not figures:
+        verify_figures.write_figures = lambda result, folder: ()
 
     spent = {"records": 0.0, "estimate": 0.0, "stress": 0.0, "report": 0.0}
 
@@ -180,11 +187,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--repeats", type=int, default=1, help="repeats of the seeds-1 / seeds-8 pair")
     parser.add_argument("--conv", action="store_true", help="also the conv VAE on MNIST (the tracker's path)")
     parser.add_argument("--child-verify", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("--child-bare", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     parser.add_argument("--child-anchor", nargs=2, type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-theory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_verify is not None:
         print(json.dumps(child_verify(args.child_verify)))
+        return {}
+    if args.child_bare is not None:
+        print(json.dumps(child_verify(args.child_bare, figures=False)))
         return {}
     if args.child_anchor is not None:
         print(json.dumps(child_anchor(*args.child_anchor)))
@@ -194,11 +205,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         return {}
 
     R, n = 4, 2000
-    runs, anchors, walls = [], [], []
+    runs, bare, anchors, walls = [], [], [], []
     for _ in range(args.rounds):  # alternated: a drifting load hits both alike
         result, _, wall = run_child(me("--child-verify"))
         runs.append(result)
         walls.append(wall)
+        bare.append(run_child(me("--child-bare"))[0])
         anchors.append(run_child(me("--child-anchor", str(R), str(n)))[0])
     small = {}
     for name, cmd in {
@@ -223,8 +235,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     stress_cpu = med(lambda r: r["stress"])
     report = med(lambda r: r["report"])
     before = med(lambda r: r["marks"]["train"])
-    fixed = med(lambda r: r["total"] - (r["marks"]["trained"] - r["marks"]["train"])
-                - r["estimate"] - r["stress"])  # fmt: skip
+
+    def fixed_of(r) -> float:
+        return r["total"] - (r["marks"]["trained"] - r["marks"]["train"]) - r["estimate"] - r["stress"]
+
+    fixed = med(fixed_of)
+    fixed_bare = statistics.median(fixed_of(r) for r in bare)
     anchor = statistics.median(a["plain"] for a in anchors)
     anchor_flushed = statistics.median(a["flushed"] for a in anchors)
     last = runs[-1]
@@ -262,6 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "end_to_end": total / anchor,
         "records": records / (training - records),
         "fixed": fixed,
+        "fixed_without_figures": fixed_bare,
         "before_step": before - small["import torch"],
         "stress": shares[0],
     }
@@ -274,6 +291,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"  records / training without them   {ratios['records']:6.2f}  ({met(ratios['records'], 0.2)})")
     print(f"  fixed costs                       {fixed:6.2f} s ({met(fixed, 3.0)}; "
           f"verify - training - estimation; the pilot {pilot:.2f} s, the report {report:.2f} s)")  # fmt: skip
+    print(f"    with no figure drawn            {fixed_bare:6.2f} s (the same verify, its report written "
+          f"without figures nor matplotlib, alternated: the figures cost {fixed - fixed_bare:.2f} s; "
+          f"{met(fixed_bare, 3.0)} even with figures free)")  # fmt: skip
     libraries = ", ".join(NEEDED)
     print(f"    of which the libraries' imports {small['imports']:6.2f} s (a fresh `import {libraries}`; "
           f"import torch alone {small['import torch']:.2f} s)")  # fmt: skip
