@@ -7,7 +7,6 @@ So that the empirical side can run exactly the analysed update and name how it d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -112,13 +111,8 @@ class Algorithm:
 
         Returns:
             "label: what each does" per detail, then "net effect at equal hyperparameters:
-            ..." on the step (:meth:`normal_form`); empty when they are the same. Computed once
-            per pair of (frozen) algorithms.
+            ..." on the step (:meth:`normal_form`); empty when they are the same.
         """
-        return _differences(self, other)
-
-    def _compare(self, other: Algorithm) -> tuple[str, ...]:
-        """:meth:`differences`, computed."""
         out = []
         if self.delayed != other.delayed:
             out.append(
@@ -236,15 +230,6 @@ class Algorithm:
                 }
             )
         )
-
-
-@lru_cache(maxsize=64)
-def _differences(mine: Algorithm, other: Algorithm) -> tuple[str, ...]:
-    """``mine.differences(other)``, computed once per pair.
-
-    The derivation pages ask 4 pairs 38 times; each answer takes a few SymPy simplifications.
-    """
-    return mine._compare(other)
 
 
 def _step_symbols(source: Algorithm, target: Algorithm) -> dict[sp.Symbol, sp.Symbol]:

@@ -140,19 +140,6 @@ def test_differences_from_torch_are_named():
         assert algorithm.differences(algorithm) == ()
 
 
-def test_differences_are_computed_once_per_pair_and_are_the_computed_ones():
-    """The derivation pages ask the same few pairs dozens of times: the second ask is a cache hit,
-    with what a fresh comparison gives."""
-    A._differences.cache_clear()
-    pairs = [(a, A.TORCH[a.optimizer]) for a in A.ALGORITHMS.values()]
-    first = [a.differences(torch) for a, torch in pairs]
-    misses = A._differences.cache_info().misses
-    assert [a.differences(torch) for a, torch in pairs] == first
-    info = A._differences.cache_info()
-    assert (info.misses, info.hits) == (misses, len(pairs))
-    assert first == [a._compare(torch) for a, torch in pairs]
-
-
 def test_adaptive_bounds_carry_their_algorithm():
     for key in theory.registered():
         b = theory.bound(*key)
