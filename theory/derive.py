@@ -9,12 +9,11 @@ and diffed in a test, so they always match the code.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
 
-from theory.algorithms import TORCH, Algorithm
+from theory.algorithms import TORCH
 from theory.bound import Bound
 from theory.catalog import bound as get_bound
 from theory.catalog import registered
@@ -183,18 +182,9 @@ def _definitions(statement: sp.Basic, defined: dict[sp.Symbol, sp.Expr]) -> list
     return names
 
 
-@lru_cache(maxsize=16)
-def _difference_labels(analysed: Algorithm, torch: Algorithm) -> tuple[str, ...]:
-    """``analysed.difference_labels(torch)``, once per pair of (frozen) algorithms.
-
-    The pages ask 4 pairs 38 times; each answer takes a few SymPy simplifications.
-    """
-    return analysed.difference_labels(torch)
-
-
 def _algorithm(b: Bound) -> list[str]:
     a, torch = b.algorithm, TORCH[b.algorithm.optimizer]
-    labels = _difference_labels(a, torch)
+    labels = a.difference_labels(torch)
     differs = f"; it differs from `{torch.name}` in: {', '.join(labels)}" if labels else ""
     return [
         f"Algorithm `{a.name}` (`theory.algorithms`), the `algorithm` assumption below{differs} "

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from empirical.conclusion.assumption_row import APPROXIMATE, FAILS, HOLDS, Row
@@ -248,9 +247,8 @@ def _delayed_row(run: OptimizerRun) -> Row:
     return Row("algorithm", ALGORITHM_NAME, HOLDS, "delayed preconditioner from past gradients, beta1 = 0")
 
 
-@lru_cache(maxsize=8)
 def _differences(analysed: str, other: str) -> tuple[str, ...]:
-    """The named differences between two algorithms (theory.algorithms), computed once."""
+    """The named differences between two algorithms (theory.algorithms, which computes them once)."""
     from theory.algorithms import ALGORITHMS, TORCH
 
     by_name = {**ALGORITHMS, **{a.name: a for a in TORCH.values()}}
