@@ -227,7 +227,9 @@ class Bound:
 
         Raises:
             MissingConstantError: A constant has no value (every one is named).
-            UnknownNameError: A name is no symbol of the bound.
+            UnknownNameError: A name is no symbol of :mod:`theory.symbols` (the names of
+                registered symbols the bound does not use are accepted and left aside, so
+                that one dict of constants serves several bounds).
             AssumptionViolation: A value that is not a real number, lies outside its domain
                 (negative, NaN, not an integer where one is needed, too large for a float) or
                 breaks a constraint (e.g. C_gamma > 1/L), or a bound that is not finite and >= 0.
@@ -314,7 +316,9 @@ class Bound:
                 "S2 = sum gamma_k^2: its rate in n is the schedule's (substitute S1, S2 first)"
             )
         if self.same_order_as is not None:
-            return self.same_order_as.rate()
+            rate = self.same_order_as.rate()
+            if rate.free_symbols <= self.expr.free_symbols | {S.n}:  # not renamed by a substitution
+                return rate
         return leading_order(self.expr)
 
     @cached_property
@@ -339,8 +343,8 @@ class Bound:
             expr=self.expr.subs(subs),
             unexpanded=None if self.unexpanded is None else self.unexpanded.subs(subs),
             step_limit=limit,
-            same_order_as=self if keeps_order and self.has_rate else None,
-            order=self.order if keeps_order else None,
+            same_order_as=self if keeps_order and self.has_rate and self.order is None else None,
+            order=self.order.subs(subs) if keeps_order and self.order is not None else None,
         )
 
     def latex(self) -> str:

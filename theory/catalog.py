@@ -114,12 +114,14 @@ MODEL_CONSTANTS: dict[tuple[str, str], tuple[str, str | None]] = {
 }
 
 
-def _specialised(model: str, theorem: str, constants: tuple[str, str | None]) -> Builder:
+def _specialised(model: str, theorem: str, constants: tuple[str, str | None], variant: str) -> Builder:
     def build(expand: bool = True) -> Bound:
         module, parameterisation = constants
         values = _model_module(module).constants(*([parameterisation] if parameterisation else []))
         common = _model_module("common")
-        return common.specialise(_theorem(theorem)(), model, values, expand=_expand_flag(expand))
+        return common.specialise(
+            _theorem(theorem)(), model, values, expand=_expand_flag(expand), variant=variant
+        )
 
     return build
 
@@ -140,7 +142,9 @@ CATALOG: dict[tuple[str, str, str], Builder] = {
     ("generic", optimizer, variant): build for (optimizer, variant), build in GENERIC.items()
 }
 CATALOG |= {
-    (model, optimizer, _variant(variant, suffix)): _specialised(model, theorem, constants)
+    (model, optimizer, _variant(variant, suffix)): _specialised(
+        model, theorem, constants, _variant(variant, suffix)
+    )
     for (model, suffix), constants in MODEL_CONSTANTS.items()
     for (optimizer, variant), theorem in MODEL_THEOREMS.items()
 }
@@ -204,14 +208,17 @@ def bound(model: str = "generic", optimizer: str = "sgd", variant: str | None = 
 def _cached(model: str, optimizer: str, variant: str, options: tuple) -> Bound:
     builder = CATALOG.get((model, optimizer, variant))
     if builder is None:
-        variants = sorted(v or "(default)" for m, o, v in CATALOG if (m, o) == (model, optimizer))
+        default = 'None or "" (the default)'
+        variants = sorted(v or default for m, o, v in CATALOG if (m, o) == (model, optimizer))
         raise UnknownNameError(
             f"unknown variant {variant!r} for ({model}, {optimizer}); valid: {', '.join(variants)}"
         )
+    signature = inspect.signature(builder)
     try:
-        inspect.signature(builder).bind(**dict(options))
+        signature.bind(**dict(options))
     except TypeError as err:
+        allowed = ", ".join(signature.parameters) or "none"
         raise UnknownNameError(
-            f"bad option for ({model}, {optimizer}, {variant or 'default'}): {err}"
+            f"bad option for ({model}, {optimizer}, {variant or 'default'}): {err}; its options: {allowed}"
         ) from None
     return builder(**dict(options))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
@@ -70,7 +71,9 @@ def real_value(name: str, value: object) -> float:
         AssumptionViolation: ``value`` is a bool, str, complex or other non-real value,
             or an integer too large for a float.
     """
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | sp.Number):
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # a 0-d array is its one number
+        value = value[()]
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real | sp.Number | Decimal):
         raise AssumptionViolation(f"{name} must be a real number, got {_shown(value)}")
     try:
         out = float(value)
@@ -233,8 +236,8 @@ def expression_values(expr: sp.Expr, values: Mapping[str, object]) -> np.ndarray
     if any(name not in values for name in names):
         return None
     with np.errstate(all="ignore"):
-        try:
-            return np.asarray(func(*(values[name] for name in names)), dtype=float)
+        try:  # numpy floats, scalars too: an overflow is inf, as in the vectorised checks, not an error
+            return np.asarray(func(*(np.asarray(values[name], dtype=float) for name in names)), dtype=float)
         except (ZeroDivisionError, OverflowError, ValueError, TypeError):
             return np.asarray(math.nan)
 

@@ -3,6 +3,7 @@
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import sympy as sp
 
 import theory
 from theory import rates
+from theory import symbols as S
 from theory.symbols import C_gamma, Delta, L, n, sigma2
 
 VALUES = {"n": 1000.0, "L": 2.0, "sigma2": 0.7, "Delta": 3.0, "C_gamma": 0.25}
@@ -169,6 +171,36 @@ def test_derivative_signs():
     local = rates.derivative_sign(b, "n", values={**VALUES})
     assert local.sign == -1
     assert rates.derivative_sign(b, "B").sign == 0
+
+
+def test_unknown_option_lists_the_options_and_unknown_variant_how_to_ask_for_the_default():
+    with pytest.raises(theory.UnknownNameError, match="'foo'; its options: alpha, expand"):
+        theory.bound("generic", "sgd", foo=1)
+    with pytest.raises(theory.UnknownNameError, match="'alpha'; its options: expand$"):
+        theory.bound("generic", "adam", alpha=0.3)
+    with pytest.raises(theory.UnknownNameError, match='valid: None or "" \\(the default\\), aposteriori'):
+        theory.bound("generic", "adam", "default")
+
+
+def test_every_bound_carries_the_variant_it_was_registered_under():
+    """The BBVI non-linear variants were named after the location-scale ones
+    (``bbvi/sgd/projected`` for ``projected-nonlinear``): asking again by b.variant gave another bound."""
+    for model, optimizer, variant in theory.catalog.registered():
+        b = theory.bound(model, optimizer, variant)
+        assert (b.model, b.optimizer, b.variant) == (model, optimizer, variant)
+        assert b.name == "/".join(part for part in (model, optimizer, variant) if part)
+
+
+def test_a_renamed_constant_is_renamed_in_the_rate():
+    """IWAE's biased bound renames alpha_bias to K_growth: its rate still spoke of alpha_bias."""
+    for optimizer in ("sgd", "adam"):
+        b = theory.bound("iwae", optimizer, "biased")
+        assert b.rate().free_symbols <= b.expr.free_symbols
+        assert b.rate().subs(S.K_growth, sp.Rational(1, 10)) == S.n ** sp.Rational(-1, 5)
+    renamed = theory.bound().substitute(L=S.L_p)
+    assert renamed.rate() == sp.log(S.n) / sp.sqrt(S.n)
+    stated = replace(theory.bound(alpha="symbolic"), order=S.n**-S.alpha)  # a rate the theorem states
+    assert stated.substitute(alpha=sp.Rational(3, 10)).rate() == S.n ** sp.Rational(-3, 10)
 
 
 def test_substitute_keeps_assumptions():

@@ -124,3 +124,12 @@ def test_evaluate_refuses_a_negative_value_as_a_last_resort():
         b.numpy()(**values)
     masked = b.numpy().masked(**values)
     assert not masked.valid and "not a finite number" in masked.reasons[0][0]
+
+
+def test_evaluate_agrees_with_numpy_beyond_the_square_root_of_the_largest_float():
+    """At eps = 1.35e154 an intermediate square overflows: as Python floats that raised, the
+    step limit became NaN and evaluate refused a valid point ("fails (0.00119 > nan)") that
+    numpy() accepted; both now compute in numpy floats (an overflow is inf)."""
+    b = theory.bound("generic", "adam")
+    values = dict(Delta=1.0, L=2.0, R=2.0, beta1=0.5, eps=1.35e154, n=100, sigma2=1.0, C_gamma=3.375e153)
+    assert b.evaluate(**values) == b.numpy()(**values) == pytest.approx(1.6)

@@ -3,6 +3,8 @@ naming the input, the value and what is allowed."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
@@ -147,3 +149,18 @@ def test_budget_tradeoff():
         GAUSSIAN, 4096, batch_sizes=[4, 16], samples=[1, 2], L=10, Delta=5, sigma2_data=1, sigma2_mc=4
     )
     assert tuned.tuned and len(tuned.points) == 4
+
+
+@pytest.mark.parametrize("given", [np.array(3.0), Decimal("3")])
+def test_evaluate_takes_a_zero_dimensional_array_and_a_decimal_as_their_number(given):
+    b = theory.bound()
+    assert (
+        b.evaluate(**{**VALUES, "Delta": given})
+        == b.evaluate(**VALUES)
+        == b.numpy()(**{**VALUES, "Delta": given})
+    )
+
+
+def test_a_decimal_nan_is_refused_like_a_float_nan():
+    with pytest.raises(theory.AssumptionViolation, match="Delta must be a finite number >= 0, got NaN"):
+        theory.bound().evaluate(**{**VALUES, "Delta": Decimal("NaN")})
