@@ -12,7 +12,7 @@ import functools
 import gzip
 import hashlib
 import math
-import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from empirical.data_csv import read_csv
 from empirical.errors import ConfigError, DataError
-from empirical.inputs import DATA_NAMES, DATA_SUFFIXES, MAX_ABS_DATA, MAX_DATA_VALUES, check_data_source
+from empirical.inputs import (
+    DATA_NAMES,
+    DATA_SUFFIXES,
+    MAX_ABS_DATA,
+    MAX_DATA_VALUES,
+    SEED_MAX,
+    Number,
+    Whole,
+    check_data_source,
+)
 
 BUILTIN = DATA_NAMES
 FILE_SUFFIXES = DATA_SUFFIXES
@@ -87,26 +97,25 @@ def ppca(
     [2, 1]; mu ~ N(0, I).
 
     Args:
-        n: The number of samples.
-        dim: D.
-        latent_dim: d, at most D.
-        noise_std: The noise's standard deviation, > 0.
-        seed: The seed.
+        n: The number of samples, an integer > 0.
+        dim: D, an integer > 0 (n * D at most MAX_DATA_VALUES, the limit of any data).
+        latent_dim: d, an integer in [1, D].
+        noise_std: The noise's standard deviation, a finite number > 0.
+        seed: The seed, an integer in [0, 2**63 - 1].
 
     Returns:
         The samples with the truth they were drawn from.
 
     Raises:
-        ConfigError: A bad option.
+        ConfigError: A bad option (named, with what is allowed).
     """
-    if not (isinstance(n, int) and n > 0):
-        raise ConfigError(f"ppca option n must be an integer > 0, got {n!r}")
-    if not (isinstance(dim, int) and dim > 0):
-        raise ConfigError(f"ppca option dim must be an integer > 0, got {dim!r}")
-    if not (isinstance(latent_dim, int) and 0 < latent_dim <= dim):
-        raise ConfigError(f"ppca option latent_dim must be an integer in [1, dim={dim}], got {latent_dim!r}")
-    if not (np.isfinite(noise_std) and noise_std > 0):
-        raise ConfigError(f"ppca option noise_std must be > 0, got {noise_std!r}")
+    n = Whole(1, None).check("ppca option n", n)
+    dim = Whole(1, None).check("ppca option dim", dim)
+    latent_dim = Whole(1, dim).check("ppca option latent_dim (at most dim)", latent_dim)
+    noise_std = Number(0.0, math.inf).check("ppca option noise_std", noise_std)
+    seed = Whole(0, SEED_MAX).check("ppca option seed", seed)
+    if n * dim > MAX_DATA_VALUES:
+        raise ConfigError(f"ppca: n * dim = {n * dim} values, above the limit of {MAX_DATA_VALUES}")
     g = torch.Generator().manual_seed(seed)
     U, _ = torch.linalg.qr(torch.randn(dim, latent_dim, generator=g, dtype=torch.float64))
     scales = torch.linspace(2.0, 1.0, latent_dim, dtype=torch.float64)
@@ -116,6 +125,10 @@ def ppca(
     E = torch.randn(n, dim, generator=g, dtype=torch.float64)
     X = Z @ W.T + mu + noise_std * E
     return PPCAData(X=X.float(), W=W.float(), mu=mu.float(), noise_std=float(noise_std))
+
+
+#: The options of :func:`ppca`, which ``load("ppca", ...)`` passes on.
+PPCA_OPTIONS = ("n", "dim", "latent_dim", "noise_std", "seed")
 
 
 def digits() -> torch.Tensor:
@@ -167,12 +180,14 @@ def _mnist() -> torch.Tensor:
     return check_array(table[:, :-1] / 255.0, "mnist")
 
 
-def check_array(array: Any, source: str) -> torch.Tensor:
+def check_array(array: Any, source: str, where: Callable[[int, int], str] | None = None) -> torch.Tensor:
     """Validate an array as data.
 
     Args:
         array: Anything numpy can read as an array (or a tensor).
         source: Where it came from, for the messages.
+        where: Names the place of a (row, column) index in the messages (default: "row i,
+            column j (0-based)"; a CSV file's reader gives its line and column).
 
     Returns:
         It as a float32 tensor (N, D).
@@ -201,47 +216,28 @@ def check_array(array: Any, source: str) -> torch.Tensor:
         raise DataError(
             f"{source}: {array.size} values (shape {array.shape}), above the limit of {MAX_DATA_VALUES}"
         )
+    if where is None:
+
+        def where(row: int, column: int) -> str:
+            return f"row {row}, column {column} (0-based)"
+
     with np.errstate(all="ignore"):
         bad = ~np.isfinite(array)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise DataError(
                 f"{source}: data must be finite, found {int(bad.sum())} NaN/inf values "
-                f"(first at row {row}, column {col})"
+                f"(first at {where(row, col)})"
             )
         big = np.abs(array.astype(np.float64)) > MAX_ABS_DATA
     if big.any():
         row, col = np.argwhere(big)[0]
         raise DataError(
             f"{source}: values must satisfy |x| <= {MAX_ABS_DATA:g} (float32 sums of squared gradients "
-            f"overflow beyond), found {float(array[row, col]):g} at row {row}, column {col}: "
+            f"overflow beyond), found {float(array[row, col]):g} at {where(row, col)}: "
             "standardise the columns"
         )
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    """A comma-separated numeric file with at most one header line.
-
-    A UTF-8 byte-order mark (written by spreadsheet programs) is dropped, so it cannot make
-    the first data row look like a header.
-    """
-    error: Exception | None = None
-    for skip in (0, 1):  # allow one header line
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "input contained no data": checked below
-                table = np.loadtxt(
-                    path, delimiter=",", ndmin=2, skiprows=skip, dtype=np.float64, encoding="utf-8-sig"
-                )
-        except ValueError as err:
-            error = err
-            continue
-        if table.size == 0:
-            what = "has no data rows (a header at most)" if skip else "is empty"
-            raise DataError(f"{path}: the CSV file {what}")
-        return table
-    raise DataError(f"{path}: CSV is not numeric ({' '.join(str(error).split())[:120]})")
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -269,7 +265,7 @@ def _read_npy(path: Path) -> np.ndarray:
 
 
 def load_file(path: str | Path) -> torch.Tensor:
-    """Load a user .npy or .csv file (comma-separated, optional one-line header).
+    """Load a user .npy or .csv file (comma-separated, at most one header line: :mod:`empirical.data_csv`).
 
     Args:
         path: The file (the file rules of docs/inputs.md).
@@ -282,10 +278,9 @@ def load_file(path: str | Path) -> torch.Tensor:
     """
     path = Path(check_data_source(str(path), "data file"))
     if path.suffix.lower() == ".npy":
-        array = _read_npy(path)
-    else:
-        array = _read_csv(path)
-    return check_array(array, str(path))
+        return check_array(_read_npy(path), str(path))
+    table, where = read_csv(path)
+    return check_array(table, str(path), where)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -316,11 +311,16 @@ def load(name_or_path: Any, **opts: Any) -> torch.Tensor:
         The data.
 
     Raises:
-        ConfigError: Options for a source that takes none.
+        ConfigError: Options for a source that takes none, an unknown or bad ppca option.
         DataError: Bad data.
     """
     if isinstance(name_or_path, str) and name_or_path in BUILTIN:
         if name_or_path == "ppca":
+            unknown = sorted(set(opts) - set(PPCA_OPTIONS))
+            if unknown:
+                raise ConfigError(
+                    f"data set 'ppca' takes the options {', '.join(PPCA_OPTIONS)}, got unknown {unknown}"
+                )
             return ppca(**opts).X
         if opts:
             raise ConfigError(f"data set {name_or_path!r} takes no options, got {sorted(opts)}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 from empirical.errors import ConfigError
 from empirical.gaussian_vae import IWAE, GaussianVAE
 from empirical.inputs import HIDDEN_DEFAULT, LATENT_DEFAULT, MAX_PARAMS, MAX_REAL, MAX_SAMPLES, MAX_WIDTH
+from empirical.inputs.rules import Whole
 from empirical.inputs.rules import shown as inputs_shown
 from empirical.linear_vae import LinearVAE
 from empirical.nets import ACTIVATIONS
@@ -67,13 +69,34 @@ _CLASSES = {"linear": LinearVAE, "gaussian": GaussianVAE, "iwae": IWAE}
 
 
 def _bounds(name: str, value: Any) -> tuple[float, float]:
+    """A pair (s1, s2) of finite numbers with s1 < s2 (a text is not a pair of digits)."""
     try:
-        s1, s2 = (float(v) for v in value)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"option {name} must be a pair (s1, s2), got {value!r}") from err
+        pair = () if isinstance(value, str | bytes) else tuple(value)
+    except TypeError:
+        pair = ()
+    real = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in pair)
+    if len(pair) != 2 or not real:
+        raise ConfigError(f"option {name} must be a pair (s1, s2) of numbers, got {inputs_shown(value)}")
+    try:
+        s1, s2 = (float(v) for v in pair)
+    except OverflowError:  # an int beyond float's range
+        s1 = s2 = math.inf
     if not (math.isfinite(s1) and math.isfinite(s2) and s1 < s2):
-        raise ConfigError(f"option {name} needs finite s1 < s2, got (s1, s2) = ({s1}, {s2})")
+        raise ConfigError(f"option {name} needs finite s1 < s2, got (s1, s2) = {inputs_shown(value)}")
     return (s1, s2)
+
+
+def _hidden(value: Any) -> tuple[int, ...]:
+    """A width or a sequence of widths (a text is one bad width, not a sequence of digits)."""
+    rule = Whole(1, MAX_WIDTH)
+    try:
+        widths = (value,) if isinstance(value, int | str | bytes) else tuple(value)
+        return tuple(rule.check("option hidden", h) for h in widths)
+    except (TypeError, ConfigError):
+        raise ConfigError(
+            f"option hidden must be a width or a list of widths, each {rule.allowed()}, "
+            f"got {inputs_shown(value)}"
+        ) from None
 
 
 def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
@@ -97,12 +120,7 @@ def _validate(kind: str, data_dim: int, opts: dict[str, Any]) -> dict[str, Any]:
         choice("activation", out["activation"], ACTIVATIONS)
         choice("decoder", out["decoder"], DECODERS)
         out["s"] = number("s", out["s"], 0.0, MAX_REAL)
-        hidden = out["hidden"]
-        try:
-            hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
-        except TypeError:
-            raise ConfigError(f"option hidden must be a width or a list of widths, got {hidden!r}") from None
-        out["hidden"] = tuple(whole("hidden", h, 1, MAX_WIDTH) for h in hidden)
+        out["hidden"] = _hidden(out["hidden"])
         for name in ("hidden_bounds", "mean_bounds", "logvar_bounds"):
             out[name] = _bounds(name, out[name])
     return out

@@ -42,8 +42,13 @@ FILES: tuple[FileRule, ...] = (
         "--data FILE.npy | FILE.csv; empirical.data.load",
         (
             "a regular file (not a folder, FIFO, device or socket: refused before it is opened) with "
-            "suffix .npy (numpy, no pickles) or .csv (comma-separated, at most one header line; a "
-            "UTF-8 byte-order mark is read as such)",
+            "suffix .npy (numpy, no pickles) or .csv (UTF-8 text, comma-separated; a UTF-8 byte-order "
+            "mark is read as such)",
+            "a .csv holds a number in every field and as many fields on every line as on the first data "
+            "line; empty lines and text after # are skipped; its first line is a header when none of its "
+            "fields is a number, and it must then name every column; a first line mixing numbers with "
+            "text or empty fields is refused, as any other bad line is, with its line and column "
+            "(1-based, counting the header)",
             f"at most {MAX_FILE_BYTES // 2**30} GiB and {MAX_DATA_VALUES} values (rows x columns), checked "
             "before it is read (a .npy by its header)",
             "numeric (int, float or bool), 2-D: rows are examples, columns features",

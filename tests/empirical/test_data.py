@@ -68,6 +68,25 @@ def test_ppca_bad_options(opts, word):
         data.ppca(dim=10, **opts)
 
 
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        ({"bogus": 1}, "data set 'ppca' takes the options n, dim, latent_dim, noise_std, seed, got unknown"),
+        ({"seed": 1.5}, "ppca option seed must be an integer in [0, 2**63 - 1], got 1.5"),
+        ({"seed": -1}, "ppca option seed must be an integer in [0, 2**63 - 1], got -1"),
+        ({"seed": 2**63}, "ppca option seed must be an integer in [0, 2**63 - 1]"),
+        ({"n": True}, "ppca option n must be an integer > 0, got True"),
+        ({"noise_std": "0.5"}, "ppca option noise_std must be a finite number > 0, got '0.5'"),
+        ({"noise_std": float("nan")}, "ppca option noise_std must be a finite number > 0, got nan"),
+        ({"n": 10**12, "dim": 10}, "n * dim = 10000000000000 values, above the limit of"),
+    ],
+)
+def test_load_ppca_refuses_bad_options_with_a_config_error(opts, words):
+    with pytest.raises(ConfigError) as info:
+        data.load("ppca", **opts)
+    assert words in str(info.value)
+
+
 def test_npy_and_csv_roundtrip(tmp_path):
     arr = np.arange(12, dtype=np.float64).reshape(4, 3) / 7
     np.save(tmp_path / "a.npy", arr)
@@ -131,7 +150,7 @@ def test_special_files_are_refused_before_they_are_opened(tmp_path, special):
 
 def test_bad_csv_and_paths(tmp_path):
     (tmp_path / "t.csv").write_text("a,b\nc,d\n")
-    with pytest.raises(DataError, match=r"t\.csv.*not numeric"):
+    with pytest.raises(DataError, match=r"t\.csv: line 2, column 1: 'c' is not a number"):
         data.load(str(tmp_path / "t.csv"))
     (tmp_path / "x.txt").write_text("1,2\n")
     with pytest.raises(DataError, match="unsupported file type"):

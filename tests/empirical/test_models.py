@@ -270,6 +270,26 @@ def test_bad_options_raise_typed_error(kind, opts, word):
         models.make(kind, 64, **opts)
 
 
+@pytest.mark.parametrize(
+    "opts, words",
+    [
+        (
+            {"hidden": "32"},
+            "option hidden must be a width or a list of widths, each an integer in [1, 10**6], got '32'",
+        ),
+        ({"hidden": [32, "8"]}, "got [32, '8']"),
+        ({"hidden_bounds": "12"}, "option hidden_bounds must be a pair (s1, s2) of numbers, got '12'"),
+        ({"mean_bounds": ["-1", "1"]}, "got ['-1', '1']"),
+        ({"logvar_bounds": (True, 2.0)}, "got (True, 2.0)"),
+    ],
+)
+def test_a_text_option_is_refused_showing_the_text_given(opts, words):
+    """A text is not iterated as digits: '32' is reported (not '3'), '12' is not read as (1, 2)."""
+    with pytest.raises(ConfigError) as info:
+        models.make("gaussian", 64, **opts)
+    assert words in str(info.value)
+
+
 def test_truncated_noise_has_unit_variance_and_a_sure_bound():
     """The truncated normal of the CLI's Adam and Adagrad runs: v_t against scipy's truncnorm (the
     closed-form twin), every draw within t / sqrt(v_t), mean 0 and variance 1 within Monte-Carlo
