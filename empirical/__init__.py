@@ -8,10 +8,19 @@ one decision rule (:mod:`empirical.decision`). The layout: docs/architecture.md.
 
 from __future__ import annotations
 
-from empirical.errors import ConfigError, DataError, DivergenceError, EmpiricalError, LossError, TrackingError
+from empirical.errors import (
+    ConfigError,
+    ConvergenceWarning,
+    DataError,
+    DivergenceError,
+    EmpiricalError,
+    LossError,
+    TrackingError,
+)
 
 __all__ = [
     "ConfigError",
+    "ConvergenceWarning",
     "DataError",
     "Decision",
     "DivergenceError",

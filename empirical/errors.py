@@ -1,7 +1,8 @@
 """Errors a user of :mod:`empirical` can cause.
 
 All subclass :class:`ValueError`, so the CLI turns every one into a single line on
-stderr and exit code 2 (docs/inputs.md, "Exit codes").
+stderr and exit code 2 (docs/inputs.md, "Exit codes"). :class:`ConvergenceWarning` is a
+warning, not an error: a result is returned, with a weaker claim its ``method`` states.
 """
 
 from __future__ import annotations
@@ -32,4 +33,13 @@ class TrackingError(EmpiricalError):
 
     E.g. tracker.step() without an optimizer step, parameters changed since the last
     tracker.step(), verify() before any step.
+    """
+
+
+class ConvergenceWarning(RuntimeWarning):
+    """An iterative estimator stopped at its iteration limit before its tolerance was met.
+
+    E.g. Lanczos at ``max_iter`` products with residual > tol |theta|: the value is still a
+    lower estimate, but the interval's upper end is no upper value (docs/estimators.md,
+    "Lanczos interval"); the Estimate's ``method`` says so too.
     """

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from empirical.errors import ConfigError, LossError
+from empirical.errors import ConfigError, ConvergenceWarning, LossError
 from empirical.estimators.curvature import top_pair
 from empirical.estimators.hvp import HessianOperator
 from empirical.estimators.probes import SearchProblem, VarianceAt
-from empirical.estimators.results import Estimate, seeded, unflatten
+from empirical.estimators.results import Estimate, seeded, unflatten, warn_caller
 from empirical.inputs.rules import Number, Whole
 
 #: The columns of the table, in the order the report lists them (the MC part by its name).
@@ -232,7 +232,9 @@ def constants_along_run(
 
     Returns:
         :class:`AlongRun`: one row per (run, snapshot), run-major; ``largest(column)`` names the
-        snapshot with the largest value (the bounded-variance row's "where").
+        snapshot with the largest value (the bounded-variance row's "where"). A row where Lanczos
+        stopped at ``max_iter`` says "not converged" in its L method, and one
+        :class:`~empirical.errors.ConvergenceWarning` names them all.
 
     Raises:
         ConfigError: Bad snapshots, tol, max_iter, or steps/labels of the wrong length.
@@ -249,7 +251,7 @@ def constants_along_run(
     if len(labels) != len(runs):
         raise ConfigError(f"labels has {len(labels)} entries for {len(runs)} runs")
     gen = seeded(generator, seed)
-    rows, vectors, n_evals = [], {}, 0
+    rows, vectors, n_evals, stopped = [], {}, 0, []
     for i, snaps in enumerate(runs):
         v = torch.randn(dim, generator=gen, dtype=torch.float64)
         for j, theta in enumerate(snaps):
@@ -260,9 +262,10 @@ def constants_along_run(
             n_evals += op.n_evals
             top = abs(run.theta)
             where = f"{labels[i]}, step {steps[j]}"
-            L = Estimate(
-                top, top, top + run.resid, 1.0, f"Lanczos ({run.steps} products) at {where}", op.n_evals
-            )
+            note = run.shortfall(tol)
+            stopped += [where] if note else []
+            method = f"Lanczos ({run.steps} products) at {where}" + (f"; {note}" if note else "")
+            L = Estimate(top, top, top + run.resid, 1.0, method, op.n_evals)
             var = None
             if problem.variance is not None:
                 var = problem.variance.at(p, 0)
@@ -281,5 +284,13 @@ def constants_along_run(
             mc=f"{mc}: {nested}",
             M="largest per-(example, draw) gradient norm of the fixed sample at each snapshot",
         )
+    if stopped:
+        note = (
+            f"not converged (residual > tol |theta| after max_iter = {max_iter} products) at "
+            f"{len(stopped)} of {len(rows)} snapshots ({'; '.join(stopped)}); their hi is then no upper "
+            "value for max|lambda|"
+        )
+        methods["L"] += f"; {note}"
+        warn_caller(f"constants_along_run: Lanczos {note}", ConvergenceWarning)
     mc_name = problem.variance.mc_name if problem.variance is not None else "sigma2_mc"
     return AlongRun(tuple(rows), mc_name, methods, n_evals, vectors)

@@ -28,8 +28,15 @@ from dataclasses import dataclass, field
 import torch
 
 from empirical.errors import LossError
-from empirical.estimators.results import Params, ScalarLoss, check_finite, check_params, check_scalar
-from empirical.estimators.smoothness import Lanczos, lanczos
+from empirical.estimators.lanczos import Lanczos, lanczos
+from empirical.estimators.results import (
+    Params,
+    ScalarLoss,
+    check_finite,
+    check_params,
+    check_scalar,
+    no_gradient,
+)
 
 
 class CurvatureAt:
@@ -37,7 +44,7 @@ class CurvatureAt:
 
     ``value`` = F(params); ``grad`` = flat grad F (dict order); ``n_evals`` counts the
     gradient (1), every Hessian-vector product and every third-order product (each 1).
-    Duck-typed as a Hessian operator for :func:`empirical.estimators.smoothness.lanczos`
+    Duck-typed as a Hessian operator for :func:`empirical.estimators.lanczos.lanczos`
     (``dim``, ``dtype``, ``matvec``).
     """
 
@@ -47,6 +54,8 @@ class CurvatureAt:
         self._leaves = [params[k].detach().clone().requires_grad_(True) for k in self._names]
         leaves = dict(zip(self._names, self._leaves, strict=True))
         value = check_scalar(loss(leaves), "loss(params)")
+        if not value.requires_grad:
+            raise no_gradient("loss(params)")
         grads = torch.autograd.grad(value, self._leaves, create_graph=True, allow_unused=True)
         grads = [torch.zeros_like(w) if g is None else g for w, g in zip(self._leaves, grads, strict=True)]
         self._flat_g = torch.cat([g.reshape(-1) for g in grads])
@@ -157,7 +166,7 @@ class TopEigen:
 
 
 def top_pair(op: CurvatureAt, v0: torch.Tensor, tol: float, max_iter: int) -> Lanczos:
-    """Lanczos (:func:`~empirical.estimators.smoothness.lanczos`) from ``v0``, keeping its Ritz vector.
+    """Lanczos (:func:`~empirical.estimators.lanczos.lanczos`) from ``v0``, keeping its Ritz vector.
 
     Args:
         op: The Hessian at a point.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.per_example import ExampleLoss
+from empirical.estimators.per_example import ExampleLoss, check_dtypes, check_first_example, own_noise_refused
 from empirical.estimators.results import (
     Estimate,
     Params,
@@ -21,7 +21,6 @@ from empirical.estimators.results import (
     check_confidence,
     check_finite,
     check_params,
-    check_scalar,
     exact,
     seeded,
 )
@@ -117,8 +116,9 @@ def gradient_norm_sq(
         The estimate; ``n_evals`` = the per-example gradients spent.
 
     Raises:
-        ConfigError: Bad data or options.
-        LossError: A loss or noise that is not a finite tensor.
+        ConfigError: Bad data or options, or data or noise of another floating dtype than params.
+        LossError: A loss or noise that is not a finite tensor, or a loss that draws its own random
+            numbers or carries no gradient with respect to params (detached: refused, not 0).
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
@@ -126,6 +126,7 @@ def gradient_norm_sq(
     if not isinstance(data, torch.Tensor) or data.ndim < 1 or data.shape[0] < 1:
         raise ConfigError("data must be a non-empty tensor whose rows are examples")
     N = int(data.shape[0])
+    check_dtypes(params, data)
     if noise is None:
         g = full_gradients(loss, params, data, None, chunk_size)[0]
         value = float((g * g).sum())
@@ -139,6 +140,7 @@ def gradient_norm_sq(
     if not all(isinstance(e, torch.Tensor) for e in draws):
         raise LossError("noise(generator) must return a torch.Tensor")
     eps = torch.stack(draws).reshape(m, N, *draws[0].shape)
+    check_dtypes(params, data, eps)
     g = full_gradients(loss, params, data, eps, chunk_size)  # (m, d) float64
     return u_statistic_estimate(
         g,
@@ -225,12 +227,13 @@ def full_gradients(
         (m, d) gradients.
 
     Raises:
-        LossError: A loss or gradient that is not finite.
+        LossError: A loss or gradient that is not finite, a loss that draws its own random numbers,
+            or one that carries no gradient with respect to params.
     """
     detached = {k: v.detach() for k, v in params.items()}
     N = int(X.shape[0])
     m = 1 if eps is None else int(eps.shape[0])
-    check_scalar(loss(detached, X[0], None if eps is None else eps[0, 0]), "loss(params, x, eps)")
+    check_first_example(loss, detached, X[0], None if eps is None else eps[0, 0])
     rows = max(1, chunk_size // m)
 
     def chunk_sum(p: Params, Xc: torch.Tensor, ec: torch.Tensor | None) -> torch.Tensor:
@@ -240,12 +243,13 @@ def full_gradients(
     total: list[torch.Tensor] | None = None
     for start in range(0, N, rows):
         Xc = X[start : start + rows]
-        if eps is None:
-            parts = torch.func.grad(chunk_sum)(detached, Xc, None)
-            parts = {k: v.unsqueeze(0) for k, v in parts.items()}
-        else:
-            ec = eps[:, start : start + rows]
-            parts = torch.func.vmap(torch.func.grad(chunk_sum), in_dims=(None, None, 0))(detached, Xc, ec)
+        with own_noise_refused():
+            if eps is None:
+                parts = torch.func.grad(chunk_sum)(detached, Xc, None)
+                parts = {k: v.unsqueeze(0) for k, v in parts.items()}
+            else:
+                ec = eps[:, start : start + rows]
+                parts = torch.func.vmap(torch.func.grad(chunk_sum), in_dims=(None, None, 0))(detached, Xc, ec)
         flat = [parts[k].reshape(m, -1).to(torch.float64) for k in detached]
         total = flat if total is None else [t + f for t, f in zip(total, flat, strict=True)]
     assert total is not None

@@ -21,6 +21,7 @@ from empirical.estimators.results import (
     check_params,
     check_scalar,
     flatten,
+    no_gradient,
     unflatten,
 )
 from empirical.softclip import second_order
@@ -46,7 +47,7 @@ class HessianOperator:
 
     Raises:
         ConfigError: An unknown mode.
-        LossError: A loss or gradient that is not finite.
+        LossError: A loss that carries no gradient (detached), or a loss or gradient that is not finite.
     """
 
     loss: ScalarLoss
@@ -101,6 +102,8 @@ class HessianOperator:
         names = list(leaves)
         with second_order():  # activations that know their second derivative record it
             value = check_scalar(self.loss(leaves), "loss(params)")
+            if not value.requires_grad:
+                raise no_gradient("loss(params)")
             grads = torch.autograd.grad(
                 value, [leaves[k] for k in names], create_graph=True, allow_unused=True
             )
@@ -130,7 +133,11 @@ class HessianOperator:
         def scalar_loss(p: Params) -> torch.Tensor:
             return loss(p).reshape(())
 
-        value = check_scalar(loss(self.params), "loss(params)")
+        leaves = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
+        with torch.enable_grad():  # with a graph: is there a gradient? (torch.func ignores no_grad)
+            value = check_scalar(loss(leaves), "loss(params)")
+        if not value.requires_grad:
+            raise no_gradient("loss(params)")
         grad_fn = torch.func.grad(scalar_loss)
         g = grad_fn(self.params)
         check_finite(g, "gradient")
@@ -172,11 +179,13 @@ def gradient(loss: ScalarLoss, params: Params) -> tuple[float, torch.Tensor]:
         (value, flat gradient).
 
     Raises:
-        LossError: A loss or gradient that is not finite.
+        LossError: A loss that carries no gradient (detached), or a loss or gradient that is not finite.
     """
     params = check_params(params)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
     value = check_scalar(loss(leaves), "loss(params)")
+    if not value.requires_grad:
+        raise no_gradient("loss(params)")
     names = list(leaves)
     grads = torch.autograd.grad(value, [leaves[k] for k in names], allow_unused=True)
     grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads, strict=True)]

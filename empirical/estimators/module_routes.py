@@ -20,6 +20,7 @@ from torch import nn
 from empirical.errors import LossError
 from empirical.estimators.per_example import RowStats, stats_of_gradients
 from empirical.estimators.per_layer import Layer, capture, layer_stats, output_grads, row_grads
+from empirical.estimators.results import no_gradient
 from empirical.validate import SEED_MAX, whole
 
 __all__ = [
@@ -58,7 +59,11 @@ def _forked(seed: int, model: nn.Module) -> Iterator[None]:
 
 
 def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Tensor:
-    return checked_losses(loss(model, rows), rows)
+    """The checked per-example losses, to be differentiated: refused when they carry no gradient."""
+    out = checked_losses(loss(model, rows), rows)
+    if not out.requires_grad:
+        raise no_gradient("loss(model, x)")
+    return out
 
 
 def checked_losses(out: object, rows: torch.Tensor) -> torch.Tensor:
@@ -253,7 +258,7 @@ def vmap_stats(
         :class:`RowStats` by parameter name.
 
     Raises:
-        LossError: vmap over the user's loss failed.
+        LossError: vmap over the user's loss failed, or the loss carries no gradient (detached).
     """
     wrapper = LossModule(model, loss)
     detached = {k: v.detach() for k, v in sub.items()}
@@ -275,6 +280,9 @@ def vmap_stats(
             f"need torch.func.vmap over loss(model, x) for one row, which failed: "
             f"{str(err).strip().rstrip('.')}{_buffer_hint(model)}"
         ) from err
+    if not any(bool(g.any()) for g in grads.values()):  # 0, or a loss that ignores the module
+        with _forked(seed, model), torch.enable_grad():
+            _losses(model, loss, rows[:1])
     return {k: stats_of_gradients(g.reshape(n, J, *g.shape[1:])) for k, g in grads.items()}
 
 

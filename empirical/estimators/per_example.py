@@ -8,13 +8,14 @@ other (docs/estimators.md, "Per-example gradients").
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.results import Params, check_finite, check_params, check_scalar
+from empirical.estimators.results import Params, check_finite, check_params, check_scalar, no_gradient
 
 #: ``loss(params, x, eps) -> scalar``: one example under one noise draw (eps may be None).
 ExampleLoss = Callable[[Params, torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -48,6 +49,72 @@ class RowStats:
     def J(self) -> int:
         """The draws per example J."""
         return int(self.sq_draw.shape[1])
+
+
+@contextmanager
+def own_noise_refused() -> Iterator[None]:
+    """Turn torch.func.vmap's error for a loss that draws its own random numbers into a LossError.
+
+    Raises:
+        LossError: ``loss(params, x, eps)`` called a random operation inside vmap.
+    """
+    try:
+        yield
+    except RuntimeError as err:
+        if "random operation while in randomness error mode" not in str(err):
+            raise
+        raise LossError(
+            "loss(params, x, eps) draws its own random numbers (e.g. torch.randn or dropout inside it): it "
+            "must be the loss of ONE example x under ONE noise draw eps, deterministic given eps; take "
+            "the noise through the eps argument and pass noise=..., a function noise(generator) that "
+            "draws one eps from the generator"
+        ) from err
+
+
+def check_first_example(loss: ExampleLoss, params: Params, x: torch.Tensor, eps: torch.Tensor | None) -> None:
+    """The loss of one example, checked before any transform: a finite scalar with a gradient.
+
+    Args:
+        loss: ``loss(params, x, eps)``.
+        params: The point (detached).
+        x: One example.
+        eps: Its noise, or None.
+
+    Raises:
+        LossError: Not a finite scalar, or no gradient with respect to params (detached, a float):
+            torch.func.grad would give 0 for it without a word.
+    """
+    leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    with torch.enable_grad():  # the torch.func transforms differentiate under an outer no_grad too
+        value = check_scalar(loss(leaves, x, eps), "loss(params, x, eps)")
+    if not value.requires_grad:
+        raise no_gradient("loss(params, x, eps)")
+
+
+def check_dtypes(params: Params, data: torch.Tensor, eps: torch.Tensor | None = None) -> None:
+    """Floating data and noise in a dtype of the params (torch refuses e.g. a float32 @ float64 product).
+
+    Integer data (e.g. indices) is left alone.
+
+    Args:
+        params: The point.
+        data: The rows.
+        eps: The noise draws, or None.
+
+    Raises:
+        ConfigError: Naming both dtypes and the conversion that fixes it.
+    """
+    have = sorted({str(v.dtype) for v in params.values()})
+    want = next(v.dtype for v in params.values())
+    for name, t, fix in (
+        ("data", data, f"pass data.to({want})"),
+        ("noise(generator)", eps, f"draw eps in {want} (e.g. torch.randn(..., generator=g, dtype={want}))"),
+    ):
+        if t is not None and t.is_floating_point() and str(t.dtype) not in have:
+            raise ConfigError(
+                f"{name} has dtype {t.dtype} but params have dtype {', '.join(have)}: the loss would mix "
+                f"them; {fix}, or give params in {t.dtype}"
+            )
 
 
 def combine(stats: Mapping[str, RowStats], keys: Iterable[str] | None = None) -> RowStats:
@@ -99,12 +166,12 @@ def per_example_gradients(
         ``{k: (n, *shape)}``.
 
     Raises:
-        LossError: A loss or gradient that is not finite.
+        LossError: A loss that draws its own random numbers or carries no gradient (detached), or a
+            loss or gradient that is not finite.
     """
     params = check_params(params)
     detached = {k: v.detach() for k, v in params.items()}
-    e0 = None if eps is None else eps[0]
-    check_scalar(loss(detached, X[0], e0), "loss(params, x, eps)")
+    check_first_example(loss, detached, X[0], None if eps is None else eps[0])
     n = int(X.shape[0])
     copies = {k: v.expand(n, *v.shape).requires_grad_(True) for k, v in detached.items()}
 
@@ -112,7 +179,8 @@ def per_example_gradients(
         return loss(p, x, e).reshape(())
 
     in_dims = (0, 0, None if eps is None else 0)
-    losses = torch.func.vmap(scalar, in_dims=in_dims)(copies, X, eps)
+    with own_noise_refused():
+        losses = torch.func.vmap(scalar, in_dims=in_dims)(copies, X, eps)
     grads = dict(
         zip(copies, torch.autograd.grad(losses.sum(), list(copies.values()), allow_unused=True), strict=True)
     )

@@ -9,6 +9,9 @@ loss / gradient / Hessian-vector evaluations spent.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +25,9 @@ from empirical.validate import SEED_MAX, whole
 
 Params = dict[str, torch.Tensor]
 ScalarLoss = Callable[[Params], torch.Tensor]
+
+#: The empirical package's folder: a warning points at the first caller outside it.
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,38 @@ def seeded(generator: torch.Generator | None, seed: int, offset: int = 0) -> tor
             raise ConfigError(f"option generator must be a torch.Generator, got {type(generator).__name__}")
         return generator
     return torch.Generator().manual_seed((whole("seed", seed, 0, SEED_MAX) + offset) % (SEED_MAX + 1))
+
+
+def warn_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` at the line of the first caller outside the empirical package.
+
+    However deep inside the package the warning arises, it names the user's call (e.g. of
+    :func:`empirical.estimators.estimate`), so the default filter shows it once per such line.
+
+    Args:
+        message: The warning.
+        category: Its class (e.g. :class:`~empirical.errors.ConvergenceWarning`).
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def no_gradient(what: str) -> LossError:
+    """The error for a loss that carries no gradient with respect to the params.
+
+    Args:
+        what: The loss, as called (e.g. ``"loss(params)"``).
+
+    Returns:
+        A LossError saying what was wrong and what is needed.
+    """
+    return LossError(
+        f"{what} carries no gradient with respect to params: it does not depend on them through torch "
+        "operations (detached, computed under torch.no_grad, or turned into a float / numpy value?); "
+        "the estimators differentiate the loss, so it must be a torch function of params"
+    )
 
 
 def check_params(params: object, finite: bool = True) -> Params:

@@ -2,20 +2,22 @@
 
 At one point by Lanczos (:func:`smoothness`), by secants along a trajectory
 (:func:`smoothness_along_run`), and over points drawn in the parameter box
-(:func:`smoothness_in_box`); the Lanczos interval: docs/estimators.md, "Smoothness L".
+(:func:`smoothness_in_box`); Lanczos itself is in :mod:`empirical.estimators.lanczos`; the
+Lanczos interval: docs/estimators.md, "Smoothness L".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.linalg import lapack
 
-from empirical.errors import ConfigError, LossError
+from empirical.errors import ConfigError, ConvergenceWarning, LossError
 from empirical.estimators.hvp import HessianOperator, gradient
+from empirical.estimators.lanczos import Lanczos as Lanczos  # re-exported: its former home
+from empirical.estimators.lanczos import lanczos
+from empirical.estimators.lanczos import lanczos_extreme as lanczos_extreme
 from empirical.estimators.results import (
     Estimate,
     Params,
@@ -25,6 +27,7 @@ from empirical.estimators.results import (
     flatten,
     seeded,
     unflatten,
+    warn_caller,
 )
 from empirical.inputs.rules import Number
 from empirical.validate import whole
@@ -48,7 +51,10 @@ def smoothness(
 ) -> Estimate:
     """The largest |eigenvalue| of the Hessian of a loss at a point.
 
-    Stops when the residual of the top |Ritz| pair is <= ``tol * |theta|``.
+    Stops when the residual of the top |Ritz| pair is <= ``tol * |theta|``. Stopped at
+    ``max_iter`` before that (Lanczos), the method says "not converged" and a
+    :class:`~empirical.errors.ConvergenceWarning` is emitted: |theta| is still a lower value of
+    max|lambda|, but |theta| + residual is then no upper value.
 
     Args:
         loss: ``loss(params) -> scalar tensor``, deterministic (hold the noise fixed).
@@ -67,8 +73,46 @@ def smoothness(
         the Hessian-vector products.
 
     Raises:
-        ConfigError: A bad solver, tol or max_iter.
-        LossError: A loss, gradient or product that is not finite.
+        ConfigError: A bad solver, tol or max_iter, or ARPACK not converged within ``max_iter``.
+        LossError: A loss that carries no gradient, or a loss, gradient or product that is not finite.
+    """
+    est, note = smoothness_noted(
+        loss, params, tol=tol, max_iter=max_iter, generator=generator, seed=seed, hvp=hvp, solver=solver,
+        where=where,
+    )  # fmt: skip
+    if note:
+        warn_caller(f"smoothness at {where}: {note}", ConvergenceWarning)
+    return est
+
+
+def smoothness_noted(
+    loss: ScalarLoss,
+    params: Params,
+    *,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+    hvp: str = "double_backward",
+    solver: str = "lanczos",
+    where: str = "the given point",
+) -> tuple[Estimate, str]:
+    """:func:`smoothness` without the warning (for estimators that warn once for many points).
+
+    Args:
+        loss: As :func:`smoothness`.
+        params: As :func:`smoothness`.
+        tol: As :func:`smoothness`.
+        max_iter: As :func:`smoothness`.
+        generator: As :func:`smoothness`.
+        seed: As :func:`smoothness`.
+        hvp: As :func:`smoothness`.
+        solver: As :func:`smoothness`.
+        where: As :func:`smoothness`.
+
+    Returns:
+        (the estimate |theta| with [|theta|, |theta| + residual], :meth:`Lanczos.shortfall`: "" when
+        converged, else the note its method ends with).
     """
     if solver not in SOLVERS:
         raise ConfigError(f"unknown solver {solver!r}; valid: {', '.join(SOLVERS)}")
@@ -77,157 +121,19 @@ def smoothness(
     op = HessianOperator(loss, params, hvp)
     gen = seeded(generator, seed)
     v0 = torch.randn(op.dim, generator=gen, dtype=torch.float64)
+    note = ""
     if solver == "lanczos":
-        theta, resid, steps = lanczos_extreme(op, v0, tol, max_iter)
+        run = lanczos(op, v0, tol, max_iter)
+        theta, resid, steps, note = run.theta, run.resid, run.steps, run.shortfall(tol)
     else:
         theta, resid, steps = _arpack_extreme(op, v0, tol, max_iter)
     top = abs(theta)
     end = "negative" if theta < 0 else "positive"
     method = (
         f"{solver} ({hvp} HVP, {steps} products) at {where}: largest |Ritz value| "
-        f"{theta:.6g} ({end} end of the spectrum); lower estimate of sup L"
+        f"{theta:.6g} ({end} end of the spectrum); lower estimate of sup L" + (f"; {note}" if note else "")
     )
-    return Estimate(top, top, top + resid, 1.0, method, op.n_evals)
-
-
-@dataclass(frozen=True)
-class Lanczos:
-    """The tridiagonal T_m of m Lanczos steps and its Ritz pair of largest modulus.
-
-    Attributes:
-        alphas: T_m's diagonal.
-        betas: T_m's off-diagonal.
-        theta: The Ritz value of largest modulus.
-        resid: That pair's residual norm beta_m |e_m^T y|.
-        vector: Its unit Ritz vector Q_m y (float64), when asked for, else None.
-    """
-
-    alphas: tuple[float, ...]
-    betas: tuple[float, ...]
-    theta: float
-    resid: float
-    vector: torch.Tensor | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def steps(self) -> int:
-        """m, the number of products."""
-        return len(self.alphas)
-
-
-def lanczos_extreme(
-    op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int
-) -> tuple[float, float, int]:
-    """The extreme Ritz value of :func:`lanczos`.
-
-    Args:
-        op: The Hessian operator.
-        v0: The start vector.
-        tol: The relative tolerance.
-        max_iter: The most products.
-
-    Returns:
-        (Ritz value of largest modulus, its residual norm, number of products).
-    """
-    run = lanczos(op, v0, tol, max_iter)
-    return run.theta, run.resid, run.steps
-
-
-def lanczos(
-    op: HessianOperator, v0: torch.Tensor, tol: float, max_iter: int, keep_vector: bool = False
-) -> Lanczos:
-    """Lanczos with full re-orthogonalisation from ``v0``.
-
-    Stopped when the Ritz pair of largest modulus has residual <= ``tol |theta|``, on an
-    invariant subspace, or at ``max_iter`` products. Each product goes through the three-term
-    recurrence, then one classical Gram-Schmidt pass against the whole basis, and a second
-    pass only by the DGKS criterion (docs/estimators.md, "Smoothness L"): the basis stays
-    orthogonal to the working precision of the products (their dtype, in which the basis is
-    kept). The basis is allocated for ``max_iter`` vectors but its memory is touched only as
-    vectors are added.
-
-    Args:
-        op: The Hessian operator.
-        v0: The start vector.
-        tol: The relative tolerance.
-        max_iter: The most products.
-        keep_vector: Also the Ritz vector (a warm start for the next point, the direction of
-            :mod:`empirical.estimators.stress`).
-
-    Returns:
-        The run.
-    """
-    n = op.dim
-    m_max = min(max_iter, n)
-    dtype = op.dtype
-    Q = torch.empty(m_max + 1, n, dtype=dtype)  # pages are only touched as rows are written
-    alphas: list[float] = []
-    betas: list[float] = []
-    Q[0] = (v0 / v0.norm()).to(dtype)
-    theta, resid = 0.0, float("inf")
-    for j in range(m_max):
-        w = op.matvec(Q[j])  # a fresh tensor: updated in place below
-        alpha = float(Q[j] @ w)
-        if j == 0:  # three-term recurrence (local orthogonalisation), one pass over w
-            w.sub_(Q[0], alpha=alpha)
-        else:
-            w.addmv_(Q[j - 1 : j + 1].T, torch.tensor([betas[-1], alpha], dtype=dtype), alpha=-1.0)
-        basis = Q[: j + 1]
-        for _ in range(2):  # full re-orthogonalisation; a second pass only by the DGKS criterion
-            h = basis @ w
-            w.addmv_(basis.T, h, alpha=-1.0)
-            alpha += float(h[j])
-            beta = float(w.norm())
-            # ||w before||^2 = beta^2 + ||h||^2, so beta < ||w before|| / sqrt 2 iff ||h|| > beta
-            if float(h.norm()) <= beta:
-                break
-        alphas.append(alpha)
-        theta, last = _extreme_ritz(alphas, betas)
-        resid = abs(beta * last)
-        scale = max(abs(theta), np.finfo(np.float64).tiny)
-        lucky = beta <= torch.finfo(dtype).eps * max(abs(alpha), abs(theta))  # invariant subspace found
-        if resid <= tol * scale or lucky or j + 1 == n:
-            break
-        betas.append(beta)
-        torch.div(w, beta, out=Q[j + 1])
-    betas = betas[: len(alphas) - 1]
-    vector = None
-    if keep_vector:
-        _, y = _extreme_ritz_pair(alphas, betas)
-        vector = Q[: len(alphas)].to(torch.float64).T @ torch.from_numpy(y)
-        vector /= vector.norm()
-    return Lanczos(tuple(alphas), tuple(betas), theta, resid, vector)
-
-
-def _extreme_ritz(alphas: list[float], betas: list[float]) -> tuple[float, float]:
-    """Eigenvalue of largest modulus of the tridiagonal T and the last entry of its unit eigenvector.
-
-    T has diagonal ``alphas`` and off-diagonal ``betas`` (:func:`_extreme_ritz_pair`).
-    """
-    theta, y = _extreme_ritz_pair(alphas, betas)
-    return theta, float(y[-1])
-
-
-def _extreme_ritz_pair(alphas: list[float], betas: list[float]) -> tuple[float, np.ndarray]:
-    """Eigenvalue of largest modulus of the tridiagonal T and its unit eigenvector.
-
-    Only the two ends of the spectrum are computed, by LAPACK bisection (``dstebz``) and
-    inverse iteration (``dstein``), O(m) each.
-    """
-    m = len(alphas)
-    if m == 1:
-        return alphas[0], np.ones(1)
-    d, e = np.asarray(alphas, dtype=np.float64), np.asarray(betas, dtype=np.float64)
-    ends = []
-    for i in (1, m):  # 1-based indices of the smallest and the largest eigenvalue
-        found, w, iblock, isplit, info = lapack.dstebz(d, e, 2, 0.0, 0.0, i, i, 0.0, "E")
-        if info != 0 or found != 1:
-            raise LossError(f"tridiagonal eigenvalue (LAPACK dstebz) failed, info={info}")
-        ends.append((float(w[0]), w[:1], iblock, isplit))
-    theta, w, iblock, isplit = max(ends, key=lambda end: abs(end[0]))
-    z, info = lapack.dstein(d, e, w, iblock, isplit)
-    if info != 0:
-        raise LossError(f"tridiagonal eigenvector (LAPACK dstein) failed, info={info}")
-    return theta, np.asarray(z[:, 0], dtype=np.float64)
+    return Estimate(top, top, top + resid, 1.0, method, op.n_evals), note
 
 
 def _arpack_extreme(
@@ -244,11 +150,18 @@ def _arpack_extreme(
         v = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64).reshape(-1))
         return op.matvec(v.to(op.dtype)).to(torch.float64).numpy()
 
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
     A = LinearOperator((n, n), matvec=mv, dtype=np.float64)
     before = op.n_evals
-    evals, evecs = eigsh(A, k=1, which="LM", v0=v0.numpy(), tol=tol, maxiter=max_iter)
+    try:
+        evals, evecs = eigsh(A, k=1, which="LM", v0=v0.numpy(), tol=tol, maxiter=max_iter)
+    except ArpackNoConvergence as err:
+        raise ConfigError(
+            f"ARPACK did not converge to tol={tol:g} within max_iter={max_iter} restarts "
+            f"({op.n_evals - before} products); raise max_iter, or use solver='lanczos' (which returns "
+            "its last Ritz value with a 'not converged' note)"
+        ) from err
     y = evecs[:, 0]
     r = float(np.linalg.norm(mv(y) - evals[0] * y))
     return float(evals[0]), r, op.n_evals - before
@@ -319,7 +232,9 @@ def smoothness_in_box(
         **lanczos_options: Passed to :func:`smoothness`.
 
     Returns:
-        The largest value with [max lo, max hi]; ``n_evals`` summed over points.
+        The largest value with [max lo, max hi]; ``n_evals`` summed over points. When Lanczos
+        stopped at ``max_iter`` at some points, the method names them ("not converged") and a
+        :class:`~empirical.errors.ConvergenceWarning` is emitted: max hi is then no upper value.
 
     Raises:
         ConfigError: A bad radius or n_points.
@@ -330,13 +245,14 @@ def smoothness_in_box(
     n_points = whole("n_points", n_points, 1, MAX_ITER)
     gen = seeded(generator, seed)
     best: Estimate | None = None
-    his, n_evals = [], 0
+    his, n_evals, stopped = [], 0, []
     for i in range(n_points):
         point = {
             k: ((2 * torch.rand(v.shape, generator=gen, dtype=torch.float64) - 1) * a).to(v.dtype)
             for k, v in like.items()
         }
-        est = smoothness(loss, point, generator=gen, where=f"box point {i}", **lanczos_options)
+        est, note = smoothness_noted(loss, point, generator=gen, where=f"box point {i}", **lanczos_options)
+        stopped += [i] if note else []
         n_evals += est.n_evals
         his.append(est.hi)
         if best is None or est.value > best.value:
@@ -346,6 +262,13 @@ def smoothness_in_box(
         f"max over {n_points} uniform points of the box ||theta||_inf <= {a:g} of "
         f"[{best.method}]; lower estimate of sup L over the box"
     )
+    if stopped:
+        note = (
+            f"not converged at box points {stopped} of {n_points} (residual > tol |theta| after max_iter "
+            "products); hi is then no upper value for max|lambda| at these points"
+        )
+        method += f"; {note}"
+        warn_caller(f"smoothness_in_box: {note}", ConvergenceWarning)
     return Estimate(best.value, best.lo, max(his), 1.0, method, n_evals)
 
 

@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from empirical.errors import ConvergenceWarning
 from empirical.estimators.along_run import AlongRun, check_snapshots, constants_along_run
 from empirical.estimators.ascent import (
     Box,
@@ -60,8 +61,8 @@ from empirical.estimators.ascent import (
 from empirical.estimators.curvature import top_pair
 from empirical.estimators.hvp import HessianOperator
 from empirical.estimators.probes import SearchProblem, VarianceAt
-from empirical.estimators.results import Estimate, mean_interval, seeded, unflatten
-from empirical.estimators.smoothness import smoothness
+from empirical.estimators.results import Estimate, mean_interval, seeded, unflatten, warn_caller
+from empirical.estimators.smoothness import smoothness_noted
 from empirical.estimators.stress_results import Found, StressBudget, Stressed, StressResult
 from empirical.inputs.rules import Number
 
@@ -201,14 +202,19 @@ def _fresh_L(
     problem: SearchProblem, best: Point, draws: int, tol: float, max_iter: int, confidence: float,
     gen: torch.Generator, name_of: dict[int, str],
 ) -> tuple[Estimate, int]:  # fmt: skip
-    """Lanczos at ``best`` on ``draws`` fresh noise draws: mean, t interval, + the largest residual."""
+    """Lanczos at ``best`` on ``draws`` fresh noise draws: mean, t interval, + the largest residual.
+
+    Draws where Lanczos stopped at ``max_iter`` are named in the method, with one ConvergenceWarning.
+    """
     p = unflatten(best.theta, problem.like)
-    ests = [
-        smoothness(
+    noted = [
+        smoothness_noted(
             problem.fresh_loss(gen), p, tol=tol, max_iter=max_iter, generator=gen, where="the found point"
         )
         for _ in range(draws)
     ]
+    ests = [e for e, _ in noted]
+    stopped = [i for i, (_, note) in enumerate(noted) if note]
     n = sum(e.n_evals for e in ests)
     where = f"{name_of[best.run]}, from {best.start} after {best.steps} ascent steps"
     m = mean_interval(
@@ -219,7 +225,15 @@ def _fresh_L(
         confidence, n, clip_at_zero=True,
     )  # fmt: skip
     resid = max(e.hi - e.value for e in ests)
-    return Estimate(m.value, m.lo, m.hi + resid, m.confidence, m.method, n), n
+    method = m.method
+    if stopped:
+        note = (
+            f"not converged at draws {stopped} of {draws} (residual > tol |theta| after max_iter = "
+            f"{max_iter} products): the residual then widens the interval by no upper value for max|lambda|"
+        )
+        method += f"; {note}"
+        warn_caller(f"stress at the found point: Lanczos {note}", ConvergenceWarning)
+    return Estimate(m.value, m.lo, m.hi + resid, m.confidence, method, n), n
 
 
 def _stress_variance(

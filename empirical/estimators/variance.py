@@ -16,6 +16,7 @@ from empirical.errors import ConfigError, LossError
 from empirical.estimators.per_example import (
     ExampleLoss,
     RowStats,
+    check_dtypes,
     combine,
     recorder_row_stats,
     vmap_row_stats,
@@ -60,17 +61,16 @@ class VarianceEstimate:
         ``1 - 2 (1 - confidence)``).
 
         Args:
-            batch_size: B.
-            K: The draws averaged per example.
+            batch_size: B, an integer >= 1.
+            K: The draws averaged per example, an integer >= 1.
 
         Returns:
             The variance.
 
         Raises:
-            ConfigError: B or K below 1.
+            ConfigError: B or K not an integer >= 1 (bools and floats such as 1.5 refused).
         """
-        if batch_size < 1 or K < 1:
-            raise ConfigError(f"batch_size and K must be >= 1, got {batch_size}, {K}")
+        batch_size, K = whole("batch_size", batch_size, 1), whole("K", K, 1)
         B = float(batch_size)
         conf = max(1.0 - (1.0 - self.data.confidence) - (1.0 - self.mc.confidence), 1e-9)
         return Estimate(
@@ -187,8 +187,9 @@ def gradient_variance(
         The variance split; ``n_evals`` = n x J gradients.
 
     Raises:
-        ConfigError: Bad options or data.
-        LossError: A noise or gradient that is not a finite tensor.
+        ConfigError: Bad options, or data or noise of another floating dtype than params.
+        LossError: A noise or gradient that is not a finite tensor, or a loss that draws its own
+            random numbers or carries no gradient with respect to params (detached).
     """
     params = check_params(params)
     confidence = check_confidence(confidence)
@@ -206,6 +207,7 @@ def gradient_variance(
         if not all(isinstance(e, torch.Tensor) for e in draws):
             raise LossError("noise(generator) must return a torch.Tensor")
         eps = torch.stack(draws).reshape(n, J, *draws[0].shape)
+    check_dtypes(params, X, eps)
     stats = combine(vmap_row_stats(loss, params, X, eps, chunk_size))
     return from_row_stats(
         stats,

@@ -115,3 +115,27 @@ def test_bad_inputs_raise_typed_errors():
         gradient_norm_sq(lambda p, x, e: p["w"] * x, W, X, noise)
     with pytest.raises(LossError, match="not finite|NaN"):
         gradient_norm_sq(lambda p, x, e: p["w"] @ x * float("nan"), W, X, noise)
+
+
+@pytest.mark.parametrize("with_noise", [False, True])
+def test_a_loss_without_gradient_is_refused_not_reported_as_zero(with_noise):
+    kw = {"noise": noise} if with_noise else {}
+    for loss in (lambda p, x, e: x.sum(), lambda p, x, e: p["w"].detach() @ x):
+        with pytest.raises(LossError, match="no gradient with respect to params"):
+            gradient_norm_sq(loss, W, X, **kw)
+    zero = gradient_norm_sq(lambda p, x, e: (p["w"] * 0).sum() + x.sum(), W, X, **kw)  # a true 0 gradient
+    assert zero.value == 0.0
+    with torch.no_grad():  # torch.func differentiates under an outer no_grad: still no refusal
+        assert gradient_norm_sq(lambda p, x, e: p["w"] @ x + (p["w"] ** 2).sum(), W, X, **kw).value != 0
+
+
+def test_data_or_noise_of_another_dtype_and_a_loss_drawing_its_own_noise_are_refused():
+    w32 = {"w": W["w"].float()}
+    with pytest.raises(
+        ConfigError, match=r"data has dtype torch\.float64.*float32.*data\.to\(torch\.float32\)"
+    ):
+        gradient_norm_sq(lambda p, x, e: p["w"] @ x, w32, X)
+    with pytest.raises(ConfigError, match=r"noise\(generator\) has dtype torch\.float64"):
+        gradient_norm_sq(noisy_loss, w32, X.float(), noise)
+    with pytest.raises(LossError, match=r"draws its own random numbers.*eps"):
+        gradient_norm_sq(lambda p, x, e: p["w"] @ (x + torch.randn(D, dtype=F64)), W, X, noise)

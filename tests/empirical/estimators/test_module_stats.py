@@ -234,3 +234,15 @@ def test_a_loss_vmap_cannot_run_is_named_in_a_loss_error():
 
     with pytest.raises(LossError, match=r"\['gain'\].*vmap"):
         module_stats_at(Odd(), vae_loss, data(3, side=2), 2, noise_seed=0)
+
+
+@pytest.mark.parametrize("per_layer", [True, False])
+def test_a_module_loss_without_gradient_is_a_loss_error(per_layer):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), Scale(3)).double()
+    X = data(4, side=2)
+    for loss in (lambda m, x: m(x).detach().sum(-1), lambda m, x: x.sum(-1)):
+        with pytest.raises(LossError, match=r"loss\(model, x\) carries no gradient with respect to params"):
+            module_row_stats(model, loss, X, 2, per_layer=per_layer)
+    zero = module_row_stats(model, lambda m, x: 0 * m(x).sum(-1) + x.sum(-1), X, 2, per_layer=per_layer)
+    assert all(float(s.sq_draw.abs().max()) == 0.0 for s in zero.stats.values())  # a true 0 gradient

@@ -174,7 +174,7 @@ def test_lanczos_stops_exactly_on_an_invariant_subspace():
 
 
 def test_extreme_ritz_pair_of_tridiagonal_matrices():
-    from empirical.estimators.smoothness import _extreme_ritz
+    from empirical.estimators.lanczos import _extreme_ritz
 
     rng = np.random.default_rng(0)
     for m in (1, 2, 3, 7, 40, 100):
@@ -228,3 +228,98 @@ def test_bad_options():
         smoothness_along_run(loss, np.zeros((3, 2)))
     with pytest.raises(LossError, match="NaN"):
         smoothness_along_run(loss, np.full((3, 2), np.nan), like=params)
+
+
+# ---- Lanczos stopped at max_iter, a loss without gradient, ARPACK without convergence ------
+
+
+def _stopped_quadratic():
+    """200 eigenvalues, the largest |eigenvalue| 1.03 (negative end) just beyond 1.02: two
+    products land well inside the spectrum."""
+    eigs = list(np.linspace(-1.0, 1.0, 198)) + [1.02, -1.03]
+    loss, params, _, _ = quadratic(eigs)
+    return loss, params
+
+
+def _caught(call):
+    """``call()`` and the warnings it emitted (every one recorded)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = call()
+    return out, seen
+
+
+def test_lanczos_stopped_at_max_iter_says_so_and_warns_at_the_callers_line():
+    from empirical.errors import ConvergenceWarning
+    from empirical.estimators.lanczos import lanczos
+
+    loss, params = _stopped_quadratic()
+    est, seen = _caught(lambda: smoothness(loss, params, max_iter=2))
+    run = lanczos(
+        HessianOperator(loss, params),
+        torch.randn(200, generator=torch.Generator().manual_seed(0), dtype=F64),
+        1e-3,
+        2,
+    )
+    assert not run.converged and est.value == pytest.approx(abs(run.theta), rel=1e-12)  # numbers as before
+    assert est.hi < 1.03  # why the note matters: hi is below max|lambda| here
+    assert "not converged: residual" in est.method and "after 2 products (max_iter)" in est.method
+    assert "hi is then no upper value for max|lambda|" in est.method
+    [w] = [w for w in seen if issubclass(w.category, ConvergenceWarning)]
+    assert w.filename == __file__ and "not converged" in str(w.message)
+    # converged (tolerance, invariant subspace, the whole space spanned): no note, no warning
+    done, seen = _caught(lambda: smoothness(loss, params, max_iter=100))
+    assert "not converged" not in done.method and not seen
+    three, seen = _caught(lambda: smoothness(*quadratic([2.0] * 5 + [-3.0] * 5)[:2], tol=1e-14, max_iter=10))
+    assert three.value == pytest.approx(3.0, rel=1e-12) and "not converged" not in three.method and not seen
+    small, seen = _caught(lambda: smoothness(*quadratic([1.0, -2.0, 0.5, 0.3])[:2], tol=1e-300, max_iter=4))
+    assert small.value == pytest.approx(2.0, rel=1e-12) and "not converged" not in small.method and not seen
+
+
+def test_box_names_the_points_where_lanczos_stopped_at_max_iter_and_warns_once():
+    from empirical.errors import ConvergenceWarning
+
+    loss, params = _stopped_quadratic()
+    est, seen = _caught(lambda: smoothness_in_box(loss, params, 1.0, n_points=3, max_iter=2))
+    assert "not converged at box points [0, 1, 2] of 3" in est.method
+    assert len([w for w in seen if issubclass(w.category, ConvergenceWarning)]) == 1
+    est, seen = _caught(lambda: smoothness_in_box(loss, params, 1.0, n_points=2, max_iter=200))
+    assert "not converged" not in est.method and not seen
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda loss, p: smoothness(loss, p),
+        lambda loss, p: smoothness(loss, p, hvp="forward_over_reverse"),
+        lambda loss, p: smoothness_in_box(loss, p, 1.0, n_points=2),
+        lambda loss, p: smoothness_along_run(loss, [p, {"x": p["x"] + 1}]),
+        lambda loss, p: hvp(loss, p, p),
+    ],
+)
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda p: (p["x"].detach() ** 2).sum(),
+        lambda p: torch.as_tensor(float(np.sum(p["x"].detach().numpy() ** 2))),
+    ],
+    ids=["detached", "float"],
+)
+def test_a_loss_without_gradient_is_refused_but_a_zero_hessian_is_not(call, loss):
+    params = {"x": torch.randn(4, generator=torch.Generator().manual_seed(0), dtype=F64)}
+    with pytest.raises(LossError, match="no gradient with respect to params"):
+        call(loss, params)
+    flat = call(lambda p: (p["x"] * 0).sum() + 1, params)  # a true 0 Hessian (and gradient) stays 0
+    assert (flat.value if isinstance(flat, Estimate) else float(flat["x"].abs().max())) == 0.0
+
+
+def test_arpack_without_convergence_is_a_config_error():
+    eigs = torch.linspace(-1, 1, 50, dtype=F64)
+    eigs[-1], eigs[0] = 1.0001, -1.0002
+    params = {"x": torch.zeros(50, dtype=F64)}
+    with pytest.raises(ConfigError, match="ARPACK did not converge.*max_iter=1.*solver='lanczos'"):
+        smoothness(
+            lambda p: 0.5 * p["x"] @ torch.diag(eigs) @ p["x"], params, max_iter=1, tol=1e-9, solver="arpack"
+        )

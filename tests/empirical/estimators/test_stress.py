@@ -267,3 +267,41 @@ def test_vae_problem_uses_estimates_examples_and_noise(digits):
     a = smoothness(problem.loss, p, tol=1e-8).value
     b = smoothness(problem.fresh_loss(torch.Generator().manual_seed(9)), p, tol=1e-8).value
     assert a != b  # fresh noise, same rows
+
+
+def _convergence_warnings(call):
+    import warnings
+
+    from empirical.errors import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = call()
+    return out, [w for w in seen if issubclass(w.category, ConvergenceWarning)]
+
+
+def test_lanczos_stopped_at_max_iter_is_named_along_the_run_and_at_the_found_point():
+    loss, params, _, _ = quadratic(list(np.linspace(-1.0, 1.0, 58)) + [1.02, -1.03])
+    g = torch.Generator().manual_seed(3)
+    snaps = [torch.randn(3, 60, generator=g, dtype=F64)]
+    problem = deterministic(loss, params)
+    along, warned = _convergence_warnings(lambda: constants_along_run(problem, snaps, max_iter=2))
+    assert all("not converged: residual" in r.L.method for r in along.rows)
+    assert (
+        "not converged (residual > tol |theta| after max_iter = 2 products) at 3 of 3" in along.methods["L"]
+    )
+    assert len(warned) == 1 and warned[0].filename == __file__
+    out, warned = _convergence_warnings(
+        lambda: stress(problem, snaps, max_iter=2, budget=StressBudget(starts=1, steps=1, fresh=2))
+    )
+    assert "not converged at draws [0, 1] of 2" in out.L.found.method
+    assert warned and all(w.filename == __file__ for w in warned)
+    done, warned = _convergence_warnings(lambda: constants_along_run(problem, snaps, max_iter=100))
+    assert not warned and not any("not converged" in r.L.method for r in done.rows)
+
+
+def test_top_eigen_refuses_a_loss_without_gradient():
+    from empirical.errors import LossError
+
+    with pytest.raises(LossError, match="no gradient with respect to params"):
+        top_eigen(lambda p: (p["x"].detach() ** 2).sum(), {"x": torch.ones(3, dtype=F64)})

@@ -210,3 +210,69 @@ def test_model_path_names_a_non_finite_parameter():
     for backend in ("recorder", "vmap"):
         with pytest.raises(LossError, match=r"dec\.out\.bias"):
             vae_gradient_variance(m, params, X, 2, backend=backend)
+
+
+# ---- losses the vmapped per-example gradients cannot take, and total's integers ---------------
+
+X5 = known_data(3, n=12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda loss: gradient_variance(loss, W0, X5, known_noise),
+        lambda loss: gradient_variance(loss, W0, X5),
+        lambda loss: per_example_gradients(loss, W0, X5),
+    ],
+)
+@pytest.mark.parametrize(
+    "loss",
+    [
+        lambda p, x, e: x.sum(),
+        lambda p, x, e: p["w"].detach() @ x,
+        lambda p, x, e: torch.as_tensor(float(p["w"].detach().numpy() @ x.numpy())),
+    ],
+    ids=["ignores-params", "detached", "numpy"],
+)
+def test_a_loss_without_gradient_is_a_loss_error(call, loss):
+    with pytest.raises(LossError, match="no gradient with respect to params.*detached"):
+        call(loss)
+    zero = gradient_variance(lambda p, x, e: (p["w"] * 0).sum() + x.sum(), W0, X5)  # a true 0 gradient
+    assert zero.data.value == 0.0
+
+
+def test_data_or_noise_of_another_dtype_than_params_is_a_config_error():
+    w32 = {"w": torch.zeros(D)}
+
+    def loss(p, x, e):
+        return p["w"] @ x + (0.0 if e is None else p["w"] @ e)
+
+    with pytest.raises(
+        ConfigError, match=r"data has dtype torch\.float64 but params .*float32.*data\.to\(torch\.float32\)"
+    ):
+        gradient_variance(loss, w32, X5)
+    with pytest.raises(ConfigError, match=r"noise\(generator\) has dtype torch\.float64.*float32"):
+        gradient_variance(loss, w32, X5.float(), known_noise)
+    v = gradient_variance(loss, w32, X5.float(), lambda g: torch.randn(D, generator=g))  # matching: fine
+    assert v.data.value > 0
+    ints = gradient_variance(lambda p, x, e: p["w"] @ x.to(p["w"].dtype), w32, X5.round().long())
+    assert ints.data.value > 0  # integer rows (e.g. indices) are the loss's business
+
+
+def test_a_loss_drawing_its_own_noise_is_told_to_take_eps():
+    def own(p, x, e):
+        return p["w"] @ (x + torch.randn(D, dtype=F64))
+
+    for noise in (None, known_noise):
+        with pytest.raises(
+            LossError, match=r"draws its own random numbers.*ONE noise draw eps.*noise\(generator\)"
+        ):
+            gradient_variance(own, W0, X5, noise)
+
+
+@pytest.mark.parametrize("B, K", [(1.5, 1), (True, 1), (2, 1.5), (2, False), (0, 1), (2, 0), ("2", 1)])
+def test_total_takes_integers_of_at_least_one(B, K):
+    v = gradient_variance(known_loss, W0, X5, known_noise)
+    with pytest.raises(ConfigError, match=r"(batch_size|K) must be an integer > 0"):
+        v.total(B, K)
+    assert v.total(2, 3).value == pytest.approx(v.data.value / 2 + v.mc.value / 6)
