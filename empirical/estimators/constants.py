@@ -205,7 +205,9 @@ def estimate(
         )
         lowest = float(np.min(run.full_loss))
     F0s = [
-        loss_at(model, theta0, X, mc_samples, seed=seed + 3, confidence=confidence, where=label)
+        loss_at(
+            model, theta0, X, mc_samples, generator=seeded(None, seed, 3), confidence=confidence, where=label
+        )
         for label, theta0 in starts
     ]
     if lowest is None:

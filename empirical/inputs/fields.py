@@ -199,10 +199,13 @@ COMMAND_DEFAULTS: dict[str, dict[str, Any]] = {
     "sweep": {"steps": 500},
     "advise": {},
 }
-#: Rules a sub-command narrows (verify compares a trajectory: at least 2 steps).
+#: estimate measures the built-in models; a user's module is measured by verify.
+ESTIMATE_ELSEWHERE = "conv and FILE.py:NAME are measured by verify, whose report holds their constants"
+#: Rules a sub-command narrows (verify compares a trajectory: at least 2 steps; estimate measures
+#: the built-in models).
 COMMAND_RULES: dict[str, dict[str, Rule]] = {
     "verify": {"steps": Whole(2, MAX_STEPS)},
-    "estimate": {},
+    "estimate": {"model": Choice(lambda: tuple(table("MODELS")), note=ESTIMATE_ELSEWHERE)},
     "sweep": {"steps": Whole(2, MAX_STEPS)},
     "advise": {"steps": Whole(2, MAX_STEPS)},
 }

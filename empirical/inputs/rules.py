@@ -186,16 +186,18 @@ class Choice:
     Attributes:
         table: Returns the names.
         forms: Returns (what, test) pairs: a text passing ``test`` is allowed too.
+        note: Said after the names (e.g. where what is not allowed here is).
     """
 
     table: Callable[[], tuple[str, ...]]
     forms: Callable[[], tuple[tuple[str, Callable[[str], bool]], ...]] = lambda: ()
+    note: str = ""
 
     def allowed(self) -> str:
         """The names and forms allowed, in words (as :meth:`Whole.allowed`)."""
         names = ", ".join(self.table())
         extra = "".join(f", or {what}" for what, _ in self.forms())
-        return f"one of {names}{extra}"
+        return f"one of {names}{extra}" + (f" ({self.note})" if self.note else "")
 
     def check(self, name: str, value: Any) -> str:
         """The value, if it is one of the names or forms (as :meth:`Whole.check`)."""

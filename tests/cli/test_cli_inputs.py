@@ -107,6 +107,12 @@ def test_version(capsys):
             ["verify", "--latent-dim", "0"],
             "latent_dim (--latent-dim) must be an integer in [1, 10**6], got 0",
         ),
+        (  # its --help offered a user's module, which estimate then refused after importing torch
+            ["estimate", "--model", "conv", "--data", "mnist"],
+            "model (--model) must be one of gaussian, linear, beta, iwae (conv and FILE.py:NAME are measured "
+            "by verify, whose report holds their constants); got 'conv'",
+        ),
+        (["estimate", "--model", "mine.py:make"], "got 'mine.py:make'"),
     ],
 )
 def test_unknown_names_are_refused_before_torch_is_imported(argv, words):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -80,3 +81,10 @@ def test_estimate_without_a_proven_bound_uses_the_lowest_observed_loss(digits):
     m = models.make("iwae", 64, hidden=(8,), latent_dim=2, beta=2.0, K=2)
     c = estimate(m, digits, n_examples=32, mc_samples=2)
     assert not c.delta_is_upper and "lowest observed loss" in c.Delta.method
+
+
+def test_estimate_takes_the_largest_seed(digits):
+    """F(theta_0) drew from seed + 3, refused beyond 2**63 - 1: --seed 2**63 - 1 exited 2."""
+    m = models.make("gaussian", 64, hidden=(8,), latent_dim=2)
+    c = estimate(m, digits, n_examples=16, mc_samples=2, seed=2**63 - 1)
+    assert math.isfinite(c.Delta.value)
