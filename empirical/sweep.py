@@ -7,9 +7,7 @@ there (docs/architecture.md, "Sweeps").
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import itertools
 import json
 import math
@@ -20,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from empirical import inputs
-from empirical.errors import ConfigError
+from empirical.errors import ConfigError, DivergenceError
 from empirical.inputs.rules import shown, usable_path
+from empirical.report.sweep_summary import diverged_row, write_summary
 from empirical.settings import GRID_AXES, Settings, setting_names
 
 RESULTS = "results.jsonl"
@@ -169,13 +168,17 @@ def summarise(settings: Settings, approximate_ok: bool = False) -> dict[str, Any
 
     Returns:
         Its summary row (settings, bound, observed mean and interval, verdict, ...); an
-        infinite end of the interval is written "inf" (:func:`empirical.report.content.json_number`).
+        infinite end of the interval is written "inf" (:func:`empirical.report.content.json_number`);
+        a point whose training diverges: :func:`empirical.report.sweep_summary.diverged_row`.
     """
     from empirical.conclusion.assumption_row import FAILS
     from empirical.report.content import json_number
     from empirical.runner import verify
 
-    result = verify(settings, approximate_ok=approximate_ok)
+    try:
+        result = verify(settings, approximate_ok=approximate_ok)
+    except DivergenceError as err:  # a step too large to train: a point the theorem does not cover
+        return diverged_row(settings, err, key(settings, approximate_ok), approximate_ok)
     obs = result.observed
     row = settings.as_dict()
     row.update(
@@ -327,7 +330,9 @@ def run_sweep(
     for i, row in enumerate(run(point, pending), 1):
         append_row(folder / RESULTS, row)
         done[row["key"]] = row
-        what = f"{row['verdict']}, ratio {row['ratio']:.3g}"
+        what = f"{row['verdict']}, " + (
+            f"ratio {row['ratio']:.3g}" if row.get("diverged") is None else "diverged"
+        )
         progress(f"sweep: point {i}/{todo} done ({_values(row, list(grid))}): {what}")
     rows = [done[key(p, approximate_ok)] for p in points(base, grid)]
     write_summary(rows, folder, [GRID_AXES_BY_FIELD[f] for f in grid])
@@ -372,29 +377,3 @@ def _rows_by(executor: str, workers: int | None, todo: int) -> Callable[..., Ite
     except ImportError:
         raise ConfigError("executor 'dask' needs Dask's distributed: pip install 'vaebounds[dist]'") from None
     return lambda point, pending: dask_rows(point, list(pending), workers)
-
-
-def write_summary(rows: list[dict[str, Any]], folder: Path, axes: list[str]) -> None:
-    """Write ``summary.csv`` and ``sweep.png``, each atomically.
-
-    Args:
-        rows: Every point's row.
-        folder: The output folder.
-        axes: The grid's axis names (the csv's first columns, named as the grid).
-    """
-    from empirical.report.atomic import write_file
-    from empirical.report.sweep_figure import plot_sweep
-
-    columns = [*axes, "C_gamma_used", "bound", "observed", "observed_lo", "observed_hi", "ratio", "verdict"]
-    named = [{**r, **{a: r[setting_names(GRID_AXES[a].field).report] for a in axes}} for r in rows]
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(named)
-    write_file(folder / "summary.csv", buffer.getvalue())
-    tmp = folder / ".sweep.png.tmp.png"
-    try:
-        plot_sweep(named, axes, tmp)
-        tmp.replace(folder / "sweep.png")
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -40,7 +40,9 @@ EXIT_CODES = """\
 | 0 | the bound holds at the estimated constants: the upper end of the interval for the expectation \
 over runs is at most the bound (`derive`, `estimate`, `advise`: done) |
 | 1 | the bound is violated: the lower end of that interval is above the bound |
-| 2 | bad input (an unwritable `--out` too, checked before any work): one line on stderr, nothing written |
+| 2 | bad input: one line on stderr, nothing written (an unwritable `--out` is found before any work; a \
+step size whose training diverges, when it diverges: `verify` refuses it; a sweep records the point, \
+see below) |
 | 3 | not covered: an assumption of the theorem fails on the run, or is only approximate without \
 `--approximate-ok` (the report is written, the comparison for reference) |
 | 4 | inconclusive: the bound lies inside the interval, or one run (`--seeds 1`: one run cannot \
@@ -50,6 +52,8 @@ estimate an expectation; the report is written) |
 
 A sweep exits with the first of 1, 3, 4, 0 that any of its points has: a violation
 anywhere first, then a point without a verdict, then an inconclusive one (docs/decision.md).
+A sweep point whose training diverges is a row without a comparison, not covered (3), its
+message in `diverged`; the sweep goes on.
 """
 
 

@@ -113,11 +113,16 @@ def plot_sweep(rows: Sequence[dict[str, Any]], axes: Sequence[str], path: Path):
     keys = [a for a in axes if a != "seed"]
     x_axis = keys[0] if keys else None
     panels: dict[tuple, list[dict[str, Any]]] = {}
-    for r in pool_seeds(rows, axes):
+    compared = [r for r in rows if r.get("diverged") is None]  # a diverged point has nothing to draw
+    for r in pool_seeds(compared, axes):
         panels.setdefault(tuple((a, r[a]) for a in keys[1:]), []).append(r)
     shown = f"; the first {MAX_PANELS} of {len(panels)} panels" if len(panels) > MAX_PANELS else ""
+    if len(compared) < len(rows):
+        k = len(rows) - len(compared)
+        shown += f"; {k} diverged point{'s' if k > 1 else ''} not drawn (not covered, summary.csv)"
+    panels = panels or {(): []}  # every point diverged: one empty panel under the title
     panels = dict(list(panels.items())[:MAX_PANELS])
-    observable = rows[0].get("observable", "grad_norm_sq") if rows else "grad_norm_sq"
+    observable = compared[0].get("observable", "grad_norm_sq") if compared else "grad_norm_sq"
     cols = min(len(panels), 3)
     seeds = f"; seeds pooled over {len({r['seed'] for r in rows})} seed points" if "seed" in axes else ""
     name = run_name({k: v for k, v in rows[0].items() if k not in axes}) + ": " if rows else ""

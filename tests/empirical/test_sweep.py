@@ -292,3 +292,38 @@ def test_a_sweep_of_a_users_module_checks_its_data_without_building_a_built_in_m
     monkeypatch.setattr(sweep, "write_summary", lambda rows, folder, axes: None)
     rows = run_sweep(Settings(model="conv", data=str(small_npy), steps=10), {"seed": (0, 1)}, tmp_path)
     assert ran == [0, 1] and [r["seed"] for r in rows] == [0, 1]
+
+
+def test_a_point_whose_training_diverges_is_not_covered_and_the_sweep_goes_on(
+    small_npy, tmp_path, monkeypatch
+):
+    """A diverging step stopped the sweep with exit 2 half-way (no summary, no figure), and
+    resuming hit the same point again: it is now a row, not covered, with the message."""
+    import empirical.runner as runner
+    from empirical.errors import DivergenceError
+
+    real = runner.verify
+    ran = []
+
+    def verify(settings, **kw):
+        ran.append(settings.C_gamma)
+        if settings.C_gamma > 0.1:
+            raise DivergenceError("training diverged at step 1 (run of seed 0): full-data loss 4e4")
+        return real(settings, **kw)
+
+    monkeypatch.setattr(runner, "verify", verify)
+    base = Settings(data=str(small_npy), steps=20, runs=2, stress=False)
+    grid = {"C_gamma": (0.001, 0.5)}
+    rows = run_sweep(base, grid, tmp_path)
+    good, bad = rows
+    assert good["ratio"] > 0 and good.get("diverged") is None
+    assert (bad["verdict"], bad["exit_code"], bad["bound"], bad["ratio"]) == ("not covered", 3, None, None)
+    assert bad["diverged"].startswith("training diverged at step 1")
+    assert combined_exit_code(r["exit_code"] for r in rows) == 3
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert summary[0].endswith(",verdict,diverged") and summary[2].startswith(
+        "0.5,0.5,,,,,,not covered,training"
+    )
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    ran.clear()
+    assert run_sweep(base, grid, tmp_path) == rows and ran == []  # resumed: nothing runs again
