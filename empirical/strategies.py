@@ -7,6 +7,7 @@ bound.
 Example — a user's own property test (this is ``tests/properties/test_user_example.py``)::
 
     from hypothesis import given
+    from hypothesis import strategies as st
     import numpy as np
     import theory
     from empirical.strategies import quadratic_oracles
@@ -119,21 +120,32 @@ def cosine_oracles(draw, max_dim: int = 6, max_L: float = 10.0, max_sigma2: floa
     return NoisyCosine.random(dim, L, sigma2, np.random.default_rng(seed), frequency=frequency)
 
 
-@st.composite
-def step_sequences(draw, gamma_max: float, max_n: int = 300) -> np.ndarray:
+def step_sequences(gamma_max: float, max_n: int = 300) -> st.SearchStrategy[np.ndarray]:
     """Positive step sizes gamma_1..gamma_n, each at most ``gamma_max``.
 
     Constant, k^(-1/2) decay, step decay (halved every n/3 steps) or cosine, with an
     optional linear warm-up.
 
     Args:
-        draw: Hypothesis's draw (supplied by ``st.composite``).
-        gamma_max: The largest step.
-        max_n: The most steps.
+        gamma_max: The largest step, a finite number > 0.
+        max_n: The most steps, an integer >= 1.
 
     Returns:
-        The steps.
+        The strategy of the steps.
+
+    Raises:
+        ConfigError: A bad ``gamma_max`` or ``max_n`` (when the strategy is made, not drawn).
     """
+    from empirical.inputs.rules import Number, Whole
+
+    return _step_sequences(
+        Number(0.0, math.inf).check("step_sequences: gamma_max", gamma_max),
+        Whole(1, None).check("step_sequences: max_n", max_n),
+    )
+
+
+@st.composite
+def _step_sequences(draw, gamma_max: float, max_n: int) -> np.ndarray:
     n = draw(st.integers(1, max_n))
     k = np.arange(1, n + 1, dtype=float)
     kind = draw(st.sampled_from(["constant", "sqrt", "step", "cosine"]))
@@ -169,31 +181,72 @@ def _value_strategy(name: str):
 
 @st.composite
 def bound_constants(draw, bound) -> dict[str, float]:
-    """Values for every constant of a bound that pass its assumptions.
+    """Values for every constant of a bound that pass its assumptions and give a finite bound.
 
     Each is drawn in its symbol's domain; a constant x with a constraint x <= rhs
     (C_gamma below the step limit, gamma_max <= 1/L, S2 <= gamma_max S1, beta1 <
     sqrt(beta2), ...) is drawn as a fraction of rhs (or below it, for a real x), rhs
-    first; draws still breaking a constraint are rejected.
+    first. Where the bound then overflows a float (e.g. a box radius a of hundreds in
+    exp(a), or a width to the power of the depth), the drawn positive constants farthest
+    from their typical values are set to those values, one by one, until it does not;
+    draws still refused by :meth:`theory.Bound.evaluate` are rejected.
 
     Args:
         draw: Hypothesis's draw (supplied by ``st.composite``).
         bound: The :class:`theory.Bound`.
 
     Returns:
-        Constant name -> value.
+        Constant name -> value, at which ``bound.evaluate`` returns a finite float >= 0.
     """
     from hypothesis import assume
 
     from theory.checks import expression_values
+    from theory.errors import AssumptionViolation
     from theory.symbols import info
 
     values = {name: draw(_value_strategy(name)) for name in bound.constants}
-    for x, rhs in bound.upper_limits(set(values)):
-        top = float(expression_values(rhs, values))
-        if math.isfinite(top) and info(x).domain == "real":
-            values[x] = top - draw(st.floats(0.0, 10.0))
-        elif math.isfinite(top) and top > 0 and not info(x).integer and info(x).domain != "count":
-            values[x] = draw(st.floats(1e-3, 1.0)) * top
-    assume(not bound.check(values))
-    return values
+    limits = bound.upper_limits(set(values))
+    below: dict[str, float] = {}  # each limited constant's draw relative to its limit, drawn once
+
+    def limited() -> dict[str, float]:
+        out = dict(values)
+        for x, rhs in limits:
+            top = float(expression_values(rhs, out))
+            if math.isfinite(top) and info(x).domain == "real":
+                if x not in below:
+                    below[x] = draw(st.floats(0.0, 10.0))
+                out[x] = top - below[x]
+            elif math.isfinite(top) and top > 0 and not info(x).integer and info(x).domain != "count":
+                if x not in below:
+                    below[x] = draw(st.floats(1e-3, 1.0))
+                out[x] = below[x] * top
+        return out
+
+    def admissible(out: dict[str, float]) -> bool:
+        try:
+            bound.evaluate(**out)
+        except AssumptionViolation:
+            return False
+        return True
+
+    def off_typical(name: str) -> float:  # decades from the typical value (positive domains)
+        typical, value = float(info(name).typical), values[name]
+        return abs(math.log10(value) - math.log10(typical)) if value > 0 and typical > 0 else 0.0
+
+    out = limited()
+    limited_names = {x for x, _ in limits}
+    for name in sorted(
+        (
+            k
+            for k in values
+            if k not in limited_names and info(k).domain in ("positive", "nonnegative", "count")
+        ),
+        key=off_typical,
+        reverse=True,
+    ):
+        if admissible(out) or off_typical(name) == 0.0:
+            break
+        values[name] = float(info(name).typical)
+        out = limited()
+    assume(admissible(out))
+    return out
