@@ -1,5 +1,8 @@
 """A confidence interval for the expectation of per-run values that keeps each one-sided error level.
 
+On values of one mode, normal or skewed; not when a few runs sit far above the rest and R runs
+may miss them all (docs/decision.md, "What it cannot see").
+
 Each end is the wider of the Student-t end and, for positive values, the lognormal
 generalized pivotal end (Krishnamoorthy & Mathew 2003), whose quantiles are computed
 here by quadrature and Newton's method, not by simulation: the interval is a

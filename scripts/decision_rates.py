@@ -2,7 +2,8 @@
 docs/decision.md (between the ``decision-rates`` markers).
 
 For each distribution of the per-run values (normal with a given coefficient
-of variation, lognormal with a given sigma_log) and each number of runs R,
+of variation, lognormal with a given sigma_log, exponential, chi-square with 1 dof, and a
+mixture where a few runs sit far above the rest) and each number of runs R,
 ``--sims`` sets of R values are drawn; each set's interval
 (:func:`empirical.mean_interval.interval_ends`) is compared by the rule
 (:func:`empirical.decision.rule`, the function :func:`empirical.decide` uses)
@@ -12,7 +13,7 @@ is the distribution's mean. It also measures each end's one-sided error
 the errors of the Student-t interval alone and the upper end's error of
 Cox's log-scale interval with a t quantile alone.
 
-    python scripts/decision_rates.py            # about a minute on one core
+    python scripts/decision_rates.py            # about two minutes on one core
     python scripts/decision_rates.py --sims 2000 --no-write
 """
 
@@ -33,7 +34,10 @@ sys.path.insert(0, str(ROOT))
 from empirical.decision import Verdict, rule  # noqa: E402
 from empirical.mean_interval import interval_ends  # noqa: E402
 
-DISTRIBUTIONS = (("normal", 0.1), ("normal", 0.3), ("lognormal", 0.3), ("lognormal", 0.8))
+DISTRIBUTIONS = (
+    ("normal", 0.1), ("normal", 0.3), ("lognormal", 0.3), ("lognormal", 0.8), ("exponential", 1.0),
+    ("chi-square", 1.0), ("mixture", 0.1),
+)  # fmt: skip
 RUNS = (2, 4, 8)
 RATIOS = (0.5, 0.8, 1.0, 1.1, 1.3, 2.0)
 CONFIDENCE = 0.95
@@ -43,15 +47,32 @@ START, END = "<!-- decision-rates:start -->", "<!-- decision-rates:end -->"
 def draw(
     kind: str, spread: float, runs: int, sims: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, float]:
-    """(values (sims, runs), their mean): normal with mean 1 and CV ``spread``, or
-    lognormal with mu = 0 and sigma_log ``spread`` (mean exp(sigma^2 / 2))."""
+    """(values (sims, runs), their mean): normal with mean 1 and CV ``spread``; lognormal
+    with mu = 0 and sigma_log ``spread`` (mean exp(sigma^2 / 2)); exponential with mean 1;
+    chi-square with 1 degree of freedom (mean 1); or a mixture: a fraction ``spread`` of the
+    runs lognormal(log 10, 0.1), the others lognormal(0, 0.1) (a few runs far above the rest)."""
+    shape = (sims, runs)
     if kind == "normal":
-        return rng.normal(1.0, spread, (sims, runs)), 1.0
-    return rng.lognormal(0.0, spread, (sims, runs)), math.exp(spread**2 / 2)
+        return rng.normal(1.0, spread, shape), 1.0
+    if kind == "exponential":
+        return rng.exponential(1.0, shape), 1.0
+    if kind == "chi-square":
+        return rng.chisquare(1.0, shape), 1.0
+    if kind == "mixture":
+        high = rng.random(shape) < spread
+        values = np.where(high, rng.lognormal(math.log(10.0), 0.1, shape), rng.lognormal(0.0, 0.1, shape))
+        return values, (spread * 10.0 + 1.0 - spread) * math.exp(0.1**2 / 2)
+    return rng.lognormal(0.0, spread, shape), math.exp(spread**2 / 2)
 
 
 def label(kind: str, spread: float) -> str:
-    return f"normal, CV {spread:.0%}" if kind == "normal" else f"lognormal, sigma_log {spread:g}"
+    return {
+        "normal": f"normal, CV {spread:.0%}",
+        "lognormal": f"lognormal, sigma_log {spread:g}",
+        "exponential": "exponential",
+        "chi-square": "chi-square, 1 dof",
+        "mixture": f"mixture: {spread:.0%} of runs 10x the others",
+    }[kind]
 
 
 def alone(values: np.ndarray, mean: float) -> tuple[float, float, float, float]:
