@@ -135,6 +135,8 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
         ConfigError: A value its rule refuses, or settings that do not go together.
     """
     values = dict(base) if base is not None else inputs.command_defaults(args.command)
+    if base is not None and args.model is not None:
+        values.pop("source", None)  # another model: its source (built-in or a user's module) is its own
     for entry in inputs.SETTINGS:
         text = getattr(args, entry.name)
         rule = inputs.command_rule(args.command, entry.name)

@@ -57,9 +57,10 @@ def settings_of_report(path: str | Path) -> dict[str, Any]:
             "re-run them: run your loop again"
         )
     record = data.get("data_set")
+    settings = dict(settings)
     if isinstance(record, dict) and record.get("sha256"):
-        _same_file(where, settings.get("data"), record)
-    return dict(settings)
+        settings["data"] = _same_file(where, settings.get("data"), record)
+    return settings
 
 
 def _is_report(data: Any) -> bool:
@@ -92,14 +93,23 @@ def _what(data: Any) -> str:
     return f"a JSON {type(data).__name__.replace('dict', 'object').replace('list', 'array')}"
 
 
-def _same_file(where: str, name: Any, record: dict[str, Any]) -> None:
+def _same_file(where: str, name: Any, record: dict[str, Any]) -> Any:
+    """The data file of a report, checked (the same bytes).
+
+    ``name``, or the path recorded beside it when ``name`` is relative to another working
+    folder than this one.
+    """
     from empirical.data import file_sha256
 
     file = Path(str(name)).expanduser()
+    recorded = record.get("path")
+    if not file.is_file() and isinstance(recorded, str) and Path(recorded).is_file():
+        file = name = Path(recorded)  # the report was written from another folder
     if not file.is_file():
-        raise ConfigError(f"{where}: its data file {name} is missing (it was {record.get('path')})")
+        raise ConfigError(f"{where}: its data file {name} is missing (it was {recorded})")
     if file_sha256(file) != record["sha256"]:
         raise ConfigError(
             f"{where}: the data file {name} changed since the report (sha256 differs): "
             "the run cannot be reproduced"
         )
+    return str(name)

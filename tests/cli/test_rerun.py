@@ -175,3 +175,33 @@ def test_another_optimizer_given_with_from_drops_the_reports_variant(first, tmp_
     assert "variant (--variant) 'torch' picks a variant of --optimizer adam or adagrad" in (
         capsys.readouterr().err
     )
+
+
+def test_another_model_given_with_from_takes_its_own_source(first, tmp_path):
+    """The report's source (built-in) was kept: --model FILE.py:make was refused with 'source must be
+    'user module' ... got 'built-in'', and back from a user's module to gaussian alike."""
+    from empirical.cli import build_parser
+    from empirical.cli_parser import resolve
+    from empirical.report.rerun import settings_of_report
+
+    base = {**settings_of_report(first[0]), "beta": None, "s": None}  # options a user's module refuses
+    make = tmp_path / "mine.py"
+    make.write_text("def make(data_dim):\n    raise NotImplementedError\n")
+    mine = resolve(build_parser().parse_args(["verify", "--model", f"{make}:make"]), base)
+    assert (mine.model, mine.source) == (f"{make}:make", "user module")
+    back = resolve(build_parser().parse_args(["verify", "--model", "gaussian"]), {**base, **mine.as_dict()})
+    assert (back.model, back.source) == ("gaussian", "built-in")
+
+
+def test_from_finds_a_relative_data_file_at_its_recorded_path(first, tmp_path, monkeypatch):
+    """A report made with --data d.npy in one folder was refused from another ('its data file d.npy
+    is missing (it was /abs/d.npy)') although the recorded file was there, with the same bytes."""
+    from empirical.report.rerun import settings_of_report
+
+    data = json.loads(first[0].read_text())
+    recorded = data["data_set"]["path"]
+    data["settings"]["data"] = "small.npy"  # as given, relative to the folder the report was made in
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(data))
+    monkeypatch.chdir(tmp_path)  # no small.npy here
+    assert settings_of_report(report)["data"] == recorded
