@@ -363,7 +363,8 @@ def _split_advice(
     a = _attribution(bound, values, best.n, best.B, best.K, best.C_gamma)
     share0, share = _delta_share(a0), _delta_share(a)
     top = grid[0]
-    capped = f" with n <= {cap} (--max-steps)" if top is not best else ""
+    within = sum(1 for p in grid if p.n <= cap)
+    capped = f", of which the {within} with n <= {cap} (--max-steps) are compared" if top is not best else ""
     why = (
         f"at the default (n = {default.n}, B = {default.B}, K = {default.K}) the Delta term is {share0:.0%} "
         f"of the bound and the noise terms {1 - share0:.0%}; of the {len(grid)} (B, K) on powers of two "

@@ -159,6 +159,10 @@ def test_a_step_cap_keeps_the_best_split_within_it_and_names_the_whole_grids():
     assert (capped.advice.B, capped.advice.K, capped.advice.n) == (B, K, n)
     split = next(r for r in capped.recommendations if r.name == "split")
     assert f"B = {free.advice.B}, K = {free.advice.K}, n = {free.advice.n}" in split.reasoning
+    grid = [(B, K) for B in Bs for K in Ks if budget // (B * K) >= 2]
+    # it said "of the 65 (B, K) ... with n <= 8000", counting the points beyond the cap too
+    assert f"of the {len(grid)} (B, K)" in split.reasoning and len(within) < len(grid)
+    assert f"of which the {len(within)} with n <= 8000 (--max-steps) are compared" in split.reasoning
 
 
 def test_a_cap_at_the_default_steps_on_digits_leaves_the_default_as_the_advice():
