@@ -94,7 +94,7 @@ SETTINGS: tuple[Input, ...] = (
         "step constant: SGD's gamma_k = C_gamma k^(-1/2); Adam, Adagrad: the constant lr",
         "--lr-constant",
         optional=True,
-        unset="SGD: the optimum C* of the SGD bound from a pilot estimate, clipped to 1/(2L); "
+        unset="SGD: the optimum C* of the SGD bound at twice a pilot's L, clipped to 1/(2L); "
         "adam: 1e-3, adagrad: 1e-2 (their constant lr)",
     ),
     Input(
