@@ -12,6 +12,8 @@ bind the generic bounds with measured L, sigma2, Delta, R).
   ``sigma2_mc_K`` is the Monte-Carlo variance of one row's gradient as the user's loss draws
   it (its own K samples). The variance of a B-row minibatch gradient is
   ``sigma2 = sigma2_data/B + sigma2_mc_K/B`` (:data:`theory.models.common.iwae_variance`).
+* ``M``: the largest per-(example, draw) gradient norm ||g_ij|| of those statistics' rows (their
+  squared norms are the per-example statistics' own), at the same points.
 * ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step
   (read for every optimizer but plain ``torch.optim.SGD``, whose theorem does not need it).
 * ``Delta``: with the model's ``loss_lower_bound``: F(theta_0) minus it (t interval over
@@ -22,7 +24,7 @@ bind the generic bounds with measured L, sigma2, Delta, R).
   F(theta_0) - min_k F(theta_k) over the snapshots (:func:`empirical.estimators.gap.snapshot_delta`,
   paired differences with a simultaneous interval), a lower estimate of F(theta_0) - F*.
   The largest over the runs.
-L, the sigma2 parts and R are lower estimates of the suprema the theorem needs (the largest
+L, the sigma2 parts, M and R are lower estimates of the suprema the theorem needs (the largest
 value seen).
 """
 
@@ -39,6 +41,7 @@ from empirical.estimators.constants import Constants
 from empirical.estimators.gap import delta, snapshot_delta, uses_proven_bound
 from empirical.estimators.module_stats import module_row_stats
 from empirical.estimators.norms import combine_max, max_seen
+from empirical.estimators.per_example import combine
 from empirical.estimators.results import Estimate, unflatten
 from empirical.estimators.sampled import sampled_mean
 from empirical.estimators.smoothness import smoothness, smoothness_along_run
@@ -138,7 +141,7 @@ def estimate_runs(
         supremum the theorem needs), with the per-example route of every parameter.
     """
     gen = torch.Generator().manual_seed(seed)
-    L_parts, data_parts, mc_parts, Deltas, labels = [], [], [], [], []
+    L_parts, data_parts, mc_parts, M_parts, Deltas, labels = [], [], [], [], [], []
     routes: dict[str, str] = {}
     summary = ""
     names = list(run.param_keys)
@@ -160,6 +163,14 @@ def estimate_runs(
             v = ms.variance(names, label=f"{label}: {ms.route_summary(names)}; ")
             data_parts.append(v.data)
             mc_parts.append(v.mc)
+            rows = combine(ms.stats, names)
+            M_parts.append(
+                max_seen(
+                    np.sqrt(rows.sq_draw.numpy()),
+                    f"per-(example, draw) gradient norm ||g_ij|| of {rows.n} rows x {rows.J} draws "
+                    f"at {label}",
+                )
+            )
             routes.update({k: ms.routes[k] for k in names})
             summary = ms.route_summary(names)
         if S >= 2:
@@ -183,10 +194,13 @@ def estimate_runs(
             sups.ravel(), f"minibatch gradient sup-norm ||g_k||_inf at every step of {run.runs} run(s)"
         )
     L = combine_max(L_parts, "L (lower estimate of sup L)")
+    M = combine_max(
+        M_parts, "M (the largest per-(example, draw) gradient norm seen; lower estimate of sup ||g||)"
+    )
     sigma2 = step_variance(data, mc, int(run.options["batch_size"]))
     n_evals = sum(e.n_evals for e in (L, data, mc, sigma2, Delta, *(() if R is None else (R,))))
     return Constants(
-        L=L, sigma2_data=data, sigma2_mc=None, sigma2_mc_K=mc, M=None, R=R, Delta=Delta, snr=None,
+        L=L, sigma2_data=data, sigma2_mc=None, sigma2_mc_K=mc, M=M, R=R, Delta=Delta, snr=None,
         n_evals=int(n_evals), delta_is_upper=uses_proven_bound(Delta), where=", ".join(labels),
         sigma2=sigma2, routes=routes, route_summary=summary,
     )  # fmt: skip
