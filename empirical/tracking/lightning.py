@@ -22,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import lightning.pytorch as pl
+try:
+    import lightning.pytorch as pl
+except ImportError as err:  # the optional extra
+    raise ImportError(
+        "empirical.tracking.lightning needs the lightning package: pip install 'vaebounds[lightning]' "
+        '(or pip install -e ".[lightning]" in a checkout)'
+    ) from err
 
 from empirical.errors import ConfigError, TrackingError
 from empirical.tracking.tracker import Tracker, track
@@ -73,9 +79,18 @@ class TrackerCallback(pl.Callback):
             outputs: The training step's output (its ``loss``).
             batch: The batch.
             batch_idx: Its index.
+
+        Raises:
+            TrackingError: More than one optimizer step in the batch (manual optimization stepping
+                twice): the tracker follows every step, and the callback sees one per batch.
         """
         if self.tracker is None or self.tracker.pending == 0:  # accumulating gradients: no step yet
             return
+        if self.tracker.pending > 1:
+            raise TrackingError(
+                f"TrackerCallback: {self.tracker.pending} optimizer steps in training batch {batch_idx}: it "
+                "follows one optimizer step per batch; step the optimizer once per training_step"
+            )
         value = outputs.get("loss") if isinstance(outputs, dict) else outputs
         self.tracker.step(value)
 

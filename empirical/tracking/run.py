@@ -94,6 +94,33 @@ def finished_run(
     )
 
 
+def check_steppable(finished: bool, pending: int, k: int) -> None:
+    """Refuse a ``tracker.step()`` that does not follow exactly one optimizer step.
+
+    Args:
+        finished: Whether the tracker has finished (``verify()`` or ``finish()`` ran).
+        pending: Optimizer steps since the last ``tracker.step()``.
+        k: The optimizer steps so far.
+
+    Raises:
+        TrackingError: A finished run, no optimizer step, or more than one (the records and
+            snapshots need theta_k of every step k: one skipped call is steps the theorem counts
+            and the records do not).
+    """
+    if finished:
+        raise TrackingError("tracker.step() after tracker.verify(): this run is finished; track a new one")
+    if pending == 0:
+        raise TrackingError(
+            "tracker.step() without an optimizer step since the last one: call it once after every "
+            "optimizer.step()"
+        )
+    if pending > 1:
+        raise TrackingError(
+            f"tracker.step() at step {k} came after {pending} optimizer steps ({k - pending + 1} to {k}), "
+            "not one: call tracker.step() after every optimizer.step()"
+        )
+
+
 def check_finishable(pending: int, k: int, unchanged: bool) -> None:
     """Refuse to finish a run that is not at a tracked theta_n.
 

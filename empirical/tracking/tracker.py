@@ -38,10 +38,11 @@ from empirical.optim import second_moment_extremes
 from empirical.tracking import evaluate
 from empirical.tracking.accept import accept, has_parameters, known_options
 from empirical.tracking.deferred import DEFER_BYTES, Kept, defers, kept_bytes, modes_as, modes_of
+from empirical.tracking.fingerprint import Fingerprint
 from empirical.tracking.history import history
 from empirical.tracking.live import Callback, callbacks_of, tell
 from empirical.tracking.plan import GROWTH, INFER_STEPS, SNAPSHOTS, RecordPlan, SnapshotPlan, reads_norm
-from empirical.tracking.run import check_finishable, finished_run, planned_final_rows
+from empirical.tracking.run import check_finishable, check_steppable, finished_run, planned_final_rows
 from empirical.train.batched import RECORD_GRADIENTS  # m = 3, as the CLI's records: one m
 from empirical.train.recording import TrainRun
 from empirical.validate import SEED_MAX, flag, number, whole
@@ -119,6 +120,7 @@ class Tracker:
         self.callbacks = callbacks_of(callback, tensorboard)
         got = accept(model, loss, data, optimizer)
         self.model, self.loss, self.data, self.optimizer = model, loss, got.rows, optimizer
+        self.fingerprint = Fingerprint(got.rows)  # the rows unchanged until verify(), not a copy
         self.params, self.names = got.params, tuple(got.params)
         self.sampling = got.sampling
         self.batch_how = "given (batch_size=)"
@@ -234,21 +236,17 @@ class Tracker:
 
         Args:
             loss: That step's minibatch loss (optional), shown in the report's training figure.
+
+        Raises:
+            TrackingError: Not one optimizer step since the last call (or none yet), a finished run,
+                or the data changed in place since ``track()`` (:mod:`empirical.tracking.fingerprint`).
         """
         t = time.perf_counter()
-        if self.finished is not None:
-            raise TrackingError(
-                "tracker.step() after tracker.verify(): this run is finished; track a new one"
-            )
-        if self.pending == 0:
-            raise TrackingError(
-                "tracker.step() without an optimizer step since the last one: call it once after every "
-                "optimizer.step()"
-            )
+        if self.pending != 1 or self.finished is not None or self.data._version != self.fingerprint.version:
+            check_steppable(self.finished is not None, self.pending, self.k)  # one test when all is well
+            self.fingerprint.check_version(self.k)  # a bumped counter: the bytes (tracking.fingerprint)
         self.h["user"].append(t - self.left - (self.tracking - self.tracked))  # the user's own step
         value = math.nan if loss is None else loss.detach() if isinstance(loss, torch.Tensor) else float(loss)
-        if self.pending > 1:
-            self.h["loss"] += [math.nan] * (self.pending - 1)
         self.h["loss"].append(value)  # tensors read at the end: no sync
         self.pending = 0
         k = self.k
@@ -284,6 +282,8 @@ class Tracker:
         from empirical.tracking.verify import verify_runs
 
         ok = self.approximate_ok if approximate_ok is None else flag("approximate_ok", approximate_ok)
+        if self.finished is not None:  # finished before: its estimation reads the rows again
+            self.fingerprint.check("at verify()")
         return verify_runs([self.finish()], approximate_ok=ok, **options)
 
     def finish(self) -> TrainRun:
@@ -303,6 +303,7 @@ class Tracker:
         training = time.perf_counter() - self.t0 - self.tracking
         for handle in self.handles + self.counting:
             handle.remove()
+        self.fingerprint.check("at finish()")  # before the kept records read the rows
         deferred = 0.0
         if self.kept:  # records kept for finish() (tracking.deferred)
             t = time.perf_counter()

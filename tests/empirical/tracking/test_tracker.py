@@ -71,6 +71,35 @@ def test_tracker_refuses_out_of_order_use(X):
         empirical.track(model, loss, X, opt, record_gradients=2)
 
 
+@pytest.mark.parametrize("make_opt", [torch.optim.SGD, torch.optim.Adam], ids=["sgd", "adam"])
+def test_a_tracker_step_skipped_mid_loop_is_refused_at_the_next_one(X, make_opt):
+    """Step 3's tracker.step() skipped: step 4's is refused, naming the steps (SGD's steps are counted
+    by the pre-hook, an adaptive optimizer's by its post-hook); a second call stays refused as before."""
+    torch.manual_seed(0)
+    model = user_vae(X.shape[1])
+    opt = make_opt(model.parameters(), lr=1e-3)
+    tracker = empirical.track(model, loss, X, opt, batch_size=8)
+
+    def optimizer_step():
+        opt.zero_grad()
+        loss(model, X[:8]).mean().backward()
+        opt.step()
+
+    for _ in range(2):
+        optimizer_step()
+        tracker.step()
+    with pytest.raises(TrackingError, match="without an optimizer step since the last one"):
+        tracker.step()
+    optimizer_step()
+    optimizer_step()
+    with pytest.raises(
+        TrackingError,
+        match=r"^tracker.step\(\) at step 4 came after 2 optimizer steps \(3 to 4\), not one: call "
+        r"tracker.step\(\) after every optimizer.step\(\)$",
+    ):
+        tracker.step()
+
+
 def test_approximate_ok_given_to_track_is_the_default_of_verify(X):
     """torch.optim.Adam is only approximately Défossez et al.'s Adam: refused (not covered) unless
     approximate_ok; given to track() it is verify()'s default, and verify()'s own value wins."""
