@@ -137,6 +137,10 @@ def resolve(args: argparse.Namespace, base: dict[str, Any] | None = None) -> Set
     values = dict(base) if base is not None else inputs.command_defaults(args.command)
     if base is not None and args.model is not None:
         values.pop("source", None)  # another model: its source (built-in or a user's module) is its own
+    if base is not None and args.steps is None and values.get("steps") is not None:  # the command's range
+        values["steps"] = inputs.command_rule(args.command, "steps").check(
+            "steps (the report's)", values["steps"]
+        )
     for entry in inputs.SETTINGS:
         text = getattr(args, entry.name)
         rule = inputs.command_rule(args.command, entry.name)

@@ -205,3 +205,15 @@ def test_from_finds_a_relative_data_file_at_its_recorded_path(first, tmp_path, m
     report.write_text(json.dumps(data))
     monkeypatch.chdir(tmp_path)  # no small.npy here
     assert settings_of_report(report)["data"] == recorded
+
+
+@pytest.mark.parametrize("steps", ["abc", 2.5, 1])
+def test_a_reports_bad_steps_are_refused_with_verifys_range(first, tmp_path, steps):
+    """It quoted the settings' general range [0, 10**8]; verify needs at least 2."""
+    from empirical.cli import build_parser
+    from empirical.cli_parser import resolve
+    from empirical.errors import ConfigError
+
+    base = {**json.loads(first[0].read_text())["settings"], "steps": steps}
+    with pytest.raises(ConfigError, match=r"steps \(the report's\) must be an integer in \[2, 10\*\*8\]"):
+        resolve(build_parser().parse_args(["verify"]), base)
