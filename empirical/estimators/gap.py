@@ -94,7 +94,10 @@ def delta(F0: Estimate, lower_bound: float | None = None, lowest_observed: float
         raise ConfigError(f"F0 must be an Estimate of F(theta_0), got {type(F0).__name__}")
     if lower_bound is not None:
         f_star, how = number("lower bound of F", lower_bound, -math.inf), PROVEN
-        head = "Delta upper value (valid for the bound)"
+        head = (
+            f"Delta upper end (valid for the bound at the interval's {F0.confidence:.0%} confidence: F* is "
+            "proven, F(theta_0) estimated)"
+        )
     elif lowest_observed is not None:
         f_star, how = number("lowest observed loss", lowest_observed, -math.inf), OBSERVED
         head = "Delta lower estimate (NOT a valid upper value for the bound)"
@@ -158,7 +161,7 @@ def snapshot_delta(losses: np.ndarray, labels: list[str], confidence: float = 0.
 
 
 def uses_proven_bound(estimate: Estimate) -> bool:
-    """Whether a Delta estimate used a proven lower bound of F (a valid upper value).
+    """Whether a Delta estimate used a proven lower bound of F (its upper end valid at its confidence).
 
     Args:
         estimate: The Delta estimate.

@@ -103,9 +103,13 @@ class StepCondition:
     G_upper: float
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: holds, gamma_max, limit, L, G_upper."""
-        return {"holds": self.holds, "gamma_max": self.gamma_max, "limit": self.limit, "L": self.L,
-                "G_upper": self.G_upper}  # fmt: skip
+        """JSON-ready: holds, status, gamma_max, limit, L, G_upper.
+
+        ``status`` is "estimated": L and G_upper are estimates, so ``holds`` is the condition at
+        them, not a proof.
+        """
+        return {"holds": self.holds, "status": "estimated", "gamma_max": self.gamma_max, "limit": self.limit,
+                "L": self.L, "G_upper": self.G_upper}  # fmt: skip
 
 
 @dataclass(frozen=True)

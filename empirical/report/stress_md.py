@@ -119,10 +119,12 @@ def growth_section(data: dict[str, Any]) -> list[str]:
     lines.append(
         f"Fit of E‖g − ∇F‖² ≤ A + G ‖∇F‖² to the records: A = {number(fit['A']['value'])} "
         f"[{number(fit['A']['lo'])}, {number(fit['A']['hi'])}], G = {number(fit['G']['value'])} "
-        f"[{number(fit['G']['lo'])}, {number(fit['G']['hi'])}]; upper values "
+        f"[{number(fit['G']['lo'])}, {number(fit['G']['hi'])}]; upper ends "
         f"A_upper = {number(g['A_upper'])}, "
-        f"G_upper = {number(g['G_upper'])} (one-sided, {fit['confidence']:.0%} each); the bounded-variance "
-        f"form's σ² (a step's minibatch gradient) = {number(g['sigma2'])}."
+        f"G_upper = {number(g['G_upper'])} (one-sided, {fit['confidence']:.0%} each, of a fit to the "
+        "variance along the runs: estimates of the A and G the theorem needs at every iterate, not "
+        "bounds of them); the bounded-variance form's σ² (a step's minibatch gradient) = "
+        f"{number(g['sigma2'])}."
     )
     step = g["step_condition"]
     if step is not None:
@@ -144,7 +146,7 @@ def growth_section(data: dict[str, Any]) -> list[str]:
         "",
         "| bound | theorem | value |",
         "|---|---|---|",
-        f"| growth condition, at A_upper, G_upper | {g['theorem']} | {number(g['bound'])} |",
+        f"| growth condition, at the estimates A_upper, G_upper | {g['theorem']} | {number(g['bound'])} |",
         f"| bounded variance, at σ² | {g['comparator']} | "
         f"{number(g['bounded_variance_bound'])}{cell(note)} |",
         "",

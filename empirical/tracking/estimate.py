@@ -17,12 +17,13 @@ bind the generic bounds with measured L, sigma2, Delta, R).
 * ``R``: the largest ||g_k||_inf of the minibatch gradients the optimizer used, at every step
   (read for every optimizer but plain ``torch.optim.SGD``, whose theorem does not need it).
 * ``Delta``: with the model's ``loss_lower_bound``: F(theta_0) minus it (t interval over
-  rows), an upper value of F(theta_0) - F* (valid for the bound), F(theta_0) over as many rows
-  as a standard error of FINAL_PRECISION |F(theta_0) - F*| needs (planned from independent
-  pilot rows, as the final record). Without: F estimated at theta_0 and at every kept
-  snapshot on the same ``DELTA_ROWS`` rows x ``DRAWS`` noise draws, and
-  F(theta_0) - min_k F(theta_k) over the snapshots (:func:`empirical.estimators.gap.snapshot_delta`,
-  paired differences with a simultaneous interval), a lower estimate of F(theta_0) - F*.
+  rows), whose upper end bounds F(theta_0) - F* at the interval's confidence (valid for the
+  bound), F(theta_0) over as many rows as a standard error of FINAL_PRECISION
+  |F(theta_0) - F*| needs (planned from independent pilot rows, as the final record).
+  Without: F estimated at theta_0 and at every kept snapshot on the same ``DELTA_ROWS``
+  rows x ``DRAWS`` noise draws, and F(theta_0) - min_k F(theta_k) over the snapshots
+  (:func:`empirical.estimators.gap.snapshot_delta`, paired differences with a simultaneous
+  interval), a lower estimate of F(theta_0) - F*.
   The largest over the runs.
 L, the sigma2 parts, M and R are lower estimates of the suprema the theorem needs (the largest
 value seen).

@@ -65,7 +65,9 @@ def test_delta_with_proven_bound_is_an_upper_value_and_observed_is_not():
     F0 = Estimate(10.0, 9.0, 11.0, 0.95, "F0", 7)
     up = delta(F0, lower_bound=2.0, lowest_observed=5.0)
     assert (up.value, up.lo, up.hi) == (8.0, 7.0, 9.0) and up.n_evals == 7
-    assert uses_proven_bound(up) and up.method.startswith("Delta upper value")
+    assert uses_proven_bound(up) and up.method.startswith(
+        "Delta upper end (valid for the bound at the interval's 95% confidence"
+    )
     low = delta(F0, lower_bound=None, lowest_observed=5.0)
     assert low.value == 5.0 and not uses_proven_bound(low) and "NOT a valid upper value" in low.method
     with pytest.raises(ConfigError, match="lower bound"):

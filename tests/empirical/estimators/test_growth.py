@@ -52,6 +52,7 @@ def test_step_condition():
     assert ok.holds and not bad.holds
     assert ok.limit == pytest.approx(limit) and bad.gamma_max == pytest.approx(1.01 * limit)
     json.dumps({**fit.as_dict(), "step": ok.as_dict()})
+    assert ok.as_dict()["status"] == "estimated"  # its holds was printed in report.json unqualified
     with pytest.raises(ConfigError):
         fit.step_condition(0.0, np.ones(3))
 

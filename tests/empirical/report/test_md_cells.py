@@ -45,6 +45,9 @@ def test_the_growth_section_prints_an_observed_interval_with_infinite_ends():
     }  # fmt: skip
     text = "\n".join(growth_section(data))
     assert "(observed 1.7e+19 [-inf, inf])" in text
+    # A_upper, G_upper were "upper values": they are estimates of the A, G the theorem needs
+    assert "upper ends A_upper = 2, G_upper = 1 (one-sided, 95% each, of a fit to the variance" in text
+    assert "not bounds of them" in text and "| growth condition, at the estimates A_upper, G_upper |" in text
 
 
 def test_the_variants_table_prints_an_observed_interval_with_an_infinite_end():
