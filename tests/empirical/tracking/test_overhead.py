@@ -42,9 +42,13 @@ def test_the_runs_timings_move_the_records_excess_from_the_loop_to_the_tracker()
     assert tracker.h["rec_made"] == made
     excess = after_records(tracker.h["user"], made)
     t = run.timings
-    assert t["tracking"] == pytest.approx(tracker.tracking + excess) and t["deferred records"] == 0.0
+    moved = t["tracking"] - tracker.tracking
+    # the excess moves whole, unless it exceeds the loop's own time (a loaded machine's tiny run):
+    # then the loop's time moves whole (run.finished_run caps it) and training is 0
+    assert moved == pytest.approx(excess) or (moved < excess and t["training"] == pytest.approx(0.0))
+    assert t["deferred records"] == 0.0
     # the loop's time before the move holds every step's own time (disjoint intervals of it)
-    assert t["training"] + excess >= sum(tracker.h["user"]) - 1e-9 and t["training"] >= 0
+    assert t["training"] + moved >= sum(tracker.h["user"]) - 1e-9 and t["training"] >= 0
 
 
 def test_records_taken_after_the_loop_leave_it_no_excess_and_are_timed_apart():
