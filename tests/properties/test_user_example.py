@@ -44,7 +44,7 @@ def test_bound_constants_are_admissible(key, data):
     assert np.isfinite(bound.evaluate(**values))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)  # about 2 draws per bound (derandomized: the same each run)
 @given(data=st.data(), key=st.sampled_from(theory.catalog.registered()))
 def test_bound_constants_evaluate_for_every_bound(data, key):
     """Drawn up to 1000 times their typical values, the constants overflowed many bounds (95 in 100
