@@ -35,7 +35,7 @@ from empirical.estimators.results import (
     check_finite,
     check_params,
     check_scalar,
-    no_gradient,
+    with_gradient,
 )
 
 
@@ -53,9 +53,7 @@ class CurvatureAt:
         self._names = list(params)
         self._leaves = [params[k].detach().clone().requires_grad_(True) for k in self._names]
         leaves = dict(zip(self._names, self._leaves, strict=True))
-        value = check_scalar(loss(leaves), "loss(params)")
-        if not value.requires_grad:
-            raise no_gradient("loss(params)")
+        value = with_gradient(check_scalar(loss(leaves), "loss(params)"), "loss(params)")
         grads = torch.autograd.grad(value, self._leaves, create_graph=True, allow_unused=True)
         grads = [torch.zeros_like(w) if g is None else g for w, g in zip(self._leaves, grads, strict=True)]
         self._flat_g = torch.cat([g.reshape(-1) for g in grads])

@@ -21,8 +21,8 @@ from empirical.estimators.results import (
     check_params,
     check_scalar,
     flatten,
-    no_gradient,
     unflatten,
+    with_gradient,
 )
 from empirical.softclip import second_order
 
@@ -101,9 +101,7 @@ class HessianOperator:
         leaves = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
         names = list(leaves)
         with second_order():  # activations that know their second derivative record it
-            value = check_scalar(self.loss(leaves), "loss(params)")
-            if not value.requires_grad:
-                raise no_gradient("loss(params)")
+            value = with_gradient(check_scalar(self.loss(leaves), "loss(params)"), "loss(params)")
             grads = torch.autograd.grad(
                 value, [leaves[k] for k in names], create_graph=True, allow_unused=True
             )
@@ -135,9 +133,7 @@ class HessianOperator:
 
         leaves = {k: v.clone().requires_grad_(True) for k, v in self.params.items()}
         with torch.enable_grad():  # with a graph: is there a gradient? (torch.func ignores no_grad)
-            value = check_scalar(loss(leaves), "loss(params)")
-        if not value.requires_grad:
-            raise no_gradient("loss(params)")
+            value = with_gradient(check_scalar(loss(leaves), "loss(params)"), "loss(params)")
         grad_fn = torch.func.grad(scalar_loss)
         g = grad_fn(self.params)
         check_finite(g, "gradient")
@@ -183,9 +179,7 @@ def gradient(loss: ScalarLoss, params: Params) -> tuple[float, torch.Tensor]:
     """
     params = check_params(params)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in params.items()}
-    value = check_scalar(loss(leaves), "loss(params)")
-    if not value.requires_grad:
-        raise no_gradient("loss(params)")
+    value = with_gradient(check_scalar(loss(leaves), "loss(params)"), "loss(params)")
     names = list(leaves)
     grads = torch.autograd.grad(value, [leaves[k] for k in names], allow_unused=True)
     grads = [torch.zeros_like(leaves[k]) if g is None else g for k, g in zip(names, grads, strict=True)]

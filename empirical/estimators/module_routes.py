@@ -20,7 +20,7 @@ from torch import nn
 from empirical.errors import LossError
 from empirical.estimators.per_example import RowStats, stats_of_gradients
 from empirical.estimators.per_layer import Layer, capture, layer_stats, output_grads, row_grads
-from empirical.estimators.results import no_gradient
+from empirical.estimators.results import with_gradient
 from empirical.validate import SEED_MAX, whole
 
 __all__ = [
@@ -60,10 +60,7 @@ def _forked(seed: int, model: nn.Module) -> Iterator[None]:
 
 def _losses(model: nn.Module, loss: ModuleLoss, rows: torch.Tensor) -> torch.Tensor:
     """The checked per-example losses, to be differentiated: refused when they carry no gradient."""
-    out = checked_losses(loss(model, rows), rows)
-    if not out.requires_grad:
-        raise no_gradient("loss(model, x)")
-    return out
+    return with_gradient(checked_losses(loss(model, rows), rows), "loss(model, x)")
 
 
 def checked_losses(out: object, rows: torch.Tensor) -> torch.Tensor:

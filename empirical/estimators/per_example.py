@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from empirical.errors import ConfigError, LossError
-from empirical.estimators.results import Params, check_finite, check_params, check_scalar, no_gradient
+from empirical.estimators.results import Params, check_finite, check_params, check_scalar, with_gradient
 
 #: ``loss(params, x, eps) -> scalar``: one example under one noise draw (eps may be None).
 ExampleLoss = Callable[[Params, torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -86,9 +86,7 @@ def check_first_example(loss: ExampleLoss, params: Params, x: torch.Tensor, eps:
     """
     leaves = {k: v.clone().requires_grad_(True) for k, v in params.items()}
     with torch.enable_grad():  # the torch.func transforms differentiate under an outer no_grad too
-        value = check_scalar(loss(leaves, x, eps), "loss(params, x, eps)")
-    if not value.requires_grad:
-        raise no_gradient("loss(params, x, eps)")
+        with_gradient(check_scalar(loss(leaves, x, eps), "loss(params, x, eps)"), "loss(params, x, eps)")
 
 
 def check_dtypes(params: Params, data: torch.Tensor, eps: torch.Tensor | None = None) -> None:

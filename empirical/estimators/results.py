@@ -220,20 +220,26 @@ def warn_caller(message: str, category: type[Warning]) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
-def no_gradient(what: str) -> LossError:
-    """The error for a loss that carries no gradient with respect to the params.
+def with_gradient(value: torch.Tensor, what: str) -> torch.Tensor:
+    """A loss's value, refused when it carries no gradient with respect to the params.
 
     Args:
+        value: The loss's value (a tensor, e.g. from :func:`check_scalar`).
         what: The loss, as called (e.g. ``"loss(params)"``).
 
     Returns:
-        A LossError saying what was wrong and what is needed.
+        ``value``.
+
+    Raises:
+        LossError: ``value`` does not require grad: saying what was wrong and what is needed.
     """
-    return LossError(
-        f"{what} carries no gradient with respect to params: it does not depend on them through torch "
-        "operations (detached, computed under torch.no_grad, or turned into a float / numpy value?); "
-        "the estimators differentiate the loss, so it must be a torch function of params"
-    )
+    if not value.requires_grad:
+        raise LossError(
+            f"{what} carries no gradient with respect to params: it does not depend on them through torch "
+            "operations (detached, computed under torch.no_grad, or turned into a float / numpy value?); "
+            "the estimators differentiate the loss, so it must be a torch function of params"
+        )
+    return value
 
 
 def check_params(params: object, finite: bool = True) -> Params:
