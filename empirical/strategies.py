@@ -234,6 +234,7 @@ def bound_constants(draw, bound) -> dict[str, float]:
         return abs(math.log10(value) - math.log10(typical)) if value > 0 and typical > 0 else 0.0
 
     out = limited()
+    ok = admissible(out)  # one evaluation per candidate
     limited_names = {x for x, _ in limits}
     for name in sorted(
         (
@@ -244,9 +245,10 @@ def bound_constants(draw, bound) -> dict[str, float]:
         key=off_typical,
         reverse=True,
     ):
-        if admissible(out) or off_typical(name) == 0.0:
+        if ok or off_typical(name) == 0.0:
             break
         values[name] = float(info(name).typical)
         out = limited()
-    assume(admissible(out))
+        ok = admissible(out)
+    assume(ok)
     return out
